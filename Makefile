@@ -1,0 +1,33 @@
+# `make demo` and `make test` work on a fresh machine with only Python 3.11+ and make:
+# each creates .venv and installs the project (with its dev extra) on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m infra.preview Pulumi.primary.yaml
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/authorizer_bench.py
+	$(BIN)/python benchmarks/status_bench.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache
