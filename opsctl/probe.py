@@ -1,0 +1,159 @@
+"""The probe: N authorized requests to the shared hostname, which Region answered, status codes.
+
+The hostname is resolved per request by a Resolver: on AWS through public DNS (Route 53 answers
+the weighted records), in the sandbox through the sandbox's resolver, which reads the same
+weighted records from the emulator. The serving Region comes from the API's own answer (the API
+function reports `region`), so the probe shows where traffic really lands.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+DEFAULT_PATH = "/whoami"
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one request to the shared hostname goes: base URL and the Host header to send."""
+
+    base_url: str
+    host_header: str
+
+
+class Resolver(Protocol):
+    def resolve(self, hostname: str) -> Endpoint: ...
+
+
+class DnsResolver:
+    """Public DNS: HTTPS straight to the hostname, so the OS resolver asks Route 53."""
+
+    def resolve(self, hostname: str) -> Endpoint:
+        name = hostname.rstrip(".")
+        return Endpoint(base_url=f"https://{name}", host_header=name)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """One answer from the API: status, parsed JSON body (if any) and the Region it reports."""
+
+    status: int | None  # None when no HTTP answer came back at all
+    body: dict[str, Any] | None
+    error: str | None
+    latency_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def region(self) -> str | None:
+        if self.body is None:
+            return None
+        region = self.body.get("region")
+        return region if isinstance(region, str) else None
+
+
+def call_api(
+    hostname: str,
+    resolver: Resolver,
+    *,
+    method: str = "GET",
+    path: str = DEFAULT_PATH,
+    token: str | None = None,
+    json_body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> ApiResponse:
+    """One request to the shared hostname; never raises for network or HTTP errors."""
+    started = time.perf_counter()
+    try:
+        endpoint = resolver.resolve(hostname)
+    except Exception as error:
+        return ApiResponse(None, None, f"resolve: {error}", 0.0)
+    request_headers = {
+        "Host": endpoint.host_header,
+        "Accept": "application/json",
+        **(headers or {}),
+    }
+    if token:
+        request_headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
+        request_headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(
+        endpoint.base_url + path, data=data, method=method, headers=request_headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    except (OSError, urllib.error.URLError) as error:
+        reason = getattr(error, "reason", error)
+        return ApiResponse(None, None, str(reason), (time.perf_counter() - started) * 1000)
+    latency_ms = (time.perf_counter() - started) * 1000
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    body = parsed if isinstance(parsed, dict) else None
+    return ApiResponse(status, body, None, latency_ms)
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    hostname: str
+    path: str
+    responses: list[ApiResponse] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(not response.ok for response in self.responses)
+
+    def by_region(self) -> dict[str, int]:
+        """Answers per serving Region ("-" when the request got no answer naming one)."""
+        return dict(Counter(response.region or "-" for response in self.responses))
+
+    def by_status(self) -> dict[str, int]:
+        """Answers per HTTP status ("error" when no HTTP answer came back)."""
+        return dict(
+            Counter(str(r.status) if r.status is not None else "error" for r in self.responses)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hostname": self.hostname,
+            "path": self.path,
+            "count": len(self.responses),
+            "failed": self.failed,
+            "byRegion": self.by_region(),
+            "byStatus": self.by_status(),
+            "errors": sorted({r.error for r in self.responses if r.error}),
+        }
+
+
+def probe(
+    hostname: str,
+    resolver: Resolver,
+    *,
+    token: str | None,
+    count: int,
+    path: str = DEFAULT_PATH,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> ProbeReport:
+    """`count` authorized GETs of `path` on the shared hostname, each resolved afresh."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    responses = [
+        call_api(hostname, resolver, path=path, token=token, timeout=timeout) for _ in range(count)
+    ]
+    return ProbeReport(hostname=hostname.rstrip("."), path=path, responses=responses)

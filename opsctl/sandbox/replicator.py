@@ -1,0 +1,159 @@
+"""Global-table replication between the sandbox's Regional tables (moto ignores replicas).
+
+DynamoDB global tables replicate every write asynchronously through the table's stream and
+resolve concurrent writes to the same item with last writer wins. The replicator does the same:
+it tails each Regional table's stream (NEW_AND_OLD_IMAGES, enabled when the sandbox creates the
+table), applies each change to the other Regions' tables after `delay_seconds`, skips a change
+older than the newest one already applied to that item, and recognises its own writes when they
+come back through the target's stream so nothing ping-pongs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+KeyId = str  # canonical JSON of the item's key attributes
+
+
+@dataclass(frozen=True)
+class RegionalTable:
+    region: str
+    table_name: str
+    dynamodb: Any  # a boto3 dynamodb client for that Region
+    streams: Any  # a boto3 dynamodbstreams client for that Region
+
+
+@dataclass(frozen=True)
+class Change:
+    source_region: str
+    event_name: str  # INSERT | MODIFY | REMOVE
+    keys: dict[str, Any]
+    new_image: dict[str, Any] | None
+    written_at: float  # ApproximateCreationDateTime, epoch seconds
+
+    @property
+    def key_id(self) -> KeyId:
+        return json.dumps(self.keys, sort_keys=True)
+
+
+def fingerprint(key_id: KeyId, image: dict[str, Any] | None) -> str:
+    return key_id + "|" + json.dumps(image, sort_keys=True)
+
+
+class GlobalTableReplicator:
+    """Tails every table's stream and replicates its changes to the others, last writer wins."""
+
+    def __init__(
+        self,
+        tables: list[RegionalTable],
+        *,
+        poll_seconds: float = 0.1,
+        delay_seconds: float = 0.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.tables = tables
+        self.poll_seconds = poll_seconds
+        self.delay_seconds = delay_seconds
+        self.clock = clock
+        self._iterators: dict[str, str] = {}
+        self._newest_write: dict[KeyId, float] = {}
+        # Writes this replicator made, per target Region, to drop when they echo back.
+        self._own_writes: dict[str, dict[str, int]] = {table.region: {} for table in tables}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, daemon=True, name="global-table-replicator"
+        )
+        self.replicated = 0
+
+    def start(self) -> None:
+        for table in self.tables:
+            self._iterators[table.region] = self._latest_iterator(table)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _latest_iterator(self, table: RegionalTable) -> str:
+        description = table.dynamodb.describe_table(TableName=table.table_name)["Table"]
+        stream_arn = description.get("LatestStreamArn")
+        if not stream_arn:
+            raise RuntimeError(
+                f"table {table.table_name} in {table.region} has no stream to replicate from"
+            )
+        shards = table.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        return table.streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shards[0]["ShardId"], ShardIteratorType="LATEST"
+        )["ShardIterator"]
+
+    def _run(self) -> None:
+        pending: list[tuple[float, Change]] = []
+        while not self._stop.is_set():
+            try:
+                for table in self.tables:
+                    pending.extend(
+                        (self.clock() + self.delay_seconds, c) for c in self._read(table)
+                    )
+                due = [change for ready_at, change in pending if ready_at <= self.clock()]
+                pending = [(ready_at, c) for ready_at, c in pending if ready_at > self.clock()]
+                for change in due:
+                    self.apply(change)
+            except Exception as error:  # keep replicating; a transient emulator error is not fatal
+                print(f"replicator: {error!r}", file=sys.stderr)
+            self._stop.wait(self.poll_seconds)
+
+    def _read(self, table: RegionalTable) -> list[Change]:
+        response = table.streams.get_records(
+            ShardIterator=self._iterators[table.region], Limit=1000
+        )
+        self._iterators[table.region] = response["NextShardIterator"]
+        changes = []
+        for record in response["Records"]:
+            data = record["dynamodb"]
+            created = data.get("ApproximateCreationDateTime")
+            change = Change(
+                source_region=table.region,
+                event_name=record["eventName"],
+                keys=data["Keys"],
+                new_image=data.get("NewImage"),
+                written_at=created.timestamp()
+                if hasattr(created, "timestamp")
+                else float(created or self.clock()),
+            )
+            echoes = self._own_writes[table.region]
+            mark = fingerprint(change.key_id, change.new_image)
+            if echoes.get(mark):
+                echoes[mark] -= 1
+                if not echoes[mark]:
+                    del echoes[mark]
+                continue
+            changes.append(change)
+        return changes
+
+    def apply(self, change: Change) -> None:
+        """Apply one change to every other Region, unless a newer write to the item won."""
+        if change.written_at < self._newest_write.get(change.key_id, float("-inf")):
+            return
+        self._newest_write[change.key_id] = change.written_at
+        for table in self.tables:
+            if table.region == change.source_region:
+                continue
+            mark = fingerprint(change.key_id, change.new_image)
+            if change.new_image is None:
+                existing = table.dynamodb.get_item(TableName=table.table_name, Key=change.keys).get(
+                    "Item"
+                )
+                if existing is None:
+                    continue  # nothing to delete, so no stream record will echo back
+                table.dynamodb.delete_item(TableName=table.table_name, Key=change.keys)
+            else:
+                table.dynamodb.put_item(TableName=table.table_name, Item=change.new_image)
+            self._own_writes[table.region][mark] = self._own_writes[table.region].get(mark, 0) + 1
+            self.replicated += 1
