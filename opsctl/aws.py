@@ -1,0 +1,109 @@
+"""boto3 clients for opsctl, and the translation of SDK failures into one-line errors.
+
+`AwsClients` is the injectable clients factory every core function takes. It builds clients from one
+boto3 session, so the SDK's standard chain applies unchanged: `--profile` (or `AWS_PROFILE`),
+environment credentials, SSO, instance roles, and `AWS_ENDPOINT_URL` (boto3 honours it itself, which
+is how the tests and the sandbox point opsctl at a local emulator).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
+
+from opsctl.errors import AwsError
+
+# Route 53's control plane (record changes, health-check reads) lives in us-east-1 only.
+ROUTE53_REGION = "us-east-1"
+
+# Incident-time calls: fail fast rather than hang, and leave Route 53 change retries to
+# opsctl.route53, which knows which errors are safe to retry.
+_CLIENT_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=20,
+    retries={"mode": "standard", "max_attempts": 3},
+    max_pool_connections=20,
+)
+
+
+class AwsClients:
+    """Creates and caches one boto3 client per (service, Region); safe to share across threads."""
+
+    def __init__(self, session: boto3.Session | None = None) -> None:
+        self._session = session or boto3.Session()
+        self._clients: dict[tuple[str, str], Any] = {}
+        # boto3 sessions are not thread-safe while creating clients; clients themselves are.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_profile(cls, profile: str | None) -> AwsClients:
+        """Clients for a named profile, or the default chain (AWS_PROFILE, env, SSO...) if None."""
+        with translate_aws_errors("opening the AWS session"):
+            return cls(boto3.Session(profile_name=profile) if profile else boto3.Session())
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                with translate_aws_errors(f"creating the {service} client"):
+                    self._clients[key] = self._session.client(
+                        service, region_name=region, config=_CLIENT_CONFIG
+                    )
+            return self._clients[key]
+
+    def route53(self) -> Any:
+        return self.client("route53", ROUTE53_REGION)
+
+
+def client_error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def client_error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+
+
+@contextmanager
+def translate_aws_errors(doing: str) -> Iterator[None]:
+    """Turn SDK exceptions raised while `doing` something into an AwsError with one clear line."""
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError):
+        raise AwsError(
+            f"no AWS credentials found while {doing}: set AWS_PROFILE or --profile, "
+            "or run `aws sso login`"
+        ) from None
+    except (TokenRetrievalError, UnauthorizedSSOTokenError):
+        raise AwsError(
+            f"the AWS SSO session has expired while {doing}: run `aws sso login`"
+        ) from None
+    except ProfileNotFound as error:
+        raise AwsError(f"AWS profile not found: {error.kwargs.get('profile')}") from None
+    except NoRegionError:
+        raise AwsError(f"no AWS Region configured while {doing}") from None
+    except EndpointConnectionError as error:
+        raise AwsError(f"cannot reach AWS while {doing}: {error}") from None
+    except ClientError as error:
+        code = client_error_code(error)
+        raise AwsError(
+            f"AWS refused {error.operation_name} while {doing}: "
+            f"{code}: {client_error_message(error)}"
+        ) from None
+    except BotoCoreError as error:
+        raise AwsError(f"AWS SDK error while {doing}: {error}") from None

@@ -1,0 +1,62 @@
+"""Domain errors and the exit codes they map to (the contract in DESIGN.md).
+
+Every failure the operator can meet is one of these: the CLI prints its message as one line on
+stderr and exits with its code, never with a traceback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    NOT_APPROVED = 3
+    REFUSED = 4
+    CONFLICT = 5
+
+
+class OpsctlError(Exception):
+    """Base class: a failure with an operator-facing one-line message."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TopologyError(OpsctlError):
+    """The topology could not be read, parsed, validated or discovered."""
+
+
+class AwsError(OpsctlError):
+    """An AWS call failed (credentials, network, service error)."""
+
+
+class RecordsError(OpsctlError):
+    """The weighted records are missing or do not look like the expected pair."""
+
+
+class ChangeTimeoutError(OpsctlError):
+    """A submitted Route 53 change did not reach INSYNC in time (it was applied, not propagated)."""
+
+
+class InputError(OpsctlError):
+    """A flag value is invalid (bad --steps, --reason missing, ...)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class PreflightRefused(OpsctlError):
+    """A preflight check failed; nothing changed. `--force` overrides."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class ConflictError(OpsctlError):
+    """The records changed between our read and our write; Route 53 rejected the batch."""
+
+    exit_code = ExitCode.CONFLICT

@@ -1,0 +1,292 @@
+"""The Route 53 weight change: read the weighted pair, swap it atomically, wait for INSYNC.
+
+A change is one ChangeResourceRecordSets batch that DELETEs each record exactly as it was read and
+CREATEs it again with the new weight. Route 53 validates the whole batch against the live records
+and applies it atomically, so the batch is a compare-and-swap: if anyone changed the records since
+our read, the DELETE no longer matches, the batch is rejected and nothing changes (ConflictError).
+Throttling and PriorRequestNotComplete are retried with capped exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from opsctl.aws import client_error_code, client_error_message, translate_aws_errors
+from opsctl.errors import AwsError, ChangeTimeoutError, ConflictError, RecordsError
+from opsctl.topology import MAX_WEIGHT, ROLES, RecordRef, Topology
+
+# Errors Route 53 documents as "slow down and try again"; the batch was not applied.
+RETRYABLE_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "PriorRequestNotComplete", "RequestLimitExceeded"}
+)
+# Route 53 reports a DELETE that no longer matches (or a CREATE that collides) like this.
+_CONFLICT_MARKERS = ("Tried to delete", "Tried to create")
+# Route 53 caps the change batch comment at 256 characters.
+COMMENT_MAX = 256
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time source for waits and backoff; tests pass a fake that advances on sleep."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        # Full jitter: spreads concurrent operators' retries instead of syncing them up.
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weighted pair's weights by role."""
+
+    primary: int
+    secondary: int
+
+    @classmethod
+    def all_on(cls, role: str) -> Weights:
+        return cls(primary=100, secondary=0) if role == "primary" else cls(primary=0, secondary=100)
+
+    @classmethod
+    def primary_share(cls, percent: int) -> Weights:
+        """Weights that send `percent`% of traffic to the primary (a gradual fallback step)."""
+        return cls(primary=percent, secondary=100 - percent)
+
+    def of(self, role: str) -> int:
+        return self.primary if role == "primary" else self.secondary
+
+    def share(self, role: str) -> float:
+        """Fraction of traffic the role gets. All-zero weights split equally, as Route 53 does."""
+        total = self.primary + self.secondary
+        return 0.5 if total == 0 else self.of(role) / total
+
+    @property
+    def serving(self) -> str:
+        """primary | secondary | split | none (both 0: not a state opsctl ever sets)."""
+        if self.primary and self.secondary:
+            return "split"
+        if self.primary:
+            return "primary"
+        if self.secondary:
+            return "secondary"
+        return "none"
+
+    def require_shiftable(self) -> None:
+        if self.primary == 0 and self.secondary == 0:
+            raise RecordsError(
+                "both weighted records have weight 0 (Route 53 splits traffic equally): "
+                "not a state opsctl sets; fix the weights by hand before shifting"
+            )
+
+    def as_dict(self) -> dict[str, int]:
+        return {"primary": self.primary, "secondary": self.secondary}
+
+    def __str__(self) -> str:
+        return f"primary {self.primary} / secondary {self.secondary}"
+
+
+@dataclass(frozen=True)
+class WeightedRecord:
+    ref: RecordRef
+    role: str
+    weight: int
+    # The record exactly as Route 53 returned it: the DELETE half of the compare-and-swap.
+    raw: dict[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """The weighted records as read, all agreeing on one pair of weights."""
+
+    weights: Weights
+    records: tuple[WeightedRecord, ...]
+
+
+def _same_name(a: str, b: str) -> bool:
+    return a.rstrip(".").lower() == b.rstrip(".").lower()
+
+
+def _list_record(route53: Any, zone_id: str, ref: RecordRef) -> list[dict[str, Any]]:
+    """All record sets of one name/type (a weighted set may span pages)."""
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {
+        "HostedZoneId": zone_id,
+        "StartRecordName": ref.name,
+        "StartRecordType": ref.type,
+    }
+    while True:
+        page = route53.list_resource_record_sets(**params)
+        for record in page.get("ResourceRecordSets", []):
+            if not (_same_name(record["Name"], ref.name) and record["Type"] == ref.type):
+                return found
+            found.append(record)
+        if not page.get("IsTruncated"):
+            return found
+        params = {
+            "HostedZoneId": zone_id,
+            "StartRecordName": page["NextRecordName"],
+            "StartRecordType": page["NextRecordType"],
+        }
+        if page.get("NextRecordIdentifier"):
+            params["StartRecordIdentifier"] = page["NextRecordIdentifier"]
+
+
+def _parse_pair(
+    topology: Topology, ref: RecordRef, raw: list[dict[str, Any]]
+) -> list[WeightedRecord]:
+    label = f"{ref.name} {ref.type}"
+    if not raw:
+        raise RecordsError(f"no {label} records in hosted zone {topology.hosted_zone_id}")
+    expected = {r.set_identifier: r.role for r in topology.regions}
+    pair: list[WeightedRecord] = []
+    for record in raw:
+        set_id = record.get("SetIdentifier")
+        if set_id is None or "Weight" not in record:
+            raise RecordsError(f"{label} is not a weighted record (no SetIdentifier/Weight)")
+        if set_id not in expected:
+            raise RecordsError(
+                f"{label} has an unexpected set identifier {set_id!r} "
+                f"(expected {', '.join(sorted(expected))})"
+            )
+        weight = int(record["Weight"])
+        if not 0 <= weight <= MAX_WEIGHT:
+            raise RecordsError(f"{label} {set_id} has weight {weight}, outside 0-{MAX_WEIGHT}")
+        pair.append(WeightedRecord(ref=ref, role=expected[set_id], weight=weight, raw=record))
+    for role in ROLES:
+        if not any(r.role == role for r in pair):
+            set_id = topology.role(role).set_identifier
+            raise RecordsError(f"{label} has no {role} record (set identifier {set_id})")
+    return pair
+
+
+def read_records(route53: Any, topology: Topology) -> RecordState:
+    """Read and validate every weighted record of the topology; raise RecordsError if odd."""
+    records: list[WeightedRecord] = []
+    with translate_aws_errors("reading the weighted records"):
+        for ref in topology.records:
+            records.extend(
+                _parse_pair(topology, ref, _list_record(route53, topology.hosted_zone_id, ref))
+            )
+    by_ref: dict[RecordRef, Weights] = {}
+    for ref in topology.records:
+        of_ref = {r.role: r.weight for r in records if r.ref == ref}
+        by_ref[ref] = Weights(primary=of_ref["primary"], secondary=of_ref["secondary"])
+    distinct = set(by_ref.values())
+    if len(distinct) > 1:
+        detail = "; ".join(f"{ref.type}: {w}" for ref, w in by_ref.items())
+        raise RecordsError(f"the weighted records disagree on weights ({detail})")
+    return RecordState(weights=distinct.pop(), records=tuple(records))
+
+
+def build_change_batch(state: RecordState, target: Weights, comment: str) -> dict[str, Any]:
+    """DELETE each record exactly as read, CREATE it with its target weight: one atomic CAS."""
+    changes: list[dict[str, Any]] = []
+    for record in state.records:
+        replacement = copy.deepcopy(record.raw)
+        replacement["Weight"] = target.of(record.role)
+        changes.append({"Action": "DELETE", "ResourceRecordSet": record.raw})
+        changes.append({"Action": "CREATE", "ResourceRecordSet": replacement})
+    return {"Comment": comment[:COMMENT_MAX], "Changes": changes}
+
+
+def call_with_backoff(call: Callable[[], T], doing: str, policy: RetryPolicy, clock: Clock) -> T:
+    """Run `call`, retrying Route 53's throttling errors; other ClientErrors propagate."""
+    for attempt in range(policy.attempts):
+        try:
+            return call()
+        except ClientError as error:
+            if client_error_code(error) not in RETRYABLE_CODES or attempt == policy.attempts - 1:
+                if client_error_code(error) in RETRYABLE_CODES:
+                    raise AwsError(
+                        f"Route 53 still says {client_error_code(error)} after "
+                        f"{policy.attempts} attempts while {doing}; nothing was changed by this "
+                        "attempt, try again shortly"
+                    ) from None
+                raise
+            clock.sleep(policy.delay(attempt))
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+def submit_change(
+    route53: Any,
+    topology: Topology,
+    state: RecordState,
+    target: Weights,
+    comment: str,
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+) -> str:
+    """Apply the compare-and-swap batch; return the Route 53 change id."""
+    batch = build_change_batch(state, target, comment)
+    policy, clock = policy or RetryPolicy(), clock or Clock()
+
+    def change() -> dict[str, Any]:
+        return route53.change_resource_record_sets(
+            HostedZoneId=topology.hosted_zone_id, ChangeBatch=batch
+        )
+
+    with translate_aws_errors("changing the weighted records"):
+        try:
+            response = call_with_backoff(change, "changing the weighted records", policy, clock)
+        except ClientError as error:
+            message = client_error_message(error)
+            if client_error_code(error) == "InvalidChangeBatch" and any(
+                marker in message for marker in _CONFLICT_MARKERS
+            ):
+                raise ConflictError(
+                    "the weighted records changed since opsctl read them; Route 53 rejected "
+                    f"the change and nothing changed ({message}). Run `opsctl status` and retry"
+                ) from None
+            raise
+    return str(response["ChangeInfo"]["Id"]).rsplit("/", 1)[-1]
+
+
+def wait_insync(
+    route53: Any,
+    change_id: str,
+    timeout: float,
+    poll_interval: float = 2.0,
+    on_poll: Callable[[str, float], None] | None = None,
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+) -> float:
+    """Poll GetChange until INSYNC; return seconds waited. Raise ChangeTimeoutError on timeout."""
+    policy, clock = policy or RetryPolicy(), clock or Clock()
+    started = clock.now()
+    while True:
+        with translate_aws_errors(f"waiting for change {change_id}"):
+            response = call_with_backoff(
+                lambda: route53.get_change(Id=change_id),
+                f"reading change {change_id}",
+                policy,
+                clock,
+            )
+        status = response["ChangeInfo"]["Status"]
+        waited = clock.now() - started
+        if on_poll is not None:
+            on_poll(status, waited)
+        if status == "INSYNC":
+            return waited
+        if waited >= timeout:
+            raise ChangeTimeoutError(
+                f"change {change_id} was applied but is still {status} after {timeout:.0f}s; "
+                f"check it with `aws route53 get-change --id {change_id}`"
+            )
+        clock.sleep(min(poll_interval, max(0.0, timeout - waited)))

@@ -1,0 +1,248 @@
+"""Failover and fallback: plan, preflight, approved compare-and-swap, INSYNC, audit.
+
+The flow the CLI (and the sandbox drill) drives:
+
+    plan = plan_failover(clients, topology)  # or plan_fallback(..., steps=[10, 50, 100])
+    # show plan; without approval stop here (exit 3)
+    result = apply_shift(clients, topology, plan, Approval(reason="..."), AuditLog())
+
+`apply_shift` refuses when the preflight failed (unless forced), re-reads the records before every
+step (a change since the plan is a conflict), applies one atomic batch per step, waits for INSYNC,
+and appends one audit line per step. Before each later step of a gradual fallback it re-reads the
+target's signals and stops on degradation, leaving the last safe weights.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsctl.audit import AuditLog, AuditRecord, change_comment, current_actor, now_iso
+from opsctl.aws import AwsClients
+from opsctl.errors import ChangeTimeoutError, ConflictError, InputError, PreflightRefused
+from opsctl.readiness import FAIL, ReadinessReport, assess_readiness, region_checks
+from opsctl.route53 import Clock, Weights, read_records, submit_change, wait_insync
+from opsctl.status import StatusReport, read_status
+from opsctl.topology import Topology
+
+DEFAULT_INSYNC_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class ShiftPlan:
+    action: str  # failover | fallback
+    target_role: str  # the Region that ends up with all traffic
+    current: Weights
+    steps: tuple[Weights, ...]  # successive target weights; empty when there is nothing to do
+    preflight: ReadinessReport | None  # None when there is nothing to do
+    status: StatusReport
+
+    @property
+    def noop(self) -> bool:
+        return not self.steps
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "target": self.target_role,
+            "current": self.current.as_dict(),
+            "steps": [step.as_dict() for step in self.steps],
+            "noop": self.noop,
+            "preflight": self.preflight.to_json() if self.preflight else None,
+        }
+
+
+@dataclass(frozen=True)
+class Approval:
+    reason: str
+    force: bool = False
+    # Clock.now() when the operator approved; approval-to-INSYNC is measured from here.
+    approved_at: float = field(default_factory=lambda: Clock().now())
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise InputError("--reason is required with --approve (say why, for the audit)")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    before: Weights
+    after: Weights
+    change_id: str
+    insync_seconds: float
+    approval_to_insync_seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "before": self.before.as_dict(),
+            "after": self.after.as_dict(),
+            "changeId": self.change_id,
+            "insyncSeconds": round(self.insync_seconds, 3),
+            "approvalToInsyncSeconds": round(self.approval_to_insync_seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class ShiftResult:
+    action: str
+    steps: tuple[StepResult, ...]
+    final: Weights
+    # Set when a gradual fallback stopped on degradation: what was seen; weights stay at `final`.
+    stopped_reason: str | None = None
+    overridden: tuple[str, ...] = ()  # failing preflight checks that --force overrode
+
+    @property
+    def completed(self) -> bool:
+        return self.stopped_reason is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "completed": self.completed,
+            "final": self.final.as_dict(),
+            "steps": [step.to_json() for step in self.steps],
+            "stoppedReason": self.stopped_reason,
+            "overridden": list(self.overridden),
+        }
+
+
+def parse_steps(raw: str) -> tuple[int, ...]:
+    """`10,50,100` -> (10, 50, 100): the primary's share in percent, increasing, ending at 100."""
+    try:
+        steps = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise InputError(f"--steps must be comma-separated integers, got {raw!r}") from None
+    if any(not 1 <= step <= 100 for step in steps):
+        raise InputError(f"--steps values must be between 1 and 100, got {raw!r}")
+    if any(later <= earlier for earlier, later in itertools.pairwise(steps)):
+        raise InputError(f"--steps must increase, got {raw!r}")
+    if steps[-1] != 100:
+        raise InputError(f"--steps must end at 100 (all traffic on the primary), got {raw!r}")
+    return steps
+
+
+def _plan(
+    clients: AwsClients,
+    topology: Topology,
+    action: str,
+    target_role: str,
+    targets: Sequence[Weights],
+) -> ShiftPlan:
+    status = read_status(clients, topology)
+    current = status.weights
+    current.require_shiftable()
+    # Skip steps the traffic has already reached (a stopped gradual fallback resumes from there).
+    share = current.share(target_role)
+    steps = tuple(t for t in targets if t.share(target_role) > share and t != current)
+    preflight = assess_readiness(clients, topology, target_role, status) if steps else None
+    return ShiftPlan(action, target_role, current, steps, preflight, status)
+
+
+def plan_failover(clients: AwsClients, topology: Topology) -> ShiftPlan:
+    """All traffic to the secondary."""
+    return _plan(clients, topology, "failover", "secondary", [Weights.all_on("secondary")])
+
+
+def plan_fallback(
+    clients: AwsClients, topology: Topology, steps: Sequence[int] = (100,)
+) -> ShiftPlan:
+    """Traffic back to the primary, in one step or through the given primary shares (percent)."""
+    return _plan(
+        clients, topology, "fallback", "primary", [Weights.primary_share(p) for p in steps]
+    )
+
+
+def _degradation(clients: AwsClients, topology: Topology, role: str) -> str | None:
+    status = read_status(clients, topology)
+    checks = region_checks(status, role, topology.role(role).impaired_alarm_name is not None)
+    failed = [f"{c.name}: {c.value}" for c in checks if c.result == FAIL]
+    return "; ".join(failed) or None
+
+
+def apply_shift(
+    clients: AwsClients,
+    topology: Topology,
+    plan: ShiftPlan,
+    approval: Approval,
+    audit_log: AuditLog,
+    *,
+    interval: float = 0.0,
+    insync_timeout: float = DEFAULT_INSYNC_TIMEOUT,
+    poll_interval: float = 2.0,
+    on_poll: Callable[[str, float], None] | None = None,
+    on_step: Callable[[int, Weights], None] | None = None,
+    clock: Clock | None = None,
+) -> ShiftResult:
+    """Carry out an approved plan (see the module docstring). Raises PreflightRefused,
+    ConflictError, ChangeTimeoutError, RecordsError, AwsError."""
+    clock = clock or Clock()
+    if plan.noop:
+        return ShiftResult(plan.action, (), plan.current)
+    assert plan.preflight is not None  # set whenever there are steps
+    overridden = tuple(check.name for check in plan.preflight.failures)
+    if overridden and not approval.force:
+        failed = "; ".join(f"{c.name}: {c.value}" for c in plan.preflight.failures)
+        raise PreflightRefused(
+            f"preflight refused {plan.action} to {plan.target_role}: {failed}; nothing changed "
+            "(--force overrides)"
+        )
+    actor = current_actor(clients)
+    route53 = clients.route53()
+    done: list[StepResult] = []
+    expected = plan.current
+    for index, target in enumerate(plan.steps):
+        if index > 0:
+            clock.sleep(interval)
+            degraded = _degradation(clients, topology, plan.target_role)
+            if degraded:
+                return ShiftResult(plan.action, tuple(done), expected, degraded, overridden)
+        if on_step is not None:
+            on_step(index, target)
+        state = read_records(route53, topology)
+        if state.weights != expected:
+            raise ConflictError(
+                f"the weighted records changed since the plan (expected {expected}, found "
+                f"{state.weights}); nothing changed. Run `opsctl status` and retry"
+            )
+        step_label = f"{index + 1}/{len(plan.steps)}" if len(plan.steps) > 1 else None
+        comment = change_comment(plan.action, actor, approval.reason, str(expected), str(target))
+        change_id = submit_change(route53, topology, state, target, comment, clock=clock)
+        timeout: ChangeTimeoutError | None = None
+        insync: float | None = None
+        try:
+            insync = wait_insync(
+                route53,
+                change_id,
+                timeout=insync_timeout,
+                poll_interval=poll_interval,
+                on_poll=on_poll,
+                clock=clock,
+            )
+        except ChangeTimeoutError as error:
+            timeout = error
+        audit_log.append(
+            AuditRecord(
+                time=now_iso(),
+                action=plan.action,
+                app=topology.app,
+                actor=actor,
+                reason=approval.reason,
+                before=expected.as_dict(),
+                after=target.as_dict(),
+                change_id=change_id,
+                forced=approval.force,
+                overridden=list(overridden),
+                step=step_label,
+                insync_seconds=None if insync is None else round(insync, 3),
+            )
+        )
+        if timeout is not None:
+            raise timeout
+        assert insync is not None
+        done.append(
+            StepResult(expected, target, change_id, insync, clock.now() - approval.approved_at)
+        )
+        expected = target
+    return ShiftResult(plan.action, tuple(done), expected, None, overridden)

@@ -1,0 +1,154 @@
+"""Readers for each signal opsctl judges a Region by, and the helper that runs reads concurrently.
+
+Each reader is one AWS call. status, readiness and the shift preflight all combine them; they run
+them through `gather`, so adding a signal adds no round trip to the wall time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from botocore.exceptions import ClientError
+
+from opsctl.aws import client_error_code, translate_aws_errors
+from opsctl.errors import OpsctlError
+
+T = TypeVar("T")
+
+# Route 53 publishes HealthCheckStatus once a minute (1 healthy, 0 unhealthy). A Region counts as
+# healthy when the Minimum of the newest 1-minute datapoint is 1: one unhealthy sample in the last
+# minute is enough to call it unhealthy, which is the safe reading both for "should we leave it" and
+# "may we send traffic back to it".
+HEALTH_METRIC_PERIOD = 60
+HEALTH_LOOKBACK = timedelta(minutes=10)
+
+ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
+SWITCH_VALUES = ("healthy", "failing")
+
+
+@dataclass(frozen=True)
+class AlarmState:
+    name: str
+    state: str | None  # None: no such alarm
+    since: str | None  # ISO 8601 of the last state change
+
+
+@dataclass(frozen=True)
+class CheckerCounts:
+    healthy: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A concurrent read's value, or the error that replaced it."""
+
+    value: T | None
+    error: OpsctlError | None = None
+
+
+def gather(tasks: Mapping[str, Callable[[], T]]) -> dict[str, Outcome[T]]:
+    """Run every read at once; a failing read yields its error instead of sinking the others."""
+
+    def run(task: Callable[[], T]) -> Outcome[T]:
+        try:
+            return Outcome(task())
+        except OpsctlError as error:
+            return Outcome(None, error)
+
+    if not tasks:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="opsctl-read") as pool:
+        futures = {key: pool.submit(run, task) for key, task in tasks.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if value is None else str(value)
+
+
+def read_health_metrics(cloudwatch: Any, health_check_ids: Iterable[str]) -> dict[str, bool | None]:
+    """Health per health check from AWS/Route53 HealthCheckStatus (us-east-1), in one call.
+
+    None means no datapoint in the lookback window (a new or deleted check, or no metric yet).
+    """
+    ids = list(health_check_ids)
+    end = datetime.now(UTC)
+    queries = [
+        {
+            "Id": f"hc{index}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/Route53",
+                    "MetricName": "HealthCheckStatus",
+                    "Dimensions": [{"Name": "HealthCheckId", "Value": hc_id}],
+                },
+                "Period": HEALTH_METRIC_PERIOD,
+                "Stat": "Minimum",
+            },
+            "ReturnData": True,
+        }
+        for index, hc_id in enumerate(ids)
+    ]
+    with translate_aws_errors("reading the HealthCheckStatus metric"):
+        response = cloudwatch.get_metric_data(
+            MetricDataQueries=queries,
+            StartTime=end - HEALTH_LOOKBACK,
+            EndTime=end,
+            ScanBy="TimestampDescending",
+        )
+    latest: dict[str, bool | None] = dict.fromkeys(ids)
+    for result in response.get("MetricDataResults", []):
+        values = result.get("Values") or []
+        if values:
+            latest[ids[int(result["Id"][2:])]] = values[0] >= 1
+    return latest
+
+
+def read_checker_counts(route53: Any, health_check_id: str) -> CheckerCounts:
+    """GetHealthCheckStatus: how many Route 53 checkers currently see the endpoint healthy."""
+    with translate_aws_errors(f"reading the checkers of health check {health_check_id}"):
+        response = route53.get_health_check_status(HealthCheckId=health_check_id)
+    observations = response.get("HealthCheckObservations", [])
+    healthy = sum(
+        1
+        for observation in observations
+        if str(observation.get("StatusReport", {}).get("Status", "")).startswith("Success")
+    )
+    return CheckerCounts(healthy=healthy, total=len(observations))
+
+
+def read_alarms(cloudwatch: Any, names: Iterable[str]) -> dict[str, AlarmState]:
+    """Metric or composite alarms by name, in one call; missing alarms have state None."""
+    wanted = list(dict.fromkeys(names))
+    found: dict[str, AlarmState] = {name: AlarmState(name, None, None) for name in wanted}
+    with translate_aws_errors(f"reading alarms {', '.join(wanted)}"):
+        response = cloudwatch.describe_alarms(
+            AlarmNames=wanted, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+        )
+    for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
+        if alarm["AlarmName"] in found:
+            found[alarm["AlarmName"]] = AlarmState(
+                name=alarm["AlarmName"],
+                state=alarm.get("StateValue"),
+                since=_iso(alarm.get("StateUpdatedTimestamp")),
+            )
+    return found
+
+
+def read_failure_switch(ssm: Any, parameter: str) -> str | None:
+    """The Region's failure switch value; None when the parameter does not exist."""
+    with translate_aws_errors(f"reading failure switch {parameter}"):
+        try:
+            return str(ssm.get_parameter(Name=parameter)["Parameter"]["Value"])
+        except ClientError as error:
+            if client_error_code(error) == "ParameterNotFound":
+                return None
+            raise

@@ -1,0 +1,355 @@
+"""What opsctl acts on: the stack's `topology` output, loaded from a file, Pulumi, or tags.
+
+Sources, in the order the CLI tries them: `--topology FILE` (the topology object, or the whole
+`pulumi stack output --json` document holding it under `topology`), `--stack NAME` (runs the Pulumi
+CLI), `OPSCTL_TOPOLOGY` (a file, like --topology), and finally discovery from the tags on the
+Route 53 health checks, so an operator can act during an incident without the Pulumi backend.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from opsctl.aws import translate_aws_errors
+from opsctl.errors import TopologyError
+
+TOPOLOGY_VERSION = 1
+ROLES: tuple[str, str] = ("primary", "secondary")
+# Route 53 weights and the 0-255 range AWS enforces.
+MAX_WEIGHT = 255
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """One record name/type that carries the weighted pair (alias A, maybe AAAA too)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class RegionTopology:
+    role: str
+    region: str
+    set_identifier: str
+    health_check_id: str
+    alarm_name: str
+    failure_switch: str
+    api_url: str = ""
+    health_url: str = ""
+    # The Region's composite "Region impaired" alarm (in that Region); None when not deployed.
+    impaired_alarm_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Topology:
+    app: str
+    hosted_zone_id: str
+    records: tuple[RecordRef, ...]
+    alarm_region: str
+    primary: RegionTopology
+    secondary: RegionTopology
+    dashboard_url: str | None = None
+
+    @property
+    def regions(self) -> tuple[RegionTopology, RegionTopology]:
+        return (self.primary, self.secondary)
+
+    @property
+    def record_name(self) -> str:
+        return self.records[0].name
+
+    def role(self, role: str) -> RegionTopology:
+        return self.primary if role == "primary" else self.secondary
+
+    def other(self, role: str) -> RegionTopology:
+        return self.secondary if role == "primary" else self.primary
+
+    def role_of_set_identifier(self, set_identifier: str) -> str | None:
+        for region in self.regions:
+            if region.set_identifier == set_identifier:
+                return region.role
+        return None
+
+
+def _fqdn(name: str) -> str:
+    return name if name.endswith(".") else name + "."
+
+
+def _zone_id(raw: str) -> str:
+    return raw.rsplit("/", 1)[-1]
+
+
+def _require_str(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise TopologyError(f"topology: {where}.{key} is missing or not a non-empty string")
+    return value
+
+
+def _optional_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TopologyError(f"topology: {where}.{key} must be a string")
+    return value or None
+
+
+def parse_topology(document: Any) -> Topology:
+    """Validate a topology object (or a stack-output document holding one) into a Topology."""
+    if isinstance(document, Mapping) and "topology" in document and "regions" not in document:
+        document = document["topology"]
+    if not isinstance(document, Mapping):
+        raise TopologyError("topology: expected a JSON object with `version`, `regions`, ...")
+    version = document.get("version")
+    if version != TOPOLOGY_VERSION:
+        raise TopologyError(
+            f"topology: unsupported version {version!r} (this opsctl reads version "
+            f"{TOPOLOGY_VERSION})"
+        )
+    app = _require_str(document, "app", "topology")
+    zone = _zone_id(_require_str(document, "hostedZoneId", "topology"))
+    raw_records = document.get("records")
+    if not isinstance(raw_records, list) or not raw_records:
+        raise TopologyError("topology: records must be a non-empty list of {name, type}")
+    records = []
+    for index, raw in enumerate(raw_records):
+        if not isinstance(raw, Mapping):
+            raise TopologyError(f"topology: records[{index}] must be an object")
+        where = f"records[{index}]"
+        records.append(
+            RecordRef(
+                name=_fqdn(_require_str(raw, "name", where)),
+                type=_require_str(raw, "type", where).upper(),
+            )
+        )
+    regions = document.get("regions")
+    if not isinstance(regions, Mapping):
+        raise TopologyError("topology: regions must be an object with primary and secondary")
+    parsed = {}
+    for role in ROLES:
+        raw_region = regions.get(role)
+        if not isinstance(raw_region, Mapping):
+            raise TopologyError(f"topology: regions.{role} is missing")
+        where = f"regions.{role}"
+        parsed[role] = RegionTopology(
+            role=role,
+            region=_require_str(raw_region, "region", where),
+            set_identifier=_require_str(raw_region, "setIdentifier", where),
+            health_check_id=_require_str(raw_region, "healthCheckId", where),
+            alarm_name=_require_str(raw_region, "alarmName", where),
+            failure_switch=_require_str(raw_region, "failureSwitch", where),
+            api_url=_optional_str(raw_region, "apiUrl", where) or "",
+            health_url=_optional_str(raw_region, "healthUrl", where) or "",
+            impaired_alarm_name=_optional_str(raw_region, "impairedAlarmName", where),
+        )
+    extra_roles = sorted(set(regions) - set(ROLES))
+    if extra_roles:
+        raise TopologyError(f"topology: unknown roles in regions: {', '.join(extra_roles)}")
+    if parsed["primary"].set_identifier == parsed["secondary"].set_identifier:
+        raise TopologyError("topology: primary and secondary share one setIdentifier")
+    return Topology(
+        app=app,
+        hosted_zone_id=zone,
+        records=tuple(records),
+        alarm_region=_optional_str(document, "alarmRegion", "topology") or "us-east-1",
+        primary=parsed["primary"],
+        secondary=parsed["secondary"],
+        dashboard_url=_optional_str(document, "dashboardUrl", "topology"),
+    )
+
+
+def topology_to_json(topology: Topology) -> dict[str, Any]:
+    """The contract's JSON form (what the stack outputs), e.g. to save a discovered topology."""
+
+    def region(r: RegionTopology) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "region": r.region,
+            "setIdentifier": r.set_identifier,
+            "healthCheckId": r.health_check_id,
+            "alarmName": r.alarm_name,
+            "apiUrl": r.api_url,
+            "healthUrl": r.health_url,
+            "failureSwitch": r.failure_switch,
+        }
+        if r.impaired_alarm_name:
+            out["impairedAlarmName"] = r.impaired_alarm_name
+        return out
+
+    out: dict[str, Any] = {
+        "version": TOPOLOGY_VERSION,
+        "app": topology.app,
+        "hostedZoneId": topology.hosted_zone_id,
+        "records": [{"name": r.name, "type": r.type} for r in topology.records],
+        "alarmRegion": topology.alarm_region,
+        "regions": {r.role: region(r) for r in topology.regions},
+    }
+    if topology.dashboard_url:
+        out["dashboardUrl"] = topology.dashboard_url
+    return out
+
+
+def load_topology_file(path: Path) -> Topology:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TopologyError(f"cannot read topology file {path}: {error.strerror}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TopologyError(f"topology file {path} is not valid JSON: {error}") from None
+    return parse_topology(document)
+
+
+def load_topology_from_stack(stack: str, cwd: Path | None = None) -> Topology:
+    """Run `pulumi stack output --json` for the stack (needs the Pulumi CLI and its backend)."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise TopologyError(
+            "the Pulumi CLI is not installed: use --topology FILE, or omit --stack to discover "
+            "the topology from the health-check tags"
+        )
+    try:
+        completed = subprocess.run(
+            [pulumi, "stack", "output", "--json", "--stack", stack],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=cwd,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise TopologyError(f"`pulumi stack output` for stack {stack} timed out") from None
+    if completed.returncode != 0:
+        lines = completed.stderr.strip().splitlines() or ["no error output"]
+        raise TopologyError(f"`pulumi stack output` for stack {stack} failed: {lines[-1]}")
+    try:
+        document = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        raise TopologyError(f"`pulumi stack output` for stack {stack} did not print JSON") from None
+    if not isinstance(document, Mapping) or "topology" not in document:
+        raise TopologyError(f"stack {stack} has no `topology` output")
+    return parse_topology(document)
+
+
+# Discovery -------------------------------------------------------------------------------------
+
+_TAG_BATCH = 10  # ListTagsForResources takes at most 10 ids per call.
+
+
+def _health_checks(route53: Any) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    for page in route53.get_paginator("list_health_checks").paginate():
+        checks.extend(page.get("HealthChecks", []))
+    return checks
+
+
+def _tags_by_health_check(route53: Any, ids: list[str]) -> dict[str, dict[str, str]]:
+    tags: dict[str, dict[str, str]] = {}
+    for start in range(0, len(ids), _TAG_BATCH):
+        response = route53.list_tags_for_resources(
+            ResourceType="healthcheck", ResourceIds=ids[start : start + _TAG_BATCH]
+        )
+        for tag_set in response.get("ResourceTagSets", []):
+            tags[tag_set["ResourceId"]] = {t["Key"]: t["Value"] for t in tag_set.get("Tags", [])}
+    return tags
+
+
+def _health_url(config: Mapping[str, Any]) -> str:
+    host = config.get("FullyQualifiedDomainName") or config.get("IPAddress") or ""
+    if not host:
+        return ""
+    scheme = "https" if str(config.get("Type", "")).startswith("HTTPS") else "http"
+    port = config.get("Port")
+    default_port = 443 if scheme == "https" else 80
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{config.get('ResourcePath', '')}"
+
+
+def _api_url(health_url: str) -> str:
+    parts = urlsplit(health_url)
+    if parts.path.endswith("/health"):
+        return health_url[: -len("/health")]
+    return ""
+
+
+_DISCOVERY_TAGS = (
+    "Role",
+    "Region",
+    "HostedZoneId",
+    "RecordName",
+    "SetIdentifier",
+    "AlarmName",
+    "FailureSwitch",
+)
+
+
+def discover_topology(route53: Any, app: str | None = None) -> Topology:
+    """Build the topology from the tags the program puts on its health checks (contracts.md)."""
+    with translate_aws_errors("listing Route 53 health checks for discovery"):
+        checks = {check["Id"]: check for check in _health_checks(route53)}
+        tags = _tags_by_health_check(route53, list(checks))
+    tagged = {hc_id: t for hc_id, t in tags.items() if t.get("App")}
+    apps = sorted({t["App"] for t in tagged.values()})
+    if app is None:
+        if not apps:
+            raise TopologyError(
+                "no topology given and no Route 53 health check carries an App tag: "
+                "use --topology FILE or --stack NAME"
+            )
+        if len(apps) > 1:
+            raise TopologyError(f"several apps found by tags ({', '.join(apps)}): choose --app")
+        app = apps[0]
+    elif app not in apps:
+        found = ", ".join(apps) or "none"
+        raise TopologyError(f"no health checks tagged App={app} (apps found: {found})")
+    by_role: dict[str, dict[str, Any]] = {}
+    for hc_id, hc_tags in tagged.items():
+        if hc_tags["App"] != app:
+            continue
+        role = hc_tags.get("Role")
+        if role not in ROLES:
+            raise TopologyError(f"health check {hc_id} (App={app}) has Role tag {role!r}")
+        if role in by_role:
+            raise TopologyError(f"two health checks tagged App={app} Role={role}")
+        missing = [key for key in _DISCOVERY_TAGS if not hc_tags.get(key)]
+        if missing:
+            raise TopologyError(f"health check {hc_id} lacks tags: {', '.join(missing)}")
+        health_url = _health_url(checks[hc_id].get("HealthCheckConfig", {}))
+        by_role[role] = {
+            "region": hc_tags["Region"],
+            "setIdentifier": hc_tags["SetIdentifier"],
+            "healthCheckId": hc_id,
+            "alarmName": hc_tags["AlarmName"],
+            "failureSwitch": hc_tags["FailureSwitch"],
+            "healthUrl": health_url,
+            "apiUrl": _api_url(health_url),
+            "impairedAlarmName": hc_tags.get("ImpairedAlarmName"),
+            "_zone": hc_tags["HostedZoneId"],
+            "_record": hc_tags["RecordName"],
+        }
+    missing_roles = [role for role in ROLES if role not in by_role]
+    if missing_roles:
+        raise TopologyError(f"no health check tagged App={app} Role={missing_roles[0]}")
+    zones = {by_role[role].pop("_zone") for role in ROLES}
+    record_names = {_fqdn(by_role[role].pop("_record")) for role in ROLES}
+    if len(zones) != 1 or len(record_names) != 1:
+        raise TopologyError(f"health checks of App={app} disagree on HostedZoneId/RecordName tags")
+    return parse_topology(
+        {
+            "version": TOPOLOGY_VERSION,
+            "app": app,
+            "hostedZoneId": zones.pop(),
+            "records": [{"name": record_names.pop(), "type": "A"}],
+            "alarmRegion": "us-east-1",
+            "regions": by_role,
+        }
+    )
