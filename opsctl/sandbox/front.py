@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -149,6 +149,10 @@ class FakeLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class Invoker(Protocol):
+    def invoke(self, function_name: str, event: dict[str, Any]) -> Any: ...
+
+
 class LambdaRuntime:
     """Imports handlers lazily (a cold start on first use) and invokes them one at a time."""
 
@@ -221,7 +225,7 @@ def evaluate_policy(policy: dict[str, Any], method_arn: str) -> bool | None:
 class Front:
     """Routes one HTTP request through authorizer and function; independent of the HTTP server."""
 
-    def __init__(self, spec: FrontSpec, runtime: LambdaRuntime | None = None) -> None:
+    def __init__(self, spec: FrontSpec, runtime: Invoker | None = None) -> None:
         self.spec = spec
         self.runtime = runtime or LambdaRuntime(spec.functions, spec.region, spec.account_id)
         self._routes = [(route, resource_pattern(route.resource_path)) for route in spec.routes]
@@ -468,7 +472,8 @@ def main(argv: list[str] | None = None) -> None:
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
             "AWS_ENDPOINT_URL": spec.endpoint_url,
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            # No X-Ray daemon here: Powertools' Tracer would only log send failures.
+            "POWERTOOLS_TRACE_DISABLED": "true",
         }
     )
     listening_socket = socket.socket(fileno=args.fd)

@@ -1,0 +1,172 @@
+"""Route 53-like checkers and CloudWatch-like alarm evaluation against the emulator."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+
+from opsctl.sandbox.healthcheck import (
+    AlarmEvaluator,
+    CheckerState,
+    HealthTarget,
+    MetricSeries,
+    Route53HealthCheckers,
+    evaluate_alarm,
+)
+
+HEALTH_ALARM = {
+    "AlarmName": "app-primary-health",
+    "Namespace": "AWS/Route53",
+    "MetricName": "HealthCheckStatus",
+    "Statistic": "Minimum",
+    "Period": 60,
+    "EvaluationPeriods": 1,
+    "Threshold": 1.0,
+    "ComparisonOperator": "LessThanThreshold",
+    "TreatMissingData": "breaching",
+}
+
+
+def series_of(*points: tuple[float, float]) -> MetricSeries:
+    series = MetricSeries()
+    for stamp, value in points:
+        series.add(stamp, value, retain_seconds=1e9)
+    return series
+
+
+def test_checker_flips_only_after_failure_threshold_consecutive_results() -> None:
+    checker = CheckerState()
+    checker.observe(False, 3)
+    checker.observe(False, 3)
+    assert checker.healthy
+    checker.observe(True, 3)  # a success resets the streak
+    for _ in range(3):
+        checker.observe(False, 3)
+    assert not checker.healthy
+    checker.observe(True, 3)
+    checker.observe(True, 3)
+    checker.observe(True, 3)
+    assert checker.healthy
+
+
+def test_alarm_is_ok_on_healthy_datapoints_and_fires_on_one_zero() -> None:
+    now = 1000.0
+    healthy = series_of((now - 2, 1.0), (now - 1, 1.0))
+    assert evaluate_alarm(HEALTH_ALARM, healthy, now, 0.05).state == "OK"
+    failing = series_of((now - 2, 1.0), (now - 1, 0.0))
+    evaluation = evaluate_alarm(HEALTH_ALARM, failing, now, 0.05)
+    assert evaluation.state == "ALARM"
+    assert "less than the threshold (1.0)" in evaluation.reason
+
+
+def test_missing_data_follows_treat_missing_data() -> None:
+    empty = MetricSeries()
+    assert evaluate_alarm(HEALTH_ALARM, empty, 1000.0, 0.05).state == "ALARM"
+    missing = {**HEALTH_ALARM, "TreatMissingData": "missing"}
+    assert evaluate_alarm(missing, empty, 1000.0, 0.05).state == "INSUFFICIENT_DATA"
+    assert (
+        evaluate_alarm({**HEALTH_ALARM, "TreatMissingData": "ignore"}, empty, 1000.0, 0.05) is None
+    )
+
+
+def test_datapoints_to_alarm_of_evaluation_periods() -> None:
+    alarm = {**HEALTH_ALARM, "EvaluationPeriods": 3, "DatapointsToAlarm": 2}
+    now = 1000.0  # periods of 3 s at scale 0.05: [997,1000) [994,997) [991,994)
+    one_bad = series_of((998, 0.0), (995, 1.0), (992, 1.0))
+    assert evaluate_alarm(alarm, one_bad, now, 0.05).state == "OK"
+    two_bad = series_of((998, 0.0), (995, 0.0), (992, 1.0))
+    assert evaluate_alarm(alarm, two_bad, now, 0.05).state == "ALARM"
+
+
+class SwitchableHealth:
+    """A loopback /health endpoint whose answer the test flips."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(owner.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/prod/health"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def health_endpoint() -> Iterator[SwitchableHealth]:
+    endpoint = SwitchableHealth()
+    yield endpoint
+    endpoint.close()
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def test_checkers_publish_status_and_the_alarm_follows_with_sns_notice(
+    aws_endpoint: str, health_endpoint: SwitchableHealth
+) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    sns = boto3.client("sns", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    topic = sns.create_topic(Name="app-alarms")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="alarm-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    cloudwatch.put_metric_alarm(
+        **{k: v for k, v in HEALTH_ALARM.items()},
+        Dimensions=[{"Name": "HealthCheckId", "Value": "hc-1"}],
+        AlarmActions=[topic],
+        OKActions=[topic],
+    )
+    target = HealthTarget("hc-1", health_endpoint.url, "api.example", 0.1, failure_threshold=2)
+    checkers = Route53HealthCheckers([target], cloudwatch)
+    evaluator = AlarmEvaluator(cloudwatch, sns, checkers.series, time_scale=0.02, tick_seconds=0.05)
+    checkers.start()
+    evaluator.start()
+
+    def alarm_state() -> str:
+        return cloudwatch.describe_alarms(AlarmNames=["app-primary-health"])["MetricAlarms"][0][
+            "StateValue"
+        ]
+
+    try:
+        wait_for(lambda: alarm_state() == "OK")
+        health_endpoint.status = 500
+        wait_for(lambda: alarm_state() == "ALARM")
+        health_endpoint.status = 200
+        wait_for(lambda: alarm_state() == "OK")
+    finally:
+        evaluator.stop()
+        checkers.stop()
+    metrics = cloudwatch.list_metrics(Namespace="AWS/Route53", MetricName="HealthCheckStatus")
+    assert metrics["Metrics"][0]["Dimensions"] == [{"Name": "HealthCheckId", "Value": "hc-1"}]
+    notices = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert any("ALARM" in message["Body"] for message in notices)
