@@ -1,0 +1,345 @@
+"""Every stack setting, read and validated in one place before any resource is declared.
+
+Defaults live in `Pulumi.yaml` (the Pulumi CLI applies them); this module insists that every key
+is present, parses it, and checks it, so a bad stack stops with one message naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+import pulumi
+
+PROJECT = "multi-region-authorizer"
+PARTITION = "aws"  # The AWS-managed Powertools layer is published in the commercial partition.
+ALARM_REGION = "us-east-1"  # Route 53 health-check metrics exist only there.
+STAGE_NAME = "prod"
+HEALTH_PATH = "/health"
+Role = Literal["primary", "secondary"]
+ROLES: tuple[Role, Role] = ("primary", "secondary")
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+     2922, 3288, 3653}
+)  # fmt: skip
+LAMBDA_RUNTIMES = ("python3.12", "python3.13")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A stack setting is missing or invalid; `key` is the fully qualified config key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"config key '{key}': {problem}")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    issuers: tuple[str, ...]
+    audience: str
+    jwks_uri: str
+    jwks_pinned: str  # JWKS JSON, or "" for none
+
+
+@dataclass(frozen=True)
+class HealthCheckSettings:
+    request_interval: int
+    failure_threshold: int
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    api_5xx_rate_percent: int
+    api_p99_latency_ms: int
+    authorizer_errors: int
+    lambda_throttles: int
+    evaluation_minutes: int
+
+
+@dataclass(frozen=True)
+class FaultInjectionSettings:
+    enabled: bool
+    duration_minutes: int
+    invocation_percentage: int
+    delay_ms: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    primary_region: str
+    secondary_region: str
+    domain_name: str
+    hosted_zone: str
+    auth: AuthSettings
+    lambda_runtime: str
+    lambda_memory_mb: int
+    powertools_layer_version: int
+    log_retention_days: int
+    authorizer_cache_ttl: int
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    secondary_provisioned_concurrency: int
+    table_deletion_protection: bool
+    health_check: HealthCheckSettings
+    auto_failover: bool
+    alarm_email: str
+    manage_api_gateway_account: bool
+    alarms: AlarmThresholds
+    fault_injection: FaultInjectionSettings
+
+    # Names other parts rely on (docs/contracts.md); derived here so there is one spelling.
+    @property
+    def app(self) -> str:
+        return f"{self.project}-{self.stack}"
+
+    @property
+    def record_name(self) -> str:
+        """The shared hostname, fully qualified with a trailing dot (Route 53's spelling)."""
+        return f"{self.domain_name}."
+
+    @property
+    def table_name(self) -> str:
+        return f"{self.app}-state"
+
+    @property
+    def failure_switch_parameter(self) -> str:
+        return f"/{self.app}/health/failure-switch"
+
+    @property
+    def alarm_topic_name(self) -> str:
+        return f"{self.app}-alarms"
+
+    def region_of(self, role: Role) -> str:
+        return self.primary_region if role == "primary" else self.secondary_region
+
+    def health_alarm_name(self, role: Role) -> str:
+        return f"{self.app}-{role}-health"
+
+    def impaired_alarm_name(self, role: Role) -> str:
+        return f"{self.app}-{role}-impaired"
+
+    def function_name(self, function: str) -> str:
+        return f"{self.app}-{function}"
+
+    @property
+    def powertools_layer_arn_template(self) -> str:
+        """The AWS-managed Powertools v3 layer for this runtime on arm64; `{region}` to fill."""
+        runtime_tag = self.lambda_runtime.replace(".", "")
+        return (
+            f"arn:{PARTITION}:lambda:{{region}}:017000801446:layer:"
+            f"AWSLambdaPowertoolsPythonV3-{runtime_tag}-arm64:{self.powertools_layer_version}"
+        )
+
+    def powertools_layer_arn(self, region: str) -> str:
+        return self.powertools_layer_arn_template.format(region=region)
+
+
+class _Reader:
+    """Reads raw string values from Pulumi config and turns them into typed values."""
+
+    def __init__(self, config: pulumi.Config) -> None:
+        self._config = config
+        self._namespace = config.name
+
+    def key(self, name: str) -> str:
+        return f"{self._namespace}:{name}"
+
+    def raw(self, name: str) -> str:
+        value = self._config.get(name)
+        if value is None:
+            raise ConfigError(self.key(name), "is required but not set")
+        return value
+
+    def string(self, name: str, *, allow_empty: bool = False) -> str:
+        value = self.raw(name).strip()
+        if not value and not allow_empty:
+            raise ConfigError(self.key(name), "must not be empty")
+        return value
+
+    def integer(self, name: str, low: int, high: int) -> int:
+        text = self.raw(name).strip()
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(self.key(name), f"must be an integer (got {text!r})") from None
+        if not low <= value <= high:
+            raise ConfigError(self.key(name), f"must be between {low} and {high} (got {value})")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        text = self.raw(name).strip().lower()
+        if text not in ("true", "false"):
+            raise ConfigError(self.key(name), f"must be true or false (got {text!r})")
+        return text == "true"
+
+    def string_list(self, name: str) -> tuple[str, ...]:
+        text = self.raw(name)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise ConfigError(self.key(name), "must be a list of strings") from None
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(self.key(name), "must be a list of non-empty strings")
+        if not value:
+            raise ConfigError(self.key(name), "must name at least one entry")
+        return tuple(value)
+
+    def check(self, name: str, value: T, ok: Callable[[T], bool], problem: str) -> T:
+        if not ok(value):
+            raise ConfigError(self.key(name), problem)
+        return value
+
+
+def _is_https_url(value: str) -> bool:
+    return re.match(r"^https://[^/\s]+(/\S*)?$", value) is not None
+
+
+def _region(reader: _Reader, name: str) -> str:
+    region = reader.string(name)
+    reader.check(name, region, _REGION_RE.match, f"is not an AWS Region name (got {region!r})")
+    reader.check(
+        name,
+        region,
+        lambda r: not r.startswith(("cn-", "us-gov-")),
+        "must be a commercial-partition Region (the Powertools layer ARN is partition-specific)",
+    )
+    return region
+
+
+def _pinned_jwks(reader: _Reader) -> str:
+    text = reader.string("authJwksPinned", allow_empty=True)
+    if not text:
+        return ""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        raise ConfigError(reader.key("authJwksPinned"), "must be a JWKS JSON document") from None
+    keys = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(keys, list) or not keys:
+        raise ConfigError(reader.key("authJwksPinned"), "must be a JWKS with a non-empty 'keys'")
+    return json.dumps(document, separators=(",", ":"))
+
+
+def load_settings(config: pulumi.Config | None = None) -> Settings:
+    """Read and check every setting of the current stack; ConfigError names the first bad key."""
+    reader = _Reader(config or pulumi.Config())
+
+    primary = _region(reader, "primaryRegion")
+    secondary = _region(reader, "secondaryRegion")
+    reader.check(
+        "secondaryRegion",
+        secondary,
+        lambda s: s != primary,
+        f"must differ from primaryRegion (both are {primary})",
+    )
+
+    zone = reader.string("hostedZone").lower().rstrip(".")
+    reader.check("hostedZone", zone, _HOSTNAME_RE.match, f"is not a DNS zone name ({zone!r})")
+    domain = reader.string("domainName").lower().rstrip(".")
+    reader.check("domainName", domain, _HOSTNAME_RE.match, f"is not a hostname ({domain!r})")
+    reader.check(
+        "domainName",
+        domain,
+        lambda d: d.endswith("." + zone),
+        f"must be a name inside hostedZone {zone!r} (got {domain!r})",
+    )
+
+    issuers = reader.string_list("authIssuers")
+    for issuer in issuers:
+        reader.check("authIssuers", issuer, _is_https_url, f"{issuer!r} is not an https URL")
+    jwks_uri = reader.string("authJwksUri")
+    reader.check("authJwksUri", jwks_uri, _is_https_url, f"{jwks_uri!r} is not an https URL")
+    auth = AuthSettings(
+        issuers=issuers,
+        audience=reader.string("authAudience"),
+        jwks_uri=jwks_uri,
+        jwks_pinned=_pinned_jwks(reader),
+    )
+
+    runtime = reader.string("lambdaRuntime")
+    reader.check(
+        "lambdaRuntime",
+        runtime,
+        lambda r: r in LAMBDA_RUNTIMES,
+        f"must be one of {', '.join(LAMBDA_RUNTIMES)} (got {runtime!r})",
+    )
+    retention = reader.integer("logRetentionDays", 1, 3653)
+    reader.check(
+        "logRetentionDays",
+        retention,
+        lambda d: d in LOG_RETENTION_DAYS,
+        f"must be a CloudWatch Logs retention period, e.g. 7, 30, 90, 365 (got {retention})",
+    )
+
+    interval = reader.integer("healthCheckInterval", 10, 30)
+    reader.check(
+        "healthCheckInterval",
+        interval,
+        lambda i: i in (10, 30),
+        f"must be 10 or 30 seconds (got {interval})",
+    )
+    health_check = HealthCheckSettings(
+        request_interval=interval,
+        failure_threshold=reader.integer("healthCheckFailureThreshold", 1, 10),
+    )
+
+    rate = reader.integer("throttleRateLimit", 1, 1_000_000)
+    burst = reader.integer("throttleBurstLimit", 1, 1_000_000)
+
+    alarm_email = reader.string("alarmEmail", allow_empty=True)
+    if alarm_email:
+        reader.check("alarmEmail", alarm_email, _EMAIL_RE.match, f"{alarm_email!r} is not e-mail")
+
+    alarms = AlarmThresholds(
+        api_5xx_rate_percent=reader.integer("alarmApi5xxRatePercent", 1, 100),
+        api_p99_latency_ms=reader.integer("alarmApiP99LatencyMs", 1, 29_000),
+        authorizer_errors=reader.integer("alarmAuthorizerErrors", 1, 1_000_000),
+        lambda_throttles=reader.integer("alarmLambdaThrottles", 1, 1_000_000),
+        evaluation_minutes=reader.integer("alarmEvaluationMinutes", 1, 60),
+    )
+    fault_injection = FaultInjectionSettings(
+        enabled=reader.boolean("faultInjection"),
+        duration_minutes=reader.integer("faultDurationMinutes", 1, 720),
+        invocation_percentage=reader.integer("faultInvocationPercentage", 1, 100),
+        delay_ms=reader.integer("faultDelayMs", 1, 900_000),
+    )
+
+    return Settings(
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        primary_region=primary,
+        secondary_region=secondary,
+        domain_name=domain,
+        hosted_zone=zone,
+        auth=auth,
+        lambda_runtime=runtime,
+        lambda_memory_mb=reader.integer("lambdaMemoryMb", 128, 10_240),
+        powertools_layer_version=reader.integer("powertoolsLayerVersion", 1, 10_000),
+        log_retention_days=retention,
+        authorizer_cache_ttl=reader.integer("authorizerCacheTtl", 0, 3600),
+        throttle_rate_limit=rate,
+        throttle_burst_limit=burst,
+        secondary_provisioned_concurrency=reader.integer(
+            "secondaryProvisionedConcurrency", 0, 10_000
+        ),
+        table_deletion_protection=reader.boolean("tableDeletionProtection"),
+        health_check=health_check,
+        auto_failover=reader.boolean("autoFailover"),
+        alarm_email=alarm_email,
+        manage_api_gateway_account=reader.boolean("manageApiGatewayAccount"),
+        alarms=alarms,
+        fault_injection=fault_injection,
+    )

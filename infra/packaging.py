@@ -1,0 +1,134 @@
+"""Lambda packaging: the `functions/` package as code, its third-party deps as a layer.
+
+The dependency layer is built for the Lambda platform (arm64, CPython of the runtime), not the
+build machine, and cached under `build/layers/` by a hash of everything that decides its content.
+Builds go through the active `LayerBuilder`: `pulumi up` uses `PipLayerBuilder`; the mock runner
+installs a `PlannedLayerBuilder` that only records the pip command it would run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pulumi
+
+LAMBDA_PLATFORM = "manylinux2014_aarch64"  # matches the arm64 functions
+COMPLETE_MARKER = ".complete"
+
+
+@dataclass(frozen=True)
+class LayerBuildSpec:
+    """What decides a dependency layer's content."""
+
+    requirements: Path
+    python_version: str  # "3.12"
+    platform: str = LAMBDA_PLATFORM
+    implementation: str = "cp"
+
+    @classmethod
+    def for_runtime(cls, requirements: Path, runtime: str) -> LayerBuildSpec:
+        return cls(requirements=requirements, python_version=runtime.removeprefix("python"))
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256(self.requirements.read_bytes())
+        digest.update(f"|{self.python_version}|{self.platform}|{self.implementation}".encode())
+        return digest.hexdigest()[:16]
+
+    def pip_command(self, target: Path) -> list[str]:
+        # Wheels only: a source build would compile for this machine, not for Lambda.
+        return [
+            sys.executable, "-m", "pip", "install",
+            "--requirement", str(self.requirements),
+            "--target", str(target),
+            "--platform", self.platform,
+            "--implementation", self.implementation,
+            "--python-version", self.python_version,
+            "--only-binary=:all:",
+            "--no-compile",
+            "--quiet",
+        ]  # fmt: skip
+
+
+class LayerBuilder(Protocol):
+    def build(self, spec: LayerBuildSpec) -> Path:
+        """Return a directory whose content is the layer (it holds `python/`)."""
+        ...
+
+
+def _run_pip(command: list[str]) -> None:
+    subprocess.run(command, check=True)
+
+
+@dataclass
+class PipLayerBuilder:
+    """Runs pip once per content hash; later builds reuse the finished directory."""
+
+    cache_dir: Path
+    run: Callable[[list[str]], None] = _run_pip
+
+    def layer_dir(self, spec: LayerBuildSpec) -> Path:
+        return self.cache_dir / f"deps-{spec.content_hash()}"
+
+    def build(self, spec: LayerBuildSpec) -> Path:
+        final = self.layer_dir(spec)
+        if (final / COMPLETE_MARKER).exists():
+            return final
+        # Build beside the final path and rename, so an interrupted pip never leaves a
+        # directory that looks finished.
+        partial = final.with_name(final.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
+        self.run(spec.pip_command(partial / "python"))
+        (partial / COMPLETE_MARKER).write_text(spec.content_hash())
+        partial.rename(final)
+        return final
+
+
+@dataclass
+class PlannedLayerBuilder:
+    """For mock runs: reports where the layer would be and the pip command, runs nothing."""
+
+    cache_dir: Path
+    commands: list[list[str]] = field(default_factory=list)
+
+    def build(self, spec: LayerBuildSpec) -> Path:
+        final = self.cache_dir / f"deps-{spec.content_hash()}"
+        self.commands.append(spec.pip_command(final.with_name(final.name + ".partial") / "python"))
+        return final
+
+
+_ACTIVE_BUILDER: ContextVar[LayerBuilder | None] = ContextVar("layer_builder", default=None)
+
+
+@contextmanager
+def use_layer_builder(builder: LayerBuilder) -> Iterator[LayerBuilder]:
+    token = _ACTIVE_BUILDER.set(builder)
+    try:
+        yield builder
+    finally:
+        _ACTIVE_BUILDER.reset(token)
+
+
+def active_layer_builder(project_dir: Path) -> LayerBuilder:
+    return _ACTIVE_BUILDER.get() or PipLayerBuilder(cache_dir=project_dir / "build" / "layers")
+
+
+def functions_archive(functions_dir: Path) -> pulumi.AssetArchive:
+    """The `functions` package, importable as `functions.<name>.app` from the archive root."""
+    if not (functions_dir / "__init__.py").is_file():
+        raise FileNotFoundError(f"{functions_dir} is not the functions package")
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
+    for path in sorted(functions_dir.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            name = f"{functions_dir.name}/{path.relative_to(functions_dir).as_posix()}"
+            assets[name] = pulumi.FileAsset(str(path))
+    return pulumi.AssetArchive(assets)
