@@ -1,0 +1,1 @@
+"""The game-session API behind the authorizer (Powertools APIGatewayRestResolver)."""

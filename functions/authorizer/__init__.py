@@ -1,0 +1,1 @@
+"""REST API TOKEN authorizer (JWT via JWKS, revocations from the global table)."""

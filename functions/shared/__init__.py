@@ -1,0 +1,1 @@
+"""Shared by the three functions: settings, AWS clients, signing keys, errors, observability."""

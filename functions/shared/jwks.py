@@ -1,0 +1,206 @@
+"""The identity provider's signing keys: fetched from its JWKS, cached, with a pinned fallback.
+
+Static stability: once keys are loaded they are kept when a refresh fails, and when the JWKS
+endpoint cannot be reached at all the pinned JWKS shipped with the deployment is used, so an
+identity-provider outage does not log everybody out of a healthy Region.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from http.client import HTTPException
+from typing import Any
+
+from jwt import PyJWK
+from jwt.exceptions import PyJWKError
+
+from functions.shared.observability import logger
+from functions.shared.settings import AuthSettings, ConfigurationError
+
+# Only these (key type, curve) pairs are trusted, and each fixes its algorithm: the algorithm
+# comes from our key, never from the token.
+ALGORITHM_BY_KEY_TYPE: Mapping[tuple[str, str | None], str] = {
+    ("RSA", None): "RS256",
+    ("EC", "P-256"): "ES256",
+}
+MIN_RSA_BITS = 2048
+MAX_JWKS_BYTES = 256 * 1024
+
+
+class JwksError(Exception):
+    """A JWKS document could not be fetched or holds no usable key (message has no secrets)."""
+
+
+class KeysUnavailable(Exception):
+    """No signing keys: the JWKS was never loaded and no pinned JWKS is configured."""
+
+
+class KeySource(StrEnum):
+    REMOTE = "remote"
+    PINNED = "pinned"
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """Usable verification keys by `kid`, and where they came from."""
+
+    keys: Mapping[str, PyJWK]
+    source: KeySource
+
+
+def _signing_key(jwk: Any) -> PyJWK | None:
+    """Return the verification key for one JWK entry, or None if we must not use it."""
+    if not isinstance(jwk, dict):
+        return None
+    kid, kty = jwk.get("kid"), jwk.get("kty")
+    if not isinstance(kid, str) or not kid or jwk.get("use", "sig") != "sig":
+        return None
+    if "d" in jwk:  # private key material has no business in a JWKS; never verify with it
+        return None
+    algorithm = ALGORITHM_BY_KEY_TYPE.get((kty, jwk.get("crv") if kty == "EC" else None))
+    if algorithm is None or jwk.get("alg", algorithm) != algorithm:
+        return None
+    try:
+        key = PyJWK(jwk, algorithm=algorithm)
+    except (PyJWKError, ValueError, TypeError):
+        return None
+    if kty == "RSA" and key.key.key_size < MIN_RSA_BITS:
+        return None
+    return key
+
+
+def parse_jwks(document: str | bytes) -> dict[str, PyJWK]:
+    """Parse a JWKS document into usable keys by kid; raise JwksError if there are none."""
+    try:
+        entries = json.loads(document).get("keys")
+    except (ValueError, AttributeError) as exc:
+        raise JwksError("JWKS is not a JSON object") from exc
+    if not isinstance(entries, list):
+        raise JwksError("JWKS has no 'keys' list")
+    keys: dict[str, PyJWK] = {}
+    for entry in entries:
+        key = _signing_key(entry)
+        if key is None:
+            continue
+        kid = entry["kid"]
+        if kid in keys:
+            logger.warning("Duplicate kid in JWKS; keeping the first", extra={"kid": kid})
+            continue
+        keys[kid] = key
+    if not keys:
+        raise JwksError("JWKS holds no usable RS256/ES256 signing key")
+    return keys
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect could leave https; JWKS endpoints do not redirect, so treat one as a failure.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        raise JwksError("JWKS endpoint answered with a redirect")
+
+
+_opener = urllib.request.build_opener(_RefuseRedirects)
+
+
+def fetch_jwks(uri: str, timeout: float) -> bytes:
+    """GET the JWKS document (the URI was validated as https or loopback http by the settings)."""
+    request = urllib.request.Request(uri, headers={"Accept": "application/json"})
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            body: bytes = response.read(MAX_JWKS_BYTES + 1)
+    except (OSError, HTTPException) as exc:
+        raise JwksError(f"JWKS fetch failed: {type(exc).__name__}") from exc
+    if len(body) > MAX_JWKS_BYTES:
+        raise JwksError("JWKS document is too large")
+    return body
+
+
+class JwksCache:
+    """Signing keys cached across invocations, refreshed after `ttl` seconds.
+
+    At most one fetch per `min_fetch_interval` seconds, whatever triggers it (TTL expiry, an
+    unknown kid, a failed fetch), so neither a stream of forged kids nor an identity-provider
+    outage turns into a fetch per request.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        pinned: Mapping[str, PyJWK] | None = None,
+        *,
+        ttl: float = 600.0,
+        min_fetch_interval: float = 30.0,
+        timeout: float = 1.5,
+        fetch: Callable[[str, float], bytes] = fetch_jwks,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uri = uri
+        self._pinned = dict(pinned) if pinned else None
+        self._ttl = ttl
+        self._min_fetch_interval = min_fetch_interval
+        self._timeout = timeout
+        self._fetch = fetch
+        self._clock = clock
+        self._remote: dict[str, PyJWK] | None = None
+        self._fetched_at = 0.0
+        self._next_fetch_allowed = float("-inf")
+        self._lock = threading.Lock()
+
+    def current(self) -> KeySet:
+        """The keys to verify with now; raise KeysUnavailable if there are none."""
+        now = self._clock()
+        if (self._remote is None or now - self._fetched_at >= self._ttl) and (
+            now >= self._next_fetch_allowed
+        ):
+            self._refresh()
+        if self._remote is not None:
+            return KeySet(self._remote, KeySource.REMOTE)
+        if self._pinned is not None:
+            return KeySet(self._pinned, KeySource.PINNED)
+        raise KeysUnavailable("no signing keys: JWKS unreachable and no pinned JWKS configured")
+
+    def find(self, kid: str) -> PyJWK | None:
+        """The key named `kid`; an unknown kid triggers one rate-limited refetch (key rotation)."""
+        key = self.current().keys.get(kid)
+        if key is None and self._clock() >= self._next_fetch_allowed:
+            self._refresh()
+            key = self.current().keys.get(kid)
+        return key
+
+    def _refresh(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if now < self._next_fetch_allowed:
+                return  # another thread fetched while we waited
+            self._next_fetch_allowed = now + self._min_fetch_interval
+            try:
+                keys = parse_jwks(self._fetch(self._uri, self._timeout))
+            except JwksError as exc:
+                logger.warning(
+                    "JWKS refresh failed; keeping the keys we have",
+                    extra={"error": str(exc), "fallback": self._fallback_name()},
+                )
+                return
+            self._remote = keys
+            self._fetched_at = now
+
+    def _fallback_name(self) -> str:
+        if self._remote is not None:
+            return "cached"
+        return KeySource.PINNED if self._pinned is not None else "none"
+
+
+def key_cache_for(auth: AuthSettings, *, timeout: float = 1.5) -> JwksCache:
+    """The JwksCache for these settings; an invalid pinned JWKS is a configuration error."""
+    pinned = None
+    if auth.jwks_pinned is not None:
+        try:
+            pinned = parse_jwks(auth.jwks_pinned)
+        except JwksError as exc:
+            raise ConfigurationError(f"AUTH_JWKS_PINNED is not a usable JWKS: {exc}") from exc
+    return JwksCache(auth.jwks_uri, pinned, timeout=timeout)

@@ -1,0 +1,98 @@
+"""Typed settings read from the Lambda environment.
+
+Settings are read when a handler first needs them, never at import time, so every handler module
+imports cleanly with an empty environment (cold-start measurement, tests, the local sandbox).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# http is allowed only for a JWKS served on this machine (tests, the local sandbox).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class ConfigurationError(Exception):
+    """The function's environment is missing or has an invalid variable (one-line message)."""
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required")
+    return value
+
+
+def validate_jwks_uri(uri: str) -> str:
+    """Return `uri` if it is https (or http on a loopback host), else raise ConfigurationError."""
+    parts = urlsplit(uri)
+    if parts.scheme == "https" and parts.hostname:
+        return uri
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return uri
+    raise ConfigurationError(
+        "AUTH_JWKS_URI must be an https URL (http only for 127.0.0.1/localhost)"
+    )
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How tokens are verified: trusted issuers, the audience and where the signing keys are."""
+
+    issuers: frozenset[str]
+    audience: str
+    jwks_uri: str
+    jwks_pinned: str | None  # JWKS JSON shipped with the deployment, used when the URI is down
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AuthSettings:
+        listed = _required(env, "AUTH_ISSUERS").split(",")
+        issuers = frozenset(issuer.strip() for issuer in listed if issuer.strip())
+        if not issuers:
+            raise ConfigurationError("AUTH_ISSUERS must name at least one issuer")
+        return cls(
+            issuers=issuers,
+            audience=_required(env, "AUTH_AUDIENCE"),
+            jwks_uri=validate_jwks_uri(_required(env, "AUTH_JWKS_URI")),
+            jwks_pinned=env.get("AUTH_JWKS_PINNED", "").strip() or None,
+        )
+
+
+@dataclass(frozen=True)
+class TableSettings:
+    """The global table's Regional replica this function reads and writes."""
+
+    table_name: str
+    region: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> TableSettings:
+        return cls(table_name=_required(env, "TABLE_NAME"), region=_required(env, "AWS_REGION"))
+
+
+@dataclass(frozen=True)
+class AuthorizerSettings:
+    auth: AuthSettings
+    table: TableSettings
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AuthorizerSettings:
+        return cls(auth=AuthSettings.from_env(env), table=TableSettings.from_env(env))
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    auth: AuthSettings
+    table: TableSettings
+    failure_switch_parameter: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> HealthSettings:
+        return cls(
+            auth=AuthSettings.from_env(env),
+            table=TableSettings.from_env(env),
+            failure_switch_parameter=_required(env, "FAILURE_SWITCH_PARAMETER"),
+        )
