@@ -1,0 +1,192 @@
+"""All terminal output: rich tables for people, JSON for scripts.
+
+Data goes to stdout, messages to stderr.
+
+rich honours NO_COLOR (and drops colour when stdout is not a terminal), so nothing here decides
+colour by itself. JSON goes through `print_json` as plain text: never highlighted, never wrapped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from opsctl.audit import AuditRecord
+from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
+from opsctl.route53 import Weights
+from opsctl.shift import ShiftPlan, ShiftResult
+from opsctl.status import RegionStatus, StatusReport
+
+# Consoles resolve sys.stdout / sys.stderr at write time, so test runners can capture them.
+stdout = Console(highlight=False, soft_wrap=False)
+stderr = Console(stderr=True, highlight=False)
+
+_RESULT_STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red"}
+_ALARM_STYLE = {"OK": "green", "ALARM": "bold red", "INSUFFICIENT_DATA": "yellow"}
+
+
+def print_json(data: Any, compact: bool = False) -> None:
+    text = json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=2)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def info(text: str) -> None:
+    stderr.print(text, markup=False)
+
+
+def warn(text: str) -> None:
+    stderr.print(Text(text, style="yellow"))
+
+
+def error(text: str) -> None:
+    stderr.print(Text(f"opsctl: error: {text}", style="bold red"))
+
+
+def _dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _health_cell(region: RegionStatus) -> Text:
+    checkers = (
+        f" ({region.checkers_healthy}/{region.checkers_total})"
+        if region.checkers_total is not None
+        else ""
+    )
+    if region.healthy is True:
+        return Text(f"healthy{checkers}", style="green")
+    if region.healthy is False:
+        return Text(f"UNHEALTHY{checkers}", style="bold red")
+    return Text(f"unknown{checkers}", style="yellow")
+
+
+def _alarm_cell(state: str | None, since: str | None) -> Text:
+    if state is None:
+        return Text("-")
+    return Text(f"{state} since {_dash(since)}", style=_ALARM_STYLE.get(state, ""))
+
+
+def _switch_cell(value: str | None) -> Text:
+    style = {"healthy": "green", "failing": "bold red"}.get(value or "", "yellow")
+    return Text(_dash(value), style=style)
+
+
+def status_renderable(report: StatusReport) -> RenderableType:
+    headline = Text(
+        report.headline,
+        style="bold green" if report.consistent else "bold red",
+    )
+    table = Table(title=f"{report.record_name}", title_justify="left", expand=False)
+    for column in ("role", "Region", "weight", "share", "health (checkers)", "alarm"):
+        table.add_column(column)
+    show_impaired = any(r.impaired_alarm is not None for r in report.regions)
+    if show_impaired:
+        table.add_column("Region impaired")
+    table.add_column("failure switch")
+    for region in report.regions:
+        serving = region.share > 0
+        cells: list[RenderableType] = [
+            Text(region.role, style="bold" if serving else ""),
+            region.region,
+            str(region.weight),
+            f"{region.share:.0%}",
+            _health_cell(region),
+            _alarm_cell(region.alarm, region.alarm_since),
+        ]
+        if show_impaired:
+            cells.append(_alarm_cell(region.impaired_alarm, region.impaired_alarm_since))
+        cells.append(_switch_cell(region.failure_switch))
+        table.add_row(*cells)
+    parts: list[RenderableType] = [headline, table]
+    if report.advice:
+        parts.append(Text(f"-> {report.advice}", style="bold red"))
+    parts.extend(Text(f"! {line}", style="yellow") for line in report.errors)
+    return Group(*parts)
+
+
+def checks_table(checks: Sequence[Check], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("check", "result", "value", "detail"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(
+            check.name,
+            Text(check.result.upper(), style=_RESULT_STYLE[check.result]),
+            check.value,
+            check.detail,
+        )
+    return table
+
+
+def readiness_renderable(report: ReadinessReport) -> RenderableType:
+    verdict = (
+        Text(f"{report.role} ({report.region}) can take all traffic", style="bold green")
+        if report.ready
+        else Text(f"{report.role} ({report.region}) is NOT ready", style="bold red")
+    )
+    return Group(verdict, checks_table(report.checks, f"readiness of {report.role}"))
+
+
+def _weights_row(label: str, weights: Weights) -> list[str]:
+    return [
+        label,
+        str(weights.primary),
+        str(weights.secondary),
+        f"{weights.share('primary'):.0%} / {weights.share('secondary'):.0%}",
+    ]
+
+
+def plan_renderable(plan: ShiftPlan) -> RenderableType:
+    table = Table(
+        title=f"{plan.action} plan: all traffic to {plan.target_role}", title_justify="left"
+    )
+    for column in ("step", "primary weight", "secondary weight", "share (primary / secondary)"):
+        table.add_column(column)
+    table.add_row(*_weights_row("current", plan.current))
+    for index, step in enumerate(plan.steps, start=1):
+        table.add_row(*_weights_row(f"{index}", step))
+    parts: list[RenderableType] = [table]
+    if plan.preflight is not None:
+        parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
+    return Group(*parts)
+
+
+def result_renderable(result: ShiftResult) -> RenderableType:
+    table = Table(title=f"{result.action} applied", title_justify="left")
+    for column in ("step", "from", "to", "change id", "INSYNC after", "approval to INSYNC"):
+        table.add_column(column)
+    for index, step in enumerate(result.steps, start=1):
+        table.add_row(
+            str(index),
+            str(step.before),
+            str(step.after),
+            step.change_id,
+            f"{step.insync_seconds:.1f}s",
+            f"{step.approval_to_insync_seconds:.1f}s",
+        )
+    return table
+
+
+def history_renderable(records: Sequence[AuditRecord]) -> RenderableType:
+    table = Table(title="approved changes (oldest first)", title_justify="left")
+    for column in ("time", "action", "who", "from", "to", "change id", "forced", "reason"):
+        table.add_column(column)
+    for record in records:
+        action = f"{record.action} {record.step}" if record.step else record.action
+        table.add_row(
+            record.time,
+            action,
+            f"{record.actor.arn} ({record.actor.local_user})",
+            json.dumps(record.before, separators=(",", ":")),
+            json.dumps(record.after, separators=(",", ":")),
+            record.change_id,
+            ", ".join(record.overridden) or ("yes" if record.forced else ""),
+            record.reason,
+        )
+    return table

@@ -1,0 +1,247 @@
+"""The opsctl test world: the deployed stack's run-time resources, created in the moto server.
+
+A hosted zone with two weighted alias records (primary 100 / secondary 0), one tagged HTTPS health
+check per Region (tags per docs/contracts.md), their HealthCheckStatus alarms in us-east-1, a
+composite "Region impaired" alarm in each Region and an SSM failure switch in each Region. Health
+is driven the way moto allows: datapoints on AWS/Route53 HealthCheckStatus and set_alarm_state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from opsctl.aws import AwsClients
+from opsctl.route53 import Weights, read_records
+from opsctl.topology import Topology, parse_topology
+
+APP = "multi-region-authorizer-primary"
+ZONE_NAME = "example.com."
+RECORD_NAME = "auth.example.com."
+REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
+# The Regional API Gateway custom-domain targets the alias records point at.
+ALIAS_ZONES = {"us-east-1": "Z1UJRXOUMOOFQ8", "us-west-2": "Z2OJLYMUO9EFXC"}
+API_IDS = {"primary": "a1b2c3d4e5", "secondary": "f6g7h8i9j0"}
+
+
+@dataclass
+class World:
+    """Handles on the moto world; every mutator goes through the AWS APIs, like a real change."""
+
+    topology: Topology
+    topology_document: dict[str, Any]
+    topology_path: Path
+    audit_path: Path
+    endpoint_url: str
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url)
+
+    def clients(self) -> AwsClients:
+        return AwsClients()
+
+    def weights(self) -> Weights:
+        return read_records(self.client("route53"), self.topology).weights
+
+    def set_health(self, role: str, healthy: bool) -> None:
+        self.client("cloudwatch").put_metric_data(
+            Namespace="AWS/Route53",
+            MetricData=[
+                {
+                    "MetricName": "HealthCheckStatus",
+                    "Dimensions": [
+                        {"Name": "HealthCheckId", "Value": self.topology.role(role).health_check_id}
+                    ],
+                    "Value": 1.0 if healthy else 0.0,
+                }
+            ],
+        )
+
+    def set_alarm(self, role: str, state: str) -> None:
+        self.client("cloudwatch").set_alarm_state(
+            AlarmName=self.topology.role(role).alarm_name,
+            StateValue=state,
+            StateReason="test",
+        )
+
+    def set_impaired(self, role: str, state: str) -> None:
+        region = self.topology.role(role)
+        assert region.impaired_alarm_name is not None
+        self.client("cloudwatch", region.region).set_alarm_state(
+            AlarmName=region.impaired_alarm_name, StateValue=state, StateReason="test"
+        )
+
+    def set_switch(self, role: str, value: str) -> None:
+        region = self.topology.role(role)
+        self.client("ssm", region.region).put_parameter(
+            Name=region.failure_switch, Value=value, Type="String", Overwrite=True
+        )
+
+    def set_weights(self, primary: int, secondary: int) -> None:
+        """Someone else's change (console, another operator): UPSERT both weights."""
+        changes = []
+        for role, weight in (("primary", primary), ("secondary", secondary)):
+            region = self.topology.role(role)
+            changes.append(
+                {"Action": "UPSERT", "ResourceRecordSet": _record(region.region, weight)}
+            )
+        self.client("route53").change_resource_record_sets(
+            HostedZoneId=self.topology.hosted_zone_id, ChangeBatch={"Changes": changes}
+        )
+
+    def audit_lines(self) -> list[dict[str, Any]]:
+        if not self.audit_path.exists():
+            return []
+        return [json.loads(line) for line in self.audit_path.read_text().splitlines()]
+
+
+def _record(region: str, weight: int) -> dict[str, Any]:
+    return {
+        "Name": RECORD_NAME,
+        "Type": "A",
+        "SetIdentifier": region,
+        "Weight": weight,
+        "AliasTarget": {
+            "HostedZoneId": ALIAS_ZONES[region],
+            "DNSName": f"d-{region.replace('-', '')}.execute-api.{region}.amazonaws.com.",
+            "EvaluateTargetHealth": False,
+        },
+    }
+
+
+def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True) -> World:
+    def client(service: str, region: str = "us-east-1") -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+
+    route53 = client("route53")
+    zone_id = route53.create_hosted_zone(Name=ZONE_NAME, CallerReference="opsctl-tests")[
+        "HostedZone"
+    ]["Id"].rsplit("/", 1)[-1]
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {"Action": "CREATE", "ResourceRecordSet": _record(REGIONS["primary"], 100)},
+                {"Action": "CREATE", "ResourceRecordSet": _record(REGIONS["secondary"], 0)},
+            ]
+        },
+    )
+    regions: dict[str, dict[str, Any]] = {}
+    for role, region in REGIONS.items():
+        api_host = f"{API_IDS[role]}.execute-api.{region}.amazonaws.com"
+        health_check_id = route53.create_health_check(
+            CallerReference=f"opsctl-tests-{role}",
+            HealthCheckConfig={
+                "Type": "HTTPS",
+                "FullyQualifiedDomainName": api_host,
+                "ResourcePath": "/prod/health",
+                "Port": 443,
+                "RequestInterval": 10,
+                "FailureThreshold": 3,
+                "EnableSNI": True,
+            },
+        )["HealthCheck"]["Id"]
+        alarm_name = f"{APP}-{role}-health"
+        impaired_name = f"{APP}-{role}-impaired"
+        switch = f"/{APP}/health/failure-switch"
+        route53.change_tags_for_resource(
+            ResourceType="healthcheck",
+            ResourceId=health_check_id,
+            AddTags=[
+                {"Key": "Name", "Value": f"{APP}-{role}"},
+                {"Key": "App", "Value": APP},
+                {"Key": "Role", "Value": role},
+                {"Key": "Region", "Value": region},
+                {"Key": "HostedZoneId", "Value": zone_id},
+                {"Key": "RecordName", "Value": RECORD_NAME},
+                {"Key": "SetIdentifier", "Value": region},
+                {"Key": "AlarmName", "Value": alarm_name},
+                {"Key": "FailureSwitch", "Value": switch},
+                {"Key": "ImpairedAlarmName", "Value": impaired_name},
+            ],
+        )
+        cloudwatch = client("cloudwatch")
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm_name,
+            Namespace="AWS/Route53",
+            MetricName="HealthCheckStatus",
+            Dimensions=[{"Name": "HealthCheckId", "Value": health_check_id}],
+            Statistic="Minimum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="LessThanThreshold",
+        )
+        cloudwatch.set_alarm_state(AlarmName=alarm_name, StateValue="OK", StateReason="setup")
+        if impaired_alarms:
+            # moto has no PutCompositeAlarm: a metric alarm of the same name stands in for the
+            # composite (opsctl reads alarms of both types by name, so the read path is the same).
+            regional = client("cloudwatch", region)
+            regional.put_metric_alarm(
+                AlarmName=impaired_name,
+                Namespace="AWS/ApiGateway",
+                MetricName="5XXError",
+                Statistic="Average",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=0.05,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+            regional.set_alarm_state(AlarmName=impaired_name, StateValue="OK", StateReason="setup")
+        client("ssm", region).put_parameter(Name=switch, Value="healthy", Type="String")
+        regions[role] = {
+            "region": region,
+            "setIdentifier": region,
+            "healthCheckId": health_check_id,
+            "alarmName": alarm_name,
+            "apiUrl": f"https://{api_host}/prod",
+            "healthUrl": f"https://{api_host}/prod/health",
+            "failureSwitch": switch,
+            **({"impairedAlarmName": impaired_name} if impaired_alarms else {}),
+        }
+    document = {
+        "version": 1,
+        "app": APP,
+        "hostedZoneId": zone_id,
+        "records": [{"name": RECORD_NAME, "type": "A"}],
+        "alarmRegion": "us-east-1",
+        "regions": regions,
+    }
+    path = tmp_path / "topology.json"
+    path.write_text(json.dumps(document))
+    world = World(
+        topology=parse_topology(document),
+        topology_document=document,
+        topology_path=path,
+        audit_path=tmp_path / "audit.jsonl",
+        endpoint_url=endpoint_url,
+    )
+    for role in REGIONS:
+        world.set_health(role, True)
+    return world
+
+
+@pytest.fixture(autouse=True)
+def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test writes its audit log under tmp_path and starts without OPSCTL_TOPOLOGY."""
+    audit = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("OPSCTL_AUDIT_LOG", str(audit))
+    monkeypatch.delenv("OPSCTL_TOPOLOGY", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")  # wide tables: assertions read whole cells
+    return audit
+
+
+@pytest.fixture
+def world(aws_endpoint: str, tmp_path: Path) -> World:
+    return build_world(aws_endpoint, tmp_path)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
