@@ -33,3 +33,7 @@ class Conflict(DomainError):
 
 class Unprocessable(DomainError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class PayloadTooLarge(DomainError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE

@@ -123,8 +123,9 @@ def fetch_jwks(uri: str, timeout: float) -> bytes:
 class JwksCache:
     """Signing keys cached across invocations, refreshed after `ttl` seconds.
 
-    At most one fetch per `min_fetch_interval` seconds, whatever triggers it (TTL expiry, an
-    unknown kid, a failed fetch), so neither a stream of forged kids nor an identity-provider
+    An unknown kid triggers a refetch at most once per `refetch_interval` (the first one right
+    away, so a key rotated just after a cold start is picked up), and a failed fetch is not
+    retried for `retry_interval`: neither a stream of forged kids nor an identity-provider
     outage turns into a fetch per request.
     """
 
@@ -134,7 +135,8 @@ class JwksCache:
         pinned: Mapping[str, PyJWK] | None = None,
         *,
         ttl: float = 600.0,
-        min_fetch_interval: float = 30.0,
+        refetch_interval: float = 30.0,
+        retry_interval: float = 30.0,
         timeout: float = 1.5,
         fetch: Callable[[str, float], bytes] = fetch_jwks,
         clock: Callable[[], float] = time.monotonic,
@@ -142,22 +144,23 @@ class JwksCache:
         self._uri = uri
         self._pinned = dict(pinned) if pinned else None
         self._ttl = ttl
-        self._min_fetch_interval = min_fetch_interval
+        self._refetch_interval = refetch_interval
+        self._retry_interval = retry_interval
         self._timeout = timeout
         self._fetch = fetch
         self._clock = clock
         self._remote: dict[str, PyJWK] | None = None
         self._fetched_at = 0.0
-        self._next_fetch_allowed = float("-inf")
+        self._next_attempt = float("-inf")  # pushed out by a failed fetch
+        self._next_unknown_kid_fetch = float("-inf")
         self._lock = threading.Lock()
 
     def current(self) -> KeySet:
         """The keys to verify with now; raise KeysUnavailable if there are none."""
         now = self._clock()
-        if (self._remote is None or now - self._fetched_at >= self._ttl) and (
-            now >= self._next_fetch_allowed
-        ):
-            self._refresh()
+        stale = self._remote is None or now - self._fetched_at >= self._ttl
+        if stale and now >= self._next_attempt:
+            self._refresh(now)
         if self._remote is not None:
             return KeySet(self._remote, KeySource.REMOTE)
         if self._pinned is not None:
@@ -165,29 +168,32 @@ class JwksCache:
         raise KeysUnavailable("no signing keys: JWKS unreachable and no pinned JWKS configured")
 
     def find(self, kid: str) -> PyJWK | None:
-        """The key named `kid`; an unknown kid triggers one rate-limited refetch (key rotation)."""
+        """The key named `kid`; an unknown kid triggers a rate-limited refetch (key rotation)."""
         key = self.current().keys.get(kid)
-        if key is None and self._clock() >= self._next_fetch_allowed:
-            self._refresh()
+        now = self._clock()
+        if key is None and now >= max(self._next_attempt, self._next_unknown_kid_fetch):
+            self._next_unknown_kid_fetch = now + self._refetch_interval
+            self._refresh(now)
             key = self.current().keys.get(kid)
         return key
 
-    def _refresh(self) -> None:
-        with self._lock:
-            now = self._clock()
-            if now < self._next_fetch_allowed:
-                return  # another thread fetched while we waited
-            self._next_fetch_allowed = now + self._min_fetch_interval
-            try:
-                keys = parse_jwks(self._fetch(self._uri, self._timeout))
-            except JwksError as exc:
-                logger.warning(
-                    "JWKS refresh failed; keeping the keys we have",
-                    extra={"error": str(exc), "fallback": self._fallback_name()},
-                )
+    def _refresh(self, now: float) -> None:
+        if not self._lock.acquire(blocking=False):
+            with self._lock:  # a fetch is in flight: wait for it and use its result
                 return
+        try:
+            keys = parse_jwks(self._fetch(self._uri, self._timeout))
+        except JwksError as exc:
+            self._next_attempt = now + self._retry_interval
+            logger.warning(
+                "JWKS refresh failed; keeping the keys we have",
+                extra={"error": str(exc), "fallback": self._fallback_name()},
+            )
+        else:
             self._remote = keys
             self._fetched_at = now
+        finally:
+            self._lock.release()
 
     def _fallback_name(self) -> str:
         if self._remote is not None:
