@@ -103,10 +103,26 @@ class ProgramRun:
         return [r for r in self.resources if r.type == type_]
 
     def named(self, name: str) -> DeclaredResource:
-        matches = [r for r in self.resources if r.name == name]
+        """The one cloud resource (not component, not provider) with this logical name."""
+        matches = [
+            r
+            for r in self.resources
+            if r.name == name and r.custom and not r.type.startswith("pulumi:providers:")
+        ]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
+
+
+def _reveal(value: Any) -> Any:
+    """Unwrap secret markers, so tests and mocks see plain values (nothing here is secret)."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _reveal(value.get("value"))
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    return value
 
 
 def _short_id(*parts: str, length: int = 10) -> str:
@@ -305,7 +321,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
         _ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+        inputs = _reveal(rpc.deserialize_properties(request.object))
         is_provider = request.type.startswith("pulumi:providers:")
         region = inputs.get("region") if is_provider else self._region_of(request.provider)
         args = RegionalResourceArgs(
@@ -344,7 +360,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.tok == "pulumi:pulumi:getResource":
             return super().Invoke(request)
         _ensure_event_loop()
-        args = rpc.deserialize_properties(request.args)
+        args = _reveal(rpc.deserialize_properties(request.args))
         call_args = RegionalCallArgs(
             region=self._region_of(request.provider),
             token=request.tok,

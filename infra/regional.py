@@ -315,7 +315,7 @@ class RegionalStack(pulumi.ComponentResource):
     def _api(self, settings: Settings) -> None:
         name = self._name
         self.rest_api = aws.apigateway.RestApi(
-            f"{name}-api",
+            f"{name}-rest-api",
             name=f"{settings.app}-{self.role}",
             description=f"Authorizer API, {self.role} Region {self.region}",
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(
