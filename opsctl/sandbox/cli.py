@@ -1,0 +1,272 @@
+"""`opsctl sandbox up | down | env | token | drill` and `opsctl probe`.
+
+Commands are thin: they parse flags and call the sandbox's lifecycle, drill and the probe core.
+The heavy parts (moto, the Pulumi runtime) are imported inside the commands, so `opsctl status`
+does not pay for them.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from opsctl import output
+from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
+from opsctl.sandbox.state import SANDBOX_DIR_ENV, SandboxState, SandboxStateError, sandbox_dir
+
+PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
+
+sandbox_app = typer.Typer(
+    name="sandbox",
+    help=(
+        "Run the whole product on this machine on an embedded AWS emulator (no account needed), "
+        "and rehearse a failover on it. State lives in $OPSCTL_SANDBOX_DIR, else ./.sandbox."
+    ),
+    no_args_is_help=True,
+)
+
+DirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir", help=f"Sandbox directory (default: ${SANDBOX_DIR_ENV}, else ./.sandbox)."
+    ),
+]
+TimeScaleOption = Annotated[
+    float,
+    typer.Option(
+        "--time-scale",
+        min=0.001,
+        max=1.0,
+        help="Multiplies AWS intervals (health checks, alarm periods, INSYNC); 0.1 = 10x faster.",
+    ),
+]
+StackFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--stack-file", help="Stack config to provision from (default: Pulumi.primary.yaml)."
+    ),
+]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    output.error(message)
+    return typer.Exit(code)
+
+
+def _load_state(directory: Path | None) -> SandboxState:
+    try:
+        return SandboxState.load(sandbox_dir(directory))
+    except SandboxStateError as error:
+        raise _fail(str(error)) from None
+
+
+@sandbox_app.command(
+    epilog=(
+        "Examples:\n\n  opsctl sandbox up\n\n  opsctl sandbox up --time-scale 0.05\n\n"
+        '  eval "$(opsctl sandbox env)" && opsctl status'
+    )
+)
+def up(
+    time_scale: TimeScaleOption = 0.1,
+    stack_file: StackFileOption = None,
+    directory: DirOption = None,
+) -> None:
+    """Start the sandbox in the background: emulator, provisioning, both Regions, IdP, checkers."""
+    from opsctl.sandbox.lifecycle import SandboxStartError, start_background
+    from opsctl.sandbox.runtime import DEFAULT_STACK_FILE, SandboxOptions
+
+    options = SandboxOptions(
+        directory=sandbox_dir(directory),
+        stack_file=(stack_file or DEFAULT_STACK_FILE).resolve(),
+        time_scale=time_scale,
+    )
+    if not options.stack_file.exists():
+        raise _fail(f"stack file {options.stack_file} does not exist", 2)
+    output.info(f"starting the sandbox in {options.directory} ...")
+    try:
+        state = start_background(options)
+    except SandboxStartError as error:
+        raise _fail(str(error)) from None
+    table = Table(title="sandbox up", show_header=False)
+    table.add_row("shared hostname", state.hostname)
+    table.add_row("AWS endpoint", state.endpoint_url)
+    for region in state.front_pids:
+        table.add_row(f"API front {region}", f"http://127.0.0.1:{state.ports[f'front:{region}']}")
+    table.add_row("JWKS", state.jwks_url)
+    table.add_row("topology", state.topology_file)
+    table.add_row("log", state.log_file)
+    output.stdout.print(table)
+    output.info('next: eval "$(opsctl sandbox env)"; opsctl status; opsctl probe --sandbox')
+
+
+@sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox down")
+def down(directory: DirOption = None) -> None:
+    """Stop the sandbox: every process it started, every port it opened."""
+    from opsctl.sandbox.lifecycle import stop_background
+
+    report = stop_background(sandbox_dir(directory))
+    if not report.stopped:
+        output.info("no sandbox is running here; nothing to stop")
+        return
+    if report.leftover_ports:
+        raise _fail(f"sandbox stopped, but ports {report.leftover_ports} still answer")
+    output.info("sandbox stopped; no process or port left")
+
+
+@sandbox_app.command(epilog='Examples:\n\n  eval "$(opsctl sandbox env)"')
+def env(directory: DirOption = None) -> None:
+    """Print `export` lines that point opsctl and the AWS CLI at the running sandbox."""
+    state = _load_state(directory)
+    for key, value in state.environment().items():
+        print(f"export {key}={shlex.quote(value)}")
+
+
+@sandbox_app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  opsctl sandbox token\n\n"
+        '  curl -H "Authorization: Bearer $(opsctl sandbox token --subject ada)" '
+        "http://127.0.0.1:PORT/prod/whoami"
+    )
+)
+def token(
+    subject: Annotated[
+        str, typer.Option("--subject", help="The player (`sub` claim).")
+    ] = "player-1",
+    ttl: Annotated[
+        int, typer.Option("--ttl", min=60, max=86_400, help="Lifetime in seconds.")
+    ] = 3600,
+    directory: DirOption = None,
+) -> None:
+    """Print a token signed by the sandbox's identity provider (stdout, nothing else)."""
+    from opsctl.sandbox.idp import SigningKey
+
+    state = _load_state(directory)
+    key = SigningKey.load(Path(state.key_file))
+    print(key.mint(issuer=state.issuer, audience=state.audience, subject=subject, ttl_seconds=ttl))
+
+
+@sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox drill\n\n  make demo")
+def drill(
+    time_scale: TimeScaleOption = 0.05,
+    stack_file: StackFileOption = None,
+    directory: DirOption = None,
+) -> None:
+    """Rehearse a failover end to end on a fresh sandbox, print the measurements, tear down."""
+    from opsctl.sandbox.drill import DrillFailed, run_drill_command
+    from opsctl.sandbox.runtime import DEFAULT_STACK_FILE, SandboxOptions
+
+    options = SandboxOptions(
+        directory=sandbox_dir(directory),
+        stack_file=(stack_file or DEFAULT_STACK_FILE).resolve(),
+        time_scale=time_scale,
+    )
+    try:
+        run_drill_command(options)
+    except DrillFailed as error:
+        raise _fail(f"drill failed: {error}") from None
+    except KeyboardInterrupt:
+        raise _fail("drill interrupted; the sandbox was torn down", 130) from None
+
+
+def _probe_table(report: ProbeReport) -> Table:
+    table = Table(title=f"probe {report.hostname}{report.path}: {len(report.responses)} requests")
+    table.add_column("answered by")
+    table.add_column("requests", justify="right")
+    table.add_column("share", justify="right")
+    for region, count in sorted(report.by_region().items()):
+        table.add_row(region, str(count), f"{count / len(report.responses):.0%}")
+    return table
+
+
+def probe_command(
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=1, max=10_000, help="Requests to send.")
+    ] = 20,
+    path: Annotated[str, typer.Option("--path", help="Authorized route to call.")] = DEFAULT_PATH,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", help=f"Bearer token (default: ${PROBE_TOKEN_ENV}).", show_default=False
+        ),
+    ] = None,
+    hostname: Annotated[
+        str | None,
+        typer.Option("--hostname", help="Shared hostname (default: the topology's record name)."),
+    ] = None,
+    topology: Annotated[
+        Path | None,
+        typer.Option(
+            "--topology", help="Topology JSON to read the hostname from (or $OPSCTL_TOPOLOGY)."
+        ),
+    ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox", help="Resolve through the running sandbox and use its IdP for a token."
+        ),
+    ] = False,
+    directory: DirOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Send N authorized requests to the shared hostname; show which Region answered and the
+    status codes. Exit 1 when any request failed."""
+    resolver: Resolver
+    if sandbox:
+        import boto3
+
+        from opsctl.sandbox.idp import SigningKey
+        from opsctl.sandbox.resolver import SandboxResolver
+        from opsctl.topology import load_topology_file
+
+        state = _load_state(directory)
+        topo = load_topology_file(Path(state.topology_file))
+        route53 = boto3.client(
+            "route53", region_name="us-east-1", endpoint_url=state.endpoint_url,
+            aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+        )  # fmt: skip
+        resolver = SandboxResolver(
+            route53, topo.hosted_zone_id, topo.records[0].type, state.host_map
+        )
+        hostname = hostname or state.hostname
+        token = token or SigningKey.load(Path(state.key_file)).mint(
+            issuer=state.issuer, audience=state.audience, subject="probe"
+        )
+    else:
+        resolver = DnsResolver()
+        token = token or os.environ.get(PROBE_TOKEN_ENV)
+        if hostname is None:
+            hostname = _hostname_from_topology(topology)
+    if not token:
+        raise _fail(f"a token is required: --token or ${PROBE_TOKEN_ENV}", 2)
+    report = probe(hostname, resolver, token=token, count=count, path=path)
+    if json_output:
+        output.print_json(report.to_json())
+    else:
+        output.stdout.print(_probe_table(report))
+        statuses = ", ".join(f"{status}: {n}" for status, n in sorted(report.by_status().items()))
+        output.info(f"status codes: {statuses}; failed: {report.failed}")
+        for message in report.to_json()["errors"]:
+            output.warn(f"error: {message}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _hostname_from_topology(topology: Path | None) -> str:
+    from opsctl.errors import OpsctlError
+    from opsctl.topology import load_topology_file
+
+    source = topology or (
+        Path(os.environ["OPSCTL_TOPOLOGY"]) if os.environ.get("OPSCTL_TOPOLOGY") else None
+    )
+    if source is None:
+        raise _fail("no hostname: pass --hostname, --topology or set $OPSCTL_TOPOLOGY", 2)
+    try:
+        return load_topology_file(source).record_name.rstrip(".")
+    except OpsctlError as error:
+        raise _fail(error.message, int(error.exit_code)) from None
