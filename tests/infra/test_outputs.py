@@ -1,0 +1,49 @@
+"""Stack outputs: `topology` exactly as the contract says, filled from the declared resources."""
+
+from __future__ import annotations
+
+from infra.mockrun import ProgramRun
+from tests.infra.plan import RunProgram
+
+APP = "multi-region-authorizer-primary"
+
+
+def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
+    topology = default_run.outputs["topology"]
+    regions = {}
+    for role, region in (("primary", "us-east-1"), ("secondary", "us-west-2")):
+        invoke_url = default_run.named(f"{role}-stage").outputs["invokeUrl"]
+        regions[role] = {
+            "region": region,
+            "setIdentifier": region,
+            "healthCheckId": default_run.named(f"dns-{role}-health-check").id,
+            "alarmName": f"{APP}-{role}-health",
+            "apiUrl": invoke_url,
+            "healthUrl": f"{invoke_url}/health",
+            "failureSwitch": f"/{APP}/health/failure-switch",
+            "impairedAlarmName": f"{APP}-{role}-impaired",
+        }
+        assert invoke_url.startswith("https://") and region in invoke_url
+    expected = {
+        "version": 1,
+        "app": APP,
+        "hostedZoneId": "Z0123456789ABC",
+        "records": [{"name": "auth.example.com.", "type": "A"}],
+        "alarmRegion": "us-east-1",
+        "regions": regions,
+    }
+    assert topology == expected
+    assert default_run.outputs["url"] == "https://auth.example.com"
+    assert default_run.outputs["primaryApiUrl"] == regions["primary"]["apiUrl"]
+    assert default_run.outputs["secondaryApiUrl"] == regions["secondary"]["apiUrl"]
+
+
+def test_topology_follows_the_configured_regions(run_with: RunProgram) -> None:
+    run = run_with(primaryRegion="us-west-2", secondaryRegion="us-east-2")
+    regions = run.outputs["topology"]["regions"]
+    assert (regions["primary"]["region"], regions["secondary"]["region"]) == (
+        "us-west-2",
+        "us-east-2",
+    )
+    assert regions["secondary"]["apiUrl"].startswith("https://")
+    assert ".us-east-2." in regions["secondary"]["healthUrl"]

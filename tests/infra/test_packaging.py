@@ -1,0 +1,129 @@
+"""Lambda packaging: the functions archive and the platform-specific dependency layer build."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.mockrun import ProgramRun
+from infra.packaging import (
+    LayerBuildSpec,
+    PipLayerBuilder,
+    PlannedLayerBuilder,
+    functions_archive,
+)
+from tests.infra.plan import RunProgram
+
+
+@pytest.fixture
+def requirements(tmp_path: Path) -> Path:
+    path = tmp_path / "requirements.txt"
+    path.write_text("pyjwt[crypto]>=2.8\n")
+    return path
+
+
+def test_pip_command_targets_the_lambda_platform_not_this_machine(requirements: Path) -> None:
+    spec = LayerBuildSpec.for_runtime(requirements, "python3.12")
+    command = spec.pip_command(Path("/out/python"))
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    pairs = dict(itertools.pairwise(command))
+    assert pairs["--requirement"] == str(requirements)
+    assert pairs["--target"] == "/out/python"
+    assert pairs["--platform"] == "manylinux2014_aarch64"
+    assert pairs["--python-version"] == "3.12"
+    assert pairs["--implementation"] == "cp"
+    assert "--only-binary=:all:" in command
+
+
+def test_content_hash_changes_with_what_decides_the_content(requirements: Path) -> None:
+    base = LayerBuildSpec.for_runtime(requirements, "python3.12").content_hash()
+    assert LayerBuildSpec.for_runtime(requirements, "python3.13").content_hash() != base
+    assert LayerBuildSpec.for_runtime(requirements, "python3.12").content_hash() == base
+    requirements.write_text("pyjwt[crypto]>=2.9\n")
+    assert LayerBuildSpec.for_runtime(requirements, "python3.12").content_hash() != base
+
+
+def test_pip_runs_once_per_content_hash(requirements: Path, tmp_path: Path) -> None:
+    commands: list[list[str]] = []
+
+    def fake_pip(command: list[str]) -> None:
+        commands.append(command)
+        target = Path(command[command.index("--target") + 1])
+        (target / "jwt").mkdir(parents=True)
+        (target / "jwt" / "__init__.py").write_text("")
+
+    builder = PipLayerBuilder(cache_dir=tmp_path / "layers", run=fake_pip)
+    spec = LayerBuildSpec.for_runtime(requirements, "python3.12")
+    first = builder.build(spec)
+    second = builder.build(spec)
+    assert first == second == tmp_path / "layers" / f"deps-{spec.content_hash()}"
+    assert (first / "python" / "jwt" / "__init__.py").is_file()
+    assert len(commands) == 1
+
+
+def test_interrupted_build_is_not_mistaken_for_a_finished_one(
+    requirements: Path, tmp_path: Path
+) -> None:
+    def failing_pip(command: list[str]) -> None:
+        Path(command[command.index("--target") + 1]).mkdir(parents=True)
+        raise RuntimeError("network down")
+
+    spec = LayerBuildSpec.for_runtime(requirements, "python3.12")
+    with pytest.raises(RuntimeError):
+        PipLayerBuilder(cache_dir=tmp_path, run=failing_pip).build(spec)
+    assert not (tmp_path / f"deps-{spec.content_hash()}").exists()
+    calls: list[list[str]] = []
+    retry = PipLayerBuilder(cache_dir=tmp_path, run=lambda c: calls.append(c) or Path(
+        c[c.index("--target") + 1]).mkdir(parents=True))  # fmt: skip
+    assert retry.build(spec).is_dir()
+    assert len(calls) == 1
+
+
+def test_planned_builder_records_without_running(requirements: Path, tmp_path: Path) -> None:
+    builder = PlannedLayerBuilder(cache_dir=tmp_path)
+    path = builder.build(LayerBuildSpec.for_runtime(requirements, "python3.13"))
+    assert not path.exists()
+    (command,) = builder.commands
+    assert command[command.index("--python-version") + 1] == "3.13"
+
+
+def test_functions_archive_holds_the_package_without_bytecode(project_root: str) -> None:
+    archive = functions_archive(Path(project_root) / "functions")
+    names = set(archive.assets)
+    assert "functions/__init__.py" in names
+    assert "functions/authorizer/app.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_functions_archive_refuses_a_non_package(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        functions_archive(tmp_path)
+
+
+def test_program_plans_the_layer_from_functions_requirements(
+    default_run: ProgramRun, project_root: str
+) -> None:
+    (command,) = default_run.layer_commands
+    assert command[command.index("--requirement") + 1] == str(
+        Path(project_root) / "functions" / "requirements.txt"
+    )
+    layer_dir = Path(default_run.named("primary-deps").inputs["code"].path)
+    assert layer_dir.parent == Path(project_root) / "build" / "layers"
+    packaged = set(functions_archive(Path(project_root) / "functions").assets)
+    for role in ("primary", "secondary"):
+        for fn in ("authorizer", "api", "health"):
+            assert set(default_run.named(f"{role}-{fn}").inputs["code"].assets) == packaged
+
+
+def test_runtime_choice_moves_layer_build_and_powertools_together(run_with: RunProgram) -> None:
+    run = run_with(lambdaRuntime="python3.13", powertoolsLayerVersion=30)
+    (command,) = run.layer_commands
+    assert command[command.index("--python-version") + 1] == "3.13"
+    function = run.named("secondary-health")
+    assert function.inputs["runtime"] == "python3.13"
+    assert function.inputs["layers"][0] == (
+        "arn:aws:lambda:us-west-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:30"
+    )
