@@ -31,7 +31,7 @@ def plan_table(run: ProgramRun) -> Table:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     if len(args) != 1:
         err.print("usage: python -m infra.preview Pulumi.<stack>.yaml")
         return 2
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         err.print(f"error: {error}")
         return 1
-    out = Console()
+    # Piped output (make demo | less, CI logs) gets a wide page instead of 80 columns.
+    out = Console(width=None if sys.stdout.isatty() else 160)
     out.print(plan_table(run))
     out.print(f"{sum(r.custom for r in run.resources)} resources")
     out.print("topology:")
