@@ -20,7 +20,7 @@ from opsctl.errors import OpsctlError
 T = TypeVar("T")
 
 # Route 53 publishes HealthCheckStatus once a minute (1 healthy, 0 unhealthy). A Region counts as
-# healthy when the Minimum of the newest 1-minute datapoint is 1: one unhealthy sample in the last
+# healthy when the Minimum of the newest 1-minute datapoint is 1: one unhealthy sample in that
 # minute is enough to call it unhealthy, which is the safe reading both for "should we leave it" and
 # "may we send traffic back to it".
 HEALTH_METRIC_PERIOD = 60
@@ -80,7 +80,10 @@ def read_health_metrics(cloudwatch: Any, health_check_ids: Iterable[str]) -> dic
     None means no datapoint in the lookback window (a new or deleted check, or no metric yet).
     """
     ids = list(health_check_ids)
-    end = datetime.now(UTC)
+    # Minute-aligned window ending at the end of the current minute: the newest bucket holds what
+    # has been published so far this minute (CloudWatch also answers aligned periods fastest).
+    now = datetime.now(UTC)
+    end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     queries = [
         {
             "Id": f"hc{index}",

@@ -1,0 +1,270 @@
+"""failover / fallback through the CLI against the emulator: plan, approval, preflight, --force,
+no-op, conflict, INSYNC wait, gradual fallback stopping on degradation, and the audit trail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from opsctl import shift
+from opsctl.audit import AuditLog
+from opsctl.cli import app
+from opsctl.errors import ConflictError
+from opsctl.route53 import Weights
+from opsctl.sandbox.emulator import Emulator
+from tests.opsctl.conftest import World
+
+
+def invoke(runner: CliRunner, world: World, *args: str) -> Any:
+    return runner.invoke(app, [*args, "--topology", str(world.topology_path)])
+
+
+def test_plan_only_exits_3_and_changes_nothing(runner: CliRunner, world: World) -> None:
+    result = invoke(runner, world, "failover")
+    assert result.exit_code == 3
+    assert "failover plan: all traffic to secondary" in result.stdout
+    assert "health-check" in result.stdout and "PASS" in result.stdout
+    assert "plan only: nothing changed" in result.stderr
+    assert world.weights() == Weights(100, 0)
+    assert world.audit_lines() == []
+
+
+def test_plan_json(runner: CliRunner, world: World) -> None:
+    result = invoke(runner, world, "failover", "--json")
+    assert result.exit_code == 3
+    plan = json.loads(result.stdout)["plan"]
+    assert plan["action"] == "failover"
+    assert plan["current"] == {"primary": 100, "secondary": 0}
+    assert plan["steps"] == [{"primary": 0, "secondary": 100}]
+    assert plan["preflight"]["ready"] is True
+    assert [c["name"] for c in plan["preflight"]["checks"]] == [
+        "health-check",
+        "health-alarm",
+        "impaired-alarm",
+        "failure-switch",
+    ]
+
+
+def test_approved_failover_swaps_weights_waits_and_audits(
+    runner: CliRunner, world: World, emulator: Emulator
+) -> None:
+    emulator.route53.propagation_seconds = 0.3  # GetChange says PENDING first, like Route 53
+    try:
+        result = invoke(runner, world, "failover", "--approve", "--reason", "INC-42 5xx", "--json")
+    finally:
+        emulator.route53.propagation_seconds = 0.0
+    assert result.exit_code == 0, result.stderr
+    assert world.weights() == Weights(0, 100)
+    outcome = json.loads(result.stdout)["result"]
+    step = outcome["steps"][0]
+    assert outcome["completed"] is True
+    assert step["insyncSeconds"] >= 0.3
+    assert step["approvalToInsyncSeconds"] >= step["insyncSeconds"]
+    assert "approval to INSYNC:" in result.stderr
+    (line,) = world.audit_lines()
+    assert line["action"] == "failover"
+    assert line["reason"] == "INC-42 5xx"
+    assert line["before"] == {"primary": 100, "secondary": 0}
+    assert line["after"] == {"primary": 0, "secondary": 100}
+    assert line["changeId"] == step["changeId"]
+    assert line["actorArn"].startswith("arn:aws:")
+    assert line["localUser"]
+    assert line["forced"] is False
+    # The same who/why/from->to is in the change batch Comment, which CloudTrail keeps.
+    comment = emulator.route53.get(step["changeId"]).comment
+    assert "opsctl failover by arn:aws:" in comment
+    assert "primary 100 / secondary 0 -> primary 0 / secondary 100; INC-42 5xx" in comment
+
+
+def test_already_on_the_target_is_a_no_op(runner: CliRunner, world: World) -> None:
+    world.set_weights(0, 100)
+    result = invoke(runner, world, "failover", "--approve", "--reason", "again")
+    assert result.exit_code == 0
+    assert "all traffic is already on the secondary (us-west-2); nothing to do" in result.stderr
+    assert world.audit_lines() == []
+    plain = invoke(runner, world, "fallback", "--approve", "--reason", "x")
+    assert plain.exit_code == 0  # fallback from secondary is real work
+
+
+def test_approve_without_reason_is_a_usage_error(runner: CliRunner, world: World) -> None:
+    result = invoke(runner, world, "failover", "--approve")
+    assert result.exit_code == 2
+    assert "--reason is required with --approve" in result.stderr
+    assert world.weights() == Weights(100, 0)
+
+
+@pytest.mark.parametrize(
+    ("degrade", "check"),
+    [
+        (lambda w: w.set_health("secondary", False), "health-check: unhealthy"),
+        (lambda w: w.set_alarm("secondary", "ALARM"), "health-alarm: ALARM"),
+        (lambda w: w.set_impaired("secondary", "ALARM"), "impaired-alarm: ALARM"),
+        (lambda w: w.set_switch("secondary", "failing"), "failure-switch: failing"),
+    ],
+)
+def test_preflight_refuses_an_unready_target(
+    runner: CliRunner, world: World, degrade, check: str
+) -> None:
+    degrade(world)
+    result = invoke(runner, world, "failover", "--approve", "--reason", "INC-1")
+    assert result.exit_code == 4
+    assert check in result.stderr
+    assert "nothing changed (--force overrides)" in result.stderr
+    assert world.weights() == Weights(100, 0)
+    assert world.audit_lines() == []
+
+
+def test_force_overrides_the_preflight_and_is_audited(runner: CliRunner, world: World) -> None:
+    world.set_health("secondary", False)
+    result = invoke(runner, world, "failover", "--approve", "--force", "--reason", "INC-2")
+    assert result.exit_code == 0, result.stderr
+    assert world.weights() == Weights(0, 100)
+    assert "--force overrode: health-check" in result.stderr
+    (line,) = world.audit_lines()
+    assert (line["forced"], line["overridden"]) == (True, ["health-check"])
+
+
+def test_insufficient_data_alarm_is_a_warning_not_a_refusal(
+    runner: CliRunner, world: World
+) -> None:
+    world.set_alarm("secondary", "INSUFFICIENT_DATA")
+    result = invoke(runner, world, "failover", "--approve", "--reason", "INC-3")
+    assert result.exit_code == 0, result.stderr
+    assert "warning: health-alarm: INSUFFICIENT_DATA" in result.stderr
+
+
+def test_records_changed_between_plan_and_apply_is_a_conflict(world: World) -> None:
+    clients = world.clients()
+    plan = shift.plan_failover(clients, world.topology)
+    world.set_weights(30, 70)  # another operator got there first
+    with pytest.raises(ConflictError, match="changed since the plan"):
+        shift.apply_shift(
+            clients, world.topology, plan, shift.Approval("x"), AuditLog(world.audit_path)
+        )
+    assert world.weights() == Weights(30, 70)
+
+
+def test_conflict_at_the_cas_exits_5(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_read = shift.read_records
+
+    def read_then_someone_writes(route53: Any, topology: Any) -> Any:
+        state = real_read(route53, topology)
+        world.set_weights(100, 1)  # lands between our re-read and our batch
+        return state
+
+    monkeypatch.setattr(shift, "read_records", read_then_someone_writes)
+    result = invoke(runner, world, "failover", "--approve", "--reason", "race")
+    assert result.exit_code == 5
+    assert "changed since opsctl read them" in result.stderr
+    assert world.weights() == Weights(100, 1)
+    assert world.audit_lines() == []
+
+
+def test_gradual_fallback_walks_every_step(runner: CliRunner, world: World) -> None:
+    world.set_weights(0, 100)
+    result = invoke(
+        runner, world, "fallback", "--steps", "10,50,100", "--approve", "--reason", "ok", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    steps = json.loads(result.stdout)["result"]["steps"]
+    assert [s["after"]["primary"] for s in steps] == [10, 50, 100]
+    assert [line["step"] for line in world.audit_lines()] == ["1/3", "2/3", "3/3"]
+    assert world.weights() == Weights(100, 0)
+
+
+def test_gradual_fallback_stops_on_degradation_leaving_the_last_safe_weights(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.set_weights(0, 100)
+    real_submit = shift.submit_change
+
+    def submit_then_primary_degrades(*args: Any, **kwargs: Any) -> str:
+        change_id = real_submit(*args, **kwargs)
+        world.set_alarm("primary", "ALARM")  # the primary buckles under its first 10%
+        return change_id
+
+    monkeypatch.setattr(shift, "submit_change", submit_then_primary_degrades)
+    result = invoke(
+        runner, world, "fallback", "--steps", "10,50,100", "--interval", "0", "--approve",
+        "--reason", "recovered",
+    )  # fmt: skip
+    assert result.exit_code == 4
+    assert "stopped on degradation of the primary (us-east-1): health-alarm: ALARM" in result.stderr
+    assert "weights left at the last safe step: primary 10 / secondary 90" in result.stderr
+    assert world.weights() == Weights(10, 90)
+    assert len(world.audit_lines()) == 1
+
+
+def test_fallback_resumes_after_a_stopped_gradual_fallback(runner: CliRunner, world: World) -> None:
+    world.set_weights(10, 90)
+    result = invoke(runner, world, "fallback", "--steps", "10,50,100", "--json")
+    assert result.exit_code == 3
+    assert [s["primary"] for s in json.loads(result.stdout)["plan"]["steps"]] == [50, 100]
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ("10,abc", "comma-separated integers"),
+        ("0,100", "between 1 and 100"),
+        ("50,10,100", "must increase"),
+        ("10,50", "must end at 100"),
+    ],
+)
+def test_bad_steps_are_usage_errors(
+    runner: CliRunner, world: World, steps: str, message: str
+) -> None:
+    result = invoke(runner, world, "fallback", "--steps", steps)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_all_zero_weights_are_refused_before_any_change(runner: CliRunner, world: World) -> None:
+    world.set_weights(0, 0)
+    result = invoke(runner, world, "failover", "--approve", "--reason", "x")
+    assert result.exit_code == 1
+    assert "both weighted records have weight 0" in result.stderr
+    assert world.weights() == Weights(0, 0)
+
+
+def test_insync_timeout_exits_1_and_still_audits(
+    runner: CliRunner, world: World, emulator: Emulator
+) -> None:
+    emulator.route53.propagation_seconds = 30
+    try:
+        result = invoke(
+            runner, world, "failover", "--approve", "--reason", "slow", "--timeout", "1"
+        )
+    finally:
+        emulator.route53.propagation_seconds = 0.0
+    assert result.exit_code == 1
+    assert "was applied but is still PENDING after 1s" in result.stderr
+    (line,) = world.audit_lines()
+    assert line["insyncSeconds"] is None
+    assert world.weights() == Weights(0, 100)
+
+
+def test_history_shows_the_audit(runner: CliRunner, world: World) -> None:
+    assert invoke(runner, world, "failover", "--approve", "--reason", "INC-9").exit_code == 0
+    assert invoke(runner, world, "fallback", "--approve", "--reason", "INC-9 done").exit_code == 0
+    table = runner.invoke(app, ["history"])
+    assert table.exit_code == 0
+    assert "failover" in table.stdout and "INC-9 done" in table.stdout
+    last = runner.invoke(app, ["history", "--json", "--limit", "1"])
+    (record,) = json.loads(last.stdout)
+    assert (record["action"], record["reason"]) == ("fallback", "INC-9 done")
+
+
+def test_history_of_an_empty_or_corrupt_log(runner: CliRunner, world: World) -> None:
+    empty = runner.invoke(app, ["history"])
+    assert empty.exit_code == 0
+    assert "no approved changes recorded" in empty.stderr
+    world.audit_path.write_text("not json\n")
+    broken = runner.invoke(app, ["history"])
+    assert broken.exit_code == 1
+    assert "line 1 is not an audit record" in broken.stderr

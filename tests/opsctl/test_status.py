@@ -1,0 +1,228 @@
+"""`opsctl status`: the table, the JSON contract, the sanity headline, and failed reads."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from opsctl import cli
+from opsctl.cli import app
+from tests.opsctl.conftest import RECORD_NAME, World, _record
+
+STATUS_KEYS = {
+    "recordName",
+    "serving",
+    "consistent",
+    "headline",
+    "advice",
+    "regions",
+    "errors",
+}
+REGION_KEYS = {
+    "role",
+    "region",
+    "setIdentifier",
+    "weight",
+    "share",
+    "healthy",
+    "checkersHealthy",
+    "checkersTotal",
+    "alarm",
+    "alarmSince",
+    "failureSwitch",
+    "impairedAlarm",
+    "impairedAlarmSince",
+}
+
+
+def status_json(runner: CliRunner, world: World) -> dict:
+    result = runner.invoke(app, ["status", "--json", "--topology", str(world.topology_path)])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_json_shape_when_all_is_well(runner: CliRunner, world: World) -> None:
+    status = status_json(runner, world)
+    assert set(status) == STATUS_KEYS
+    assert status["recordName"] == RECORD_NAME
+    assert status["serving"] == "primary"
+    assert status["consistent"] is True
+    assert status["advice"] is None
+    assert status["errors"] == []
+    primary, secondary = status["regions"]
+    assert set(primary) == REGION_KEYS
+    assert (primary["role"], primary["region"], primary["weight"], primary["share"]) == (
+        "primary",
+        "us-east-1",
+        100,
+        1.0,
+    )
+    assert (secondary["role"], secondary["weight"], secondary["share"]) == ("secondary", 0, 0.0)
+    for region in (primary, secondary):
+        assert region["healthy"] is True
+        # moto's GetHealthCheckStatus always reports one healthy checker.
+        assert (region["checkersHealthy"], region["checkersTotal"]) == (1, 1)
+        assert region["alarm"] == "OK"
+        assert region["alarmSince"].endswith("Z")
+        assert region["failureSwitch"] == "healthy"
+        assert region["impairedAlarm"] == "OK"
+
+
+def test_table_shows_each_region_and_a_sane_headline(runner: CliRunner, world: World) -> None:
+    result = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    assert result.exit_code == 0, result.stderr
+    assert "primary (us-east-1) serves all traffic; healthy" in result.stdout
+    for text in ("us-east-1", "us-west-2", "100%", "healthy (1/1)", "OK since"):
+        assert text in result.stdout
+    assert "\x1b[" not in result.stdout  # not a terminal: no colour codes
+
+
+def test_all_traffic_on_an_unhealthy_primary_is_a_red_line_with_the_command(
+    runner: CliRunner, world: World
+) -> None:
+    world.set_health("primary", False)
+    world.set_alarm("primary", "ALARM")
+    world.set_switch("primary", "failing")
+    status = status_json(runner, world)
+    assert status["consistent"] is False
+    assert status["headline"] == (
+        "primary (us-east-1) serves all traffic, but primary (us-east-1) is unhealthy"
+    )
+    assert status["advice"] == 'opsctl failover --approve --reason "..."'
+    primary = status["regions"][0]
+    assert (primary["healthy"], primary["alarm"], primary["failureSwitch"]) == (
+        False,
+        "ALARM",
+        "failing",
+    )
+    table = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    assert "UNHEALTHY" in table.stdout
+    assert '-> opsctl failover --approve --reason "..."' in table.stdout
+
+
+def test_secondary_serving_and_unhealthy_advises_fallback(runner: CliRunner, world: World) -> None:
+    world.set_weights(0, 100)
+    world.set_impaired("secondary", "ALARM")
+    status = status_json(runner, world)
+    assert status["serving"] == "secondary"
+    assert status["advice"] == 'opsctl fallback --approve --reason "..."'
+
+
+def test_both_regions_degraded_advises_not_to_shift(runner: CliRunner, world: World) -> None:
+    world.set_health("primary", False)
+    world.set_health("secondary", False)
+    assert status_json(runner, world)["advice"].startswith("both Regions look degraded")
+
+
+def test_split_and_all_zero_weights(runner: CliRunner, world: World) -> None:
+    world.set_weights(10, 90)
+    split = status_json(runner, world)
+    assert (split["serving"], split["consistent"]) == ("split", True)
+    assert split["headline"] == "traffic is split: primary 10% / secondary 90%; healthy"
+    world.set_weights(0, 0)
+    none = status_json(runner, world)
+    assert (none["serving"], none["consistent"]) == ("none", False)
+    assert [r["share"] for r in none["regions"]] == [0.5, 0.5]
+
+
+def test_missing_health_data_and_missing_switch_are_unknown(
+    runner: CliRunner, world: World
+) -> None:
+    document = json.loads(world.topology_path.read_text())
+    document["regions"]["secondary"]["healthCheckId"] = "00000000-no-such-check"
+    document["regions"]["secondary"]["failureSwitch"] = "/nowhere/failure-switch"
+    world.topology_path.write_text(json.dumps(document))
+    status = status_json(runner, world)
+    secondary = status["regions"][1]
+    assert secondary["healthy"] is None
+    assert secondary["failureSwitch"] is None
+    # GetHealthCheckStatus on an unknown id fails: reported, not fatal.
+    assert secondary["checkersTotal"] is None
+    assert any("00000000-no-such-check" in line for line in status["errors"])
+
+
+def _add_record(world: World, record: dict) -> None:
+    boto3.client("route53", endpoint_url=world.endpoint_url).change_resource_record_sets(
+        HostedZoneId=world.topology.hosted_zone_id,
+        ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]},
+    )
+
+
+def test_unknown_set_identifier_is_refused(runner: CliRunner, world: World) -> None:
+    stray = _record("us-west-2", 5)
+    stray["SetIdentifier"] = "eu-west-1"
+    _add_record(world, stray)
+    result = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"opsctl: error: {RECORD_NAME} A has an unexpected set identifier 'eu-west-1' "
+        "(expected us-east-1, us-west-2)"
+    )
+
+
+def test_missing_records_are_refused(runner: CliRunner, world: World) -> None:
+    document = json.loads(world.topology_path.read_text())
+    document["records"] = [{"name": "login.example.com.", "type": "A"}]
+    world.topology_path.write_text(json.dumps(document))
+    result = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    assert result.exit_code == 1
+    assert "no login.example.com. A records in hosted zone" in result.stderr
+
+
+def test_missing_credentials_is_one_line(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("opsctl: error: no AWS credentials found")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_profile_is_one_line(runner: CliRunner, world: World, tmp_path) -> None:
+    result = runner.invoke(
+        app, ["status", "--profile", "nope", "--topology", str(world.topology_path)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "opsctl: error: AWS profile not found: nope"
+
+
+def test_watch_json_prints_one_line_per_refresh_until_interrupted(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sleeps: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            world.set_health("primary", False)  # the second refresh must see the change
+        else:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "sleep", fake_sleep)
+    result = runner.invoke(
+        app, ["status", "--json", "--watch", "5", "--topology", str(world.topology_path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["consistent"] for line in lines] == [True, False]
+    assert sleeps == [5.0, 5.0]
+
+
+def test_watch_table_refreshes_in_place(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "sleep", interrupt)
+    result = runner.invoke(app, ["status", "--watch", "2", "--topology", str(world.topology_path)])
+    assert result.exit_code == 0, result.stderr
+    assert "serves all traffic" in result.stdout

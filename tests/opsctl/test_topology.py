@@ -1,0 +1,128 @@
+"""Topology sources: a file (object or stack output), OPSCTL_TOPOLOGY, --stack, tag discovery."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from opsctl.cli import app
+from opsctl.errors import TopologyError
+from opsctl.topology import load_topology_file, parse_topology, topology_to_json
+from tests.opsctl.conftest import APP, World
+
+
+def test_parse_accepts_the_whole_stack_output_document(world: World) -> None:
+    stack_output = {"topology": world.topology_document, "dashboardUrl": "https://x"}
+    assert parse_topology(stack_output) == world.topology
+
+
+def test_record_names_get_a_trailing_dot_and_zone_ids_lose_their_prefix(world: World) -> None:
+    document = dict(world.topology_document)
+    document["records"] = [{"name": "auth.example.com", "type": "a"}]
+    document["hostedZoneId"] = f"/hostedzone/{world.topology.hosted_zone_id}"
+    topology = parse_topology(document)
+    assert topology.records[0].name == "auth.example.com."
+    assert topology.records[0].type == "A"
+    assert topology.hosted_zone_id == world.topology.hosted_zone_id
+
+
+def test_round_trip_through_the_contract_json(world: World) -> None:
+    assert parse_topology(topology_to_json(world.topology)) == world.topology
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(version=2), "unsupported version 2"),
+        (lambda d: d.pop("hostedZoneId"), "hostedZoneId is missing"),
+        (lambda d: d.update(records=[]), "records must be a non-empty list"),
+        (lambda d: d["regions"].pop("secondary"), "regions.secondary is missing"),
+        (lambda d: d["regions"]["primary"].pop("healthCheckId"), "healthCheckId is missing"),
+        (lambda d: d["regions"].update(tertiary={}), "unknown roles in regions: tertiary"),
+        (
+            lambda d: d["regions"]["secondary"].update(setIdentifier="us-east-1"),
+            "share one setIdentifier",
+        ),
+    ],
+)
+def test_invalid_topology_is_one_clear_error(world: World, mutate, message: str) -> None:
+    document = json.loads(json.dumps(world.topology_document))
+    mutate(document)
+    with pytest.raises(TopologyError, match=message):
+        parse_topology(document)
+
+
+def test_unreadable_and_non_json_files(tmp_path: Path) -> None:
+    with pytest.raises(TopologyError, match="cannot read topology file"):
+        load_topology_file(tmp_path / "missing.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(TopologyError, match="is not valid JSON"):
+        load_topology_file(broken)
+
+
+def test_bad_topology_file_exits_1_with_one_line_and_no_traceback(
+    runner: CliRunner, tmp_path: Path, aws_endpoint: str
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": 7}')
+    result = runner.invoke(app, ["status", "--topology", str(broken)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "opsctl: error: topology: unsupported version 7 (this opsctl reads version 1)"
+    )
+    assert result.stdout == ""
+
+
+def test_opsctl_topology_env_is_used(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSCTL_TOPOLOGY", str(world.topology_path))
+    result = runner.invoke(app, ["topology"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["hostedZoneId"] == world.topology.hosted_zone_id
+
+
+def test_stack_without_the_pulumi_cli_says_what_to_do_instead(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, aws_endpoint: str
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = runner.invoke(app, ["status", "--stack", "primary"])
+    assert result.exit_code == 1
+    assert "the Pulumi CLI is not installed: use --topology FILE" in result.stderr
+
+
+def test_discovery_by_tags_rebuilds_the_topology(runner: CliRunner, world: World) -> None:
+    result = runner.invoke(app, ["topology"])
+    assert result.exit_code == 0, result.stderr
+    discovered = json.loads(result.stdout)
+    assert parse_topology(discovered) == world.topology
+
+
+def test_discovery_with_two_apps_asks_for_app(runner: CliRunner, world: World) -> None:
+    route53 = boto3.client("route53", endpoint_url=world.endpoint_url)
+    other = route53.create_health_check(
+        CallerReference="other-app",
+        HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "x.example.org"},
+    )["HealthCheck"]["Id"]
+    route53.change_tags_for_resource(
+        ResourceType="healthcheck", ResourceId=other, AddTags=[{"Key": "App", "Value": "other"}]
+    )
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1
+    assert f"several apps found by tags ({APP}, other): choose --app" in result.stderr
+    chosen = runner.invoke(app, ["status", "--json", "--app", APP])
+    assert chosen.exit_code == 0, chosen.stderr
+    unknown = runner.invoke(app, ["status", "--app", "nope"])
+    assert unknown.exit_code == 1
+    assert "no health checks tagged App=nope" in unknown.stderr
+
+
+def test_discovery_without_tagged_health_checks(runner: CliRunner, aws_endpoint: str) -> None:
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1
+    assert "no Route 53 health check carries an App tag" in result.stderr
