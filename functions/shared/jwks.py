@@ -18,7 +18,7 @@ from http.client import HTTPException
 from typing import Any
 
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError
+from jwt.exceptions import PyJWTError
 
 from functions.shared.observability import logger
 from functions.shared.settings import AuthSettings, ConfigurationError
@@ -68,7 +68,7 @@ def _signing_key(jwk: Any) -> PyJWK | None:
         return None
     try:
         key = PyJWK(jwk, algorithm=algorithm)
-    except (PyJWKError, ValueError, TypeError):
+    except (PyJWTError, ValueError, TypeError):
         return None
     if kty == "RSA" and key.key.key_size < MIN_RSA_BITS:
         return None

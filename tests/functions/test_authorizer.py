@@ -1,0 +1,378 @@
+"""The authorizer handler end to end: real TOKEN events, keys from the loopback JWKS,
+revocations from the global table in the emulator."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from functions.authorizer import app as authorizer_app
+from functions.authorizer.revocations import RevocationList, RevocationsUnavailable
+from functions.authorizer.store import load_revoked_token_ids
+from functions.shared.observability import logger
+from tests.functions.support import (
+    METHOD_ARN,
+    REGION,
+    TABLE_NAME,
+    FakeLambdaContext,
+    FunctionEnv,
+    SigningKey,
+    claims,
+    jwks_document,
+    load_event,
+)
+
+API = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5"
+
+
+def authorize(authorization: Any, method_arn: Any = METHOD_ARN) -> dict[str, Any]:
+    event = load_event("authorizer_token")
+    event["authorizationToken"] = authorization
+    event["methodArn"] = method_arn
+    return authorizer_app.handler(event, FakeLambdaContext())
+
+
+def allows(response: dict[str, Any], method_arn: str) -> bool:
+    """Evaluate the returned policy like API Gateway: an explicit Deny wins, else any Allow."""
+
+    def matches(resource: str) -> bool:
+        pattern = re.escape(resource).replace(r"\*", ".*").replace(r"\?", ".")
+        return re.fullmatch(pattern, method_arn) is not None
+
+    effects = {
+        statement["Effect"]
+        for statement in response["policyDocument"]["Statement"]
+        if statement["Action"] == "execute-api:Invoke"
+        and any(matches(resource) for resource in statement["Resource"])
+    }
+    return "Allow" in effects and "Deny" not in effects
+
+
+def assert_unauthorized(authorization: Any) -> None:
+    with pytest.raises(authorizer_app.Unauthorized) as raised:
+        authorize(authorization)
+    assert str(raised.value) == "Unauthorized"  # API Gateway answers 401 on this exact message
+
+
+def metric_documents(captured: str) -> list[dict[str, Any]]:
+    """EMF metric documents printed by the handler (Powertools Metrics writes to stdout)."""
+    documents = []
+    for line in captured.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            documents.append(json.loads(line))
+    return documents
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Everything the Powertools logger writes during the test, at DEBUG level."""
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    previous_stream, previous_level = handler.stream, logger.log_level
+    handler.setStream(buffer)
+    logger.setLevel("DEBUG")
+    yield buffer
+    handler.setStream(previous_stream)
+    logger.setLevel(previous_level)
+
+
+# --- allow ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key_name", ["rs_key", "es_key"])
+def test_a_valid_token_is_allowed_with_the_caller_in_the_context(
+    function_env: FunctionEnv, key_name: str, request: pytest.FixtureRequest
+) -> None:
+    key: SigningKey = request.getfixturevalue(key_name)
+    token = key.sign(claims(sub="player-42", scope="sessions:read sessions:write"))
+    response = authorize(f"Bearer {token}")
+    assert response["principalId"] == "player-42"
+    assert response["context"] == {
+        "subject": "player-42",
+        "issuer": "https://idp.example.com/",
+        "scopes": "sessions:read sessions:write",
+        "region": REGION,
+    }
+    assert allows(response, METHOD_ARN)
+
+
+def test_the_policy_covers_every_route_of_this_stage_and_nothing_else(
+    function_env: FunctionEnv, rs_key: SigningKey
+) -> None:
+    response = authorize(f"Bearer {rs_key.sign(claims())}")
+    # API Gateway caches this policy for the token across the stage's routes.
+    assert allows(response, f"{API}/prod/POST/sessions")
+    assert allows(response, f"{API}/prod/GET/sessions/0123456789abcdef0123456789abcdef")
+    other_api = "arn:aws:execute-api:us-east-1:123456789012:zz9y8x7w6v"
+    assert not allows(response, f"{other_api}/prod/GET/whoami")
+    assert not allows(response, f"{API}/staging/GET/whoami")
+    assert not allows(response, f"{API}/prod2/GET/whoami")
+    assert not allows(response, METHOD_ARN.replace("us-east-1", "us-west-2"))
+    assert not allows(response, METHOD_ARN.replace("123456789012", "210987654321"))
+
+
+def test_allow_and_deny_are_counted_by_reason(
+    function_env: FunctionEnv, rs_key: SigningKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    authorize(f"Bearer {rs_key.sign(claims())}")
+    with pytest.raises(authorizer_app.Unauthorized):
+        authorize(f"Bearer {rs_key.sign(claims(exp=int(time.time()) - 3600))}")
+    documents = metric_documents(capsys.readouterr().out)
+    counted = [
+        (metric["Name"], document["reason"])
+        for document in documents
+        if "reason" in document
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    ]
+    assert counted == [("AuthorizerAllow", "valid"), ("AuthorizerDeny", "expired")]
+    assert all(
+        directive["Namespace"] == "MultiRegionAuthorizer"
+        for document in documents
+        for directive in document["_aws"]["CloudWatchMetrics"]
+    )
+
+
+# --- 401 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not-a-jwt",
+        "Bearer " + "a" * 9000,
+    ],
+)
+def test_missing_or_unparseable_tokens_get_401(
+    function_env: FunctionEnv, authorization: Any
+) -> None:
+    assert_unauthorized(authorization)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"exp": int(time.time()) - 3600},
+        {"aud": "someone-else"},
+        {"iss": "https://evil.example/"},
+        {"nbf": int(time.time()) + 3600},
+    ],
+)
+def test_invalid_tokens_get_401(
+    function_env: FunctionEnv, rs_key: SigningKey, overrides: dict[str, Any]
+) -> None:
+    assert_unauthorized(f"Bearer {rs_key.sign(claims(**overrides))}")
+
+
+def test_a_forged_signature_gets_401(function_env: FunctionEnv, attacker_key: SigningKey) -> None:
+    assert_unauthorized(f"Bearer {attacker_key.sign(claims())}")
+
+
+# --- revocation -----------------------------------------------------------------------------------
+
+
+def test_a_revoked_token_gets_an_explicit_deny(
+    function_env: FunctionEnv, rs_key: SigningKey
+) -> None:
+    function_env.revoke("stolen-token")
+    response = authorize(f"Bearer {rs_key.sign(claims(jti='stolen-token'))}")
+    assert response["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert not allows(response, METHOD_ARN)
+    # Other tokens of the same user are unaffected.
+    assert allows(authorize(f"Bearer {rs_key.sign(claims(jti='fresh-token'))}"), METHOD_ARN)
+
+
+def test_an_expired_revocation_entry_no_longer_counts(function_env: FunctionEnv) -> None:
+    function_env.revoke("long-gone", expires_at=int(time.time()) - 60)
+    function_env.revoke("still-revoked")
+    assert load_revoked_token_ids(function_env.dynamodb, TABLE_NAME) == {"still-revoked"}
+
+
+def test_revocations_take_effect_at_the_next_refresh_and_not_per_request(
+    function_env: FunctionEnv,
+) -> None:
+    now = [0.0]
+    calls = []
+
+    def load() -> frozenset[str]:
+        calls.append(now[0])
+        return load_revoked_token_ids(function_env.dynamodb, TABLE_NAME)
+
+    revocations = RevocationList(load, max_age=60, clock=lambda: now[0])
+    assert not revocations.is_revoked("jti-1")
+    function_env.revoke("jti-1")
+    now[0] = 59.0
+    assert not revocations.is_revoked("jti-1")  # documented staleness: up to 60 s
+    now[0] = 60.0
+    assert revocations.is_revoked("jti-1")
+    assert calls == [0.0, 60.0]
+
+
+def test_a_failed_refresh_keeps_the_last_list_and_retries_later() -> None:
+    now = [0.0]
+    outcomes: list[frozenset[str] | Exception] = [
+        frozenset({"a"}),
+        ConnectionError("dynamodb down"),
+        frozenset({"a", "b"}),
+    ]
+
+    def load() -> frozenset[str]:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    revocations = RevocationList(load, max_age=60, retry_interval=5, clock=lambda: now[0])
+    assert revocations.is_revoked("a")
+    now[0] = 60.0
+    assert revocations.is_revoked("a") and not revocations.is_revoked("b")
+    now[0] = 64.0
+    assert not revocations.is_revoked("b")  # no retry before the retry interval
+    now[0] = 65.0
+    assert revocations.is_revoked("b")
+
+
+def test_a_list_never_loaded_is_reported_not_assumed_empty() -> None:
+    def load() -> frozenset[str]:
+        raise ConnectionError("dynamodb down")
+
+    with pytest.raises(RevocationsUnavailable):
+        RevocationList(load).is_revoked("anything")
+
+
+def test_unreadable_revocations_at_cold_start_deny_explicitly(
+    function_env: FunctionEnv, rs_key: SigningKey
+) -> None:
+    function_env.dynamodb.delete_table(TableName=TABLE_NAME)
+    response = authorize(f"Bearer {rs_key.sign(claims())}")
+    assert not allows(response, METHOD_ARN)
+
+
+# --- keys: rotation and static stability ----------------------------------------------------------
+
+
+def test_key_rotation_is_picked_up_without_a_redeploy(
+    function_env: FunctionEnv, rs_key: SigningKey, rotated_key: SigningKey
+) -> None:
+    assert allows(authorize(f"Bearer {rs_key.sign(claims())}"), METHOD_ARN)
+    function_env.jwks.publish(rs_key, rotated_key)
+    assert allows(authorize(f"Bearer {rotated_key.sign(claims())}"), METHOD_ARN)
+    assert function_env.jwks.requests == 2
+
+
+def test_pinned_jwks_keeps_the_region_serving_when_the_idp_is_down(
+    function_env: FunctionEnv, rs_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTH_JWKS_PINNED", jwks_document(rs_key).decode())
+    function_env.jwks.go_down()
+    assert allows(authorize(f"Bearer {rs_key.sign(claims())}"), METHOD_ARN)
+    assert function_env.jwks.requests == 1
+
+
+def test_no_keys_at_all_denies_explicitly(function_env: FunctionEnv, rs_key: SigningKey) -> None:
+    function_env.jwks.go_down()
+    response = authorize(f"Bearer {rs_key.sign(claims())}")
+    assert not allows(response, METHOD_ARN)
+
+
+# --- never crash, never allow on error ------------------------------------------------------------
+
+
+def test_missing_configuration_denies_and_counts_an_error(
+    function_env: FunctionEnv,
+    rs_key: SigningKey,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("AUTH_ISSUERS")
+    response = authorize(f"Bearer {rs_key.sign(claims())}")
+    assert not allows(response, METHOD_ARN)
+    names = {
+        metric["Name"]
+        for document in metric_documents(capsys.readouterr().out)
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+    assert {"AuthorizerDeny", "AuthorizerError"} <= names
+
+
+@pytest.mark.parametrize(
+    "method_arn",
+    [
+        None,
+        42,
+        "",
+        "arn:aws:s3:::bucket",
+        f"{API}/prod",
+        # Wildcards would widen the policy to every API or stage: never echo them back.
+        "arn:aws:execute-api:us-east-1:123456789012:*/prod/GET/whoami",
+        f"{API}/*/GET/whoami",
+        "arn:aws:execute-api:*:123456789012:a1b2c3d4e5/prod/GET/whoami",
+    ],
+)
+def test_a_malformed_method_arn_denies(
+    function_env: FunctionEnv, rs_key: SigningKey, method_arn: Any
+) -> None:
+    response = authorize(f"Bearer {rs_key.sign(claims())}", method_arn=method_arn)
+    assert [s["Effect"] for s in response["policyDocument"]["Statement"]] == ["Deny"]
+
+
+@pytest.mark.parametrize(
+    "event", [None, [], "Bearer x", {"type": "TOKEN"}, {"authorizationToken": 7}]
+)
+def test_events_of_the_wrong_shape_get_401(function_env: FunctionEnv, event: Any) -> None:
+    with pytest.raises(authorizer_app.Unauthorized):
+        authorizer_app.handler(event, FakeLambdaContext())
+
+
+def test_an_unexpected_failure_denies_without_logging_the_token(
+    function_env: FunctionEnv,
+    rs_key: SigningKey,
+    monkeypatch: pytest.MonkeyPatch,
+    log_output: io.StringIO,
+) -> None:
+    token = rs_key.sign(claims())
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"bug while handling {token}")
+
+    monkeypatch.setattr(authorizer_app, "caller_context", broken)
+    response = authorize(f"Bearer {token}")
+    assert not allows(response, METHOD_ARN)
+    logged = log_output.getvalue()
+    assert "RuntimeError" in logged
+    assert token.split(".")[2] not in logged
+
+
+def test_tokens_are_never_logged(
+    function_env: FunctionEnv,
+    rs_key: SigningKey,
+    attacker_key: SigningKey,
+    log_output: io.StringIO,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    function_env.revoke("revoked-jti")
+    tokens = [
+        rs_key.sign(claims()),
+        rs_key.sign(claims(jti="revoked-jti")),
+        rs_key.sign(claims(exp=int(time.time()) - 3600)),
+        attacker_key.sign(claims()),
+    ]
+    for token in tokens:
+        with contextlib.suppress(authorizer_app.Unauthorized):
+            authorize(f"Bearer {token}")
+    everything = log_output.getvalue() + capsys.readouterr().out
+    assert "Denied" in everything
+    for token in tokens:
+        for segment in token.split("."):
+            assert segment not in everything
