@@ -8,6 +8,12 @@ import pulumi_aws as aws
 from infra.config import ROLES, load_settings
 from infra.data import GlobalTable, GlobalTableArgs
 from infra.dns import DnsFailover, DnsFailoverArgs, RegionEndpoint
+from infra.fault_injection import (
+    FaultInjectionExperiments,
+    FaultInjectionExperimentsArgs,
+    FaultInjectionStore,
+)
+from infra.observability import Dashboard, RegionalAlarms, RegionalAlarmsArgs, RegionSignals
 from infra.packaging import LayerBuildSpec, active_layer_builder, functions_archive
 from infra.providers import create_providers
 from infra.regional import RegionalStack, RegionalStackArgs
@@ -45,6 +51,13 @@ dependency_layer_dir = active_layer_builder(PROJECT_DIR).build(
     )
 )
 
+# FIS Lambda actions need the FIS extension and its S3 prefix wired into the target functions.
+fault_store = (
+    FaultInjectionStore("fault-injection", provider=providers.primary)
+    if settings.fault_injection.enabled
+    else None
+)
+
 regional: dict[str, RegionalStack] = {}
 for role in ROLES:
     region = settings.region_of(role)
@@ -62,6 +75,7 @@ for role in ROLES:
             provisioned_concurrency=(
                 settings.secondary_provisioned_concurrency if role == "secondary" else 0
             ),
+            fault_injection=fault_store.wiring if fault_store and role == "primary" else None,
             depends_on=[table],
         ),
         provider=providers.for_role(role),
@@ -86,6 +100,39 @@ dns = DnsFailover(
     provider=providers.alarm,
 )
 
+signals = tuple(
+    RegionSignals(
+        role=role,
+        region=stack.region,
+        api_name=stack.rest_api.name,
+        function_names=stack.function_names,
+        health_check_id=dns.health_checks[role].id,
+    )
+    for role, stack in regional.items()
+)
+alarms = {
+    s.role: RegionalAlarms(
+        f"{s.role}-alarms",
+        RegionalAlarmsArgs(settings=settings, signals=s),
+        provider=providers.for_role(s.role),
+    )
+    for s in signals
+}
+dashboard = Dashboard("dashboard", settings, signals, provider=providers.primary)  # type: ignore[arg-type]
+
+if fault_store is not None:
+    primary = regional["primary"]
+    FaultInjectionExperiments(
+        "fault-injection",
+        FaultInjectionExperimentsArgs(
+            settings=settings,
+            wiring=fault_store.wiring,
+            function_arns=[primary.functions[fn].arn for fn in fault_store.wiring.functions],
+            stop_alarm_arns=[alarm.arn for alarm in alarms["primary"].metric_alarms],
+        ),
+        provider=providers.primary,
+    )
+
 pulumi.export(
     "topology",
     topology_output(
@@ -101,8 +148,10 @@ pulumi.export(
             )
             for role, stack in regional.items()
         ],
+        dashboard_url=dashboard.url,
     ),
 )
+pulumi.export("dashboardUrl", dashboard.url)
 pulumi.export("url", f"https://{settings.domain_name}")
 pulumi.export("primaryApiUrl", regional["primary"].api_url)
 pulumi.export("secondaryApiUrl", regional["secondary"].api_url)

@@ -31,9 +31,12 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
         "records": [{"name": "auth.example.com.", "type": "A"}],
         "alarmRegion": "us-east-1",
         "regions": regions,
+        "dashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home"
+        f"?region=us-east-1#dashboards/dashboard/{APP}",
     }
     assert topology == expected
     assert default_run.outputs["url"] == "https://auth.example.com"
+    assert default_run.outputs["dashboardUrl"] == expected["dashboardUrl"]
     assert default_run.outputs["primaryApiUrl"] == regions["primary"]["apiUrl"]
     assert default_run.outputs["secondaryApiUrl"] == regions["secondary"]["apiUrl"]
 

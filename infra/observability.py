@@ -1,0 +1,334 @@
+"""Per-Region "impaired" alarms and the cross-Region dashboard.
+
+Each Region judges itself from its own signals (API 5xx share, p99 latency, authorizer errors,
+Lambda throttles); a composite alarm `<app>-<role>-impaired` ORs them and notifies a topic in
+that Region. Next to the Route 53 health check (an outside view), it tells an operator whether
+a red health check is the Region or the checkers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import ALARM_REGION, PROJECT, STAGE_NAME, Role, Settings
+
+PERIOD_SECONDS = 60
+# The Region's own signals; each is one alarm `<app>-<role>-<suffix>`.
+SIGNAL_ALARMS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
+
+
+@dataclass(frozen=True)
+class RegionSignals:
+    """Where one Region's metrics come from."""
+
+    role: Role
+    region: str
+    api_name: pulumi.Input[str]  # API Gateway's ApiName dimension
+    function_names: dict[str, str]  # authorizer/api/health -> Lambda function name
+    health_check_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class RegionalAlarmsArgs:
+    settings: Settings
+    signals: RegionSignals
+
+
+class RegionalAlarms(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        args: RegionalAlarmsArgs,
+        provider: aws.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(f"{PROJECT}:infra:RegionalAlarms", name, None, opts)
+        settings, signals = args.settings, args.signals
+        thresholds = settings.alarms
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        prefix = f"{settings.app}-{signals.role}"
+
+        self.topic = aws.sns.Topic(f"{name}-topic", name=f"{prefix}-region-alarms", opts=child)
+        if settings.alarm_email:
+            aws.sns.TopicSubscription(
+                f"{name}-topic-email",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=settings.alarm_email,
+                opts=child,
+            )
+
+        api_dimensions = {"ApiName": signals.api_name, "Stage": STAGE_NAME}
+        common: dict[str, Any] = {
+            "period": PERIOD_SECONDS,
+            "evaluation_periods": thresholds.evaluation_minutes,
+            "datapoints_to_alarm": thresholds.evaluation_minutes,
+            # No traffic is not an impairment (the standby Region is idle by design).
+            "treat_missing_data": "notBreaching",
+            "opts": child,
+        }
+        functions = signals.function_names
+        self.metric_alarms = [
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-api-5xx",
+                name=f"{prefix}-api-5xx",
+                alarm_description="Share of API requests answered 5xx",
+                namespace="AWS/ApiGateway",
+                metric_name="5XXError",
+                dimensions=api_dimensions,
+                statistic="Average",  # the average of 5XXError is the 5xx share
+                threshold=thresholds.api_5xx_rate_percent / 100,
+                comparison_operator="GreaterThanThreshold",
+                **common,
+            ),
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-api-p99-latency",
+                name=f"{prefix}-api-p99-latency",
+                alarm_description="API p99 latency (ms)",
+                namespace="AWS/ApiGateway",
+                metric_name="Latency",
+                dimensions=api_dimensions,
+                extended_statistic="p99",
+                threshold=thresholds.api_p99_latency_ms,
+                comparison_operator="GreaterThanThreshold",
+                **common,
+            ),
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-authorizer-errors",
+                name=f"{prefix}-authorizer-errors",
+                alarm_description="Authorizer invocation errors per minute",
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions={"FunctionName": functions["authorizer"]},
+                statistic="Sum",
+                threshold=thresholds.authorizer_errors,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                **common,
+            ),
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-lambda-throttles",
+                name=f"{prefix}-lambda-throttles",
+                alarm_description="Throttled invocations per minute, all functions",
+                metric_queries=[
+                    *(
+                        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                            id=f"t{index}",
+                            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                                namespace="AWS/Lambda",
+                                metric_name="Throttles",
+                                dimensions={"FunctionName": function_name},
+                                stat="Sum",
+                                period=PERIOD_SECONDS,
+                            ),
+                        )
+                        for index, function_name in enumerate(functions.values())
+                    ),
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="throttles",
+                        expression=" + ".join(f"t{i}" for i in range(len(functions))),
+                        label="Throttles, all functions",
+                        return_data=True,
+                    ),
+                ],
+                threshold=thresholds.lambda_throttles,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                **{k: v for k, v in common.items() if k != "period"},
+            ),
+        ]
+        self.alarm_names = [f"{prefix}-{suffix}" for suffix in SIGNAL_ALARMS]
+        rule = " OR ".join(f'ALARM("{alarm_name}")' for alarm_name in self.alarm_names)
+        self.impaired = aws.cloudwatch.CompositeAlarm(
+            f"{name}-impaired",
+            alarm_name=settings.impaired_alarm_name(signals.role),
+            alarm_description=f"The {signals.role} Region ({signals.region}) is impaired by "
+            "its own signals",
+            alarm_rule=rule,
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=provider, depends_on=list(self.metric_alarms)
+            ),
+        )
+        self.register_outputs(
+            {"impairedAlarmName": self.impaired.alarm_name, "topicArn": self.topic.arn}
+        )
+
+
+def _metric_widget(
+    title: str, region: str, metrics: list[list[Any]], *, x: int, y: int, stat: str = "Sum"
+) -> dict[str, Any]:
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": region,
+            "metrics": metrics,
+            "stat": stat,
+            "period": PERIOD_SECONDS,
+            "view": "timeSeries",
+        },
+    }
+
+
+def _search(expression: str, label: str, ident: str) -> list[Any]:
+    return [
+        {
+            "expression": f"SEARCH('{expression}', 'Sum', {PERIOD_SECONDS})",
+            "label": label,
+            "id": ident,
+        }
+    ]
+
+
+def dashboard_body(
+    settings: Settings, signals: tuple[RegionSignals, RegionSignals]
+) -> dict[str, Any]:
+    """One row per signal, the primary Region on the left, the secondary on the right."""
+    rows: list[tuple[str, Any]] = [
+        (
+            "Route 53 health check",
+            lambda s: [
+                [
+                    "AWS/Route53",
+                    "HealthCheckStatus",
+                    "HealthCheckId",
+                    s.health_check_id,
+                    {"stat": "Minimum", "region": ALARM_REGION},
+                ],
+                [
+                    "AWS/Route53",
+                    "HealthCheckPercentageHealthy",
+                    "HealthCheckId",
+                    s.health_check_id,
+                    {"stat": "Average", "region": ALARM_REGION, "yAxis": "right"},
+                ],
+            ],
+        ),
+        (
+            "API 4xx / 5xx",
+            lambda s: [
+                ["AWS/ApiGateway", metric, "ApiName", s.api_name, "Stage", STAGE_NAME]
+                for metric in ("4XXError", "5XXError")
+            ],
+        ),
+        (
+            "API latency p50 / p99 (ms)",
+            lambda s: [
+                [
+                    "AWS/ApiGateway",
+                    "Latency",
+                    "ApiName",
+                    s.api_name,
+                    "Stage",
+                    STAGE_NAME,
+                    {"stat": stat},
+                ]
+                for stat in ("p50", "p99")
+            ],
+        ),
+        (
+            "Authorizer allow / deny by reason, errors",
+            lambda s: [
+                _search(
+                    f'Namespace="MultiRegionAuthorizer" MetricName="{metric}"',
+                    metric,
+                    metric.lower(),
+                )
+                for metric in ("AuthorizerAllow", "AuthorizerDeny", "AuthorizerError")
+            ],
+        ),
+        (
+            "Lambda errors and throttles",
+            lambda s: [
+                ["AWS/Lambda", metric, "FunctionName", function_name]
+                for function_name in s.function_names.values()
+                for metric in ("Errors", "Throttles")
+            ],
+        ),
+        (
+            "Lambda concurrency (max)",
+            lambda s: [
+                [
+                    "AWS/Lambda",
+                    "ConcurrentExecutions",
+                    "FunctionName",
+                    function_name,
+                    {"stat": "Maximum"},
+                ]
+                for function_name in s.function_names.values()
+            ],
+        ),
+        (
+            "DynamoDB replication latency (ms) and throttled requests",
+            lambda s: (
+                [
+                    [
+                        "AWS/DynamoDB",
+                        "ReplicationLatency",
+                        "TableName",
+                        settings.table_name,
+                        "ReceivingRegion",
+                        other.region,
+                        {"stat": "Average"},
+                    ]
+                    for other in signals
+                    if other.region != s.region
+                ]
+                + [
+                    _search(
+                        f'Namespace="AWS/DynamoDB" MetricName="ThrottledRequests" '
+                        f'TableName="{settings.table_name}"',
+                        "ThrottledRequests",
+                        "throttled",
+                    )
+                ]
+            ),
+        ),
+    ]
+    widgets: list[dict[str, Any]] = []
+    for row, (title, metrics) in enumerate(rows):
+        for column, region_signals in enumerate(signals):
+            widgets.append(
+                _metric_widget(
+                    f"{title} - {region_signals.role} {region_signals.region}",
+                    region_signals.region,
+                    metrics(region_signals),
+                    x=12 * column,
+                    y=6 * row,
+                )
+            )
+    return {"widgets": widgets}
+
+
+class Dashboard(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        signals: tuple[RegionSignals, RegionSignals],
+        provider: aws.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(f"{PROJECT}:infra:Dashboard", name, None, opts)
+        region = settings.primary_region
+        self.dashboard = aws.cloudwatch.Dashboard(
+            name,
+            dashboard_name=settings.app,
+            dashboard_body=pulumi.Output.json_dumps(dashboard_body(settings, signals)),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        self.url = self.dashboard.dashboard_name.apply(
+            lambda dashboard: (
+                f"https://{region}.console.aws.amazon.com/cloudwatch/home"
+                f"?region={region}#dashboards/dashboard/{dashboard}"
+            )
+        )
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,125 @@
+"""Phase 2: per-Region impaired alarms (composite) and the cross-Region dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.mockrun import ProgramRun
+from tests.infra.plan import RunProgram
+
+REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
+APP = "multi-region-authorizer-primary"
+SIGNALS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
+
+
+def region_alarms(run: ProgramRun, role: str) -> dict[str, Any]:
+    return {
+        a.inputs["name"].removeprefix(f"{APP}-{role}-"): a
+        for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.name.startswith(f"{role}-alarms-")
+    }
+
+
+@pytest.mark.parametrize("role", REGIONS)
+def test_region_alarms_watch_that_regions_own_signals(default_run: ProgramRun, role: str) -> None:
+    region = REGIONS[role]
+    alarms = region_alarms(default_run, role)
+    assert set(alarms) == set(SIGNALS)
+    assert {a.region for a in alarms.values()} == {region}
+    api_name = default_run.named(f"{role}-rest-api").inputs["name"]
+
+    five_xx = alarms["api-5xx"].inputs
+    assert (five_xx["namespace"], five_xx["metricName"]) == ("AWS/ApiGateway", "5XXError")
+    assert five_xx["dimensions"] == {"ApiName": api_name, "Stage": "prod"}
+    assert (five_xx["statistic"], five_xx["threshold"]) == ("Average", 0.05)
+
+    latency = alarms["api-p99-latency"].inputs
+    assert (latency["metricName"], latency["extendedStatistic"]) == ("Latency", "p99")
+    assert latency["threshold"] == 2000
+
+    errors = alarms["authorizer-errors"].inputs
+    assert (errors["namespace"], errors["metricName"]) == ("AWS/Lambda", "Errors")
+    assert errors["dimensions"] == {"FunctionName": f"{APP}-authorizer"}
+    assert errors["threshold"] == 5
+
+    throttles = alarms["lambda-throttles"].inputs
+    watched = {
+        q["metric"]["dimensions"]["FunctionName"]
+        for q in throttles["metricQueries"]
+        if "metric" in q
+    }
+    assert watched == {f"{APP}-{fn}" for fn in ("authorizer", "api", "health")}
+    (result,) = [q for q in throttles["metricQueries"] if q.get("returnData")]
+    assert result["expression"] == "t0 + t1 + t2"
+    for alarm in alarms.values():
+        assert alarm.inputs["evaluationPeriods"] == 3
+        assert alarm.inputs["treatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("role", REGIONS)
+def test_composite_impaired_alarm_ors_the_signals_and_notifies_in_region(
+    default_run: ProgramRun, role: str
+) -> None:
+    composite = default_run.named(f"{role}-alarms-impaired")
+    topic = default_run.named(f"{role}-alarms-topic")
+    assert composite.region == topic.region == REGIONS[role]
+    assert composite.inputs["alarmName"] == f"{APP}-{role}-impaired"
+    assert composite.inputs["alarmRule"] == " OR ".join(
+        f'ALARM("{APP}-{role}-{signal}")' for signal in SIGNALS
+    )
+    assert composite.inputs["alarmActions"] == [topic.outputs["arn"]]
+    assert composite.inputs["okActions"] == [topic.outputs["arn"]]
+    assert topic.inputs["name"] == f"{APP}-{role}-region-alarms"
+    assert topic.inputs["name"] != f"{APP}-alarms"  # no clash when the primary is us-east-1
+
+
+def test_thresholds_come_from_config(run_with: RunProgram) -> None:
+    run = run_with(
+        alarmApi5xxRatePercent=2,
+        alarmApiP99LatencyMs=800,
+        alarmAuthorizerErrors=10,
+        alarmLambdaThrottles=1,
+        alarmEvaluationMinutes=5,
+    )
+    alarms = region_alarms(run, "secondary")
+    assert alarms["api-5xx"].inputs["threshold"] == 0.02
+    assert alarms["api-p99-latency"].inputs["threshold"] == 800
+    assert alarms["authorizer-errors"].inputs["threshold"] == 10
+    assert alarms["lambda-throttles"].inputs["threshold"] == 1
+    assert {a.inputs["evaluationPeriods"] for a in alarms.values()} == {5}
+
+
+def test_dashboard_puts_both_regions_side_by_side(default_run: ProgramRun) -> None:
+    dashboard = default_run.named("dashboard")
+    assert dashboard.inputs["dashboardName"] == APP
+    widgets = json.loads(dashboard.inputs["dashboardBody"])["widgets"]
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for widget in widgets:
+        rows.setdefault(widget["y"], []).append(widget)
+    assert len(rows) == 7
+    for row in rows.values():
+        assert [(w["x"], w["properties"]["region"]) for w in sorted(row, key=lambda w: w["x"])] == [
+            (0, "us-east-1"),
+            (12, "us-west-2"),
+        ]
+    text = json.dumps(widgets)
+    for metric in ("HealthCheckStatus", "HealthCheckPercentageHealthy", "4XXError", "5XXError",
+                   "AuthorizerAllow", "AuthorizerDeny", "AuthorizerError", "Errors", "Throttles",
+                   "ConcurrentExecutions", "ReplicationLatency", "ThrottledRequests"):  # fmt: skip
+        assert metric in text, metric
+    for role in REGIONS:
+        assert default_run.named(f"dns-{role}-health-check").id in text
+        assert default_run.named(f"{role}-rest-api").inputs["name"] in text
+    # Route 53 metrics exist only in us-east-1, whichever column shows them.
+    health_rows = [w for w in widgets if w["properties"]["title"].startswith("Route 53")]
+    for widget in health_rows:
+        assert {m[-1]["region"] for m in widget["properties"]["metrics"]} == {"us-east-1"}
+    latency = [w for w in widgets if w["properties"]["title"].startswith("API latency")]
+    assert {m[-1]["stat"] for w in latency for m in w["properties"]["metrics"]} == {"p50", "p99"}
+    replication = [w for w in widgets if "replication" in w["properties"]["title"]]
+    receiving = {(w["properties"]["region"], m[5]) for w in replication
+                 for m in w["properties"]["metrics"] if "ReplicationLatency" in m}  # fmt: skip
+    assert receiving == {("us-east-1", "us-west-2"), ("us-west-2", "us-east-1")}
