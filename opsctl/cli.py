@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from time import sleep
 from typing import Annotated
@@ -22,7 +23,9 @@ from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
 from opsctl.errors import ExitCode, OpsctlError
+from opsctl.readiness import DEFAULT_MAX_REPLICATION_LATENCY_MS, assess_readiness
 from opsctl.route53 import Weights
+from opsctl.sandbox.cli import probe_command, sandbox_app
 from opsctl.shift import (
     DEFAULT_INSYNC_TIMEOUT,
     Approval,
@@ -33,6 +36,7 @@ from opsctl.shift import (
     plan_fallback,
 )
 from opsctl.status import read_status
+from opsctl.switch import apply_switch, plan_switch
 from opsctl.topology import (
     Topology,
     discover_topology,
@@ -42,6 +46,17 @@ from opsctl.topology import (
 )
 
 TOPOLOGY_ENV = "OPSCTL_TOPOLOGY"
+
+
+class Role(StrEnum):
+    primary = "primary"
+    secondary = "secondary"
+
+
+class SwitchValue(StrEnum):
+    healthy = "healthy"
+    failing = "failing"
+
 
 app = typer.Typer(
     name="opsctl",
@@ -313,6 +328,91 @@ def fallback(
         _shift(plan, clients, topo, json_output, timeout, approval, interval)
 
 
+RoleOption = Annotated[
+    Role,
+    typer.Option("--role", help="The Region, by role.", case_sensitive=False),
+]
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  opsctl readiness                     # can the secondary take all traffic?\n\n"
+        "  opsctl readiness --role primary --json"
+    )
+)
+def readiness(
+    role: Annotated[
+        Role, typer.Option("--role", help="The Region that would take all traffic.")
+    ] = Role.secondary,
+    max_replication_latency_ms: Annotated[
+        float,
+        typer.Option("--max-replication-latency-ms", min=0, help="ReplicationLatency limit."),
+    ] = DEFAULT_MAX_REPLICATION_LATENCY_MS,
+    json_output: JsonOption = False,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Can a Region take all traffic now? Each check pass / warn / fail; exit 4 if any fails."""
+    with _exit_on_error():
+        clients, topo = _resolve(topology, stack, app_name, profile)
+        report = assess_readiness(
+            clients, topo, role.value, max_replication_latency_ms=max_replication_latency_ms
+        )
+        if json_output:
+            output.print_json(report.to_json())
+        else:
+            output.stdout.print(output.readiness_renderable(report))
+        if not report.ready:
+            raise typer.Exit(int(ExitCode.REFUSED))
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  opsctl switch --role primary failing          # plan only, exit 3\n\n"
+        '  opsctl switch --role primary failing --approve --reason "game day"\n\n'
+        '  opsctl switch --role primary healthy --approve --reason "game day over"'
+    )
+)
+def switch(
+    value: Annotated[SwitchValue, typer.Argument(help="healthy or failing.")],
+    role: RoleOption,
+    approve: ApproveOption = False,
+    reason: ReasonOption = None,
+    json_output: JsonOption = False,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Flip a Region's failure switch (simulated outage), audited like a failover."""
+    with _exit_on_error():
+        approval = Approval(reason=reason or "") if approve else None
+        clients, topo = _resolve(topology, stack, app_name, profile)
+        plan = plan_switch(clients, topo, role.value, value.value)
+        where = f"the {plan.role} ({plan.region}) failure switch {plan.parameter}"
+        if plan.noop:
+            if json_output:
+                output.print_json({"plan": plan.to_json(), "result": None})
+            output.info(f"{where} is already {plan.target}; nothing to do")
+            return
+        if approval is None:
+            if json_output:
+                output.print_json({"plan": plan.to_json(), "result": None})
+            else:
+                output.stdout.print(f"{where}: {plan.current} -> {plan.target}", markup=False)
+            output.info("plan only: nothing changed. Add --approve --reason TEXT to apply it.")
+            raise typer.Exit(int(ExitCode.NOT_APPROVED))
+        result = apply_switch(clients, topo, plan, approval, AuditLog())
+        assert result is not None  # not a no-op
+        if json_output:
+            output.print_json({"plan": plan.to_json(), "result": result.to_json()})
+        output.info(f"{where}: {plan.current} -> {plan.target} (version {result.version})")
+
+
 @app.command(
     epilog="Examples:\n\n  opsctl history\n\n  opsctl history --limit 5 --json",
 )
@@ -354,6 +454,17 @@ def show_topology(
     with _exit_on_error():
         _, topo = _resolve(topology, stack, app_name, profile)
         output.print_json(topology_to_json(topo))
+
+
+app.add_typer(sandbox_app, name="sandbox")
+app.command(
+    name="probe",
+    epilog=(
+        "Examples:\n\n"
+        "  opsctl probe --sandbox\n\n"
+        '  opsctl probe --count 50 --token "$TOKEN" --topology topology.json --json'
+    ),
+)(probe_command)
 
 
 def main() -> None:

@@ -7,10 +7,15 @@ adds the capacity comparisons between the Regions for `opsctl readiness`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opsctl.aws import AwsClients
+from opsctl.aws import AwsClients, translate_aws_errors
+from opsctl.errors import OpsctlError
+from opsctl.signals import Outcome, gather
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.topology import Topology
 
@@ -121,11 +126,260 @@ def region_checks(status: StatusReport, role: str, impaired_deployed: bool) -> t
     return (_health(region), _alarm(region), _impaired(region, impaired_deployed), _switch(region))
 
 
+# Capacity: does the target have what the other Region runs with? --------------------------------
+
+# Lambda's "Concurrent executions" account quota.
+LAMBDA_CONCURRENCY_QUOTA = ("lambda", "L-B99A9384")
+DEFAULT_MAX_REPLICATION_LATENCY_MS = 5000.0
+_EXECUTE_API = re.compile(r"^https://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/([^/]+)")
+_FUNCTION_IN_URI = re.compile(r"/functions/(arn:aws[^/]*:lambda:[^/]+)/invocations$")
+
+
+@dataclass(frozen=True)
+class AuthorizerConcurrency:
+    function: str
+    reserved: int | None  # None: unreserved (draws on the account pool)
+    provisioned: int
+
+
+@dataclass(frozen=True)
+class StageThrottling:
+    rate_limit: float | None  # None: no stage-wide limit set (account limits apply)
+    burst_limit: int | None
+
+
+def rest_api_of(api_url: str) -> tuple[str, str] | None:
+    """(restApiId, stage) from an execute-api invoke URL; None for custom domains, local fronts."""
+    match = _EXECUTE_API.match(api_url)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def read_concurrency_quota(service_quotas: Any) -> float:
+    service, code = LAMBDA_CONCURRENCY_QUOTA
+    with translate_aws_errors("reading the Lambda concurrency quota"):
+        return float(
+            service_quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
+        )
+
+
+def read_authorizer_concurrency(
+    apigateway: Any, lambda_: Any, api_url: str
+) -> AuthorizerConcurrency:
+    api = rest_api_of(api_url)
+    if api is None:
+        raise OpsctlError(f"apiUrl {api_url or '(empty)'} is not an execute-api URL")
+    with translate_aws_errors("reading the API's authorizer"):
+        items = apigateway.get_authorizers(restApiId=api[0]).get("items", [])
+        functions = [
+            match.group(1)
+            for item in items
+            if (match := _FUNCTION_IN_URI.search(item.get("authorizerUri", "")))
+        ]
+        if not functions:
+            raise OpsctlError(f"REST API {api[0]} has no Lambda authorizer")
+        function = functions[0]
+        reserved = lambda_.get_function_concurrency(FunctionName=function).get(
+            "ReservedConcurrentExecutions"
+        )
+        provisioned = 0
+        for page in lambda_.get_paginator("list_provisioned_concurrency_configs").paginate(
+            FunctionName=function
+        ):
+            provisioned += sum(
+                int(c.get("AllocatedProvisionedConcurrentExecutions", 0))
+                for c in page.get("ProvisionedConcurrencyConfigs", [])
+            )
+    return AuthorizerConcurrency(function, reserved, provisioned)
+
+
+def read_stage_throttling(apigateway: Any, api_url: str) -> StageThrottling:
+    api = rest_api_of(api_url)
+    if api is None:
+        raise OpsctlError(f"apiUrl {api_url or '(empty)'} is not an execute-api URL")
+    with translate_aws_errors(f"reading stage {api[1]} of REST API {api[0]}"):
+        stage = apigateway.get_stage(restApiId=api[0], stageName=api[1])
+    settings = stage.get("methodSettings", {}).get("*/*", {})
+    rate, burst = settings.get("throttlingRateLimit"), settings.get("throttlingBurstLimit")
+    return StageThrottling(
+        rate_limit=None if rate is None else float(rate),
+        burst_limit=None if burst is None else int(burst),
+    )
+
+
+def read_table_status(dynamodb: Any, table: str) -> str:
+    with translate_aws_errors(f"describing table {table}"):
+        return str(dynamodb.describe_table(TableName=table)["Table"]["TableStatus"])
+
+
+def read_replication_latency(cloudwatch: Any, table: str, receiving_region: str) -> float | None:
+    """Newest 5-minute average of AWS/DynamoDB ReplicationLatency (ms) into receiving_region."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    with translate_aws_errors("reading DynamoDB ReplicationLatency"):
+        response = cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "latency",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/DynamoDB",
+                            "MetricName": "ReplicationLatency",
+                            "Dimensions": [
+                                {"Name": "TableName", "Value": table},
+                                {"Name": "ReceivingRegion", "Value": receiving_region},
+                            ],
+                        },
+                        "Period": 300,
+                        "Stat": "Average",
+                    },
+                }
+            ],
+            StartTime=end - timedelta(minutes=30),
+            EndTime=end,
+            ScanBy="TimestampDescending",
+        )
+    values = response["MetricDataResults"][0].get("Values") or []
+    return float(values[0]) if values else None
+
+
+def table_name(topology: Topology) -> str:
+    """The global table's name, per docs/contracts.md."""
+    return f"{topology.app}-state"
+
+
+def _unknown(name: str, outcome: Outcome[Any]) -> Check | None:
+    if outcome.error is None:
+        return None
+    return Check(name, WARN, "unknown", f"could not read: {outcome.error.message}")
+
+
+def _quota_check(target: Outcome[float], other: Outcome[float]) -> Check:
+    name = "lambda-concurrency-quota"
+    failed = _unknown(name, target) or _unknown(name, other)
+    if failed:
+        return failed
+    assert target.value is not None and other.value is not None
+    value = f"{target.value:.0f} vs {other.value:.0f}"
+    if target.value >= other.value:
+        return Check(name, PASS, value)
+    return Check(name, WARN, value, "the target's account quota is lower than the other Region's")
+
+
+def _authorizer_check(
+    target: Outcome[AuthorizerConcurrency], other: Outcome[AuthorizerConcurrency]
+) -> Check:
+    name = "authorizer-concurrency"
+    failed = _unknown(name, target) or _unknown(name, other)
+    if failed:
+        return failed
+    t, o = target.value, other.value
+    assert t is not None and o is not None
+
+    def show(c: AuthorizerConcurrency) -> str:
+        reserved = "unreserved" if c.reserved is None else f"reserved {c.reserved}"
+        return f"{reserved}, provisioned {c.provisioned}"
+
+    value = f"{show(t)} vs {show(o)}"
+    if t.reserved is not None and (o.reserved is None or t.reserved < o.reserved):
+        return Check(name, FAIL, value, "the target's reserved concurrency caps it below the other")
+    if t.provisioned < o.provisioned:
+        return Check(name, WARN, value, "less provisioned concurrency: expect cold starts")
+    return Check(name, PASS, value)
+
+
+def _throttling_check(target: Outcome[StageThrottling], other: Outcome[StageThrottling]) -> Check:
+    name = "api-throttling"
+    failed = _unknown(name, target) or _unknown(name, other)
+    if failed:
+        return failed
+    t, o = target.value, other.value
+    assert t is not None and o is not None
+    value = (
+        f"rate {t.rate_limit}/burst {t.burst_limit} vs rate {o.rate_limit}/burst {o.burst_limit}"
+    )
+    if t == o:
+        return Check(name, PASS, value)
+
+    def lower(a: float | None, b: float | None) -> bool:
+        return a is not None and (b is None or a < b)
+
+    if lower(t.rate_limit, o.rate_limit) or lower(t.burst_limit, o.burst_limit):
+        return Check(name, FAIL, value, "the target's stage throttles below the other's")
+    return Check(name, WARN, value, "stage throttling limits differ between the Regions")
+
+
+def _table_check(table: str, target: Outcome[str], other: Outcome[str]) -> Check:
+    name = "table-replicas"
+    if target.error is not None:
+        return Check(name, FAIL, "unknown", f"{table} in the target: {target.error.message}")
+    failed = _unknown(name, other)
+    if failed:
+        return failed
+    value = f"{target.value} vs {other.value}"
+    if target.value == "ACTIVE" and other.value == "ACTIVE":
+        return Check(name, PASS, value)
+    return Check(name, FAIL, value, f"{table} must be ACTIVE in both Regions")
+
+
+def _latency_check(latency: Outcome[float | None], threshold_ms: float) -> Check:
+    name = "replication-latency"
+    failed = _unknown(name, latency)
+    if failed:
+        return failed
+    if latency.value is None:
+        return Check(name, WARN, "no data", "no ReplicationLatency datapoint in 30 minutes")
+    value = f"{latency.value:.0f} ms (max {threshold_ms:.0f} ms)"
+    if latency.value <= threshold_ms:
+        return Check(name, PASS, value)
+    return Check(name, FAIL, value, "the target's copy of the table lags behind")
+
+
+def capacity_checks(
+    clients: AwsClients,
+    topology: Topology,
+    role: str,
+    max_replication_latency_ms: float = DEFAULT_MAX_REPLICATION_LATENCY_MS,
+) -> tuple[Check, ...]:
+    """Compare the target with the other Region, all reads concurrently. A read that fails in the
+    other Region (it may be the one that is down) is a warning, never a refusal."""
+    target, other = topology.role(role), topology.other(role)
+    table = table_name(topology)
+    tasks: dict[str, Callable[[], Any]] = {}
+    for side, region in (("target", target), ("other", other)):
+        apigateway = clients.client("apigateway", region.region)
+        lambda_ = clients.client("lambda", region.region)
+        quotas = clients.client("service-quotas", region.region)
+        dynamodb = clients.client("dynamodb", region.region)
+        tasks[f"quota:{side}"] = lambda q=quotas: read_concurrency_quota(q)
+        tasks[f"authorizer:{side}"] = lambda a=apigateway, f=lambda_, r=region: (
+            read_authorizer_concurrency(a, f, r.api_url)
+        )
+        tasks[f"throttling:{side}"] = lambda a=apigateway, r=region: read_stage_throttling(
+            a, r.api_url
+        )
+        tasks[f"table:{side}"] = lambda d=dynamodb: read_table_status(d, table)
+    # The metric lives in the sending Region, dimensioned by the receiving one.
+    source_cloudwatch = clients.client("cloudwatch", other.region)
+    tasks["latency"] = lambda: read_replication_latency(source_cloudwatch, table, target.region)
+    out = gather(tasks)
+    return (
+        _quota_check(out["quota:target"], out["quota:other"]),
+        _authorizer_check(out["authorizer:target"], out["authorizer:other"]),
+        _throttling_check(out["throttling:target"], out["throttling:other"]),
+        _table_check(table, out["table:target"], out["table:other"]),
+        _latency_check(out["latency"], max_replication_latency_ms),
+    )
+
+
 def assess_readiness(
-    clients: AwsClients, topology: Topology, role: str, status: StatusReport | None = None
+    clients: AwsClients,
+    topology: Topology,
+    role: str,
+    status: StatusReport | None = None,
+    max_replication_latency_ms: float = DEFAULT_MAX_REPLICATION_LATENCY_MS,
 ) -> ReadinessReport:
     """All readiness checks for `role` taking all traffic; reuses `status` when already read."""
     status = status or read_status(clients, topology)
     target = topology.role(role)
     checks = region_checks(status, role, target.impaired_alarm_name is not None)
-    return ReadinessReport(role=role, region=target.region, checks=checks)
+    capacity = capacity_checks(clients, topology, role, max_replication_latency_ms)
+    return ReadinessReport(role=role, region=target.region, checks=checks + capacity)

@@ -2,7 +2,8 @@
 
 A hosted zone with two weighted alias records (primary 100 / secondary 0), one tagged HTTPS health
 check per Region (tags per docs/contracts.md), their HealthCheckStatus alarms in us-east-1, a
-composite "Region impaired" alarm in each Region and an SSM failure switch in each Region. Health
+composite "Region impaired" alarm, an SSM failure switch and the global table's replica in each
+Region. Health
 is driven the way moto allows: datapoints on AWS/Route53 HealthCheckStatus and set_alarm_state.
 """
 
@@ -195,6 +196,19 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
             )
             regional.set_alarm_state(AlarmName=impaired_name, StateValue="OK", StateReason="setup")
         client("ssm", region).put_parameter(Name=switch, Value="healthy", Type="String")
+        # The global table's replica in this Region (moto ignores replicas: one table per Region).
+        client("dynamodb", region).create_table(
+            TableName=f"{APP}-state",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
         regions[role] = {
             "region": region,
             "setIdentifier": region,
