@@ -204,7 +204,7 @@ class RegionalStack(pulumi.ComponentResource):
             # Only the revocation partition, only reads.
             statements.append(
                 allow(
-                    ["dynamodb:Query", "dynamodb:GetItem"],
+                    ["dynamodb:Query"],
                     [args.table_arn],
                     {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["revoked"]}},
                 )
@@ -222,8 +222,8 @@ class RegionalStack(pulumi.ComponentResource):
                     [args.table_arn],
                 )
             )
-        else:  # health: a read probe on the table and the failure switch
-            statements.append(allow(["dynamodb:GetItem", "dynamodb:Query"], [args.table_arn]))
+        else:  # health: a one-item read probe on the table and the failure switch
+            statements.append(allow(["dynamodb:GetItem"], [args.table_arn]))
             statements.append(
                 allow(
                     ["ssm:GetParameter"],
