@@ -25,6 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.cloudwatch import responses as cloudwatch_responses
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
@@ -267,12 +268,52 @@ class FaithfulRoute53:
 
 
 @dataclass
+class HealthCheckObservations:
+    """What each Route 53 checker last saw, per health check, for GetHealthCheckStatus.
+
+    moto always answers one healthy checker. The sandbox's own checkers (opsctl.sandbox.
+    healthcheck) record their latest observations here, so GetHealthCheckStatus reports what
+    they saw, as Route 53 does; a health check nobody probes keeps moto's answer.
+    """
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _latest: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def record(self, health_check_id: str, observations: list[dict[str, Any]]) -> None:
+        """`observations`: GetHealthCheckStatus HealthCheckObservations entries."""
+        with self._lock:
+            self._latest[health_check_id] = copy.deepcopy(observations)
+
+    def install(self) -> None:
+        layer = self
+        moto_answer = route53_responses.Route53.get_health_check_status
+
+        def get_health_check_status(self: route53_responses.Route53) -> ActionResult:
+            with layer._lock:
+                observations = layer._latest.get(self._get_param("HealthCheckId"))
+            if observations is None:
+                return moto_answer(self)
+            return ActionResult({"HealthCheckObservations": observations})
+
+        route53_responses.Route53.get_health_check_status = get_health_check_status
+
+
+def install_composite_alarms() -> None:
+    """Serve PutCompositeAlarm: moto's PutMetricAlarm handler already stores an alarm with an
+    AlarmRule as a composite alarm (DescribeAlarms lists it so), but moto routes no action to it."""
+    cloudwatch_responses.CloudWatchResponse.put_composite_alarm = (  # type: ignore[attr-defined]
+        cloudwatch_responses.CloudWatchResponse.put_metric_alarm
+    )
+
+
+@dataclass
 class Emulator:
     """A running moto server on 127.0.0.1 serving every Region."""
 
     endpoint_url: str
     route53: FaithfulRoute53
     _server: ThreadedMotoServer
+    health_checks: HealthCheckObservations = field(default_factory=HealthCheckObservations)
 
     def reset(self) -> None:
         """Forget every resource in every service (moto's reset API)."""
@@ -294,7 +335,15 @@ def start_emulator(port: int = 0, propagation_seconds: float = 0.0) -> Emulator:
     """Start moto on 127.0.0.1 (port 0 picks a free one) with the faithful Route 53 layer."""
     route53 = FaithfulRoute53(propagation_seconds=propagation_seconds)
     route53.install()
+    health_checks = HealthCheckObservations()
+    health_checks.install()
+    install_composite_alarms()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
-    return Emulator(endpoint_url=f"http://{host}:{bound_port}", route53=route53, _server=server)
+    return Emulator(
+        endpoint_url=f"http://{host}:{bound_port}",
+        route53=route53,
+        _server=server,
+        health_checks=health_checks,
+    )

@@ -33,6 +33,11 @@ ROUTE53_NAMESPACE = "AWS/Route53"
 HEALTHY_FRACTION = 0.18
 RESPONSE_TIMEOUT_SECONDS = 2.0
 DEFAULT_CHECKERS = 3
+# Where Route 53 runs health checkers; the sandbox's checkers take these names in turn.
+CHECKER_REGIONS = (
+    "us-east-1", "eu-west-1", "ap-southeast-1", "us-west-1",
+    "sa-east-1", "ap-northeast-1", "us-west-2", "ap-southeast-2",
+)  # fmt: skip
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanOrEqualToThreshold": operator.ge,
@@ -66,10 +71,33 @@ class HealthTarget:
     failure_threshold: int
 
 
+@dataclass(frozen=True)
+class ProbeResult:
+    passed: bool
+    detail: str  # Route 53's wording, e.g. "HTTP Status Code 200, OK"
+    checked_at: datetime
+
+
 @dataclass
 class CheckerState:
+    region: str = CHECKER_REGIONS[0]
     healthy: bool = True  # Route 53 treats a new health check as healthy until shown otherwise
     contrary_streak: int = 0
+    last: ProbeResult | None = None
+
+    def observation(self) -> dict[str, Any] | None:
+        """This checker's latest result as a GetHealthCheckStatus observation."""
+        if self.last is None:
+            return None
+        outcome = "Success" if self.last.passed else "Failure"
+        return {
+            "Region": self.region,
+            "IPAddress": "127.0.0.1",
+            "StatusReport": {
+                "Status": f"{outcome}: {self.last.detail}",
+                "CheckedTime": self.last.checked_at,
+            },
+        }
 
     def observe(self, passed: bool, failure_threshold: int) -> None:
         if passed == self.healthy:
@@ -86,9 +114,11 @@ class MetricSeries:
 
     points: list[tuple[float, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    published: bool = False  # anything ever added (old points are dropped, this stays)
 
     def add(self, timestamp: float, value: float, retain_seconds: float) -> None:
         with self.lock:
+            self.published = True
             self.points.append((timestamp, value))
             cutoff = timestamp - retain_seconds
             while self.points and self.points[0][0] < cutoff:
@@ -99,16 +129,20 @@ class MetricSeries:
             return [value for stamp, value in self.points if start <= stamp < end]
 
 
-def probe_once(target: HealthTarget) -> bool:
+def probe_once(target: HealthTarget) -> ProbeResult:
     """One checker's request: passes on 2xx/3xx within the response timeout."""
     request = urllib.request.Request(target.url, headers={"Host": target.host_header})
+    checked_at = datetime.now(UTC)
     try:
         with urllib.request.urlopen(request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:
-            return 200 <= response.status < 400
+            status, reason = response.status, response.reason
     except urllib.error.HTTPError as error:
-        return 200 <= error.code < 400
-    except (OSError, urllib.error.URLError):
-        return False
+        status, reason = error.code, error.reason
+    except (OSError, urllib.error.URLError) as error:
+        return ProbeResult(
+            False, f"Connection failure: {getattr(error, 'reason', error)}", checked_at
+        )
+    return ProbeResult(200 <= status < 400, f"HTTP Status Code {status}, {reason}", checked_at)
 
 
 @dataclass(frozen=True)
@@ -185,13 +219,13 @@ class Route53HealthCheckers:
         cloudwatch: Any,
         *,
         checkers: int = DEFAULT_CHECKERS,
-        on_status: Callable[[str, int, int], None] | None = None,
+        on_observations: Callable[[str, list[dict[str, Any]]], None] | None = None,
         retain_seconds: float = 600.0,
     ) -> None:
         self.targets = targets
         self.cloudwatch = cloudwatch
         self.checkers = checkers
-        self.on_status = on_status
+        self.on_observations = on_observations
         self.retain_seconds = retain_seconds
         self.series: dict[str, MetricSeries] = {
             target.health_check_id: MetricSeries() for target in targets
@@ -213,16 +247,23 @@ class Route53HealthCheckers:
             thread.join()
 
     def _run(self, target: HealthTarget) -> None:
-        states = [CheckerState() for _ in range(self.checkers)]
+        states = [
+            CheckerState(region=CHECKER_REGIONS[i % len(CHECKER_REGIONS)])
+            for i in range(self.checkers)
+        ]
         # Checkers are spread evenly over the interval, as Route 53's are over the world.
         step = target.interval_seconds / self.checkers
         index = 0
         while not self._stop.is_set():
             started = time.monotonic()
-            states[index].observe(probe_once(target), target.failure_threshold)
+            checker = states[index]
+            checker.last = probe_once(target)
+            checker.observe(checker.last.passed, target.failure_threshold)
             index = (index + 1) % self.checkers
-            healthy_checkers = sum(state.healthy for state in states)
-            self._publish(target, healthy_checkers)
+            self._publish(target, sum(state.healthy for state in states))
+            if self.on_observations is not None:
+                observed = [state.observation() for state in states]
+                self.on_observations(target.health_check_id, [o for o in observed if o])
             self._stop.wait(max(0.0, step - (time.monotonic() - started)))
 
     def _publish(self, target: HealthTarget, healthy_checkers: int) -> None:
@@ -230,8 +271,6 @@ class Route53HealthCheckers:
         status = 1.0 if fraction > HEALTHY_FRACTION else 0.0
         now = time.time()
         self.series[target.health_check_id].add(now, status, self.retain_seconds)
-        if self.on_status is not None:
-            self.on_status(target.health_check_id, healthy_checkers, self.checkers)
         dimensions = [{"Name": "HealthCheckId", "Value": target.health_check_id}]
         stamp = datetime.fromtimestamp(now, UTC)
         try:
@@ -320,7 +359,12 @@ class AlarmEvaluator:
         ):
             return None
         dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
-        return self.series_by_health_check.get(dimensions.get("HealthCheckId", ""))
+        series = self.series_by_health_check.get(dimensions.get("HealthCheckId", ""))
+        # Route 53 publishes from a health check's first probe on; before that the checkers
+        # have not started, and "breaching" missing data would fire a false alarm.
+        if series is None or not series.published:
+            return None
+        return series
 
     def _transition(self, alarm: dict[str, Any], evaluation: AlarmEvaluation) -> None:
         self.cloudwatch.set_alarm_state(

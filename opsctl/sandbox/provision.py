@@ -10,8 +10,10 @@ the realistic mock answers.
 
 What AWS would run but moto cannot (API Gateway stages, Lambda) is read back from the declared
 resources — routes, methods, authorizer, functions with their handler and environment, custom
-domain — into one FrontSpec per Region, served by `opsctl.sandbox.front`. The stage's invoke URL
-points at that front's loopback port.
+domain — into one FrontSpec per Region, served by `opsctl.sandbox.front`. The stage keeps its
+real invoke URL (https://<api id>.execute-api.<region>.amazonaws.com/prod); the sandbox's host map
+(its stand-in for public DNS) sends that name, and the custom domain's Regional target, to the
+Region's loopback front.
 """
 
 from __future__ import annotations
@@ -69,10 +71,9 @@ def _pascal(name: str) -> str:
 class SandboxMocks(RealisticMocks):
     """Realistic mock answers, plus real resources in the emulator for what runs."""
 
-    def __init__(self, clients: ClientFactory, front_ports: dict[str, int]) -> None:
+    def __init__(self, clients: ClientFactory) -> None:
         super().__init__()
         self.clients = clients
-        self.front_ports = front_ports
         self._zone_ids: dict[str, str] = {}
 
     # ---- provider functions ---------------------------------------------------------------
@@ -107,7 +108,6 @@ class SandboxMocks(RealisticMocks):
             "aws:sns/topic:Topic": self._topic,
             "aws:dynamodb/table:Table": self._table,
             "aws:ssm/parameter:Parameter": self._parameter,
-            "aws:apigateway/stage:Stage": self._stage,
         }.get(args.typ)
         if create is None:
             return resource_id, outputs
@@ -297,11 +297,6 @@ class SandboxMocks(RealisticMocks):
         )
         return inputs["name"], {}
 
-    def _stage(self, inputs: dict[str, Any], region: str, _id: str, _out: dict) -> tuple[str, dict]:
-        """The stage exists only as the sandbox's front; its invoke URL is that front's."""
-        port = self.front_ports[region]
-        return _id, {"invokeUrl": f"http://127.0.0.1:{port}/{inputs['stageName']}"}
-
 
 def _front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -> FrontSpec:
     """The API Gateway configuration of one Region, read from what the program declared."""
@@ -394,7 +389,7 @@ def provision(
 ) -> Provisioned:
     """Run the program against the emulator; `front_ports` maps each Region to its front port."""
     clients = boto3_clients(endpoint_url)
-    run = run_program(stack_file, SandboxMocks(clients, front_ports), overrides)
+    run = run_program(stack_file, SandboxMocks(clients), overrides)
     topology = run.outputs["topology"]
     regions = [topology["regions"][role]["region"] for role in ("primary", "secondary")]
     fronts = {region: _front_spec(run, region, endpoint_url, jwks_url) for region in regions}

@@ -247,7 +247,12 @@ class Sandbox:
                     failure_threshold=int(config["FailureThreshold"]),
                 )
             )
-        self.checkers = Route53HealthCheckers(targets, cloudwatch, checkers=self.options.checkers)
+        self.checkers = Route53HealthCheckers(
+            targets,
+            cloudwatch,
+            checkers=self.options.checkers,
+            on_observations=self.emulator.health_checks.record,
+        )
         self.evaluator = AlarmEvaluator(
             cloudwatch, sns, self.checkers.series, time_scale=self.options.time_scale
         )

@@ -1,0 +1,476 @@
+"""The failover drill: the whole incident, rehearsed on the sandbox through opsctl's real core.
+
+Steps (each checked; a failed check stops the drill with DrillFailed):
+ 1. the primary serves and every Region is healthy (opsctl status);
+ 2. a player creates a game session through the shared hostname (lands in the primary);
+ 3. the primary's failure switch is flipped to `failing`;
+ 4. the health checkers see it, the primary's alarm fires and SNS notifies the operator —
+    detection time is measured from the flip to the alarm;
+ 5. failover with approval (non-interactive, reason "drill") through opsctl's plan/apply, with
+    players' requests running throughout — approval-to-INSYNC and failed requests are measured;
+ 6. the probe shows the secondary serving with tokens still accepted, the session created before
+    the failover readable there, and a retried POST with the same Idempotency-Key returning the
+    same session instead of a second one;
+ 7. the primary is healed (switch back to `healthy`) and its alarm returns to OK;
+ 8. fallback in steps (10, 50, 100 percent) through opsctl, again measured under load;
+ 9. the primary serves again, all healthy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from opsctl import output
+from opsctl.audit import AuditLog
+from opsctl.aws import AwsClients
+from opsctl.probe import ApiResponse, ProbeReport, call_api, probe
+from opsctl.sandbox.idp import SigningKey
+from opsctl.sandbox.resolver import SandboxResolver
+from opsctl.sandbox.state import SandboxState
+from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
+from opsctl.status import StatusReport, read_status
+from opsctl.topology import Topology, load_topology_file
+
+DRILL_REASON = "drill"
+FALLBACK_STEPS = (10, 50, 100)
+PROBE_COUNT = 20
+SESSION_BODY = {"game": "drill-arena", "maxPlayers": 4}
+
+
+class DrillFailed(RuntimeError):
+    """A drill check did not hold; the message says which and what was seen."""
+
+
+@dataclass(frozen=True)
+class ShiftMeasurement:
+    shift: str
+    detection_seconds: (
+        float  # signal changed -> alarm changed (failure for failover, recovery for fallback)
+    )
+    approval_to_insync_seconds: float
+    requests: int
+    failed: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "shift": self.shift,
+            "detectionSeconds": round(self.detection_seconds, 2),
+            "approvalToInsyncSeconds": round(self.approval_to_insync_seconds, 2),
+            "requests": self.requests,
+            "failed": self.failed,
+        }
+
+
+@dataclass(frozen=True)
+class CreatedSession:
+    session_id: str
+    idempotency_key: str
+    region: str
+
+
+@dataclass
+class DrillReport:
+    checks: list[str] = field(default_factory=list)
+    shifts: list[ShiftMeasurement] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def sandbox_environment(state: SandboxState) -> Iterator[None]:
+    """Point boto3 (and so opsctl's clients) at the sandbox for the duration of the block."""
+    saved = {key: os.environ.get(key) for key in (*state.environment(), "AWS_PROFILE")}
+    os.environ.update(state.environment())
+    os.environ.pop("AWS_PROFILE", None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class RequestLoad:
+    """Players' requests to the shared hostname, back to back, while a shift happens."""
+
+    def __init__(self, send: Callable[[], ApiResponse], pause_seconds: float = 0.01) -> None:
+        self._send = send
+        self._pause = pause_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="drill-load")
+        self.responses: list[ApiResponse] = []
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.responses.append(self._send())
+            self._stop.wait(self._pause)
+
+    def __enter__(self) -> RequestLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def failed(self) -> int:
+        return sum(not response.ok for response in self.responses)
+
+
+class Drill:
+    """The drill's steps against a running sandbox; call them in order (run_drill does)."""
+
+    def __init__(self, state: SandboxState, *, say: Callable[[str], None] = output.info) -> None:
+        self.state = state
+        self.say = say
+        self.clients = AwsClients()
+        self.topology: Topology = load_topology_file(Path(state.topology_file))
+        self.audit_log = AuditLog(Path(state.log_file).parent / "audit.jsonl")
+        self.report = DrillReport()
+        self.resolver = SandboxResolver(
+            self.clients.route53(),
+            self.topology.hosted_zone_id,
+            self.topology.records[0].type,
+            state.host_map,
+        )
+        self.token = SigningKey.load(Path(state.key_file)).mint(
+            issuer=state.issuer, audience=state.audience, subject="drill-player"
+        )
+        scale = state.time_scale
+        self.poll_seconds = max(0.05, scale)
+        # Long enough for FailureThreshold probes, the alarm period and the switch's cache, and
+        # for a clean HealthCheckStatus minute: opsctl reads the newest 1-minute datapoint's
+        # Minimum, and CloudWatch's minute does not scale.
+        self.signal_timeout = 90.0 + 300 * scale
+        self._alarm_inbox = self._subscribe_to_alarms()
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def check(self, condition: bool, passed: str, failed: str) -> None:
+        if not condition:
+            raise DrillFailed(failed)
+        self.passed(passed)
+
+    def passed(self, text: str) -> None:
+        self.report.checks.append(text)
+        self.say(f"  ok  {text}")
+
+    def status(self) -> StatusReport:
+        return read_status(self.clients, self.topology)
+
+    def wait_for(self, what: str, predicate: Callable[[StatusReport], bool]) -> StatusReport:
+        deadline = time.monotonic() + self.signal_timeout
+        while True:
+            report = self.status()
+            if predicate(report):
+                return report
+            if time.monotonic() > deadline:
+                raise DrillFailed(f"timed out waiting for {what}; status: {report.headline}")
+            time.sleep(self.poll_seconds)
+
+    def call(self, method: str = "GET", path: str = "/whoami", **kwargs: Any) -> ApiResponse:
+        return call_api(
+            self.state.hostname, self.resolver, method=method, path=path, token=self.token, **kwargs
+        )
+
+    def show_status(self) -> StatusReport:
+        report = self.status()
+        output.stdout.print(output.status_renderable(report))
+        return report
+
+    def _subscribe_to_alarms(self) -> str:
+        """An SQS queue on the alarm topic: the drill sees what the on-call operator would get."""
+        region = self.topology.alarm_region
+        sns = self.clients.client("sns", region)
+        sqs = self.clients.client("sqs", region)
+        topic_arn = next(
+            topic["TopicArn"]
+            for topic in sns.list_topics()["Topics"]
+            if topic["TopicArn"].endswith(f":{self.topology.app}-alarms")
+        )
+        queue_url = sqs.create_queue(QueueName=f"drill-inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        return queue_url
+
+    def alarm_notices(self) -> list[dict[str, Any]]:
+        sqs = self.clients.client("sqs", self.topology.alarm_region)
+        notices = []
+        for message in sqs.receive_message(QueueUrl=self._alarm_inbox, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            body = json.loads(message["Body"])
+            notices.append(json.loads(body.get("Message", "{}")))
+        return notices
+
+    def _set_switch(self, role: str, value: str) -> None:
+        region = self.topology.role(role)
+        self.clients.client("ssm", region.region).put_parameter(
+            Name=region.failure_switch, Value=value, Type="String", Overwrite=True
+        )
+
+    def _shift(
+        self, name: str, plan_factory: Callable[[], Any], interval: float
+    ) -> tuple[ShiftResult, RequestLoad]:
+        plan = plan_factory()
+        output.stdout.print(output.plan_renderable(plan))
+        self.say(f"  approving {name} (reason {DRILL_REASON!r}, non-interactive)")
+        approval = Approval(reason=DRILL_REASON)
+        with RequestLoad(self.call) as load:
+            result = apply_shift(
+                self.clients, self.topology, plan, approval, self.audit_log,
+                interval=interval, poll_interval=self.poll_seconds,
+            )  # fmt: skip
+        output.stdout.print(output.result_renderable(result))
+        return result, load
+
+    # ---- the steps --------------------------------------------------------------------------
+
+    def primary_serving_all_healthy(self) -> StatusReport:
+        self.say("1. status: the primary serves, every Region healthy")
+        report = self.wait_for(
+            "the primary serving with both Regions healthy",
+            lambda r: (
+                r.serving == "primary" and all(x.healthy and x.alarm == "OK" for x in r.regions)
+            ),
+        )
+        output.stdout.print(output.status_renderable(report))
+        self.check(
+            report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
+        )
+        return report
+
+    def create_session(self) -> CreatedSession:
+        self.say("2. a player creates a game session through the shared hostname")
+        key = f"drill-{uuid.uuid4().hex}"
+        response = self.call(
+            "POST", "/sessions", json_body=SESSION_BODY, headers={"Idempotency-Key": key}
+        )
+        self.check(
+            response.status == 201 and response.body is not None,
+            f"session created in {response.region} (201)",
+            f"POST /sessions answered {response.status} {response.body or response.error}",
+        )
+        assert response.body is not None
+        return CreatedSession(str(response.body["id"]), key, str(response.region))
+
+    def fail_primary(self) -> float:
+        self.say("3. flip the primary's failure switch to `failing`")
+        self._set_switch("primary", "failing")
+        return time.monotonic()
+
+    def detect_failure(self, flipped_at: float) -> float:
+        self.say("4. wait for the health checkers and the alarm")
+        report = self.wait_for(
+            "the primary's alarm to fire", lambda r: r.region("primary").alarm == "ALARM"
+        )
+        detection = time.monotonic() - flipped_at
+        self.show_status()
+        primary = report.region("primary")
+        self.check(
+            primary.healthy is False and report.serving == "primary" and not report.consistent,
+            f"primary alarm in ALARM after {detection:.1f}s; traffic still on the sick primary",
+            f"unexpected status after the flip: {report.headline}",
+        )
+        notices = self.alarm_notices()
+        self.check(
+            any(
+                n.get("NewStateValue") == "ALARM"
+                and n.get("AlarmName") == self.topology.primary.alarm_name
+                for n in notices
+            ),
+            "SNS notified the operator of the ALARM",
+            f"no ALARM notice on the alarm topic (got {notices})",
+        )
+        return detection
+
+    def failover(self, detection: float) -> ShiftMeasurement:
+        self.say("5. fail over to the secondary, approved")
+        result, load = self._shift(
+            "failover", lambda: plan_failover(self.clients, self.topology), 0.0
+        )
+        report = self.status()
+        self.check(
+            result.completed and report.serving == "secondary" and report.consistent,
+            f"secondary serves after failover (change {result.steps[-1].change_id} INSYNC)",
+            f"after failover: {report.headline}",
+        )
+        measured = ShiftMeasurement(
+            "failover",
+            detection,
+            result.steps[-1].approval_to_insync_seconds,
+            len(load.responses),
+            load.failed,
+        )
+        self.report.shifts.append(measured)
+        return measured
+
+    def verify_secondary_serving(self, session: CreatedSession) -> ProbeReport:
+        self.say("6. probe: the secondary serves, tokens, sessions and idempotency survive")
+        secondary = self.topology.secondary.region
+        report = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
+        self.check(
+            report.by_region() == {secondary: PROBE_COUNT} and report.failed == 0,
+            f"{PROBE_COUNT}/{PROBE_COUNT} requests answered 200 by {secondary}: tokens accepted",
+            f"probe after failover: by region {report.by_region()}, statuses {report.by_status()}",
+        )
+        # Every request now lands in the secondary (the probe just showed it); the session
+        # body names the Region that created it, so this read proves replication.
+        read = self.call("GET", f"/sessions/{session.session_id}")
+        read_id = read.body.get("id") if read.body else None
+        self.check(
+            read.status == 200 and read_id == session.session_id,
+            f"session {session.session_id[:8]} created in {session.region} is readable "
+            f"in {secondary}",
+            f"GET /sessions/{session.session_id} answered {read.status} {read.body}",
+        )
+        retry = self.call(
+            "POST",
+            "/sessions",
+            json_body=SESSION_BODY,
+            headers={"Idempotency-Key": session.idempotency_key},
+        )
+        retried_id = retry.body.get("id") if retry.body else None
+        self.check(
+            retry.ok and retried_id == session.session_id,
+            "retried POST with the same Idempotency-Key returned the first session, no duplicate",
+            f"retried POST answered {retry.status} with session {retried_id} "
+            f"(the first was {session.session_id})",
+        )
+        return report
+
+    def heal_primary(self) -> float:
+        self.say("7. heal the primary: failure switch back to `healthy`")
+        healed_at = time.monotonic()
+        self._set_switch("primary", "healthy")
+        self.wait_for(
+            "the primary's alarm to clear",
+            lambda r: r.region("primary").alarm == "OK" and r.region("primary").healthy is True,
+        )
+        recovery = time.monotonic() - healed_at
+        self.passed(f"primary healthy again, alarm OK after {recovery:.1f}s")
+        return recovery
+
+    def fallback(self, recovery: float) -> ShiftMeasurement:
+        steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
+        self.say(f"8. fall back to the primary in steps ({steps}), approved")
+        interval = 30.0 * self.state.time_scale
+        result, load = self._shift(
+            "fallback", lambda: plan_fallback(self.clients, self.topology, FALLBACK_STEPS), interval
+        )
+        self.check(
+            result.completed and len(result.steps) == len(FALLBACK_STEPS),
+            f"fallback completed in {len(result.steps)} steps",
+            f"fallback stopped: {result.stopped_reason}",
+        )
+        measured = ShiftMeasurement(
+            f"fallback ({steps})",
+            recovery,
+            result.steps[-1].approval_to_insync_seconds,
+            len(load.responses),
+            load.failed,
+        )
+        self.report.shifts.append(measured)
+        return measured
+
+    def primary_serving_again(self) -> StatusReport:
+        self.say("9. status: the primary serves again")
+        report = self.show_status()
+        primary = self.topology.primary.region
+        answered = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
+        self.check(
+            report.serving == "primary"
+            and report.consistent
+            and answered.by_region() == {primary: PROBE_COUNT},
+            f"primary serves all traffic again ({PROBE_COUNT}/{PROBE_COUNT} probes from {primary})",
+            f"after fallback: {report.headline}; probes {answered.by_region()}",
+        )
+        return report
+
+
+def run_drill(state: SandboxState, say: Callable[[str], None] = output.info) -> DrillReport:
+    """Every step in order against a running sandbox; raises DrillFailed on the first bad check."""
+    with sandbox_environment(state):
+        drill = Drill(state, say=say)
+        drill.primary_serving_all_healthy()
+        session = drill.create_session()
+        flipped_at = drill.fail_primary()
+        detection = drill.detect_failure(flipped_at)
+        drill.failover(detection)
+        drill.verify_secondary_serving(session)
+        recovery = drill.heal_primary()
+        drill.fallback(recovery)
+        drill.primary_serving_again()
+        return drill.report
+
+
+def summary_table(report: DrillReport) -> Table:
+    table = Table(title="drill summary")
+    table.add_column("shift")
+    table.add_column("detection", justify="right")
+    table.add_column("approval → INSYNC", justify="right")
+    table.add_column("requests during shift", justify="right")
+    table.add_column("failed", justify="right")
+    for shift in report.shifts:
+        table.add_row(
+            shift.shift,
+            f"{shift.detection_seconds:.1f}s",
+            f"{shift.approval_to_insync_seconds:.2f}s",
+            str(shift.requests),
+            str(shift.failed),
+        )
+    return table
+
+
+def _interrupt_on_sigterm() -> Callable[[], None]:
+    """SIGTERM ends the drill like Ctrl-C does (teardown runs); returns the restorer."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def run_drill_command(options: Any) -> DrillReport:
+    """Start a fresh sandbox, run the drill, print the summary, and always tear down."""
+    from opsctl.sandbox.lifecycle import start_background, stop_background
+
+    restore = _interrupt_on_sigterm()
+    try:
+        output.info(f"starting a fresh sandbox (time scale {options.time_scale}) ...")
+        started = time.monotonic()
+        state = start_background(options)
+        try:
+            output.info(f"sandbox up in {time.monotonic() - started:.1f}s: {state.hostname}")
+            report = run_drill(state)
+            output.stdout.print(summary_table(report))
+            output.info(
+                "detection: failure switch flipped -> alarm ALARM (failover), healed -> alarm OK "
+                f"(fallback); times in sandbox time, scale {options.time_scale}"
+            )
+            return report
+        finally:
+            output.info("tearing the sandbox down ...")
+            stopped = stop_background(options.directory)
+            if stopped.leftover_ports:
+                output.warn(f"ports still answering after teardown: {stopped.leftover_ports}")
+            else:
+                output.info("sandbox stopped; no process or port left")
+    finally:
+        restore()
