@@ -40,7 +40,7 @@ from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.resolver import SandboxResolver
 from opsctl.sandbox.state import SandboxState
 from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
-from opsctl.status import StatusReport, read_status
+from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.topology import Topology, load_topology_file
 
 DRILL_REASON = "drill"
@@ -186,6 +186,15 @@ class Drill:
             self.state.hostname, self.resolver, method=method, path=path, token=self.token, **kwargs
         )
 
+    def _all_clear(self, region: RegionStatus) -> bool:
+        """Healthy by the metric, alarm OK, and every checker's latest observation a success."""
+        return (
+            region.healthy is True
+            and region.alarm == "OK"
+            and region.checkers_total == self.state.checkers
+            and region.checkers_healthy == region.checkers_total
+        )
+
     def show_status(self) -> StatusReport:
         report = self.status()
         output.stdout.print(output.status_renderable(report))
@@ -245,9 +254,7 @@ class Drill:
         self.say("1. status: the primary serves, every Region healthy")
         report = self.wait_for(
             "the primary serving with both Regions healthy",
-            lambda r: (
-                r.serving == "primary" and all(x.healthy and x.alarm == "OK" for x in r.regions)
-            ),
+            lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
         )
         output.stdout.print(output.status_renderable(report))
         self.check(

@@ -164,18 +164,29 @@ class LambdaRuntime:
         self._env_keys = {key for function in functions for key in function.environment}
         self._lock = threading.Lock()
 
+    def preload(self) -> None:
+        """Import every handler now, as provisioned concurrency initialises ahead of traffic:
+        a first health check must not spend Route 53's 2 s on Python imports."""
+        with self._lock:
+            for function in self._functions.values():
+                self._handler(function)
+
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
         function = self._functions[function_name]
         with self._lock:
-            self._apply_environment(function)
-            handler = self._handlers.get(function_name)
-            if handler is None:
-                module_name, _, attribute = function.handler.rpartition(".")
-                handler = getattr(importlib.import_module(module_name), attribute)
-                self._handlers[function_name] = handler
+            handler = self._handler(function)
             # Lambda serializes the result to JSON; doing the same catches non-JSON returns.
             result = handler(event, FakeLambdaContext(function, self._region, self._account_id))
             return json.loads(json.dumps(result))
+
+    def _handler(self, function: LambdaSpec) -> Handler:
+        self._apply_environment(function)
+        handler = self._handlers.get(function.name)
+        if handler is None:
+            module_name, _, attribute = function.handler.rpartition(".")
+            handler = getattr(importlib.import_module(module_name), attribute)
+            self._handlers[function.name] = handler
+        return handler
 
     def _apply_environment(self, function: LambdaSpec) -> None:
         for key in self._env_keys - function.environment.keys():
@@ -477,7 +488,9 @@ def main(argv: list[str] | None = None) -> None:
         }
     )
     listening_socket = socket.socket(fileno=args.fd)
-    server = make_server(Front(spec), listening_socket)
+    runtime = LambdaRuntime(spec.functions, spec.region, spec.account_id)
+    runtime.preload()
+    server = make_server(Front(spec, runtime), listening_socket)
     print(f"front {spec.region} serving on {listening_socket.getsockname()[1]}", flush=True)
     try:
         server.serve_forever()

@@ -161,6 +161,7 @@ class Sandbox:
             audience=authorizer_env["AUTH_AUDIENCE"],
             hostname=provisioned.hostname,
             time_scale=options.time_scale,
+            checkers=options.checkers,
             log_file=str(self.directory / "sandbox.log"),
         )
         state.save(self.directory)

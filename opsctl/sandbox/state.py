@@ -41,6 +41,7 @@ class SandboxState:
     audience: str
     hostname: str  # the shared record name, no trailing dot
     time_scale: float
+    checkers: int  # Route 53-like checkers per health check
     log_file: str
     version: int = STATE_VERSION
 
