@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -30,20 +31,32 @@ def allow_stage(method_arn: object, principal_id: str, context: dict[str, Any]) 
     API Gateway caches the policy per token for all routes of the stage, so a policy naming only
     this request's route would turn the caller's next request to another route into a 403.
     """
-    if not isinstance(method_arn, str) or not _METHOD_ARN.fullmatch(method_arn):
+    if not isinstance(method_arn, str):
+        raise InvalidMethodArn("methodArn is not a string")
+    return {
+        "principalId": principal_id,
+        "policyDocument": _stage_policy(method_arn),
+        "context": context,
+    }
+
+
+@lru_cache(maxsize=256)
+def _stage_policy(method_arn: str) -> dict[str, Any]:
+    # A warm authorizer sees a handful of distinct methodArns (one per route), so the policy
+    # document for each is built once; callers must treat it as read-only.
+    if not _METHOD_ARN.fullmatch(method_arn):
         raise InvalidMethodArn("methodArn is not an execute-api method ARN")
     route = parse_api_gateway_arn(method_arn)
     response = APIGatewayAuthorizerResponse(
-        principal_id=principal_id,
+        principal_id="stage-policy",
         region=route.region,
         aws_account_id=route.aws_account_id,
         api_id=route.api_id,
         stage=route.stage,
-        context=context,
         partition=route.partition,
     )
     response.allow_all_routes()
-    return response.asdict()
+    return response.asdict()["policyDocument"]
 
 
 def caller_context(token: VerifiedToken, region: str) -> dict[str, str]:

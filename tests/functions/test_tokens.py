@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -58,6 +59,10 @@ def forge(header: dict[str, Any], payload: dict[str, Any], signature: bytes = b"
     """A compact JWS with arbitrary header and signature bytes."""
     signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}"
     return f"{signing_input}.{b64url(signature)}"
+
+
+def b64decode_urlsafe(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def rejection(verifier: TokenVerifier, token: str) -> RejectReason:
@@ -167,7 +172,14 @@ def test_audience_may_be_one_of_a_list(verifier: TokenVerifier, rs_key: SigningK
         ({"sub": ""}, RejectReason.INVALID_CLAIM),
         ({"sub": 12345}, RejectReason.INVALID_CLAIM),
         ({"jti": 7}, RejectReason.INVALID_CLAIM),
-        ({"exp": "tomorrow"}, RejectReason.MALFORMED),
+        ({"exp": "tomorrow"}, RejectReason.INVALID_CLAIM),
+        ({"exp": "4102444800"}, RejectReason.INVALID_CLAIM),  # NumericDate is a number
+        ({"exp": True}, RejectReason.INVALID_CLAIM),
+        ({"exp": float("inf")}, RejectReason.INVALID_CLAIM),  # json emits Infinity
+        ({"exp": float("nan")}, RejectReason.INVALID_CLAIM),
+        ({"nbf": "now"}, RejectReason.INVALID_CLAIM),
+        ({"aud": [AUDIENCE, 7]}, RejectReason.INVALID_AUDIENCE),
+        ({"aud": {"game-api": True}}, RejectReason.INVALID_AUDIENCE),
         ({"scope": ["not", "a", "string"]}, RejectReason.INVALID_CLAIM),
     ],
 )
@@ -261,6 +273,17 @@ def test_unsupported_critical_header_is_rejected(
 ) -> None:
     token = rs_key.sign(claims(), headers={"crit": ["exp-ext"], "exp-ext": True})
     assert rejection(verifier, token) is RejectReason.MALFORMED
+
+
+def test_a_non_canonical_base64_spelling_is_rejected(
+    verifier: TokenVerifier, rs_key: SigningKey
+) -> None:
+    header, payload, signature = rs_key.sign(claims()).split(".")
+    # A 256-byte signature leaves 4 spare bits in its last character; flip the lowest one.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    respelled = signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1]
+    assert b64decode_urlsafe(respelled) == b64decode_urlsafe(signature)
+    assert rejection(verifier, f"{header}.{payload}.{respelled}") is RejectReason.MALFORMED
 
 
 @pytest.mark.parametrize(
