@@ -275,3 +275,15 @@ def test_history_of_an_empty_or_corrupt_log(runner: CliRunner, world: World) -> 
     broken = runner.invoke(app, ["history"])
     assert broken.exit_code == 1
     assert "line 1 is not an audit record" in broken.stderr
+
+
+def test_gradual_fallback_waits_the_interval_between_steps(runner: CliRunner, world: World) -> None:
+    world.set_weights(0, 100)
+    result = invoke(
+        runner, world, "fallback", "--steps", "50,100", "--interval", "0.5", "--approve",
+        "--reason", "ok", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    first, second = json.loads(result.stdout)["result"]["steps"]
+    gap = second["approvalToInsyncSeconds"] - first["approvalToInsyncSeconds"]
+    assert gap >= 0.5

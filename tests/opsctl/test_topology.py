@@ -126,3 +126,28 @@ def test_discovery_without_tagged_health_checks(runner: CliRunner, aws_endpoint:
     result = runner.invoke(app, ["status"])
     assert result.exit_code == 1
     assert "no Route 53 health check carries an App tag" in result.stderr
+
+
+def test_stack_runs_pulumi_stack_output(
+    runner: CliRunner, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in `pulumi` on PATH printing what `pulumi stack output --json` prints.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    output = tmp_path / "stack-output.json"
+    output.write_text(json.dumps({"topology": world.topology_document, "apiUrl": "x"}))
+    fake = bin_dir / "pulumi"
+    fake.write_text(
+        "#!/bin/sh\n"
+        '[ "$1 $2 $3 $4 $5" = "stack output --json --stack primary" ] || '
+        '{ echo "error: no stack named $5" >&2; exit 255; }\n'
+        f'cat "{output}"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    result = runner.invoke(app, ["status", "--json", "--stack", "primary"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["serving"] == "primary"
+    missing = runner.invoke(app, ["status", "--stack", "staging"])
+    assert missing.exit_code == 1
+    assert "failed: error: no stack named staging" in missing.stderr
