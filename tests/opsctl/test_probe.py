@@ -1,0 +1,114 @@
+"""The probe core and `opsctl probe`: which Region answered, status codes, failures, bad input."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from opsctl.cli import app
+from opsctl.probe import Endpoint, call_api, probe
+
+
+class RegionServer:
+    """A loopback API answering /whoami like the API function, with a scripted status."""
+
+    def __init__(self, region: str, status: int = 200) -> None:
+        self.region = region
+        self.status = status
+        self.seen: list[dict[str, str]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.seen.append(dict(self.headers.items()))
+                body = json.dumps({"principal": "p1", "region": owner.region}).encode()
+                self.send_response(owner.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(f"http://127.0.0.1:{self.server.server_address[1]}", "auth.example.com")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class AlternatingResolver:
+    def __init__(self, *endpoints: Endpoint) -> None:
+        self.endpoints = endpoints
+        self.calls = 0
+
+    def resolve(self, hostname: str) -> Endpoint:
+        self.calls += 1
+        return self.endpoints[(self.calls - 1) % len(self.endpoints)]
+
+
+@pytest.fixture
+def east() -> Iterator[RegionServer]:
+    server = RegionServer("us-east-1")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def west() -> Iterator[RegionServer]:
+    server = RegionServer("us-west-2")
+    yield server
+    server.close()
+
+
+def test_probe_counts_regions_and_statuses_resolving_every_request(
+    east: RegionServer, west: RegionServer
+) -> None:
+    west.status = 503
+    resolver = AlternatingResolver(east.endpoint, west.endpoint)
+    report = probe("auth.example.com.", resolver, token="t0k", count=6)
+    assert resolver.calls == 6
+    assert report.hostname == "auth.example.com"
+    assert report.by_region() == {"us-east-1": 3, "us-west-2": 3}
+    assert report.by_status() == {"200": 3, "503": 3}
+    assert report.failed == 3
+    assert east.seen[0]["Authorization"] == "Bearer t0k"
+    assert east.seen[0]["Host"] == "auth.example.com"
+
+
+def test_unreachable_endpoint_is_a_failed_request_not_an_exception() -> None:
+    resolver = AlternatingResolver(Endpoint("http://127.0.0.1:9", "auth.example.com"))
+    response = call_api("auth.example.com", resolver, token="t", timeout=1)
+    assert response.status is None and response.error and not response.ok
+    report = probe("auth.example.com", resolver, token="t", count=2, timeout=1)
+    assert report.by_status() == {"error": 2}
+    assert report.to_json()["failed"] == 2
+
+
+def test_probe_needs_at_least_one_request() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        probe("auth.example.com", AlternatingResolver(), token="t", count=0)
+
+
+def test_cli_probe_requires_a_token_and_a_hostname(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPSCTL_PROBE_TOKEN", raising=False)
+    monkeypatch.delenv("OPSCTL_TOPOLOGY", raising=False)
+    runner = CliRunner()
+    no_host = runner.invoke(app, ["probe", "--token", "t"])
+    assert no_host.exit_code == 2
+    assert "no hostname" in no_host.output
+    no_token = runner.invoke(app, ["probe", "--hostname", "auth.example.com"])
+    assert no_token.exit_code == 2
+    assert "a token is required" in no_token.output
