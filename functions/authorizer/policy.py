@@ -10,14 +10,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     DENY_ALL_RESPONSE,
     APIGatewayAuthorizerResponse,
-    parse_api_gateway_arn,
 )
 
 from functions.authorizer.tokens import VerifiedToken
 
 # arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<resource...>
+# No wildcards anywhere we echo back: a `*` API id or stage would widen the policy.
 _METHOD_ARN = re.compile(
-    r"arn:(aws[a-z-]*):execute-api:([a-z0-9-]+):(\d{12}):([A-Za-z0-9]+)/([A-Za-z0-9_-]+)/[A-Z*]+/.*"
+    r"arn:(aws[a-z-]*):execute-api:([a-z0-9-]+):(\d{12}):([A-Za-z0-9]+)/([A-Za-z0-9_-]+)/[A-Z]+/.*"
 )
 
 
@@ -31,29 +31,29 @@ def allow_stage(method_arn: object, principal_id: str, context: dict[str, Any]) 
     API Gateway caches the policy per token for all routes of the stage, so a policy naming only
     this request's route would turn the caller's next request to another route into a 403.
     """
-    if not isinstance(method_arn, str):
-        raise InvalidMethodArn("methodArn is not a string")
+    match = _METHOD_ARN.fullmatch(method_arn) if isinstance(method_arn, str) else None
+    if match is None:
+        raise InvalidMethodArn("methodArn is not an execute-api method ARN")
     return {
         "principalId": principal_id,
-        "policyDocument": _stage_policy(method_arn),
+        "policyDocument": _stage_policy(*match.groups()),
         "context": context,
     }
 
 
-@lru_cache(maxsize=256)
-def _stage_policy(method_arn: str) -> dict[str, Any]:
-    # A warm authorizer sees a handful of distinct methodArns (one per route), so the policy
-    # document for each is built once; callers must treat it as read-only.
-    if not _METHOD_ARN.fullmatch(method_arn):
-        raise InvalidMethodArn("methodArn is not an execute-api method ARN")
-    route = parse_api_gateway_arn(method_arn)
+@lru_cache(maxsize=64)
+def _stage_policy(
+    partition: str, region: str, account_id: str, api_id: str, stage: str
+) -> dict[str, Any]:
+    # The same for every caller of a stage, so built once; the Lambda runtime only serializes
+    # it, and nothing may mutate it.
     response = APIGatewayAuthorizerResponse(
-        principal_id="stage-policy",
-        region=route.region,
-        aws_account_id=route.aws_account_id,
-        api_id=route.api_id,
-        stage=route.stage,
-        partition=route.partition,
+        principal_id="stage",
+        region=region,
+        aws_account_id=account_id,
+        api_id=api_id,
+        stage=stage,
+        partition=partition,
     )
     response.allow_all_routes()
     return response.asdict()["policyDocument"]

@@ -118,6 +118,15 @@ def test_the_policy_covers_every_route_of_this_stage_and_nothing_else(
     assert not allows(response, METHOD_ARN.replace("123456789012", "210987654321"))
 
 
+def test_the_policy_keeps_the_partition_of_the_method_arn(
+    function_env: FunctionEnv, rs_key: SigningKey
+) -> None:
+    china = "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3d4e5/prod/GET/whoami"
+    response = authorize(f"Bearer {rs_key.sign(claims())}", method_arn=china)
+    assert allows(response, china)
+    assert not allows(response, METHOD_ARN)
+
+
 def test_allow_and_deny_are_counted_by_reason(
     function_env: FunctionEnv, rs_key: SigningKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
