@@ -468,8 +468,8 @@ def run_drill_command(options: Any) -> DrillReport:
             report = run_drill(state)
             output.stdout.print(summary_table(report))
             output.info(
-                "detection: failure switch flipped -> alarm ALARM (failover), healed -> alarm OK "
-                f"(fallback); times in sandbox time, scale {options.time_scale}"
+                "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy with "
+                f"alarm OK (fallback). Intervals scaled by {options.time_scale} (docs/sandbox.md)"
             )
             return report
         finally:
