@@ -7,7 +7,6 @@ import contextlib
 import json
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,21 +56,8 @@ def _authorizer() -> Authorizer:
 AUTHORIZER = _authorizer()
 
 
-def _segments(token: str) -> list[bytes] | None:
-    """The decoded bytes of each segment, or None if the token is not three base64url parts."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        return [base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)) for p in parts]
-    except ValueError:
-        return None
-
-
-def _same_token(mutated: str, original: str) -> bool:
-    # Base64 has spare bits in a segment's last character: flipping them changes the text but
-    # not a single signed byte. That is the same token, not a forgery.
-    return mutated == original or _segments(mutated) == _segments(original)
+def _decoded(segment: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
 @st.composite
@@ -98,8 +84,7 @@ def _encode(document: dict[str, Any]) -> str:
 def structural_mutations(draw: st.DrawFn) -> tuple[str, str]:
     token = draw(st.sampled_from(VALID_TOKENS))
     header, payload, signature = token.split(".")
-    decoded_header = json.loads(_segments(token)[0])  # type: ignore[index]
-    decoded_payload = json.loads(_segments(token)[1])  # type: ignore[index]
+    decoded_header, decoded_payload = _decoded(header), _decoded(payload)
     choice = draw(st.integers(0, 6))
     if choice == 0:  # re-sign nothing, claim another algorithm
         alg = draw(st.sampled_from(["none", "HS256", "RS256", "ES256", "PS256", "RS384"]))
@@ -131,7 +116,7 @@ def test_the_fuzz_authorizer_allows_the_unmutated_tokens() -> None:
 @given(character_mutations())
 def test_character_mutations_of_a_valid_token_never_allow(case: tuple[str, str]) -> None:
     original, mutated = case
-    if _same_token(mutated, original):
+    if mutated == original:
         return
     assert AUTHORIZER.decide(f"Bearer {mutated}").outcome is not Outcome.ALLOW
 
@@ -140,7 +125,7 @@ def test_character_mutations_of_a_valid_token_never_allow(case: tuple[str, str])
 @given(structural_mutations())
 def test_structural_mutations_of_a_valid_token_never_allow(case: tuple[str, str]) -> None:
     original, mutated = case
-    if _same_token(mutated, original):
+    if mutated == original:
         return
     assert AUTHORIZER.decide(f"Bearer {mutated}").outcome is not Outcome.ALLOW
 
@@ -168,12 +153,3 @@ def test_the_handler_answers_any_event_with_401_or_a_policy(
     with contextlib.suppress(authorizer_app.Unauthorized):
         response = authorizer_app.handler(event, FakeLambdaContext())
         assert {s["Effect"] for s in response["policyDocument"]["Statement"]} == {"Deny"}
-
-
-@pytest.mark.parametrize("token", VALID_TOKENS)
-def test_base64_spare_bits_do_not_change_the_signed_bytes(token: str) -> None:
-    # Guards _same_token: it must only excuse texts that decode to the very same bytes.
-    assert _same_token(token, token)
-    header, payload, signature = token.split(".")
-    flipped = ("B" if signature[0] == "A" else "A") + signature[1:]
-    assert not _same_token(f"{header}.{payload}.{flipped}", token)
