@@ -462,14 +462,15 @@ def run_drill_command(options: Any) -> DrillReport:
     try:
         output.info(f"starting a fresh sandbox (time scale {options.time_scale}) ...")
         started = time.monotonic()
-        state = start_background(options)
         try:
+            state = start_background(options)
             output.info(f"sandbox up in {time.monotonic() - started:.1f}s: {state.hostname}")
             report = run_drill(state)
             output.stdout.print(summary_table(report))
             output.info(
-                "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy with "
-                f"alarm OK (fallback). Intervals scaled by {options.time_scale} (docs/sandbox.md)"
+                "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
+                f"with alarm OK (fallback). Intervals scaled by {options.time_scale}; see "
+                "docs/sandbox.md"
             )
             return report
         finally:

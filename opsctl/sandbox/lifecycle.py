@@ -80,6 +80,17 @@ def start_background(
             env=sandbox_process_environment(dict(os.environ)),
             start_new_session=True,  # Ctrl-C in this terminal reaches it only through `down`
         )
+    try:
+        return _wait_until_ready(process, directory, log_file, timeout)
+    except BaseException:
+        # Interrupted or failed while starting: the supervisor stops everything it started.
+        _stop_pids([process.pid], STOP_TIMEOUT_SECONDS)
+        raise
+
+
+def _wait_until_ready(
+    process: subprocess.Popen[bytes], directory: Path, log_file: Path, timeout: float
+) -> SandboxState:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -92,7 +103,6 @@ def start_background(
             if state is not None and state.supervisor_pid == process.pid:
                 return state
         time.sleep(0.1)
-    _stop_pids([process.pid], STOP_TIMEOUT_SECONDS)
     raise SandboxStartError(
         f"the sandbox did not start within {timeout:.0f}s:\n{_log_tail(log_file)}"
     )
