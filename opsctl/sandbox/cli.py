@@ -58,6 +58,17 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _require_emulator() -> None:
+    """The sandbox needs moto (the `sandbox` extra); say how to get it instead of a traceback."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        raise _fail(
+            "the sandbox needs moto: pip install 'multi-region-authorizer[sandbox]' "
+            "(make demo installs it)"
+        ) from None
+
+
 def _load_state(directory: Path | None) -> SandboxState:
     try:
         return SandboxState.load(sandbox_dir(directory))
@@ -77,6 +88,7 @@ def up(
     directory: DirOption = None,
 ) -> None:
     """Start the sandbox in the background: emulator, provisioning, both Regions, IdP, checkers."""
+    _require_emulator()
     from opsctl.sandbox.lifecycle import SandboxStartError, start_background
     from opsctl.sandbox.runtime import DEFAULT_STACK_FILE, SandboxOptions
 
@@ -158,6 +170,7 @@ def drill(
     directory: DirOption = None,
 ) -> None:
     """Rehearse a failover end to end on a fresh sandbox, print the measurements, tear down."""
+    _require_emulator()
     from opsctl.sandbox.drill import DrillFailed, run_drill_command
     from opsctl.sandbox.runtime import DEFAULT_STACK_FILE, SandboxOptions
 
