@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m infra.preview Pulumi.primary.yaml
+	$(BIN)/opsctl sandbox drill
 
 test: $(STAMP)
 	$(BIN)/ruff check .
