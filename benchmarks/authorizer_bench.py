@@ -36,6 +36,8 @@ import jwt  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm  # noqa: E402
 
+from tests.support.aws import create_state_table  # noqa: E402
+
 TARGET_RATIO = 1.5
 ISSUER = "https://idp.example.com/"
 AUDIENCE = "game-api"
@@ -193,18 +195,7 @@ def configure_environment(endpoint_url: str, jwks_uri: str) -> None:
     )
     import boto3
 
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=TABLE_NAME,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_state_table(boto3.client("dynamodb", region_name=REGION), TABLE_NAME)
 
 
 def main() -> int:

@@ -18,6 +18,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from tests.support import aws as shared_aws
+
 EVENTS_DIR = Path(__file__).parent / "events"
 REGION = "us-east-1"
 OTHER_REGION = "us-west-2"
@@ -171,15 +173,4 @@ class FunctionEnv:
 
 
 def create_state_table(dynamodb: Any) -> None:
-    dynamodb.create_table(
-        TableName=TABLE_NAME,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    shared_aws.create_state_table(dynamodb, TABLE_NAME)

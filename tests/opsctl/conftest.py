@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from opsctl.aws import AwsClients
 from opsctl.route53 import Weights, read_records
 from opsctl.topology import Topology, parse_topology
+from tests.support.aws import create_state_table
 
 APP = "multi-region-authorizer-primary"
 ZONE_NAME = "example.com."
@@ -197,18 +198,7 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
             regional.set_alarm_state(AlarmName=impaired_name, StateValue="OK", StateReason="setup")
         client("ssm", region).put_parameter(Name=switch, Value="healthy", Type="String")
         # The global table's replica in this Region (moto ignores replicas: one table per Region).
-        client("dynamodb", region).create_table(
-            TableName=f"{APP}-state",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(client("dynamodb", region), f"{APP}-state")
         regions[role] = {
             "region": region,
             "setIdentifier": region,

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from opsctl.sandbox.replicator import Change, GlobalTableReplicator, RegionalTable
+from tests.support.aws import create_state_table
 
 TABLE = "app-state"
 REGIONS = ("us-east-1", "us-west-2")
@@ -17,19 +18,7 @@ REGIONS = ("us-east-1", "us-west-2")
 
 def make_table(region: str) -> RegionalTable:
     dynamodb = boto3.client("dynamodb", region_name=region)
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    create_state_table(dynamodb, TABLE, stream=True)
     return RegionalTable(
         region, TABLE, dynamodb, boto3.client("dynamodbstreams", region_name=region)
     )

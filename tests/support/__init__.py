@@ -1,0 +1,1 @@
+"""Helpers shared by every test area and the benchmarks (importable as `tests.support`)."""
