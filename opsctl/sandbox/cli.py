@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,6 +18,9 @@ from rich.table import Table
 from opsctl import output
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
 from opsctl.sandbox.state import SANDBOX_DIR_ENV, SandboxState, SandboxStateError, sandbox_dir
+
+if TYPE_CHECKING:
+    from opsctl.sandbox.runtime import SandboxOptions
 
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 
@@ -69,6 +72,23 @@ def _require_emulator() -> None:
         ) from None
 
 
+def _sandbox_options(
+    time_scale: float, stack_file: Path | None, directory: Path | None
+) -> SandboxOptions:
+    """What `up` and `drill` start from; refuses (exit 2) a stack file that does not exist."""
+    _require_emulator()
+    from opsctl.sandbox.runtime import DEFAULT_STACK_FILE, SandboxOptions
+
+    options = SandboxOptions(
+        directory=sandbox_dir(directory),
+        stack_file=(stack_file or DEFAULT_STACK_FILE).resolve(),
+        time_scale=time_scale,
+    )
+    if not options.stack_file.exists():
+        raise _fail(f"stack file {options.stack_file} does not exist", 2)
+    return options
+
+
 def _load_state(directory: Path | None) -> SandboxState:
     try:
         return SandboxState.load(sandbox_dir(directory))
@@ -88,17 +108,9 @@ def up(
     directory: DirOption = None,
 ) -> None:
     """Start the sandbox in the background: emulator, provisioning, both Regions, IdP, checkers."""
-    _require_emulator()
     from opsctl.sandbox.lifecycle import SandboxStartError, start_background
-    from opsctl.sandbox.runtime import DEFAULT_STACK_FILE, SandboxOptions
 
-    options = SandboxOptions(
-        directory=sandbox_dir(directory),
-        stack_file=(stack_file or DEFAULT_STACK_FILE).resolve(),
-        time_scale=time_scale,
-    )
-    if not options.stack_file.exists():
-        raise _fail(f"stack file {options.stack_file} does not exist", 2)
+    options = _sandbox_options(time_scale, stack_file, directory)
     output.info(f"starting the sandbox in {options.directory} ...")
     try:
         state = start_background(options)
@@ -170,15 +182,9 @@ def drill(
     directory: DirOption = None,
 ) -> None:
     """Rehearse a failover end to end on a fresh sandbox, print the measurements, tear down."""
-    _require_emulator()
     from opsctl.sandbox.drill import DrillFailed, run_drill_command
-    from opsctl.sandbox.runtime import DEFAULT_STACK_FILE, SandboxOptions
 
-    options = SandboxOptions(
-        directory=sandbox_dir(directory),
-        stack_file=(stack_file or DEFAULT_STACK_FILE).resolve(),
-        time_scale=time_scale,
-    )
+    options = _sandbox_options(time_scale, stack_file, directory)
     try:
         run_drill_command(options)
     except DrillFailed as error:

@@ -41,6 +41,7 @@ from opsctl.sandbox.resolver import SandboxResolver
 from opsctl.sandbox.state import SandboxState
 from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
 from opsctl.status import RegionStatus, StatusReport, read_status
+from opsctl.switch import apply_switch, plan_switch
 from opsctl.topology import Topology, load_topology_file
 
 DRILL_REASON = "drill"
@@ -228,14 +229,21 @@ class Drill:
         return notices
 
     def _set_switch(self, role: str, value: str) -> None:
-        region = self.topology.role(role)
-        self.clients.client("ssm", region.region).put_parameter(
-            Name=region.failure_switch, Value=value, Type="String", Overwrite=True
+        """Flip a failure switch through opsctl's switch core: approved, audited."""
+        plan = plan_switch(self.clients, self.topology, role, value)
+        apply_switch(
+            self.clients, self.topology, plan, Approval(reason=DRILL_REASON), self.audit_log
         )
 
     def _shift(
-        self, name: str, plan_factory: Callable[[], Any], interval: float
-    ) -> tuple[ShiftResult, RequestLoad]:
+        self,
+        name: str,
+        plan_factory: Callable[[], Any],
+        *,
+        interval: float,
+        detection: float,
+    ) -> tuple[ShiftResult, ShiftMeasurement]:
+        """Plan, approve and apply a shift under players' load; the measurement is recorded."""
         plan = plan_factory()
         output.stdout.print(output.plan_renderable(plan))
         self.say(f"  approving {name} (reason {DRILL_REASON!r}, non-interactive)")
@@ -246,7 +254,15 @@ class Drill:
                 interval=interval, poll_interval=self.poll_seconds,
             )  # fmt: skip
         output.stdout.print(output.result_renderable(result))
-        return result, load
+        measured = ShiftMeasurement(
+            name,
+            detection,
+            result.steps[-1].approval_to_insync_seconds if result.steps else 0.0,
+            len(load.responses),
+            load.failed,
+        )
+        self.report.shifts.append(measured)
+        return result, measured
 
     # ---- the steps --------------------------------------------------------------------------
 
@@ -308,8 +324,11 @@ class Drill:
 
     def failover(self, detection: float) -> ShiftMeasurement:
         self.say("5. fail over to the secondary, approved")
-        result, load = self._shift(
-            "failover", lambda: plan_failover(self.clients, self.topology), 0.0
+        result, measured = self._shift(
+            "failover",
+            lambda: plan_failover(self.clients, self.topology),
+            interval=0.0,
+            detection=detection,
         )
         report = self.status()
         self.check(
@@ -317,14 +336,6 @@ class Drill:
             f"secondary serves after failover (change {result.steps[-1].change_id} INSYNC)",
             f"after failover: {report.headline}",
         )
-        measured = ShiftMeasurement(
-            "failover",
-            detection,
-            result.steps[-1].approval_to_insync_seconds,
-            len(load.responses),
-            load.failed,
-        )
-        self.report.shifts.append(measured)
         return measured
 
     def verify_secondary_serving(self, session: CreatedSession) -> ProbeReport:
@@ -377,22 +388,17 @@ class Drill:
         steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
         self.say(f"8. fall back to the primary in steps ({steps}), approved")
         interval = 30.0 * self.state.time_scale
-        result, load = self._shift(
-            "fallback", lambda: plan_fallback(self.clients, self.topology, FALLBACK_STEPS), interval
+        result, measured = self._shift(
+            f"fallback ({steps})",
+            lambda: plan_fallback(self.clients, self.topology, FALLBACK_STEPS),
+            interval=interval,
+            detection=recovery,
         )
         self.check(
             result.completed and len(result.steps) == len(FALLBACK_STEPS),
             f"fallback completed in {len(result.steps)} steps",
             f"fallback stopped: {result.stopped_reason}",
         )
-        measured = ShiftMeasurement(
-            f"fallback ({steps})",
-            recovery,
-            result.steps[-1].approval_to_insync_seconds,
-            len(load.responses),
-            load.failed,
-        )
-        self.report.shifts.append(measured)
         return measured
 
     def primary_serving_again(self) -> StatusReport:
@@ -444,21 +450,30 @@ def summary_table(report: DrillReport) -> Table:
     return table
 
 
-def _interrupt_on_sigterm() -> Callable[[], None]:
-    """SIGTERM ends the drill like Ctrl-C does (teardown runs); returns the restorer."""
+def _interrupt_on_signals() -> Callable[[], None]:
+    """SIGINT and SIGTERM end the drill with KeyboardInterrupt, so teardown runs; returns the
+    restorer. SIGINT is set explicitly: a process started from a script's background job
+    inherits SIGINT ignored, and Python then installs no Ctrl-C handler of its own."""
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    previous = {
+        signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
 
 
 def run_drill_command(options: Any) -> DrillReport:
     """Start a fresh sandbox, run the drill, print the summary, and always tear down."""
     from opsctl.sandbox.lifecycle import start_background, stop_background
 
-    restore = _interrupt_on_sigterm()
+    restore = _interrupt_on_signals()
     try:
         output.info(f"starting a fresh sandbox (time scale {options.time_scale}) ...")
         started = time.monotonic()

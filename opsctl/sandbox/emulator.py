@@ -18,21 +18,26 @@ Only the sandbox and the tests use this module; nothing in the product imports i
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.responses import LambdaResponse
 from moto.cloudwatch import responses as cloudwatch_responses
 from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult
+from moto.core.responses import TYPE_RESPONSE, ActionResult
 from moto.core.utils import utcnow
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.route53 import responses as route53_responses
 from moto.route53.models import FakeZone, RecordSet, Route53Backend
 from moto.route53.utils import validate_domain_name
+from moto.servicequotas.models import ServiceQuotasBackend
 
 MAX_WEIGHT = 255
 _ACTIONS = ("CREATE", "DELETE", "UPSERT")
@@ -306,6 +311,135 @@ def install_composite_alarms() -> None:
     )
 
 
+LAMBDA_CONCURRENCY_QUOTA_CODE = "L-B99A9384"
+# Lambda's "Concurrent executions" default per account and Region (AWS Lambda quotas page).
+LAMBDA_CONCURRENCY_DEFAULT = 1000.0
+
+
+def install_lambda_quotas() -> None:
+    """Answer GetServiceQuota for Lambda's concurrency quota with AWS's default.
+
+    moto's Service Quotas knows only VPC quotas and refuses every other service; readiness
+    compares Lambda's concurrency quota between the Regions, so the sandbox answers it as a
+    fresh account would."""
+    moto_answer = ServiceQuotasBackend.get_service_quota
+
+    def get_service_quota(
+        self: ServiceQuotasBackend, service_code: str, quota_code: str
+    ) -> dict[str, Any]:
+        if (service_code, quota_code) != ("lambda", LAMBDA_CONCURRENCY_QUOTA_CODE):
+            return moto_answer(self, service_code, quota_code)
+        return {
+            "ServiceCode": "lambda",
+            "ServiceName": "AWS Lambda",
+            "QuotaArn": f"arn:aws:servicequotas:{self.region_name}:{self.account_id}:"
+            f"lambda/{quota_code}",
+            "QuotaCode": quota_code,
+            "QuotaName": "Concurrent executions",
+            "Value": LAMBDA_CONCURRENCY_DEFAULT,
+            "Unit": "None",
+            "Adjustable": True,
+            "GlobalQuota": False,
+        }
+
+    ServiceQuotasBackend.get_service_quota = get_service_quota  # type: ignore[method-assign]
+
+
+class ProvisionedConcurrencyError(ServiceException):
+    code = "InvalidParameterValueException"
+
+
+@dataclass
+class ProvisionedConcurrency:
+    """Lambda's provisioned concurrency configs (Put/Get/List/Delete), which moto answers 404.
+
+    A config belongs to a function's alias or version (the qualifier) and is READY at once: the
+    sandbox has no instances to warm. Functions and aliases are moto's; only the configs live here.
+    """
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # (account, Region, function name) -> qualifier -> (requested executions, last modified)
+    _configs: dict[tuple[str, str, str], dict[str, tuple[int, str]]] = field(default_factory=dict)
+
+    def install(self) -> None:
+        layer = self
+        lambda_urls.url_paths[
+            r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)"
+            r"/provisioned-concurrency/?$"
+        ] = LambdaResponse.dispatch
+
+        def function_of(response: LambdaResponse) -> tuple[tuple[str, str, str], Any]:
+            name = urllib.parse.unquote(response.path.split("?")[0].rstrip("/").split("/")[-2])
+            function = response.backend.get_function(name)  # raises moto's not-found error
+            key = (response.current_account, response.region, function.function_name)
+            return key, function
+
+        def qualifier_of(response: LambdaResponse, function: Any) -> str:
+            qualifier = response.querystring.get("Qualifier", [""])[0]
+            if not qualifier or qualifier == "$LATEST":
+                raise ProvisionedConcurrencyError(
+                    "Provisioned concurrency needs a published version or an alias as Qualifier"
+                )
+            response.backend.get_function(function.function_name, qualifier)
+            return qualifier
+
+        def describe(function: Any, qualifier: str, requested: int, modified: str) -> dict:
+            # A version's or alias's function_arn is qualified already; name the base function.
+            base = function.function_arn.split(":function:")[0] + ":function:"
+            return {
+                "FunctionArn": f"{base}{function.function_name}:{qualifier}",
+                "RequestedProvisionedConcurrentExecutions": requested,
+                "AvailableProvisionedConcurrentExecutions": requested,
+                "AllocatedProvisionedConcurrentExecutions": requested,
+                "Status": "READY",
+                "LastModified": modified,
+            }
+
+        def put(self: LambdaResponse) -> TYPE_RESPONSE:
+            key, function = function_of(self)
+            qualifier = qualifier_of(self, function)
+            requested = int(self.json_body["ProvisionedConcurrentExecutions"])
+            if requested < 1:
+                raise ProvisionedConcurrencyError("ProvisionedConcurrentExecutions must be >= 1")
+            modified = utcnow().strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+            with layer._lock:
+                layer._configs.setdefault(key, {})[qualifier] = (requested, modified)
+            shown = describe(function, qualifier, requested, modified)
+            shown.pop("FunctionArn")
+            return 202, {}, json.dumps(shown)
+
+        def get(self: LambdaResponse) -> TYPE_RESPONSE:
+            key, function = function_of(self)
+            if "List" in self.querystring:
+                with layer._lock:
+                    configs = dict(layer._configs.get(key, {}))
+                listed = [describe(function, q, *config) for q, config in sorted(configs.items())]
+                return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": listed})
+            qualifier = qualifier_of(self, function)
+            with layer._lock:
+                config = layer._configs.get(key, {}).get(qualifier)
+            if config is None:
+                return 404, {"x-amzn-ErrorType": "ProvisionedConcurrencyConfigNotFoundException"}, (
+                    json.dumps({"message": f"No Provisioned Concurrency Config found for "
+                                f"{function.function_arn}:{qualifier}"})
+                )  # fmt: skip
+            shown = describe(function, qualifier, *config)
+            shown.pop("FunctionArn")
+            return 200, {}, json.dumps(shown)
+
+        def delete(self: LambdaResponse) -> TYPE_RESPONSE:
+            key, function = function_of(self)
+            qualifier = qualifier_of(self, function)
+            with layer._lock:
+                layer._configs.get(key, {}).pop(qualifier, None)
+            return 204, {}, ""
+
+        LambdaResponse.put_provisioned_concurrency_config = put  # type: ignore[attr-defined]
+        LambdaResponse.get_provisioned_concurrency_config = get  # type: ignore[attr-defined]
+        LambdaResponse.list_provisioned_concurrency_configs = get  # type: ignore[attr-defined]
+        LambdaResponse.delete_provisioned_concurrency_config = delete  # type: ignore[attr-defined]
+
+
 @dataclass
 class Emulator:
     """A running moto server on 127.0.0.1 serving every Region."""
@@ -338,6 +472,8 @@ def start_emulator(port: int = 0, propagation_seconds: float = 0.0) -> Emulator:
     health_checks = HealthCheckObservations()
     health_checks.install()
     install_composite_alarms()
+    install_lambda_quotas()
+    ProvisionedConcurrency().install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()

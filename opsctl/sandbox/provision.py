@@ -18,12 +18,15 @@ Region's loopback front.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pulumi
 
 from infra.mockrun import ProgramRun, RealisticMocks, run_program
 from opsctl.sandbox.front import AuthorizerSpec, FrontSpec, LambdaSpec, RouteSpec
@@ -108,6 +111,20 @@ class SandboxMocks(RealisticMocks):
             "aws:sns/topic:Topic": self._topic,
             "aws:dynamodb/table:Table": self._table,
             "aws:ssm/parameter:Parameter": self._parameter,
+            "aws:iam/role:Role": self._role,
+            "aws:lambda/function:Function": self._function,
+            "aws:lambda/alias:Alias": self._alias,
+            "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": (
+                self._provisioned_concurrency
+            ),
+            "aws:apigateway/restApi:RestApi": self._rest_api,
+            "aws:apigateway/resource:Resource": self._api_resource,
+            "aws:apigateway/authorizer:Authorizer": self._authorizer,
+            "aws:apigateway/method:Method": self._method,
+            "aws:apigateway/integration:Integration": self._integration,
+            "aws:apigateway/deployment:Deployment": self._deployment,
+            "aws:apigateway/stage:Stage": self._stage,
+            "aws:apigateway/methodSettings:MethodSettings": self._method_settings,
         }.get(args.typ)
         if create is None:
             return resource_id, outputs
@@ -296,6 +313,232 @@ class SandboxMocks(RealisticMocks):
             Overwrite=True,
         )
         return inputs["name"], {}
+
+    # ---- Lambda: created (not invoked: moto needs Docker for that; the fronts run handlers) ----
+
+    def _role(
+        self, inputs: dict[str, Any], region: str, _id: str, outputs: dict
+    ) -> tuple[str, dict]:
+        role = self.clients("iam", "us-east-1").create_role(
+            RoleName=outputs["name"],
+            AssumeRolePolicyDocument=inputs["assumeRolePolicy"],
+            Description=inputs.get("description") or "",
+        )["Role"]
+        return role["RoleName"], {"arn": role["Arn"]}
+
+    def _function(
+        self, inputs: dict[str, Any], region: str, _id: str, outputs: dict
+    ) -> tuple[str, dict]:
+        lambda_ = self.clients("lambda", region)
+        variables = (inputs.get("environment") or {}).get("variables") or {}
+        created = lambda_.create_function(
+            FunctionName=inputs["name"],
+            Runtime=inputs["runtime"],
+            Role=inputs["role"],
+            Handler=inputs["handler"],
+            Code={"ZipFile": archive_zip(inputs["code"])},
+            Timeout=int(inputs.get("timeout") or 3),
+            MemorySize=int(inputs.get("memorySize") or 128),
+            Architectures=list(inputs.get("architectures") or ["x86_64"]),
+            Environment={"Variables": {k: str(v) for k, v in variables.items()}},
+            Publish=bool(inputs.get("publish", False)),
+        )
+        reserved = inputs.get("reservedConcurrentExecutions")
+        if reserved is not None and int(reserved) >= 0:  # -1: unreserved (the provider's default)
+            lambda_.put_function_concurrency(
+                FunctionName=inputs["name"], ReservedConcurrentExecutions=int(reserved)
+            )
+        arn = created["FunctionArn"]
+        invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        return inputs["name"], {"arn": arn, "invokeArn": invoke, "version": created["Version"]}
+
+    def _alias(self, inputs: dict[str, Any], region: str, _id: str, _out: dict) -> tuple[str, dict]:
+        alias = self.clients("lambda", region).create_alias(
+            FunctionName=inputs["functionName"],
+            Name=inputs["name"],
+            FunctionVersion=str(inputs["functionVersion"]),
+        )
+        arn = alias["AliasArn"]
+        invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        return arn, {"arn": arn, "invokeArn": invoke}
+
+    def _provisioned_concurrency(
+        self, inputs: dict[str, Any], region: str, _id: str, _out: dict
+    ) -> tuple[str, dict]:
+        self.clients("lambda", region).put_provisioned_concurrency_config(
+            FunctionName=inputs["functionName"],
+            Qualifier=inputs["qualifier"],
+            ProvisionedConcurrentExecutions=int(inputs["provisionedConcurrentExecutions"]),
+        )
+        return f"{inputs['functionName']}:{inputs['qualifier']}", {}
+
+    # ---- API Gateway: the REST API as declared, so its id and settings are real ------------
+
+    def _rest_api(
+        self, inputs: dict[str, Any], region: str, _id: str, _out: dict
+    ) -> tuple[str, dict]:
+        types = (inputs.get("endpointConfiguration") or {}).get("types") or "EDGE"
+        api = self.clients("apigateway", region).create_rest_api(
+            name=inputs["name"],
+            description=inputs.get("description") or "",
+            endpointConfiguration={"types": [types] if isinstance(types, str) else list(types)},
+        )
+        api_id = api["id"]
+        return api_id, {
+            "rootResourceId": api["rootResourceId"],
+            "executionArn": f"arn:aws:execute-api:{region}:{self.account_id}:{api_id}",
+            "arn": f"arn:aws:apigateway:{region}::/restapis/{api_id}",
+        }
+
+    def _api_resource(
+        self, inputs: dict[str, Any], region: str, _id: str, _out: dict
+    ) -> tuple[str, dict]:
+        created = self.clients("apigateway", region).create_resource(
+            restApiId=inputs["restApi"], parentId=inputs["parentId"], pathPart=inputs["pathPart"]
+        )
+        return created["id"], {"path": created["path"]}
+
+    def _authorizer(
+        self, inputs: dict[str, Any], region: str, _id: str, _out: dict
+    ) -> tuple[str, dict]:
+        params: dict[str, Any] = {
+            "restApiId": inputs["restApi"],
+            "name": inputs["name"],
+            "type": inputs.get("type", "TOKEN"),
+            "authorizerUri": inputs["authorizerUri"],
+            "identitySource": inputs.get(
+                "identitySource", IDENTITY_SOURCE_PREFIX + "Authorization"
+            ),
+            "authorizerResultTtlInSeconds": int(inputs.get("authorizerResultTtlInSeconds", 300)),
+        }
+        if inputs.get("identityValidationExpression"):
+            params["identityValidationExpression"] = inputs["identityValidationExpression"]
+        created = self.clients("apigateway", region).create_authorizer(**params)
+        return created["id"], {}
+
+    def _method(
+        self, inputs: dict[str, Any], region: str, _id: str, _out: dict
+    ) -> tuple[str, dict]:
+        params: dict[str, Any] = {
+            "restApiId": inputs["restApi"],
+            "resourceId": inputs["resourceId"],
+            "httpMethod": inputs["httpMethod"],
+            "authorizationType": inputs["authorization"],
+        }
+        if inputs.get("authorizerId"):
+            params["authorizerId"] = inputs["authorizerId"]
+        if inputs.get("requestParameters"):
+            params["requestParameters"] = {
+                k: bool(v) for k, v in inputs["requestParameters"].items()
+            }
+        self.clients("apigateway", region).put_method(**params)
+        return f"agm-{inputs['restApi']}-{inputs['resourceId']}-{inputs['httpMethod']}", {}
+
+    def _integration(
+        self, inputs: dict[str, Any], region: str, _id: str, _out: dict
+    ) -> tuple[str, dict]:
+        self.clients("apigateway", region).put_integration(
+            restApiId=inputs["restApi"],
+            resourceId=inputs["resourceId"],
+            httpMethod=inputs["httpMethod"],
+            type=inputs["type"],
+            integrationHttpMethod=inputs["integrationHttpMethod"],
+            uri=inputs["uri"],
+        )
+        return f"agi-{inputs['restApi']}-{inputs['resourceId']}-{inputs['httpMethod']}", {}
+
+    def _deployment(
+        self, inputs: dict[str, Any], region: str, _id: str, _out: dict
+    ) -> tuple[str, dict]:
+        created = self.clients("apigateway", region).create_deployment(restApiId=inputs["restApi"])
+        return created["id"], {}
+
+    def _stage(
+        self, inputs: dict[str, Any], region: str, stage_id: str, _out: dict
+    ) -> tuple[str, dict]:
+        apigateway = self.clients("apigateway", region)
+        api_id, stage = inputs["restApi"], inputs["stageName"]
+        apigateway.create_stage(
+            restApiId=api_id,
+            stageName=stage,
+            deploymentId=inputs["deployment"],
+            tracingEnabled=bool(inputs.get("xrayTracingEnabled", False)),
+        )
+        access_logs = inputs.get("accessLogSettings") or {}
+        if access_logs:
+            apigateway.update_stage(
+                restApiId=api_id,
+                stageName=stage,
+                patchOperations=[
+                    {"op": "replace", "path": "/accessLogSettings/destinationArn",
+                     "value": access_logs["destinationArn"]},
+                    {"op": "replace", "path": "/accessLogSettings/format",
+                     "value": access_logs["format"]},
+                ],
+            )  # fmt: skip
+        return stage_id, {}
+
+    def _method_settings(
+        self, inputs: dict[str, Any], region: str, settings_id: str, _out: dict
+    ) -> tuple[str, dict]:
+        """The stage's method settings (throttling, metrics, logging) as UpdateStage patches."""
+        settings = inputs.get("settings") or {}
+        paths = {
+            "metricsEnabled": "metrics/enabled",
+            "loggingLevel": "logging/loglevel",
+            "dataTraceEnabled": "logging/dataTrace",
+            "throttlingRateLimit": "throttling/rateLimit",
+            "throttlingBurstLimit": "throttling/burstLimit",
+        }
+        operations = [
+            {
+                "op": "replace",
+                "path": f"/{inputs['methodPath']}/{path}",
+                "value": _patch_value(settings[key]),
+            }
+            for key, path in paths.items()
+            if settings.get(key) is not None
+        ]
+        self.clients("apigateway", region).update_stage(
+            restApiId=inputs["restApi"], stageName=inputs["stageName"], patchOperations=operations
+        )
+        return settings_id, {}
+
+
+def _patch_value(value: Any) -> str:
+    """A setting as API Gateway's patch operations spell it (Pulumi hands numbers as floats)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def archive_zip(archive: Any) -> bytes:
+    """The zip Lambda receives for a declared archive (an AssetArchive of files, or a directory
+    FileArchive), so the code moto stores is the program's own `functions/` package."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        _add_to_zip(bundle, archive, "")
+    return buffer.getvalue()
+
+
+def _add_to_zip(bundle: zipfile.ZipFile, item: Any, prefix: str) -> None:
+    if isinstance(item, pulumi.AssetArchive):
+        for name, member in item.assets.items():
+            _add_to_zip(bundle, member, f"{prefix}{name}")
+    elif isinstance(item, pulumi.FileAsset):
+        bundle.write(item.path, prefix)
+    elif isinstance(item, pulumi.StringAsset):
+        bundle.writestr(prefix, item.text)
+    elif isinstance(item, pulumi.FileArchive) and Path(item.path).is_dir():
+        root = Path(item.path)
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                name = path.relative_to(root).as_posix()
+                bundle.write(path, f"{prefix}/{name}" if prefix else name)
+    else:
+        raise TypeError(f"cannot package {type(item).__name__} for Lambda")
 
 
 def _front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -> FrontSpec:

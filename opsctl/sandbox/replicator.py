@@ -5,7 +5,9 @@ resolve concurrent writes to the same item with last writer wins. The replicator
 it tails each Regional table's stream (NEW_AND_OLD_IMAGES, enabled when the sandbox creates the
 table), applies each change to the other Regions' tables after `delay_seconds`, skips a change
 older than the newest one already applied to that item, and recognises its own writes when they
-come back through the target's stream so nothing ping-pongs.
+come back through the target's stream so nothing ping-pongs. Like global tables, it publishes
+AWS/DynamoDB ReplicationLatency (TableName, ReceivingRegion) in the source Region, measured from
+the stream record's creation to the write in the receiving Region.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 KeyId = str  # canonical JSON of the item's key attributes
+DYNAMODB_NAMESPACE = "AWS/DynamoDB"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class RegionalTable:
     table_name: str
     dynamodb: Any  # a boto3 dynamodb client for that Region
     streams: Any  # a boto3 dynamodbstreams client for that Region
+    # Where this Region's replication metrics go (None: not published).
+    cloudwatch: Any | None = None
 
 
 @dataclass(frozen=True)
@@ -157,3 +163,30 @@ class GlobalTableReplicator:
                 table.dynamodb.put_item(TableName=table.table_name, Item=change.new_image)
             self._own_writes[table.region][mark] = self._own_writes[table.region].get(mark, 0) + 1
             self.replicated += 1
+            self._publish_latency(change, table.region)
+
+    def _publish_latency(self, change: Change, receiving_region: str) -> None:
+        """AWS/DynamoDB ReplicationLatency in the source Region, as global tables publish it:
+        write in the source (the stream record's creation time) to applied in the receiver."""
+        source = next(t for t in self.tables if t.region == change.source_region)
+        if source.cloudwatch is None:
+            return
+        now = self.clock()
+        try:
+            source.cloudwatch.put_metric_data(
+                Namespace=DYNAMODB_NAMESPACE,
+                MetricData=[
+                    {
+                        "MetricName": "ReplicationLatency",
+                        "Dimensions": [
+                            {"Name": "TableName", "Value": source.table_name},
+                            {"Name": "ReceivingRegion", "Value": receiving_region},
+                        ],
+                        "Timestamp": datetime.fromtimestamp(now, UTC),
+                        "Value": max(0.0, (now - change.written_at) * 1000),
+                        "Unit": "Milliseconds",
+                    }
+                ],
+            )
+        except Exception as error:  # a lost datapoint must not stop replication
+            print(f"replicator: publishing ReplicationLatency failed: {error!r}", file=sys.stderr)

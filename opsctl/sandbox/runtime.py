@@ -214,6 +214,9 @@ class Sandbox:
                         streams=boto3.client(
                             "dynamodbstreams", region_name=region, endpoint_url=endpoint
                         ),
+                        cloudwatch=boto3.client(
+                            "cloudwatch", region_name=region, endpoint_url=endpoint
+                        ),
                     )
                 )
         self.replicator = GlobalTableReplicator(

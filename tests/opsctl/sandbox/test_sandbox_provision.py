@@ -8,8 +8,11 @@ from typing import Any
 import boto3
 import pytest
 
+from opsctl.aws import AwsClients
+from opsctl.readiness import capacity_checks, rest_api_of
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.provision import Provisioned, provision
+from opsctl.topology import parse_topology
 
 PORTS = {"us-east-1": 41001, "us-west-2": 41002}
 JWKS_URL = "http://127.0.0.1:41003/.well-known/jwks.json"
@@ -119,3 +122,44 @@ def test_recorded_checker_observations_answer_get_health_check_status(
     status = client("route53").get_health_check_status(HealthCheckId=health_check_id)
     reports = [o["StatusReport"]["Status"] for o in status["HealthCheckObservations"]]
     assert reports == [observation["StatusReport"]["Status"]] * 2
+
+
+def test_readiness_reads_the_declared_api_and_functions(
+    aws_endpoint: str, project_root: str
+) -> None:
+    # Given the program provisioned with provisioned concurrency on the secondary's authorizer,
+    provisioned = provision(
+        Path(project_root) / "Pulumi.primary.yaml",
+        endpoint_url=aws_endpoint,
+        front_ports=PORTS,
+        jwks_url=JWKS_URL,
+        overrides={"secondaryProvisionedConcurrency": 2},
+    )
+    topology = parse_topology(provisioned.topology)
+    clients = AwsClients()
+    # the stage carries the declared throttling and access logs under its real id,
+    api_id, stage = rest_api_of(topology.primary.api_url) or ("", "")
+    described = client("apigateway").get_stage(restApiId=api_id, stageName=stage)
+    assert described["methodSettings"]["*/*"]["throttlingRateLimit"] == 100.0
+    assert described["methodSettings"]["*/*"]["throttlingBurstLimit"] == 200
+    assert described["accessLogSettings"]["destinationArn"].endswith("-access")
+    assert provisioned.fronts["us-east-1"].api_id == api_id
+    # and opsctl's readiness reads real values where the sandbox used to say "unknown".
+    checks = {c.name: c for c in capacity_checks(clients, topology, "secondary")}
+    assert (
+        checks["lambda-concurrency-quota"].result,
+        checks["lambda-concurrency-quota"].value,
+    ) == (
+        "pass",
+        "1000 vs 1000",
+    )
+    assert checks["authorizer-concurrency"].result == "pass"
+    assert checks["authorizer-concurrency"].value == (
+        "unreserved, provisioned 2 vs unreserved, provisioned 0"
+    )
+    assert checks["api-throttling"].result == "pass"
+    assert checks["api-throttling"].value == "rate 100.0/burst 200 vs rate 100.0/burst 200"
+    assert checks["table-replicas"].result == "pass"
+    # Back to the primary, the standby's warm instances would be missing: a warning, not a refusal.
+    back = {c.name: c for c in capacity_checks(clients, topology, "primary")}
+    assert back["authorizer-concurrency"].result == "warn"
