@@ -119,12 +119,25 @@ class AuditLog:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_audit_log()
 
+    def _open_for_append(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # O_APPEND: concurrent writers never interleave within one short line.
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def ensure_writable(self) -> None:
+        """Check, before a change is made, that its audit line can be written."""
+        try:
+            os.close(self._open_for_append())
+        except OSError as error:
+            raise OpsctlError(
+                f"cannot write the audit log {self.path}: {error.strerror}; nothing changed "
+                f"(set {AUDIT_LOG_ENV} to a writable file)"
+            ) from None
+
     def append(self, record: AuditRecord) -> None:
         line = json.dumps(record.to_json(), sort_keys=True) + "\n"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # O_APPEND: concurrent writers never interleave within one short line.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = self._open_for_append()
             try:
                 os.write(fd, line.encode("utf-8"))
                 os.fsync(fd)
@@ -137,13 +150,15 @@ class AuditLog:
             ) from None
 
     def read(self) -> list[AuditRecord]:
-        if not self.path.exists():
-            return []
-        records: list[AuditRecord] = []
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
         except OSError as error:
             raise OpsctlError(f"cannot read audit log {self.path}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise OpsctlError(f"audit log {self.path} is not UTF-8 text") from None
+        records: list[AuditRecord] = []
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue

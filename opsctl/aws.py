@@ -18,11 +18,13 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
     TokenRetrievalError,
     UnauthorizedSSOTokenError,
 )
@@ -33,8 +35,8 @@ from opsctl.errors import AwsError
 ROUTE53_REGION = "us-east-1"
 
 # Incident-time calls: fail fast rather than hang, and leave Route 53 change retries to
-# opsctl.route53, which knows which errors are safe to retry.
-_CLIENT_CONFIG = Config(
+# opsctl.route53, which knows which errors are safe to retry. Read when a client is created.
+CLIENT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=20,
     retries={"mode": "standard", "max_attempts": 3},
@@ -63,7 +65,7 @@ class AwsClients:
             if key not in self._clients:
                 with translate_aws_errors(f"creating the {service} client"):
                     self._clients[key] = self._session.client(
-                        service, region_name=region, config=_CLIENT_CONFIG
+                        service, region_name=region, config=CLIENT_CONFIG
                     )
             return self._clients[key]
 
@@ -84,11 +86,13 @@ def translate_aws_errors(doing: str) -> Iterator[None]:
     """Turn SDK exceptions raised while `doing` something into an AwsError with one clear line."""
     try:
         yield
-    except (NoCredentialsError, PartialCredentialsError):
+    except NoCredentialsError:
         raise AwsError(
             f"no AWS credentials found while {doing}: set AWS_PROFILE or --profile, "
             "or run `aws sso login`"
         ) from None
+    except PartialCredentialsError as error:
+        raise AwsError(f"incomplete AWS credentials while {doing}: {error}") from None
     except (TokenRetrievalError, UnauthorizedSSOTokenError):
         raise AwsError(
             f"the AWS SSO session has expired while {doing}: run `aws sso login`"
@@ -97,8 +101,10 @@ def translate_aws_errors(doing: str) -> Iterator[None]:
         raise AwsError(f"AWS profile not found: {error.kwargs.get('profile')}") from None
     except NoRegionError:
         raise AwsError(f"no AWS Region configured while {doing}") from None
-    except EndpointConnectionError as error:
+    except (EndpointConnectionError, ConnectTimeoutError) as error:
         raise AwsError(f"cannot reach AWS while {doing}: {error}") from None
+    except ReadTimeoutError as error:
+        raise AwsError(f"AWS did not answer in time while {doing}: {error}") from None
     except ClientError as error:
         code = client_error_code(error)
         raise AwsError(

@@ -1,21 +1,27 @@
 """The `opsctl` command line: thin Typer commands over the core modules.
 
-Each command validates its flags, builds the clients and topology, calls one core function and hands
-the dataclass it returns to `opsctl.output`. Errors are OpsctlError subclasses carrying their exit
-code (opsctl.errors); `_exit_on_error` turns them into one line on stderr.
+Every command is registered through `_command`, which adds its examples to --help, gives the
+commands that act on AWS the shared --topology/--stack/--app/--profile flags (as one `Target`),
+and turns every failure into one line on stderr and the documented exit code (`_exit_on_error`).
+The change commands (failover, fallback, switch) share one plan -> approve -> apply path,
+`_plan_then_apply`; each command only builds its plan and says how to apply it.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from time import sleep
-from typing import Annotated
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
+from rich.console import RenderableType
 from rich.live import Live
 from rich.text import Text
 
@@ -30,13 +36,14 @@ from opsctl.shift import (
     DEFAULT_INSYNC_TIMEOUT,
     Approval,
     ShiftPlan,
+    ShiftResult,
     apply_shift,
     parse_steps,
     plan_failover,
     plan_fallback,
 )
 from opsctl.status import read_status
-from opsctl.switch import apply_switch, plan_switch
+from opsctl.switch import SwitchResult, apply_switch, plan_switch
 from opsctl.topology import (
     Topology,
     discover_topology,
@@ -46,6 +53,8 @@ from opsctl.topology import (
 )
 
 TOPOLOGY_ENV = "OPSCTL_TOPOLOGY"
+# Set to get the traceback of an unexpected error (a bug) instead of its one-line summary.
+DEBUG_ENV = "OPSCTL_DEBUG"
 
 
 class Role(StrEnum):
@@ -64,7 +73,13 @@ app = typer.Typer(
         "Operate the two-Region authorizer: see where traffic goes and move it between the "
         "Regions, only when a human approves. Exit codes: 0 done/nothing to do, 1 error, "
         "2 usage, 3 plan shown (not approved), 4 refused by preflight, 5 records changed "
-        "under us."
+        "under us, 130 interrupted."
+    ),
+    epilog=(
+        "Examples:\n\n"
+        "  opsctl status\n\n"
+        '  opsctl failover --approve --reason "INC-123 primary 5xx"\n\n'
+        "  opsctl COMMAND --help"
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -109,6 +124,44 @@ TimeoutOption = Annotated[
     float,
     typer.Option("--timeout", min=1, help="Seconds to wait for the change to reach INSYNC."),
 ]
+RoleOption = Annotated[
+    Role,
+    typer.Option("--role", help="The Region, by role.", case_sensitive=False),
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to act on and as whom: the flags every AWS command shares."""
+
+    topology_file: Path | None
+    stack: str | None
+    app_name: str | None
+    profile: str | None
+
+    def resolve(self) -> tuple[AwsClients, Topology]:
+        """Clients for the profile, and the first topology source given (see docs/opsctl.md)."""
+        clients = AwsClients.from_profile(self.profile)
+        if self.topology_file is not None:
+            return clients, load_topology_file(self.topology_file)
+        if self.stack is not None:
+            return clients, load_topology_from_stack(self.stack)
+        from_env = os.environ.get(TOPOLOGY_ENV)
+        if from_env:
+            return clients, load_topology_file(Path(from_env))
+        return clients, discover_topology(clients.route53(), self.app_name)
+
+
+# The parameters that replace a command's `target: Target` parameter, in --help order.
+_TARGET_PARAMETERS = tuple(
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+    for name, option in (
+        ("topology", TopologyOption),
+        ("stack", StackOption),
+        ("app_name", AppOption),
+        ("profile", ProfileOption),
+    )
+)
 
 
 @contextmanager
@@ -116,62 +169,193 @@ def _exit_on_error() -> Iterator[None]:
     """One line on stderr and the documented exit code; never a traceback."""
     try:
         yield
+    except typer.Exit:
+        raise  # a command's own exit code (3 plan only, 4 not ready)
     except OpsctlError as error:
         output.error(error.message)
         raise typer.Exit(int(error.exit_code)) from None
-    except KeyboardInterrupt:
-        output.error("interrupted")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as interrupt:
+        # The core adds a note when the interrupt leaves something the operator must know.
+        notes = "; ".join(getattr(interrupt, "__notes__", ()))
+        output.error(f"interrupted: {notes}" if notes else "interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        output.error(
+            f"unexpected {type(error).__name__}: {error} (a bug in opsctl; "
+            f"rerun with {DEBUG_ENV}=1 for the traceback)"
+        )
+        raise typer.Exit(int(ExitCode.ERROR)) from None
 
 
-def _resolve(
-    topology_file: Path | None, stack: str | None, app_name: str | None, profile: str | None
-) -> tuple[AwsClients, Topology]:
-    clients = AwsClients.from_profile(profile)
-    if topology_file is not None:
-        return clients, load_topology_file(topology_file)
-    if stack is not None:
-        return clients, load_topology_from_stack(stack)
-    from_env = os.environ.get(TOPOLOGY_ENV)
-    if from_env:
-        return clients, load_topology_file(Path(from_env))
-    return clients, discover_topology(clients.route53(), app_name)
+def _command(
+    *examples: str, name: str | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a command: examples in --help, errors as one line, and the Target flags for a
+    function that takes `target: Target`."""
+
+    def register(function: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(function, eval_str=True)
+        takes_target = "target" in signature.parameters
+
+        @functools.wraps(function)
+        def command(**kwargs: Any) -> None:
+            with _exit_on_error():
+                if takes_target:
+                    kwargs["target"] = Target(*(kwargs.pop(p.name) for p in _TARGET_PARAMETERS))
+                function(**kwargs)
+
+        if takes_target:
+            own = [p for p in signature.parameters.values() if p.name != "target"]
+            command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+                parameters=[*own, *_TARGET_PARAMETERS]
+            )
+        epilog = "Examples:\n\n" + "\n\n".join(f"  {example}" for example in examples)
+        app.command(name=name, epilog=epilog)(command)
+        return function
+
+    return register
 
 
-@app.command(
-    epilog=(
-        "Examples:\n\n"
-        "  opsctl status\n\n"
-        "  opsctl status --topology topology.json --json\n\n"
-        "  opsctl status --watch 5"
+def _approval(approve: bool, reason: str | None, force: bool = False) -> Approval | None:
+    """Built before any AWS call: the approval time starts now, and a missing --reason stops
+    here (exit 2)."""
+    return Approval(reason=reason or "", force=force) if approve else None
+
+
+class _Plan(Protocol):
+    @property
+    def noop(self) -> bool: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class _Result(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+PlanT = TypeVar("PlanT", bound=_Plan)
+ResultT = TypeVar("ResultT", bound=_Result)
+
+
+def _plan_then_apply(
+    plan: PlanT,
+    approval: Approval | None,
+    json_output: bool,
+    *,
+    already: str,
+    show_plan: Callable[[PlanT], RenderableType],
+    apply: Callable[[Approval], ResultT],
+    show_result: Callable[[ResultT], RenderableType],
+    warnings: Iterable[str] = (),
+) -> ResultT | None:
+    """The one flow of every change command. A no-op says so (exit 0, returns None); without
+    approval the plan is shown and the command exits 3; otherwise `apply` runs and its result is
+    shown. JSON mode prints one document: {"plan": ..., "result": ... or null}."""
+    if plan.noop:
+        if json_output:
+            output.print_json({"plan": plan.to_json(), "result": None})
+        output.info(f"{already}; nothing to do")
+        return None
+    if not json_output:
+        output.stdout.print(show_plan(plan))
+    elif approval is None:
+        output.print_json({"plan": plan.to_json(), "result": None})
+    for warning in warnings:
+        output.warn(f"warning: {warning}")
+    if approval is None:
+        output.info("plan only: nothing changed. Add --approve --reason TEXT to apply it.")
+        raise typer.Exit(int(ExitCode.NOT_APPROVED))
+    result = apply(approval)
+    if json_output:
+        output.print_json({"plan": plan.to_json(), "result": result.to_json()})
+    else:
+        output.stdout.print(show_result(result))
+    return result
+
+
+def _shift(
+    target: Target,
+    plan_for: Callable[[AwsClients, Topology], ShiftPlan],
+    approval: Approval | None,
+    json_output: bool,
+    timeout: float,
+    interval: float = 0.0,
+) -> None:
+    """failover and fallback: plan, then the shared flow, then the shift's own messages."""
+    clients, topo = target.resolve()
+    plan = plan_for(clients, topo)
+    destination = f"{plan.target_role} ({topo.role(plan.target_role).region})"
+
+    def apply(approved: Approval) -> ShiftResult:
+        def on_step(index: int, weights: Weights) -> None:
+            if len(plan.steps) > 1:
+                output.info(f"step {index + 1}/{len(plan.steps)}: {weights}")
+
+        with output.stderr.status(f"changing weights to reach {destination}") as spinner:
+            return apply_shift(
+                clients,
+                topo,
+                plan,
+                approved,
+                AuditLog(),
+                interval=interval,
+                insync_timeout=timeout,
+                on_poll=lambda state, waited: spinner.update(
+                    f"waiting for Route 53: {state} after {waited:.0f}s"
+                ),
+                on_step=on_step,
+            )
+
+    warnings = plan.preflight.warnings if plan.preflight else ()
+    result = _plan_then_apply(
+        plan,
+        approval,
+        json_output,
+        already=f"all traffic is already on the {destination}",
+        show_plan=output.plan_renderable,
+        apply=apply,
+        show_result=output.result_renderable,
+        warnings=[f"{c.name}: {c.value} ({c.detail})" for c in warnings],
     )
+    if result is None:
+        return
+    if result.overridden:
+        output.warn(f"--force overrode: {', '.join(result.overridden)} (recorded in the audit)")
+    if result.steps:
+        output.info(f"approval to INSYNC: {result.steps[-1].approval_to_insync_seconds:.1f}s")
+    if not result.completed:
+        output.error(
+            f"stopped on degradation of the {destination}: {result.stopped_reason}; "
+            f"weights left at the last safe step: {result.final}"
+        )
+        raise typer.Exit(int(ExitCode.REFUSED))
+
+
+@_command(
+    "opsctl status", "opsctl status --topology topology.json --json", "opsctl status --watch 5"
 )
 def status(
+    target: Target,
     json_output: JsonOption = False,
     watch: Annotated[
         float | None,
         typer.Option("--watch", min=1, help="Refresh every SECONDS until Ctrl-C."),
     ] = None,
-    topology: TopologyOption = None,
-    stack: StackOption = None,
-    app_name: AppOption = None,
-    profile: ProfileOption = None,
 ) -> None:
     """Where traffic goes, and the health, alarm and failure switch of each Region."""
-    with _exit_on_error():
-        clients, topo = _resolve(topology, stack, app_name, profile)
-        if watch is None:
-            report = read_status(clients, topo)
-            if json_output:
-                output.print_json(report.to_json())
-            else:
-                output.stdout.print(output.status_renderable(report))
-            return
+    clients, topo = target.resolve()
+    if watch is None:
+        report = read_status(clients, topo)
+        output.emit(json_output, report.to_json(), output.status_renderable(report))
+    else:
         _watch(clients, topo, watch, json_output)
 
 
 def _watch(clients: AwsClients, topology: Topology, seconds: float, json_output: bool) -> None:
-    """Refresh in place (JSON: one line per refresh); a failed refresh is shown, not fatal."""
+    """Refresh in place (JSON: one line per refresh) until Ctrl-C; a failed refresh is shown,
+    not fatal."""
     try:
         if json_output:
             while True:
@@ -192,109 +376,31 @@ def _watch(clients: AwsClients, topology: Topology, seconds: float, json_output:
         return
 
 
-def _shift(
-    plan: ShiftPlan,
-    clients: AwsClients,
-    topo: Topology,
-    json_output: bool,
-    timeout: float,
-    approval: Approval | None,
-    interval: float = 0.0,
-) -> None:
-    """Shared tail of failover and fallback: show the plan, stop or apply, show the result."""
-    target = f"{plan.target_role} ({topo.role(plan.target_role).region})"
-    if plan.noop:
-        if json_output:
-            output.print_json({"plan": plan.to_json(), "result": None})
-        output.info(f"all traffic is already on the {target}; nothing to do")
-        return
-    if json_output:
-        if approval is None:
-            output.print_json({"plan": plan.to_json(), "result": None})
-    else:
-        output.stdout.print(output.plan_renderable(plan))
-    if plan.preflight is not None:
-        for check in plan.preflight.warnings:
-            output.warn(f"warning: {check.name}: {check.value} ({check.detail})")
-    if approval is None:
-        output.info("plan only: nothing changed. Add --approve --reason TEXT to apply it.")
-        raise typer.Exit(int(ExitCode.NOT_APPROVED))
-
-    def on_step(index: int, weights: Weights) -> None:
-        if len(plan.steps) > 1:
-            output.info(f"step {index + 1}/{len(plan.steps)}: {weights}")
-
-    with output.stderr.status(f"changing weights to reach {target}") as spinner:
-
-        def on_poll(state: str, waited: float) -> None:
-            spinner.update(f"waiting for Route 53: {state} after {waited:.0f}s")
-
-        result = apply_shift(
-            clients,
-            topo,
-            plan,
-            approval,
-            AuditLog(),
-            interval=interval,
-            insync_timeout=timeout,
-            on_poll=on_poll,
-            on_step=on_step,
-        )
-    if json_output:
-        output.print_json({"plan": plan.to_json(), "result": result.to_json()})
-    else:
-        output.stdout.print(output.result_renderable(result))
-    if result.overridden:
-        output.warn(f"--force overrode: {', '.join(result.overridden)} (recorded in the audit)")
-    if result.steps:
-        total = result.steps[-1].approval_to_insync_seconds
-        output.info(f"approval to INSYNC: {total:.1f}s")
-    if not result.completed:
-        output.error(
-            f"stopped on degradation of the {target}: {result.stopped_reason}; "
-            f"weights left at the last safe step: {result.final}"
-        )
-        raise typer.Exit(int(ExitCode.REFUSED))
-
-
-@app.command(
-    epilog=(
-        "Examples:\n\n"
-        "  opsctl failover                      # plan only, exit 3\n\n"
-        '  opsctl failover --approve --reason "INC-123 primary 5xx"\n\n'
-        '  opsctl failover --approve --force --reason "INC-123 checkers flapping"'
-    )
+@_command(
+    "opsctl failover                      # plan only, exit 3",
+    'opsctl failover --approve --reason "INC-123 primary 5xx"',
+    'opsctl failover --approve --force --reason "INC-123 checkers flapping"',
 )
 def failover(
+    target: Target,
     approve: ApproveOption = False,
     reason: ReasonOption = None,
     force: ForceOption = False,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
-    topology: TopologyOption = None,
-    stack: StackOption = None,
-    app_name: AppOption = None,
-    profile: ProfileOption = None,
 ) -> None:
     """Move all traffic to the secondary (one atomic compare-and-swap of the weights)."""
-    with _exit_on_error():
-        # Built before any AWS call: approval time starts now, and a missing --reason stops here.
-        approval = Approval(reason=reason or "", force=force) if approve else None
-        clients, topo = _resolve(topology, stack, app_name, profile)
-        plan = plan_failover(clients, topo)
-        _shift(plan, clients, topo, json_output, timeout, approval)
+    approval = _approval(approve, reason, force)
+    _shift(target, plan_failover, approval, json_output, timeout)
 
 
-@app.command(
-    epilog=(
-        "Examples:\n\n"
-        "  opsctl fallback                      # plan only, exit 3\n\n"
-        '  opsctl fallback --approve --reason "INC-123 resolved"\n\n'
-        "  opsctl fallback --steps 10,50,100 --interval 300 --approve "
-        '--reason "INC-123 resolved"'
-    )
+@_command(
+    "opsctl fallback                      # plan only, exit 3",
+    'opsctl fallback --approve --reason "INC-123 resolved"',
+    'opsctl fallback --steps 10,50,100 --interval 300 --approve --reason "INC-123 resolved"',
 )
 def fallback(
+    target: Target,
     approve: ApproveOption = False,
     reason: ReasonOption = None,
     force: ForceOption = False,
@@ -313,35 +419,26 @@ def fallback(
     ] = 0.0,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
-    topology: TopologyOption = None,
-    stack: StackOption = None,
-    app_name: AppOption = None,
-    profile: ProfileOption = None,
 ) -> None:
     """Return traffic to the primary, at once or gradually (--steps), stopping on degradation."""
-    with _exit_on_error():
-        shares = parse_steps(steps)
-        # Built before any AWS call: approval time starts now, and a missing --reason stops here.
-        approval = Approval(reason=reason or "", force=force) if approve else None
-        clients, topo = _resolve(topology, stack, app_name, profile)
-        plan = plan_fallback(clients, topo, shares)
-        _shift(plan, clients, topo, json_output, timeout, approval, interval)
-
-
-RoleOption = Annotated[
-    Role,
-    typer.Option("--role", help="The Region, by role.", case_sensitive=False),
-]
-
-
-@app.command(
-    epilog=(
-        "Examples:\n\n"
-        "  opsctl readiness                     # can the secondary take all traffic?\n\n"
-        "  opsctl readiness --role primary --json"
+    shares = parse_steps(steps)
+    approval = _approval(approve, reason, force)
+    _shift(
+        target,
+        lambda clients, topo: plan_fallback(clients, topo, shares),
+        approval,
+        json_output,
+        timeout,
+        interval,
     )
+
+
+@_command(
+    "opsctl readiness                     # can the secondary take all traffic?",
+    "opsctl readiness --role primary --json",
 )
 def readiness(
+    target: Target,
     role: Annotated[
         Role, typer.Option("--role", help="The Region that would take all traffic.")
     ] = Role.secondary,
@@ -350,72 +447,52 @@ def readiness(
         typer.Option("--max-replication-latency-ms", min=0, help="ReplicationLatency limit."),
     ] = DEFAULT_MAX_REPLICATION_LATENCY_MS,
     json_output: JsonOption = False,
-    topology: TopologyOption = None,
-    stack: StackOption = None,
-    app_name: AppOption = None,
-    profile: ProfileOption = None,
 ) -> None:
     """Can a Region take all traffic now? Each check pass / warn / fail; exit 4 if any fails."""
-    with _exit_on_error():
-        clients, topo = _resolve(topology, stack, app_name, profile)
-        report = assess_readiness(
-            clients, topo, role.value, max_replication_latency_ms=max_replication_latency_ms
-        )
-        if json_output:
-            output.print_json(report.to_json())
-        else:
-            output.stdout.print(output.readiness_renderable(report))
-        if not report.ready:
-            raise typer.Exit(int(ExitCode.REFUSED))
-
-
-@app.command(
-    epilog=(
-        "Examples:\n\n"
-        "  opsctl switch --role primary failing          # plan only, exit 3\n\n"
-        '  opsctl switch --role primary failing --approve --reason "game day"\n\n'
-        '  opsctl switch --role primary healthy --approve --reason "game day over"'
+    clients, topo = target.resolve()
+    report = assess_readiness(
+        clients, topo, role.value, max_replication_latency_ms=max_replication_latency_ms
     )
+    output.emit(json_output, report.to_json(), output.readiness_renderable(report))
+    if not report.ready:
+        raise typer.Exit(int(ExitCode.REFUSED))
+
+
+@_command(
+    "opsctl switch --role primary failing          # plan only, exit 3",
+    'opsctl switch --role primary failing --approve --reason "game day"',
+    'opsctl switch --role primary healthy --approve --reason "game day over"',
 )
 def switch(
+    target: Target,
     value: Annotated[SwitchValue, typer.Argument(help="healthy or failing.")],
     role: RoleOption,
     approve: ApproveOption = False,
     reason: ReasonOption = None,
     json_output: JsonOption = False,
-    topology: TopologyOption = None,
-    stack: StackOption = None,
-    app_name: AppOption = None,
-    profile: ProfileOption = None,
 ) -> None:
     """Flip a Region's failure switch (simulated outage), audited like a failover."""
-    with _exit_on_error():
-        approval = Approval(reason=reason or "") if approve else None
-        clients, topo = _resolve(topology, stack, app_name, profile)
-        plan = plan_switch(clients, topo, role.value, value.value)
-        where = f"the {plan.role} ({plan.region}) failure switch {plan.parameter}"
-        if plan.noop:
-            if json_output:
-                output.print_json({"plan": plan.to_json(), "result": None})
-            output.info(f"{where} is already {plan.target}; nothing to do")
-            return
-        if approval is None:
-            if json_output:
-                output.print_json({"plan": plan.to_json(), "result": None})
-            else:
-                output.stdout.print(f"{where}: {plan.current} -> {plan.target}", markup=False)
-            output.info("plan only: nothing changed. Add --approve --reason TEXT to apply it.")
-            raise typer.Exit(int(ExitCode.NOT_APPROVED))
-        result = apply_switch(clients, topo, plan, approval, AuditLog())
-        assert result is not None  # not a no-op
-        if json_output:
-            output.print_json({"plan": plan.to_json(), "result": result.to_json()})
-        output.info(f"{where}: {plan.current} -> {plan.target} (version {result.version})")
+    approval = _approval(approve, reason)
+    clients, topo = target.resolve()
+    plan = plan_switch(clients, topo, role.value, value.value)
+
+    def apply(approved: Approval) -> SwitchResult:
+        result = apply_switch(clients, topo, plan, approved, AuditLog())
+        assert result is not None  # only a plan that changes something is applied
+        return result
+
+    _plan_then_apply(
+        plan,
+        approval,
+        json_output,
+        already=f"{output.switch_label(plan)} is already {plan.target}",
+        show_plan=output.switch_plan_renderable,
+        apply=apply,
+        show_result=output.switch_result_renderable,
+    )
 
 
-@app.command(
-    epilog="Examples:\n\n  opsctl history\n\n  opsctl history --limit 5 --json",
-)
+@_command("opsctl history", "opsctl history --limit 5 --json")
 def history(
     json_output: JsonOption = False,
     limit: Annotated[
@@ -423,37 +500,27 @@ def history(
     ] = None,
 ) -> None:
     """Approved changes from the local audit log (OPSCTL_AUDIT_LOG), oldest first."""
-    with _exit_on_error():
-        log = AuditLog()
-        records = log.read()
-        if limit is not None:
-            records = records[-limit:]
-        if json_output:
-            output.print_json([record.to_json() for record in records])
-        elif records:
-            output.stdout.print(output.history_renderable(records))
-        else:
-            output.info(f"no approved changes recorded in {log.path}")
+    log = AuditLog()
+    records = log.read()
+    if limit is not None:
+        records = records[-limit:]
+    if not records and not json_output:
+        output.info(f"no approved changes recorded in {log.path}")
+        return
+    output.emit(
+        json_output, [record.to_json() for record in records], output.history_renderable(records)
+    )
 
 
-@app.command(
+@_command(
+    "opsctl topology                       # discover by tags, print JSON",
+    "opsctl topology --app myapp > topology.json",
     name="topology",
-    epilog=(
-        "Examples:\n\n"
-        "  opsctl topology                       # discover by tags, print JSON\n\n"
-        "  opsctl topology --app myapp > topology.json"
-    ),
 )
-def show_topology(
-    topology: TopologyOption = None,
-    stack: StackOption = None,
-    app_name: AppOption = None,
-    profile: ProfileOption = None,
-) -> None:
+def show_topology(target: Target) -> None:
     """Print the resolved topology as JSON (save a discovered one for use with --topology)."""
-    with _exit_on_error():
-        _, topo = _resolve(topology, stack, app_name, profile)
-        output.print_json(topology_to_json(topo))
+    _, topo = target.resolve()
+    output.print_json(topology_to_json(topo))
 
 
 app.add_typer(sandbox_app, name="sandbox")

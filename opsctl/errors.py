@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     NOT_APPROVED = 3
     REFUSED = 4
     CONFLICT = 5
+    INTERRUPTED = 130  # Ctrl-C: the shell's convention (128 + SIGINT)
 
 
 class OpsctlError(Exception):

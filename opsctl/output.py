@@ -22,10 +22,12 @@ from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.route53 import Weights
 from opsctl.shift import ShiftPlan, ShiftResult
 from opsctl.status import RegionStatus, StatusReport
+from opsctl.switch import SwitchPlan, SwitchResult
 
 # Consoles resolve sys.stdout / sys.stderr at write time, so test runners can capture them.
 stdout = Console(highlight=False, soft_wrap=False)
-stderr = Console(stderr=True, highlight=False)
+# Messages are never wrapped: an error stays one line, however narrow the terminal (or pipe).
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _RESULT_STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red"}
 _ALARM_STYLE = {"OK": "green", "ALARM": "bold red", "INSUFFICIENT_DATA": "yellow"}
@@ -35,6 +37,14 @@ def print_json(data: Any, compact: bool = False) -> None:
     text = json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=2)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def emit(as_json: bool, document: Any, renderable: RenderableType) -> None:
+    """Data on stdout: the JSON document with --json, else the renderable (table, text)."""
+    if as_json:
+        print_json(document)
+    else:
+        stdout.print(renderable)
 
 
 def info(text: str) -> None:
@@ -53,17 +63,17 @@ def _dash(value: object) -> str:
     return "-" if value is None else str(value)
 
 
+_HEALTH_CELL = {
+    "healthy": ("healthy", "green"),
+    "unhealthy": ("UNHEALTHY", "bold red"),
+    "unknown": ("unknown", "yellow"),
+}
+
+
 def _health_cell(region: RegionStatus) -> Text:
-    checkers = (
-        f" ({region.checkers_healthy}/{region.checkers_total})"
-        if region.checkers_total is not None
-        else ""
-    )
-    if region.healthy is True:
-        return Text(f"healthy{checkers}", style="green")
-    if region.healthy is False:
-        return Text(f"UNHEALTHY{checkers}", style="bold red")
-    return Text(f"unknown{checkers}", style="yellow")
+    label, style = _HEALTH_CELL[region.health]
+    checkers = f" ({region.checkers})" if region.checkers else ""
+    return Text(f"{label}{checkers}", style=style)
 
 
 def _alarm_cell(state: str | None, since: str | None) -> Text:
@@ -171,6 +181,21 @@ def result_renderable(result: ShiftResult) -> RenderableType:
             f"{step.approval_to_insync_seconds:.1f}s",
         )
     return table
+
+
+def switch_label(plan: SwitchPlan) -> str:
+    return f"the {plan.role} ({plan.region}) failure switch {plan.parameter}"
+
+
+def switch_plan_renderable(plan: SwitchPlan) -> RenderableType:
+    return Text(f"{switch_label(plan)}: {plan.current} -> {plan.target}")
+
+
+def switch_result_renderable(result: SwitchResult) -> RenderableType:
+    return Text(
+        f"{switch_label(result.plan)} is now {result.plan.target} "
+        f"(parameter version {result.version})"
+    )
 
 
 def history_renderable(records: Sequence[AuditRecord]) -> RenderableType:

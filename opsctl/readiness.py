@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError
@@ -20,6 +20,8 @@ from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.topology import Topology
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,17 +68,13 @@ class ReadinessReport:
 
 
 def _health(region: RegionStatus) -> Check:
-    checkers = (
-        f" ({region.checkers_healthy}/{region.checkers_total} checkers)"
-        if region.checkers_total is not None
-        else ""
-    )
+    value = f"{region.health} ({region.checkers} checkers)" if region.checkers else region.health
     if region.healthy is True:
-        return Check("health-check", PASS, f"healthy{checkers}")
+        return Check("health-check", PASS, value)
     if region.healthy is False:
-        return Check("health-check", FAIL, f"unhealthy{checkers}", "HealthCheckStatus is 0")
+        return Check("health-check", FAIL, value, "HealthCheckStatus is 0")
     return Check(
-        "health-check", FAIL, "unknown", "no HealthCheckStatus datapoint in the last 10 minutes"
+        "health-check", FAIL, value, "no HealthCheckStatus datapoint in the last 10 minutes"
     )
 
 
@@ -252,28 +250,25 @@ def _unknown(name: str, outcome: Outcome[Any]) -> Check | None:
     return Check(name, WARN, "unknown", f"could not read: {outcome.error.message}")
 
 
-def _quota_check(target: Outcome[float], other: Outcome[float]) -> Check:
-    name = "lambda-concurrency-quota"
-    failed = _unknown(name, target) or _unknown(name, other)
-    if failed:
-        return failed
-    assert target.value is not None and other.value is not None
-    value = f"{target.value:.0f} vs {other.value:.0f}"
-    if target.value >= other.value:
+def _compare(
+    name: str, target: Outcome[T], other: Outcome[T], judge: Callable[[str, T, T], Check]
+) -> Check:
+    """`judge` the target's value against the other Region's; an unreadable side is a warning."""
+    unknown = _unknown(name, target) or _unknown(name, other)
+    if unknown:
+        return unknown
+    assert target.value is not None and other.value is not None  # no error: the read gave a value
+    return judge(name, target.value, other.value)
+
+
+def _judge_quota(name: str, target: float, other: float) -> Check:
+    value = f"{target:.0f} vs {other:.0f}"
+    if target >= other:
         return Check(name, PASS, value)
     return Check(name, WARN, value, "the target's account quota is lower than the other Region's")
 
 
-def _authorizer_check(
-    target: Outcome[AuthorizerConcurrency], other: Outcome[AuthorizerConcurrency]
-) -> Check:
-    name = "authorizer-concurrency"
-    failed = _unknown(name, target) or _unknown(name, other)
-    if failed:
-        return failed
-    t, o = target.value, other.value
-    assert t is not None and o is not None
-
+def _judge_authorizer(name: str, t: AuthorizerConcurrency, o: AuthorizerConcurrency) -> Check:
     def show(c: AuthorizerConcurrency) -> str:
         reserved = "unreserved" if c.reserved is None else f"reserved {c.reserved}"
         return f"{reserved}, provisioned {c.provisioned}"
@@ -286,13 +281,7 @@ def _authorizer_check(
     return Check(name, PASS, value)
 
 
-def _throttling_check(target: Outcome[StageThrottling], other: Outcome[StageThrottling]) -> Check:
-    name = "api-throttling"
-    failed = _unknown(name, target) or _unknown(name, other)
-    if failed:
-        return failed
-    t, o = target.value, other.value
-    assert t is not None and o is not None
+def _judge_throttling(name: str, t: StageThrottling, o: StageThrottling) -> Check:
     value = (
         f"rate {t.rate_limit}/burst {t.burst_limit} vs rate {o.rate_limit}/burst {o.burst_limit}"
     )
@@ -362,9 +351,16 @@ def capacity_checks(
     tasks["latency"] = lambda: read_replication_latency(source_cloudwatch, table, target.region)
     out = gather(tasks)
     return (
-        _quota_check(out["quota:target"], out["quota:other"]),
-        _authorizer_check(out["authorizer:target"], out["authorizer:other"]),
-        _throttling_check(out["throttling:target"], out["throttling:other"]),
+        _compare("lambda-concurrency-quota", out["quota:target"], out["quota:other"], _judge_quota),
+        _compare(
+            "authorizer-concurrency",
+            out["authorizer:target"],
+            out["authorizer:other"],
+            _judge_authorizer,
+        ),
+        _compare(
+            "api-throttling", out["throttling:target"], out["throttling:other"], _judge_throttling
+        ),
         _table_check(table, out["table:target"], out["table:other"]),
         _latency_check(out["latency"], max_replication_latency_ms),
     )

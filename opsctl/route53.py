@@ -30,6 +30,8 @@ RETRYABLE_CODES = frozenset(
 _CONFLICT_MARKERS = ("Tried to delete", "Tried to create")
 # Route 53 caps the change batch comment at 256 characters.
 COMMENT_MAX = 256
+# How often GetChange is polled while waiting for INSYNC (read at call time).
+INSYNC_POLL_INTERVAL = 2.0
 
 T = TypeVar("T")
 
@@ -262,13 +264,14 @@ def wait_insync(
     route53: Any,
     change_id: str,
     timeout: float,
-    poll_interval: float = 2.0,
+    poll_interval: float | None = None,
     on_poll: Callable[[str, float], None] | None = None,
     policy: RetryPolicy | None = None,
     clock: Clock | None = None,
 ) -> float:
     """Poll GetChange until INSYNC; return seconds waited. Raise ChangeTimeoutError on timeout."""
     policy, clock = policy or RetryPolicy(), clock or Clock()
+    poll_interval = INSYNC_POLL_INTERVAL if poll_interval is None else poll_interval
     started = clock.now()
     while True:
         with translate_aws_errors(f"waiting for change {change_id}"):

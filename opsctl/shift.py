@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from opsctl.audit import AuditLog, AuditRecord, change_comment, current_actor, now_iso
 from opsctl.aws import AwsClients
-from opsctl.errors import ChangeTimeoutError, ConflictError, InputError, PreflightRefused
+from opsctl.errors import AwsError, ConflictError, InputError, PreflightRefused
 from opsctl.readiness import FAIL, ReadinessReport, assess_readiness, region_checks
 from opsctl.route53 import Clock, Weights, read_records, submit_change, wait_insync
 from opsctl.status import StatusReport, read_status
@@ -170,13 +170,15 @@ def apply_shift(
     *,
     interval: float = 0.0,
     insync_timeout: float = DEFAULT_INSYNC_TIMEOUT,
-    poll_interval: float = 2.0,
+    poll_interval: float | None = None,
     on_poll: Callable[[str, float], None] | None = None,
     on_step: Callable[[int, Weights], None] | None = None,
     clock: Clock | None = None,
 ) -> ShiftResult:
     """Carry out an approved plan (see the module docstring). Raises PreflightRefused,
-    ConflictError, ChangeTimeoutError, RecordsError, AwsError."""
+    ConflictError, ChangeTimeoutError, RecordsError, AwsError (nothing changed, unless the message
+    says a change was applied). A Ctrl-C propagates as KeyboardInterrupt carrying a note of what
+    was applied; every applied change is audited, whatever stops the wait for INSYNC."""
     clock = clock or Clock()
     if plan.noop:
         return ShiftResult(plan.action, (), plan.current)
@@ -188,13 +190,20 @@ def apply_shift(
             f"preflight refused {plan.action} to {plan.target_role}: {failed}; nothing changed "
             "(--force overrides)"
         )
+    audit_log.ensure_writable()  # an unauditable change is not made at all
     actor = current_actor(clients)
     route53 = clients.route53()
     done: list[StepResult] = []
     expected = plan.current
     for index, target in enumerate(plan.steps):
         if index > 0:
-            clock.sleep(interval)
+            try:
+                clock.sleep(interval)
+            except KeyboardInterrupt as interrupt:
+                interrupt.add_note(
+                    f"stopped between steps; weights stay at {expected} (steps so far are audited)"
+                )
+                raise
             degraded = _degradation(clients, topology, plan.target_role)
             if degraded:
                 return ShiftResult(plan.action, tuple(done), expected, degraded, overridden)
@@ -206,23 +215,19 @@ def apply_shift(
                 f"the weighted records changed since the plan (expected {expected}, found "
                 f"{state.weights}); nothing changed. Run `opsctl status` and retry"
             )
-        step_label = f"{index + 1}/{len(plan.steps)}" if len(plan.steps) > 1 else None
         comment = change_comment(plan.action, actor, approval.reason, str(expected), str(target))
-        change_id = submit_change(route53, topology, state, target, comment, clock=clock)
-        timeout: ChangeTimeoutError | None = None
-        insync: float | None = None
         try:
-            insync = wait_insync(
-                route53,
-                change_id,
-                timeout=insync_timeout,
-                poll_interval=poll_interval,
-                on_poll=on_poll,
-                clock=clock,
+            change_id = submit_change(route53, topology, state, target, comment, clock=clock)
+        except KeyboardInterrupt as interrupt:
+            interrupt.add_note(
+                f"while submitting {expected} -> {target}: Route 53 may or may not have applied "
+                "it; run `opsctl status` before retrying"
             )
-        except ChangeTimeoutError as error:
-            timeout = error
-        audit_log.append(
+            raise
+        insync = _wait_and_audit(
+            route53,
+            change_id,
+            audit_log,
             AuditRecord(
                 time=now_iso(),
                 action=plan.action,
@@ -234,15 +239,55 @@ def apply_shift(
                 change_id=change_id,
                 forced=approval.force,
                 overridden=list(overridden),
-                step=step_label,
-                insync_seconds=None if insync is None else round(insync, 3),
-            )
+                step=f"{index + 1}/{len(plan.steps)}" if len(plan.steps) > 1 else None,
+            ),
+            timeout=insync_timeout,
+            poll_interval=poll_interval,
+            on_poll=on_poll,
+            clock=clock,
         )
-        if timeout is not None:
-            raise timeout
-        assert insync is not None
         done.append(
             StepResult(expected, target, change_id, insync, clock.now() - approval.approved_at)
         )
         expected = target
     return ShiftResult(plan.action, tuple(done), expected, None, overridden)
+
+
+def _wait_and_audit(
+    route53: Any,
+    change_id: str,
+    audit_log: AuditLog,
+    record: AuditRecord,
+    *,
+    timeout: float,
+    poll_interval: float | None,
+    on_poll: Callable[[str, float], None] | None,
+    clock: Clock,
+) -> float:
+    """Wait for INSYNC, then append the audit line: also when the wait times out, fails or is
+    interrupted, because the change was applied either way."""
+    insync: float | None = None
+    try:
+        insync = wait_insync(
+            route53,
+            change_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_poll=on_poll,
+            clock=clock,
+        )
+        return insync
+    except AwsError as error:
+        raise AwsError(
+            f"change {change_id} was applied, but waiting for INSYNC failed: {error.message}"
+        ) from None
+    except KeyboardInterrupt as interrupt:
+        interrupt.add_note(
+            f"change {change_id} was applied and is in the audit log; it was still propagating "
+            f"(check it with `aws route53 get-change --id {change_id}`)"
+        )
+        raise
+    finally:
+        audit_log.append(
+            replace(record, insync_seconds=None if insync is None else round(insync, 3))
+        )

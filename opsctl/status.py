@@ -38,6 +38,18 @@ class RegionStatus:
     impaired_alarm_since: str | None = None
 
     @property
+    def health(self) -> str:
+        """healthy | unhealthy | unknown (no HealthCheckStatus data, or unreadable)."""
+        return {True: "healthy", False: "unhealthy", None: "unknown"}[self.healthy]
+
+    @property
+    def checkers(self) -> str | None:
+        """`healthy/total` Route 53 checkers, when GetHealthCheckStatus could be read."""
+        if self.checkers_total is None:
+            return None
+        return f"{self.checkers_healthy}/{self.checkers_total}"
+
+    @property
     def degraded(self) -> bool:
         """True when a signal says this Region should not take traffic."""
         return self.healthy is False or self.alarm == "ALARM" or self.impaired_alarm == "ALARM"

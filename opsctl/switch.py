@@ -69,6 +69,7 @@ def apply_switch(
     since the plan is a conflict and nothing is written."""
     if plan.noop:
         return None
+    audit_log.ensure_writable()  # an unauditable change is not made at all
     actor = current_actor(clients)
     ssm = clients.client("ssm", plan.region)
     now = read_failure_switch(ssm, plan.parameter)

@@ -202,6 +202,8 @@ def load_topology_file(path: Path) -> Topology:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise TopologyError(f"cannot read topology file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise TopologyError(f"topology file {path} is not UTF-8 text") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:

@@ -16,9 +16,10 @@ from typing import Any
 
 import boto3
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from opsctl.aws import AwsClients
+from opsctl.cli import app
 from opsctl.route53 import Weights, read_records
 from opsctl.topology import Topology, parse_topology
 from tests.support.aws import create_state_table
@@ -117,6 +118,31 @@ def _record(region: str, weight: int) -> dict[str, Any]:
     }
 
 
+def _put_alarm_in_ok(
+    cloudwatch: Any,
+    name: str,
+    namespace: str,
+    metric: str,
+    dimensions: list[dict[str, str]],
+    *,
+    comparison: str,
+    threshold: float,
+    statistic: str,
+) -> None:
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=dimensions,
+        Statistic=statistic,
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=threshold,
+        ComparisonOperator=comparison,
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="setup")
+
+
 def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True) -> World:
     def client(service: str, region: str = "us-east-1") -> Any:
         return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
@@ -168,34 +194,29 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
                 {"Key": "ImpairedAlarmName", "Value": impaired_name},
             ],
         )
-        cloudwatch = client("cloudwatch")
-        cloudwatch.put_metric_alarm(
-            AlarmName=alarm_name,
-            Namespace="AWS/Route53",
-            MetricName="HealthCheckStatus",
-            Dimensions=[{"Name": "HealthCheckId", "Value": health_check_id}],
-            Statistic="Minimum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="LessThanThreshold",
+        _put_alarm_in_ok(
+            client("cloudwatch"),
+            alarm_name,
+            "AWS/Route53",
+            "HealthCheckStatus",
+            [{"Name": "HealthCheckId", "Value": health_check_id}],
+            comparison="LessThanThreshold",
+            threshold=1,
+            statistic="Minimum",
         )
-        cloudwatch.set_alarm_state(AlarmName=alarm_name, StateValue="OK", StateReason="setup")
         if impaired_alarms:
             # moto has no PutCompositeAlarm: a metric alarm of the same name stands in for the
             # composite (opsctl reads alarms of both types by name, so the read path is the same).
-            regional = client("cloudwatch", region)
-            regional.put_metric_alarm(
-                AlarmName=impaired_name,
-                Namespace="AWS/ApiGateway",
-                MetricName="5XXError",
-                Statistic="Average",
-                Period=60,
-                EvaluationPeriods=1,
-                Threshold=0.05,
-                ComparisonOperator="GreaterThanThreshold",
+            _put_alarm_in_ok(
+                client("cloudwatch", region),
+                impaired_name,
+                "AWS/ApiGateway",
+                "5XXError",
+                [],
+                comparison="GreaterThanThreshold",
+                threshold=0.05,
+                statistic="Average",
             )
-            regional.set_alarm_state(AlarmName=impaired_name, StateValue="OK", StateReason="setup")
         client("ssm", region).put_parameter(Name=switch, Value="healthy", Type="String")
         # The global table's replica in this Region (moto ignores replicas: one table per Region).
         create_state_table(client("dynamodb", region), f"{APP}-state")
@@ -231,6 +252,21 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
     return world
 
 
+def invoke(runner: CliRunner, world: World, *args: str) -> Result:
+    """opsctl in-process, acting on the world's topology file."""
+    return runner.invoke(app, [*args, "--topology", str(world.topology_path)])
+
+
+def assert_one_line_error(result: Result, exit_code: int, message: str) -> None:
+    """The error contract: the exit code, one `opsctl: error: <message>...` line, last on stderr
+    (after any warnings the command printed first), and no exception escaping the command."""
+    assert result.exit_code == exit_code, result.stderr
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.startswith("opsctl: error:")] == lines[-1:], lines
+    assert lines[-1].startswith(f"opsctl: error: {message}"), lines[-1]
+    assert result.exc_info is None or result.exc_info[0] is SystemExit
+
+
 @pytest.fixture(autouse=True)
 def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test writes its audit log under tmp_path and starts without OPSCTL_TOPOLOGY."""
@@ -238,6 +274,8 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.setenv("OPSCTL_AUDIT_LOG", str(audit))
     monkeypatch.delenv("OPSCTL_TOPOLOGY", raising=False)
     monkeypatch.setenv("COLUMNS", "200")  # wide tables: assertions read whole cells
+    # The emulator answers GetChange at once (or after a set delay): no need to poll every 2 s.
+    monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
     return audit
 
 

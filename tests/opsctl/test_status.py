@@ -9,8 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl import cli
-from opsctl.cli import app
-from tests.opsctl.conftest import RECORD_NAME, World, _record
+from tests.opsctl.conftest import RECORD_NAME, World, _record, invoke
 
 STATUS_KEYS = {
     "recordName",
@@ -39,7 +38,7 @@ REGION_KEYS = {
 
 
 def status_json(runner: CliRunner, world: World) -> dict:
-    result = runner.invoke(app, ["status", "--json", "--topology", str(world.topology_path)])
+    result = invoke(runner, world, "status", "--json")
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -72,7 +71,7 @@ def test_json_shape_when_all_is_well(runner: CliRunner, world: World) -> None:
 
 
 def test_table_shows_each_region_and_a_sane_headline(runner: CliRunner, world: World) -> None:
-    result = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    result = invoke(runner, world, "status")
     assert result.exit_code == 0, result.stderr
     assert "primary (us-east-1) serves all traffic; healthy" in result.stdout
     for text in ("us-east-1", "us-west-2", "100%", "healthy (1/1)", "OK since"):
@@ -98,7 +97,7 @@ def test_all_traffic_on_an_unhealthy_primary_is_a_red_line_with_the_command(
         "ALARM",
         "failing",
     )
-    table = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    table = invoke(runner, world, "status")
     assert "UNHEALTHY" in table.stdout
     assert '-> opsctl failover --approve --reason "..."' in table.stdout
 
@@ -155,7 +154,7 @@ def test_unknown_set_identifier_is_refused(runner: CliRunner, world: World) -> N
     stray = _record("us-west-2", 5)
     stray["SetIdentifier"] = "eu-west-1"
     _add_record(world, stray)
-    result = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    result = invoke(runner, world, "status")
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         f"opsctl: error: {RECORD_NAME} A has an unexpected set identifier 'eu-west-1' "
@@ -167,31 +166,9 @@ def test_missing_records_are_refused(runner: CliRunner, world: World) -> None:
     document = json.loads(world.topology_path.read_text())
     document["records"] = [{"name": "login.example.com.", "type": "A"}]
     world.topology_path.write_text(json.dumps(document))
-    result = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
+    result = invoke(runner, world, "status")
     assert result.exit_code == 1
     assert "no login.example.com. A records in hosted zone" in result.stderr
-
-
-def test_missing_credentials_is_one_line(
-    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:
-    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(variable)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    result = runner.invoke(app, ["status", "--topology", str(world.topology_path)])
-    assert result.exit_code == 1
-    assert result.stderr.startswith("opsctl: error: no AWS credentials found")
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
-def test_unknown_profile_is_one_line(runner: CliRunner, world: World, tmp_path) -> None:
-    result = runner.invoke(
-        app, ["status", "--profile", "nope", "--topology", str(world.topology_path)]
-    )
-    assert result.exit_code == 1
-    assert result.stderr.strip() == "opsctl: error: AWS profile not found: nope"
 
 
 def test_watch_json_prints_one_line_per_refresh_until_interrupted(
@@ -207,9 +184,7 @@ def test_watch_json_prints_one_line_per_refresh_until_interrupted(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "sleep", fake_sleep)
-    result = runner.invoke(
-        app, ["status", "--json", "--watch", "5", "--topology", str(world.topology_path)]
-    )
+    result = invoke(runner, world, "status", "--json", "--watch", "5")
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["consistent"] for line in lines] == [True, False]
@@ -223,6 +198,6 @@ def test_watch_table_refreshes_in_place(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "sleep", interrupt)
-    result = runner.invoke(app, ["status", "--watch", "2", "--topology", str(world.topology_path)])
+    result = invoke(runner, world, "status", "--watch", "2")
     assert result.exit_code == 0, result.stderr
     assert "serves all traffic" in result.stdout
