@@ -20,85 +20,33 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 import jwt  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm  # noqa: E402
 
+from tests.functions.support import (  # noqa: E402
+    AUDIENCE,
+    ISSUER,
+    METHOD_ARN,
+    FakeLambdaContext,
+    JwksServer,
+    SigningKey,
+    claims,
+    ec_key,
+    rsa_key,
+)
 from tests.support.aws import create_state_table  # noqa: E402
 
 TARGET_RATIO = 1.5
-ISSUER = "https://idp.example.com/"
-AUDIENCE = "game-api"
 TABLE_NAME = "bench-state"
 REGION = "us-east-1"
-METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/whoami"
 HANDLER_MODULES = ("functions.authorizer.app", "functions.health.app", "functions.api.app")
-
-
-@dataclass(frozen=True)
-class BenchKey:
-    kid: str
-    algorithm: str
-    private_key: Any
-
-    def public_jwk(self) -> dict[str, Any]:
-        codec = RSAAlgorithm if self.algorithm == "RS256" else ECAlgorithm
-        jwk = codec.to_jwk(self.private_key.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
-
-    def tokens(self, count: int) -> list[str]:
-        now = int(time.time())
-        return [
-            jwt.encode(
-                {
-                    "iss": ISSUER,
-                    "aud": AUDIENCE,
-                    "sub": f"player-{n}",
-                    "iat": now,
-                    "exp": now + 3600,
-                    "jti": str(uuid.uuid4()),
-                    "scope": "sessions:read sessions:write",
-                },
-                self.private_key,
-                algorithm=self.algorithm,
-                headers={"kid": self.kid},
-            )
-            for n in range(count)
-        ]
-
-
-@contextlib.contextmanager
-def jwks_endpoint(document: bytes) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(document)))
-            self.end_headers()
-            self.wfile.write(document)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -120,18 +68,13 @@ class WarmResult:
         return self.handler_median_us / self.decode_median_us
 
 
-def measure_warm(key: BenchKey, count: int) -> WarmResult:
+def measure_warm(key: SigningKey, count: int) -> WarmResult:
     from functions.authorizer import app as authorizer_app
 
-    class Context:
-        function_name = "bench-authorizer"
-        memory_limit_in_mb = 256
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-authorizer"
-        aws_request_id = "00000000-0000-0000-0000-000000000000"
-
-    context = Context()
+    context = FakeLambdaContext()
     public_key = key.private_key.public_key()
-    tokens = key.tokens(count + 1)
+    # Distinct valid tokens (own jti each), so no cache can answer for a repeated one.
+    tokens = [key.sign(claims(sub=f"player-{n}")) for n in range(count + 1)]
 
     def invoke(token: str) -> None:
         event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
@@ -206,20 +149,17 @@ def main() -> int:
 
     from opsctl.sandbox.emulator import start_emulator
 
-    keys = [
-        BenchKey(
-            "bench-rsa", "RS256", rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        ),
-        BenchKey("bench-ec", "ES256", ec.generate_private_key(ec.SECP256R1())),
-    ]
-    import json
-
-    document = json.dumps({"keys": [key.public_jwk() for key in keys]}).encode()
-    with start_emulator() as emulator, jwks_endpoint(document) as jwks_uri:
-        configure_environment(emulator.endpoint_url, jwks_uri)
-        # The handler prints one EMF line per invocation, as in Lambda; keep it off the table.
-        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-            warm = [measure_warm(key, args.tokens) for key in keys]
+    keys = [rsa_key("bench-rsa"), ec_key("bench-ec")]
+    jwks = JwksServer()
+    jwks.publish(*keys)
+    try:
+        with start_emulator() as emulator:
+            configure_environment(emulator.endpoint_url, jwks.url)
+            # The handler prints one EMF line per invocation, as in Lambda; keep it off the table.
+            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                warm = [measure_warm(key, args.tokens) for key in keys]
+    finally:
+        jwks.close()
     cold = {module: measure_cold_import(module, args.imports) for module in HANDLER_MODULES}
 
     print(f"Python {sys.version.split()[0]}, PyJWT {jwt.__version__}, {os.cpu_count()} CPUs\n")
