@@ -84,36 +84,36 @@ def test_comment_is_cut_to_route53s_256_characters(state: RecordState) -> None:
     assert len(build_change_batch(state, Weights(0, 100), "x" * 400)["Comment"]) == 256
 
 
-def test_conflict_as_route53_reports_it_raises_conflict(
-    stubbed: Any, world: World, state: RecordState
-) -> None:
-    client, stubber = stubbed
-    stubber.add_client_error(
-        "change_resource_record_sets",
-        service_error_code="InvalidChangeBatch",
-        service_message=(
+@pytest.mark.parametrize(
+    ("route53_message", "error", "match"),
+    [
+        (
+            # How Route 53 rejects a DELETE that no longer matches: the compare-and-swap lost.
             "[Tried to delete resource record set [name='auth.example.com.', type='A', "
-            "set-identifier='us-east-1'] but the values provided do not match the current values]"
+            "set-identifier='us-east-1'] but the values provided do not match the current values]",
+            ConflictError,
+            "changed since opsctl read them",
         ),
-        http_status_code=400,
-    )
-    with pytest.raises(ConflictError, match="changed since opsctl read them"):
-        submit_change(
-            client, world.topology, state, Weights(0, 100), "c", clock=FakeClock().clock()
-        )
-
-
-def test_other_invalid_change_batch_is_an_aws_error(
-    stubbed: Any, world: World, state: RecordState
+        # Any other invalid batch is an AWS error, not a conflict.
+        ("Alias target hosted zone is invalid", AwsError, "Alias target hosted zone is invalid"),
+    ],
+)
+def test_invalid_change_batch_is_a_conflict_only_when_the_records_moved(
+    stubbed: Any,
+    world: World,
+    state: RecordState,
+    route53_message: str,
+    error: type[Exception],
+    match: str,
 ) -> None:
     client, stubber = stubbed
     stubber.add_client_error(
         "change_resource_record_sets",
         service_error_code="InvalidChangeBatch",
-        service_message="Alias target hosted zone is invalid",
+        service_message=route53_message,
         http_status_code=400,
     )
-    with pytest.raises(AwsError, match="Alias target hosted zone is invalid"):
+    with pytest.raises(error, match=match):
         submit_change(
             client, world.topology, state, Weights(0, 100), "c", clock=FakeClock().clock()
         )
