@@ -3,17 +3,20 @@
 Steps (each checked; a failed check stops the drill with DrillFailed):
  1. the primary serves and every Region is healthy (opsctl status);
  2. a player creates a game session through the shared hostname (lands in the primary);
- 3. the primary's failure switch is flipped to `failing`;
+ 3. the primary's failure switch is flipped to `failing` through opsctl's switch core (approved,
+    reason "drill", audited);
  4. the health checkers see it, the primary's alarm fires and SNS notifies the operator —
-    detection time is measured from the flip to the alarm;
+    detection time is measured from the flip to the alarm; the primary's own "Region impaired"
+    composite alarm follows (its api-5xx alarm counts the health checks' 500s);
  5. failover with approval (non-interactive, reason "drill") through opsctl's plan/apply, with
     players' requests running throughout — approval-to-INSYNC and failed requests are measured;
  6. the probe shows the secondary serving with tokens still accepted, the session created before
     the failover readable there, and a retried POST with the same Idempotency-Key returning the
-    same session instead of a second one;
- 7. the primary is healed (switch back to `healthy`) and its alarm returns to OK;
+    same session instead of a second one; a new session is created in the secondary;
+ 7. the primary is healed (switch back to `healthy`, approved and audited like step 3) and its
+    alarms return to OK;
  8. fallback in steps (10, 50, 100 percent) through opsctl, again measured under load;
- 9. the primary serves again, all healthy.
+ 9. the primary serves again, all healthy, and the session created in the secondary is readable.
 """
 
 from __future__ import annotations
@@ -218,14 +221,22 @@ class Drill:
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
         return queue_url
 
-    def alarm_notices(self) -> list[dict[str, Any]]:
+    def wait_for_notice(self, alarm_name: str, state: str) -> list[dict[str, Any]]:
+        """The alarm notices received until one says `alarm_name` went to `state`, or the signal
+        timeout. CloudWatch sets the alarm's state first and notifies after, and SNS delivers
+        asynchronously (on AWS as here), so the notice can trail the state by a moment."""
         sqs = self.clients.client("sqs", self.topology.alarm_region)
-        notices = []
-        for message in sqs.receive_message(QueueUrl=self._alarm_inbox, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            body = json.loads(message["Body"])
-            notices.append(json.loads(body.get("Message", "{}")))
+        deadline = time.monotonic() + self.signal_timeout
+        notices: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            received = sqs.receive_message(
+                QueueUrl=self._alarm_inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            ).get("Messages", [])
+            for message in received:
+                notices.append(json.loads(json.loads(message["Body"]).get("Message", "{}")))
+            if any(n.get("AlarmName") == alarm_name and n.get("NewStateValue") == state
+                   for n in notices):  # fmt: skip
+                break
         return notices
 
     def _set_switch(self, role: str, value: str) -> None:
@@ -278,8 +289,9 @@ class Drill:
         )
         return report
 
-    def create_session(self) -> CreatedSession:
-        self.say("2. a player creates a game session through the shared hostname")
+    def create_session(self, *, announce: bool = True) -> CreatedSession:
+        if announce:
+            self.say("2. a player creates a game session through the shared hostname")
         key = f"drill-{uuid.uuid4().hex}"
         response = self.call(
             "POST", "/sessions", json_body=SESSION_BODY, headers={"Idempotency-Key": key}
@@ -310,17 +322,36 @@ class Drill:
             f"primary alarm in ALARM after {detection:.1f}s; traffic still on the sick primary",
             f"unexpected status after the flip: {report.headline}",
         )
-        notices = self.alarm_notices()
+        alarm_name = self.topology.primary.alarm_name
+        notices = self.wait_for_notice(alarm_name, "ALARM")
         self.check(
             any(
-                n.get("NewStateValue") == "ALARM"
-                and n.get("AlarmName") == self.topology.primary.alarm_name
+                n.get("NewStateValue") == "ALARM" and n.get("AlarmName") == alarm_name
                 for n in notices
             ),
             "SNS notified the operator of the ALARM",
             f"no ALARM notice on the alarm topic (got {notices})",
         )
+        if self.topology.primary.impaired_alarm_name is not None:
+            self._region_impaired(flipped_at)
         return detection
+
+    def _region_impaired(self, flipped_at: float) -> None:
+        """The primary's own signals agree. Its api-5xx alarm watches the stage's 5xx share; with
+        the players' traffic still light, Route 53's health checks are most of the requests, and
+        every one of them now gets a 500: the share is far above the threshold for the whole
+        evaluation window, so the composite "Region impaired" alarm fires too."""
+        report = self.wait_for(
+            "the primary's Region-impaired alarm",
+            lambda r: r.region("primary").impaired_alarm == "ALARM",
+        )
+        self.show_status()
+        self.check(
+            report.region("secondary").impaired_alarm == "OK",
+            f"primary's Region-impaired alarm in ALARM after {time.monotonic() - flipped_at:.1f}s "
+            "(its api-5xx alarm: the health checks' 500s); the secondary's stays OK",
+            f"the secondary looks impaired too: {report.region('secondary').impaired_alarm}",
+        )
 
     def failover(self, detection: float) -> ShiftMeasurement:
         self.say("5. fail over to the secondary, approved")
@@ -372,16 +403,33 @@ class Drill:
         )
         return report
 
+    def create_session_on_secondary(self) -> CreatedSession:
+        """A session started during the outage must survive the way back too."""
+        created = self.create_session(announce=False)
+        self.check(
+            created.region == self.topology.secondary.region,
+            f"session {created.session_id[:8]} created in {created.region} during the failover",
+            f"a new session landed in {created.region}, not the secondary",
+        )
+        return created
+
     def heal_primary(self) -> float:
         self.say("7. heal the primary: failure switch back to `healthy`")
         healed_at = time.monotonic()
         self._set_switch("primary", "healthy")
+        impaired_deployed = self.topology.primary.impaired_alarm_name is not None
+        # The fallback's preflight insists on all three, as for any Region taking traffic.
         self.wait_for(
-            "the primary's alarm to clear",
-            lambda r: r.region("primary").alarm == "OK" and r.region("primary").healthy is True,
+            "the primary's alarms to clear",
+            lambda r: (
+                r.region("primary").alarm == "OK"
+                and r.region("primary").healthy is True
+                and (not impaired_deployed or r.region("primary").impaired_alarm == "OK")
+            ),
         )
         recovery = time.monotonic() - healed_at
-        self.passed(f"primary healthy again, alarm OK after {recovery:.1f}s")
+        cleared = "health alarm and Region-impaired alarm" if impaired_deployed else "alarm"
+        self.passed(f"primary healthy again, {cleared} OK after {recovery:.1f}s")
         return recovery
 
     def fallback(self, recovery: float) -> ShiftMeasurement:
@@ -401,7 +449,7 @@ class Drill:
         )
         return measured
 
-    def primary_serving_again(self) -> StatusReport:
+    def primary_serving_again(self, session: CreatedSession) -> StatusReport:
         self.say("9. status: the primary serves again")
         report = self.show_status()
         primary = self.topology.primary.region
@@ -412,6 +460,16 @@ class Drill:
             and answered.by_region() == {primary: PROBE_COUNT},
             f"primary serves all traffic again ({PROBE_COUNT}/{PROBE_COUNT} probes from {primary})",
             f"after fallback: {report.headline}; probes {answered.by_region()}",
+        )
+        # Every request lands in the primary now (the probe just showed it); a session's body
+        # names the Region that created it, so reading it here proves replication back.
+        read = self.call("GET", f"/sessions/{session.session_id}")
+        read_id = read.body.get("id") if read.body else None
+        self.check(
+            read.status == 200 and read_id == session.session_id,
+            f"session {session.session_id[:8]} created in {session.region} is readable in "
+            f"{primary}",
+            f"GET /sessions/{session.session_id} answered {read.status} {read.body}",
         )
         return report
 
@@ -426,9 +484,10 @@ def run_drill(state: SandboxState, say: Callable[[str], None] = output.info) -> 
         detection = drill.detect_failure(flipped_at)
         drill.failover(detection)
         drill.verify_secondary_serving(session)
+        during_outage = drill.create_session_on_secondary()
         recovery = drill.heal_primary()
         drill.fallback(recovery)
-        drill.primary_serving_again()
+        drill.primary_serving_again(during_outage)
         return drill.report
 
 

@@ -15,6 +15,10 @@ handlers from `functions/` with REST API event shapes:
 
 Each invocation runs with exactly its function's environment (Lambda functions do not share
 environment variables) and one at a time per process, like one warm Lambda instance per function.
+
+Like API Gateway and Lambda, the front publishes its metrics to the Region's CloudWatch:
+AWS/ApiGateway Count, 4XXError, 5XXError, Latency by ApiName and Stage; AWS/Lambda Invocations,
+Errors, Duration by FunctionName. The Region's own alarms are evaluated from them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
+
+import boto3
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -91,6 +97,7 @@ class FrontSpec:
     authorizer: AuthorizerSpec | None
     custom_domains: list[str] = field(default_factory=list)
     endpoint_url: str = ""
+    api_name: str = ""  # the REST API's name: API Gateway's ApiName metric dimension
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -108,6 +115,7 @@ class FrontSpec:
             authorizer=AuthorizerSpec(**raw["authorizer"]) if raw["authorizer"] else None,
             custom_domains=list(raw["custom_domains"]),
             endpoint_url=raw["endpoint_url"],
+            api_name=raw["api_name"],
         )
 
 
@@ -149,6 +157,69 @@ class FakeLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class MetricsPublisher:
+    """API Gateway's and Lambda's CloudWatch metrics for this Region, as AWS publishes them.
+
+    Each request and invocation adds datapoints; a background thread sends them in batches to the
+    emulator's CloudWatch, so publishing costs a request nothing. A failed batch is reported and
+    dropped (AWS does not back-fill metrics either).
+    """
+
+    BATCH = 500  # PutMetricData takes up to 1000 datums
+
+    def __init__(self, cloudwatch: Any, flush_seconds: float = 0.5) -> None:
+        self._cloudwatch = cloudwatch
+        self._flush_seconds = flush_seconds
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="metrics")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.flush()
+
+    def add(self, namespace: str, dimensions: dict[str, str], values: dict[str, float]) -> None:
+        stamp = datetime.now(UTC)
+        shaped = [{"Name": name, "Value": value} for name, value in dimensions.items()]
+        datums = [
+            {
+                "MetricName": name,
+                "Dimensions": shaped,
+                "Timestamp": stamp,
+                "Value": value,
+                "Unit": METRIC_UNITS.get(name, "Count"),
+            }
+            for name, value in values.items()
+        ]
+        with self._lock:
+            self._pending.setdefault(namespace, []).extend(datums)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for namespace, datums in pending.items():
+            for start in range(0, len(datums), self.BATCH):
+                try:
+                    self._cloudwatch.put_metric_data(
+                        Namespace=namespace, MetricData=datums[start : start + self.BATCH]
+                    )
+                except Exception as error:
+                    print(f"metrics: {namespace} batch dropped: {error!r}", file=sys.stderr)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_seconds):
+            self.flush()
+
+
+METRIC_UNITS = {"Latency": "Milliseconds", "IntegrationLatency": "Milliseconds",
+                "Duration": "Milliseconds"}  # fmt: skip
+
+
 class Invoker(Protocol):
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any: ...
 
@@ -156,7 +227,14 @@ class Invoker(Protocol):
 class LambdaRuntime:
     """Imports handlers lazily (a cold start on first use) and invokes them one at a time."""
 
-    def __init__(self, functions: list[LambdaSpec], region: str, account_id: str) -> None:
+    def __init__(
+        self,
+        functions: list[LambdaSpec],
+        region: str,
+        account_id: str,
+        metrics: MetricsPublisher | None = None,
+    ) -> None:
+        self._metrics = metrics
         self._functions = {function.name: function for function in functions}
         self._region = region
         self._account_id = account_id
@@ -174,10 +252,28 @@ class LambdaRuntime:
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
         function = self._functions[function_name]
         with self._lock:
-            handler = self._handler(function)
-            # Lambda serializes the result to JSON; doing the same catches non-JSON returns.
-            result = handler(event, FakeLambdaContext(function, self._region, self._account_id))
-            return json.loads(json.dumps(result))
+            started = time.monotonic()
+            failed = True
+            try:
+                handler = self._handler(function)
+                context = FakeLambdaContext(function, self._region, self._account_id)
+                # Lambda serializes the result to JSON; doing the same catches non-JSON returns.
+                result = json.loads(json.dumps(handler(event, context)))
+                failed = False
+                return result
+            finally:
+                # AWS/Lambda by function: a raised exception (the authorizer's "Unauthorized"
+                # too) is a function error. Nothing throttles here, so no Throttles datapoint.
+                if self._metrics is not None:
+                    self._metrics.add(
+                        "AWS/Lambda",
+                        {"FunctionName": function.name},
+                        {
+                            "Invocations": 1.0,
+                            "Errors": float(failed),
+                            "Duration": (time.monotonic() - started) * 1000,
+                        },
+                    )
 
     def _handler(self, function: LambdaSpec) -> Handler:
         self._apply_environment(function)
@@ -236,8 +332,14 @@ def evaluate_policy(policy: dict[str, Any], method_arn: str) -> bool | None:
 class Front:
     """Routes one HTTP request through authorizer and function; independent of the HTTP server."""
 
-    def __init__(self, spec: FrontSpec, runtime: Invoker | None = None) -> None:
+    def __init__(
+        self,
+        spec: FrontSpec,
+        runtime: Invoker | None = None,
+        metrics: MetricsPublisher | None = None,
+    ) -> None:
         self.spec = spec
+        self.metrics = metrics
         self.runtime = runtime or LambdaRuntime(spec.functions, spec.region, spec.account_id)
         self._routes = [(route, resource_pattern(route.resource_path)) for route in spec.routes]
         self._custom_domains = {domain.lower().rstrip(".") for domain in spec.custom_domains}
@@ -245,6 +347,25 @@ class Front:
         self._cache_lock = threading.Lock()
 
     def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
+    ) -> HttpResponse:
+        started = time.monotonic()
+        response = self._route(method, raw_path, headers, body, source_ip)
+        if self.metrics is not None:
+            # AWS/ApiGateway by ApiName and Stage: every request the stage answers.
+            self.metrics.add(
+                "AWS/ApiGateway",
+                {"ApiName": self.spec.api_name, "Stage": self.spec.stage},
+                {
+                    "Count": 1.0,
+                    "4XXError": float(400 <= response.status < 500),
+                    "5XXError": float(response.status >= 500),
+                    "Latency": (time.monotonic() - started) * 1000,
+                },
+            )
+        return response
+
+    def _route(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
     ) -> HttpResponse:
         request_id = str(uuid.uuid4())
@@ -488,9 +609,11 @@ def main(argv: list[str] | None = None) -> None:
         }
     )
     listening_socket = socket.socket(fileno=args.fd)
-    runtime = LambdaRuntime(spec.functions, spec.region, spec.account_id)
+    metrics = MetricsPublisher(boto3.client("cloudwatch", region_name=spec.region))
+    metrics.start()
+    runtime = LambdaRuntime(spec.functions, spec.region, spec.account_id, metrics)
     runtime.preload()
-    server = make_server(Front(spec, runtime), listening_socket)
+    server = make_server(Front(spec, runtime, metrics), listening_socket)
     print(f"front {spec.region} serving on {listening_socket.getsockname()[1]}", flush=True)
     try:
         server.serve_forever()
@@ -498,6 +621,7 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server.server_close()
+        metrics.stop()
 
 
 if __name__ == "__main__":

@@ -9,9 +9,12 @@ with time scaled down (`time_scale` multiplies every interval and alarm period):
   healthy while more than 18% of checkers say so (Route 53's rule). An HTTP(S) check passes on a
   2xx/3xx within 2 s (connect within 4 s). Each verdict is published as HealthCheckStatus (1/0)
   and HealthCheckPercentageHealthy in us-east-1;
-- every alarm on those metrics is evaluated over its last EvaluationPeriods periods (statistic,
-  comparison, threshold, DatapointsToAlarm, TreatMissingData), its state set with
-  SetAlarmState on each transition, and its ALARM/OK actions published to SNS, as CloudWatch does.
+- every metric alarm in the sandbox's Regions (the health-check alarms in us-east-1, each
+  Region's own API/Lambda alarms) is evaluated from the datapoints in the emulator's CloudWatch
+  over its last EvaluationPeriods periods (statistic or percentile, or a sum of metrics,
+  comparison, threshold, DatapointsToAlarm, TreatMissingData); then every composite alarm's
+  AlarmRule over ALARM()/OK()/INSUFFICIENT_DATA(), AND, OR, NOT. Each transition is set with
+  SetAlarmState and its actions published to SNS with CloudWatch's notification JSON.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+import re
 import sys
 import threading
 import time
@@ -27,7 +31,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 ROUTE53_NAMESPACE = "AWS/Route53"
 HEALTHY_FRACTION = 0.18
@@ -51,6 +55,17 @@ COMPARISON_WORDS = {
     "LessThanThreshold": "less than",
     "LessThanOrEqualToThreshold": "less than or equal to",
 }
+REGION_NAMES = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "eu-west-1": "Europe (Ireland)",
+    "eu-central-1": "Europe (Frankfurt)",
+}
+_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+# A metric-math expression the sandbox evaluates: a sum of Sum statistics ("t0 + t1 + t2").
+_SUM_EXPRESSION = re.compile(r"^\s*[a-z]\w*(\s*\+\s*[a-z]\w*)*\s*$")
 STATISTICS: dict[str, Callable[[list[float]], float]] = {
     "Minimum": min,
     "Maximum": max,
@@ -58,6 +73,24 @@ STATISTICS: dict[str, Callable[[list[float]], float]] = {
     "Sum": sum,
     "SampleCount": lambda values: float(len(values)),
 }
+
+
+def percentile(rank: float) -> Callable[[list[float]], float]:
+    """CloudWatch's pNN: the nearest-rank percentile of the period's values."""
+
+    def of(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
+
+    return of
+
+
+def statistic_for(alarm: dict[str, Any]) -> Callable[[list[float]], float] | None:
+    """The alarm's Statistic or ExtendedStatistic (pNN); None when the sandbox has no such one."""
+    if alarm.get("Statistic") in STATISTICS:
+        return STATISTICS[alarm["Statistic"]]
+    match = _PERCENTILE.match(alarm.get("ExtendedStatistic") or "")
+    return percentile(float(match.group(1))) if match else None
 
 
 @dataclass(frozen=True)
@@ -129,6 +162,36 @@ class MetricSeries:
             return [value for stamp, value in self.points if start <= stamp < end]
 
 
+@dataclass(frozen=True)
+class SummedSeries:
+    """Several metrics read as one: the Sum of their Sums (a metric-math `t0 + t1 + ...`)."""
+
+    members: tuple[MetricSeries, ...]
+
+    @property
+    def published(self) -> bool:
+        return any(member.published for member in self.members)
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [value for member in self.members for value in member.between(start, end)]
+
+
+class Series(Protocol):
+    published: bool
+
+    def between(self, start: float, end: float) -> list[float]: ...
+
+
+class MetricStore(Protocol):
+    """Where the evaluator reads datapoints: the emulator's CloudWatch (emulator.py)."""
+
+    def refresh(self) -> None: ...
+
+    def series(
+        self, region: str, namespace: str, name: str, dimensions: dict[str, str]
+    ) -> MetricSeries | None: ...
+
+
 def probe_once(target: HealthTarget) -> ProbeResult:
     """One checker's request: passes on 2xx/3xx within the response timeout."""
     request = urllib.request.Request(target.url, headers={"Host": target.host_header})
@@ -153,13 +216,14 @@ class AlarmEvaluation:
 
 
 def evaluate_alarm(
-    alarm: dict[str, Any], series: MetricSeries, now: float, time_scale: float
+    alarm: dict[str, Any], series: Series, now: float, time_scale: float
 ) -> AlarmEvaluation | None:
     """The state CloudWatch would give `alarm` now, or None to keep the current state."""
     period = float(alarm["Period"]) * time_scale
     periods = int(alarm["EvaluationPeriods"])
     to_alarm = int(alarm.get("DatapointsToAlarm") or periods)
-    statistic = STATISTICS[alarm["Statistic"]]
+    statistic = statistic_for(alarm)
+    assert statistic is not None, "alarm with a statistic the sandbox cannot compute"
     compare = COMPARISONS[alarm["ComparisonOperator"]]
     threshold = float(alarm["Threshold"])
     treat_missing = alarm.get("TreatMissingData", "missing")
@@ -185,7 +249,7 @@ def evaluate_alarm(
     reason_data = {
         "version": "1.0",
         "queryDate": datetime.now(UTC).isoformat(),
-        "statistic": alarm["Statistic"],
+        "statistic": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
         "period": alarm["Period"],
         "recentDatapoints": shown,
         "threshold": threshold,
@@ -220,16 +284,11 @@ class Route53HealthCheckers:
         *,
         checkers: int = DEFAULT_CHECKERS,
         on_observations: Callable[[str, list[dict[str, Any]]], None] | None = None,
-        retain_seconds: float = 600.0,
     ) -> None:
         self.targets = targets
         self.cloudwatch = cloudwatch
         self.checkers = checkers
         self.on_observations = on_observations
-        self.retain_seconds = retain_seconds
-        self.series: dict[str, MetricSeries] = {
-            target.health_check_id: MetricSeries() for target in targets
-        }
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -270,7 +329,6 @@ class Route53HealthCheckers:
         fraction = healthy_checkers / self.checkers
         status = 1.0 if fraction > HEALTHY_FRACTION else 0.0
         now = time.time()
-        self.series[target.health_check_id].add(now, status, self.retain_seconds)
         dimensions = [{"Name": "HealthCheckId", "Value": target.health_check_id}]
         stamp = datetime.fromtimestamp(now, UTC)
         try:
@@ -300,20 +358,21 @@ class Route53HealthCheckers:
 
 
 class AlarmEvaluator:
-    """Evaluates the alarms on HealthCheckStatus like CloudWatch and fires their SNS actions."""
+    """Evaluates every metric and composite alarm of the given Regions like CloudWatch, and
+    publishes their actions to SNS."""
 
     def __init__(
         self,
-        cloudwatch: Any,
-        sns: Any,
-        series_by_health_check: dict[str, MetricSeries],
+        cloudwatch_by_region: dict[str, Any],
+        sns_by_region: dict[str, Any],
+        store: MetricStore,
         *,
         time_scale: float,
         tick_seconds: float | None = None,
     ) -> None:
-        self.cloudwatch = cloudwatch
-        self.sns = sns
-        self.series_by_health_check = series_by_health_check
+        self.cloudwatch_by_region = cloudwatch_by_region
+        self.sns_by_region = sns_by_region
+        self.store = store
         self.time_scale = time_scale
         self.tick_seconds = (
             tick_seconds if tick_seconds is not None else max(0.05, 5.0 * time_scale)
@@ -337,44 +396,84 @@ class AlarmEvaluator:
             self._stop.wait(self.tick_seconds)
 
     def evaluate_all(self, now: float) -> None:
-        paginator = self.cloudwatch.get_paginator("describe_alarms")
-        for page in paginator.paginate(AlarmTypes=["MetricAlarm"]):
-            for alarm in page["MetricAlarms"]:
-                series = self._series_for(alarm)
-                if series is None:
+        """Metric alarms first, then the composite alarms over the states they now have."""
+        self.store.refresh()
+        for region, cloudwatch in self.cloudwatch_by_region.items():
+            states: dict[str, str] = {}
+            paginator = cloudwatch.get_paginator("describe_alarms")
+            pages = list(paginator.paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"]))
+            for alarm in (a for page in pages for a in page["MetricAlarms"]):
+                states[alarm["AlarmName"]] = alarm["StateValue"]
+                readable = self._readable(region, alarm)
+                if readable is None:
                     continue
-                evaluation = evaluate_alarm(alarm, series, now, self.time_scale)
+                evaluated_alarm, series = readable
+                evaluation = evaluate_alarm(evaluated_alarm, series, now, self.time_scale)
                 if evaluation is not None and evaluation.state != alarm["StateValue"]:
-                    self._transition(alarm, evaluation)
+                    self._transition(region, alarm, evaluation)
+                    states[alarm["AlarmName"]] = evaluation.state
+            for alarm in (a for page in pages for a in page["CompositeAlarms"]):
+                fired = evaluate_rule(alarm["AlarmRule"], states)
+                state = "ALARM" if fired else "OK"
+                if state != alarm["StateValue"]:
+                    reason = (
+                        f"arn:aws:cloudwatch alarm rule {alarm['AlarmRule']} evaluated to "
+                        f"{str(fired).upper()}"
+                    )
+                    self._transition(region, alarm, AlarmEvaluation(state, reason, {}))
 
-    def _series_for(self, alarm: dict[str, Any]) -> MetricSeries | None:
-        if (
-            alarm.get("Namespace") != ROUTE53_NAMESPACE
-            or alarm.get("MetricName") != "HealthCheckStatus"
-        ):
+    def _readable(self, region: str, alarm: dict[str, Any]) -> tuple[dict[str, Any], Series] | None:
+        """The alarm as evaluated and its datapoints; None for what the sandbox cannot compute
+        or what has never been published (CloudWatch has no datapoints before a metric's first;
+        "breaching" missing data would otherwise fire before the checkers start)."""
+        if alarm.get("ComparisonOperator") not in COMPARISONS:
             return None
-        if (
-            alarm.get("Statistic") not in STATISTICS
-            or alarm.get("ComparisonOperator") not in COMPARISONS
-        ):
+        if alarm.get("Metrics"):
+            return self._summed(region, alarm)
+        if statistic_for(alarm) is None:
             return None
         dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
-        series = self.series_by_health_check.get(dimensions.get("HealthCheckId", ""))
-        # Route 53 publishes from a health check's first probe on; before that the checkers
-        # have not started, and "breaching" missing data would fire a false alarm.
+        series = self.store.series(
+            region, alarm.get("Namespace", ""), alarm.get("MetricName", ""), dimensions
+        )
         if series is None or not series.published:
             return None
-        return series
+        return alarm, series
 
-    def _transition(self, alarm: dict[str, Any], evaluation: AlarmEvaluation) -> None:
-        self.cloudwatch.set_alarm_state(
+    def _summed(self, region: str, alarm: dict[str, Any]) -> tuple[dict[str, Any], Series] | None:
+        """A metric-math alarm whose returned expression adds up Sum statistics."""
+        queries = {query["Id"]: query for query in alarm["Metrics"]}
+        returned = [q for q in alarm["Metrics"] if q.get("ReturnData")]
+        if len(returned) != 1 or not _SUM_EXPRESSION.match(returned[0].get("Expression", "")):
+            return None
+        members = []
+        period = None
+        for ident in (i.strip() for i in returned[0]["Expression"].split("+")):
+            stat = queries.get(ident, {}).get("MetricStat")
+            if stat is None or stat.get("Stat") != "Sum":
+                return None
+            metric = stat["Metric"]
+            period = stat["Period"]
+            dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+            series = self.store.series(
+                region, metric["Namespace"], metric["MetricName"], dimensions
+            )
+            if series is not None:
+                members.append(series)
+        summed = SummedSeries(tuple(members))
+        if not summed.published:
+            return None
+        return {**alarm, "Statistic": "Sum", "Period": period}, summed
+
+    def _transition(self, region: str, alarm: dict[str, Any], evaluation: AlarmEvaluation) -> None:
+        self.cloudwatch_by_region[region].set_alarm_state(
             AlarmName=alarm["AlarmName"],
             StateValue=evaluation.state,
             StateReason=evaluation.reason[:1023],
             StateReasonData=json.dumps(evaluation.reason_data),
         )
         print(
-            f"alarm {alarm['AlarmName']}: {alarm['StateValue']} -> {evaluation.state}",
+            f"alarm {alarm['AlarmName']} ({region}): {alarm['StateValue']} -> {evaluation.state}",
             file=sys.stderr,
             flush=True,
         )
@@ -385,19 +484,24 @@ class AlarmEvaluator:
         }[evaluation.state]
         if not alarm.get("ActionsEnabled", True):
             return
-        message = {
+        region_name = REGION_NAMES.get(region, region)
+        message: dict[str, Any] = {
             "AlarmName": alarm["AlarmName"],
             "AlarmDescription": alarm.get("AlarmDescription"),
             "NewStateValue": evaluation.state,
             "NewStateReason": evaluation.reason,
             "OldStateValue": alarm["StateValue"],
             "StateChangeTime": datetime.now(UTC).isoformat(),
-            "Region": "US East (N. Virginia)",
+            "Region": region_name,
             "AlarmArn": alarm.get("AlarmArn"),
-            "Trigger": {
+        }
+        if "AlarmRule" in alarm:
+            message["AlarmRule"] = alarm["AlarmRule"]
+        elif alarm.get("MetricName"):
+            message["Trigger"] = {
                 "MetricName": alarm["MetricName"],
                 "Namespace": alarm["Namespace"],
-                "Statistic": alarm["Statistic"],
+                "Statistic": alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
                 "Period": alarm["Period"],
                 "EvaluationPeriods": alarm["EvaluationPeriods"],
                 "ComparisonOperator": alarm["ComparisonOperator"],
@@ -405,14 +509,82 @@ class AlarmEvaluator:
                 "Dimensions": [
                     {"name": d["Name"], "value": d["Value"]} for d in alarm.get("Dimensions", [])
                 ],
-            },
-        }
-        subject = f'{evaluation.state}: "{alarm["AlarmName"]}" in US East (N. Virginia)'
+            }
+        subject = f'{evaluation.state}: "{alarm["AlarmName"]}" in {region_name}'
+        sns = self.sns_by_region.get(region)
         for topic_arn in actions:
-            if topic_arn.startswith("arn:aws:sns:"):
-                self.sns.publish(
-                    TopicArn=topic_arn, Subject=subject[:100], Message=json.dumps(message)
-                )
+            if topic_arn.startswith("arn:aws:sns:") and sns is not None:
+                sns.publish(TopicArn=topic_arn, Subject=subject[:100], Message=json.dumps(message))
+
+
+_RULE_TOKEN = re.compile(
+    r"\s*(?:(?P<function>ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*(?:\"(?P<quoted>[^\"]+)\"|"
+    r"(?P<bare>[^)\s]+))\s*\)|(?P<word>AND|OR|NOT|TRUE|FALSE)\b|(?P<paren>[()]))"
+)
+
+
+def evaluate_rule(rule: str, states: dict[str, str]) -> bool:
+    """A composite AlarmRule over the named alarms' states (NOT binds tighter than AND, AND
+    tighter than OR). An alarm named by ARN is looked up by its name; an unknown one is in no
+    state. Raises ValueError on a rule CloudWatch would reject."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(rule.rstrip()):
+        match = _RULE_TOKEN.match(rule, position)
+        if match is None:
+            raise ValueError(f"cannot parse alarm rule at {rule[position:]!r}")
+        position = match.end()
+        if match.group("function"):
+            name = (match.group("quoted") or match.group("bare")).rsplit(":alarm:", 1)[-1]
+            tokens.append(("state", str(states.get(name) == match.group("function"))))
+        elif match.group("word") in ("TRUE", "FALSE"):
+            tokens.append(("state", str(match.group("word") == "TRUE")))
+        else:
+            tokens.append(("op", match.group("word") or match.group("paren")))
+    index = 0
+
+    def peek() -> tuple[str, str] | None:
+        return tokens[index] if index < len(tokens) else None
+
+    def take() -> tuple[str, str]:
+        nonlocal index
+        if index >= len(tokens):
+            raise ValueError(f"alarm rule ends early: {rule!r}")
+        index += 1
+        return tokens[index - 1]
+
+    def disjunction() -> bool:
+        value = conjunction()
+        while peek() == ("op", "OR"):
+            take()
+            value = conjunction() or value
+        return value
+
+    def conjunction() -> bool:
+        value = negation()
+        while peek() == ("op", "AND"):
+            take()
+            value = negation() and value
+        return value
+
+    def negation() -> bool:
+        if peek() == ("op", "NOT"):
+            take()
+            return not negation()
+        kind, text = take()
+        if (kind, text) == ("op", "("):
+            value = disjunction()
+            if take() != ("op", ")"):
+                raise ValueError(f"unbalanced parentheses in alarm rule {rule!r}")
+            return value
+        if kind != "state":
+            raise ValueError(f"unexpected {text!r} in alarm rule {rule!r}")
+        return text == "True"
+
+    result = disjunction()
+    if index != len(tokens):
+        raise ValueError(f"unexpected {tokens[index][1]!r} in alarm rule {rule!r}")
+    return result
 
 
 def scaled(seconds: float, time_scale: float) -> float:

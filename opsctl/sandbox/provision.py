@@ -619,6 +619,7 @@ def _front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) 
         authorizer=authorizer,
         custom_domains=[d.inputs["domainName"] for d in of("aws:apigateway/domainName:DomainName")],
         endpoint_url=endpoint_url,
+        api_name=rest_api.inputs["name"],
     )
 
 

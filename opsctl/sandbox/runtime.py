@@ -229,8 +229,16 @@ class Sandbox:
         endpoint = self.emulator.endpoint_url
         route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint)
         alarm_region = provisioned.topology["alarmRegion"]
-        cloudwatch = boto3.client("cloudwatch", region_name=alarm_region, endpoint_url=endpoint)
-        sns = boto3.client("sns", region_name=alarm_region, endpoint_url=endpoint)
+        # The health-check alarms live in the alarm Region, each Region's own alarms in it.
+        regions = dict.fromkeys([alarm_region, *provisioned.fronts])
+        cloudwatch_by_region = {
+            region: boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint)
+            for region in regions
+        }
+        sns_by_region = {
+            region: boto3.client("sns", region_name=region, endpoint_url=endpoint)
+            for region in regions
+        }
         wanted = {
             provisioned.topology["regions"][role]["healthCheckId"]
             for role in ("primary", "secondary")
@@ -253,12 +261,15 @@ class Sandbox:
             )
         self.checkers = Route53HealthCheckers(
             targets,
-            cloudwatch,
+            cloudwatch_by_region[alarm_region],
             checkers=self.options.checkers,
             on_observations=self.emulator.health_checks.record,
         )
         self.evaluator = AlarmEvaluator(
-            cloudwatch, sns, self.checkers.series, time_scale=self.options.time_scale
+            cloudwatch_by_region,
+            sns_by_region,
+            self.emulator.metrics,
+            time_scale=self.options.time_scale,
         )
         self.checkers.start()
         self.evaluator.start()

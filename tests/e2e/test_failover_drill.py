@@ -75,11 +75,17 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert status.region("primary").failure_switch == "failing"
         assert status.region("primary").checkers_healthy == 0
         assert 0 < detection < drill.signal_timeout
+        # The Region's own signals agree (its api-5xx alarm counts the health checks' 500s).
+        assert status.region("primary").impaired_alarm == "ALARM"
+        assert status.region("secondary").impaired_alarm == "OK"
+        (flipped,) = audit_lines(sandbox)
+        assert (flipped["action"], flipped["after"]) == ("switch", {"primary": "failing"})
+        assert flipped["reason"] == DRILL_REASON
 
         # The approved failover moves every weight, audited, while players keep being served.
         failover = drill.failover(detection)
         assert weights(sandbox, drill) == {primary: 0, secondary: 100}
-        (audited,) = audit_lines(sandbox)
+        audited = audit_lines(sandbox)[-1]
         assert audited["action"] == "failover"
         assert audited["reason"] == DRILL_REASON
         assert failover.requests > 0
@@ -100,19 +106,36 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert shown.returncode == 0, shown.stderr
         assert json.loads(shown.stdout)["byRegion"] == {secondary: 5}
 
+        during_outage = drill.create_session_on_secondary()
+        assert during_outage.region == secondary
+
         # Then the primary heals and traffic returns in steps.
         recovery = drill.heal_primary()
-        assert drill.status().region("primary").alarm == "OK"
+        healed = drill.status().region("primary")
+        assert (healed.alarm, healed.impaired_alarm) == ("OK", "OK")
         fallback = drill.fallback(recovery)
         assert fallback.detection_seconds == recovery
         assert weights(sandbox, drill) == {primary: 100, secondary: 0}
-        steps = [line["after"] for line in audit_lines(sandbox)[1:]]
-        assert steps == [{"primary": p, "secondary": 100 - p} for p in FALLBACK_STEPS]
+        actions = [(line["action"], line["after"]) for line in audit_lines(sandbox)]
+        assert actions == [
+            ("switch", {"primary": "failing"}),
+            ("failover", {"primary": 0, "secondary": 100}),
+            ("switch", {"primary": "healthy"}),
+            *(("fallback", {"primary": p, "secondary": 100 - p}) for p in FALLBACK_STEPS),
+        ]
         assert fallback.requests > 0
         assert fallback.failed == 0
 
-        final = drill.primary_serving_again()
+        final = drill.primary_serving_again(during_outage)
         assert final.serving == "primary" and final.consistent
+
+        # Readiness reads real values from the emulator: nothing is left unknown.
+        readiness = run_opsctl("readiness", "--role", "secondary", "--json",
+                               env=sandbox.environment())  # fmt: skip
+        assert readiness.returncode == 0, readiness.stderr
+        checks = {c["name"]: c for c in json.loads(readiness.stdout)["checks"]}
+        assert {name: c["result"] for name, c in checks.items()} == dict.fromkeys(checks, "pass")
+        assert checks["lambda-concurrency-quota"]["value"] == "1000 vs 1000"
 
     # The summary names both shifts with their measurements.
     console = Console(width=120, record=True, no_color=True)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
 import pytest
 
+from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.healthcheck import (
     AlarmEvaluator,
     CheckerState,
     HealthTarget,
     MetricSeries,
     Route53HealthCheckers,
+    SummedSeries,
     evaluate_alarm,
+    evaluate_rule,
 )
 
 HEALTH_ALARM = {
@@ -129,7 +134,7 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> None:
 
 
 def test_checkers_publish_status_and_the_alarm_follows_with_sns_notice(
-    aws_endpoint: str, health_endpoint: SwitchableHealth
+    aws_endpoint: str, emulator: Emulator, health_endpoint: SwitchableHealth
 ) -> None:
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
     sns = boto3.client("sns", region_name="us-east-1")
@@ -148,7 +153,13 @@ def test_checkers_publish_status_and_the_alarm_follows_with_sns_notice(
     )
     target = HealthTarget("hc-1", health_endpoint.url, "api.example", 0.1, failure_threshold=2)
     checkers = Route53HealthCheckers([target], cloudwatch)
-    evaluator = AlarmEvaluator(cloudwatch, sns, checkers.series, time_scale=0.02, tick_seconds=0.05)
+    evaluator = AlarmEvaluator(
+        {"us-east-1": cloudwatch},
+        {"us-east-1": sns},
+        emulator.metrics,
+        time_scale=0.02,
+        tick_seconds=0.05,
+    )
     checkers.start()
     evaluator.start()
 
@@ -170,3 +181,150 @@ def test_checkers_publish_status_and_the_alarm_follows_with_sns_notice(
     assert metrics["Metrics"][0]["Dimensions"] == [{"Name": "HealthCheckId", "Value": "hc-1"}]
     notices = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert any("ALARM" in message["Body"] for message in notices)
+
+
+def test_percentile_alarm_fires_on_the_slow_tail_only() -> None:
+    latency_alarm = {
+        "AlarmName": "app-primary-api-p99-latency",
+        "ExtendedStatistic": "p99",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 2000.0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+    now = 1000.0
+    fast = series_of(*((now - 1 - i * 0.01, 40.0) for i in range(100)))
+    assert evaluate_alarm(latency_alarm, fast, now, 0.05).state == "OK"
+    # Two slow requests in a hundred put p99 over the threshold; p50 stays fast.
+    slow = series_of(
+        *((now - 1 - i * 0.01, 40.0) for i in range(98)), (now - 0.5, 2500.0), (now - 0.4, 2600.0)
+    )
+    assert evaluate_alarm(latency_alarm, slow, now, 0.05).state == "ALARM"
+    median = {**latency_alarm, "ExtendedStatistic": "p50"}
+    assert evaluate_alarm(median, slow, now, 0.05).state == "OK"
+    # No traffic is not an impairment: missing data is not breaching.
+    assert evaluate_alarm(latency_alarm, MetricSeries(), now, 0.05).state == "OK"
+
+
+def test_summed_series_adds_every_member_metric() -> None:
+    throttles = {
+        "AlarmName": "app-primary-lambda-throttles",
+        "Statistic": "Sum",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 5.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+    }
+    now = 1000.0
+    authorizer = series_of((now - 1, 2.0), (now - 2, 1.0))
+    api = series_of((now - 1, 1.0))
+    assert evaluate_alarm(throttles, SummedSeries((authorizer, api)), now, 0.05).state == "OK"
+    health = series_of((now - 1, 1.0))
+    summed = SummedSeries((authorizer, api, health))
+    assert evaluate_alarm(throttles, summed, now, 0.05).state == "ALARM"
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ('ALARM("a") OR ALARM("b")', True),
+        ('ALARM("a") AND ALARM("b")', False),
+        ('ALARM("a") AND NOT ALARM("b")', True),
+        ('OK("b") AND (ALARM("c") OR ALARM("a"))', True),
+        ("ALARM(arn:aws:cloudwatch:us-east-1:123456789012:alarm:b) OR FALSE", False),
+        ('INSUFFICIENT_DATA("c")', True),
+        ('ALARM("unknown")', False),
+        ("NOT (ALARM(a) OR OK(b))", False),
+    ],
+)
+def test_composite_rule_is_evaluated_over_the_alarm_states(rule: str, expected: bool) -> None:
+    states = {"a": "ALARM", "b": "OK", "c": "INSUFFICIENT_DATA"}
+    assert evaluate_rule(rule, states) is expected
+
+
+@pytest.mark.parametrize("rule", ['ALARM("a") OR', '(ALARM("a")', 'ALARM("a") ALARM("b")', "x"])
+def test_malformed_composite_rule_is_refused(rule: str) -> None:
+    with pytest.raises(ValueError, match="alarm rule"):
+        evaluate_rule(rule, {"a": "ALARM"})
+
+
+def test_region_alarms_and_composite_follow_the_published_api_metrics(
+    aws_endpoint: str, emulator: Emulator
+) -> None:
+    """The Region's own 5xx alarm, from API Gateway's metrics, drives the composite alarm."""
+    region = "us-west-2"
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    sns = boto3.client("sns", region_name=region)
+    sqs = boto3.client("sqs", region_name=region)
+    topic = sns.create_topic(Name="app-secondary-region-alarms")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="region-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    api = [{"Name": "ApiName", "Value": "app-secondary"}, {"Name": "Stage", "Value": "prod"}]
+    cloudwatch.put_metric_alarm(
+        AlarmName="app-secondary-api-5xx",
+        Namespace="AWS/ApiGateway",
+        MetricName="5XXError",
+        Dimensions=api,
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=2,
+        DatapointsToAlarm=2,
+        Threshold=0.05,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
+    cloudwatch.put_composite_alarm(
+        AlarmName="app-secondary-impaired",
+        AlarmRule='ALARM("app-secondary-api-5xx") OR ALARM("app-secondary-lambda-throttles")',
+        AlarmActions=[topic],
+        OKActions=[topic],
+    )
+    evaluator = AlarmEvaluator(
+        {region: cloudwatch}, {region: sns}, emulator.metrics, time_scale=0.01
+    )
+
+    def publish_requests(failed_share: float, at: float) -> None:
+        cloudwatch.put_metric_data(
+            Namespace="AWS/ApiGateway",
+            MetricData=[
+                {
+                    "MetricName": "5XXError",
+                    "Dimensions": api,
+                    "Timestamp": datetime.fromtimestamp(at - i * 0.01, UTC),
+                    "Value": float(i < failed_share * 100),
+                }
+                for i in range(100)
+            ],
+        )
+
+    def states() -> tuple[str, str]:
+        alarms = cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        return (
+            alarms["MetricAlarms"][0]["StateValue"],
+            alarms["CompositeAlarms"][0]["StateValue"],
+        )
+
+    # Periods are 0.6 s at this scale: two periods of 20 % 5xx breach the 5 % threshold.
+    now = time.time()
+    publish_requests(0.02, now - 1.0)
+    publish_requests(0.02, now - 0.1)
+    evaluator.evaluate_all(now)
+    assert states() == ("OK", "OK")
+    publish_requests(0.2, now + 0.5)
+    publish_requests(0.2, now + 1.1)
+    evaluator.evaluate_all(now + 1.2)
+    assert states() == ("ALARM", "ALARM")
+    publish_requests(0.0, now + 1.7)
+    evaluator.evaluate_all(now + 1.8)
+    assert states() == ("OK", "OK")
+    notices = [
+        json.loads(json.loads(m["Body"])["Message"])
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    ]
+    composite = [n for n in notices if n["AlarmName"] == "app-secondary-impaired"]
+    assert [n["NewStateValue"] for n in composite] == ["ALARM", "OK"]
+    assert composite[0]["Region"] == "US West (Oregon)"
