@@ -239,6 +239,18 @@ class Drill:
                 break
         return notices
 
+    def _check_session_readable(self, session: CreatedSession, serving_region: str) -> None:
+        """Read `session` where every request now lands (a probe just showed it): the body names
+        the Region that created it, so finding it in the other one proves replication."""
+        read = self.call("GET", f"/sessions/{session.session_id}")
+        read_id = read.body.get("id") if read.body else None
+        self.check(
+            read.status == 200 and read_id == session.session_id,
+            f"session {session.session_id[:8]} created in {session.region} is readable "
+            f"in {serving_region}",
+            f"GET /sessions/{session.session_id} answered {read.status} {read.body}",
+        )
+
     def _set_switch(self, role: str, value: str) -> None:
         """Flip a failure switch through opsctl's switch core: approved, audited."""
         plan = plan_switch(self.clients, self.topology, role, value)
@@ -378,16 +390,7 @@ class Drill:
             f"{PROBE_COUNT}/{PROBE_COUNT} requests answered 200 by {secondary}: tokens accepted",
             f"probe after failover: by region {report.by_region()}, statuses {report.by_status()}",
         )
-        # Every request now lands in the secondary (the probe just showed it); the session
-        # body names the Region that created it, so this read proves replication.
-        read = self.call("GET", f"/sessions/{session.session_id}")
-        read_id = read.body.get("id") if read.body else None
-        self.check(
-            read.status == 200 and read_id == session.session_id,
-            f"session {session.session_id[:8]} created in {session.region} is readable "
-            f"in {secondary}",
-            f"GET /sessions/{session.session_id} answered {read.status} {read.body}",
-        )
+        self._check_session_readable(session, secondary)
         retry = self.call(
             "POST",
             "/sessions",
@@ -461,16 +464,7 @@ class Drill:
             f"primary serves all traffic again ({PROBE_COUNT}/{PROBE_COUNT} probes from {primary})",
             f"after fallback: {report.headline}; probes {answered.by_region()}",
         )
-        # Every request lands in the primary now (the probe just showed it); a session's body
-        # names the Region that created it, so reading it here proves replication back.
-        read = self.call("GET", f"/sessions/{session.session_id}")
-        read_id = read.body.get("id") if read.body else None
-        self.check(
-            read.status == 200 and read_id == session.session_id,
-            f"session {session.session_id[:8]} created in {session.region} is readable in "
-            f"{primary}",
-            f"GET /sessions/{session.session_id} answered {read.status} {read.body}",
-        )
+        self._check_session_readable(session, primary)
         return report
 
 

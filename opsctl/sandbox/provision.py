@@ -349,8 +349,8 @@ class SandboxMocks(RealisticMocks):
                 FunctionName=inputs["name"], ReservedConcurrentExecutions=int(reserved)
             )
         arn = created["FunctionArn"]
-        invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-        return inputs["name"], {"arn": arn, "invokeArn": invoke, "version": created["Version"]}
+        outputs = {"arn": arn, "invokeArn": _invoke_arn(region, arn), "version": created["Version"]}
+        return inputs["name"], outputs
 
     def _alias(self, inputs: dict[str, Any], region: str, _id: str, _out: dict) -> tuple[str, dict]:
         alias = self.clients("lambda", region).create_alias(
@@ -359,8 +359,7 @@ class SandboxMocks(RealisticMocks):
             FunctionVersion=str(inputs["functionVersion"]),
         )
         arn = alias["AliasArn"]
-        invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-        return arn, {"arn": arn, "invokeArn": invoke}
+        return arn, {"arn": arn, "invokeArn": _invoke_arn(region, arn)}
 
     def _provisioned_concurrency(
         self, inputs: dict[str, Any], region: str, _id: str, _out: dict
@@ -503,6 +502,13 @@ class SandboxMocks(RealisticMocks):
             restApiId=inputs["restApi"], stageName=inputs["stageName"], patchOperations=operations
         )
         return settings_id, {}
+
+
+def _invoke_arn(region: str, function_arn: str) -> str:
+    """What API Gateway integrations and authorizers call a Lambda function (or alias) by."""
+    return (
+        f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )
 
 
 def _patch_value(value: Any) -> str:
