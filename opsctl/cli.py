@@ -535,4 +535,5 @@ app.command(
 
 
 def main() -> None:
-    app()
+    # One name whether run as the console script or `python -m opsctl` (help, completion).
+    app(prog_name="opsctl")
