@@ -349,6 +349,7 @@ def test_sigint_while_waiting_for_insync_still_audits_and_says_so(
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "the failover never applied"
             time.sleep(0.05)
+        time.sleep(0.5)  # past the submit's response: polling GetChange (every 2 s), PENDING
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     finally:
