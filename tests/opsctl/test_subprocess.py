@@ -12,10 +12,13 @@ from opsctl.route53 import Weights
 from tests.opsctl.conftest import World
 
 
-def run(world: World, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    world: World, *args: str, topology: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "AWS_ENDPOINT_URL": world.endpoint_url, **env}
+    topology = topology or world.topology_path
     return subprocess.run(
-        [sys.executable, "-m", "opsctl", *args, "--topology", str(world.topology_path)],
+        [sys.executable, "-m", "opsctl", *args, "--topology", str(topology)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -47,15 +50,7 @@ def test_errors_are_one_line_without_traceback_and_no_color_is_respected(
 ) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("[]")
-    environment = {**os.environ, "AWS_ENDPOINT_URL": world.endpoint_url, "NO_COLOR": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "opsctl", "status", "--topology", str(broken)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
-        check=False,
-    )
+    result = run(world, "status", topology=broken, NO_COLOR="1")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "opsctl: error: topology: expected a JSON object with `version`, `regions`, ..."
