@@ -90,6 +90,14 @@ def jwks_document(*keys: SigningKey) -> bytes:
     return json.dumps({"keys": [key.public_jwk for key in keys]}).encode()
 
 
+@dataclass(frozen=True)
+class FromNow:
+    """A NumericDate relative to when the claims are built, not to when tests are collected
+    (a parametrize list is evaluated minutes before its last case runs)."""
+
+    seconds: int
+
+
 def claims(**overrides: Any) -> dict[str, Any]:
     """Claims of a valid access token; pass a claim as None to leave it out."""
     now = int(time.time())
@@ -103,7 +111,12 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "jti": str(uuid.uuid4()),
         "scope": "sessions:read sessions:write",
     }
-    base.update(overrides)
+    base.update(
+        {
+            name: now + value.seconds if isinstance(value, FromNow) else value
+            for name, value in overrides.items()
+        }
+    )
     return {name: value for name, value in base.items() if value is not None}
 
 

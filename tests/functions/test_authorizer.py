@@ -22,6 +22,7 @@ from tests.functions.support import (
     REGION,
     TABLE_NAME,
     FakeLambdaContext,
+    FromNow,
     FunctionEnv,
     SigningKey,
     claims,
@@ -171,10 +172,10 @@ def test_missing_or_unparseable_tokens_get_401(
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"exp": int(time.time()) - 3600},
+        {"exp": FromNow(-3600)},
         {"aud": "someone-else"},
         {"iss": "https://evil.example/"},
-        {"nbf": int(time.time()) + 3600},
+        {"nbf": FromNow(3600)},
     ],
 )
 def test_invalid_tokens_get_401(

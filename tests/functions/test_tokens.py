@@ -25,6 +25,7 @@ from functions.shared.jwks import parse_jwks
 from tests.functions.support import (
     AUDIENCE,
     ISSUER,
+    FromNow,
     SigningKey,
     b64url,
     claims,
@@ -156,9 +157,9 @@ def test_audience_may_be_one_of_a_list(verifier: TokenVerifier, rs_key: SigningK
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        ({"exp": int(time.time()) - 120}, RejectReason.EXPIRED),
-        ({"nbf": int(time.time()) + 120}, RejectReason.NOT_YET_VALID),
-        ({"iat": int(time.time()) + 120}, RejectReason.NOT_YET_VALID),
+        ({"exp": FromNow(-120)}, RejectReason.EXPIRED),
+        ({"nbf": FromNow(120)}, RejectReason.NOT_YET_VALID),
+        ({"iat": FromNow(120)}, RejectReason.NOT_YET_VALID),
         ({"iss": "https://idp.example.com"}, RejectReason.INVALID_ISSUER),  # no trailing slash
         ({"iss": "https://idp.example.com/.evil"}, RejectReason.INVALID_ISSUER),
         ({"iss": "https://"}, RejectReason.INVALID_ISSUER),  # a substring of a trusted issuer
