@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from infra.mockrun import ProgramRun
 from tests.infra.plan import RunProgram, only
@@ -113,6 +116,14 @@ def test_weighted_alias_records_start_100_0_and_ignore_weight_updates(
     assert record.ignore_changes == ("weightedRoutingPolicies",)
     # By default a human approves every shift: no health check on the records.
     assert "healthCheckId" not in record.inputs
+
+
+def test_every_pulumi_run_refreshes_so_ignored_weights_keep_their_live_value(
+    project_root: str,
+) -> None:
+    # ignoreChanges keeps the *state's* weight; only a refresh makes that the operator's weight.
+    project = yaml.safe_load((Path(project_root) / "Pulumi.yaml").read_text())
+    assert project["options"]["refresh"] == "always"
 
 
 def test_auto_failover_attaches_each_regions_health_check(run_with: RunProgram) -> None:
