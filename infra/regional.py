@@ -24,6 +24,13 @@ HANDLERS = {name: f"functions.{name}.app.handler" for name in FUNCTIONS}
 TIMEOUT_SECONDS = {"authorizer": 5, "api": 10, "health": 3}
 AUTHORIZER_ALIAS = "live"
 
+# The global table's partitions each function may touch (`dynamodb:LeadingKeys`), as the
+# functions spell them (tests/infra check them against functions/): revocations are written
+# only by the identity side, never by a function.
+REVOKED_PARTITION = "revoked"
+HEALTH_PROBE_PARTITION = "health"
+API_PARTITIONS = ("session#*", "idempotency#sessions")
+
 # Routes behind the TOKEN authorizer: (path parts, method). `/health` is added without auth.
 PROTECTED_ROUTES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("whoami",), "GET"),
@@ -206,11 +213,11 @@ class RegionalStack(pulumi.ComponentResource):
                 allow(
                     ["dynamodb:Query"],
                     [args.table_arn],
-                    {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["revoked"]}},
+                    {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [REVOKED_PARTITION]}},
                 )
             )
         elif fn == "api":
-            # Sessions and Powertools idempotency records.
+            # Sessions and Powertools idempotency records; never the revocation list.
             statements.append(
                 allow(
                     [
@@ -220,10 +227,21 @@ class RegionalStack(pulumi.ComponentResource):
                         "dynamodb:DeleteItem",
                     ],
                     [args.table_arn],
+                    {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(API_PARTITIONS)}},
                 )
             )
         else:  # health: a one-item read probe on the table and the failure switch
-            statements.append(allow(["dynamodb:GetItem"], [args.table_arn]))
+            statements.append(
+                allow(
+                    ["dynamodb:GetItem"],
+                    [args.table_arn],
+                    {
+                        "ForAllValues:StringEquals": {
+                            "dynamodb:LeadingKeys": [HEALTH_PROBE_PARTITION]
+                        }
+                    },
+                )
+            )
             statements.append(
                 allow(
                     ["ssm:GetParameter"],

@@ -1,9 +1,10 @@
 """Powertools idempotency for session creation, on the global table, valid in both Regions.
 
-Powertools derives record keys from the Lambda function name by default; the functions have
-different names per Region, so both parts of the key are fixed here. A client retry that lands
-in the other Region after a failover then finds the record replicated by the global table and
-gets the first result back instead of a second session.
+Powertools derives both parts of a record's key from the Lambda function name and the wrapped
+function's module by default, so a rename or a refactor would silently start a fresh key space.
+Both are fixed here instead: the records belong to "session creation", whichever function or
+Region writes them. A client retry that lands in the other Region after a failover then finds the
+record replicated by the global table and gets the first result back instead of a second session.
 """
 
 from __future__ import annotations

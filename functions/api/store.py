@@ -6,11 +6,12 @@ from typing import Any
 
 from functions.api.models import Session
 
+SESSION_PARTITION_PREFIX = "session#"
 SESSION_SORT_KEY = "session"
 
 
 def _key(session_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"session#{session_id}"}, "sk": {"S": SESSION_SORT_KEY}}
+    return {"pk": {"S": SESSION_PARTITION_PREFIX + session_id}, "sk": {"S": SESSION_SORT_KEY}}
 
 
 class SessionStore:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
 
+from functions.api.idempotency import RECORD_PARTITION
+from functions.api.store import SESSION_PARTITION_PREFIX
+from functions.authorizer.store import REVOKED_PARTITION
+from functions.health.checks import PROBE_KEY
 from infra.mockrun import ProgramRun
 from tests.infra.plan import RunProgram, by_region, only, policy
 
@@ -267,12 +272,40 @@ def test_each_function_gets_only_what_it_uses(default_run: ProgramRun, role: str
         ("dynamodb:GetItem", table_arn),
         ("ssm:GetParameter", switch),
     }
-    # The authorizer reads only the revocation partition.
-    (dynamo,) = [s for s in statements(default_run, f"{role}-authorizer-policy")
+
+
+def table_partitions(run: ProgramRun, role: str, fn: str) -> tuple[str, list[str]]:
+    """The condition operator and `dynamodb:LeadingKeys` values of `fn`'s table statement."""
+    (dynamo,) = [s for s in statements(run, f"{role}-{fn}-policy")
                  if s["Action"][0].startswith("dynamodb:")]  # fmt: skip
-    assert dynamo["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["revoked"]}
-    }
+    ((operator, keys),) = dynamo["Condition"].items()
+    return operator, keys["dynamodb:LeadingKeys"]
+
+
+@pytest.mark.parametrize("role", REGIONS)
+def test_each_function_reaches_only_its_own_partitions_of_the_table(
+    default_run: ProgramRun, role: str
+) -> None:
+    # The spellings come from the functions themselves, so a renamed partition fails here
+    # instead of as AccessDenied in production.
+    assert table_partitions(default_run, role, "authorizer") == (
+        "ForAllValues:StringEquals",
+        [REVOKED_PARTITION],
+    )
+    assert table_partitions(default_run, role, "health") == (
+        "ForAllValues:StringEquals",
+        [PROBE_KEY["pk"]["S"]],
+    )
+    operator, patterns = table_partitions(default_run, role, "api")
+    assert operator == "ForAllValues:StringLike"
+
+    def api_may_touch(partition: str) -> bool:
+        return any(fnmatch.fnmatchcase(partition, pattern) for pattern in patterns)
+
+    assert api_may_touch(SESSION_PARTITION_PREFIX + "0123456789abcdef0123456789abcdef")
+    assert api_may_touch(RECORD_PARTITION)
+    # The API must never be able to delete or forge a revocation.
+    assert not api_may_touch(REVOKED_PARTITION)
 
 
 def test_roles_trust_only_their_service(default_run: ProgramRun) -> None:
