@@ -42,6 +42,11 @@ CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     max_pool_connections=20,
 )
+# ChangeResourceRecordSets gets no SDK retries at all. The SDK resends a request whose answer was
+# lost (read timeout, 5xx); if the first one was applied, the resend's DELETE no longer matches and
+# our own applied change would come back as a conflict ("nothing changed"). opsctl.route53 retries
+# only the errors that mean "not applied" and reports any other failure as unconfirmed.
+CHANGE_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
 class AwsClients:
@@ -49,7 +54,7 @@ class AwsClients:
 
     def __init__(self, session: boto3.Session | None = None) -> None:
         self._session = session or boto3.Session()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, bool], Any] = {}
         # boto3 sessions are not thread-safe while creating clients; clients themselves are.
         self._lock = threading.Lock()
 
@@ -59,18 +64,23 @@ class AwsClients:
         with translate_aws_errors("opening the AWS session"):
             return cls(boto3.Session(profile_name=profile) if profile else boto3.Session())
 
-    def client(self, service: str, region: str) -> Any:
-        key = (service, region)
+    def client(self, service: str, region: str, *, sdk_retries: bool = True) -> Any:
+        key = (service, region, sdk_retries)
+        config = CLIENT_CONFIG if sdk_retries else CLIENT_CONFIG.merge(CHANGE_CLIENT_CONFIG)
         with self._lock:
             if key not in self._clients:
                 with translate_aws_errors(f"creating the {service} client"):
                     self._clients[key] = self._session.client(
-                        service, region_name=region, config=CLIENT_CONFIG
+                        service, region_name=region, config=config
                     )
             return self._clients[key]
 
     def route53(self) -> Any:
         return self.client("route53", ROUTE53_REGION)
+
+    def route53_changes(self) -> Any:
+        """For ChangeResourceRecordSets only: no SDK retries (see CHANGE_CLIENT_CONFIG)."""
+        return self.client("route53", ROUTE53_REGION, sdk_retries=False)
 
 
 def client_error_code(error: ClientError) -> str:

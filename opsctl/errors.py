@@ -41,6 +41,10 @@ class RecordsError(OpsctlError):
     """The weighted records are missing or do not look like the expected pair."""
 
 
+class ChangeUnconfirmedError(AwsError):
+    """Route 53 gave no answer to a change request (timeout, 5xx): it may or may not be applied."""
+
+
 class ChangeTimeoutError(OpsctlError):
     """A submitted Route 53 change did not reach INSYNC in time (it was applied, not propagated)."""
 

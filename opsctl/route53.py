@@ -16,10 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
 
 from opsctl.aws import client_error_code, client_error_message, translate_aws_errors
-from opsctl.errors import AwsError, ChangeTimeoutError, ConflictError, RecordsError
+from opsctl.errors import (
+    AwsError,
+    ChangeTimeoutError,
+    ChangeUnconfirmedError,
+    ConflictError,
+    RecordsError,
+)
 from opsctl.topology import MAX_WEIGHT, ROLES, RecordRef, Topology
 
 # Errors Route 53 documents as "slow down and try again"; the batch was not applied.
@@ -235,7 +241,9 @@ def submit_change(
     policy: RetryPolicy | None = None,
     clock: Clock | None = None,
 ) -> str:
-    """Apply the compare-and-swap batch; return the Route 53 change id."""
+    """Apply the compare-and-swap batch; return the Route 53 change id. Raise ConflictError when
+    the records moved, ChangeUnconfirmedError when Route 53 gave no answer (applied or not: the
+    caller re-reads the records to tell), AwsError otherwise (not applied)."""
     batch = build_change_batch(state, target, comment)
     policy, clock = policy or RetryPolicy(), clock or Clock()
 
@@ -247,8 +255,16 @@ def submit_change(
     with translate_aws_errors("changing the weighted records"):
         try:
             response = call_with_backoff(change, "changing the weighted records", policy, clock)
+        except HTTPClientError as error:  # sent, but the answer was lost (timeout, reset)
+            raise ChangeUnconfirmedError(
+                f"Route 53 did not answer the change request ({error})"
+            ) from None
         except ClientError as error:
             message = client_error_message(error)
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+                raise ChangeUnconfirmedError(
+                    f"Route 53 failed the change request with {client_error_code(error)}: {message}"
+                ) from None
             if client_error_code(error) == "InvalidChangeBatch" and any(
                 marker in message for marker in _CONFLICT_MARKERS
             ):

@@ -21,13 +21,22 @@ from typing import Any
 
 from opsctl.audit import AuditLog, AuditRecord, change_comment, current_actor, now_iso
 from opsctl.aws import AwsClients
-from opsctl.errors import AwsError, ConflictError, InputError, PreflightRefused
+from opsctl.errors import (
+    AwsError,
+    ChangeUnconfirmedError,
+    ConflictError,
+    InputError,
+    OpsctlError,
+    PreflightRefused,
+)
 from opsctl.readiness import FAIL, ReadinessReport, assess_readiness, region_checks
 from opsctl.route53 import Clock, Weights, read_records, submit_change, wait_insync
 from opsctl.status import StatusReport, read_status
 from opsctl.topology import Topology
 
 DEFAULT_INSYNC_TIMEOUT = 300.0
+# The audit line's change id for a change Route 53 applied without answering the request.
+UNCONFIRMED_CHANGE_ID = "unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -178,7 +187,8 @@ def apply_shift(
     """Carry out an approved plan (see the module docstring). Raises PreflightRefused,
     ConflictError, ChangeTimeoutError, RecordsError, AwsError (nothing changed, unless the message
     says a change was applied). A Ctrl-C propagates as KeyboardInterrupt carrying a note of what
-    was applied; every applied change is audited, whatever stops the wait for INSYNC."""
+    was applied. Every applied change is audited, whatever stops the wait for INSYNC, also one
+    Route 53 applied without answering (see _settle_unconfirmed)."""
     clock = clock or Clock()
     if plan.noop:
         return ShiftResult(plan.action, (), plan.current)
@@ -215,32 +225,39 @@ def apply_shift(
                 f"the weighted records changed since the plan (expected {expected}, found "
                 f"{state.weights}); nothing changed. Run `opsctl status` and retry"
             )
+        record = AuditRecord(
+            time=now_iso(),
+            action=plan.action,
+            app=topology.app,
+            actor=actor,
+            reason=approval.reason,
+            before=expected.as_dict(),
+            after=target.as_dict(),
+            change_id="",  # known once Route 53 answers
+            forced=approval.force,
+            overridden=list(overridden),
+            step=f"{index + 1}/{len(plan.steps)}" if len(plan.steps) > 1 else None,
+        )
         comment = change_comment(plan.action, actor, approval.reason, str(expected), str(target))
         try:
-            change_id = submit_change(route53, topology, state, target, comment, clock=clock)
+            change_id = submit_change(
+                clients.route53_changes(), topology, state, target, comment, clock=clock
+            )
         except KeyboardInterrupt as interrupt:
             interrupt.add_note(
                 f"while submitting {expected} -> {target}: Route 53 may or may not have applied "
                 "it; run `opsctl status` before retrying"
             )
             raise
+        except ChangeUnconfirmedError as unconfirmed:
+            raise _settle_unconfirmed(
+                route53, topology, unconfirmed, expected, target, record, audit_log
+            ) from None
         insync = _wait_and_audit(
             route53,
             change_id,
             audit_log,
-            AuditRecord(
-                time=now_iso(),
-                action=plan.action,
-                app=topology.app,
-                actor=actor,
-                reason=approval.reason,
-                before=expected.as_dict(),
-                after=target.as_dict(),
-                change_id=change_id,
-                forced=approval.force,
-                overridden=list(overridden),
-                step=f"{index + 1}/{len(plan.steps)}" if len(plan.steps) > 1 else None,
-            ),
+            replace(record, change_id=change_id),
             timeout=insync_timeout,
             poll_interval=poll_interval,
             on_poll=on_poll,
@@ -251,6 +268,42 @@ def apply_shift(
         )
         expected = target
     return ShiftResult(plan.action, tuple(done), expected, None, overridden)
+
+
+def _settle_unconfirmed(
+    route53: Any,
+    topology: Topology,
+    unconfirmed: ChangeUnconfirmedError,
+    before: Weights,
+    after: Weights,
+    record: AuditRecord,
+    audit_log: AuditLog,
+) -> OpsctlError:
+    """Route 53 gave no answer to the change: re-read the records to tell the operator what
+    happened. An applied change is audited, under UNCONFIRMED_CHANGE_ID (only the lost answer held
+    its id, so its propagation cannot be awaited)."""
+    try:
+        now = read_records(route53, topology).weights
+    except OpsctlError as error:
+        return AwsError(
+            f"{unconfirmed.message}, and re-reading the records failed ({error.message}): the "
+            "change may or may not have been applied; run `opsctl status` before retrying"
+        )
+    if now == after:
+        audit_log.append(replace(record, change_id=UNCONFIRMED_CHANGE_ID))
+        return AwsError(
+            f"{unconfirmed.message}, but the records now show {after}: the change was applied "
+            "(audited without a change id; INSYNC was not awaited). Run `opsctl status`"
+        )
+    if now == before:
+        return AwsError(
+            f"{unconfirmed.message}; the records still show {before}: not applied so far. "
+            "Run `opsctl status` before retrying"
+        )
+    return AwsError(
+        f"{unconfirmed.message}; the records now show {now}, neither {before} nor {after}: "
+        "someone else changed them. Run `opsctl status`"
+    )
 
 
 def _wait_and_audit(

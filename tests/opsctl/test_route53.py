@@ -8,14 +8,24 @@ itself is also exercised for real against the emulator at the end.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from opsctl.errors import AwsError, ChangeTimeoutError, ConflictError, RecordsError
+from opsctl.aws import AwsClients
+from opsctl.errors import (
+    AwsError,
+    ChangeTimeoutError,
+    ChangeUnconfirmedError,
+    ConflictError,
+    RecordsError,
+)
 from opsctl.route53 import (
     Clock,
     RecordState,
@@ -238,3 +248,81 @@ def test_weights_outside_0_255_and_both_zero_are_refused(stubbed: Any, world: Wo
         read_records(client, world.topology)
     with pytest.raises(RecordsError, match="both weighted records have weight 0"):
         Weights(0, 0).require_shiftable()
+
+
+class _FailingRoute53:
+    """A local endpoint that answers every request with Route 53's 500 InternalFailure, counting
+    the requests: what the SDK does with a failed change request is the behaviour under test."""
+
+    BODY = (
+        b'<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/'
+        b'2013-04-01/"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>'
+        b"internal error</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+    )
+
+    def __init__(self) -> None:
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.requests += 1
+                self.send_response(500)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(outer.BODY)))
+                self.end_headers()
+                self.wfile.write(outer.BODY)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_failed_change_request_is_sent_once_and_reported_unconfirmed(
+    world: World, state: RecordState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 5xx may come after Route 53 applied the batch. Resending it (as the SDK's own retries
+    # would) turns our applied change into a "conflict, nothing changed": the change client must
+    # send it once and say the outcome is unconfirmed.
+    failing = _FailingRoute53()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", failing.url)
+    try:
+        with pytest.raises(ChangeUnconfirmedError, match="InternalFailure: internal error"):
+            submit_change(
+                AwsClients().route53_changes(), world.topology, state, Weights(0, 100), "c"
+            )
+        assert failing.requests == 1
+        with pytest.raises(ClientError):  # the reading client keeps the SDK's retries
+            AwsClients().route53().get_change(Id="C1")
+        assert failing.requests > 2
+    finally:
+        failing.close()
+
+
+def test_a_lost_answer_is_reported_unconfirmed(
+    stubbed: Any, world: World, state: RecordState
+) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error(  # the stubber cannot time out; a 503 stands for a lost answer
+        "change_resource_record_sets",
+        service_error_code="ServiceUnavailable",
+        http_status_code=503,
+    )
+    with pytest.raises(ChangeUnconfirmedError, match="failed the change request"):
+        submit_change(
+            client, world.topology, state, Weights(0, 100), "c", clock=FakeClock().clock()
+        )

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from opsctl import shift
 from opsctl.audit import AuditLog
 from opsctl.cli import app
-from opsctl.errors import ConflictError
+from opsctl.errors import ChangeUnconfirmedError, ConflictError
 from opsctl.route53 import Weights
 from opsctl.sandbox.emulator import Emulator
-from tests.opsctl.conftest import World, invoke
+from tests.opsctl.conftest import World, assert_one_line_error, invoke
 
 
 def test_plan_only_exits_3_and_changes_nothing(runner: CliRunner, world: World) -> None:
@@ -171,6 +171,45 @@ def test_conflict_at_the_cas_exits_5(
     assert "changed since opsctl read them" in result.stderr
     assert world.weights() == Weights(100, 1)
     assert world.audit_lines() == []
+
+
+@pytest.mark.parametrize(
+    ("applied", "outcome"),
+    [
+        (
+            True,
+            ", but the records now show primary 0 / secondary 100: the change was applied "
+            "(audited without a change id; INSYNC was not awaited)",
+        ),
+        (False, "; the records still show primary 100 / secondary 0: not applied so far"),
+    ],
+)
+def test_a_change_route53_did_not_confirm_is_settled_by_rereading(
+    runner: CliRunner,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    applied: bool,
+    outcome: str,
+) -> None:
+    real_submit = shift.submit_change
+    lost = "Route 53 did not answer the change request (Read timeout on endpoint URL)"
+
+    def submit_losing_the_answer(*args: Any, **kwargs: Any) -> str:
+        if applied:
+            real_submit(*args, **kwargs)
+        raise ChangeUnconfirmedError(lost)
+
+    monkeypatch.setattr(shift, "submit_change", submit_losing_the_answer)
+    result = invoke(runner, world, "failover", "--approve", "--reason", "INC-7")
+    assert_one_line_error(result, 1, lost + outcome)
+    if applied:
+        assert world.weights() == Weights(0, 100)
+        (line,) = world.audit_lines()
+        assert (line["changeId"], line["reason"]) == (shift.UNCONFIRMED_CHANGE_ID, "INC-7")
+        assert line["after"] == {"primary": 0, "secondary": 100}
+    else:
+        assert world.weights() == Weights(100, 0)
+        assert world.audit_lines() == []
 
 
 def test_gradual_fallback_walks_every_step(runner: CliRunner, world: World) -> None:
