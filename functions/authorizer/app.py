@@ -29,6 +29,10 @@ METRIC_BY_OUTCOME = {
     Outcome.DENY: "AuthorizerDeny",
 }
 ERROR_METRIC = "AuthorizerError"
+# With the revocation client's budget (aws.REQUEST_PATH) this keeps the slowest request, a JWKS
+# fetch plus a revocation refresh, inside the function's 5 s timeout (infra/regional.py). A
+# timed-out invocation would lose the refresh's bookkeeping, so every request would retry it.
+JWKS_FETCH_TIMEOUT_SECONDS = 1.5
 
 
 class Unauthorized(Exception):
@@ -42,9 +46,10 @@ class Unauthorized(Exception):
 def authorizer() -> Authorizer:
     """Built on first use and kept warm: keys and the revocation list live across invocations."""
     settings = AuthorizerSettings.from_env()
-    dynamodb = aws.client("dynamodb", settings.table.region)
+    dynamodb = aws.client("dynamodb", settings.table.region, aws.REQUEST_PATH)
+    keys = key_cache_for(settings.auth, timeout=JWKS_FETCH_TIMEOUT_SECONDS)
     return Authorizer(
-        TokenVerifier(key_cache_for(settings.auth), settings.auth.issuers, settings.auth.audience),
+        TokenVerifier(keys, settings.auth.issuers, settings.auth.audience),
         RevocationList(partial(load_revoked_token_ids, dynamodb, settings.table.table_name)),
         region=settings.table.region,
     )

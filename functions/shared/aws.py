@@ -28,6 +28,10 @@ class ClientTimeouts:
 
 # A tight budget for calls that must answer within a health check's deadline.
 FAST_FAIL = ClientTimeouts(connect=0.5, read=0.7, attempts=1)
+# Calls on the authorizer's request path (the revocation refresh): a small Query answers in
+# milliseconds, so one retry of a short read is plenty, and a slow table costs a request at most
+# ~3 s (two attempts plus standard-mode backoff) instead of outliving the function's timeout.
+REQUEST_PATH = ClientTimeouts(connect=0.5, read=0.5, attempts=2)
 
 # botocore sessions are not safe to create clients from concurrently.
 _session_lock = threading.Lock()

@@ -201,7 +201,7 @@ class JwksCache:
         return KeySource.PINNED if self._pinned is not None else "none"
 
 
-def key_cache_for(auth: AuthSettings, *, timeout: float = 1.5) -> JwksCache:
+def key_cache_for(auth: AuthSettings, *, timeout: float) -> JwksCache:
     """The JwksCache for these settings; an invalid pinned JWKS is a configuration error."""
     pinned = None
     if auth.jwks_pinned is not None:

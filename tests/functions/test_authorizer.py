@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from functions.authorizer import app as authorizer_app
 from functions.authorizer.revocations import RevocationList, RevocationsUnavailable
 from functions.authorizer.store import load_revoked_token_ids
 from functions.shared.observability import logger
+from infra.regional import TIMEOUT_SECONDS
 from tests.functions.support import (
     METHOD_ARN,
     REGION,
@@ -265,6 +267,30 @@ def test_unreadable_revocations_at_cold_start_deny_explicitly(
 ) -> None:
     function_env.dynamodb.delete_table(TableName=TABLE_NAME)
     response = authorize(f"Bearer {rs_key.sign(claims())}")
+    assert not allows(response, METHOD_ARN)
+
+
+@pytest.fixture
+def unresponsive_endpoint() -> Iterator[str]:
+    """A TCP endpoint that accepts connections and never answers (a brownout, not an outage)."""
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as server:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+def test_a_table_that_stops_answering_denies_well_inside_the_function_timeout(
+    function_env: FunctionEnv,
+    rs_key: SigningKey,
+    unresponsive_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An invocation that hits the Lambda timeout never records its failed refresh, so every
+    # following request would hang again: the revocation read must give up on its own, with
+    # room left for a JWKS fetch. The keys come from the loopback JWKS; only DynamoDB hangs.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", unresponsive_endpoint)
+    deadline = TIMEOUT_SECONDS["authorizer"] - authorizer_app.JWKS_FETCH_TIMEOUT_SECONDS
+    started = time.monotonic()
+    response = authorize(f"Bearer {rs_key.sign(claims())}")
+    assert time.monotonic() - started < deadline
     assert not allows(response, METHOD_ARN)
 
 

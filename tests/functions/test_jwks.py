@@ -123,7 +123,7 @@ def test_an_unusable_pinned_jwks_is_a_configuration_error() -> None:
         jwks_pinned='{"keys": [{"kty": "oct", "kid": "x", "k": "c2VjcmV0"}]}',
     )
     with pytest.raises(ConfigurationError, match="AUTH_JWKS_PINNED"):
-        key_cache_for(auth)
+        key_cache_for(auth, timeout=1.0)
 
 
 # --- fetching -------------------------------------------------------------------------------
