@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -534,6 +535,19 @@ app.command(
 )(probe_command)
 
 
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP (a killed job, a closed terminal or SSH session) stop opsctl the way
+    Ctrl-C does: a change already applied is still audited and reported, not silently dropped."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for name in ("SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
 def main() -> None:
+    _interrupt_on_termination()
     # One name whether run as the console script or `python -m opsctl` (help, completion).
     app(prog_name="opsctl")

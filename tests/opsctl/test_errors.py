@@ -3,7 +3,8 @@ traceback, and nothing changed.
 
 One test per class of failure: AWS refusing a call, credentials (missing, partial, unknown or
 empty profile), the endpoint down or not answering, unreadable topology and audit log paths,
-Ctrl-C (in-process and a real SIGINT to a subprocess), and an unexpected exception.
+Ctrl-C (in-process, and a real SIGINT, SIGTERM or SIGHUP to a subprocess), and an unexpected
+exception.
 """
 
 from __future__ import annotations
@@ -324,11 +325,13 @@ def test_ctrl_c_while_planning_changes_nothing(
     assert world.weights() == Weights(100, 0)
 
 
-def test_sigint_while_waiting_for_insync_still_audits_and_says_so(
-    world: World, emulator: Emulator, tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_waiting_for_insync_still_audits_and_says_so(
+    world: World, emulator: Emulator, tmp_path: Path, signum: signal.Signals
 ) -> None:
+    # Ctrl-C, a killed job (SIGTERM) and a closed terminal (SIGHUP) all end the same way.
     emulator.route53.propagation_seconds = 60  # the change stays PENDING: opsctl keeps polling
-    audit = tmp_path / "sigint-audit.jsonl"
+    audit = tmp_path / "signal-audit.jsonl"
     environment = {
         **os.environ,
         "AWS_ENDPOINT_URL": world.endpoint_url,
@@ -350,7 +353,7 @@ def test_sigint_while_waiting_for_insync_still_audits_and_says_so(
             assert time.monotonic() < deadline, "the failover never applied"
             time.sleep(0.05)
         time.sleep(0.5)  # past the submit's response: polling GetChange (every 2 s), PENDING
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _, stderr = process.communicate(timeout=30)
     finally:
         emulator.route53.propagation_seconds = 0.0
