@@ -18,6 +18,7 @@ PROJECT = "multi-region-authorizer"
 PARTITION = "aws"  # The AWS-managed Powertools layer is published in the commercial partition.
 ALARM_REGION = "us-east-1"  # Route 53 health-check metrics exist only there.
 STAGE_NAME = "prod"
+METRICS_NAMESPACE = "MultiRegionAuthorizer"  # the functions' own metrics (docs/contracts.md)
 HEALTH_PATH = "/health"
 Role = Literal["primary", "secondary"]
 ROLES: tuple[Role, Role] = ("primary", "secondary")

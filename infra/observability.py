@@ -14,11 +14,18 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import ALARM_REGION, PROJECT, STAGE_NAME, Role, Settings
+from infra.config import ALARM_REGION, METRICS_NAMESPACE, PROJECT, STAGE_NAME, Role, Settings
 
 PERIOD_SECONDS = 60
 # The Region's own signals; each is one alarm `<app>-<role>-<suffix>`.
 SIGNAL_ALARMS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
+# The authorizer's failures, as it counts them (functions/authorizer/app.py): `AuthorizerError`
+# with Powertools' `service` dimension and the deny reason. Not AWS/Lambda `Errors`: the
+# authorizer answers every invalid token by raising "Unauthorized", which Lambda counts as a
+# function error, so a client sending junk tokens would mark the Region impaired.
+AUTHORIZER_ERROR_METRIC = "AuthorizerError"
+AUTHORIZER_ERROR_REASONS = ("error", "misconfigured")
+AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/regional.py)
 
 
 @dataclass(frozen=True)
@@ -100,14 +107,35 @@ class RegionalAlarms(pulumi.ComponentResource):
             aws.cloudwatch.MetricAlarm(
                 f"{name}-authorizer-errors",
                 name=f"{prefix}-authorizer-errors",
-                alarm_description="Authorizer invocation errors per minute",
-                namespace="AWS/Lambda",
-                metric_name="Errors",
-                dimensions={"FunctionName": functions["authorizer"]},
-                statistic="Sum",
+                alarm_description="Authorizer failures per minute (errors and misconfiguration; "
+                "denied tokens do not count)",
+                metric_queries=[
+                    *(
+                        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                            id=f"e{index}",
+                            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                                namespace=METRICS_NAMESPACE,
+                                metric_name=AUTHORIZER_ERROR_METRIC,
+                                dimensions={"service": AUTHORIZER_SERVICE, "reason": reason},
+                                stat="Sum",
+                                period=PERIOD_SECONDS,
+                            ),
+                        )
+                        for index, reason in enumerate(AUTHORIZER_ERROR_REASONS)
+                    ),
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="errors",
+                        # FILL: a minute with one reason but not the other still adds up.
+                        expression=" + ".join(
+                            f"FILL(e{i}, 0)" for i in range(len(AUTHORIZER_ERROR_REASONS))
+                        ),
+                        label="Authorizer failures",
+                        return_data=True,
+                    ),
+                ],
                 threshold=thresholds.authorizer_errors,
                 comparison_operator="GreaterThanOrEqualToThreshold",
-                **common,
+                **{k: v for k, v in common.items() if k != "period"},
             ),
             aws.cloudwatch.MetricAlarm(
                 f"{name}-lambda-throttles",
@@ -238,7 +266,7 @@ def dashboard_body(
             "Authorizer allow / deny by reason, errors",
             lambda s: [
                 _search(
-                    f'Namespace="MultiRegionAuthorizer" MetricName="{metric}"',
+                    f'Namespace="{METRICS_NAMESPACE}" MetricName="{metric}"',
                     metric,
                     metric.lower(),
                 )

@@ -14,7 +14,15 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import HEALTH_PATH, PARTITION, PROJECT, STAGE_NAME, Role, Settings
+from infra.config import (
+    HEALTH_PATH,
+    METRICS_NAMESPACE,
+    PARTITION,
+    PROJECT,
+    STAGE_NAME,
+    Role,
+    Settings,
+)
 from infra.policies import allow, assume_role_policy, policy_document
 
 HEALTHY = "healthy"
@@ -280,7 +288,7 @@ class RegionalStack(pulumi.ComponentResource):
         env: dict[str, pulumi.Input[str]] = {
             "TABLE_NAME": settings.table_name,
             "POWERTOOLS_SERVICE_NAME": fn,
-            "POWERTOOLS_METRICS_NAMESPACE": "MultiRegionAuthorizer",
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         if fn in ("authorizer", "health"):

@@ -29,6 +29,9 @@ METRIC_BY_OUTCOME = {
     Outcome.DENY: "AuthorizerDeny",
 }
 ERROR_METRIC = "AuthorizerError"
+# Failures of the authorizer itself (the Region's "authorizer-errors" alarm counts these);
+# a denied token is not one.
+ERROR_REASONS = (DenyReason.ERROR, DenyReason.MISCONFIGURED)
 # With the revocation client's budget (aws.REQUEST_PATH) this keeps the slowest request, a JWKS
 # fetch plus a revocation refresh, inside the function's 5 s timeout (infra/regional.py). A
 # timed-out invocation would lose the refresh's bookkeeping, so every request would retry it.
@@ -89,7 +92,7 @@ def _authorize(event: dict[str, Any]) -> tuple[Decision, dict[str, Any]]:
 def _record(decision: Decision) -> None:
     metrics.add_dimension(name="reason", value=decision.reason)
     metrics.add_metric(name=METRIC_BY_OUTCOME[decision.outcome], unit=MetricUnit.Count, value=1)
-    if decision.reason in (DenyReason.ERROR, DenyReason.MISCONFIGURED):
+    if decision.reason in ERROR_REASONS:
         metrics.add_metric(name=ERROR_METRIC, unit=MetricUnit.Count, value=1)
     subject = decision.token.subject if decision.token else None
     if decision.outcome is Outcome.ALLOW:

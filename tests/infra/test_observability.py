@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from functions.authorizer import app as authorizer_app
 from infra.mockrun import ProgramRun
 from tests.infra.plan import RunProgram
 
@@ -41,9 +42,21 @@ def test_region_alarms_watch_that_regions_own_signals(default_run: ProgramRun, r
     assert latency["threshold"] == 2000
 
     errors = alarms["authorizer-errors"].inputs
-    assert (errors["namespace"], errors["metricName"]) == ("AWS/Lambda", "Errors")
-    assert errors["dimensions"] == {"FunctionName": f"{APP}-authorizer"}
     assert errors["threshold"] == 5
+    # Not AWS/Lambda Errors, which counts every 401 (the authorizer raises "Unauthorized").
+    assert "metricName" not in errors
+    authorizer_env = default_run.named(f"{role}-authorizer").inputs["environment"]["variables"]
+    counted = {q["id"]: q["metric"] for q in errors["metricQueries"] if "metric" in q}
+    # Exactly the series the authorizer emits for its own failures (EMF: namespace, metric,
+    # Powertools' `service` dimension, the reason).
+    assert sorted((m["namespace"], m["metricName"], m["dimensions"]["service"],
+                   m["dimensions"]["reason"], m["stat"]) for m in counted.values()) == sorted(
+        (authorizer_env["POWERTOOLS_METRICS_NAMESPACE"], authorizer_app.ERROR_METRIC,
+         authorizer_env["POWERTOOLS_SERVICE_NAME"], reason.value, "Sum")
+        for reason in authorizer_app.ERROR_REASONS
+    )  # fmt: skip
+    (total,) = [q for q in errors["metricQueries"] if q.get("returnData")]
+    assert total["expression"] == " + ".join(f"FILL({ident}, 0)" for ident in sorted(counted))
 
     throttles = alarms["lambda-throttles"].inputs
     watched = {
