@@ -537,12 +537,14 @@ app.command(
 
 def _interrupt_on_termination() -> None:
     """SIGTERM and SIGHUP (a killed job, a closed terminal or SSH session) stop opsctl the way
-    Ctrl-C does: a change already applied is still audited and reported, not silently dropped."""
+    Ctrl-C does, so a change already applied is still audited and reported and the sandbox drill
+    tears down. SIGINT is set too: a script's background job inherits it ignored, and Python then
+    installs no Ctrl-C handler of its own."""
 
     def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    for name in ("SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), interrupt)
 

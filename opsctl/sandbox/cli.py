@@ -134,6 +134,9 @@ def down(directory: DirOption = None) -> None:
     from opsctl.sandbox.lifecycle import stop_background
 
     report = stop_background(sandbox_dir(directory))
+    if report.stale_state_removed:
+        output.info("the sandbox here had already stopped (stale state removed); nothing to stop")
+        return
     if not report.stopped:
         output.info("no sandbox is running here; nothing to stop")
         return

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import threading
 import time
 import uuid
@@ -503,50 +502,28 @@ def summary_table(report: DrillReport) -> Table:
     return table
 
 
-def _interrupt_on_signals() -> Callable[[], None]:
-    """SIGINT and SIGTERM end the drill with KeyboardInterrupt, so teardown runs; returns the
-    restorer. SIGINT is set explicitly: a process started from a script's background job
-    inherits SIGINT ignored, and Python then installs no Ctrl-C handler of its own."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = {
-        signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-
-    def restore() -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-    return restore
-
-
 def run_drill_command(options: Any) -> DrillReport:
-    """Start a fresh sandbox, run the drill, print the summary, and always tear down."""
+    """Start a fresh sandbox, run the drill, print the summary, and always tear down (also on
+    Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main` turns them into KeyboardInterrupt)."""
     from opsctl.sandbox.lifecycle import start_background, stop_background
 
-    restore = _interrupt_on_signals()
+    output.info(f"starting a fresh sandbox (time scale {options.time_scale}) ...")
+    started = time.monotonic()
     try:
-        output.info(f"starting a fresh sandbox (time scale {options.time_scale}) ...")
-        started = time.monotonic()
-        try:
-            state = start_background(options)
-            output.info(f"sandbox up in {time.monotonic() - started:.1f}s: {state.hostname}")
-            report = run_drill(state)
-            output.stdout.print(summary_table(report))
-            output.info(
-                "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
-                f"with alarm OK (fallback). Intervals scaled by {options.time_scale}; see "
-                "docs/sandbox.md"
-            )
-            return report
-        finally:
-            output.info("tearing the sandbox down ...")
-            stopped = stop_background(options.directory)
-            if stopped.leftover_ports:
-                output.warn(f"ports still answering after teardown: {stopped.leftover_ports}")
-            else:
-                output.info("sandbox stopped; no process or port left")
+        state = start_background(options)
+        output.info(f"sandbox up in {time.monotonic() - started:.1f}s: {state.hostname}")
+        report = run_drill(state)
+        output.stdout.print(summary_table(report))
+        output.info(
+            "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
+            f"with alarm OK (fallback). Intervals scaled by {options.time_scale}; see "
+            "docs/sandbox.md"
+        )
+        return report
     finally:
-        restore()
+        output.info("tearing the sandbox down ...")
+        stopped = stop_background(options.directory)
+        if stopped.leftover_ports:
+            output.warn(f"ports still answering after teardown: {stopped.leftover_ports}")
+        else:
+            output.info("sandbox stopped; no process or port left")

@@ -596,9 +596,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("spec", type=Path, help="the FrontSpec JSON file")
     parser.add_argument("--fd", type=int, required=True, help="inherited listening socket fd")
+    parser.add_argument(
+        "--supervisor-pid",
+        type=int,
+        required=True,
+        help="the supervisor's pid (given, not read: it may have died before this line runs)",
+    )
     args = parser.parse_args(argv)
+    exit_when_orphaned(args.supervisor_pid)
     spec = FrontSpec.from_json(args.spec.read_text())
-    exit_when_orphaned(os.getppid())
     os.environ.update(
         {
             "AWS_REGION": spec.region,

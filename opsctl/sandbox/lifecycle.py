@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsctl.sandbox.runtime import PROJECT_ROOT, SandboxOptions, sandbox_process_environment
-from opsctl.sandbox.state import STATE_FILE, SandboxState, SandboxStateError
+from opsctl.sandbox.state import (
+    STATE_FILE,
+    SandboxState,
+    SandboxStateError,
+    supervisor_running,
+)
 
 START_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -45,7 +50,7 @@ def running_state(directory: Path) -> SandboxState | None:
         state = SandboxState.load(directory)
     except SandboxStateError:
         return None
-    if process_alive(state.supervisor_pid):
+    if supervisor_running(directory):
         return state
     (directory / STATE_FILE).unlink(missing_ok=True)
     return None
@@ -112,6 +117,9 @@ def _wait_until_ready(
 class StopReport:
     stopped: bool  # False when nothing was running
     leftover_ports: list[int]
+    # A state file was left by a supervisor that died without cleaning up; it was removed and no
+    # process was signalled (its pids may belong to unrelated processes by now).
+    stale_state_removed: bool = False
 
 
 def _stop_pids(pids: list[int], timeout: float) -> None:
@@ -142,6 +150,10 @@ def stop_background(directory: Path, timeout: float = STOP_TIMEOUT_SECONDS) -> S
         state = SandboxState.load(directory)
     except SandboxStateError:
         return StopReport(stopped=False, leftover_ports=[])
+    if not supervisor_running(directory):
+        # Its fronts exit by themselves once their supervisor is gone (front.exit_when_orphaned).
+        (directory / STATE_FILE).unlink(missing_ok=True)
+        return StopReport(stopped=False, leftover_ports=[], stale_state_removed=True)
     _stop_pids([state.supervisor_pid], timeout)
     _stop_pids(list(state.front_pids.values()), timeout)
     (directory / STATE_FILE).unlink(missing_ok=True)

@@ -39,7 +39,7 @@ from opsctl.sandbox.healthcheck import (
 from opsctl.sandbox.idp import JwksServer, SigningKey
 from opsctl.sandbox.provision import Provisioned, provision
 from opsctl.sandbox.replicator import GlobalTableReplicator, RegionalTable
-from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.state import STATE_FILE, SandboxState, hold_supervisor_lock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STACK_FILE = PROJECT_ROOT / "Pulumi.primary.yaml"
@@ -183,6 +183,8 @@ class Sandbox:
                         str(spec_file),
                         "--fd",
                         str(listener.fileno()),
+                        "--supervisor-pid",
+                        str(os.getpid()),
                     ],
                     pass_fds=[listener.fileno()],
                     stdin=subprocess.DEVNULL,
@@ -293,7 +295,7 @@ class Sandbox:
             _quietly(self.jwks.stop)
         if self.emulator is not None:
             _quietly(self.emulator.stop)
-        (self.directory / "state.json").unlink(missing_ok=True)
+        (self.directory / STATE_FILE).unlink(missing_ok=True)
 
 
 def _quietly(stop: Any) -> None:
@@ -319,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--checkers", type=int, default=DEFAULT_CHECKERS)
     args = parser.parse_args(argv)
+    lock = hold_supervisor_lock(args.dir)  # released by the kernel when this process ends
+    if lock is None:
+        print(f"sandbox: another supervisor is running in {args.dir}", file=sys.stderr)
+        return 1
     # The emulator logs every request; the sandbox log should show state changes instead.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     stopping = threading.Event()

@@ -6,6 +6,7 @@ Written atomically by the supervisor once everything serves, removed when it sto
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -13,6 +14,10 @@ from pathlib import Path
 
 STATE_VERSION = 1
 STATE_FILE = "state.json"
+# Held (flock) by the supervisor for its whole life. The kernel drops it when the process dies, so
+# a held lock, unlike a pid that answers kill(0), proves the supervisor in the state file is alive:
+# after a crash or a reboot its pid may belong to an unrelated process that `down` must not kill.
+LOCK_FILE = "supervisor.lock"
 SANDBOX_DIR_ENV = "OPSCTL_SANDBOX_DIR"
 
 
@@ -25,6 +30,37 @@ def sandbox_dir(explicit: Path | None = None) -> Path:
         return explicit
     configured = os.environ.get(SANDBOX_DIR_ENV)
     return Path(configured) if configured else Path.cwd() / ".sandbox"
+
+
+def _open_lock(directory: Path) -> int:
+    return os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+
+
+def hold_supervisor_lock(directory: Path) -> int | None:
+    """Take the supervisor lock for this process's lifetime: the open descriptor (keep it open),
+    or None when another live supervisor holds it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor = _open_lock(directory)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
+def supervisor_running(directory: Path) -> bool:
+    """Whether a live supervisor holds this directory's lock (tested without taking it)."""
+    if not (directory / LOCK_FILE).exists():
+        return False
+    descriptor = _open_lock(directory)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # also releases the lock if this call took it
+    return False
 
 
 @dataclass(frozen=True)
