@@ -525,13 +525,10 @@ def show_topology(target: Target) -> None:
 
 
 app.add_typer(sandbox_app, name="sandbox")
-app.command(
+_command(
+    "opsctl probe --sandbox",
+    'opsctl probe --count 50 --token "$TOKEN" --topology topology.json --json',
     name="probe",
-    epilog=(
-        "Examples:\n\n"
-        "  opsctl probe --sandbox\n\n"
-        '  opsctl probe --count 50 --token "$TOKEN" --topology topology.json --json'
-    ),
 )(probe_command)
 
 

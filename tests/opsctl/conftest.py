@@ -21,6 +21,7 @@ from typer.testing import CliRunner, Result
 from opsctl.aws import AwsClients
 from opsctl.cli import app
 from opsctl.route53 import Weights, read_records
+from opsctl.sandbox.state import SandboxState
 from opsctl.topology import Topology, parse_topology
 from tests.support.aws import create_state_table
 
@@ -250,6 +251,26 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
     for role in REGIONS:
         world.set_health(role, True)
     return world
+
+
+def make_sandbox_state(directory: Path, pid: int) -> SandboxState:
+    """A sandbox state file's content naming `pid` as supervisor and fronts (nothing serves)."""
+    return SandboxState(
+        supervisor_pid=pid,
+        front_pids={"us-east-1": pid, "us-west-2": pid},
+        endpoint_url="http://127.0.0.1:9",
+        ports={"emulator": 9},
+        host_map={},
+        jwks_url="http://127.0.0.1:9/jwks.json",
+        topology_file=str(directory / "stack-outputs.json"),
+        key_file=str(directory / "idp-key.pem"),
+        issuer="https://idp.sandbox.local",
+        audience="authorizer",
+        hostname="auth.example.com",
+        time_scale=0.1,
+        checkers=3,
+        log_file=str(directory / "sandbox.log"),
+    )
 
 
 def invoke(runner: CliRunner, world: World, *args: str) -> Result:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,8 @@ from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.probe import Endpoint, call_api, probe
+from opsctl.sandbox import cli as sandbox_cli
+from tests.opsctl.conftest import assert_one_line_error, make_sandbox_state
 
 
 class RegionServer:
@@ -112,3 +116,23 @@ def test_cli_probe_requires_a_token_and_a_hostname(monkeypatch: pytest.MonkeyPat
     no_token = runner.invoke(app, ["probe", "--hostname", "auth.example.com"])
     assert no_token.exit_code == 2
     assert "a token is required" in no_token.output
+
+
+def test_cli_probe_failures_are_one_line_errors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A sandbox whose topology file is gone (deleted by hand): the probe's own reads fail like
+    # every other command's, one line and exit 1, no traceback.
+    make_sandbox_state(tmp_path, os.getpid()).save(tmp_path)
+    result = CliRunner().invoke(app, ["probe", "--sandbox", "--dir", str(tmp_path)])
+    missing = tmp_path / "stack-outputs.json"
+    assert_one_line_error(result, 1, f"cannot read topology file {missing}")
+
+    def interrupted_probe(*_: Any, **__: Any) -> None:
+        raise KeyboardInterrupt  # Ctrl-C during a long probe
+
+    monkeypatch.setattr(sandbox_cli, "probe", interrupted_probe)
+    interrupted = CliRunner().invoke(
+        app, ["probe", "--hostname", "auth.example.com", "--token", "t"]
+    )
+    assert_one_line_error(interrupted, 130, "interrupted")

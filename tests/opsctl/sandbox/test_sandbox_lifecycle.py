@@ -18,12 +18,8 @@ from typer.testing import CliRunner
 from opsctl.cli import app
 from opsctl.sandbox.lifecycle import process_alive, running_state, stop_background
 from opsctl.sandbox.runtime import PROJECT_ROOT
-from opsctl.sandbox.state import (
-    STATE_FILE,
-    SandboxState,
-    hold_supervisor_lock,
-    supervisor_running,
-)
+from opsctl.sandbox.state import STATE_FILE, hold_supervisor_lock, supervisor_running
+from tests.opsctl.conftest import make_sandbox_state
 
 
 @pytest.fixture
@@ -35,29 +31,11 @@ def bystander() -> Iterator[subprocess.Popen[bytes]]:
     process.wait()
 
 
-def write_state(directory: Path, pid: int) -> None:
-    SandboxState(
-        supervisor_pid=pid,
-        front_pids={"us-east-1": pid, "us-west-2": pid},
-        endpoint_url="http://127.0.0.1:9",
-        ports={"emulator": 9},
-        host_map={},
-        jwks_url="http://127.0.0.1:9/jwks.json",
-        topology_file=str(directory / "stack-outputs.json"),
-        key_file=str(directory / "idp-key.pem"),
-        issuer="https://idp.sandbox.local",
-        audience="authorizer",
-        hostname="auth.example.com",
-        time_scale=0.1,
-        checkers=3,
-        log_file=str(directory / "sandbox.log"),
-    ).save(directory)
-
-
 def test_down_after_a_crash_signals_no_process_and_removes_the_stale_state(
     tmp_path: Path, bystander: subprocess.Popen[bytes]
 ) -> None:
-    write_state(tmp_path, bystander.pid)  # a dead supervisor's state; its pid now reused
+    # A dead supervisor's state, its pid now reused by an unrelated process.
+    make_sandbox_state(tmp_path, bystander.pid).save(tmp_path)
     result = CliRunner().invoke(app, ["sandbox", "down", "--dir", str(tmp_path)])
     assert result.exit_code == 0
     assert "had already stopped (stale state removed); nothing to stop" in result.stderr
@@ -68,7 +46,7 @@ def test_down_after_a_crash_signals_no_process_and_removes_the_stale_state(
 def test_a_stale_state_does_not_block_up(
     tmp_path: Path, bystander: subprocess.Popen[bytes]
 ) -> None:
-    write_state(tmp_path, bystander.pid)
+    make_sandbox_state(tmp_path, bystander.pid).save(tmp_path)
     assert running_state(tmp_path) is None
     assert not (tmp_path / STATE_FILE).exists()
 
@@ -90,7 +68,7 @@ def test_the_lock_is_held_by_one_supervisor_and_freed_when_it_dies(tmp_path: Pat
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        write_state(tmp_path, holder.pid)
+        make_sandbox_state(tmp_path, holder.pid).save(tmp_path)
         assert supervisor_running(tmp_path)
         assert supervisor_running(tmp_path)  # testing the lock did not take it
         assert hold_supervisor_lock(tmp_path) is None  # a second supervisor is refused
