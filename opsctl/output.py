@@ -88,10 +88,11 @@ def _switch_cell(value: str | None) -> Text:
 
 
 def status_renderable(report: StatusReport) -> RenderableType:
-    headline = Text(
-        report.headline,
-        style="bold green" if report.consistent else "bold red",
-    )
+    if not report.consistent:
+        style = "bold red"
+    else:
+        style = "bold yellow" if report.unverified else "bold green"
+    headline = Text(report.headline, style=style)
     table = Table(title=f"{report.record_name}", title_justify="left", expand=False)
     for column in ("role", "Region", "weight", "share", "health (checkers)", "alarm"):
         table.add_column(column)

@@ -107,7 +107,18 @@ class StatusReport:
         if degraded:
             names = " and ".join(f"{r.role} ({r.region})" for r in degraded)
             return f"{text}, but {names} is unhealthy"
+        if self.unverified:
+            names = " and ".join(f"{r.role} ({r.region})" for r in self.unverified)
+            return f"{text}; health of {names} unknown (no HealthCheckStatus data)"
         return f"{text}; healthy"
+
+    @property
+    def unverified(self) -> tuple[RegionStatus, ...]:
+        """Regions taking traffic whose health could not be read, and nothing says degraded:
+        neither called healthy nor unhealthy."""
+        return tuple(
+            r for r in self.regions if r.share > 0 and r.healthy is None and not r.degraded
+        )
 
     @property
     def advice(self) -> str | None:

@@ -141,6 +141,13 @@ def test_missing_health_data_and_missing_switch_are_unknown(
     # GetHealthCheckStatus on an unknown id fails: reported, not fatal.
     assert secondary["checkersTotal"] is None
     assert any("00000000-no-such-check" in line for line in status["errors"])
+    world.set_weights(0, 100)
+    serving_unknown = status_json(runner, world)
+    # Traffic on a Region whose health cannot be read is not called healthy.
+    assert serving_unknown["headline"] == (
+        "secondary (us-west-2) serves all traffic; health of secondary (us-west-2) unknown "
+        "(no HealthCheckStatus data)"
+    )
 
 
 def _add_record(world: World, record: dict) -> None:
