@@ -39,7 +39,7 @@ ROUTE53_REGION = "us-east-1"
 CLIENT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=20,
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},  # the first call and 2 retries
     max_pool_connections=20,
 )
 # ChangeResourceRecordSets gets no SDK retries at all. The SDK resends a request whose answer was
