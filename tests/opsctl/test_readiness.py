@@ -44,8 +44,10 @@ class StubbedClients(AwsClients):
         super().__init__()
         self._stubs = stubs
 
-    def client(self, service: str, region: str) -> Any:
-        return self._stubs.get((service, region)) or super().client(service, region)
+    def client(self, service: str, region: str, *, sdk_retries: bool = True) -> Any:
+        return self._stubs.get((service, region)) or super().client(
+            service, region, sdk_retries=sdk_retries
+        )
 
 
 def _create_api(world: World, region: str, capacity: Capacity) -> str:
