@@ -162,8 +162,9 @@ class GlobalTableReplicator:
             else:
                 table.dynamodb.put_item(TableName=table.table_name, Item=change.new_image)
             self._own_writes[table.region][mark] = self._own_writes[table.region].get(mark, 0) + 1
-            self.replicated += 1
             self._publish_latency(change, table.region)
+            # Counted last, so a reader that sees the count also finds the latency datapoint.
+            self.replicated += 1
 
     def _publish_latency(self, change: Change, receiving_region: str) -> None:
         """AWS/DynamoDB ReplicationLatency in the source Region, as global tables publish it:
