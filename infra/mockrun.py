@@ -15,8 +15,9 @@ Stable API (used by tests/infra, `infra.preview` and the local sandbox):
   `new_resource` too, with `custom=False`, as in Pulumi's own mock monitor.
 - Returns `ProgramRun(resources, outputs, calls, layer_commands)`: every declared resource as a
   `DeclaredResource` (type, name, inputs, outputs, region, plus urn, id, parent, provider,
-  ignore_changes, custom), the resolved stack outputs, every provider function call, and the pip
-  commands the Lambda dependency layer build would have run (nothing is installed).
+  ignore_changes, custom, dependencies), the resolved stack outputs, every provider function
+  call, and the pip commands the Lambda dependency layer build would have run (nothing is
+  installed).
 - Callable any number of times per process; each run starts a fresh root stack.
 - Bad config raises `infra.config.ConfigError` before any resource is declared.
 """
@@ -82,6 +83,8 @@ class DeclaredResource:
     provider: str  # provider URN, "" if none
     ignore_changes: tuple[str, ...]
     custom: bool
+    # URNs this resource waits for: `depends_on` plus the resources its inputs came from.
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -350,6 +353,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
                 ignore_changes=tuple(request.ignoreChanges),
                 custom=request.custom or False,
+                dependencies=tuple(request.dependencies),
             )
         )
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)

@@ -448,7 +448,17 @@ class RegionalStack(pulumi.ComponentResource):
             opts=self._child(depends_on=route_resources),
         )
 
-        stage_depends: list[pulumi.Resource] = []
+        # Method logging (below) makes API Gateway create this group on its first write, with
+        # no retention. Declared here, before the stage, it exists first and keeps ours.
+        self.execution_logs = aws.cloudwatch.LogGroup(
+            f"{name}-execution-logs",
+            name=pulumi.Output.concat(
+                "API-Gateway-Execution-Logs_", self.rest_api.id, f"/{STAGE_NAME}"
+            ),
+            retention_in_days=settings.log_retention_days,
+            opts=self._child(),
+        )
+        stage_depends: list[pulumi.Resource] = [self.execution_logs]
         if settings.manage_api_gateway_account:
             stage_depends.append(self._api_gateway_account())
         self.stage = aws.apigateway.Stage(
@@ -473,7 +483,7 @@ class RegionalStack(pulumi.ComponentResource):
                 throttling_rate_limit=settings.throttle_rate_limit,
                 throttling_burst_limit=settings.throttle_burst_limit,
             ),
-            opts=self._child(),
+            opts=self._child(depends_on=[self.execution_logs]),
         )
 
     def _api_gateway_account(self) -> aws.apigateway.Account:

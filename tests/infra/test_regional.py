@@ -85,8 +85,30 @@ def test_issuers_and_pinned_jwks_come_from_config(run_with: RunProgram) -> None:
 def test_log_retention_comes_from_config(run_with: RunProgram) -> None:
     run = run_with(logRetentionDays=90)
     groups = run.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 8  # 3 functions + access logs, per Region
+    assert len(groups) == 10  # 3 functions, access and execution logs, per Region
     assert {g.inputs["retentionInDays"] for g in groups} == {90}
+
+
+@pytest.mark.parametrize("role", REGIONS)
+def test_execution_log_group_exists_before_api_gateway_would_create_it(
+    run_with: RunProgram, role: str
+) -> None:
+    # With method logging on, API Gateway creates `API-Gateway-Execution-Logs_<api>/<stage>`
+    # itself (never expiring) unless it already exists when the stage starts logging.
+    run = run_with(logRetentionDays=14)
+    api = run.named(f"{role}-rest-api")
+    logs = run.named(f"{role}-execution-logs")
+    assert logs.inputs["name"] == f"API-Gateway-Execution-Logs_{api.id}/prod"
+    assert logs.region == REGIONS[role]
+    assert logs.inputs["retentionInDays"] == 14
+    (component,) = [r for r in run.resources
+                    if r.type.endswith(":infra:RegionalStack") and r.name == role]  # fmt: skip
+    assert logs.parent == component.urn
+    stage = run.named(f"{role}-stage")
+    method_settings = run.named(f"{role}-method-settings")
+    assert method_settings.inputs["settings"]["loggingLevel"] == "ERROR"
+    assert logs.urn in stage.dependencies
+    assert logs.urn in method_settings.dependencies
 
 
 @pytest.mark.parametrize("role", REGIONS)
