@@ -13,20 +13,27 @@ handlers from `functions/` with REST API event shapes:
 - requests arrive either on the execute-api style path `/<stage>/...` or, with the custom
   domain's name as Host, on the base-path mapping (`/...` → the stage).
 
-Each invocation runs with exactly its function's environment (Lambda functions do not share
-environment variables) and one at a time per process, like one warm Lambda instance per function.
+Each invocation runs with exactly its function's environment and its own copy of the project's
+`functions` package (Lambda functions share neither environment variables nor module state, so
+each function's Powertools Metrics has its own `service`), one at a time per process, like one
+warm Lambda instance per function.
 
 Like API Gateway and Lambda, the front publishes its metrics to the Region's CloudWatch:
 AWS/ApiGateway Count, 4XXError, 5XXError, Latency by ApiName and Stage; AWS/Lambda Invocations,
-Errors, Duration by FunctionName. The Region's own alarms are evaluated from them.
+Errors, Duration by FunctionName; and, as Lambda does with a function's log output, every
+CloudWatch Embedded Metric Format (EMF) document a handler prints (Powertools Metrics), with the
+document's namespace, dimensions, units and timestamp. Every line still reaches stdout (the
+functions' log). The Region's own alarms are evaluated from these metrics.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import fnmatch
 import importlib
+import io
 import json
 import os
 import re
@@ -35,12 +42,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Protocol
+from types import ModuleType
+from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -186,18 +194,36 @@ class MetricsPublisher:
     def add(self, namespace: str, dimensions: dict[str, str], values: dict[str, float]) -> None:
         stamp = datetime.now(UTC)
         shaped = [{"Name": name, "Value": value} for name, value in dimensions.items()]
-        datums = [
-            {
-                "MetricName": name,
-                "Dimensions": shaped,
-                "Timestamp": stamp,
-                "Value": value,
-                "Unit": METRIC_UNITS.get(name, "Count"),
-            }
-            for name, value in values.items()
-        ]
+        self.queue(
+            namespace,
+            [
+                {
+                    "MetricName": name,
+                    "Dimensions": shaped,
+                    "Timestamp": stamp,
+                    "Value": value,
+                    "Unit": METRIC_UNITS.get(name, "Count"),
+                }
+                for name, value in values.items()
+            ],
+        )
+
+    def queue(self, namespace: str, datums: list[dict[str, Any]]) -> None:
+        """PutMetricData datums, sent with the next batch."""
         with self._lock:
             self._pending.setdefault(namespace, []).extend(datums)
+
+    def publish_emf(self, document: dict[str, Any]) -> None:
+        """A function's EMF document, as CloudWatch extracts it from the function's logs; an
+        invalid one is reported and yields nothing."""
+        try:
+            data = emf_metric_data(document)
+        except InvalidEmf as error:
+            print(f"metrics: EMF document rejected: {error}", file=sys.stderr)
+            return
+        with self._lock:
+            for namespace, datum in data:
+                self._pending.setdefault(namespace, []).append(datum)
 
     def flush(self) -> None:
         with self._lock:
@@ -220,6 +246,103 @@ METRIC_UNITS = {"Latency": "Milliseconds", "IntegrationLatency": "Milliseconds",
                 "Duration": "Milliseconds"}  # fmt: skip
 
 
+class InvalidEmf(ValueError):
+    """A JSON log line with `_aws` metadata that is not a valid EMF document."""
+
+
+def emf_metric_data(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The PutMetricData datums (with their namespaces) CloudWatch extracts from one EMF document.
+
+    Every metric of a directive is published once per dimension set, with the values the
+    document's root gives the dimension keys, the directive's unit and storage resolution, at
+    the document's `_aws.Timestamp` (epoch ms). A value may be a number or a list of numbers.
+    Raises InvalidEmf for a document CloudWatch would reject, which then yields no metrics.
+    """
+    metadata = document.get("_aws")
+    if not isinstance(metadata, dict):
+        raise InvalidEmf("_aws is not an object")
+    stamp_ms = metadata.get("Timestamp")
+    directives = metadata.get("CloudWatchMetrics")
+    if not isinstance(stamp_ms, int) or isinstance(stamp_ms, bool):
+        raise InvalidEmf("_aws.Timestamp is not an integer (epoch milliseconds)")
+    if not isinstance(directives, list):
+        raise InvalidEmf("_aws.CloudWatchMetrics is not a list")
+    stamp = datetime.fromtimestamp(stamp_ms / 1000, UTC)
+    data: list[tuple[str, dict[str, Any]]] = []
+    for directive in directives:
+        namespace = directive.get("Namespace") if isinstance(directive, dict) else None
+        if not isinstance(namespace, str) or not namespace:
+            raise InvalidEmf("a metric directive has no Namespace")
+        dimension_sets = directive.get("Dimensions") or [[]]
+        for dimension_set in dimension_sets:
+            for key in dimension_set:
+                if not isinstance(document.get(key), str):
+                    raise InvalidEmf(f"dimension {key!r} has no string value in the document")
+        for definition in directive.get("Metrics") or []:
+            name = definition.get("Name") if isinstance(definition, dict) else None
+            raw = document.get(name) if isinstance(name, str) else None
+            values = raw if isinstance(raw, list) else [raw]
+            if not values or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values
+            ):
+                raise InvalidEmf(f"metric {name!r} has no numeric value in the document")
+            for dimension_set in dimension_sets:
+                dimensions = [{"Name": key, "Value": document[key]} for key in dimension_set]
+                for value in values:
+                    datum: dict[str, Any] = {
+                        "MetricName": name,
+                        "Dimensions": dimensions,
+                        "Timestamp": stamp,
+                        "Value": float(value),
+                        "Unit": definition.get("Unit") or "None",
+                    }
+                    if definition.get("StorageResolution") == 1:
+                        datum["StorageResolution"] = 1
+                    data.append((namespace, datum))
+    return data
+
+
+class EmfCapture(io.TextIOBase):
+    """Stands in for stdout during an invocation: passes every write through to `target` at
+    once (the functions' log keeps its lines and order) and hands each complete line that is an
+    EMF document to `on_document`, as Lambda's log pipeline does with a function's output."""
+
+    def __init__(self, target: TextIO, on_document: Callable[[dict[str, Any]], None]) -> None:
+        self._target = target
+        self._on_document = on_document
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        written = self._target.write(text)
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._scan(line)
+        return written
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def finish(self) -> None:
+        """The invocation ended: a last line without a newline still counts."""
+        if self._partial:
+            self._scan(self._partial)
+            self._partial = ""
+
+    def _scan(self, line: str) -> None:
+        if not line.startswith("{") or '"_aws"' not in line:
+            return
+        try:
+            document = json.loads(line)
+        except ValueError:
+            return  # not JSON: an ordinary log line
+        if isinstance(document, dict) and "_aws" in document:
+            self._on_document(document)
+
+
 class Invoker(Protocol):
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any: ...
 
@@ -239,6 +362,9 @@ class LambdaRuntime:
         self._region = region
         self._account_id = account_id
         self._handlers: dict[str, Handler] = {}
+        # Each function's own copy of the `functions` package, swapped into sys.modules while it
+        # runs: one function's module state (Powertools Metrics' service, caches) is not another's.
+        self._modules: dict[str, dict[str, ModuleType]] = {}
         self._env_keys = {key for function in functions for key in function.environment}
         self._lock = threading.Lock()
 
@@ -257,8 +383,9 @@ class LambdaRuntime:
             try:
                 handler = self._handler(function)
                 context = FakeLambdaContext(function, self._region, self._account_id)
-                # Lambda serializes the result to JSON; doing the same catches non-JSON returns.
-                result = json.loads(json.dumps(handler(event, context)))
+                with self._own_modules(function), self._captured_emf():
+                    # Lambda serializes the result to JSON; so this catches non-JSON returns.
+                    result = json.loads(json.dumps(handler(event, context)))
                 failed = False
                 return result
             finally:
@@ -280,9 +407,37 @@ class LambdaRuntime:
         handler = self._handlers.get(function.name)
         if handler is None:
             module_name, _, attribute = function.handler.rpartition(".")
-            handler = getattr(importlib.import_module(module_name), attribute)
+            with self._own_modules(function):
+                handler = getattr(importlib.import_module(module_name), attribute)
             self._handlers[function.name] = handler
         return handler
+
+    @contextlib.contextmanager
+    def _own_modules(self, function: LambdaSpec) -> Iterator[None]:
+        """sys.modules holds this function's own `functions.*` modules (none before its first
+        import) while the block runs; whatever was there before is put back afterwards."""
+        own = self._modules.setdefault(function.name, {})
+        outside = {name: sys.modules.pop(name) for name in _project_modules()}
+        sys.modules.update(own)
+        try:
+            yield
+        finally:
+            own.clear()
+            own.update({name: sys.modules.pop(name) for name in _project_modules()})
+            sys.modules.update(outside)
+
+    @contextlib.contextmanager
+    def _captured_emf(self) -> Iterator[None]:
+        """The invocation's stdout, scanned for EMF documents that become CloudWatch metrics."""
+        if self._metrics is None:
+            yield
+            return
+        capture = EmfCapture(sys.stdout, self._metrics.publish_emf)
+        try:
+            with contextlib.redirect_stdout(capture):
+                yield
+        finally:
+            capture.finish()
 
     def _apply_environment(self, function: LambdaSpec) -> None:
         for key in self._env_keys - function.environment.keys():
@@ -290,6 +445,18 @@ class LambdaRuntime:
         os.environ.update(function.environment)
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = function.name
         os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(function.memory_mb)
+
+
+# The project's handler code; everything else (boto3, Powertools, ...) is shared by the functions.
+HANDLER_PACKAGE = "functions"
+
+
+def _project_modules() -> list[str]:
+    return [
+        name
+        for name in list(sys.modules)
+        if name == HANDLER_PACKAGE or name.startswith(HANDLER_PACKAGE + ".")
+    ]
 
 
 def resource_pattern(resource_path: str) -> re.Pattern[str]:

@@ -11,10 +11,11 @@ with time scaled down (`time_scale` multiplies every interval and alarm period):
   and HealthCheckPercentageHealthy in us-east-1;
 - every metric alarm in the sandbox's Regions (the health-check alarms in us-east-1, each
   Region's own API/Lambda alarms) is evaluated from the datapoints in the emulator's CloudWatch
-  over its last EvaluationPeriods periods (statistic or percentile, or a sum of metrics,
-  comparison, threshold, DatapointsToAlarm, TreatMissingData); then every composite alarm's
-  AlarmRule over ALARM()/OK()/INSUFFICIENT_DATA(), AND, OR, NOT. Each transition is set with
-  SetAlarmState and its actions published to SNS with CloudWatch's notification JSON.
+  over its last EvaluationPeriods periods (statistic or percentile, or a metric-math sum of
+  metrics with FILL; comparison, threshold, DatapointsToAlarm, TreatMissingData); then every
+  composite alarm's AlarmRule over ALARM()/OK()/INSUFFICIENT_DATA(), AND, OR, NOT. Each
+  transition is set with SetAlarmState and its actions published to SNS with CloudWatch's
+  notification JSON.
 """
 
 from __future__ import annotations
@@ -64,8 +65,11 @@ REGION_NAMES = {
     "eu-central-1": "Europe (Frankfurt)",
 }
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
-# A metric-math expression the sandbox evaluates: a sum of Sum statistics ("t0 + t1 + t2").
-_SUM_EXPRESSION = re.compile(r"^\s*[a-z]\w*(\s*\+\s*[a-z]\w*)*\s*$")
+# One term of a metric-math sum the sandbox evaluates: a query id, or FILL(id, constant).
+_MATH_TERM = re.compile(
+    r"^\s*(?:FILL\(\s*(?P<filled>[a-z]\w*)\s*,\s*(?P<fill>-?\d+(?:\.\d+)?)\s*\)"
+    r"|(?P<plain>[a-z]\w*))\s*$"
+)
 STATISTICS: dict[str, Callable[[list[float]], float]] = {
     "Minimum": min,
     "Maximum": max,
@@ -85,12 +89,17 @@ def percentile(rank: float) -> Callable[[list[float]], float]:
     return of
 
 
+def statistic_named(name: str) -> Callable[[list[float]], float] | None:
+    """A CloudWatch statistic (`Sum`, `p99`, ...); None when the sandbox has no such one."""
+    if name in STATISTICS:
+        return STATISTICS[name]
+    match = _PERCENTILE.match(name)
+    return percentile(float(match.group(1))) if match else None
+
+
 def statistic_for(alarm: dict[str, Any]) -> Callable[[list[float]], float] | None:
     """The alarm's Statistic or ExtendedStatistic (pNN); None when the sandbox has no such one."""
-    if alarm.get("Statistic") in STATISTICS:
-        return STATISTICS[alarm["Statistic"]]
-    match = _PERCENTILE.match(alarm.get("ExtendedStatistic") or "")
-    return percentile(float(match.group(1))) if match else None
+    return statistic_named(alarm.get("Statistic") or alarm.get("ExtendedStatistic") or "")
 
 
 @dataclass(frozen=True)
@@ -162,24 +171,42 @@ class MetricSeries:
             return [value for stamp, value in self.points if start <= stamp < end]
 
 
-@dataclass(frozen=True)
-class SummedSeries:
-    """Several metrics read as one: the Sum of their Sums (a metric-math `t0 + t1 + ...`)."""
-
-    members: tuple[MetricSeries, ...]
-
-    @property
-    def published(self) -> bool:
-        return any(member.published for member in self.members)
-
-    def between(self, start: float, end: float) -> list[float]:
-        return [value for member in self.members for value in member.between(start, end)]
-
-
 class Series(Protocol):
     published: bool
 
     def between(self, start: float, end: float) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class MathTerm:
+    """One operand of a metric-math sum: a query's statistic per period, optionally FILLed."""
+
+    series: Series | None  # None: the metric has no datapoints at all
+    statistic: Callable[[list[float]], float]
+    fill: float | None = None  # FILL(id, fill): a period without datapoints counts as this
+
+    def value(self, start: float, end: float) -> float | None:
+        values = self.series.between(start, end) if self.series is not None else []
+        return self.statistic(values) if values else self.fill
+
+
+@dataclass(frozen=True)
+class MetricMathSum:
+    """A metric-math alarm's returned expression `a + FILL(b, 0) + ...`, period by period.
+
+    As in CloudWatch, a sum has no value in a period where any operand has none; FILL gives
+    its operand a value in every period (the reason the authorizer-errors alarm uses it).
+    """
+
+    terms: tuple[MathTerm, ...]
+
+    @property
+    def published(self) -> bool:
+        return any(term.series is not None and term.series.published for term in self.terms)
+
+    def value(self, start: float, end: float) -> float | None:
+        values = [term.value(start, end) for term in self.terms]
+        return None if None in values else sum(v for v in values if v is not None)
 
 
 class MetricStore(Protocol):
@@ -216,22 +243,28 @@ class AlarmEvaluation:
 
 
 def evaluate_alarm(
-    alarm: dict[str, Any], series: Series, now: float, time_scale: float
+    alarm: dict[str, Any], series: Series | MetricMathSum, now: float, time_scale: float
 ) -> AlarmEvaluation | None:
-    """The state CloudWatch would give `alarm` now, or None to keep the current state."""
+    """The state CloudWatch would give `alarm` now, or None to keep the current state.
+
+    `series` is the alarm's metric (aggregated with the alarm's statistic) or, for a
+    metric-math alarm, its returned expression."""
     period = float(alarm["Period"]) * time_scale
     periods = int(alarm["EvaluationPeriods"])
     to_alarm = int(alarm.get("DatapointsToAlarm") or periods)
-    statistic = statistic_for(alarm)
-    assert statistic is not None, "alarm with a statistic the sandbox cannot compute"
+    if isinstance(series, MetricMathSum):
+        period_value = series.value
+    else:
+        statistic = statistic_for(alarm)
+        assert statistic is not None, "alarm with a statistic the sandbox cannot compute"
+        period_value = MathTerm(series, statistic).value
     compare = COMPARISONS[alarm["ComparisonOperator"]]
     threshold = float(alarm["Threshold"])
     treat_missing = alarm.get("TreatMissingData", "missing")
     # Newest period first; the newest one may be partial, as with CloudWatch's latest datapoint.
     aggregates: list[float | None] = []
     for index in range(periods):
-        values = series.between(now - (index + 1) * period, now - index * period)
-        aggregates.append(statistic(values) if values else None)
+        aggregates.append(period_value(now - (index + 1) * period, now - index * period))
     breaching = 0
     present = 0
     for value in aggregates:
@@ -422,14 +455,16 @@ class AlarmEvaluator:
                     )
                     self._transition(region, alarm, AlarmEvaluation(state, reason, {}))
 
-    def _readable(self, region: str, alarm: dict[str, Any]) -> tuple[dict[str, Any], Series] | None:
+    def _readable(
+        self, region: str, alarm: dict[str, Any]
+    ) -> tuple[dict[str, Any], Series | MetricMathSum] | None:
         """The alarm as evaluated and its datapoints; None for what the sandbox cannot compute
         or what has never been published (CloudWatch has no datapoints before a metric's first;
         "breaching" missing data would otherwise fire before the checkers start)."""
         if alarm.get("ComparisonOperator") not in COMPARISONS:
             return None
         if alarm.get("Metrics"):
-            return self._summed(region, alarm)
+            return self._metric_math(region, alarm)
         if statistic_for(alarm) is None:
             return None
         dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
@@ -440,30 +475,38 @@ class AlarmEvaluator:
             return None
         return alarm, series
 
-    def _summed(self, region: str, alarm: dict[str, Any]) -> tuple[dict[str, Any], Series] | None:
-        """A metric-math alarm whose returned expression adds up Sum statistics."""
+    def _metric_math(
+        self, region: str, alarm: dict[str, Any]
+    ) -> tuple[dict[str, Any], MetricMathSum] | None:
+        """A metric-math alarm whose returned expression adds up its queries' statistics, each
+        term an id or FILL(id, constant) (`e0 + e1`, `FILL(e0, 0) + FILL(e1, 0)`)."""
         queries = {query["Id"]: query for query in alarm["Metrics"]}
         returned = [q for q in alarm["Metrics"] if q.get("ReturnData")]
-        if len(returned) != 1 or not _SUM_EXPRESSION.match(returned[0].get("Expression", "")):
+        if len(returned) != 1 or not returned[0].get("Expression"):
             return None
-        members = []
-        period = None
-        for ident in (i.strip() for i in returned[0]["Expression"].split("+")):
+        terms = []
+        periods = set()
+        for text in returned[0]["Expression"].split("+"):
+            match = _MATH_TERM.match(text)
+            if match is None:
+                return None
+            ident = match.group("filled") or match.group("plain")
             stat = queries.get(ident, {}).get("MetricStat")
-            if stat is None or stat.get("Stat") != "Sum":
+            statistic = statistic_named(stat.get("Stat", "")) if stat else None
+            if stat is None or statistic is None:
                 return None
             metric = stat["Metric"]
-            period = stat["Period"]
+            periods.add(stat["Period"])
             dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
             series = self.store.series(
                 region, metric["Namespace"], metric["MetricName"], dimensions
             )
-            if series is not None:
-                members.append(series)
-        summed = SummedSeries(tuple(members))
-        if not summed.published:
+            fill = match.group("fill")
+            terms.append(MathTerm(series, statistic, float(fill) if fill is not None else None))
+        expression = MetricMathSum(tuple(terms))
+        if len(periods) != 1 or not expression.published:
             return None
-        return {**alarm, "Statistic": "Sum", "Period": period}, summed
+        return {**alarm, "Period": periods.pop()}, expression
 
     def _transition(self, region: str, alarm: dict[str, Any], evaluation: AlarmEvaluation) -> None:
         self.cloudwatch_by_region[region].set_alarm_state(

@@ -18,9 +18,10 @@ from opsctl.sandbox.healthcheck import (
     AlarmEvaluator,
     CheckerState,
     HealthTarget,
+    MathTerm,
+    MetricMathSum,
     MetricSeries,
     Route53HealthCheckers,
-    SummedSeries,
     evaluate_alarm,
     evaluate_rule,
 )
@@ -207,10 +208,9 @@ def test_percentile_alarm_fires_on_the_slow_tail_only() -> None:
     assert evaluate_alarm(latency_alarm, MetricSeries(), now, 0.05).state == "OK"
 
 
-def test_summed_series_adds_every_member_metric() -> None:
+def test_metric_math_sum_adds_every_member_metric() -> None:
     throttles = {
         "AlarmName": "app-primary-lambda-throttles",
-        "Statistic": "Sum",
         "Period": 60,
         "EvaluationPeriods": 1,
         "Threshold": 5.0,
@@ -219,10 +219,38 @@ def test_summed_series_adds_every_member_metric() -> None:
     now = 1000.0
     authorizer = series_of((now - 1, 2.0), (now - 2, 1.0))
     api = series_of((now - 1, 1.0))
-    assert evaluate_alarm(throttles, SummedSeries((authorizer, api)), now, 0.05).state == "OK"
     health = series_of((now - 1, 1.0))
-    summed = SummedSeries((authorizer, api, health))
-    assert evaluate_alarm(throttles, summed, now, 0.05).state == "ALARM"
+
+    def summed(*members: MetricSeries) -> MetricMathSum:
+        return MetricMathSum(tuple(MathTerm(member, sum) for member in members))
+
+    assert evaluate_alarm(throttles, summed(authorizer, api), now, 0.05).state == "OK"
+    assert evaluate_alarm(throttles, summed(authorizer, api, health), now, 0.05).state == "ALARM"
+
+
+def test_sum_without_fill_has_no_value_where_a_member_has_none() -> None:
+    """CloudWatch adds time series timestamp by timestamp: `e0 + e1` is missing in a period
+    where e1 has no datapoint, so 7 errors of one reason alone never reach the threshold;
+    FILL(e1, 0) makes them count."""
+    errors = {
+        "AlarmName": "app-primary-authorizer-errors",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 5.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+    now = 1000.0
+    error = series_of(*((now - 1 - i * 0.1, 1.0) for i in range(7)))
+    misconfigured = series_of((now - 100, 1.0))  # published, but not in this period
+    strict = MetricMathSum((MathTerm(error, sum), MathTerm(misconfigured, sum)))
+    evaluation = evaluate_alarm(errors, strict, now, 0.05)
+    assert evaluation is not None and evaluation.state == "OK"
+    assert evaluation.reason_data["recentDatapoints"] == []
+    filled = MetricMathSum((MathTerm(error, sum, fill=0.0), MathTerm(misconfigured, sum, 0.0)))
+    evaluation = evaluate_alarm(errors, filled, now, 0.05)
+    assert evaluation is not None and evaluation.state == "ALARM"
+    assert evaluation.reason_data["recentDatapoints"] == [7.0]
 
 
 @pytest.mark.parametrize(
