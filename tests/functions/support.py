@@ -6,11 +6,9 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from tests.support import aws as shared_aws
+from tests.support.http import LoopbackServer, QuietHandler
 
 EVENTS_DIR = Path(__file__).parent / "events"
 REGION = "us-east-1"
@@ -129,27 +128,17 @@ class JwksServer:
         self.requests = 0
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server.requests += 1
                 body = server.document if server.status == 200 else b"unavailable"
-                self.send_response(server.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(server.status, body, "application/json")
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._httpd = LoopbackServer(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/.well-known/jwks.json"
+        return f"{self._httpd.base_url}/.well-known/jwks.json"
 
     def publish(self, *keys: SigningKey) -> None:
         self.document = jwks_document(*keys)
@@ -159,8 +148,7 @@ class JwksServer:
         self.status = 503
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._httpd.close()
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from opsctl.cli import app
 from opsctl.probe import Endpoint, call_api, probe
 from opsctl.sandbox import cli as sandbox_cli
 from tests.opsctl.conftest import assert_one_line_error, make_sandbox_state
+from tests.support.http import LoopbackServer, QuietHandler
 
 
 class RegionServer:
@@ -28,29 +27,20 @@ class RegionServer:
         self.seen: list[dict[str, str]] = []
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 owner.seen.append(dict(self.headers.items()))
                 body = json.dumps({"principal": "p1", "region": owner.region}).encode()
-                self.send_response(owner.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(owner.status, body, "application/json")
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LoopbackServer(Handler)
 
     @property
     def endpoint(self) -> Endpoint:
-        return Endpoint(f"http://127.0.0.1:{self.server.server_address[1]}", "auth.example.com")
+        return Endpoint(self.server.base_url, "auth.example.com")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 class AlternatingResolver:

@@ -8,9 +8,7 @@ itself is also exercised for real against the emulator at the end.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -38,6 +36,7 @@ from opsctl.route53 import (
 )
 from opsctl.topology import Topology, parse_topology
 from tests.opsctl.conftest import World, _record
+from tests.support.http import LoopbackServer, QuietHandler
 
 
 @dataclass
@@ -264,32 +263,22 @@ class _FailingRoute53:
         self.requests = 0
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.requests += 1
-                self.send_response(500)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(outer.BODY)))
-                self.end_headers()
-                self.wfile.write(outer.BODY)
+                self.reply(500, outer.BODY, "text/xml")
 
             do_GET = do_POST
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LoopbackServer(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.base_url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 def test_a_failed_change_request_is_sent_once_and_reported_unconfirmed(

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -25,6 +23,7 @@ from opsctl.sandbox.healthcheck import (
     evaluate_alarm,
     evaluate_rule,
 )
+from tests.support.http import LoopbackServer, QuietHandler
 
 HEALTH_ALARM = {
     "AlarmName": "app-primary-health",
@@ -97,26 +96,18 @@ class SwitchableHealth:
         self.status = 200
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
-                self.send_response(owner.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self.reply(owner.status)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LoopbackServer(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/prod/health"
+        return f"{self.server.base_url}/prod/health"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture
