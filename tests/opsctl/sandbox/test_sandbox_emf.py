@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -28,12 +27,10 @@ from opsctl.sandbox.front import (
     emf_metric_data,
 )
 from opsctl.sandbox.healthcheck import AlarmEvaluator
-from opsctl.sandbox.provision import Provisioned, provision
+from opsctl.sandbox.provision import Provisioned
 
 REGION = "us-east-1"
 NAMESPACE = "MultiRegionAuthorizer"
-PORTS = {"us-east-1": 41011, "us-west-2": 41012}
-JWKS_URL = "http://127.0.0.1:41013/.well-known/jwks.json"
 
 
 def powertools_emf(
@@ -140,16 +137,6 @@ def test_capture_passes_every_write_through_and_finds_emf_lines_split_across_wri
     capture.finish()
     assert target.getvalue() == "".join(written)
     assert [document["AuthorizerError"] for document in found] == [[1.0], [1.0]]
-
-
-@pytest.fixture
-def provisioned(aws_endpoint: str, project_root: str) -> Provisioned:
-    return provision(
-        Path(project_root) / "Pulumi.primary.yaml",
-        endpoint_url=aws_endpoint,
-        front_ports=PORTS,
-        jwks_url=JWKS_URL,
-    )
 
 
 @pytest.fixture

@@ -6,26 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from opsctl.aws import AwsClients
 from opsctl.readiness import capacity_checks, rest_api_of
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.provision import Provisioned, provision
 from opsctl.topology import parse_topology
-
-PORTS = {"us-east-1": 41001, "us-west-2": 41002}
-JWKS_URL = "http://127.0.0.1:41003/.well-known/jwks.json"
-
-
-@pytest.fixture
-def provisioned(aws_endpoint: str, project_root: str) -> Provisioned:
-    return provision(
-        Path(project_root) / "Pulumi.primary.yaml",
-        endpoint_url=aws_endpoint,
-        front_ports=PORTS,
-        jwks_url=JWKS_URL,
-    )
+from tests.opsctl.sandbox.conftest import FRONT_PORTS, JWKS_URL
 
 
 def client(service: str, region: str = "us-east-1") -> Any:
@@ -46,7 +33,7 @@ def test_topology_names_what_exists_in_the_emulator(provisioned: Provisioned) ->
     assert {k: r["Weight"] for k, r in weighted.items()} == {"us-east-1": 100, "us-west-2": 0}
     for set_identifier, record in weighted.items():
         target = record["AliasTarget"]["DNSName"].rstrip(".")
-        assert provisioned.host_map[target] == f"127.0.0.1:{PORTS[set_identifier]}"
+        assert provisioned.host_map[target] == f"127.0.0.1:{FRONT_PORTS[set_identifier]}"
     for role in ("primary", "secondary"):
         region = topology["regions"][role]
         tags = route53.list_tags_for_resource(
@@ -56,7 +43,7 @@ def test_topology_names_what_exists_in_the_emulator(provisioned: Provisioned) ->
         assert tag_map["Role"] == role and tag_map["HostedZoneId"] == topology["hostedZoneId"]
         check = route53.get_health_check(HealthCheckId=region["healthCheckId"])["HealthCheck"]
         fqdn = check["HealthCheckConfig"]["FullyQualifiedDomainName"]
-        assert provisioned.host_map[fqdn] == f"127.0.0.1:{PORTS[region['region']]}"
+        assert provisioned.host_map[fqdn] == f"127.0.0.1:{FRONT_PORTS[region['region']]}"
         assert region["apiUrl"] == f"https://{fqdn}/prod"
 
 
@@ -131,7 +118,7 @@ def test_readiness_reads_the_declared_api_and_functions(
     provisioned = provision(
         Path(project_root) / "Pulumi.primary.yaml",
         endpoint_url=aws_endpoint,
-        front_ports=PORTS,
+        front_ports=FRONT_PORTS,
         jwks_url=JWKS_URL,
         overrides={"secondaryProvisionedConcurrency": 2},
     )

@@ -1,0 +1,24 @@
+"""Fixtures shared by the sandbox tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsctl.sandbox.provision import Provisioned, provision
+
+# Provisioning only records where each Region's front would listen; nothing binds these ports.
+FRONT_PORTS = {"us-east-1": 41001, "us-west-2": 41002}
+JWKS_URL = "http://127.0.0.1:41003/.well-known/jwks.json"
+
+
+@pytest.fixture
+def provisioned(aws_endpoint: str, project_root: str) -> Provisioned:
+    """The real program's stack provisioned into an empty emulator."""
+    return provision(
+        Path(project_root) / "Pulumi.primary.yaml",
+        endpoint_url=aws_endpoint,
+        front_ports=FRONT_PORTS,
+        jwks_url=JWKS_URL,
+    )
