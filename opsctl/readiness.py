@@ -126,11 +126,18 @@ def region_checks(status: StatusReport, role: str, impaired_deployed: bool) -> t
 
 # Capacity: does the target have what the other Region runs with? --------------------------------
 
-# Lambda's "Concurrent executions" account quota.
-LAMBDA_CONCURRENCY_QUOTA = ("lambda", "L-B99A9384")
 DEFAULT_MAX_REPLICATION_LATENCY_MS = 5000.0
 _EXECUTE_API = re.compile(r"^https://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/([^/]+)")
 _FUNCTION_IN_URI = re.compile(r"/functions/(arn:aws[^/]*:lambda:[^/]+)/invocations$")
+
+
+@dataclass(frozen=True)
+class AccountConcurrency:
+    """Lambda's concurrency limit for the account in one Region (the "Concurrent executions"
+    quota) and the part of it not reserved for individual functions."""
+
+    limit: int
+    unreserved: int
 
 
 @dataclass(frozen=True)
@@ -152,12 +159,15 @@ def rest_api_of(api_url: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-def read_concurrency_quota(service_quotas: Any) -> float:
-    service, code = LAMBDA_CONCURRENCY_QUOTA
-    with translate_aws_errors("reading the Lambda concurrency quota"):
-        return float(
-            service_quotas.get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"]["Value"]
-        )
+def read_account_concurrency(lambda_: Any) -> AccountConcurrency:
+    """From Lambda's GetAccountSettings, which answers in every account and Region (Service
+    Quotas' GetServiceQuota has no value for a quota that was never raised)."""
+    with translate_aws_errors("reading the Lambda account settings"):
+        limit = lambda_.get_account_settings()["AccountLimit"]
+    return AccountConcurrency(
+        limit=int(limit["ConcurrentExecutions"]),
+        unreserved=int(limit["UnreservedConcurrentExecutions"]),
+    )
 
 
 def read_authorizer_concurrency(
@@ -176,7 +186,10 @@ def read_authorizer_concurrency(
         if not functions:
             raise OpsctlError(f"REST API {api[0]} has no Lambda authorizer")
         function = functions[0]
-        reserved = lambda_.get_function_concurrency(FunctionName=function).get(
+        # Reserved concurrency belongs to the whole function, not to the alias the URI names
+        # (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]).
+        unqualified = ":".join(function.split(":")[:7])
+        reserved = lambda_.get_function_concurrency(FunctionName=unqualified).get(
             "ReservedConcurrentExecutions"
         )
         provisioned = 0
@@ -261,11 +274,17 @@ def _compare(
     return judge(name, target.value, other.value)
 
 
-def _judge_quota(name: str, target: float, other: float) -> Check:
-    value = f"{target:.0f} vs {other:.0f}"
-    if target >= other:
-        return Check(name, PASS, value)
-    return Check(name, WARN, value, "the target's account quota is lower than the other Region's")
+def _judge_quota(name: str, t: AccountConcurrency, o: AccountConcurrency) -> Check:
+    value = (
+        f"limit {t.limit}, unreserved {t.unreserved} vs limit {o.limit}, unreserved {o.unreserved}"
+    )
+    if t.limit < o.limit:
+        return Check(name, WARN, value, "the target's account concurrency limit (quota) is lower")
+    if t.unreserved < o.unreserved:
+        return Check(
+            name, WARN, value, "the target leaves less to functions without reserved concurrency"
+        )
+    return Check(name, PASS, value)
 
 
 def _judge_authorizer(name: str, t: AuthorizerConcurrency, o: AuthorizerConcurrency) -> Check:
@@ -336,9 +355,8 @@ def capacity_checks(
     for side, region in (("target", target), ("other", other)):
         apigateway = clients.client("apigateway", region.region)
         lambda_ = clients.client("lambda", region.region)
-        quotas = clients.client("service-quotas", region.region)
         dynamodb = clients.client("dynamodb", region.region)
-        tasks[f"quota:{side}"] = lambda q=quotas: read_concurrency_quota(q)
+        tasks[f"account:{side}"] = lambda f=lambda_: read_account_concurrency(f)
         tasks[f"authorizer:{side}"] = lambda a=apigateway, f=lambda_, r=region: (
             read_authorizer_concurrency(a, f, r.api_url)
         )
@@ -351,7 +369,9 @@ def capacity_checks(
     tasks["latency"] = lambda: read_replication_latency(source_cloudwatch, table, target.region)
     out = gather(tasks)
     return (
-        _compare("lambda-concurrency-quota", out["quota:target"], out["quota:other"], _judge_quota),
+        _compare(
+            "lambda-concurrency-quota", out["account:target"], out["account:other"], _judge_quota
+        ),
         _compare(
             "authorizer-concurrency",
             out["authorizer:target"],

@@ -40,7 +40,6 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.route53 import responses as route53_responses
 from moto.route53.models import FakeZone, RecordSet, Route53Backend
 from moto.route53.utils import validate_domain_name
-from moto.servicequotas.models import ServiceQuotasBackend
 
 from opsctl.sandbox.healthcheck import MetricSeries
 
@@ -316,38 +315,65 @@ def install_composite_alarms() -> None:
     )
 
 
-LAMBDA_CONCURRENCY_QUOTA_CODE = "L-B99A9384"
 # Lambda's "Concurrent executions" default per account and Region (AWS Lambda quotas page).
-LAMBDA_CONCURRENCY_DEFAULT = 1000.0
+LAMBDA_CONCURRENCY_DEFAULT = 1000
+# The other AccountLimit fields, AWS's fixed values in bytes (AWS Lambda quotas page).
+_LAMBDA_CODE_LIMITS = {
+    "CodeSizeUnzipped": 262_144_000,
+    "CodeSizeZipped": 52_428_800,
+    "TotalCodeSize": 80_530_636_800,
+}
 
 
-def install_lambda_quotas() -> None:
-    """Answer GetServiceQuota for Lambda's concurrency quota with AWS's default.
+@dataclass
+class LambdaAccountSettings:
+    """Lambda's GetAccountSettings, which moto answers 404.
 
-    moto's Service Quotas knows only VPC quotas and refuses every other service; readiness
-    compares Lambda's concurrency quota between the Regions, so the sandbox answers it as a
-    fresh account would."""
-    moto_answer = ServiceQuotasBackend.get_service_quota
+    The account's concurrency limit is AWS's default unless a test sets a Region's own (as an
+    approved quota increase would); the unreserved part is that limit minus the reserved
+    concurrency of moto's functions in the Region, as AWS computes it.
+    """
 
-    def get_service_quota(
-        self: ServiceQuotasBackend, service_code: str, quota_code: str
-    ) -> dict[str, Any]:
-        if (service_code, quota_code) != ("lambda", LAMBDA_CONCURRENCY_QUOTA_CODE):
-            return moto_answer(self, service_code, quota_code)
-        return {
-            "ServiceCode": "lambda",
-            "ServiceName": "AWS Lambda",
-            "QuotaArn": f"arn:aws:servicequotas:{self.region_name}:{self.account_id}:"
-            f"lambda/{quota_code}",
-            "QuotaCode": quota_code,
-            "QuotaName": "Concurrent executions",
-            "Value": LAMBDA_CONCURRENCY_DEFAULT,
-            "Unit": "None",
-            "Adjustable": True,
-            "GlobalQuota": False,
-        }
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _limits: dict[tuple[str, str], int] = field(default_factory=dict)  # (account, Region) -> limit
 
-    ServiceQuotasBackend.get_service_quota = get_service_quota  # type: ignore[method-assign]
+    def set_concurrency_limit(
+        self, region: str, limit: int, account: str = DEFAULT_ACCOUNT_ID
+    ) -> None:
+        with self._lock:
+            self._limits[(account, region)] = limit
+
+    def reset(self) -> None:
+        with self._lock:
+            self._limits.clear()
+
+    def install(self) -> None:
+        layer = self
+        lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = (
+            LambdaResponse.dispatch
+        )
+
+        def get(self: LambdaResponse) -> TYPE_RESPONSE:
+            with layer._lock:
+                limit = layer._limits.get(
+                    (self.current_account, self.region), LAMBDA_CONCURRENCY_DEFAULT
+                )
+            functions = list(self.backend.list_functions())
+            reserved = sum(int(f.reserved_concurrency or 0) for f in functions)
+            settings = {
+                "AccountLimit": {
+                    **_LAMBDA_CODE_LIMITS,
+                    "ConcurrentExecutions": limit,
+                    "UnreservedConcurrentExecutions": limit - reserved,
+                },
+                "AccountUsage": {
+                    "FunctionCount": len(functions),
+                    "TotalCodeSize": sum(int(f.code_size) for f in functions),
+                },
+            }
+            return 200, {}, json.dumps(settings)
+
+        LambdaResponse.get_account_settings = get  # type: ignore[attr-defined]
 
 
 class ProvisionedConcurrencyError(ServiceException):
@@ -365,6 +391,10 @@ class ProvisionedConcurrency:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # (account, Region, function name) -> qualifier -> (requested executions, last modified)
     _configs: dict[tuple[str, str, str], dict[str, tuple[int, str]]] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._configs.clear()
 
     def install(self) -> None:
         layer = self
@@ -504,12 +534,17 @@ class Emulator:
     _server: ThreadedMotoServer
     health_checks: HealthCheckObservations = field(default_factory=HealthCheckObservations)
     metrics: CloudWatchStore = field(default_factory=CloudWatchStore)
+    lambda_account: LambdaAccountSettings = field(default_factory=LambdaAccountSettings)
+    provisioned_concurrency: ProvisionedConcurrency = field(default_factory=ProvisionedConcurrency)
 
     def reset(self) -> None:
-        """Forget every resource in every service (moto's reset API)."""
+        """Forget every resource in every service (moto's reset API), and what the Lambda
+        additions keep beside moto: provisioned concurrency configs, concurrency limits."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+        self.provisioned_concurrency.reset()
+        self.lambda_account.reset()
 
     def stop(self) -> None:
         self._server.stop()
@@ -528,8 +563,10 @@ def start_emulator(port: int = 0, propagation_seconds: float = 0.0) -> Emulator:
     health_checks = HealthCheckObservations()
     health_checks.install()
     install_composite_alarms()
-    install_lambda_quotas()
-    ProvisionedConcurrency().install()
+    lambda_account = LambdaAccountSettings()
+    lambda_account.install()
+    provisioned_concurrency = ProvisionedConcurrency()
+    provisioned_concurrency.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
@@ -538,4 +575,6 @@ def start_emulator(port: int = 0, propagation_seconds: float = 0.0) -> Emulator:
         route53=route53,
         _server=server,
         health_checks=health_checks,
+        lambda_account=lambda_account,
+        provisioned_concurrency=provisioned_concurrency,
     )

@@ -135,7 +135,9 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert readiness.returncode == 0, readiness.stderr
         checks = {c["name"]: c for c in json.loads(readiness.stdout)["checks"]}
         assert {name: c["result"] for name, c in checks.items()} == dict.fromkeys(checks, "pass")
-        assert checks["lambda-concurrency-quota"]["value"] == "1000 vs 1000"
+        assert checks["lambda-concurrency-quota"]["value"] == (
+            "limit 1000, unreserved 1000 vs limit 1000, unreserved 1000"
+        )
 
     # The summary names both shifts with their measurements.
     console = Console(width=120, record=True, no_color=True)

@@ -9,7 +9,9 @@ is driven the way moto allows: datapoints on AWS/Route53 HealthCheckStatus and s
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -276,6 +278,39 @@ def make_sandbox_state(directory: Path, pid: int) -> SandboxState:
 def invoke(runner: CliRunner, world: World, *args: str) -> Result:
     """opsctl in-process, acting on the world's topology file."""
     return runner.invoke(app, [*args, "--topology", str(world.topology_path)])
+
+
+def create_aliased_function(region: str, name: str, alias: str = "live") -> str:
+    """A published Lambda function with an alias on version 1, as the stack deploys the
+    authorizer (provisioned concurrency lives on the alias); returns the alias ARN."""
+    role = boto3.client("iam").create_role(
+        RoleName=f"{name}-{region}",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as bundle:
+        bundle.writestr("functions/__init__.py", "")
+    lambda_ = boto3.client("lambda", region_name=region)
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Arn"],
+        Handler="functions.authorizer.app.handler",
+        Code={"ZipFile": code.getvalue()},
+        Publish=True,
+    )
+    return str(lambda_.create_alias(FunctionName=name, Name=alias, FunctionVersion="1")["AliasArn"])
 
 
 def assert_one_line_error(result: Result, exit_code: int, message: str) -> None:

@@ -1,66 +1,43 @@
 """`opsctl readiness` and its use as the failover preflight.
 
-moto has no Lambda concurrency quota in Service Quotas and no provisioned-concurrency listing, so
-the `service-quotas` and `lambda` clients are botocore Stubbers answering as AWS does; API Gateway
-(authorizer, stage throttling), DynamoDB and the ReplicationLatency metric are real moto resources.
+Every read goes to the emulator: API Gateway (authorizer, stage throttling), DynamoDB and the
+ReplicationLatency metric are moto's; Lambda functions, aliases and reserved concurrency are moto's
+too, with the emulator's provisioned concurrency configs and GetAccountSettings (moto answers
+neither). A Region's account concurrency limit is set through the emulator, as a quota increase.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from opsctl import cli
-from opsctl.aws import AwsClients
 from opsctl.cli import app
 from opsctl.readiness import rest_api_of
 from opsctl.route53 import Weights
+from opsctl.sandbox.emulator import Emulator
 from opsctl.topology import parse_topology
-from tests.opsctl.conftest import APP, REGIONS, World
+from tests.opsctl.conftest import APP, REGIONS, World, create_aliased_function
+
+AUTHORIZER = f"{APP}-authorizer"
+# What each Region runs with unless a test changes it.
+RESERVED, PROVISIONED, RATE_LIMIT, BURST_LIMIT = 200, 10, 500.0, 1000
 
 
-@dataclass
-class Capacity:
-    """What each Region runs with; the test sets it, the stubs and moto serve it."""
-
-    quota: float = 1000
-    reserved: int | None = 200
-    provisioned: int = 10
-    rate_limit: float = 500
-    burst_limit: int = 1000
-
-
-class StubbedClients(AwsClients):
-    """Real clients against moto, except the ones moto cannot answer, which are Stubbers."""
-
-    def __init__(self, stubs: dict[tuple[str, str], Any]) -> None:
-        super().__init__()
-        self._stubs = stubs
-
-    def client(self, service: str, region: str, *, sdk_retries: bool = True) -> Any:
-        return self._stubs.get((service, region)) or super().client(
-            service, region, sdk_retries=sdk_retries
-        )
-
-
-def _create_api(world: World, region: str, capacity: Capacity) -> str:
+def _create_api(world: World, region: str, authorizer_arn: str) -> str:
     apigateway = world.client("apigateway", region)
     api_id = apigateway.create_rest_api(name=f"{APP}-api")["id"]
-    function = f"arn:aws:lambda:{region}:123456789012:function:{APP}-authorizer"
     apigateway.create_authorizer(
         restApiId=api_id,
         name="token",
         type="TOKEN",
         identitySource="method.request.header.Authorization",
         authorizerUri=(
-            f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function}/invocations"
+            f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{authorizer_arn}"
+            "/invocations"
         ),
     )
     root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
@@ -74,10 +51,7 @@ def _create_api(world: World, region: str, capacity: Capacity) -> str:
         stageName="prod",
         patchOperations=[
             {"op": "replace", "path": f"/*/*/throttling/{name}", "value": str(value)}
-            for name, value in (
-                ("rateLimit", capacity.rate_limit),
-                ("burstLimit", capacity.burst_limit),
-            )
+            for name, value in (("rateLimit", RATE_LIMIT), ("burstLimit", BURST_LIMIT))
         ],
     )
     return api_id
@@ -85,10 +59,19 @@ def _create_api(world: World, region: str, capacity: Capacity) -> str:
 
 @pytest.fixture
 def capacity_world(world: World) -> World:
-    """The world plus a REST API with a Lambda authorizer and stage throttling per Region."""
+    """The world plus, per Region, the authorizer (reserved and provisioned concurrency on its
+    alias) behind a REST API with stage throttling."""
     document = json.loads(world.topology_path.read_text())
     for role, region in REGIONS.items():
-        api_id = _create_api(world, region, Capacity())
+        alias_arn = create_aliased_function(region, AUTHORIZER)
+        lambda_ = world.client("lambda", region)
+        lambda_.put_function_concurrency(
+            FunctionName=AUTHORIZER, ReservedConcurrentExecutions=RESERVED
+        )
+        lambda_.put_provisioned_concurrency_config(
+            FunctionName=AUTHORIZER, Qualifier="live", ProvisionedConcurrentExecutions=PROVISIONED
+        )
+        api_id = _create_api(world, region, alias_arn)
         document["regions"][role]["apiUrl"] = (
             f"https://{api_id}.execute-api.{region}.amazonaws.com/prod"
         )
@@ -97,50 +80,28 @@ def capacity_world(world: World) -> World:
     return world
 
 
-@pytest.fixture
-def capacities(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Capacity]]:
-    """Per-role capacity answered by the stubs; install them for every CLI call in the test."""
-    wanted = {"primary": Capacity(), "secondary": Capacity()}
-    stubbers: list[Stubber] = []
+def set_reserved(role: str, reserved: int | None) -> None:
+    lambda_ = boto3.client("lambda", region_name=REGIONS[role])
+    if reserved is None:
+        lambda_.delete_function_concurrency(FunctionName=AUTHORIZER)
+    else:
+        lambda_.put_function_concurrency(
+            FunctionName=AUTHORIZER, ReservedConcurrentExecutions=reserved
+        )
 
-    def clients_for(profile: str | None) -> AwsClients:
-        stubs: dict[tuple[str, str], Any] = {}
-        for role, region in REGIONS.items():
-            capacity = wanted[role]
-            quotas = boto3.client("service-quotas", region_name=region)
-            quota_stub = Stubber(quotas)
-            quota_stub.add_response(
-                "get_service_quota",
-                {"Quota": {"QuotaCode": "L-B99A9384", "Value": capacity.quota}},
-                {"ServiceCode": "lambda", "QuotaCode": "L-B99A9384"},
-            )
-            lambda_ = boto3.client("lambda", region_name=region)
-            lambda_stub = Stubber(lambda_)
-            reserved = (
-                {}
-                if capacity.reserved is None
-                else {"ReservedConcurrentExecutions": capacity.reserved}
-            )
-            lambda_stub.add_response("get_function_concurrency", reserved)
-            lambda_stub.add_response(
-                "list_provisioned_concurrency_configs",
-                {
-                    "ProvisionedConcurrencyConfigs": [
-                        {"AllocatedProvisionedConcurrentExecutions": capacity.provisioned}
-                    ]
-                },
-            )
-            for stub in (quota_stub, lambda_stub):
-                stub.activate()
-                stubbers.append(stub)
-            stubs[("service-quotas", region)] = quotas
-            stubs[("lambda", region)] = lambda_
-        return StubbedClients(stubs)
 
-    monkeypatch.setattr(cli.AwsClients, "from_profile", staticmethod(clients_for))
-    yield wanted
-    for stub in stubbers:
-        stub.deactivate()
+def remove_provisioned(role: str) -> None:
+    boto3.client("lambda", region_name=REGIONS[role]).delete_provisioned_concurrency_config(
+        FunctionName=AUTHORIZER, Qualifier="live"
+    )
+
+
+def reserve_for_another_function(role: str, reserved: int) -> None:
+    """Another function of the account takes `reserved` out of the Region's unreserved pool."""
+    create_aliased_function(REGIONS[role], f"{APP}-batch")
+    boto3.client("lambda", region_name=REGIONS[role]).put_function_concurrency(
+        FunctionName=f"{APP}-batch", ReservedConcurrentExecutions=reserved
+    )
 
 
 def put_replication_latency(world: World, milliseconds: float) -> None:
@@ -182,16 +143,17 @@ def test_rest_api_of_execute_api_urls_only() -> None:
     assert rest_api_of("http://127.0.0.1:8080/prod") is None
 
 
-def test_everything_ready(
-    runner: CliRunner, capacity_world: World, capacities: dict[str, Capacity]
-) -> None:
+def test_everything_ready(runner: CliRunner, capacity_world: World) -> None:
     put_replication_latency(capacity_world, 850)
     code, report = readiness(runner, capacity_world)
     assert code == 0
     assert (report["role"], report["region"], report["ready"]) == ("secondary", "us-west-2", True)
     assert set(results(report).values()) == {"pass"}
     values = {c["name"]: c["value"] for c in report["checks"]}
-    assert values["lambda-concurrency-quota"] == "1000 vs 1000"
+    # AWS's default limit, less the authorizer's reservation in each Region.
+    assert values["lambda-concurrency-quota"] == (
+        "limit 1000, unreserved 800 vs limit 1000, unreserved 800"
+    )
     assert values["authorizer-concurrency"] == (
         "reserved 200, provisioned 10 vs reserved 200, provisioned 10"
     )
@@ -200,31 +162,56 @@ def test_everything_ready(
 
 
 @pytest.mark.parametrize(
-    ("change", "check", "result"),
+    ("change", "check", "result", "detail"),
     [
-        (lambda c: setattr(c["secondary"], "quota", 500), "lambda-concurrency-quota", "warn"),
-        (lambda c: setattr(c["secondary"], "reserved", 50), "authorizer-concurrency", "fail"),
-        (lambda c: setattr(c["primary"], "reserved", None), "authorizer-concurrency", "fail"),
-        (lambda c: setattr(c["secondary"], "provisioned", 0), "authorizer-concurrency", "warn"),
+        (
+            lambda e: e.lambda_account.set_concurrency_limit(REGIONS["secondary"], 500),
+            "lambda-concurrency-quota",
+            "warn",
+            "limit (quota) is lower",
+        ),
+        (
+            lambda e: reserve_for_another_function("secondary", 300),
+            "lambda-concurrency-quota",
+            "warn",
+            "less to functions without reserved concurrency",
+        ),
+        # A raised limit in the target is more than enough.
+        (
+            lambda e: e.lambda_account.set_concurrency_limit(REGIONS["secondary"], 3000),
+            "lambda-concurrency-quota",
+            "pass",
+            "",
+        ),
+        (lambda e: set_reserved("secondary", 50), "authorizer-concurrency", "fail", "caps it"),
+        (lambda e: set_reserved("primary", None), "authorizer-concurrency", "fail", "caps it"),
+        (
+            lambda e: remove_provisioned("secondary"),
+            "authorizer-concurrency",
+            "warn",
+            "cold starts",
+        ),
     ],
 )
 def test_lambda_capacity_comparisons(
     runner: CliRunner,
     capacity_world: World,
-    capacities: dict[str, Capacity],
+    emulator: Emulator,
     change: Any,
     check: str,
     result: str,
+    detail: str,
 ) -> None:
     put_replication_latency(capacity_world, 100)
-    change(capacities)
+    change(emulator)
     code, report = readiness(runner, capacity_world)
-    assert results(report)[check] == result
-    assert code == (4 if result == "fail" else 0)
+    (judged,) = [c for c in report["checks"] if c["name"] == check]
+    assert (judged["result"], code) == (result, 4 if result == "fail" else 0)
+    assert detail in judged["detail"]
 
 
 def test_lower_stage_throttling_on_the_target_fails(
-    runner: CliRunner, capacity_world: World, capacities: dict[str, Capacity]
+    runner: CliRunner, capacity_world: World
 ) -> None:
     put_replication_latency(capacity_world, 100)
     api_id, stage = rest_api_of(capacity_world.topology.secondary.api_url) or ("", "")
@@ -240,9 +227,7 @@ def test_lower_stage_throttling_on_the_target_fails(
     assert throttling["value"] == "rate 50.0/burst 1000 vs rate 500.0/burst 1000"
 
 
-def test_replication_lag_over_the_threshold_fails(
-    runner: CliRunner, capacity_world: World, capacities: dict[str, Capacity]
-) -> None:
+def test_replication_lag_over_the_threshold_fails(runner: CliRunner, capacity_world: World) -> None:
     put_replication_latency(capacity_world, 9000)
     code, report = readiness(runner, capacity_world)
     assert (code, results(report)["replication-latency"]) == (4, "fail")
@@ -252,18 +237,14 @@ def test_replication_lag_over_the_threshold_fails(
     assert (relaxed_code, results(relaxed)["replication-latency"]) == (0, "pass")
 
 
-def test_missing_table_in_the_target_fails(
-    runner: CliRunner, capacity_world: World, capacities: dict[str, Capacity]
-) -> None:
+def test_missing_table_in_the_target_fails(runner: CliRunner, capacity_world: World) -> None:
     put_replication_latency(capacity_world, 100)
     capacity_world.client("dynamodb", "us-west-2").delete_table(TableName=f"{APP}-state")
     code, report = readiness(runner, capacity_world)
     assert (code, results(report)["table-replicas"]) == (4, "fail")
 
 
-def test_target_signals_are_part_of_readiness(
-    runner: CliRunner, capacity_world: World, capacities: dict[str, Capacity]
-) -> None:
+def test_target_signals_are_part_of_readiness(runner: CliRunner, capacity_world: World) -> None:
     put_replication_latency(capacity_world, 100)
     capacity_world.set_impaired("primary", "ALARM")
     code, report = readiness(runner, capacity_world, "--role", "primary")
@@ -274,9 +255,7 @@ def test_target_signals_are_part_of_readiness(
     assert results(report)["replication-latency"] == "warn"
 
 
-def test_table_output(
-    runner: CliRunner, capacity_world: World, capacities: dict[str, Capacity]
-) -> None:
+def test_table_output(runner: CliRunner, capacity_world: World) -> None:
     put_replication_latency(capacity_world, 100)
     result = runner.invoke(app, ["readiness", "--topology", str(capacity_world.topology_path)])
     assert result.exit_code == 0, result.stderr
@@ -285,16 +264,19 @@ def test_table_output(
 
 
 def test_failing_readiness_refuses_failover_and_force_overrides(
-    runner: CliRunner, capacity_world: World, capacities: dict[str, Capacity]
+    runner: CliRunner, capacity_world: World, emulator: Emulator
 ) -> None:
     put_replication_latency(capacity_world, 100)
-    capacities["secondary"].reserved = 20
-    capacities["secondary"].quota = 500
+    set_reserved("secondary", 20)
+    emulator.lambda_account.set_concurrency_limit(REGIONS["secondary"], 500)
     args = ["failover", "--approve", "--reason", "INC-7", "--topology"]
     refused = runner.invoke(app, [*args, str(capacity_world.topology_path)])
     assert refused.exit_code == 4
     assert "authorizer-concurrency: reserved 20" in refused.stderr
-    assert "warning: lambda-concurrency-quota: 500 vs 1000" in refused.stderr
+    assert (
+        "warning: lambda-concurrency-quota: limit 500, unreserved 480 vs limit 1000, unreserved 800"
+        in refused.stderr
+    )
     assert capacity_world.weights() == Weights(100, 0)
     forced = runner.invoke(app, [*args, str(capacity_world.topology_path), "--force"])
     assert forced.exit_code == 0, forced.stderr

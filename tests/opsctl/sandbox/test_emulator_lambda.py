@@ -1,19 +1,19 @@
-"""The emulator's Lambda additions: provisioned concurrency configs and the concurrency quota.
+"""The emulator's Lambda additions: provisioned concurrency configs and the account settings.
 
-moto answers ListProvisionedConcurrencyConfigs with a 404 and GetServiceQuota for Lambda with
-NoSuchResourceException; opsctl's readiness reads both, so the emulator serves them.
+moto answers ListProvisionedConcurrencyConfigs and GetAccountSettings with a 404; opsctl's
+readiness reads both, so the emulator serves them.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+
+from opsctl.sandbox.emulator import Emulator
+from tests.opsctl.conftest import create_aliased_function
 
 REGION = "us-west-2"
 
@@ -21,35 +21,8 @@ REGION = "us-west-2"
 @pytest.fixture
 def lambda_(aws_endpoint: str) -> Any:
     """A published function `authorizer` with an alias `live` on version 1."""
-    role = boto3.client("iam").create_role(
-        RoleName="authorizer-role",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as bundle:
-        bundle.writestr("functions/__init__.py", "")
-    client = boto3.client("lambda", region_name=REGION)
-    client.create_function(
-        FunctionName="authorizer",
-        Runtime="python3.12",
-        Role=role["Arn"],
-        Handler="functions.authorizer.app.handler",
-        Code={"ZipFile": code.getvalue()},
-        Publish=True,
-    )
-    client.create_alias(FunctionName="authorizer", Name="live", FunctionVersion="1")
-    return client
+    create_aliased_function(REGION, "authorizer")
+    return boto3.client("lambda", region_name=REGION)
 
 
 def listed(lambda_: Any, function: str) -> list[dict[str, Any]]:
@@ -94,13 +67,37 @@ def test_provisioned_concurrency_needs_an_existing_alias_or_version(lambda_: Any
     assert listed(lambda_, "authorizer") == []
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
-def test_lambda_concurrency_quota_is_the_aws_default(aws_endpoint: str, region: str) -> None:
-    quotas = boto3.client("service-quotas", region_name=region)
-    quota = quotas.get_service_quota(ServiceCode="lambda", QuotaCode="L-B99A9384")["Quota"]
-    assert quota["Value"] == 1000.0
-    assert quota["QuotaArn"].startswith(f"arn:aws:servicequotas:{region}:")
-    # Other quotas keep moto's answers: still refused for services it does not know.
-    with pytest.raises(ClientError) as refused:
-        quotas.get_service_quota(ServiceCode="lambda", QuotaCode="L-2ACBD22F")
-    assert refused.value.response["Error"]["Code"] == "NoSuchResourceException"
+def account_limit(region: str) -> dict[str, Any]:
+    return boto3.client("lambda", region_name=region).get_account_settings()["AccountLimit"]
+
+
+def test_account_concurrency_is_the_aws_default_less_reserved_concurrency(lambda_: Any) -> None:
+    assert account_limit(REGION) == {
+        "ConcurrentExecutions": 1000,
+        "UnreservedConcurrentExecutions": 1000,
+        "CodeSizeUnzipped": 262_144_000,
+        "CodeSizeZipped": 52_428_800,
+        "TotalCodeSize": 80_530_636_800,
+    }
+    lambda_.put_function_concurrency(FunctionName="authorizer", ReservedConcurrentExecutions=150)
+    assert account_limit(REGION)["UnreservedConcurrentExecutions"] == 850
+    # Per Region, as in AWS: the other Region's pool is untouched.
+    assert account_limit("us-east-1")["UnreservedConcurrentExecutions"] == 1000
+    usage = lambda_.get_account_settings()["AccountUsage"]
+    assert usage["FunctionCount"] == 1
+
+
+def test_a_regions_concurrency_limit_can_be_raised_until_reset(
+    lambda_: Any, emulator: Emulator
+) -> None:
+    lambda_.put_provisioned_concurrency_config(
+        FunctionName="authorizer", Qualifier="live", ProvisionedConcurrentExecutions=5
+    )
+    emulator.lambda_account.set_concurrency_limit(REGION, 3000)
+    assert account_limit(REGION)["ConcurrentExecutions"] == 3000
+    assert account_limit("us-east-1")["ConcurrentExecutions"] == 1000
+    emulator.reset()
+    assert account_limit(REGION)["ConcurrentExecutions"] == 1000
+    # The provisioned concurrency configs kept beside moto go with its functions.
+    create_aliased_function(REGION, "authorizer")
+    assert listed(lambda_, "authorizer") == []

@@ -138,7 +138,7 @@ def test_readiness_reads_the_declared_api_and_functions(
         checks["lambda-concurrency-quota"].value,
     ) == (
         "pass",
-        "1000 vs 1000",
+        "limit 1000, unreserved 1000 vs limit 1000, unreserved 1000",
     )
     assert checks["authorizer-concurrency"].result == "pass"
     assert checks["authorizer-concurrency"].value == (
