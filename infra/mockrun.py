@@ -105,13 +105,16 @@ class ProgramRun:
     def of_type(self, type_: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == type_]
 
-    def named(self, name: str) -> DeclaredResource:
-        """The one cloud resource (not component, not provider) with this logical name."""
-        matches = [
-            r
-            for r in self.resources
-            if r.name == name and r.custom and not r.type.startswith("pulumi:providers:")
+    @property
+    def cloud_resources(self) -> list[DeclaredResource]:
+        """What the stack would create in AWS: neither components nor providers."""
+        return [
+            r for r in self.resources if r.custom and not r.type.startswith("pulumi:providers:")
         ]
+
+    def named(self, name: str) -> DeclaredResource:
+        """The one cloud resource with this logical name."""
+        matches = [r for r in self.cloud_resources if r.name == name]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]

@@ -23,9 +23,8 @@ def plan_table(run: ProgramRun) -> Table:
     table.add_column("type")
     table.add_column("name")
     table.add_column("Region")
-    for resource in run.resources:
-        if resource.custom and not resource.type.startswith("pulumi:providers:"):
-            table.add_row(resource.type, resource.name, resource.region or "-")
+    for resource in run.cloud_resources:
+        table.add_row(resource.type, resource.name, resource.region or "-")
     return table
 
 
@@ -48,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     # Piped output (make demo | less, CI logs) gets a wide page instead of 80 columns.
     out = Console(width=None if sys.stdout.isatty() else 160)
     out.print(plan_table(run))
-    out.print(f"{sum(r.custom for r in run.resources)} resources")
+    out.print(f"{len(run.cloud_resources)} resources")
     out.print("topology:")
     out.print_json(json.dumps(run.outputs["topology"]))
     return 0

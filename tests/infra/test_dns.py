@@ -142,8 +142,7 @@ def test_hosted_zone_is_looked_up_by_name(default_run: ProgramRun) -> None:
 def test_every_cloud_resource_names_an_explicit_provider(default_run: ProgramRun) -> None:
     providers = {r.urn: r.inputs["region"] for r in default_run.of_type("pulumi:providers:aws")}
     assert sorted(providers.values()) == ["us-east-1", "us-east-1", "us-west-2"]
-    for resource in default_run.resources:
-        if resource.custom and not resource.type.startswith("pulumi:providers:"):
-            assert resource.provider in providers, resource.name
-            assert resource.region == providers[resource.provider]
+    for resource in default_run.cloud_resources:
+        assert resource.provider in providers, resource.name
+        assert resource.region == providers[resource.provider]
     assert all(call.region for call in default_run.calls)

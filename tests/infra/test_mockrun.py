@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra import preview
-from infra.mockrun import RealisticMocks, load_config, run_program
+from infra.mockrun import ProgramRun, RealisticMocks, load_config, run_program
 
 
 class RegionLog(RealisticMocks):
@@ -55,11 +55,15 @@ def test_config_layers_project_defaults_stack_file_and_overrides(stack_file: Pat
 
 
 def test_preview_prints_the_plan_and_topology(
-    stack_file: Path, capsys: pytest.CaptureFixture[str]
+    stack_file: Path, default_run: ProgramRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert preview.main([str(stack_file)]) == 0
     out = capsys.readouterr().out
     assert "aws:route53/healthCheck:HealthCheck" in out
+    # The count is of the table's rows: the providers are not resources AWS creates.
+    rows = [line for line in out.splitlines() if " aws:" in line]
+    assert len(rows) == len(default_run.cloud_resources)
+    assert f"\n{len(rows)} resources\n" in out
     assert "us-west-2" in out
     assert '"alarmRegion": "us-east-1"' in out
 
