@@ -53,6 +53,23 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+@dataclass
+class FakeClock:
+    """A monotonic clock the test moves by hand (the caches' `clock=` argument)."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass(frozen=True)
 class SigningKey:
     """A key pair the tests sign with; `public_jwk` is what the identity provider publishes."""

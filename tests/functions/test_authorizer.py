@@ -23,6 +23,7 @@ from tests.functions.support import (
     METHOD_ARN,
     REGION,
     TABLE_NAME,
+    FakeClock,
     FakeLambdaContext,
     FromNow,
     FunctionEnv,
@@ -213,25 +214,25 @@ def test_an_expired_revocation_entry_no_longer_counts(function_env: FunctionEnv)
 def test_revocations_take_effect_at_the_next_refresh_and_not_per_request(
     function_env: FunctionEnv,
 ) -> None:
-    now = [0.0]
+    clock = FakeClock()
     calls = []
 
     def load() -> frozenset[str]:
-        calls.append(now[0])
+        calls.append(clock.now)
         return load_revoked_token_ids(function_env.dynamodb, TABLE_NAME)
 
-    revocations = RevocationList(load, max_age=60, clock=lambda: now[0])
+    revocations = RevocationList(load, max_age=60, clock=clock)
     assert not revocations.is_revoked("jti-1")
     function_env.revoke("jti-1")
-    now[0] = 59.0
+    clock.now = 59.0
     assert not revocations.is_revoked("jti-1")  # documented staleness: up to 60 s
-    now[0] = 60.0
+    clock.now = 60.0
     assert revocations.is_revoked("jti-1")
     assert calls == [0.0, 60.0]
 
 
 def test_a_failed_refresh_keeps_the_last_list_and_retries_later() -> None:
-    now = [0.0]
+    clock = FakeClock()
     outcomes: list[frozenset[str] | Exception] = [
         frozenset({"a"}),
         ConnectionError("dynamodb down"),
@@ -244,13 +245,13 @@ def test_a_failed_refresh_keeps_the_last_list_and_retries_later() -> None:
             raise outcome
         return outcome
 
-    revocations = RevocationList(load, max_age=60, retry_interval=5, clock=lambda: now[0])
+    revocations = RevocationList(load, max_age=60, retry_interval=5, clock=clock)
     assert revocations.is_revoked("a")
-    now[0] = 60.0
+    clock.now = 60.0
     assert revocations.is_revoked("a") and not revocations.is_revoked("b")
-    now[0] = 64.0
+    clock.now = 64.0
     assert not revocations.is_revoked("b")  # no retry before the retry interval
-    now[0] = 65.0
+    clock.now = 65.0
     assert revocations.is_revoked("b")
 
 

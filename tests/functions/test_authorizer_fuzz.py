@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 from typing import Any
@@ -22,6 +21,7 @@ from tests.functions.support import (
     FakeLambdaContext,
     FunctionEnv,
     b64url,
+    b64url_decode,
     claims,
     ec_key,
     jwks_document,
@@ -57,7 +57,7 @@ AUTHORIZER = _authorizer()
 
 
 def _decoded(segment: str) -> Any:
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    return json.loads(b64url_decode(segment))
 
 
 @st.composite

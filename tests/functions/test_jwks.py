@@ -20,23 +20,18 @@ from functions.shared.jwks import (
     parse_jwks,
 )
 from functions.shared.settings import AuthSettings, ConfigurationError, validate_jwks_uri
-from tests.functions.support import JwksServer, SigningKey, jwks_document, rsa_key
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.functions.support import (
+    FakeClock,
+    JwksServer,
+    SigningKey,
+    jwks_document,
+    rsa_key,
+)
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(now=1000.0)
 
 
 def cache_for(jwks: JwksServer, clock: FakeClock, **kwargs: Any) -> JwksCache:
