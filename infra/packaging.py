@@ -68,6 +68,13 @@ def _run_pip(command: list[str]) -> None:
     subprocess.run(command, check=True)
 
 
+def _layer_dirs(cache_dir: Path, spec: LayerBuildSpec) -> tuple[Path, Path]:
+    """(final, partial): pip installs beside the final path and the build renames it, so an
+    interrupted pip never leaves a directory that looks finished."""
+    final = cache_dir / f"deps-{spec.content_hash()}"
+    return final, final.with_name(final.name + ".partial")
+
+
 @dataclass
 class PipLayerBuilder:
     """Runs pip once per content hash; later builds reuse the finished directory."""
@@ -75,16 +82,10 @@ class PipLayerBuilder:
     cache_dir: Path
     run: Callable[[list[str]], None] = _run_pip
 
-    def layer_dir(self, spec: LayerBuildSpec) -> Path:
-        return self.cache_dir / f"deps-{spec.content_hash()}"
-
     def build(self, spec: LayerBuildSpec) -> Path:
-        final = self.layer_dir(spec)
+        final, partial = _layer_dirs(self.cache_dir, spec)
         if (final / COMPLETE_MARKER).exists():
             return final
-        # Build beside the final path and rename, so an interrupted pip never leaves a
-        # directory that looks finished.
-        partial = final.with_name(final.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
         self.run(spec.pip_command(partial / "python"))
@@ -101,8 +102,8 @@ class PlannedLayerBuilder:
     commands: list[list[str]] = field(default_factory=list)
 
     def build(self, spec: LayerBuildSpec) -> Path:
-        final = self.cache_dir / f"deps-{spec.content_hash()}"
-        self.commands.append(spec.pip_command(final.with_name(final.name + ".partial") / "python"))
+        final, partial = _layer_dirs(self.cache_dir, spec)
+        self.commands.append(spec.pip_command(partial / "python"))
         return final
 
 
