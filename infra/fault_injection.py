@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import PROJECT, Settings
-from infra.policies import allow, assume_role_policy, policy_document
+from infra.policies import allow, service_role
 from infra.regional import FisLambdaWiring
 
 CONFIG_PREFIX = "FisConfigs/"
@@ -74,23 +74,18 @@ class FaultInjectionExperiments(pulumi.ComponentResource):
         settings, faults = args.settings, args.settings.fault_injection
         child = pulumi.ResourceOptions(parent=self, provider=provider)
 
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=assume_role_policy("fis.amazonaws.com"),
-            description="AWS FIS experiments against the primary Region's functions",
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=policy_document(
+        role = service_role(
+            name,
+            "fis.amazonaws.com",
+            "AWS FIS experiments against the primary Region's functions",
+            [
                 allow(["lambda:GetFunction"], list(args.function_arns)),
                 allow(
                     ["s3:PutObject", "s3:DeleteObject"],
                     [pulumi.Output.concat(args.wiring.bucket_arn, f"/{args.wiring.prefix}*")],
                 ),
-            ),
-            opts=child,
+            ],
+            child,
         )
 
         common_parameters = {

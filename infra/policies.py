@@ -1,4 +1,4 @@
-"""IAM policy documents, built as data so tests can check every statement."""
+"""IAM: policy statements built as data (tests check every statement) and service roles."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 
 def allow(
@@ -19,11 +20,7 @@ def allow(
     return statement
 
 
-def policy_document(*statements: dict[str, Any]) -> pulumi.Output[str]:
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def assume_role_policy(service: str) -> str:
+def _assume_role_policy(service: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -36,3 +33,27 @@ def assume_role_policy(service: str) -> str:
             ],
         }
     )
+
+
+def service_role(
+    name: str,
+    service: str,
+    description: str,
+    statements: list[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """Role `<name>-role` that `service` assumes, with `statements` as its inline policy
+    `<name>-policy`."""
+    role = aws.iam.Role(
+        f"{name}-role",
+        assume_role_policy=_assume_role_policy(service),
+        description=description,
+        opts=opts,
+    )
+    aws.iam.RolePolicy(
+        f"{name}-policy",
+        role=role.id,
+        policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+        opts=opts,
+    )
+    return role

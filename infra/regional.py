@@ -23,7 +23,7 @@ from infra.config import (
     Role,
     Settings,
 )
-from infra.policies import allow, assume_role_policy, policy_document
+from infra.policies import allow, service_role
 
 HEALTHY = "healthy"
 FUNCTIONS = ("authorizer", "api", "health")
@@ -269,19 +269,13 @@ class RegionalStack(pulumi.ComponentResource):
             statements.append(
                 allow(["s3:GetObject"], [pulumi.Output.concat(fis.bucket_arn, f"/{fis.prefix}*")])
             )
-        role = aws.iam.Role(
-            f"{self._name}-{fn}-role",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
-            description=f"{fn} function in {self.region}",
-            opts=self._child(),
+        return service_role(
+            f"{self._name}-{fn}",
+            "lambda.amazonaws.com",
+            f"{fn} function in {self.region}",
+            statements,
+            self._child(),
         )
-        aws.iam.RolePolicy(
-            f"{self._name}-{fn}-policy",
-            role=role.id,
-            policy=policy_document(*statements),
-            opts=self._child(),
-        )
-        return role
 
     def _environment(self, fn: str) -> dict[str, pulumi.Input[str]]:
         settings = self._args.settings
@@ -488,16 +482,11 @@ class RegionalStack(pulumi.ComponentResource):
 
     def _api_gateway_account(self) -> aws.apigateway.Account:
         """The account-wide role API Gateway uses to write logs in this Region."""
-        role = aws.iam.Role(
-            f"{self._name}-apigw-logs-role",
-            assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
-            description=f"API Gateway CloudWatch Logs role in {self.region}",
-            opts=self._child(),
-        )
-        aws.iam.RolePolicy(
-            f"{self._name}-apigw-logs-policy",
-            role=role.id,
-            policy=policy_document(
+        role = service_role(
+            f"{self._name}-apigw-logs",
+            "apigateway.amazonaws.com",
+            f"API Gateway CloudWatch Logs role in {self.region}",
+            [
                 allow(
                     [
                         "logs:CreateLogGroup",
@@ -510,8 +499,8 @@ class RegionalStack(pulumi.ComponentResource):
                     ],
                     [self._arn("logs", "log-group:*")],
                 )
-            ),
-            opts=self._child(),
+            ],
+            self._child(),
         )
         return aws.apigateway.Account(
             f"{self._name}-apigw-account",
