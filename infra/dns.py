@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
+from infra.observability import alarm_topic
 
 INITIAL_WEIGHTS: dict[Role, int] = {"primary": 100, "secondary": 0}
 
@@ -47,15 +48,7 @@ class DnsFailover(pulumi.ComponentResource):
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self, provider=provider)
 
-        self.topic = aws.sns.Topic(f"{name}-alarms", name=settings.alarm_topic_name, opts=child)
-        if settings.alarm_email:
-            aws.sns.TopicSubscription(
-                f"{name}-alarms-email",
-                topic=self.topic.arn,
-                protocol="email",
-                endpoint=settings.alarm_email,
-                opts=child,
-            )
+        self.topic = alarm_topic(f"{name}-alarms", settings.alarm_topic_name, settings, child)
 
         self.health_checks: dict[Role, aws.route53.HealthCheck] = {}
         self.alarms: dict[Role, aws.cloudwatch.MetricAlarm] = {}

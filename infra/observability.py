@@ -28,6 +28,22 @@ AUTHORIZER_ERROR_REASONS = ("error", "misconfigured")
 AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/regional.py)
 
 
+def alarm_topic(
+    name: str, topic_name: str, settings: Settings, opts: pulumi.ResourceOptions
+) -> aws.sns.Topic:
+    """An SNS topic for alarm actions, with the `alarmEmail` subscription when one is set."""
+    topic = aws.sns.Topic(name, name=topic_name, opts=opts)
+    if settings.alarm_email:
+        aws.sns.TopicSubscription(
+            f"{name}-email",
+            topic=topic.arn,
+            protocol="email",
+            endpoint=settings.alarm_email,
+            opts=opts,
+        )
+    return topic
+
+
 @dataclass(frozen=True)
 class RegionSignals:
     """Where one Region's metrics come from."""
@@ -59,15 +75,7 @@ class RegionalAlarms(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         prefix = f"{settings.app}-{signals.role}"
 
-        self.topic = aws.sns.Topic(f"{name}-topic", name=f"{prefix}-region-alarms", opts=child)
-        if settings.alarm_email:
-            aws.sns.TopicSubscription(
-                f"{name}-topic-email",
-                topic=self.topic.arn,
-                protocol="email",
-                endpoint=settings.alarm_email,
-                opts=child,
-            )
+        self.topic = alarm_topic(f"{name}-topic", f"{prefix}-region-alarms", settings, child)
 
         api_dimensions = {"ApiName": signals.api_name, "Stage": STAGE_NAME}
         common: dict[str, Any] = {
