@@ -220,14 +220,14 @@ def call_with_backoff(call: Callable[[], T], doing: str, policy: RetryPolicy, cl
         try:
             return call()
         except ClientError as error:
-            if client_error_code(error) not in RETRYABLE_CODES or attempt == policy.attempts - 1:
-                if client_error_code(error) in RETRYABLE_CODES:
-                    raise AwsError(
-                        f"Route 53 still says {client_error_code(error)} after "
-                        f"{policy.attempts} attempts while {doing}; nothing was changed by this "
-                        "attempt, try again shortly"
-                    ) from None
+            code = client_error_code(error)
+            if code not in RETRYABLE_CODES:
                 raise
+            if attempt == policy.attempts - 1:
+                raise AwsError(
+                    f"Route 53 still says {code} after {policy.attempts} attempts while {doing}; "
+                    "nothing was changed by this attempt, try again shortly"
+                ) from None
             clock.sleep(policy.delay(attempt))
     raise AssertionError("unreachable: the loop returns or raises")
 
