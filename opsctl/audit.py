@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,21 +49,20 @@ class AuditRecord:
     insync_seconds: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        raw = asdict(self)
         return {
-            "time": raw["time"],
-            "action": raw["action"],
-            "app": raw["app"],
+            "time": self.time,
+            "action": self.action,
+            "app": self.app,
             "actorArn": self.actor.arn,
             "localUser": self.actor.local_user,
-            "reason": raw["reason"],
-            "before": raw["before"],
-            "after": raw["after"],
-            "changeId": raw["change_id"],
-            "forced": raw["forced"],
-            "overridden": raw["overridden"],
-            "step": raw["step"],
-            "insyncSeconds": raw["insync_seconds"],
+            "reason": self.reason,
+            "before": self.before,
+            "after": self.after,
+            "changeId": self.change_id,
+            "forced": self.forced,
+            "overridden": self.overridden,
+            "step": self.step,
+            "insyncSeconds": self.insync_seconds,
         }
 
     @classmethod
