@@ -17,7 +17,7 @@ from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError
 from opsctl.signals import Outcome, gather
 from opsctl.status import RegionStatus, StatusReport, read_status
-from opsctl.topology import Topology
+from opsctl.topology import RegionTopology, Topology
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -118,9 +118,10 @@ def _switch(region: RegionStatus) -> Check:
     )
 
 
-def region_checks(status: StatusReport, role: str, impaired_deployed: bool) -> tuple[Check, ...]:
+def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, ...]:
     """The Region's own signals: what the preflight and each gradual step insist on."""
-    region = status.region(role)
+    region = status.region(target.role)
+    impaired_deployed = target.impaired_alarm_name is not None
     return (_health(region), _alarm(region), _impaired(region, impaired_deployed), _switch(region))
 
 
@@ -396,6 +397,6 @@ def assess_readiness(
     """All readiness checks for `role` taking all traffic; reuses `status` when already read."""
     status = status or read_status(clients, topology)
     target = topology.role(role)
-    checks = region_checks(status, role, target.impaired_alarm_name is not None)
+    checks = region_checks(status, target)
     capacity = capacity_checks(clients, topology, role, max_replication_latency_ms)
     return ReadinessReport(role=role, region=target.region, checks=checks + capacity)

@@ -165,7 +165,7 @@ def plan_fallback(
 
 def _degradation(clients: AwsClients, topology: Topology, role: str) -> str | None:
     status = read_status(clients, topology)
-    checks = region_checks(status, role, topology.role(role).impaired_alarm_name is not None)
+    checks = region_checks(status, topology.role(role))
     failed = [f"{c.name}: {c.value}" for c in checks if c.result == FAIL]
     return "; ".join(failed) or None
 
