@@ -160,6 +160,13 @@ def rest_api_of(api_url: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def _require_rest_api(api_url: str) -> tuple[str, str]:
+    api = rest_api_of(api_url)
+    if api is None:
+        raise OpsctlError(f"apiUrl {api_url or '(empty)'} is not an execute-api URL")
+    return api
+
+
 def read_account_concurrency(lambda_: Any) -> AccountConcurrency:
     """From Lambda's GetAccountSettings, which answers in every account and Region (Service
     Quotas' GetServiceQuota has no value for a quota that was never raised)."""
@@ -174,9 +181,7 @@ def read_account_concurrency(lambda_: Any) -> AccountConcurrency:
 def read_authorizer_concurrency(
     apigateway: Any, lambda_: Any, api_url: str
 ) -> AuthorizerConcurrency:
-    api = rest_api_of(api_url)
-    if api is None:
-        raise OpsctlError(f"apiUrl {api_url or '(empty)'} is not an execute-api URL")
+    api = _require_rest_api(api_url)
     with translate_aws_errors("reading the API's authorizer"):
         items = apigateway.get_authorizers(restApiId=api[0]).get("items", [])
         functions = [
@@ -205,9 +210,7 @@ def read_authorizer_concurrency(
 
 
 def read_stage_throttling(apigateway: Any, api_url: str) -> StageThrottling:
-    api = rest_api_of(api_url)
-    if api is None:
-        raise OpsctlError(f"apiUrl {api_url or '(empty)'} is not an execute-api URL")
+    api = _require_rest_api(api_url)
     with translate_aws_errors(f"reading stage {api[1]} of REST API {api[0]}"):
         stage = apigateway.get_stage(restApiId=api[0], stageName=api[1])
     settings = stage.get("methodSettings", {}).get("*/*", {})
