@@ -83,6 +83,11 @@ class World:
             AlarmName=region.impaired_alarm_name, StateValue=state, StateReason="test"
         )
 
+    def switch(self, role: str) -> str:
+        region = self.topology.role(role)
+        parameter = self.client("ssm", region.region).get_parameter(Name=region.failure_switch)
+        return str(parameter["Parameter"]["Value"])
+
     def set_switch(self, role: str, value: str) -> None:
         region = self.topology.role(role)
         self.client("ssm", region.region).put_parameter(

@@ -256,11 +256,6 @@ def test_unreadable_topology_files(
     assert world.weights() == Weights(100, 0)
 
 
-def _primary_switch(world: World) -> str:
-    parameter = world.topology.primary.failure_switch
-    return str(world.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"])
-
-
 @pytest.mark.parametrize(
     ("command", "unchanged"),
     [
@@ -270,7 +265,7 @@ def _primary_switch(world: World) -> str:
         ),
         (
             ["switch", "failing", "--role", "primary", "--approve", "--reason", "x"],
-            lambda world: _primary_switch(world) == "healthy",
+            lambda world: world.switch("primary") == "healthy",
         ),
     ],
 )

@@ -11,10 +11,6 @@ from tests.opsctl.conftest import APP, World, invoke
 PARAMETER = f"/{APP}/health/failure-switch"
 
 
-def switch_value(world: World, region: str) -> str:
-    return world.client("ssm", region).get_parameter(Name=PARAMETER)["Parameter"]["Value"]
-
-
 def switch(runner: CliRunner, world: World, *args: str) -> Result:
     return invoke(runner, world, "switch", *args)
 
@@ -27,7 +23,7 @@ def test_without_approval_shows_the_plan_and_changes_nothing(
     assert f"the primary (us-east-1) failure switch {PARAMETER}: healthy -> failing" in (
         result.stdout
     )
-    assert switch_value(world, "us-east-1") == "healthy"
+    assert world.switch("primary") == "healthy"
     assert world.audit_lines() == []
 
 
@@ -36,8 +32,8 @@ def test_approved_switch_flips_the_right_region_and_audits(runner: CliRunner, wo
         runner, world, "failing", "--role", "primary", "--approve", "--reason", "game day", "--json"
     )
     assert result.exit_code == 0, result.stderr
-    assert switch_value(world, "us-east-1") == "failing"
-    assert switch_value(world, "us-west-2") == "healthy"
+    assert world.switch("primary") == "failing"
+    assert world.switch("secondary") == "healthy"
     outcome = json.loads(result.stdout)["result"]
     assert (outcome["current"], outcome["target"], outcome["version"]) == ("healthy", "failing", 2)
     (line,) = world.audit_lines()
@@ -64,4 +60,4 @@ def test_bad_input_is_a_usage_error(runner: CliRunner, world: World) -> None:
     assert bad_value.exit_code == 2
     no_role = switch(runner, world, "failing")
     assert no_role.exit_code == 2
-    assert switch_value(world, "us-east-1") == "healthy"
+    assert world.switch("primary") == "healthy"
