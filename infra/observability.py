@@ -78,8 +78,8 @@ class RegionalAlarms(pulumi.ComponentResource):
         self.topic = alarm_topic(f"{name}-topic", f"{prefix}-region-alarms", settings, child)
 
         api_dimensions = {"ApiName": signals.api_name, "Stage": STAGE_NAME}
+        # Metric-math alarms set the period on each query, so `period` is not common.
         common: dict[str, Any] = {
-            "period": PERIOD_SECONDS,
             "evaluation_periods": thresholds.evaluation_minutes,
             "datapoints_to_alarm": thresholds.evaluation_minutes,
             # No traffic is not an impairment (the standby Region is idle by design).
@@ -94,6 +94,7 @@ class RegionalAlarms(pulumi.ComponentResource):
                 alarm_description="Share of API requests answered 5xx",
                 namespace="AWS/ApiGateway",
                 metric_name="5XXError",
+                period=PERIOD_SECONDS,
                 dimensions=api_dimensions,
                 statistic="Average",  # the average of 5XXError is the 5xx share
                 threshold=thresholds.api_5xx_rate_percent / 100,
@@ -106,6 +107,7 @@ class RegionalAlarms(pulumi.ComponentResource):
                 alarm_description="API p99 latency (ms)",
                 namespace="AWS/ApiGateway",
                 metric_name="Latency",
+                period=PERIOD_SECONDS,
                 dimensions=api_dimensions,
                 extended_statistic="p99",
                 threshold=thresholds.api_p99_latency_ms,
@@ -143,7 +145,7 @@ class RegionalAlarms(pulumi.ComponentResource):
                 ],
                 threshold=thresholds.authorizer_errors,
                 comparison_operator="GreaterThanOrEqualToThreshold",
-                **{k: v for k, v in common.items() if k != "period"},
+                **common,
             ),
             aws.cloudwatch.MetricAlarm(
                 f"{name}-lambda-throttles",
@@ -172,7 +174,7 @@ class RegionalAlarms(pulumi.ComponentResource):
                 ],
                 threshold=thresholds.lambda_throttles,
                 comparison_operator="GreaterThanOrEqualToThreshold",
-                **{k: v for k, v in common.items() if k != "period"},
+                **common,
             ),
         ]
         self.alarm_names = [f"{prefix}-{suffix}" for suffix in SIGNAL_ALARMS]
