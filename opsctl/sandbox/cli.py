@@ -17,7 +17,13 @@ from rich.table import Table
 
 from opsctl import output
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
-from opsctl.sandbox.state import SANDBOX_DIR_ENV, SandboxState, SandboxStateError, sandbox_dir
+from opsctl.sandbox.state import (
+    SANDBOX_CREDENTIALS,
+    SANDBOX_DIR_ENV,
+    SandboxState,
+    SandboxStateError,
+    sandbox_dir,
+)
 
 if TYPE_CHECKING:
     from opsctl.sandbox.runtime import SandboxOptions
@@ -250,7 +256,8 @@ def probe_command(
         topo = load_topology_file(Path(state.topology_file))
         route53 = boto3.client(
             "route53", region_name="us-east-1", endpoint_url=state.endpoint_url,
-            aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+            aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )  # fmt: skip
         resolver = SandboxResolver(
             route53, topo.hosted_zone_id, topo.records[0].type, state.host_map

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from opsctl.sandbox.emulator import Emulator, start_emulator
 from opsctl.sandbox.healthcheck import (
     DEFAULT_CHECKERS,
@@ -37,9 +35,14 @@ from opsctl.sandbox.healthcheck import (
     scaled,
 )
 from opsctl.sandbox.idp import JwksServer, SigningKey
-from opsctl.sandbox.provision import Provisioned, provision
+from opsctl.sandbox.provision import Provisioned, boto3_clients, provision
 from opsctl.sandbox.replicator import GlobalTableReplicator, RegionalTable
-from opsctl.sandbox.state import STATE_FILE, SandboxState, hold_supervisor_lock
+from opsctl.sandbox.state import (
+    SANDBOX_CREDENTIALS,
+    STATE_FILE,
+    SandboxState,
+    hold_supervisor_lock,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STACK_FILE = PROJECT_ROOT / "Pulumi.primary.yaml"
@@ -48,12 +51,6 @@ FRONT_READY_TIMEOUT_SECONDS = 30.0
 ROUTE53_PROPAGATION_SECONDS = 30.0
 # Global tables usually replicate within a second.
 REPLICATION_DELAY_SECONDS = 1.0
-# The emulator accepts any credentials; fixed ones keep an operator's real ones out of it.
-SANDBOX_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "sandbox",
-    "AWS_SECRET_ACCESS_KEY": "sandbox",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 
 
 @dataclass(frozen=True)
@@ -198,7 +195,7 @@ class Sandbox:
 
     def _start_replicator(self, provisioned: Provisioned) -> None:
         assert self.emulator is not None
-        endpoint = self.emulator.endpoint_url
+        clients = boto3_clients(self.emulator.endpoint_url)
         tables = []
         for declared in provisioned.run.of_type("aws:dynamodb/table:Table"):
             regions = [
@@ -210,15 +207,9 @@ class Sandbox:
                     RegionalTable(
                         region=region,
                         table_name=declared.inputs["name"],
-                        dynamodb=boto3.client(
-                            "dynamodb", region_name=region, endpoint_url=endpoint
-                        ),
-                        streams=boto3.client(
-                            "dynamodbstreams", region_name=region, endpoint_url=endpoint
-                        ),
-                        cloudwatch=boto3.client(
-                            "cloudwatch", region_name=region, endpoint_url=endpoint
-                        ),
+                        dynamodb=clients("dynamodb", region),
+                        streams=clients("dynamodbstreams", region),
+                        cloudwatch=clients("cloudwatch", region),
                     )
                 )
         self.replicator = GlobalTableReplicator(
@@ -228,19 +219,13 @@ class Sandbox:
 
     def _start_health(self, provisioned: Provisioned) -> None:
         assert self.emulator is not None
-        endpoint = self.emulator.endpoint_url
-        route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint)
+        clients = boto3_clients(self.emulator.endpoint_url)
+        route53 = clients("route53", "us-east-1")
         alarm_region = provisioned.topology["alarmRegion"]
         # The health-check alarms live in the alarm Region, each Region's own alarms in it.
         regions = dict.fromkeys([alarm_region, *provisioned.fronts])
-        cloudwatch_by_region = {
-            region: boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint)
-            for region in regions
-        }
-        sns_by_region = {
-            region: boto3.client("sns", region_name=region, endpoint_url=endpoint)
-            for region in regions
-        }
+        cloudwatch_by_region = {region: clients("cloudwatch", region) for region in regions}
+        sns_by_region = {region: clients("sns", region) for region in regions}
         wanted = {
             provisioned.topology["regions"][role]["healthCheckId"]
             for role in ("primary", "secondary")

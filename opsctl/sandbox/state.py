@@ -19,6 +19,12 @@ STATE_FILE = "state.json"
 # after a crash or a reboot its pid may belong to an unrelated process that `down` must not kill.
 LOCK_FILE = "supervisor.lock"
 SANDBOX_DIR_ENV = "OPSCTL_SANDBOX_DIR"
+# The emulator accepts any credentials; fixed ones keep an operator's real ones out of it.
+SANDBOX_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "sandbox",
+    "AWS_SECRET_ACCESS_KEY": "sandbox",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 class SandboxStateError(RuntimeError):
@@ -107,8 +113,6 @@ class SandboxState:
         """What a shell needs for opsctl and the AWS CLI to talk to this sandbox."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "sandbox",
-            "AWS_SECRET_ACCESS_KEY": "sandbox",
-            "AWS_DEFAULT_REGION": "us-east-1",
+            **SANDBOX_CREDENTIALS,
             "OPSCTL_TOPOLOGY": self.topology_file,
         }
