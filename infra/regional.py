@@ -66,6 +66,11 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+def _slug(path_parts: tuple[str, ...]) -> str:
+    """A route's path as a logical-name fragment: ("sessions", "{id}") -> "sessions-id"."""
+    return "-".join(part.strip("{}") for part in path_parts)
+
+
 @dataclass(frozen=True)
 class FisLambdaWiring:
     """What a function needs so AWS FIS Lambda actions can reach it (the FIS extension)."""
@@ -383,9 +388,8 @@ class RegionalStack(pulumi.ComponentResource):
                     if len(parts) == 1
                     else resource_for(parts[:-1]).id
                 )
-                slug = "-".join(p.strip("{}") for p in parts)
                 resources[parts] = aws.apigateway.Resource(
-                    f"{name}-res-{slug}",
+                    f"{name}-res-{_slug(parts)}",
                     rest_api=self.rest_api.id,
                     parent_id=parent_id,
                     path_part=parts[-1],
@@ -399,7 +403,7 @@ class RegionalStack(pulumi.ComponentResource):
         ]
         route_resources: list[pulumi.Resource] = []
         for parts, method, fn in routes:
-            slug = "-".join(p.strip("{}") for p in parts)
+            slug = _slug(parts)
             protected = fn == "api"
             api_method = aws.apigateway.Method(
                 f"{name}-{method.lower()}-{slug}",
