@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 STATE_VERSION = 1
@@ -19,6 +19,7 @@ STATE_FILE = "state.json"
 # after a crash or a reboot its pid may belong to an unrelated process that `down` must not kill.
 LOCK_FILE = "supervisor.lock"
 SANDBOX_DIR_ENV = "OPSCTL_SANDBOX_DIR"
+SANDBOX_DNS_ENV = "OPSCTL_SANDBOX_DNS"
 # The emulator accepts any credentials; fixed ones keep an operator's real ones out of it.
 SANDBOX_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "sandbox",
@@ -74,8 +75,8 @@ class SandboxState:
     supervisor_pid: int
     front_pids: dict[str, int]  # Region -> pid of its front process
     endpoint_url: str  # the emulator (AWS_ENDPOINT_URL for every Region)
-    ports: dict[str, int]  # "emulator", "jwks", "front:<region>" -> loopback port
-    host_map: dict[str, str]  # DNS name -> "127.0.0.1:port" (the sandbox's stand-in for DNS)
+    ports: dict[str, int]  # "emulator", "jwks", "dns", "front:<region>" -> loopback port
+    host_map: dict[str, str]  # DNS name -> "127.0.0.x:port" (a Region's front)
     jwks_url: str
     topology_file: str
     key_file: str
@@ -86,6 +87,9 @@ class SandboxState:
     checkers: int  # Route 53-like checkers per health check
     log_file: str
     version: int = STATE_VERSION
+    # Region -> "127.0.0.x:port": each Region's front on its own loopback address, one port for all.
+    front_addresses: dict[str, str] = field(default_factory=dict)
+    dns: str = ""  # the sandbox's DNS server (Route 53's data plane), "127.0.0.1:port"
 
     def save(self, directory: Path) -> Path:
         path = directory / STATE_FILE
@@ -111,8 +115,11 @@ class SandboxState:
 
     def environment(self) -> dict[str, str]:
         """What a shell needs for opsctl and the AWS CLI to talk to this sandbox."""
-        return {
+        environment = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             **SANDBOX_CREDENTIALS,
             "OPSCTL_TOPOLOGY": self.topology_file,
         }
+        if self.dns:
+            environment[SANDBOX_DNS_ENV] = self.dns
+        return environment
