@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typer.testing import CliRunner, Result
 from opsctl.aws import AwsClients
 from opsctl.cli import app
 from opsctl.route53 import Weights, read_records
+from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.state import SandboxState
 from opsctl.topology import Topology, parse_topology
 from tests.support.aws import create_state_table
@@ -338,6 +340,17 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     # The emulator answers GetChange at once (or after a set delay): no need to poll every 2 s.
     monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
     return audit
+
+
+@pytest.fixture
+def fault_proxy(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """A FaultProxy in front of this test's emulator; opsctl's clients go through it.
+
+    The World keeps talking to the emulator directly, so a test can still arrange state in a
+    Region the proxy has taken away."""
+    with FaultProxy(upstream=aws_endpoint) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        yield proxy
 
 
 @pytest.fixture
