@@ -333,7 +333,6 @@ class Route53DataPlane:
     account_id: str = DEFAULT_ACCOUNT_ID
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _checkers: dict[str, bool] = field(default_factory=dict)
-    _last_known: dict[str, bool] = field(default_factory=dict)
 
     def record_checkers(self, health_check_id: str, healthy: bool) -> None:
         with self._lock:
@@ -365,14 +364,15 @@ class Route53DataPlane:
         backend = cloudwatch_backends[self.account_id].get(identifier.get("Region", ""))
         alarm = backend.alarms.get(identifier.get("Name", "")) if backend is not None else None
         state = alarm.state_value if alarm is not None else "INSUFFICIENT_DATA"
-        with self._lock:
-            if state in ("OK", "ALARM"):
-                self._last_known[check.id] = state == "OK"
-                return state == "OK"
-            insufficient = getattr(check, "insufficient_data_health_status", None)
-            if insufficient in _INSUFFICIENT_DATA_STATUS:
-                return _INSUFFICIENT_DATA_STATUS[insufficient]
-            return self._last_known.get(check.id, True)
+        if state in ("OK", "ALARM"):
+            return state == "OK"
+        insufficient = getattr(check, "insufficient_data_health_status", None)
+        if insufficient in _INSUFFICIENT_DATA_STATUS:
+            return _INSUFFICIENT_DATA_STATUS[insufficient]
+        # LastKnownStatus: the alarm's latest OK or ALARM (moto's history keeps each old state).
+        earlier = [entry[3] for entry in (alarm.history if alarm is not None else [])]
+        known = [old for old in earlier if old in ("OK", "ALARM")]
+        return not known or known[-1] == "OK"
 
     def records(self, hosted_zone_id: str, name: str, record_type: str) -> list[dict[str, Any]]:
         """The zone's record sets of that name and type, as ListResourceRecordSets shows them."""

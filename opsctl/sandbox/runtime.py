@@ -31,6 +31,7 @@ from typing import Any
 from opsctl.sandbox import outage
 from opsctl.sandbox.dnsserver import ALIAS_TTL_SECONDS, DnsServer
 from opsctl.sandbox.emulator import Emulator, start_emulator
+from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.sandbox.healthcheck import (
     DEFAULT_CHECKERS,
     AlarmEvaluator,
@@ -230,12 +231,14 @@ class OutageController:
         directory: Path,
         fronts: dict[str, RegionFront],
         replicator: GlobalTableReplicator,
+        faults: FaultProxy,
         *,
         on_fronts_restarted: Callable[[], None],
     ) -> None:
         self.directory = directory
         self.fronts = fronts
         self.replicator = replicator
+        self.faults = faults
         self.on_fronts_restarted = on_fronts_restarted
         self.applied = Outages()
         self._stop = threading.Event()
@@ -264,10 +267,12 @@ class OutageController:
         try:
             for region, mode in wanted.regions.items():
                 if before.get(region) is not mode:
+                    self.faults.set_fault(region, Fault(mode.value))
                     self.replicator.isolate(region)
                     self.fronts[region].take_out(mode)
                     print(f"outage: {region} is out ({mode.value})", file=sys.stderr, flush=True)
             for region in before.keys() - wanted.regions.keys():
+                self.faults.clear(region)
                 self.replicator.rejoin(region)
                 self.fronts[region].bring_back()
                 print(f"outage: {region} is restored", file=sys.stderr, flush=True)
@@ -286,6 +291,7 @@ class Sandbox:
         self.options = options
         self.directory = options.directory.resolve()
         self.emulator: Emulator | None = None
+        self.faults: FaultProxy | None = None
         self.jwks: JwksServer | None = None
         self.fronts: dict[str, RegionFront] = {}
         self.replicator: GlobalTableReplicator | None = None
@@ -305,6 +311,9 @@ class Sandbox:
         self.emulator = start_emulator(
             propagation_seconds=ROUTE53_PROPAGATION_SECONDS * options.time_scale
         )
+        # What opsctl and other clients call AWS through; the sandbox's own parts (AWS's data plane)
+        # call the emulator directly, so an outage of a Region's API leaves them running.
+        self.faults = FaultProxy(upstream=self.emulator.endpoint_url).start()
         self.jwks = JwksServer(key.jwks())
         self.jwks.start()
         regions = _stack_regions(options.stack_file)
@@ -331,11 +340,17 @@ class Sandbox:
             f.environment for f in auth.functions if "AUTH_ISSUERS" in f.environment
         )
         emulator_port = int(self.emulator.endpoint_url.rsplit(":", 1)[1])
+        proxy_port = int(self.faults.url.rsplit(":", 1)[1])
         self.state = SandboxState(
             supervisor_pid=os.getpid(),
             front_pids=self._front_pids(),
-            endpoint_url=self.emulator.endpoint_url,
-            ports={"emulator": emulator_port, "jwks": self.jwks.port, "dns": self.dns.port}
+            endpoint_url=self.faults.url,
+            ports={
+                "emulator": emulator_port,
+                "aws": proxy_port,
+                "jwks": self.jwks.port,
+                "dns": self.dns.port,
+            }
             | {
                 f"front:{region}": int(front.address.rsplit(":", 1)[1])
                 for region, front in self.fronts.items()
@@ -356,7 +371,11 @@ class Sandbox:
         self.state.save(self.directory)
         assert self.replicator is not None
         self.outages = OutageController(
-            self.directory, self.fronts, self.replicator, on_fronts_restarted=self._save_pids
+            self.directory,
+            self.fronts,
+            self.replicator,
+            self.faults,
+            on_fronts_restarted=self._save_pids,
         )
         self.outages.start()
         return self.state
@@ -469,6 +488,8 @@ class Sandbox:
             _quietly(front.stop)
         if self.jwks is not None:
             _quietly(self.jwks.stop)
+        if self.faults is not None:
+            _quietly(self.faults.stop)
         if self.emulator is not None:
             _quietly(self.emulator.stop)
         (self.directory / STATE_FILE).unlink(missing_ok=True)

@@ -74,8 +74,10 @@ def supervisor_running(directory: Path) -> bool:
 class SandboxState:
     supervisor_pid: int
     front_pids: dict[str, int]  # Region -> pid of its front process
-    endpoint_url: str  # the emulator (AWS_ENDPOINT_URL for every Region)
-    ports: dict[str, int]  # "emulator", "jwks", "dns", "front:<region>" -> loopback port
+    # AWS_ENDPOINT_URL for every Region: the emulator behind the fault proxy that takes a Region's
+    # API away during an outage (opsctl sandbox outage)
+    endpoint_url: str
+    ports: dict[str, int]  # "emulator", "aws" (its proxy), "jwks", "dns", "front:<region>"
     host_map: dict[str, str]  # DNS name -> "127.0.0.x:port" (a Region's front)
     jwks_url: str
     topology_file: str

@@ -12,12 +12,18 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.front import FrontSpec
 from opsctl.sandbox.outage import (
     WANTED_FILE,
@@ -47,24 +53,42 @@ class RecordingFront:
         self.calls.append("back")
 
 
+@dataclass
+class Supervised:
+    state: SandboxState
+    fronts: dict[str, RecordingFront]
+    replicator: GlobalTableReplicator
+    faults: FaultProxy
+
+    def client(self, service: str, region: str) -> Any:
+        """A client as opsctl makes one: through the fault proxy, no retries, short timeouts."""
+        config = Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1)
+        return boto3.client(
+            service, region_name=region, endpoint_url=self.faults.url, config=config
+        )
+
+
 @pytest.fixture
-def supervised(tmp_path: Path) -> Iterator[tuple[SandboxState, dict, GlobalTableReplicator]]:
-    state = make_sandbox_state(tmp_path, pid=1)
+def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
+    """The supervisor's outage controller over recording fronts, a replicator and a fault proxy
+    in front of the emulator."""
     fronts = {"us-east-1": RecordingFront(), "us-west-2": RecordingFront()}
     replicator = GlobalTableReplicator([])
-    controller = OutageController(
-        tmp_path,
-        fronts,
-        replicator,
-        on_fronts_restarted=lambda: None,  # type: ignore[arg-type]
-    )
-    controller.start()
-    yield state, fronts, replicator
-    controller.stop()
+    with FaultProxy(upstream=aws_endpoint) as faults:
+        controller = OutageController(
+            tmp_path,
+            fronts,  # type: ignore[arg-type]
+            replicator,
+            faults,
+            on_fronts_restarted=lambda: None,
+        )
+        controller.start()
+        yield Supervised(make_sandbox_state(tmp_path, pid=1), fronts, replicator, faults)
+        controller.stop()
 
 
-def test_an_outage_reaches_the_supervisor_and_a_restore_undoes_it(supervised: tuple) -> None:
-    state, fronts, replicator = supervised
+def test_an_outage_reaches_the_supervisor_and_a_restore_undoes_it(supervised: Supervised) -> None:
+    state, fronts, replicator = supervised.state, supervised.fronts, supervised.replicator
     assert outage(state, "us-east-1", "hang", timeout=10) == {"us-east-1": OutageMode.HANG}
     assert regions_out(state) == {"us-east-1": OutageMode.HANG}
     assert replicator.isolated() == {"us-east-1"}
@@ -79,8 +103,28 @@ def test_an_outage_reaches_the_supervisor_and_a_restore_undoes_it(supervised: tu
     assert fronts["us-west-2"].calls == []
 
 
-def test_the_same_outage_twice_changes_nothing(supervised: tuple) -> None:
-    state, fronts, _ = supervised
+@pytest.mark.parametrize("mode", ["refuse", "hang"])
+def test_losing_us_east_1_takes_its_apis_and_route53_control_plane_not_the_other_region(
+    supervised: Supervised, mode: str
+) -> None:
+    west = supervised.client("cloudwatch", "us-west-2")
+    route53 = supervised.client("route53", "us-east-1")
+    route53.list_hosted_zones()
+    outage(supervised.state, "us-east-1", mode, timeout=10)
+    for call in (
+        route53.list_hosted_zones,  # Route 53's control plane is signed for us-east-1
+        supervised.client("cloudwatch", "us-east-1").describe_alarms,
+        supervised.client("sns", "us-east-1").list_topics,
+    ):
+        with pytest.raises((EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)):
+            call()
+    west.describe_alarms()  # the other Region answers
+    restore(supervised.state, "us-east-1", timeout=10)
+    route53.list_hosted_zones()
+
+
+def test_the_same_outage_twice_changes_nothing(supervised: Supervised) -> None:
+    state, fronts = supervised.state, supervised.fronts
     outage(state, "us-west-2", timeout=10)
     outage(state, "us-west-2", timeout=10)
     assert fronts["us-west-2"].calls == ["out:refuse"]
