@@ -88,10 +88,10 @@ class RegionalStackArgs:
     region: str
     settings: Settings
     account_id: pulumi.Input[str]
-    zone_id: pulumi.Input[str]
     table_arn: pulumi.Input[str]  # this Region's replica
     code: pulumi.Archive
     dependency_layer_dir: Path
+    certificate_arn: pulumi.Input[str]  # validated, for the custom domain (infra/certificates.py)
     provisioned_concurrency: int = 0
     fault_injection: FisLambdaWiring | None = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -514,35 +514,10 @@ class RegionalStack(pulumi.ComponentResource):
 
     def _custom_domain(self, settings: Settings) -> None:
         name = self._name
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=settings.domain_name,
-            validation_method="DNS",
-            opts=self._child(),
-        )
-        option = certificate.domain_validation_options[0]
-        # Both Regions' certificates for the same name ask for the same CNAME, so each
-        # Region's record may overwrite the other's identical one.
-        validation_record = aws.route53.Record(
-            f"{name}-certificate-validation-record",
-            zone_id=self._args.zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=self._child(),
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-validation",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-            opts=self._child(),
-        )
         self.domain = aws.apigateway.DomainName(
             f"{name}-domain",
             domain_name=settings.domain_name,
-            regional_certificate_arn=validation.certificate_arn,
+            regional_certificate_arn=self._args.certificate_arn,
             endpoint_configuration=aws.apigateway.DomainNameEndpointConfigurationArgs(
                 types="REGIONAL"
             ),

@@ -195,23 +195,41 @@ def test_custom_domain_is_the_same_hostname_in_both_regions(default_run: Program
         assert certificate.region == region
         assert certificate.inputs["domainName"] == "auth.example.com"
         assert certificate.inputs["validationMethod"] == "DNS"
-        record = default_run.named(f"{role}-certificate-validation-record")
-        option = certificate.outputs["domainValidationOptions"][0]
-        assert record.inputs["zoneId"] == "Z0123456789ABC"
-        assert record.inputs["name"] == option["resourceRecordName"]
-        assert record.inputs["records"] == [option["resourceRecordValue"]]
-        assert record.inputs["allowOverwrite"] is True
         validation = default_run.named(f"{role}-certificate-validation")
+        assert validation.region == region
         assert validation.inputs["certificateArn"] == certificate.outputs["arn"]
         domain = default_run.named(f"{role}-domain")
         assert domain.region == region
         assert domain.inputs["domainName"] == "auth.example.com"
         assert domain.inputs["endpointConfiguration"]["types"] == "REGIONAL"
         assert domain.inputs["regionalCertificateArn"] == certificate.outputs["arn"]
+        # The domain waits for its certificate's validation.
+        assert validation.urn in domain.dependencies
         mapping = default_run.named(f"{role}-base-path")
         assert mapping.inputs["domainName"] == "auth.example.com"
         assert mapping.inputs["restApi"] == default_run.named(f"{role}-rest-api").id
         assert mapping.inputs["stageName"] == "prod"
+
+
+def test_one_validation_record_serves_both_regions_certificates(default_run: ProgramRun) -> None:
+    # ACM asks both certificates for the same CNAME. Two resources owning it (allowOverwrite)
+    # meant replacing one Region deleted the record the other still renews with.
+    (record,) = [r for r in default_run.of_type("aws:route53/record:Record")
+                 if r.inputs["type"] == "CNAME"]  # fmt: skip
+    options = [
+        default_run.named(f"{role}-certificate").outputs["domainValidationOptions"][0]
+        for role in REGIONS
+    ]
+    assert options[0] == options[1]
+    assert record.inputs["zoneId"] == "Z0123456789ABC"
+    assert record.inputs["name"] == options[0]["resourceRecordName"]
+    assert record.inputs["records"] == [options[0]["resourceRecordValue"]]
+    assert "allowOverwrite" not in record.inputs
+    for role in REGIONS:
+        validation = default_run.named(f"{role}-certificate-validation")
+        assert validation.inputs["validationRecordFqdns"] == [record.outputs["fqdn"]]
+    (component,) = [r for r in default_run.resources if r.type.endswith(":DomainCertificates")]
+    assert record.parent == component.urn
 
 
 def test_failure_switch_per_region_defaults_healthy_and_survives_pulumi_up(
