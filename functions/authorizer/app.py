@@ -32,15 +32,18 @@ from functions.shared.settings import AuthorizerSettings, ConfigurationError
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+ERROR_METRIC = "AuthorizerError"
 METRIC_BY_OUTCOME = {
     Outcome.ALLOW: ("AuthorizerAllow",),
     Outcome.UNAUTHORIZED: ("AuthorizerDeny",),
     Outcome.DENY: ("AuthorizerDeny",),
-    # Failures of the authorizer itself; a denied token is not one. The Region's
-    # "authorizer-errors" alarm counts the reasons `error` and `misconfigured`.
-    Outcome.FAILED: ("AuthorizerError",),
+    Outcome.FAILED: (ERROR_METRIC,),  # failures of the authorizer itself, never a denied token
 }
-MISCONFIGURED_METRICS = ("AuthorizerDeny", "AuthorizerError")
+MISCONFIGURED_METRICS = ("AuthorizerDeny", ERROR_METRIC)
+# The reasons the Region's "authorizer-errors" alarm counts: this authorizer is broken. Keys or
+# revocations unavailable fail the invocation, which API Gateway counts as a 5XXError, so the
+# Region's api-5xx alarm sees those.
+ERROR_REASONS = (FailureReason.ERROR, DenyReason.MISCONFIGURED)
 # With the revocation client's budget (aws.REQUEST_PATH) this keeps the slowest request, a JWKS
 # fetch plus a revocation refresh, inside the function's 5 s timeout (infra/regional.py). A
 # timed-out invocation would lose the refresh's bookkeeping, so every request would retry it.
