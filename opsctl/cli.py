@@ -13,6 +13,7 @@ import functools
 import inspect
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -329,7 +330,7 @@ def _shift(
     if not result.completed:
         output.error(
             f"stopped on degradation of the {destination}: {result.stopped_reason}; "
-            f"weights left at the last safe step: {result.final}"
+            f"{result.abort_report}"
         )
         raise typer.Exit(int(ExitCode.REFUSED))
 
@@ -536,9 +537,17 @@ def _interrupt_on_termination() -> None:
     """SIGTERM and SIGHUP (a killed job, a closed terminal or SSH session) stop opsctl the way
     Ctrl-C does, so a change already applied is still audited and reported and the sandbox drill
     tears down. SIGINT is set too: a script's background job inherits it ignored, and Python then
-    installs no Ctrl-C handler of its own."""
+    installs no Ctrl-C handler of its own.
+
+    Only the first signal interrupts. opsctl is then on its way out and every step left is bounded
+    (re-reading the records, writing the audit line, a teardown), so a repeated Ctrl-C is ignored
+    rather than breaking that cleanup off halfway with a traceback."""
+    interrupted = threading.Event()
 
     def interrupt(signum: int, _frame: object) -> None:
+        if interrupted.is_set():
+            return
+        interrupted.set()
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # no SIGHUP on Windows

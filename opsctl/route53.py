@@ -270,7 +270,7 @@ def submit_change(
             ):
                 raise ConflictError(
                     "the weighted records changed since opsctl read them; Route 53 rejected "
-                    f"the change and nothing changed ({message}). Run `opsctl status` and retry"
+                    f"the batch, so it changed nothing ({message}). Run `opsctl status` and retry"
                 ) from None
             raise
     return str(response["ChangeInfo"]["Id"]).rsplit("/", 1)[-1]
