@@ -10,10 +10,8 @@ stopped with its fronts. Here a small stand-in supervisor takes the real lock an
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.lifecycle import port_open, process_alive, running_state, stop_background
 from opsctl.sandbox.runtime import PROJECT_ROOT
@@ -275,45 +274,23 @@ def test_an_unreadable_lock_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert_one_line_error(result, 1, f"cannot open {tmp_path / LOCK_FILE}")
 
 
-class BlackHole:
-    """A loopback port that accepts connections and never answers: a hung emulator."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                self.held.append(self.listener.accept()[0])
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.listener.close()
-        for connection in self.held:
-            connection.close()
-
-
-def test_probe_gives_up_on_a_hung_emulator_within_seconds(tmp_path: Path, world: World) -> None:
-    hung = BlackHole()
-    try:
-        made = make_sandbox_state(tmp_path, 1)
-        SigningKey.generate().save(Path(made.key_file))
-        state = SandboxState(
-            **{**made.__dict__, "endpoint_url": hung.url, "topology_file": str(world.topology_path)}
-        )
-        state.save(tmp_path)
-        started = time.monotonic()
-        result = CliRunner().invoke(app, ["probe", "--sandbox", "-n", "1", "--dir", str(tmp_path)])
-        elapsed = time.monotonic() - started
-    finally:
-        hung.close()
+def test_probe_gives_up_on_a_hung_emulator_within_seconds(
+    tmp_path: Path, world: World, fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.set_fault("us-east-1", Fault.HANG)  # Route 53's control plane black-holed
+    made = make_sandbox_state(tmp_path, 1)
+    SigningKey.generate().save(Path(made.key_file))
+    state = SandboxState(
+        **{
+            **made.__dict__,
+            "endpoint_url": fault_proxy.url,
+            "topology_file": str(world.topology_path),
+        }
+    )
+    state.save(tmp_path)
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["probe", "--sandbox", "-n", "1", "--dir", str(tmp_path)])
+    elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert "timeout" in result.stderr.lower()
     # The SDK's defaults took 181 s here (60 s read timeout, legacy retries); bounded: 2 x (1 + 2).
