@@ -192,19 +192,23 @@ def read_authorizer_concurrency(
         if not functions:
             raise OpsctlError(f"REST API {api[0]} has no Lambda authorizer")
         function = functions[0]
-        # Reserved concurrency belongs to the whole function, not to the alias the URI names
-        # (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]).
+        # The URI names arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>].
+        # Reserved concurrency belongs to the whole function, and ListProvisionedConcurrency-
+        # Configs takes only the unqualified function: it lists every version's and alias's
+        # config, of which only the qualifier API Gateway invokes serves the authorizer.
         unqualified = ":".join(function.split(":")[:7])
+        qualifier = function.split(":")[7] if function.count(":") == 7 else None
         reserved = lambda_.get_function_concurrency(FunctionName=unqualified).get(
             "ReservedConcurrentExecutions"
         )
         provisioned = 0
         for page in lambda_.get_paginator("list_provisioned_concurrency_configs").paginate(
-            FunctionName=function
+            FunctionName=unqualified
         ):
             provisioned += sum(
                 int(c.get("AllocatedProvisionedConcurrentExecutions", 0))
                 for c in page.get("ProvisionedConcurrencyConfigs", [])
+                if qualifier is not None and c.get("FunctionArn", "").split(":")[7:] == [qualifier]
             )
     return AuthorizerConcurrency(function, reserved, provisioned)
 
