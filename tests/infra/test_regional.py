@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -11,7 +13,9 @@ from functions.api.idempotency import RECORD_PARTITION
 from functions.api.store import SESSION_PARTITION_PREFIX
 from functions.authorizer.store import REVOKED_PARTITION
 from functions.health.checks import PROBE_KEY
+from infra import regional
 from infra.mockrun import ProgramRun
+from infra.regional import ApiDefinition
 from tests.infra.plan import RunProgram, by_region, only, policy
 
 REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
@@ -161,6 +165,95 @@ def test_rest_api_routes_authorizer_and_stage(default_run: ProgramRun, role: str
     assert settings["methodPath"] == "*/*"
     assert settings["settings"]["throttlingRateLimit"] == 100
     assert settings["settings"]["throttlingBurstLimit"] == 200
+
+
+API_PARTS = (
+    "aws:apigateway/authorizer:Authorizer",
+    "aws:apigateway/resource:Resource",
+    "aws:apigateway/method:Method",
+    "aws:apigateway/integration:Integration",
+)
+
+
+def trigger(run: ProgramRun, role: str = "primary") -> str:
+    return run.named(f"{role}-deployment").inputs["triggers"]["api"]
+
+
+@pytest.mark.parametrize("role", REGIONS)
+def test_deployment_comes_after_every_part_of_the_api(default_run: ProgramRun, role: str) -> None:
+    deployment = default_run.named(f"{role}-deployment")
+    parts = [r for t in API_PARTS for r in default_run.of_type(t) if r.region == REGIONS[role]]
+    assert len(parts) == 13  # the authorizer, 4 path parts, 4 methods and their integrations
+    assert {p.urn for p in parts} <= set(deployment.dependencies)
+    assert default_run.named(f"{role}-stage").inputs["deployment"] == deployment.id
+    assert trigger(default_run, "primary") != trigger(default_run, "secondary")
+
+
+def _changed_argument(part: str, argument: str, value: object) -> Callable[..., Any]:
+    """ApiDefinition.declare as if the program declared `part` with another `argument`."""
+    declare = ApiDefinition.declare
+
+    def changed(
+        self: ApiDefinition,
+        resource_type: Callable[..., Any],
+        resource_name: str,
+        opts: Any,
+        /,
+        **arguments: Any,
+    ) -> Any:
+        if resource_name == f"primary-{part}":
+            assert argument in arguments, (part, sorted(arguments))
+            arguments = {**arguments, argument: value}
+        return declare(self, resource_type, resource_name, opts, **arguments)
+
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("part", "argument", "value"),
+    [
+        ("token-authorizer", "identity_source", "method.request.header.X-Token"),
+        ("token-authorizer", "authorizer_uri", "arn:aws:apigateway:us-east-1:lambda:path/x"),
+        ("token-authorizer", "type", "REQUEST"),
+        ("get-whoami", "authorization", "NONE"),
+        ("get-whoami", "request_parameters", {"method.request.header.X-Token": True}),
+        ("get-sessions-id-integration", "uri", "arn:aws:apigateway:us-east-1:lambda:path/y"),
+        ("get-sessions-id-integration", "type", "AWS"),
+        ("res-sessions", "path_part", "games"),
+    ],
+)
+def test_any_change_to_the_api_reaches_the_stage_through_a_new_deployment(
+    default_run: ProgramRun,
+    run_with: RunProgram,
+    monkeypatch: pytest.MonkeyPatch,
+    part: str,
+    argument: str,
+    value: object,
+) -> None:
+    monkeypatch.setattr(ApiDefinition, "declare", _changed_argument(part, argument, value))
+    run = run_with()
+    # The change reached the declared resource, and a new deployment with it.
+    before = default_run.named(f"primary-{part}").inputs[_camel(argument)]
+    assert run.named(f"primary-{part}").inputs[_camel(argument)] != before
+    assert trigger(run) != trigger(default_run)
+    assert trigger(run, "secondary") == trigger(default_run, "secondary")
+
+
+def test_a_new_route_or_cache_ttl_reaches_the_stage(
+    default_run: ProgramRun, run_with: RunProgram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert trigger(run_with(authorizerCacheTtl=60)) != trigger(default_run)
+    delete_session = (("sessions", "{id}"), "DELETE")
+    monkeypatch.setattr(regional, "PROTECTED_ROUTES", (*regional.PROTECTED_ROUTES, delete_session))
+    assert trigger(run_with()) != trigger(default_run)
+    # The same program declares the same API: no deployment without a change.
+    monkeypatch.undo()
+    assert trigger(run_with()) == trigger(default_run)
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(word.title() for word in rest)
 
 
 def test_cache_ttl_and_throttling_come_from_config(run_with: RunProgram) -> None:
