@@ -125,8 +125,8 @@ def restore(
 
 
 def _require_region(state: SandboxState, region: str) -> None:
-    if region not in state.front_pids:
-        known = ", ".join(sorted(state.front_pids))
+    if region not in state.front_addresses:
+        known = ", ".join(sorted(state.front_addresses))
         raise OutageInputError(f"{region!r} is not one of the sandbox's Regions ({known})")
 
 

@@ -7,6 +7,7 @@ what a client sees in each mode. The whole sandbox losing us-east-1 is covered i
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import urllib.error
@@ -204,3 +205,21 @@ def test_a_front_out_refuses_or_hangs_and_serves_again_when_restored(front: Regi
     assert time.monotonic() - started >= 0.5
     front.bring_back()
     assert _answer(front.address) == "403"
+
+
+def test_the_cli_takes_a_region_out_shows_it_and_restores_it(
+    supervised: Supervised, tmp_path: Path
+) -> None:
+    supervised.state.save(tmp_path)
+    runner = CliRunner()
+    where = ["--dir", str(tmp_path)]
+    out = runner.invoke(app, ["sandbox", "outage", "us-east-1", "--mode", "hang", *where])
+    assert out.exit_code == 0, out.output
+    assert "us-east-1 is out (hang)" in out.stderr
+    shown = runner.invoke(app, ["sandbox", "status", "--json", *where])
+    regions = {r["region"]: (r["out"], r["mode"]) for r in json.loads(shown.stdout)["regions"]}
+    assert regions == {"us-east-1": (True, "hang"), "us-west-2": (False, None)}
+    back = runner.invoke(app, ["sandbox", "restore", "us-east-1", *where])
+    assert back.exit_code == 0 and "Regions still out: none" in back.stderr
+    bad = runner.invoke(app, ["sandbox", "outage", "us-east-1", "--mode", "slow", *where])
+    assert bad.exit_code == 2
