@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.state import SandboxState, supervisor_running
 
 WANTED_FILE = "outages.json"
 APPLIED_FILE = "outages-applied.json"
@@ -143,6 +143,8 @@ def _change(
     timeout: float,
 ) -> dict[str, OutageMode]:
     directory = state_directory(state)
+    if not supervisor_running(directory):
+        raise OutageError(f"no sandbox supervisor is running in {directory} (stale state?)")
     with _locked(directory):
         wanted = Outages.read(directory / WANTED_FILE)
         applied = Outages.read(directory / APPLIED_FILE)

@@ -8,6 +8,7 @@ what a client sees in each mode. The whole sandbox losing us-east-1 is covered i
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 import urllib.error
@@ -37,7 +38,7 @@ from opsctl.sandbox.outage import (
 )
 from opsctl.sandbox.replicator import GlobalTableReplicator
 from opsctl.sandbox.runtime import OutageController, RegionFront, bind_front_listeners
-from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.state import SandboxState, hold_supervisor_lock
 from tests.opsctl.conftest import make_sandbox_state
 
 
@@ -75,6 +76,8 @@ def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
     in front of the emulator."""
     fronts = {"us-east-1": RecordingFront(), "us-west-2": RecordingFront()}
     replicator = GlobalTableReplicator([])
+    held = hold_supervisor_lock(tmp_path)  # this process plays the supervisor
+    assert held is not None
     with FaultProxy(upstream=aws_endpoint) as faults:
         controller = OutageController(
             tmp_path,
@@ -86,6 +89,7 @@ def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
         controller.start()
         yield Supervised(make_sandbox_state(tmp_path, pid=1), fronts, replicator, faults)
         controller.stop()
+    os.close(held)
 
 
 def test_an_outage_reaches_the_supervisor_and_a_restore_undoes_it(supervised: Supervised) -> None:
@@ -143,10 +147,24 @@ def test_an_unknown_region_or_mode_is_refused_and_changes_nothing(tmp_path: Path
     assert not (tmp_path / WANTED_FILE).exists()
 
 
-def test_without_a_supervisor_the_wait_ends_at_its_bound(tmp_path: Path) -> None:
+def test_a_supervisor_that_does_not_apply_the_change_fails_at_the_bound(tmp_path: Path) -> None:
     state = make_sandbox_state(tmp_path, pid=1)
-    with pytest.raises(OutageError, match="did not apply the change within 0s"):
-        outage(state, "us-east-1", timeout=0.2)
+    held = hold_supervisor_lock(tmp_path)  # a live supervisor that never reads the control file
+    assert held is not None
+    try:
+        with pytest.raises(OutageError, match="did not apply the change within 0s"):
+            outage(state, "us-east-1", timeout=0.2)
+    finally:
+        os.close(held)
+
+
+def test_without_a_live_supervisor_it_fails_at_once(tmp_path: Path) -> None:
+    state = make_sandbox_state(tmp_path, pid=1)
+    started = time.monotonic()
+    with pytest.raises(OutageError, match="no sandbox supervisor is running"):
+        outage(state, "us-east-1")
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / WANTED_FILE).exists()
 
 
 def test_the_cli_refuses_an_unknown_region_with_exit_2(tmp_path: Path) -> None:
