@@ -1,6 +1,10 @@
-"""The failover drill: the whole incident, rehearsed on the sandbox through opsctl's real core.
+"""The drills: a whole incident, rehearsed on the sandbox through opsctl's real core.
 
-Steps (each checked; a failed check stops the drill with DrillFailed):
+Every drill runs players against the shared hostname from start to end (each with its own
+resolver), records each request on a `Timeline` with the drill's events, and ends with the
+timeline drawn and a summary. Scenarios:
+
+`switch` (the default): the primary's failure switch breaks it while the rest of its Region runs.
  1. the primary serves and every Region is healthy (opsctl status);
  2. a player creates a game session through the shared hostname (lands in the primary);
  3. the primary's failure switch is flipped to `failing` through opsctl's switch core (approved,
@@ -17,10 +21,13 @@ Steps (each checked; a failed check stops the drill with DrillFailed):
     alarms return to OK;
  8. fallback in steps (10, 50, 100 percent) through opsctl, again measured under load;
  9. the primary serves again, all healthy, and the session created in the secondary is readable.
+
+Each check that fails stops the drill with DrillFailed.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 import os
@@ -30,26 +37,37 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
-from opsctl.probe import ApiResponse, ProbeReport, call_api, probe
+from opsctl.probe import ApiResponse, ProbeReport, Resolver, call_api, probe
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.resolver import SandboxResolver
+from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.timeline import Timeline, failed, render_timeline
 from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.switch import apply_switch, plan_switch
 from opsctl.topology import Topology, load_topology_file
 
+if TYPE_CHECKING:
+    from opsctl.sandbox.runtime import SandboxOptions
+
 DRILL_REASON = "drill"
 FALLBACK_STEPS = (10, 50, 100)
 PROBE_COUNT = 20
 SESSION_BODY = {"game": "drill-arena", "maxPlayers": 4}
+# Players sending requests through the shared hostname for the whole drill. A player waits for
+# each answer (at most PLAYER_TIMEOUT_SECONDS: a black-holed Region costs it that much), then
+# pauses before the next request.
+PLAYERS = 3
+PLAYER_PAUSE_SECONDS = 0.05
+PLAYER_TIMEOUT_SECONDS = 3.0
 
 
 class DrillFailed(RuntimeError):
@@ -85,8 +103,10 @@ class CreatedSession:
 
 @dataclass
 class DrillReport:
+    scenario: Scenario
     checks: list[str] = field(default_factory=list)
     shifts: list[ShiftMeasurement] = field(default_factory=list)
+    note: str = ""  # how to read the summary's numbers
 
 
 @contextlib.contextmanager
@@ -105,36 +125,55 @@ def sandbox_environment(state: SandboxState) -> Iterator[None]:
                 os.environ[key] = value
 
 
-class RequestLoad:
-    """Players' requests to the shared hostname, back to back, while a shift happens."""
+class Players:
+    """Players using the game through the shared hostname from the drill's start to its end, one
+    thread each with its own resolver; every request goes on the timeline, stamped when sent."""
 
-    def __init__(self, send: Callable[[], ApiResponse], pause_seconds: float = 0.01) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        new_resolver: Callable[[], Resolver],
+        send: Callable[[Resolver], ApiResponse],
+        count: int = PLAYERS,
+        pause_seconds: float = PLAYER_PAUSE_SECONDS,
+    ) -> None:
+        self._timeline = timeline
+        self._new_resolver = new_resolver
         self._send = send
         self._pause = pause_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="drill-load")
-        self.responses: list[ApiResponse] = []
+        self._threads = [
+            threading.Thread(target=self._play, daemon=True, name=f"drill-player-{n}")
+            for n in range(count)
+        ]
 
-    def _run(self) -> None:
+    def _play(self) -> None:
+        resolver = self._new_resolver()
         while not self._stop.is_set():
-            self.responses.append(self._send())
+            sent_at = self._timeline.now()
+            response = self._send(resolver)
+            self._timeline.record(sent_at, response.region, response.ok)
             self._stop.wait(self._pause)
 
-    def __enter__(self) -> RequestLoad:
-        self._thread.start()
-        return self
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop sending; each player finishes its request in flight (bounded by its timeout)."""
         self._stop.set()
-        self._thread.join()
-
-    @property
-    def failed(self) -> int:
-        return sum(not response.ok for response in self.responses)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=PLAYER_TIMEOUT_SECONDS + 1.0)
 
 
-class Drill:
-    """The drill's steps against a running sandbox; call them in order (run_drill does)."""
+class Drill(abc.ABC):
+    """What every scenario shares: opsctl's clients on the sandbox, the players and the timeline,
+    checks, waits and the operator's alarm inbox. Use as a context manager (the players play
+    inside it); a scenario's `run` calls its steps in order."""
+
+    scenario: Scenario
+    title: str
 
     def __init__(self, state: SandboxState, *, say: Callable[[str], None] = output.info) -> None:
         self.state = state
@@ -142,13 +181,9 @@ class Drill:
         self.clients = AwsClients()
         self.topology: Topology = load_topology_file(Path(state.topology_file))
         self.audit_log = AuditLog(Path(state.log_file).parent / "audit.jsonl")
-        self.report = DrillReport()
-        self.resolver = SandboxResolver(
-            self.clients.route53(),
-            self.topology.hosted_zone_id,
-            self.topology.records[0].type,
-            state.host_map,
-        )
+        self.report = DrillReport(self.scenario)
+        self.timeline = Timeline()
+        self.resolver = self.new_resolver()
         self.token = SigningKey.load(Path(state.key_file)).mint(
             issuer=state.issuer, audience=state.audience, subject="drill-player"
         )
@@ -159,8 +194,42 @@ class Drill:
         # Minimum, and CloudWatch's minute does not scale.
         self.signal_timeout = 90.0 + 300 * scale
         self._alarm_inbox = self._subscribe_to_alarms()
+        self.players = Players(self.timeline, self.new_resolver, self._play)
+
+    def __enter__(self) -> Drill:
+        self.players.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.players.stop()
+
+    @abc.abstractmethod
+    def run(self) -> DrillReport:
+        """The scenario's steps in order; returns the report."""
+
+    def timeline_table(self) -> Table:
+        regions = [self.topology.primary.region, self.topology.secondary.region]
+        return render_timeline(self.timeline, regions, title=f"{self.title}: players' requests")
 
     # ---- helpers ----------------------------------------------------------------------------
+
+    def new_resolver(self) -> Resolver:
+        """A resolver for one client of the shared hostname."""
+        return SandboxResolver(
+            self.clients.route53(),
+            self.topology.hosted_zone_id,
+            self.topology.records[0].type,
+            self.state.host_map,
+        )
+
+    def _play(self, resolver: Resolver) -> ApiResponse:
+        return call_api(
+            self.state.hostname, resolver, token=self.token, timeout=PLAYER_TIMEOUT_SECONDS
+        )
+
+    def mark(self, label: str) -> float:
+        """An event on the timeline (seconds since the drill started)."""
+        return self.timeline.mark(label)
 
     def check(self, condition: bool, passed: str, failed: str) -> None:
         if not condition:
@@ -265,28 +334,53 @@ class Drill:
         interval: float,
         detection: float,
     ) -> tuple[ShiftResult, ShiftMeasurement]:
-        """Plan, approve and apply a shift under players' load; the measurement is recorded."""
+        """Plan, approve and apply a shift while the players play; the measurement is recorded."""
         plan = plan_factory()
         output.stdout.print(output.plan_renderable(plan))
         self.say(f"  approving {name} (reason {DRILL_REASON!r}, non-interactive)")
         approval = Approval(reason=DRILL_REASON)
-        with RequestLoad(self.call) as load:
-            result = apply_shift(
-                self.clients, self.topology, plan, approval, self.audit_log,
-                interval=interval, poll_interval=self.poll_seconds,
-            )  # fmt: skip
+        started = self.mark(f"{name} approved")
+        result = apply_shift(
+            self.clients, self.topology, plan, approval, self.audit_log,
+            interval=interval, poll_interval=self.poll_seconds,
+            on_step=lambda index, weights: self.mark(f"step {index + 1}: {weights}"),
+        )  # fmt: skip
+        ended = self.mark(f"{name} INSYNC")
         output.stdout.print(output.result_renderable(result))
+        during = self.timeline.between(started, ended)
         measured = ShiftMeasurement(
             name,
             detection,
             result.steps[-1].approval_to_insync_seconds if result.steps else 0.0,
-            len(load.responses),
-            load.failed,
+            len(during),
+            failed(during),
         )
         self.report.shifts.append(measured)
         return result, measured
 
-    # ---- the steps --------------------------------------------------------------------------
+
+class SwitchDrill(Drill):
+    """The primary's failure switch breaks it while the rest of its Region keeps running."""
+
+    scenario = Scenario.SWITCH
+    title = "switch drill"
+
+    def run(self) -> DrillReport:
+        self.primary_serving_all_healthy()
+        session = self.create_session()
+        flipped_at = self.fail_primary()
+        detection = self.detect_failure(flipped_at)
+        self.failover(detection)
+        self.verify_secondary_serving(session)
+        during_outage = self.create_session_on_secondary()
+        recovery = self.heal_primary()
+        self.fallback(recovery)
+        self.primary_serving_again(during_outage)
+        self.report.note = (
+            "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
+            "with alarm OK (fallback)."
+        )
+        return self.report
 
     def primary_serving_all_healthy(self) -> StatusReport:
         self.say("1. status: the primary serves, every Region healthy")
@@ -318,6 +412,7 @@ class Drill:
     def fail_primary(self) -> float:
         self.say("3. flip the primary's failure switch to `failing`")
         self._set_switch("primary", "failing")
+        self.mark("primary switch: failing")
         return time.monotonic()
 
     def detect_failure(self, flipped_at: float) -> float:
@@ -326,6 +421,7 @@ class Drill:
             "the primary's alarm to fire", lambda r: r.region("primary").alarm == "ALARM"
         )
         detection = time.monotonic() - flipped_at
+        self.mark("primary health alarm: ALARM")
         self.show_status()
         primary = report.region("primary")
         self.check(
@@ -340,7 +436,7 @@ class Drill:
                 n.get("NewStateValue") == "ALARM" and n.get("AlarmName") == alarm_name
                 for n in notices
             ),
-            "SNS notified the operator of the ALARM",
+            f"SNS notified the operator of the ALARM (seen at {self.mark('SNS notice'):.1f}s)",
             f"no ALARM notice on the alarm topic (got {notices})",
         )
         if self.topology.primary.impaired_alarm_name is not None:
@@ -356,6 +452,7 @@ class Drill:
             "the primary's Region-impaired alarm",
             lambda r: r.region("primary").impaired_alarm == "ALARM",
         )
+        self.mark("primary Region-impaired: ALARM")
         self.show_status()
         self.check(
             report.region("secondary").impaired_alarm == "OK",
@@ -419,6 +516,7 @@ class Drill:
         self.say("7. heal the primary: failure switch back to `healthy`")
         healed_at = time.monotonic()
         self._set_switch("primary", "healthy")
+        self.mark("primary switch: healthy")
         impaired_deployed = self.topology.primary.impaired_alarm_name is not None
         # The fallback's preflight insists on all three, as for any Region taking traffic.
         self.wait_for(
@@ -430,6 +528,7 @@ class Drill:
             ),
         )
         recovery = time.monotonic() - healed_at
+        self.mark("primary alarms OK")
         cleared = "health alarm and Region-impaired alarm" if impaired_deployed else "alarm"
         self.passed(f"primary healthy again, {cleared} OK after {recovery:.1f}s")
         return recovery
@@ -467,25 +566,28 @@ class Drill:
         return report
 
 
-def run_drill(state: SandboxState, say: Callable[[str], None] = output.info) -> DrillReport:
-    """Every step in order against a running sandbox; raises DrillFailed on the first bad check."""
+def drill_class(scenario: Scenario) -> type[Drill]:
+    return {Scenario.SWITCH: SwitchDrill}[scenario]
+
+
+def run_drill(
+    state: SandboxState,
+    scenario: Scenario = Scenario.SWITCH,
+    say: Callable[[str], None] = output.info,
+) -> DrillReport:
+    """Every step of `scenario` in order against a running sandbox, players playing throughout;
+    raises DrillFailed on the first bad check. The timeline is drawn either way."""
     with sandbox_environment(state):
-        drill = Drill(state, say=say)
-        drill.primary_serving_all_healthy()
-        session = drill.create_session()
-        flipped_at = drill.fail_primary()
-        detection = drill.detect_failure(flipped_at)
-        drill.failover(detection)
-        drill.verify_secondary_serving(session)
-        during_outage = drill.create_session_on_secondary()
-        recovery = drill.heal_primary()
-        drill.fallback(recovery)
-        drill.primary_serving_again(during_outage)
-        return drill.report
+        drill = drill_class(scenario)(state, say=say)
+        try:
+            with drill:
+                return drill.run()
+        finally:
+            output.stdout.print(drill.timeline_table())
 
 
 def summary_table(report: DrillReport) -> Table:
-    table = Table(title="drill summary")
+    table = Table(title=f"{report.scenario} drill summary")
     table.add_column("shift")
     table.add_column("detection", justify="right")
     table.add_column("approval → INSYNC", justify="right")
@@ -502,24 +604,20 @@ def summary_table(report: DrillReport) -> Table:
     return table
 
 
-def run_drill_command(options: Any) -> DrillReport:
-    """Start a fresh sandbox, run the drill, print the summary, and always tear down what it
-    started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main` turns them into
+def run_drill_command(options: SandboxOptions, scenario: Scenario = Scenario.SWITCH) -> DrillReport:
+    """Start a fresh sandbox, run the drill, print the timeline and the summary, and always tear
+    down what it started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main` turns them into
     KeyboardInterrupt). A sandbox that was already running is refused and left alone."""
     from opsctl.sandbox.lifecycle import start_background, stop_background
 
-    output.info(f"starting a fresh sandbox (time scale {options.time_scale}) ...")
+    output.info(f"{scenario} drill: starting a fresh sandbox (time scale {options.time_scale}) ...")
     started = time.monotonic()
     state = start_background(options)  # on failure it has stopped what it started
     try:
         output.info(f"sandbox up in {time.monotonic() - started:.1f}s: {state.hostname}")
-        report = run_drill(state)
+        report = run_drill(state, scenario)
         output.stdout.print(summary_table(report))
-        output.info(
-            "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
-            f"with alarm OK (fallback). Intervals scaled by {options.time_scale}; see "
-            "docs/sandbox.md"
-        )
+        output.info(f"{report.note} Intervals scaled by {options.time_scale}; see docs/sandbox.md")
         return report
     finally:
         output.info("tearing the sandbox down ...")

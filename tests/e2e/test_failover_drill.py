@@ -24,6 +24,7 @@ from opsctl.sandbox.drill import (
     FALLBACK_STEPS,
     PROBE_COUNT,
     Drill,
+    SwitchDrill,
     sandbox_environment,
     summary_table,
 )
@@ -50,8 +51,7 @@ def audit_lines(state: SandboxState) -> list[dict[str, Any]]:
 
 def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> None:
     said: list[str] = []
-    with sandbox_environment(sandbox):
-        drill = Drill(sandbox, say=said.append)
+    with sandbox_environment(sandbox), SwitchDrill(sandbox, say=said.append) as drill:
         primary, secondary = drill.topology.primary.region, drill.topology.secondary.region
 
         # Given the sandbox as provisioned from the real program: the primary serves, all healthy.
@@ -140,7 +140,7 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         )
 
     # The summary names both shifts with their measurements.
-    console = Console(width=120, record=True, no_color=True)
+    console = Console(width=220, record=True, no_color=True)
     console.print(summary_table(drill.report))
     table = console.export_text()
     assert "failover" in table and "fallback (10%, 50%, 100%)" in table
@@ -149,6 +149,20 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         "fallback (10%, 50%, 100%)",
     ]
     assert len(drill.report.checks) == len([line for line in said if line.startswith("  ok")])
+
+    # The players played throughout, never failing (only the primary's /health broke), and the
+    # timeline shows who served them around the drill's events.
+    samples = drill.timeline.samples
+    assert samples and all(sample.ok for sample in samples)
+    assert {sample.region for sample in samples} == {primary, secondary}
+    console.print(drill.timeline_table())
+    drawn = console.export_text()
+    for event in (
+        "primary switch: failing",
+        "failover approved",
+        "fallback (10%, 50%, 100%) INSYNC",
+    ):
+        assert event in drawn
 
 
 def test_token_is_signed_by_the_sandbox_idp(sandbox: SandboxState, run_opsctl: Any) -> None:

@@ -1,0 +1,61 @@
+"""The drill's players and its command line, without a sandbox (the drills run in tests/e2e)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from typer.testing import CliRunner
+
+from opsctl.cli import app
+from opsctl.probe import ApiResponse, Endpoint, Resolver
+from opsctl.sandbox.drill import Players
+from opsctl.sandbox.timeline import Timeline
+
+
+class CountingResolver:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def resolve(self, hostname: str) -> Endpoint:
+        self.calls += 1
+        return Endpoint("http://127.0.0.1:9", hostname)
+
+
+def test_each_player_has_its_own_resolver_and_every_request_is_on_the_timeline() -> None:
+    timeline = Timeline()
+    resolvers: list[CountingResolver] = []
+    answered = threading.Semaphore(0)
+
+    def new_resolver() -> CountingResolver:
+        resolvers.append(CountingResolver())
+        return resolvers[-1]
+
+    def send(resolver: Resolver) -> ApiResponse:
+        resolver.resolve("auth.example.com")
+        answered.release()
+        if resolver is resolvers[0]:
+            return ApiResponse(200, {"region": "us-east-1"}, None, 1.0)
+        return ApiResponse(None, None, "connection refused", 1.0)
+
+    players = Players(timeline, new_resolver, send, count=2, pause_seconds=0.001)
+    players.start()
+    for _ in range(20):
+        assert answered.acquire(timeout=10)
+    players.stop()
+    samples = timeline.samples
+    assert len(resolvers) == 2 and all(r.calls > 0 for r in resolvers)
+    assert len(samples) == sum(r.calls for r in resolvers)
+    assert {(s.region, s.ok) for s in samples} == {("us-east-1", True), (None, False)}
+    count = len(samples)
+    time.sleep(0.05)
+    assert len(timeline.samples) == count  # stopped means stopped
+
+
+def test_an_unknown_scenario_is_refused_before_anything_starts(tmp_path: object) -> None:
+    result = CliRunner().invoke(
+        app, ["sandbox", "drill", "--scenario", "meteor", "--dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "meteor" in result.stderr
+    assert "Traceback" not in result.output
