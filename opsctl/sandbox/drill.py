@@ -49,7 +49,7 @@ from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.resolver import SandboxResolver
 from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.timeline import Timeline, failed, render_timeline
+from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_timeline
 from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.switch import apply_switch, plan_switch
@@ -152,7 +152,8 @@ class Players:
         while not self._stop.is_set():
             sent_at = self._timeline.now()
             response = self._send(resolver)
-            self._timeline.record(sent_at, response.region, response.ok)
+            error = None if response.ok else (response.error or f"HTTP {response.status}")
+            self._timeline.record(sent_at, response.region, response.ok, error)
             self._stop.wait(self._pause)
 
     def start(self) -> None:
@@ -182,6 +183,7 @@ class Drill(abc.ABC):
         self.topology: Topology = load_topology_file(Path(state.topology_file))
         self.audit_log = AuditLog(Path(state.log_file).parent / "audit.jsonl")
         self.report = DrillReport(self.scenario)
+        self._steps = 0
         self.timeline = Timeline()
         self.resolver = self.new_resolver()
         self.token = SigningKey.load(Path(state.key_file)).mint(
@@ -211,6 +213,13 @@ class Drill(abc.ABC):
         regions = [self.topology.primary.region, self.topology.secondary.region]
         return render_timeline(self.timeline, regions, title=f"{self.title}: players' requests")
 
+    def players_summary(self) -> str:
+        samples = self.timeline.samples
+        reasons = ", ".join(f"{n} x {reason}" for reason, n in failure_reasons(samples).items())
+        return f"players: {len(samples)} requests, {failed(samples)} failed" + (
+            f" ({reasons})" if reasons else ""
+        )
+
     # ---- helpers ----------------------------------------------------------------------------
 
     def new_resolver(self) -> Resolver:
@@ -226,6 +235,11 @@ class Drill(abc.ABC):
         return call_api(
             self.state.hostname, resolver, token=self.token, timeout=PLAYER_TIMEOUT_SECONDS
         )
+
+    def step(self, text: str) -> None:
+        """Announce the next step, numbered."""
+        self._steps += 1
+        self.say(f"{self._steps}. {text}")
 
     def mark(self, label: str) -> float:
         """An event on the timeline (seconds since the drill started)."""
@@ -319,6 +333,66 @@ class Drill(abc.ABC):
             f"GET /sessions/{session.session_id} answered {read.status} {read.body}",
         )
 
+    def _check_idempotent_retry(self, session: CreatedSession) -> None:
+        """A client retrying its POST (same Idempotency-Key) gets the first session back."""
+        retry = self.call(
+            "POST",
+            "/sessions",
+            json_body=SESSION_BODY,
+            headers={"Idempotency-Key": session.idempotency_key},
+        )
+        retried_id = retry.body.get("id") if retry.body else None
+        self.check(
+            retry.ok and retried_id == session.session_id,
+            "retried POST with the same Idempotency-Key returned the first session, no duplicate",
+            f"retried POST answered {retry.status} with session {retried_id} "
+            f"(the first was {session.session_id})",
+        )
+
+    # ---- steps every scenario has ---------------------------------------------------------
+
+    def primary_serving_all_healthy(self) -> StatusReport:
+        self.step("status: the primary serves, every Region healthy")
+        report = self.wait_for(
+            "the primary serving with both Regions healthy",
+            lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
+        )
+        output.stdout.print(output.status_renderable(report))
+        self.check(
+            report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
+        )
+        return report
+
+    def create_session(self, *, announce: bool = True) -> CreatedSession:
+        if announce:
+            self.step("a player creates a game session through the shared hostname")
+        key = f"drill-{uuid.uuid4().hex}"
+        response = self.call(
+            "POST", "/sessions", json_body=SESSION_BODY, headers={"Idempotency-Key": key}
+        )
+        self.check(
+            response.status == 201 and response.body is not None,
+            f"session created in {response.region} (201)",
+            f"POST /sessions answered {response.status} {response.body or response.error}",
+        )
+        assert response.body is not None
+        return CreatedSession(str(response.body["id"]), key, str(response.region))
+
+    def primary_serving_again(self, session: CreatedSession) -> StatusReport:
+        self.step("status: the primary serves again")
+        report = self.show_status()
+        primary = self.topology.primary.region
+        answered = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
+        self.check(
+            report.serving == "primary"
+            and report.consistent
+            and answered.by_region() == {primary: PROBE_COUNT},
+            f"primary serves all traffic again ({PROBE_COUNT}/{PROBE_COUNT} probes from {primary})",
+            f"after fallback: {report.headline}; probes {answered.by_region()}",
+        )
+        self._check_session_readable(session, primary)
+        return report
+
     def _set_switch(self, role: str, value: str) -> None:
         """Flip a failure switch through opsctl's switch core: approved, audited."""
         plan = plan_switch(self.clients, self.topology, role, value)
@@ -382,41 +456,14 @@ class SwitchDrill(Drill):
         )
         return self.report
 
-    def primary_serving_all_healthy(self) -> StatusReport:
-        self.say("1. status: the primary serves, every Region healthy")
-        report = self.wait_for(
-            "the primary serving with both Regions healthy",
-            lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
-        )
-        output.stdout.print(output.status_renderable(report))
-        self.check(
-            report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
-        )
-        return report
-
-    def create_session(self, *, announce: bool = True) -> CreatedSession:
-        if announce:
-            self.say("2. a player creates a game session through the shared hostname")
-        key = f"drill-{uuid.uuid4().hex}"
-        response = self.call(
-            "POST", "/sessions", json_body=SESSION_BODY, headers={"Idempotency-Key": key}
-        )
-        self.check(
-            response.status == 201 and response.body is not None,
-            f"session created in {response.region} (201)",
-            f"POST /sessions answered {response.status} {response.body or response.error}",
-        )
-        assert response.body is not None
-        return CreatedSession(str(response.body["id"]), key, str(response.region))
-
     def fail_primary(self) -> float:
-        self.say("3. flip the primary's failure switch to `failing`")
+        self.step("flip the primary's failure switch to `failing`")
         self._set_switch("primary", "failing")
         self.mark("primary switch: failing")
         return time.monotonic()
 
     def detect_failure(self, flipped_at: float) -> float:
-        self.say("4. wait for the health checkers and the alarm")
+        self.step("wait for the health checkers and the alarm")
         report = self.wait_for(
             "the primary's alarm to fire", lambda r: r.region("primary").alarm == "ALARM"
         )
@@ -462,7 +509,7 @@ class SwitchDrill(Drill):
         )
 
     def failover(self, detection: float) -> ShiftMeasurement:
-        self.say("5. fail over to the secondary, approved")
+        self.step("fail over to the secondary, approved")
         result, measured = self._shift(
             "failover",
             lambda: plan_failover(self.clients, self.topology),
@@ -478,7 +525,7 @@ class SwitchDrill(Drill):
         return measured
 
     def verify_secondary_serving(self, session: CreatedSession) -> ProbeReport:
-        self.say("6. probe: the secondary serves, tokens, sessions and idempotency survive")
+        self.step("probe: the secondary serves, tokens, sessions and idempotency survive")
         secondary = self.topology.secondary.region
         report = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
         self.check(
@@ -487,19 +534,7 @@ class SwitchDrill(Drill):
             f"probe after failover: by region {report.by_region()}, statuses {report.by_status()}",
         )
         self._check_session_readable(session, secondary)
-        retry = self.call(
-            "POST",
-            "/sessions",
-            json_body=SESSION_BODY,
-            headers={"Idempotency-Key": session.idempotency_key},
-        )
-        retried_id = retry.body.get("id") if retry.body else None
-        self.check(
-            retry.ok and retried_id == session.session_id,
-            "retried POST with the same Idempotency-Key returned the first session, no duplicate",
-            f"retried POST answered {retry.status} with session {retried_id} "
-            f"(the first was {session.session_id})",
-        )
+        self._check_idempotent_retry(session)
         return report
 
     def create_session_on_secondary(self) -> CreatedSession:
@@ -513,7 +548,7 @@ class SwitchDrill(Drill):
         return created
 
     def heal_primary(self) -> float:
-        self.say("7. heal the primary: failure switch back to `healthy`")
+        self.step("heal the primary: failure switch back to `healthy`")
         healed_at = time.monotonic()
         self._set_switch("primary", "healthy")
         self.mark("primary switch: healthy")
@@ -535,7 +570,7 @@ class SwitchDrill(Drill):
 
     def fallback(self, recovery: float) -> ShiftMeasurement:
         steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
-        self.say(f"8. fall back to the primary in steps ({steps}), approved")
+        self.step(f"fall back to the primary in steps ({steps}), approved")
         interval = 30.0 * self.state.time_scale
         result, measured = self._shift(
             f"fallback ({steps})",
@@ -549,21 +584,6 @@ class SwitchDrill(Drill):
             f"fallback stopped: {result.stopped_reason}",
         )
         return measured
-
-    def primary_serving_again(self, session: CreatedSession) -> StatusReport:
-        self.say("9. status: the primary serves again")
-        report = self.show_status()
-        primary = self.topology.primary.region
-        answered = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
-        self.check(
-            report.serving == "primary"
-            and report.consistent
-            and answered.by_region() == {primary: PROBE_COUNT},
-            f"primary serves all traffic again ({PROBE_COUNT}/{PROBE_COUNT} probes from {primary})",
-            f"after fallback: {report.headline}; probes {answered.by_region()}",
-        )
-        self._check_session_readable(session, primary)
-        return report
 
 
 def drill_class(scenario: Scenario) -> type[Drill]:
@@ -584,6 +604,7 @@ def run_drill(
                 return drill.run()
         finally:
             output.stdout.print(drill.timeline_table())
+            output.info(drill.players_summary())
 
 
 def summary_table(report: DrillReport) -> Table:

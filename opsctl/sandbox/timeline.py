@@ -33,6 +33,7 @@ class RequestSample:
     at: float  # seconds since the timeline started, when the request was sent
     region: str | None  # the Region that answered (None: no answer naming one)
     ok: bool
+    error: str | None = None  # why it failed: the HTTP status or the client's error
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,10 @@ class Timeline:
     def now(self) -> float:
         return self._clock() - self._origin
 
-    def record(self, sent_at: float, region: str | None, ok: bool) -> RequestSample:
-        sample = RequestSample(sent_at, region, ok)
+    def record(
+        self, sent_at: float, region: str | None, ok: bool, error: str | None = None
+    ) -> RequestSample:
+        sample = RequestSample(sent_at, region, ok, error)
         with self._lock:
             self._samples.append(sample)
         return sample
@@ -108,6 +111,12 @@ class Timeline:
 
 def failed(samples: Sequence[RequestSample]) -> int:
     return sum(not sample.ok for sample in samples)
+
+
+def failure_reasons(samples: Sequence[RequestSample]) -> dict[str, int]:
+    """Failed requests per reason, most frequent first."""
+    reasons = Counter(sample.error or "unknown" for sample in samples if not sample.ok)
+    return dict(reasons.most_common())
 
 
 def pick_interval(duration: float, max_rows: int = MAX_ROWS) -> float:

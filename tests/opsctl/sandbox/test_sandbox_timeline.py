@@ -8,6 +8,7 @@ from rich.console import Console
 from opsctl.sandbox.timeline import (
     Timeline,
     failed,
+    failure_reasons,
     intervals,
     pick_interval,
     render_timeline,
@@ -33,7 +34,7 @@ def outage_story() -> Timeline:
     clock.now = 105.0
     timeline.mark("us-east-1 out")
     for i in range(6):  # 5-7.5 s: every request fails
-        timeline.record(5 + i * 0.5, None, False)
+        timeline.record(5 + i * 0.5, None, False, "timed out" if i % 3 else "refused")
     clock.now = 108.2
     timeline.mark("DNS answers us-west-2")
     for i in range(4):  # 8-9.5 s: west serves
@@ -79,6 +80,7 @@ def test_quiet_intervals_are_kept_and_a_late_event_extends_the_timeline() -> Non
 def test_requests_sent_in_a_window_and_the_first_success_after_a_moment() -> None:
     timeline = outage_story()
     assert failed(timeline.between(5.0, 8.0)) == 6
+    assert failure_reasons(timeline.samples) == {"timed out": 4, "refused": 2}
     assert failed(timeline.between(8.0)) == 0
     first = timeline.first_success(after=5.0)
     assert first is not None and (first.at, first.region) == (8.0, WEST)
