@@ -40,11 +40,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
+from rich.text import Text
 
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
-from opsctl.probe import ApiResponse, ProbeReport, Resolver, call_api, probe
+from opsctl.probe import (
+    DEFAULT_TIMEOUT_SECONDS,
+    ApiResponse,
+    ProbeReport,
+    Resolver,
+    call_api,
+    probe,
+)
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.resolver import SandboxResolver
 from opsctl.sandbox.scenario import Scenario
@@ -63,11 +71,11 @@ FALLBACK_STEPS = (10, 50, 100)
 PROBE_COUNT = 20
 SESSION_BODY = {"game": "drill-arena", "maxPlayers": 4}
 # Players sending requests through the shared hostname for the whole drill. A player waits for
-# each answer (at most PLAYER_TIMEOUT_SECONDS: a black-holed Region costs it that much), then
-# pauses before the next request.
+# each answer (at most PLAYER_TIMEOUT_SECONDS, the probe's: a black-holed Region costs it that
+# much), then pauses before the next request.
 PLAYERS = 3
 PLAYER_PAUSE_SECONDS = 0.05
-PLAYER_TIMEOUT_SECONDS = 3.0
+PLAYER_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS
 
 
 class DrillFailed(RuntimeError):
@@ -95,6 +103,15 @@ class ShiftMeasurement:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """One line of a summary: what was measured, its value, and the check on it (if any)."""
+
+    what: str
+    value: str
+    ok: bool | None = None  # None: information only
+
+
+@dataclass(frozen=True)
 class CreatedSession:
     session_id: str
     idempotency_key: str
@@ -106,6 +123,7 @@ class DrillReport:
     scenario: Scenario
     checks: list[str] = field(default_factory=list)
     shifts: list[ShiftMeasurement] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
     note: str = ""  # how to read the summary's numbers
 
 
@@ -155,6 +173,10 @@ class Players:
             error = None if response.ok else (response.error or f"HTTP {response.status}")
             self._timeline.record(sent_at, response.region, response.ok, error)
             self._stop.wait(self._pause)
+
+    @property
+    def count(self) -> int:
+        return len(self._threads)
 
     def start(self) -> None:
         for thread in self._threads:
@@ -286,11 +308,15 @@ class Drill(abc.ABC):
         output.stdout.print(output.status_renderable(report))
         return report
 
+    @property
+    def _inbox_region(self) -> str:
+        """The operator's inbox (e-mail in production) is not in the Region that may be lost."""
+        return self.topology.secondary.region
+
     def _subscribe_to_alarms(self) -> str:
         """An SQS queue on the alarm topic: the drill sees what the on-call operator would get."""
-        region = self.topology.alarm_region
-        sns = self.clients.client("sns", region)
-        sqs = self.clients.client("sqs", region)
+        sns = self.clients.client("sns", self.topology.alarm_region)
+        sqs = self.clients.client("sqs", self._inbox_region)
         topic_arn = next(
             topic["TopicArn"]
             for topic in sns.list_topics()["Topics"]
@@ -307,7 +333,7 @@ class Drill(abc.ABC):
         """The alarm notices received until one says `alarm_name` went to `state`, or the signal
         timeout. CloudWatch sets the alarm's state first and notifies after, and SNS delivers
         asynchronously (on AWS as here), so the notice can trail the state by a moment."""
-        sqs = self.clients.client("sqs", self.topology.alarm_region)
+        sqs = self.clients.client("sqs", self._inbox_region)
         deadline = time.monotonic() + self.signal_timeout
         notices: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
@@ -392,6 +418,33 @@ class Drill(abc.ABC):
         )
         self._check_session_readable(session, primary)
         return report
+
+    def create_session_on_secondary(self) -> CreatedSession:
+        """A session started during the outage must survive the way back too."""
+        created = self.create_session(announce=False)
+        self.check(
+            created.region == self.topology.secondary.region,
+            f"session {created.session_id[:8]} created in {created.region} during the failover",
+            f"a new session landed in {created.region}, not the secondary",
+        )
+        return created
+
+    def wait_primary_clear(self) -> None:
+        """Until the primary is healthy with its alarms OK, as the fallback's preflight requires
+        of any Region taking traffic."""
+        started = time.monotonic()
+        impaired_deployed = self.topology.primary.impaired_alarm_name is not None
+        self.wait_for(
+            "the primary's alarms to clear",
+            lambda r: (
+                r.region("primary").alarm == "OK"
+                and r.region("primary").healthy is True
+                and (not impaired_deployed or r.region("primary").impaired_alarm == "OK")
+            ),
+        )
+        self.mark("primary alarms OK")
+        cleared = "health alarm and Region-impaired alarm" if impaired_deployed else "alarm"
+        self.passed(f"primary healthy again, {cleared} OK after {time.monotonic() - started:.1f}s")
 
     def _set_switch(self, role: str, value: str) -> None:
         """Flip a failure switch through opsctl's switch core: approved, audited."""
@@ -537,35 +590,13 @@ class SwitchDrill(Drill):
         self._check_idempotent_retry(session)
         return report
 
-    def create_session_on_secondary(self) -> CreatedSession:
-        """A session started during the outage must survive the way back too."""
-        created = self.create_session(announce=False)
-        self.check(
-            created.region == self.topology.secondary.region,
-            f"session {created.session_id[:8]} created in {created.region} during the failover",
-            f"a new session landed in {created.region}, not the secondary",
-        )
-        return created
-
     def heal_primary(self) -> float:
         self.step("heal the primary: failure switch back to `healthy`")
         healed_at = time.monotonic()
         self._set_switch("primary", "healthy")
         self.mark("primary switch: healthy")
-        impaired_deployed = self.topology.primary.impaired_alarm_name is not None
-        # The fallback's preflight insists on all three, as for any Region taking traffic.
-        self.wait_for(
-            "the primary's alarms to clear",
-            lambda r: (
-                r.region("primary").alarm == "OK"
-                and r.region("primary").healthy is True
-                and (not impaired_deployed or r.region("primary").impaired_alarm == "OK")
-            ),
-        )
+        self.wait_primary_clear()
         recovery = time.monotonic() - healed_at
-        self.mark("primary alarms OK")
-        cleared = "health alarm and Region-impaired alarm" if impaired_deployed else "alarm"
-        self.passed(f"primary healthy again, {cleared} OK after {recovery:.1f}s")
         return recovery
 
     def fallback(self, recovery: float) -> ShiftMeasurement:
@@ -625,6 +656,18 @@ def summary_table(report: DrillReport) -> Table:
     return table
 
 
+def measurements_table(report: DrillReport) -> Table:
+    table = Table(title=f"{report.scenario} drill measurements")
+    table.add_column("measured")
+    table.add_column("value", justify="right")
+    table.add_column("check")
+    verdicts = {True: Text("ok", style="green"), False: Text("FAILED", style="bold red")}
+    for measurement in report.measurements:
+        verdict = verdicts[measurement.ok] if measurement.ok is not None else Text("")
+        table.add_row(measurement.what, measurement.value, verdict)
+    return table
+
+
 def run_drill_command(options: SandboxOptions, scenario: Scenario = Scenario.SWITCH) -> DrillReport:
     """Start a fresh sandbox, run the drill, print the timeline and the summary, and always tear
     down what it started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main` turns them into
@@ -637,15 +680,23 @@ def run_drill_command(options: SandboxOptions, scenario: Scenario = Scenario.SWI
     try:
         output.info(f"sandbox up in {time.monotonic() - started:.1f}s: {state.hostname}")
         report = run_drill(state, scenario)
-        output.stdout.print(summary_table(report))
+        if report.shifts:
+            output.stdout.print(summary_table(report))
+        if report.measurements:
+            output.stdout.print(measurements_table(report))
         output.info(f"{report.note} Intervals scaled by {options.time_scale}; see docs/sandbox.md")
         return report
     finally:
-        output.info("tearing the sandbox down ...")
+        # Nothing may stand between here and the teardown: not even a closed stdout or stderr
+        # (a pipe whose reader went away), which makes any print raise.
+        with contextlib.suppress(OSError):
+            output.info("tearing the sandbox down ...")
         stopped = stop_background(options.directory, started_pid=state.supervisor_pid)
-        if stopped.leftover_ports or stopped.leftover_pids:
-            output.warn(
-                f"left after teardown: ports {stopped.leftover_ports}, pids {stopped.leftover_pids}"
-            )
-        else:
-            output.info("sandbox stopped; no process or port left")
+        with contextlib.suppress(OSError):
+            if stopped.leftover_ports or stopped.leftover_pids:
+                output.warn(
+                    f"left after teardown: ports {stopped.leftover_ports}, "
+                    f"pids {stopped.leftover_pids}"
+                )
+            else:
+                output.info("sandbox stopped; no process or port left")

@@ -203,13 +203,15 @@ def test_interrupted_drill_tears_everything_down(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not (tmp_path / STATE_FILE).exists():
-        assert drill.poll() is None, drill.communicate()[1]
-        assert time.monotonic() < deadline, "the drill's sandbox did not start"
-        time.sleep(0.1)
-    state = SandboxState.load(tmp_path)
-    drill.send_signal(signal.SIGINT)
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / STATE_FILE).exists():
+            assert drill.poll() is None, drill.communicate()[1]
+            assert time.monotonic() < deadline, "the drill's sandbox did not start within 120s"
+            time.sleep(0.1)
+        state = SandboxState.load(tmp_path)
+    finally:
+        drill.send_signal(signal.SIGINT)  # also when the test fails: never leave it running
     _, stderr = drill.communicate(timeout=60)
     assert drill.returncode == 130, stderr
     assert "torn down" in stderr

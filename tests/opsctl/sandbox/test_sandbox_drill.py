@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.probe import ApiResponse, Endpoint, Resolver
-from opsctl.sandbox.drill import Players
+from opsctl.sandbox import drill, lifecycle
+from opsctl.sandbox.drill import DrillFailed, Players
+from opsctl.sandbox.lifecycle import StopReport
+from opsctl.sandbox.runtime import SandboxOptions
 from opsctl.sandbox.timeline import Timeline
+from tests.opsctl.conftest import make_sandbox_state
 
 
 class CountingResolver:
@@ -59,3 +65,34 @@ def test_an_unknown_scenario_is_refused_before_anything_starts(tmp_path: object)
     assert result.exit_code == 2
     assert "meteor" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_drill_tears_down_what_it_started_even_when_its_output_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A drill whose reader went away (`| head`, a killed CI runner): every print now raises.
+    # The teardown must still happen, and stop only the supervisor this drill started.
+    started = make_sandbox_state(tmp_path, 4242)
+    stopped: list[int | None] = []
+    pipe_closed = threading.Event()
+
+    monkeypatch.setattr(lifecycle, "start_background", lambda options: started)
+    monkeypatch.setattr(
+        lifecycle,
+        "stop_background",
+        lambda directory, started_pid=None: stopped.append(started_pid) or StopReport(True, []),
+    )
+
+    def failing_drill(*args: object) -> None:
+        pipe_closed.set()  # the reader goes away during the drill
+        raise DrillFailed("a check failed")
+
+    def info(text: str) -> None:
+        if pipe_closed.is_set():
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(drill, "run_drill", failing_drill)
+    monkeypatch.setattr(drill.output, "info", info)
+    with pytest.raises(DrillFailed):
+        drill.run_drill_command(SandboxOptions(directory=tmp_path))
+    assert stopped == [4242]
