@@ -289,6 +289,22 @@ class Drill(abc.ABC):
                 raise DrillFailed(f"timed out waiting for {what}; status: {report.headline}")
             time.sleep(self.poll_seconds)
 
+    def wait_until(self, what: str, condition: Callable[[], bool], timeout: float) -> float:
+        """Poll `condition` until it holds; the seconds it took. A condition that raises (a read
+        that timed out) has not held yet. Fails with the bound when it runs out."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            try:
+                if condition():
+                    return time.monotonic() - started
+                last = "not yet"
+            except Exception as error:
+                last = repr(error)
+            if time.monotonic() > deadline:
+                raise DrillFailed(f"timed out after {timeout:.0f}s waiting for {what} ({last})")
+            time.sleep(self.poll_seconds)
+
     def call(self, method: str = "GET", path: str = "/whoami", **kwargs: Any) -> ApiResponse:
         return call_api(
             self.state.hostname, self.resolver, method=method, path=path, token=self.token, **kwargs
@@ -387,6 +403,15 @@ class Drill(abc.ABC):
         self.check(
             report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
         )
+        # The story starts once the players are being served (the fronts' first requests are
+        # cold: JWKS fetch, first table reads).
+        took = self.wait_until(
+            "the players to be served",
+            lambda: sum(s.ok for s in self.timeline.samples) >= self.players.count,
+            self.signal_timeout,
+        )
+        self.mark("players served")
+        self.passed(f"players served by {self.topology.primary.region} (waited {took:.1f}s)")
         return report
 
     def create_session(self, *, announce: bool = True) -> CreatedSession:
