@@ -160,6 +160,7 @@ class Players:
         self._send = send
         self._pause = pause_seconds
         self._stop = threading.Event()
+        self._in_flight: dict[int, float] = {}  # player thread -> when its request was sent
         self._threads = [
             threading.Thread(target=self._play, daemon=True, name=f"drill-player-{n}")
             for n in range(count)
@@ -167,12 +168,24 @@ class Players:
 
     def _play(self) -> None:
         resolver = self._new_resolver()
+        me = threading.get_ident()
         while not self._stop.is_set():
             sent_at = self._timeline.now()
+            self._in_flight[me] = sent_at
             response = self._send(resolver)
             error = None if response.ok else (response.error or f"HTTP {response.status}")
             self._timeline.record(sent_at, response.region, response.ok, error)
+            self._in_flight.pop(me, None)
             self._stop.wait(self._pause)
+
+    def wait_recorded(self, until: float) -> None:
+        """Until every request sent before `until` (timeline seconds) is on the timeline: a
+        request is recorded when its answer (or its timeout) comes. Bounded by that timeout."""
+        deadline = time.monotonic() + PLAYER_TIMEOUT_SECONDS + 1.0
+        while any(sent < until for sent in list(self._in_flight.values())):
+            if time.monotonic() > deadline:
+                return  # a player stuck past its own timeout is counted as it stands
+            time.sleep(0.01)
 
     @property
     def count(self) -> int:
@@ -499,6 +512,7 @@ class Drill(abc.ABC):
         )  # fmt: skip
         ended = self.mark(f"{name} INSYNC")
         output.stdout.print(output.result_renderable(result))
+        self.players.wait_recorded(ended)
         during = self.timeline.between(started, ended)
         measured = ShiftMeasurement(
             name,

@@ -96,3 +96,24 @@ def test_the_drill_tears_down_what_it_started_even_when_its_output_is_gone(
     with pytest.raises(DrillFailed):
         drill.run_drill_command(SandboxOptions(directory=tmp_path))
     assert stopped == [4242]
+
+
+def test_a_window_is_counted_once_the_requests_sent_in_it_have_answered() -> None:
+    # A shift's requests are counted when it ends; one sent before the end but answered after
+    # must be in the count, not lost.
+    timeline = Timeline()
+    sent, release = threading.Event(), threading.Event()
+
+    def slow_send(resolver: Resolver) -> ApiResponse:
+        sent.set()
+        release.wait(10)
+        return ApiResponse(200, {"region": "us-west-2"}, None, 1.0)
+
+    players = Players(timeline, CountingResolver, slow_send, count=1)
+    players.start()
+    assert sent.wait(10)
+    ended = timeline.now()
+    threading.Timer(0.2, release.set).start()
+    players.wait_recorded(ended)
+    assert [s.region for s in timeline.between(0, ended)] == ["us-west-2"]
+    players.stop()
