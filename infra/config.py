@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 import pulumi
 
 PROJECT = "multi-region-authorizer"
-PARTITION = "aws"  # The AWS-managed Powertools layer is published in the commercial partition.
+PARTITION = "aws"  # every ARN this program builds is in the commercial partition
 ALARM_REGION = "us-east-1"  # Route 53 health-check metrics exist only there.
 STAGE_NAME = "prod"
 METRICS_NAMESPACE = "MultiRegionAuthorizer"  # the functions' own metrics (docs/contracts.md)
@@ -110,7 +110,6 @@ class Settings:
     auth: AuthSettings
     lambda_runtime: str
     lambda_memory_mb: int
-    powertools_layer_version: int
     log_retention_days: int
     authorizer_cache_ttl: int
     throttle_rate_limit: int
@@ -177,18 +176,6 @@ class Settings:
 
     def function_name(self, function: str) -> str:
         return f"{self.app}-{function}"
-
-    @property
-    def powertools_layer_arn_template(self) -> str:
-        """The AWS-managed Powertools v3 layer for this runtime on arm64; `{region}` to fill."""
-        runtime_tag = self.lambda_runtime.replace(".", "")
-        return (
-            f"arn:{PARTITION}:lambda:{{region}}:017000801446:layer:"
-            f"AWSLambdaPowertoolsPythonV3-{runtime_tag}-arm64:{self.powertools_layer_version}"
-        )
-
-    def powertools_layer_arn(self, region: str) -> str:
-        return self.powertools_layer_arn_template.format(region=region)
 
 
 # The config keys behind the variables a stack's config decides (the others are derived).
@@ -377,7 +364,7 @@ def _region(reader: _Reader, name: str) -> str:
         name,
         region,
         lambda r: not r.startswith(("cn-", "us-gov-")),
-        "must be a commercial-partition Region (the Powertools layer ARN is partition-specific)",
+        "must be a commercial-partition Region (the ARNs this program builds are in `aws`)",
     )
     return region
 
@@ -497,7 +484,6 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         auth=auth,
         lambda_runtime=runtime,
         lambda_memory_mb=reader.integer("lambdaMemoryMb", 128, 10_240),
-        powertools_layer_version=reader.integer("powertoolsLayerVersion", 1, 10_000),
         log_retention_days=retention,
         authorizer_cache_ttl=reader.integer("authorizerCacheTtl", 0, 3600),
         throttle_rate_limit=rate,

@@ -325,10 +325,9 @@ class RegionalStack(pulumi.ComponentResource):
 
     def _function(self, fn: str) -> aws.lambda_.Function:
         settings = self._args.settings
-        layers: list[pulumi.Input[str]] = [
-            settings.powertools_layer_arn(self.region),
-            self.dependency_layer.arn,
-        ]
+        # Powertools comes in the dependency layer, without extras: the AWS-managed Powertools
+        # layer also ships the X-Ray SDK, pydantic and more that no function uses.
+        layers: list[pulumi.Input[str]] = [self.dependency_layer.arn]
         fis = self._args.fault_injection
         if fis is not None and fn in fis.functions:
             layers.append(fis.extension_layer_arn)
