@@ -160,8 +160,8 @@ def down(directory: DirOption = None) -> None:
         return
     if report.leftover_pids:
         raise _fail(f"sandbox processes {report.leftover_pids} survived SIGKILL")
-    if report.leftover_ports:
-        raise _fail(f"sandbox stopped, but ports {report.leftover_ports} still answer")
+    if report.leftover_addresses:
+        raise _fail(f"sandbox stopped, but {', '.join(report.leftover_addresses)} still answer")
     output.info("sandbox stopped; no process or port left")
 
 

@@ -54,9 +54,9 @@ from opsctl.probe import (
     probe,
 )
 from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.resolver import SandboxResolver
 from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.stubresolver import sandbox_resolver
 from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_timeline
 from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
 from opsctl.status import RegionStatus, StatusReport, read_status
@@ -258,13 +258,9 @@ class Drill(abc.ABC):
     # ---- helpers ----------------------------------------------------------------------------
 
     def new_resolver(self) -> Resolver:
-        """A resolver for one client of the shared hostname."""
-        return SandboxResolver(
-            self.clients.route53(),
-            self.topology.hosted_zone_id,
-            self.topology.records[0].type,
-            self.state.host_map,
-        )
+        """A client's own stub resolver: asks the sandbox's DNS (Route 53's data plane) and keeps
+        each answer for its TTL, so a client follows a shift once its cached answer expires."""
+        return sandbox_resolver(self.state)
 
     def _play(self, resolver: Resolver) -> ApiResponse:
         return call_api(
@@ -732,9 +728,9 @@ def run_drill_command(options: SandboxOptions, scenario: Scenario = Scenario.SWI
             output.info("tearing the sandbox down ...")
         stopped = stop_background(options.directory, started_pid=state.supervisor_pid)
         with contextlib.suppress(OSError):
-            if stopped.leftover_ports or stopped.leftover_pids:
+            if stopped.leftover_addresses or stopped.leftover_pids:
                 output.warn(
-                    f"left after teardown: ports {stopped.leftover_ports}, "
+                    f"left after teardown: listening {stopped.leftover_addresses}, "
                     f"pids {stopped.leftover_pids}"
                 )
             else:

@@ -29,7 +29,7 @@ from opsctl.sandbox.drill import (
     summary_table,
 )
 from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.lifecycle import port_open, process_alive
+from opsctl.sandbox.lifecycle import address_open, process_alive
 from opsctl.sandbox.runtime import PROJECT_ROOT
 from opsctl.sandbox.state import STATE_FILE, SandboxState
 
@@ -219,4 +219,4 @@ def test_interrupted_drill_tears_everything_down(tmp_path: Path) -> None:
     assert not (tmp_path / STATE_FILE).exists()
     pids = [state.supervisor_pid, *state.front_pids.values()]
     assert [pid for pid in pids if process_alive(pid)] == []
-    assert [port for port in state.ports.values() if port_open(port)] == []
+    assert [address for address in state.listening() if address_open(address)] == []
