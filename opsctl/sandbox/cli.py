@@ -230,7 +230,7 @@ def status(
             "out": region in out,
             "mode": out[region].value if region in out else None,
         }
-        for region in state.front_pids
+        for region in state.front_addresses
     ]
     if json_output:
         output.print_json(

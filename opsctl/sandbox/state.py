@@ -141,7 +141,7 @@ def _read_identity(path: Path) -> SupervisorIdentity | None:
 @dataclass(frozen=True)
 class SandboxState:
     supervisor_pid: int
-    front_pids: dict[str, int]  # Region -> pid of its front process
+    front_pids: dict[str, int]  # Region -> pid of its front process (none while it is out)
     # AWS_ENDPOINT_URL for every Region: the emulator behind the fault proxy that takes a Region's
     # API away during an outage (opsctl sandbox outage)
     endpoint_url: str
