@@ -10,6 +10,9 @@ APP = "multi-region-authorizer-primary"
 
 def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
     topology = default_run.outputs["topology"]
+    (lookup,) = [c for c in default_run.calls if c.token == "aws:route53/getZone:getZone"]
+    zone_lookup = lookup.result
+    assert zone_lookup["nameServers"]
     regions = {}
     for role, region in (("primary", "us-east-1"), ("secondary", "us-west-2")):
         invoke_url = default_run.named(f"{role}-stage").outputs["invokeUrl"]
@@ -22,8 +25,14 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
             "healthUrl": f"{invoke_url}/health",
             "failureSwitch": f"/{APP}/health/failure-switch",
             "impairedAlarmName": f"{APP}-{role}-impaired",
+            # The Regional domain name the weighted alias record points to.
+            "aliasTarget": default_run.named(f"{role}-domain").outputs["regionalDomainName"],
         }
         assert invoke_url.startswith("https://") and region in invoke_url
+        assert (
+            default_run.named(f"dns-{role}-record").inputs["aliases"][0]["name"]
+            == (regions[role]["aliasTarget"])
+        )
     expected = {
         "version": 1,
         "app": APP,
@@ -31,6 +40,16 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
         "records": [{"name": "auth.example.com.", "type": "A"}],
         "alarmRegion": "us-east-1",
         "regions": regions,
+        "outOfService": {
+            "region": "us-west-2",
+            "namespace": "MultiRegionAuthorizer",
+            "metricName": "PrimaryOutOfService",
+            "dimensions": {"App": APP},
+            "alarmName": f"{APP}-primary-out-of-service",
+            "healthCheckId": default_run.named("dns-primary-out-of-service-check").id,
+        },
+        # From the zone lookup, without Route 53's final dot.
+        "nameServers": [ns.rstrip(".") for ns in zone_lookup["nameServers"]],
         "dashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home"
         f"?region=us-east-1#dashboards/dashboard/{APP}",
     }
@@ -39,6 +58,9 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
     assert default_run.outputs["dashboardUrl"] == expected["dashboardUrl"]
     assert default_run.outputs["primaryApiUrl"] == regions["primary"]["apiUrl"]
     assert default_run.outputs["secondaryApiUrl"] == regions["secondary"]["apiUrl"]
+    policy = default_run.named("operator")
+    assert default_run.outputs["operatorPolicyArn"] == policy.outputs["arn"]
+    assert policy.outputs["arn"] == f"arn:aws:iam::123456789012:policy/{APP}-operator"
 
 
 def test_topology_follows_the_configured_regions(run_with: RunProgram) -> None:
@@ -50,3 +72,6 @@ def test_topology_follows_the_configured_regions(run_with: RunProgram) -> None:
     )
     assert regions["secondary"]["apiUrl"].startswith("https://")
     assert ".us-east-2." in regions["secondary"]["healthUrl"]
+    assert ".us-east-2." in regions["secondary"]["aliasTarget"]
+    # The lever lives in whichever Region stands by.
+    assert run.outputs["topology"]["outOfService"]["region"] == "us-east-2"
