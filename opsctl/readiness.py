@@ -125,6 +125,19 @@ def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, 
     return (_health(region), _alarm(region), _impaired(region, impaired_deployed), _switch(region))
 
 
+def _alias_targets(status: StatusReport) -> Check:
+    """Shifting weights only moves traffic where the topology says when each record points at
+    its own Region: a misrouted record would send the shifted traffic elsewhere."""
+    if status.alias_mismatches:
+        return Check(
+            "alias-targets",
+            FAIL,
+            "; ".join(status.alias_mismatches),
+            "the records do not point where the topology says",
+        )
+    return Check("alias-targets", PASS, "each record points at its own Region")
+
+
 # Capacity: does the target have what the other Region runs with? --------------------------------
 
 DEFAULT_MAX_REPLICATION_LATENCY_MS = 5000.0
@@ -404,6 +417,6 @@ def assess_readiness(
     """All readiness checks for `role` taking all traffic; reuses `status` when already read."""
     status = status or read_status(clients, topology)
     target = topology.role(role)
-    checks = region_checks(status, target)
+    checks = (*region_checks(status, target), _alias_targets(status))
     capacity = capacity_checks(clients, topology, role, max_replication_latency_ms)
     return ReadinessReport(role=role, region=target.region, checks=checks + capacity)
