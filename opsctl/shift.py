@@ -8,18 +8,19 @@ The flow the CLI (and the sandbox drill) drives:
 
 `apply_shift` refuses when the preflight failed (unless forced), re-reads the records before every
 step (a change since the plan is a conflict), applies one atomic batch per step, waits for INSYNC,
-and appends one audit line per step. Before each later step of a gradual fallback it re-reads the
-target's signals and stops on degradation, leaving the last safe weights.
+and audits each step twice: its intent before the batch is submitted, its outcome after. Before
+each later step of a gradual fallback it re-reads the target's signals and stops on degradation,
+leaving the last safe weights.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from opsctl.audit import AuditLog, AuditRecord, change_comment, current_actor, now_iso
+from opsctl.audit import AuditLog, AuditRecord, AuditWriteError, change_comment, current_actor
 from opsctl.aws import AwsClients
 from opsctl.errors import (
     AwsError,
@@ -73,6 +74,11 @@ class Approval:
     def __post_init__(self) -> None:
         if not self.reason.strip():
             raise InputError("--reason is required with --approve (say why, for the audit)")
+        if not self.reason.isprintable():  # escapes, newlines, bidi overrides: not in the audit
+            raise InputError(
+                f"--reason must be one line of printable text, without control characters: "
+                f"{self.reason!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,11 @@ class ShiftResult:
 
 def parse_steps(raw: str) -> tuple[int, ...]:
     """`10,50,100` -> (10, 50, 100): the primary's share in percent, increasing, ending at 100."""
-    try:
-        steps = tuple(int(part) for part in raw.split(","))
-    except ValueError:
-        raise InputError(f"--steps must be comma-separated integers, got {raw!r}") from None
+    parts = [part.strip(" ") for part in raw.split(",")]
+    # ASCII digits only: int() also takes "1_0" and Arabic-Indic or fullwidth digits.
+    if not all(part.isascii() and part.isdigit() and len(part) <= 6 for part in parts):
+        raise InputError(f"--steps must be comma-separated integers, got {raw!r}")
+    steps = tuple(int(part) for part in parts)
     if any(not 1 <= step <= 100 for step in steps):
         raise InputError(f"--steps values must be between 1 and 100, got {raw!r}")
     if any(later <= earlier for earlier, later in itertools.pairwise(steps)):
@@ -225,19 +232,22 @@ def apply_shift(
                 f"the weighted records changed since the plan (expected {expected}, found "
                 f"{state.weights}); nothing changed. Run `opsctl status` and retry"
             )
-        record = AuditRecord(
-            time=now_iso(),
+        intent = AuditRecord.intent(
             action=plan.action,
             app=topology.app,
             actor=actor,
             reason=approval.reason,
             before=expected.as_dict(),
             after=target.as_dict(),
-            change_id="",  # known once Route 53 answers
+            read=[record.raw for record in state.records],
             forced=approval.force,
             overridden=list(overridden),
             step=f"{index + 1}/{len(plan.steps)}" if len(plan.steps) > 1 else None,
         )
+        try:
+            audit_log.append(intent)  # before the submit: a crash from here on leaves the intent
+        except AuditWriteError as error:
+            raise AuditWriteError(f"{error.message}; nothing changed") from None
         comment = change_comment(plan.action, actor, approval.reason, str(expected), str(target))
         try:
             change_id = submit_change(
@@ -251,13 +261,16 @@ def apply_shift(
             raise
         except ChangeUnconfirmedError as unconfirmed:
             raise _settle_unconfirmed(
-                route53, topology, unconfirmed, expected, target, record, audit_log
+                route53, topology, unconfirmed, expected, target, intent, audit_log
             ) from None
+        except OpsctlError as refused:  # a conflict or another error: Route 53 did not apply it
+            audit_log.record_outcome(intent.outcome(applied=False, detail=refused.message), refused)
+            raise
         insync = _wait_and_audit(
             route53,
             change_id,
             audit_log,
-            replace(record, change_id=change_id),
+            intent,
             timeout=insync_timeout,
             poll_interval=poll_interval,
             on_poll=on_poll,
@@ -276,50 +289,62 @@ def _settle_unconfirmed(
     unconfirmed: ChangeUnconfirmedError,
     before: Weights,
     after: Weights,
-    record: AuditRecord,
+    intent: AuditRecord,
     audit_log: AuditLog,
 ) -> OpsctlError:
     """Route 53 gave no answer to the change: re-read the records to tell the operator what
-    happened. An applied change is audited, under UNCONFIRMED_CHANGE_ID (only the lost answer held
-    its id, so its propagation cannot be awaited)."""
+    happened, and audit that as the outcome. An applied change's outcome has change id
+    UNCONFIRMED_CHANGE_ID (only the lost answer held its id, so its propagation cannot be
+    awaited)."""
+    applied: bool | None = None  # not known: the re-read failed, or someone else changed them
     try:
         now = read_records(route53, topology).weights
     except OpsctlError as error:
-        return AwsError(
-            f"{unconfirmed.message}, and re-reading the records failed ({error.message}): the "
-            "change may or may not have been applied; run `opsctl status` before retrying"
+        found = (
+            f", and re-reading the records failed ({error.message}): the change may or may not "
+            "have been applied; run `opsctl status` before retrying"
         )
-    if now == after:
-        audit_log.append(replace(record, change_id=UNCONFIRMED_CHANGE_ID))
-        return AwsError(
-            f"{unconfirmed.message}, but the records now show {after}: the change was applied "
-            "(audited without a change id; INSYNC was not awaited). Run `opsctl status`"
-        )
-    if now == before:
-        return AwsError(
-            f"{unconfirmed.message}; the records still show {before}: not applied so far. "
-            "Run `opsctl status` before retrying"
-        )
-    return AwsError(
-        f"{unconfirmed.message}; the records now show {now}, neither {before} nor {after}: "
-        "someone else changed them. Run `opsctl status`"
+    else:
+        if now == after:
+            applied = True
+            found = (
+                f", but the records now show {after}: the change was applied (audited without a "
+                "change id; INSYNC was not awaited). Run `opsctl status`"
+            )
+        elif now == before:
+            applied = False
+            found = (
+                f"; the records still show {before}: not applied so far. Run `opsctl status` "
+                "before retrying"
+            )
+        else:
+            found = (
+                f"; the records now show {now}, neither {before} nor {after}: someone else "
+                "changed them. Run `opsctl status`"
+            )
+    failure = AwsError(unconfirmed.message + found)
+    change_id = UNCONFIRMED_CHANGE_ID if applied else None
+    audit_log.record_outcome(
+        intent.outcome(applied=applied, change_id=change_id, detail=failure.message), failure
     )
+    return failure
 
 
 def _wait_and_audit(
     route53: Any,
     change_id: str,
     audit_log: AuditLog,
-    record: AuditRecord,
+    intent: AuditRecord,
     *,
     timeout: float,
     poll_interval: float | None,
     on_poll: Callable[[str, float], None] | None,
     clock: Clock,
 ) -> float:
-    """Wait for INSYNC, then append the audit line: also when the wait times out, fails or is
+    """Wait for INSYNC, then append the outcome line: also when the wait times out, fails or is
     interrupted, because the change was applied either way."""
     insync: float | None = None
+    failure: BaseException | None = None
     try:
         insync = wait_insync(
             route53,
@@ -331,16 +356,27 @@ def _wait_and_audit(
         )
         return insync
     except AwsError as error:
-        raise AwsError(
+        failure = AwsError(
             f"change {change_id} was applied, but waiting for INSYNC failed: {error.message}"
-        ) from None
+        )
+        raise failure from None
     except KeyboardInterrupt as interrupt:
         interrupt.add_note(
             f"change {change_id} was applied and is in the audit log; it was still propagating "
             f"(check it with `aws route53 get-change --id {change_id}`)"
         )
+        failure = interrupt
+        raise
+    except BaseException as other:  # the INSYNC timeout, or anything else ending the wait
+        failure = other
         raise
     finally:
-        audit_log.append(
-            replace(record, insync_seconds=None if insync is None else round(insync, 3))
+        detail = None
+        if isinstance(failure, OpsctlError):
+            detail = failure.message
+        elif failure is not None:
+            detail = f"interrupted ({str(failure) or 'Ctrl-C'}) while waiting for INSYNC"
+        audit_log.record_outcome(
+            intent.outcome(applied=True, change_id=change_id, insync_seconds=insync, detail=detail),
+            failure,
         )

@@ -107,9 +107,19 @@ class World:
         )
 
     def audit_lines(self) -> list[dict[str, Any]]:
+        """Every line of the audit log (intents and outcomes)."""
         if not self.audit_path.exists():
             return []
         return [json.loads(line) for line in self.audit_path.read_text().splitlines()]
+
+    def audit_outcomes(self) -> list[dict[str, Any]]:
+        """The outcome line of each change, checking that its intent came first."""
+        lines = self.audit_lines()
+        outcomes = [line for line in lines if line["phase"] == "outcome"]
+        for outcome in outcomes:
+            (intent,) = [line for line in lines if line["id"] == outcome["id"] != ""][:1]
+            assert intent["phase"] == "intent", "the intent is written before the outcome"
+        return outcomes
 
 
 def _record(region: str, weight: int) -> dict[str, Any]:
