@@ -135,9 +135,11 @@ class RegionalAlarms(pulumi.ComponentResource):
                     ),
                     aws.cloudwatch.MetricAlarmMetricQueryArgs(
                         id="errors",
-                        # FILL: a minute with one reason but not the other still adds up.
+                        # No FILL: `+` already counts a reason missing in a minute as 0, and
+                        # FILL would pin a late-arriving newest minute to 0 (CloudWatch's
+                        # warning), so the alarm might never fire.
                         expression=" + ".join(
-                            f"FILL(e{i}, 0)" for i in range(len(AUTHORIZER_ERROR_REASONS))
+                            f"e{i}" for i in range(len(AUTHORIZER_ERROR_REASONS))
                         ),
                         label="Authorizer failures",
                         return_data=True,
@@ -167,6 +169,7 @@ class RegionalAlarms(pulumi.ComponentResource):
                     ),
                     aws.cloudwatch.MetricAlarmMetricQueryArgs(
                         id="throttles",
+                        # A function without throttles in a minute counts as 0 (`+`).
                         expression=" + ".join(f"t{i}" for i in range(len(functions))),
                         label="Throttles, all functions",
                         return_data=True,

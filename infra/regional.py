@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -25,6 +27,8 @@ from infra.config import (
 )
 from infra.policies import allow, service_role
 
+R = TypeVar("R", bound=pulumi.Resource)
+
 HEALTHY = "healthy"
 FUNCTIONS = ("authorizer", "api", "health")
 HANDLERS = {name: f"functions.{name}.app.handler" for name in FUNCTIONS}
@@ -39,6 +43,8 @@ REVOKED_PARTITION = "revoked"
 HEALTH_PROBE_PARTITION = "health"
 API_PARTITIONS = ("session#*", "idempotency#sessions")
 
+# Where the TOKEN authorizer reads the token; protected methods require that header.
+TOKEN_SOURCE = "method.request.header.Authorization"
 # Routes behind the TOKEN authorizer: (path parts, method). `/health` is added without auth.
 PROTECTED_ROUTES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("whoami",), "GET"),
@@ -66,6 +72,35 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+class ApiDefinition:
+    """Every resource that defines the REST API (authorizer, resources, methods, integrations),
+    declared through `declare` so its arguments are exactly what the deployment trigger hashes:
+    nothing can change the API without a new deployment reaching the stage."""
+
+    def __init__(self) -> None:
+        self.parts: list[pulumi.Resource] = []
+        self._arguments: list[dict[str, Any]] = []
+
+    def declare(
+        self,
+        resource_type: Callable[..., R],
+        resource_name: str,
+        opts: pulumi.ResourceOptions,
+        /,
+        **arguments: Any,
+    ) -> R:
+        resource = resource_type(resource_name, opts=opts, **arguments)
+        self.parts.append(resource)
+        self._arguments.append({"resource": resource_name, **arguments})
+        return resource
+
+    def fingerprint(self) -> pulumi.Output[str]:
+        """SHA-256 of every declared argument (resolved outputs included), in declaration order."""
+        return pulumi.Output.json_dumps(self._arguments, sort_keys=True).apply(
+            lambda text: hashlib.sha256(text.encode()).hexdigest()
+        )
+
+
 def _slug(path_parts: tuple[str, ...]) -> str:
     """A route's path as a logical-name fragment: ("sessions", "{id}") -> "sessions-id"."""
     return "-".join(part.strip("{}") for part in path_parts)
@@ -88,10 +123,10 @@ class RegionalStackArgs:
     region: str
     settings: Settings
     account_id: pulumi.Input[str]
-    zone_id: pulumi.Input[str]
     table_arn: pulumi.Input[str]  # this Region's replica
     code: pulumi.Archive
     dependency_layer_dir: Path
+    certificate_arn: pulumi.Input[str]  # validated, for the custom domain (infra/certificates.py)
     provisioned_concurrency: int = 0
     fault_injection: FisLambdaWiring | None = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -348,15 +383,17 @@ class RegionalStack(pulumi.ComponentResource):
             ),
             opts=self._child(),
         )
-        self.authorizer = aws.apigateway.Authorizer(
+        definition = ApiDefinition()
+        self.authorizer = definition.declare(
+            aws.apigateway.Authorizer,
             f"{name}-token-authorizer",
+            self._child(),
             name="jwt",
             rest_api=self.rest_api.id,
             type="TOKEN",
-            identity_source="method.request.header.Authorization",
+            identity_source=TOKEN_SOURCE,
             authorizer_uri=self.authorizer_alias.invoke_arn,
             authorizer_result_ttl_in_seconds=settings.authorizer_cache_ttl,
-            opts=self._child(),
         )
         aws.lambda_.Permission(
             f"{name}-authorizer-invoke",
@@ -388,12 +425,13 @@ class RegionalStack(pulumi.ComponentResource):
                     if len(parts) == 1
                     else resource_for(parts[:-1]).id
                 )
-                resources[parts] = aws.apigateway.Resource(
+                resources[parts] = definition.declare(
+                    aws.apigateway.Resource,
                     f"{name}-res-{_slug(parts)}",
+                    self._child(),
                     rest_api=self.rest_api.id,
                     parent_id=parent_id,
                     path_part=parts[-1],
-                    opts=self._child(),
                 )
             return resources[parts]
 
@@ -401,49 +439,39 @@ class RegionalStack(pulumi.ComponentResource):
             ((HEALTH_PATH.strip("/"),), "GET", "health"),
             *((parts, method, "api") for parts, method in PROTECTED_ROUTES),
         ]
-        route_resources: list[pulumi.Resource] = []
         for parts, method, fn in routes:
             slug = _slug(parts)
             protected = fn == "api"
-            api_method = aws.apigateway.Method(
+            api_method = definition.declare(
+                aws.apigateway.Method,
                 f"{name}-{method.lower()}-{slug}",
+                self._child(),
                 rest_api=self.rest_api.id,
                 resource_id=resource_for(parts).id,
                 http_method=method,
                 authorization="CUSTOM" if protected else "NONE",
                 authorizer_id=self.authorizer.id if protected else None,
-                request_parameters={"method.request.header.Authorization": True}
-                if protected
-                else None,
-                opts=self._child(),
+                request_parameters={TOKEN_SOURCE: True} if protected else None,
             )
-            integration = aws.apigateway.Integration(
+            definition.declare(
+                aws.apigateway.Integration,
                 f"{name}-{method.lower()}-{slug}-integration",
+                self._child(),
                 rest_api=self.rest_api.id,
                 resource_id=api_method.resource_id,
                 http_method=api_method.http_method,
                 type="AWS_PROXY",
                 integration_http_method="POST",
                 uri=self.functions[fn].invoke_arn,
-                opts=self._child(),
             )
-            route_resources += [api_method, integration]
 
-        # A new deployment whenever the route table or the authorizer settings change.
-        fingerprint = hashlib.sha256(
-            json.dumps(
-                {
-                    "routes": [["/".join(p), m, f] for p, m, f in routes],
-                    "ttl": settings.authorizer_cache_ttl,
-                },
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
+        # A stage serves what its deployment captured: a new deployment whenever anything that
+        # defines the API changes, and only after all of it exists.
         self.deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=self.rest_api.id,
-            triggers={"routes": fingerprint},
-            opts=self._child(depends_on=route_resources),
+            triggers={"api": definition.fingerprint()},
+            opts=self._child(depends_on=definition.parts),
         )
 
         # Method logging (below) makes API Gateway create this group on its first write, with
@@ -514,35 +542,10 @@ class RegionalStack(pulumi.ComponentResource):
 
     def _custom_domain(self, settings: Settings) -> None:
         name = self._name
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=settings.domain_name,
-            validation_method="DNS",
-            opts=self._child(),
-        )
-        option = certificate.domain_validation_options[0]
-        # Both Regions' certificates for the same name ask for the same CNAME, so each
-        # Region's record may overwrite the other's identical one.
-        validation_record = aws.route53.Record(
-            f"{name}-certificate-validation-record",
-            zone_id=self._args.zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=self._child(),
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-validation",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-            opts=self._child(),
-        )
         self.domain = aws.apigateway.DomainName(
             f"{name}-domain",
             domain_name=settings.domain_name,
-            regional_certificate_arn=validation.certificate_arn,
+            regional_certificate_arn=self._args.certificate_arn,
             endpoint_configuration=aws.apigateway.DomainNameEndpointConfigurationArgs(
                 types="REGIONAL"
             ),

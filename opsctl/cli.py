@@ -348,7 +348,7 @@ def _shift(
     if not result.completed:
         output.error(
             f"stopped on degradation of the {destination}: {result.stopped_reason}; "
-            f"weights left at the last safe step: {result.final}"
+            f"{result.abort_report}"
         )
         raise typer.Exit(int(ExitCode.REFUSED))
 
@@ -562,14 +562,21 @@ def _interrupt_on_termination() -> None:
     """SIGTERM and SIGHUP (a killed job, a closed terminal or SSH session) stop opsctl the way
     Ctrl-C does, so a change already applied is still audited and reported and the sandbox drill
     tears down. SIGINT is set too: a script's background job inherits it ignored, and Python then
-    installs no Ctrl-C handler of its own."""
+    installs no Ctrl-C handler of its own.
+
+    Only the first signal interrupts. opsctl is then on its way out and every step left is bounded
+    (re-reading the records, writing the audit line, a teardown), so the signals are ignored from
+    then on, rather than breaking that cleanup off halfway or printing a traceback (ignored at the
+    OS level: Python restores its own handlers to the default, killing, action while it exits)."""
+    names = [name for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
 
     def interrupt(signum: int, _frame: object) -> None:
+        for name in names:
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), interrupt)
+    for name in names:  # no SIGHUP on Windows
+        signal.signal(getattr(signal, name), interrupt)
 
 
 def main() -> None:

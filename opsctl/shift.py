@@ -11,16 +11,27 @@ step (a change since the plan is a conflict), applies one atomic batch per step,
 and audits each step twice: its intent before the batch is submitted, its outcome after. Before
 each later step of a gradual fallback it re-reads the target's signals and stops on degradation,
 leaving the last safe weights.
+
+Whatever ends a shift after a change was applied (degradation, a conflict, an AWS error, Ctrl-C),
+the report says which steps were applied and what the weights are now, read back from Route 53
+(`abort_report`): the operator never has to guess whether the plan's first half happened.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from opsctl.audit import AuditLog, AuditRecord, AuditWriteError, change_comment, current_actor
+from opsctl.audit import (
+    Actor,
+    AuditLog,
+    AuditRecord,
+    AuditWriteError,
+    change_comment,
+    current_actor,
+)
 from opsctl.aws import AwsClients
 from opsctl.errors import (
     AwsError,
@@ -32,12 +43,16 @@ from opsctl.errors import (
 )
 from opsctl.readiness import FAIL, ReadinessReport, assess_readiness, region_checks
 from opsctl.route53 import Clock, Weights, read_records, submit_change, wait_insync
+from opsctl.signals import Outcome, gather
 from opsctl.status import StatusReport, read_status
 from opsctl.topology import Topology
 
 DEFAULT_INSYNC_TIMEOUT = 300.0
 # The audit line's change id for a change Route 53 applied without answering the request.
 UNCONFIRMED_CHANGE_ID = "unconfirmed"
+# Seconds an abort spends re-reading the records for its report: bounded, so a Route 53 that does
+# not answer cannot hold up an interrupted opsctl (the report then says the read failed).
+READ_BACK_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -100,13 +115,27 @@ class StepResult:
 
 
 @dataclass(frozen=True)
+class AppliedChange:
+    """A step whose change Route 53 applied (whether or not it reached INSYNC)."""
+
+    step: int  # 1-based
+    before: Weights
+    after: Weights
+    change_id: str
+
+
+@dataclass(frozen=True)
 class ShiftResult:
     action: str
     steps: tuple[StepResult, ...]
+    # The weights at the end: read back from Route 53 when a gradual fallback stopped early (the
+    # last step's target if they could not be read), else the last step's target.
     final: Weights
     # Set when a gradual fallback stopped on degradation: what was seen; weights stay at `final`.
     stopped_reason: str | None = None
     overridden: tuple[str, ...] = ()  # failing preflight checks that --force overrode
+    # When it stopped early: the steps applied and not applied, and the weights read back.
+    abort_report: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -119,6 +148,7 @@ class ShiftResult:
             "final": self.final.as_dict(),
             "steps": [step.to_json() for step in self.steps],
             "stoppedReason": self.stopped_reason,
+            "abortReport": self.abort_report,
             "overridden": list(self.overridden),
         }
 
@@ -177,6 +207,39 @@ def _degradation(clients: AwsClients, topology: Topology, role: str) -> str | No
     return "; ".join(failed) or None
 
 
+def read_back(route53: Any, topology: Topology) -> Outcome[Weights]:
+    """The weights as Route 53 returns them now, for an abort's report; an error after
+    READ_BACK_TIMEOUT seconds at most."""
+    what = "the weighted records"
+    outcomes = gather({what: lambda: read_records(route53, topology).weights}, READ_BACK_TIMEOUT)
+    return outcomes[what]
+
+
+def abort_report(
+    applied: Sequence[AppliedChange], total: int, weights_now: Outcome[Weights]
+) -> str:
+    """`applied: step 1/3 A -> B (change C); not applied: step 2/3, step 3/3; weights now (read
+    back): B`. The step numbers are left out of a one-step shift."""
+
+    def label(step: int) -> str:
+        return f"step {step}/{total} " if total > 1 else ""
+
+    changes = ", ".join(
+        f"{label(c.step)}{c.before} -> {c.after} (change {c.change_id})" for c in applied
+    )
+    parts = [f"applied: {changes}"]
+    remaining = range(applied[-1].step + 1, total + 1)
+    if remaining:
+        parts.append("not applied: " + ", ".join(f"step {n}/{total}" for n in remaining))
+    if weights_now.error is None:
+        parts.append(f"weights now (read back): {weights_now.value}")
+    else:
+        parts.append(
+            f"the weights could not be read back ({weights_now.error.message}); run `opsctl status`"
+        )
+    return "; ".join(parts)
+
+
 def apply_shift(
     clients: AwsClients,
     topology: Topology,
@@ -194,8 +257,9 @@ def apply_shift(
     """Carry out an approved plan (see the module docstring). Raises PreflightRefused,
     ConflictError, ChangeTimeoutError, RecordsError, AwsError (nothing changed, unless the message
     says a change was applied). A Ctrl-C propagates as KeyboardInterrupt carrying a note of what
-    was applied. Every applied change is audited, whatever stops the wait for INSYNC, also one
-    Route 53 applied without answering (see _settle_unconfirmed)."""
+    was applied. Once a change was applied, every error and interrupt also carries the
+    `abort_report`. Every applied change is audited, whatever stops the wait for INSYNC, also one
+    Route 53 applied without answering or while interrupted (see _settle_unanswered)."""
     clock = clock or Clock()
     if plan.noop:
         return ShiftResult(plan.action, (), plan.current)
@@ -210,17 +274,71 @@ def apply_shift(
     audit_log.ensure_writable()  # an unauditable change is not made at all
     actor = current_actor(clients)
     route53 = clients.route53()
+    applied: list[AppliedChange] = []
+
+    def report() -> str:
+        return abort_report(applied, len(plan.steps), read_back(route53, topology))
+
+    try:
+        result = _apply_steps(
+            clients,
+            topology,
+            plan,
+            approval,
+            audit_log,
+            actor,
+            overridden,
+            applied,
+            interval=interval,
+            insync_timeout=insync_timeout,
+            poll_interval=poll_interval,
+            on_poll=on_poll,
+            on_step=on_step,
+            clock=clock,
+        )
+    except KeyboardInterrupt as interrupt:
+        if applied:
+            interrupt.add_note(report())
+        raise
+    except OpsctlError as error:
+        if not applied:
+            raise
+        raise type(error)(f"{error.message}; {report()}") from None
+    if result.completed:
+        return result
+    weights_now = read_back(route53, topology)
+    return replace(
+        result,
+        final=weights_now.value or result.final,
+        abort_report=abort_report(applied, len(plan.steps), weights_now),
+    )
+
+
+def _apply_steps(
+    clients: AwsClients,
+    topology: Topology,
+    plan: ShiftPlan,
+    approval: Approval,
+    audit_log: AuditLog,
+    actor: Actor,
+    overridden: tuple[str, ...],
+    applied: list[AppliedChange],
+    *,
+    interval: float,
+    insync_timeout: float,
+    poll_interval: float | None,
+    on_poll: Callable[[str, float], None] | None,
+    on_step: Callable[[int, Weights], None] | None,
+    clock: Clock,
+) -> ShiftResult:
+    """The steps of apply_shift; each change Route 53 applied is added to `applied` at once."""
+    route53 = clients.route53()
+    total = len(plan.steps)
     done: list[StepResult] = []
     expected = plan.current
     for index, target in enumerate(plan.steps):
         if index > 0:
-            try:
-                clock.sleep(interval)
-            except KeyboardInterrupt as interrupt:
-                interrupt.add_note(
-                    f"stopped between steps; weights stay at {expected} (steps so far are audited)"
-                )
-                raise
+            clock.sleep(interval)
             degraded = _degradation(clients, topology, plan.target_role)
             if degraded:
                 return ShiftResult(plan.action, tuple(done), expected, degraded, overridden)
@@ -231,6 +349,10 @@ def apply_shift(
             raise ConflictError(
                 f"the weighted records changed since the plan (expected {expected}, found "
                 f"{state.weights}); nothing changed. Run `opsctl status` and retry"
+                if index == 0
+                else f"the weighted records changed after step {index}/{total} (expected "
+                f"{expected}, found {state.weights}); step {index + 1}/{total} was not "
+                "submitted. Run `opsctl status`"
             )
         intent = AuditRecord.intent(
             action=plan.action,
@@ -242,30 +364,40 @@ def apply_shift(
             read=[record.raw for record in state.records],
             forced=approval.force,
             overridden=list(overridden),
-            step=f"{index + 1}/{len(plan.steps)}" if len(plan.steps) > 1 else None,
+            step=f"{index + 1}/{total}" if total > 1 else None,
         )
         try:
             audit_log.append(intent)  # before the submit: a crash from here on leaves the intent
         except AuditWriteError as error:
-            raise AuditWriteError(f"{error.message}; nothing changed") from None
+            not_done = (
+                "nothing changed" if index == 0 else f"step {index + 1}/{total} not submitted"
+            )
+            raise AuditWriteError(f"{error.message}; {not_done}") from None
         comment = change_comment(plan.action, actor, approval.reason, str(expected), str(target))
         try:
             change_id = submit_change(
                 clients.route53_changes(), topology, state, target, comment, clock=clock
             )
         except KeyboardInterrupt as interrupt:
-            interrupt.add_note(
-                f"while submitting {expected} -> {target}: Route 53 may or may not have applied "
-                "it; run `opsctl status` before retrying"
+            found, was_applied = _settle_unanswered(
+                route53, topology, expected, target, intent, audit_log, interrupt
             )
+            if was_applied:
+                applied.append(AppliedChange(index + 1, expected, target, UNCONFIRMED_CHANGE_ID))
+            interrupt.add_note(f"while submitting {expected} -> {target}: {found}")
             raise
         except ChangeUnconfirmedError as unconfirmed:
-            raise _settle_unconfirmed(
-                route53, topology, unconfirmed, expected, target, intent, audit_log
-            ) from None
+            failure = AwsError(unconfirmed.message)
+            found, was_applied = _settle_unanswered(
+                route53, topology, expected, target, intent, audit_log, failure
+            )
+            if was_applied:
+                applied.append(AppliedChange(index + 1, expected, target, UNCONFIRMED_CHANGE_ID))
+            raise AwsError(f"{failure.message}; {found}") from None
         except OpsctlError as refused:  # a conflict or another error: Route 53 did not apply it
             audit_log.record_outcome(intent.outcome(applied=False, detail=refused.message), refused)
             raise
+        applied.append(AppliedChange(index + 1, expected, target, change_id))
         insync = _wait_and_audit(
             route53,
             change_id,
@@ -283,51 +415,60 @@ def apply_shift(
     return ShiftResult(plan.action, tuple(done), expected, None, overridden)
 
 
-def _settle_unconfirmed(
+def _what_ended(failure: BaseException, doing: str) -> str:
+    """An outcome's detail: the error's message, or which signal interrupted what."""
+    if isinstance(failure, OpsctlError):
+        return failure.message
+    return f"interrupted ({str(failure) or 'SIGINT'}) while {doing}"
+
+
+def _settle_unanswered(
     route53: Any,
     topology: Topology,
-    unconfirmed: ChangeUnconfirmedError,
     before: Weights,
     after: Weights,
     intent: AuditRecord,
     audit_log: AuditLog,
-) -> OpsctlError:
-    """Route 53 gave no answer to the change: re-read the records to tell the operator what
-    happened, and audit that as the outcome. An applied change's outcome has change id
-    UNCONFIRMED_CHANGE_ID (only the lost answer held its id, so its propagation cannot be
-    awaited)."""
+    failure: BaseException,
+) -> tuple[str, bool]:
+    """Route 53 gave no answer to the change (it failed, or opsctl was interrupted while it was in
+    flight): re-read the records to tell what happened, and audit that as the intent's outcome.
+    Returns what was found and whether the change was applied. An applied change's outcome has
+    change id UNCONFIRMED_CHANGE_ID (only the lost answer held its id, so its propagation cannot
+    be awaited). A failure to write the outcome is added to `failure`."""
+    now = read_back(route53, topology)
     applied: bool | None = None  # not known: the re-read failed, or someone else changed them
-    try:
-        now = read_records(route53, topology).weights
-    except OpsctlError as error:
+    if now.error is not None:
         found = (
-            f", and re-reading the records failed ({error.message}): the change may or may not "
+            f"re-reading the records failed ({now.error.message}): the change may or may not "
             "have been applied; run `opsctl status` before retrying"
         )
+    elif now.value == after:
+        applied = True
+        found = (
+            f"the records now show {after}: the change was applied (audited without a change "
+            "id; INSYNC was not awaited)"
+        )
+    elif now.value == before:
+        applied = False
+        found = (
+            f"the records still show {before}: not applied so far. Run `opsctl status` before "
+            "retrying"
+        )
     else:
-        if now == after:
-            applied = True
-            found = (
-                f", but the records now show {after}: the change was applied (audited without a "
-                "change id; INSYNC was not awaited). Run `opsctl status`"
-            )
-        elif now == before:
-            applied = False
-            found = (
-                f"; the records still show {before}: not applied so far. Run `opsctl status` "
-                "before retrying"
-            )
-        else:
-            found = (
-                f"; the records now show {now}, neither {before} nor {after}: someone else "
-                "changed them. Run `opsctl status`"
-            )
-    failure = AwsError(unconfirmed.message + found)
-    change_id = UNCONFIRMED_CHANGE_ID if applied else None
+        found = (
+            f"the records now show {now.value}, neither {before} nor {after}: someone else "
+            "changed them. Run `opsctl status`"
+        )
     audit_log.record_outcome(
-        intent.outcome(applied=applied, change_id=change_id, detail=failure.message), failure
+        intent.outcome(
+            applied=applied,
+            change_id=UNCONFIRMED_CHANGE_ID if applied else None,
+            detail=f"{_what_ended(failure, 'submitting')}; {found}",
+        ),
+        failure,
     )
-    return failure
+    return found, bool(applied)
 
 
 def _wait_and_audit(
@@ -371,11 +512,7 @@ def _wait_and_audit(
         failure = other
         raise
     finally:
-        detail = None
-        if isinstance(failure, OpsctlError):
-            detail = failure.message
-        elif failure is not None:
-            detail = f"interrupted ({str(failure) or 'Ctrl-C'}) while waiting for INSYNC"
+        detail = None if failure is None else _what_ended(failure, "waiting for INSYNC")
         audit_log.record_outcome(
             intent.outcome(applied=True, change_id=change_id, insync_seconds=insync, detail=detail),
             failure,

@@ -2,12 +2,18 @@
 
 Each reader is one AWS call. status, readiness and the shift preflight all combine them; they run
 them through `gather`, so adding a signal adds no round trip to the wall time.
+
+`gather` runs each read on its own daemon thread rather than in a ThreadPoolExecutor: an executor
+joins its workers when it is left and again at interpreter exit, so with AWS not answering one
+Ctrl-C waited for every hung read to time out (tens of seconds), and a second one printed the
+threading module's traceback. Daemon threads are left behind; the process exits at once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -15,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import ClientError
 
 from opsctl.aws import client_error_code, translate_aws_errors
-from opsctl.errors import OpsctlError
+from opsctl.errors import AwsError, OpsctlError
 
 T = TypeVar("T")
 
@@ -51,20 +57,36 @@ class Outcome(Generic[T]):
     error: OpsctlError | None = None
 
 
-def gather(tasks: Mapping[str, Callable[[], T]]) -> dict[str, Outcome[T]]:
-    """Run every read at once; a failing read yields its error instead of sinking the others."""
+def gather(
+    tasks: Mapping[str, Callable[[], T]], timeout: float | None = None
+) -> dict[str, Outcome[T]]:
+    """Run every read at once; a failing read yields its error instead of sinking the others.
 
-    def run(task: Callable[[], T]) -> Outcome[T]:
+    With `timeout`, a read still running after that many seconds yields an AwsError and is left
+    behind (its thread ends with the SDK's own timeouts). A Ctrl-C while waiting propagates at once.
+    Any other exception in a read (a bug) is re-raised here.
+    """
+
+    def run(task: Callable[[], T], future: Future[Outcome[T]]) -> None:
         try:
-            return Outcome(task())
+            future.set_result(Outcome(task()))
         except OpsctlError as error:
-            return Outcome(None, error)
+            future.set_result(Outcome(None, error))
+        except BaseException as error:  # a bug: re-raised in the waiting thread
+            future.set_exception(error)
 
-    if not tasks:
-        return {}
-    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="opsctl-read") as pool:
-        futures = {key: pool.submit(run, task) for key, task in tasks.items()}
-        return {key: future.result() for key, future in futures.items()}
+    futures: dict[str, Future[Outcome[T]]] = {key: Future() for key in tasks}
+    for key, task in tasks.items():
+        threading.Thread(
+            target=run, args=(task, futures[key]), name=f"opsctl-read-{key}", daemon=True
+        ).start()
+    wait(futures.values(), timeout=timeout)
+    return {
+        key: future.result()
+        if future.done()
+        else Outcome(None, AwsError(f"no answer within {timeout:g}s while reading {key}"))
+        for key, future in futures.items()
+    }
 
 
 def _iso(value: Any) -> str | None:

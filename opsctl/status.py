@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsctl.aws import AwsClients
-from opsctl.route53 import RecordState, Weights, read_records
+from opsctl.route53 import RecordState, Weights, alias_mismatches, read_records
 from opsctl.signals import (
     AlarmState,
     CheckerCounts,
@@ -78,6 +78,9 @@ class StatusReport:
     weights: Weights
     regions: tuple[RegionStatus, RegionStatus]
     errors: tuple[str, ...]  # reads that failed; their fields are None
+    # Records that do not point at the Region the topology assigns them (see alias_mismatches):
+    # then the weights do not say who serves, and the state is inconsistent.
+    alias_mismatches: tuple[str, ...] = ()
 
     @property
     def serving(self) -> str:
@@ -89,12 +92,19 @@ class StatusReport:
     @property
     def consistent(self) -> bool:
         """Sane: traffic goes somewhere opsctl would send it, and nowhere that is degraded."""
+        if self.alias_mismatches:
+            return False
         if self.serving == "none":
             return False
         return not any(r.degraded for r in self.regions if r.share > 0)
 
     @property
     def headline(self) -> str:
+        if self.alias_mismatches:
+            return (
+                "INCONSISTENT: the records do not point where the topology says, so the weights "
+                f"do not tell who serves: {'; '.join(self.alias_mismatches)}"
+            )
         if self.serving == "none":
             return "both weights are 0: Route 53 splits traffic equally (not a state opsctl sets)"
         if self.serving == "split":
@@ -123,6 +133,8 @@ class StatusReport:
     @property
     def advice(self) -> str | None:
         """The command to run when traffic sits on a degraded Region and the other is fine."""
+        if self.alias_mismatches:
+            return "fix the records or the topology (setIdentifier, aliasTarget) before shifting"
         if self.consistent or self.serving == "none":
             return None
         primary, secondary = self.regions
@@ -140,6 +152,7 @@ class StatusReport:
             "headline": self.headline,
             "advice": self.advice,
             "regions": [r.to_json() for r in self.regions],
+            "aliasMismatches": list(self.alias_mismatches),
             "errors": list(self.errors),
         }
 
@@ -227,4 +240,5 @@ def read_status(clients: AwsClients, topology: Topology) -> StatusReport:
         weights=state.weights,
         regions=(regions[0], regions[1]),
         errors=errors,
+        alias_mismatches=alias_mismatches(state, topology),
     )

@@ -12,7 +12,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,6 +49,40 @@ class RegionTopology:
     health_url: str = ""
     # The Region's composite "Region impaired" alarm (in that Region); None when not deployed.
     impaired_alarm_name: str | None = None
+    # The Regional domain name the weighted record's alias points at (lower case, no trailing
+    # dot); None in topologies written before it was part of the output.
+    alias_target: str | None = None
+
+
+@dataclass(frozen=True)
+class OutOfService:
+    """The data-plane lever: a metric in the secondary Region whose alarm fails the primary's
+    record health check, so DNS answers the secondary without a Route 53 control-plane call."""
+
+    region: str
+    namespace: str
+    metric_name: str
+    dimensions: dict[str, str] = field(hash=False)
+    alarm_name: str
+    # The CLOUDWATCH_METRIC health check on the alarm; None when the output does not name it.
+    health_check_id: str | None = None
+
+
+DNS_PORT = 53
+
+
+@dataclass(frozen=True)
+class NameServer:
+    """One of the hosted zone's authoritative servers (the sandbox serves on a loopback port)."""
+
+    host: str
+    port: int = DNS_PORT
+
+    def __str__(self) -> str:
+        if self.port == DNS_PORT:
+            return self.host
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,9 @@ class Topology:
     primary: RegionTopology
     secondary: RegionTopology
     dashboard_url: str | None = None
+    # The lever and the zone's name servers; None / () in topologies written before them.
+    out_of_service: OutOfService | None = None
+    name_servers: tuple[NameServer, ...] = ()
 
     @property
     def regions(self) -> tuple[RegionTopology, RegionTopology]:
@@ -125,6 +162,72 @@ def _require_distinct(
             raise TopologyError(f"topology: primary and secondary share one {label}")
 
 
+def _alias_target(raw: str | None) -> str | None:
+    # Route 53 returns alias DNS names with a trailing dot; the output may not have one.
+    return (raw or "").rstrip(".").lower() or None
+
+
+def _parse_name_server(raw: Any, where: str) -> NameServer:
+    if not isinstance(raw, str) or not raw.strip():
+        raise TopologyError(f'topology: {where} must be a non-empty "host" or "host:port"')
+    text = raw.strip()
+    host, port_text = text, ""
+    if text.startswith("["):  # [IPv6]:port
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif text.count(":") == 1:  # host:port (a bare IPv6 address has several colons)
+        host, port_text = text.split(":")
+    if not port_text:
+        return NameServer(host=host)
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise TopologyError(f"topology: {where} has an invalid port: {raw!r}")
+    return NameServer(host=host, port=int(port_text))
+
+
+def _parse_name_servers(document: Mapping[str, Any]) -> tuple[NameServer, ...]:
+    raw = document.get("nameServers")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise TopologyError('topology: nameServers must be a list of "host" or "host:port"')
+    return tuple(
+        _parse_name_server(server, f"nameServers[{index}]") for index, server in enumerate(raw)
+    )
+
+
+def _parse_out_of_service(
+    document: Mapping[str, Any], secondary: RegionTopology
+) -> OutOfService | None:
+    raw = document.get("outOfService")
+    if raw is None:
+        return None
+    where = "outOfService"
+    if not isinstance(raw, Mapping):
+        raise TopologyError(f"topology: {where} must be an object")
+    dimensions = raw.get("dimensions")
+    if not isinstance(dimensions, Mapping) or not all(
+        isinstance(key, str) and key and isinstance(value, str) and value
+        for key, value in dimensions.items()
+    ):
+        raise TopologyError(f"topology: {where}.dimensions must be an object of non-empty strings")
+    lever = OutOfService(
+        region=_require_str(raw, "region", where),
+        namespace=_require_str(raw, "namespace", where),
+        metric_name=_require_str(raw, "metricName", where),
+        dimensions=dict(dimensions),
+        alarm_name=_require_str(raw, "alarmName", where),
+        health_check_id=_optional_str(raw, "healthCheckId", where),
+    )
+    # The lever makes the standby take over: its metric and alarm live in the secondary Region,
+    # the one that must be reachable when the primary is not.
+    if lever.region != secondary.region:
+        raise TopologyError(
+            f"topology: {where}.region is {lever.region}, expected the secondary Region "
+            f"{secondary.region}"
+        )
+    return lever
+
+
 def parse_topology(document: Any) -> Topology:
     """Validate a topology object (or a stack-output document holding one) into a Topology."""
     if isinstance(document, Mapping) and "topology" in document and "regions" not in document:
@@ -172,6 +275,7 @@ def parse_topology(document: Any) -> Topology:
             api_url=_optional_str(raw_region, "apiUrl", where) or "",
             health_url=_optional_str(raw_region, "healthUrl", where) or "",
             impaired_alarm_name=_optional_str(raw_region, "impairedAlarmName", where),
+            alias_target=_alias_target(_optional_str(raw_region, "aliasTarget", where)),
         )
     extra_roles = sorted(set(regions) - set(ROLES))
     if extra_roles:
@@ -185,6 +289,8 @@ def parse_topology(document: Any) -> Topology:
         primary=parsed["primary"],
         secondary=parsed["secondary"],
         dashboard_url=_optional_str(document, "dashboardUrl", "topology"),
+        out_of_service=_parse_out_of_service(document, parsed["secondary"]),
+        name_servers=_parse_name_servers(document),
     )
 
 
@@ -203,6 +309,8 @@ def topology_to_json(topology: Topology) -> dict[str, Any]:
         }
         if r.impaired_alarm_name:
             out["impairedAlarmName"] = r.impaired_alarm_name
+        if r.alias_target:
+            out["aliasTarget"] = r.alias_target
         return out
 
     out: dict[str, Any] = {
@@ -215,6 +323,18 @@ def topology_to_json(topology: Topology) -> dict[str, Any]:
     }
     if topology.dashboard_url:
         out["dashboardUrl"] = topology.dashboard_url
+    lever = topology.out_of_service
+    if lever is not None:
+        out["outOfService"] = {
+            "region": lever.region,
+            "namespace": lever.namespace,
+            "metricName": lever.metric_name,
+            "dimensions": dict(lever.dimensions),
+            "alarmName": lever.alarm_name,
+            **({"healthCheckId": lever.health_check_id} if lever.health_check_id else {}),
+        }
+    if topology.name_servers:
+        out["nameServers"] = [str(server) for server in topology.name_servers]
     return out
 
 
@@ -306,6 +426,7 @@ def _api_url(health_url: str) -> str:
     return ""
 
 
+_ENDPOINT_CHECK_TYPES = frozenset({"HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP"})
 _DISCOVERY_TAGS = (
     "Role",
     "Region",
@@ -338,7 +459,10 @@ def discover_topology(route53: Any, app: str | None = None) -> Topology:
         raise TopologyError(f"no health checks tagged App={app} (apps found: {found})")
     by_role: dict[str, dict[str, Any]] = {}
     for hc_id, hc_tags in tagged.items():
-        if hc_tags["App"] != app:
+        # The lever's CLOUDWATCH_METRIC check (and the CALCULATED one combining it with the HTTPS
+        # check) carry the app's tags too; a Region is found by its endpoint check.
+        check_type = checks[hc_id].get("HealthCheckConfig", {}).get("Type")
+        if hc_tags["App"] != app or check_type not in _ENDPOINT_CHECK_TYPES:
             continue
         role = hc_tags.get("Role")
         if role not in ROLES:

@@ -19,7 +19,6 @@ from opsctl import output
 from opsctl.options import number_option
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
 from opsctl.sandbox.state import (
-    SANDBOX_CREDENTIALS,
     SANDBOX_DIR_ENV,
     SandboxState,
     SandboxStateError,
@@ -27,6 +26,7 @@ from opsctl.sandbox.state import (
 )
 
 if TYPE_CHECKING:
+    from opsctl.sandbox.lifecycle import SandboxStartError
     from opsctl.sandbox.runtime import SandboxOptions
 
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
@@ -96,6 +96,13 @@ def _sandbox_options(
     return options
 
 
+def _start_failed(error: SandboxStartError) -> typer.Exit:
+    """The supervisor's last log lines when it wrote any, then the one error line."""
+    for line in error.log_tail:
+        output.info(f"  {line}")
+    return _fail(str(error))
+
+
 def _load_state(directory: Path | None) -> SandboxState:
     try:
         return SandboxState.load(sandbox_dir(directory))
@@ -122,7 +129,7 @@ def up(
     try:
         state = start_background(options)
     except SandboxStartError as error:
-        raise _fail(str(error)) from None
+        raise _start_failed(error) from None
     table = Table(title="sandbox up", show_header=False)
     table.add_row("shared hostname", state.hostname)
     table.add_row("AWS endpoint", state.endpoint_url)
@@ -140,13 +147,18 @@ def down(directory: DirOption = None) -> None:
     """Stop the sandbox: every process it started, every port it opened."""
     from opsctl.sandbox.lifecycle import stop_background
 
-    report = stop_background(sandbox_dir(directory))
+    try:
+        report = stop_background(sandbox_dir(directory))
+    except SandboxStateError as error:
+        raise _fail(str(error)) from None
     if report.stale_state_removed:
         output.info("the sandbox here had already stopped (stale state removed); nothing to stop")
         return
     if not report.stopped:
         output.info("no sandbox is running here; nothing to stop")
         return
+    if report.leftover_pids:
+        raise _fail(f"sandbox processes {report.leftover_pids} survived SIGKILL")
     if report.leftover_ports:
         raise _fail(f"sandbox stopped, but ports {report.leftover_ports} still answer")
     output.info("sandbox stopped; no process or port left")
@@ -193,10 +205,13 @@ def drill(
 ) -> None:
     """Rehearse a failover end to end on a fresh sandbox, print the measurements, tear down."""
     from opsctl.sandbox.drill import DrillFailed, run_drill_command
+    from opsctl.sandbox.lifecycle import SandboxStartError
 
     options = _sandbox_options(time_scale, stack_file, directory)
     try:
         run_drill_command(options)
+    except SandboxStartError as error:
+        raise _start_failed(error) from None
     except DrillFailed as error:
         raise _fail(f"drill failed: {error}") from None
     except KeyboardInterrupt:
@@ -247,19 +262,13 @@ def probe_command(
     status codes. Exit 1 when any request failed."""
     resolver: Resolver
     if sandbox:
-        import boto3
-
         from opsctl.sandbox.idp import SigningKey
         from opsctl.sandbox.resolver import SandboxResolver
         from opsctl.topology import load_topology_file
 
         state = _load_state(directory)
         topo = load_topology_file(Path(state.topology_file))
-        route53 = boto3.client(
-            "route53", region_name="us-east-1", endpoint_url=state.endpoint_url,
-            aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )  # fmt: skip
+        route53 = state.client("route53", "us-east-1")
         resolver = SandboxResolver(
             route53, topo.hosted_zone_id, topo.records[0].type, state.host_map
         )

@@ -380,12 +380,17 @@ class ProvisionedConcurrencyError(ServiceException):
     code = "InvalidParameterValueException"
 
 
+class ProvisionedConcurrencyListError(ServiceException):
+    code = "ValidationException"
+
+
 @dataclass
 class ProvisionedConcurrency:
     """Lambda's provisioned concurrency configs (Put/Get/List/Delete), which moto answers 404.
 
     A config belongs to a function's alias or version (the qualifier) and is READY at once: the
     sandbox has no instances to warm. Functions and aliases are moto's; only the configs live here.
+    As in Lambda, the list takes the unqualified function and holds every qualifier's config.
     """
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -444,6 +449,15 @@ class ProvisionedConcurrency:
             return 202, {}, json.dumps(shown)
 
         def get(self: LambdaResponse) -> TYPE_RESPONSE:
+            if "List" in self.querystring:
+                # Lambda's FunctionName pattern for the list has no qualifier: a name, an ARN
+                # or a partial ARN of the function itself, never `name:alias` or `...:alias`.
+                name = urllib.parse.unquote(self.path.split("?")[0].rstrip("/").split("/")[-2])
+                if len(name.split(":")) in (2, 4, 8):
+                    raise ProvisionedConcurrencyListError(
+                        f"1 validation error detected: Value '{name}' at 'functionName' failed "
+                        "to satisfy constraint: an unqualified function name or ARN"
+                    )
             key, function = function_of(self)
             if "List" in self.querystring:
                 with layer._lock:

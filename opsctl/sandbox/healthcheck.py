@@ -12,7 +12,7 @@ with time scaled down (`time_scale` multiplies every interval and alarm period):
 - every metric alarm in the sandbox's Regions (the health-check alarms in us-east-1, each
   Region's own API/Lambda alarms) is evaluated from the datapoints in the emulator's CloudWatch
   over its last EvaluationPeriods periods (statistic or percentile, or a metric-math sum of
-  metrics with FILL; comparison, threshold, DatapointsToAlarm, TreatMissingData); then every
+  metrics; comparison, threshold, DatapointsToAlarm, TreatMissingData); then every
   composite alarm's AlarmRule over ALARM()/OK()/INSUFFICIENT_DATA(), AND, OR, NOT. Each
   transition is set with SetAlarmState and its actions published to SNS with CloudWatch's
   notification JSON.
@@ -65,11 +65,8 @@ REGION_NAMES = {
     "eu-central-1": "Europe (Frankfurt)",
 }
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
-# One term of a metric-math sum the sandbox evaluates: a query id, or FILL(id, constant).
-_MATH_TERM = re.compile(
-    r"^\s*(?:FILL\(\s*(?P<filled>[a-z]\w*)\s*,\s*(?P<fill>-?\d+(?:\.\d+)?)\s*\)"
-    r"|(?P<plain>[a-z]\w*))\s*$"
-)
+# One term of a metric-math sum the sandbox evaluates: a query id.
+_MATH_TERM = re.compile(r"^\s*(?P<ident>[a-z]\w*)\s*$")
 STATISTICS: dict[str, Callable[[list[float]], float]] = {
     "Minimum": min,
     "Maximum": max,
@@ -179,23 +176,23 @@ class Series(Protocol):
 
 @dataclass(frozen=True)
 class MathTerm:
-    """One operand of a metric-math sum: a query's statistic per period, optionally FILLed."""
+    """One operand of a metric-math sum: a query's statistic per period."""
 
     series: Series | None  # None: the metric has no datapoints at all
     statistic: Callable[[list[float]], float]
-    fill: float | None = None  # FILL(id, fill): a period without datapoints counts as this
 
     def value(self, start: float, end: float) -> float | None:
         values = self.series.between(start, end) if self.series is not None else []
-        return self.statistic(values) if values else self.fill
+        return self.statistic(values) if values else None
 
 
 @dataclass(frozen=True)
 class MetricMathSum:
-    """A metric-math alarm's returned expression `a + FILL(b, 0) + ...`, period by period.
+    """A metric-math alarm's returned expression `a + b + ...`, period by period.
 
-    As in CloudWatch, a sum has no value in a period where any operand has none; FILL gives
-    its operand a value in every period (the reason the authorizer-errors alarm uses it).
+    As CloudWatch documents for its arithmetic operators, a missing value counts as 0: a period
+    has a sum when at least one operand has a datapoint in it, and none (missing data, for the
+    alarm's TreatMissingData) when no operand has.
     """
 
     terms: tuple[MathTerm, ...]
@@ -205,8 +202,8 @@ class MetricMathSum:
         return any(term.series is not None and term.series.published for term in self.terms)
 
     def value(self, start: float, end: float) -> float | None:
-        values = [term.value(start, end) for term in self.terms]
-        return None if None in values else sum(v for v in values if v is not None)
+        values = [v for v in (term.value(start, end) for term in self.terms) if v is not None]
+        return sum(values) if values else None
 
 
 class MetricStore(Protocol):
@@ -478,8 +475,8 @@ class AlarmEvaluator:
     def _metric_math(
         self, region: str, alarm: dict[str, Any]
     ) -> tuple[dict[str, Any], MetricMathSum] | None:
-        """A metric-math alarm whose returned expression adds up its queries' statistics, each
-        term an id or FILL(id, constant) (`e0 + e1`, `FILL(e0, 0) + FILL(e1, 0)`)."""
+        """A metric-math alarm whose returned expression adds up its queries' statistics
+        (`e0 + e1`); any other expression is left alone."""
         queries = {query["Id"]: query for query in alarm["Metrics"]}
         returned = [q for q in alarm["Metrics"] if q.get("ReturnData")]
         if len(returned) != 1 or not returned[0].get("Expression"):
@@ -490,7 +487,7 @@ class AlarmEvaluator:
             match = _MATH_TERM.match(text)
             if match is None:
                 return None
-            ident = match.group("filled") or match.group("plain")
+            ident = match.group("ident")
             stat = queries.get(ident, {}).get("MetricStat")
             statistic = statistic_named(stat.get("Stat", "")) if stat else None
             if stat is None or statistic is None:
@@ -501,8 +498,7 @@ class AlarmEvaluator:
             series = self.store.series(
                 region, metric["Namespace"], metric["MetricName"], dimensions
             )
-            fill = match.group("fill")
-            terms.append(MathTerm(series, statistic, float(fill) if fill is not None else None))
+            terms.append(MathTerm(series, statistic))
         expression = MetricMathSum(tuple(terms))
         if len(periods) != 1 or not expression.published:
             return None

@@ -1,7 +1,8 @@
 """The sandbox supervisor: starts every part, keeps them running, and stops them all.
 
-`opsctl sandbox up` runs `python -m opsctl.sandbox.runtime` as a detached background process;
-it writes the state file once everything serves and removes it when it stops (SIGTERM or
+`opsctl sandbox up` runs `python -m opsctl.sandbox.runtime` as a detached background process
+leading its own process group; it takes the directory's lock and writes its identity into it
+first, writes the state file once everything serves, and removes it when it stops (SIGTERM or
 SIGINT). In this process: the emulator, the IdP's JWKS server, provisioning, the global-table
 replicator, the health checkers and the alarm evaluator. Each Region's front is a child process
 holding a listening socket this process bound (so no port can be taken in between), and exits by
@@ -306,32 +307,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--checkers", type=int, default=DEFAULT_CHECKERS)
     args = parser.parse_args(argv)
-    lock = hold_supervisor_lock(args.dir)  # released by the kernel when this process ends
+    try:
+        lock = hold_supervisor_lock(args.dir)  # released by the kernel when this process ends
+    except OSError as error:
+        print(f"sandbox: cannot lock {args.dir}: {error.strerror or error}", file=sys.stderr)
+        return 1
     if lock is None:
         print(f"sandbox: another supervisor is running in {args.dir}", file=sys.stderr)
         return 1
     # The emulator logs every request; the sandbox log should show state changes instead.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    # While starting, a stop request aborts the start at once (`down` or an interrupted `up`
+    # must not wait for provisioning); once serving, it ends the wait below.
+    signal.signal(signal.SIGTERM, _abort_start)
+    signal.signal(signal.SIGINT, _abort_start)
     sandbox = Sandbox(
         SandboxOptions(args.dir, args.stack, time_scale=args.time_scale, checkers=args.checkers)
     )
     try:
         state = sandbox.start()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: stopping.set())
         print(
             f"sandbox ready: {state.hostname} via {state.endpoint_url}", file=sys.stderr, flush=True
         )
         while not stopping.wait(0.5):
             pass
         return 0
+    except StopRequested:
+        print("sandbox: stop requested while starting", file=sys.stderr, flush=True)
+        return 0
     except Exception as error:
         print(f"sandbox failed to start: {error!r}", file=sys.stderr, flush=True)
         return 1
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping now; a second request waits
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         sandbox.stop()
         print("sandbox stopped", file=sys.stderr, flush=True)
+
+
+class StopRequested(BaseException):
+    """SIGTERM or SIGINT while the sandbox was starting (not an Exception: nothing swallows it)."""
+
+
+def _abort_start(*_: object) -> None:
+    raise StopRequested
 
 
 if __name__ == "__main__":

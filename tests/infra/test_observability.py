@@ -56,7 +56,9 @@ def test_region_alarms_watch_that_regions_own_signals(default_run: ProgramRun, r
         for reason in authorizer_app.ERROR_REASONS
     )  # fmt: skip
     (total,) = [q for q in errors["metricQueries"] if q.get("returnData")]
-    assert total["expression"] == " + ".join(f"FILL({ident}, 0)" for ident in sorted(counted))
+    # `+` counts a reason missing in a minute as 0; FILL would pin a late newest minute to 0.
+    assert total["expression"] == " + ".join(sorted(counted))
+    assert "FILL" not in total["expression"]
 
     throttles = alarms["lambda-throttles"].inputs
     watched = {
@@ -67,6 +69,10 @@ def test_region_alarms_watch_that_regions_own_signals(default_run: ProgramRun, r
     assert watched == {f"{APP}-{fn}" for fn in ("authorizer", "api", "health")}
     (result,) = [q for q in throttles["metricQueries"] if q.get("returnData")]
     assert result["expression"] == "t0 + t1 + t2"
+    for alarm in (errors, throttles):
+        # Every query is read at the alarm's one-minute period; only the sum is returned.
+        assert {q["metric"]["period"] for q in alarm["metricQueries"] if "metric" in q} == {60}
+        assert [q.get("returnData", False) for q in alarm["metricQueries"]].count(True) == 1
     for alarm in alarms.values():
         assert alarm.inputs["evaluationPeriods"] == 3
         assert alarm.inputs["treatMissingData"] == "notBreaching"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typer.testing import CliRunner, Result
 from opsctl.aws import AwsClients
 from opsctl.cli import app
 from opsctl.route53 import Weights, read_records
+from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.state import SandboxState
 from opsctl.topology import Topology, parse_topology
 from tests.support.aws import create_state_table
@@ -34,6 +36,15 @@ REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
 # The Regional API Gateway custom-domain targets the alias records point at.
 ALIAS_ZONES = {"us-east-1": "Z1UJRXOUMOOFQ8", "us-west-2": "Z2OJLYMUO9EFXC"}
 API_IDS = {"primary": "a1b2c3d4e5", "secondary": "f6g7h8i9j0"}
+# The data-plane lever (contract: docs/contracts.md), in the secondary Region.
+LEVER_NAMESPACE = "MultiRegionAuthorizer"
+LEVER_METRIC = "PrimaryOutOfService"
+LEVER_ALARM = f"{APP}-primary-out-of-service"
+
+
+def alias_target(region: str) -> str:
+    """The Regional custom domain's regional domain name the Region's alias record points at."""
+    return f"d-{region.replace('-', '')}.execute-api.{region}.amazonaws.com"
 
 
 @dataclass
@@ -106,6 +117,21 @@ class World:
             HostedZoneId=self.topology.hosted_zone_id, ChangeBatch={"Changes": changes}
         )
 
+    def point_record_at(self, role: str, region: str) -> None:
+        """Alias the role's record to `region`'s domain (a misrouted record), keeping its weight."""
+        own = self.topology.role(role).region
+        self.client("route53").change_resource_record_sets(
+            HostedZoneId=self.topology.hosted_zone_id,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": _record(own, self.weights().of(role), region),
+                    }
+                ]
+            },
+        )
+
     def audit_lines(self) -> list[dict[str, Any]]:
         """Every line of the audit log (intents and outcomes)."""
         if not self.audit_path.exists():
@@ -122,15 +148,17 @@ class World:
         return outcomes
 
 
-def _record(region: str, weight: int) -> dict[str, Any]:
+def _record(region: str, weight: int, points_at: str | None = None) -> dict[str, Any]:
+    """The Region's weighted alias record; `points_at` another Region's domain to misroute it."""
+    target = points_at or region
     return {
         "Name": RECORD_NAME,
         "Type": "A",
         "SetIdentifier": region,
         "Weight": weight,
         "AliasTarget": {
-            "HostedZoneId": ALIAS_ZONES[region],
-            "DNSName": f"d-{region.replace('-', '')}.execute-api.{region}.amazonaws.com.",
+            "HostedZoneId": ALIAS_ZONES[target],
+            "DNSName": alias_target(target) + ".",
             "EvaluateTargetHealth": False,
         },
     }
@@ -159,6 +187,46 @@ def _put_alarm_in_ok(
         ComparisonOperator=comparison,
     )
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="setup")
+
+
+def _create_lever(client: Any, region: str) -> dict[str, Any]:
+    """The lever's alarm in the secondary Region and the CLOUDWATCH_METRIC check on it."""
+    dimensions = {"App": APP}
+    _put_alarm_in_ok(
+        client("cloudwatch", region),
+        LEVER_ALARM,
+        LEVER_NAMESPACE,
+        LEVER_METRIC,
+        [{"Name": key, "Value": value} for key, value in dimensions.items()],
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=1,
+        statistic="Maximum",
+    )
+    health_check_id = client("route53").create_health_check(
+        CallerReference="opsctl-tests-out-of-service",
+        HealthCheckConfig={
+            "Type": "CLOUDWATCH_METRIC",
+            "AlarmIdentifier": {"Region": region, "Name": LEVER_ALARM},
+            "InsufficientDataHealthStatus": "LastKnownStatus",
+        },
+    )["HealthCheck"]["Id"]
+    client("route53").change_tags_for_resource(
+        ResourceType="healthcheck",
+        ResourceId=health_check_id,
+        AddTags=[
+            {"Key": "Name", "Value": f"{APP}-primary-out-of-service"},
+            {"Key": "App", "Value": APP},
+            {"Key": "Role", "Value": "primary"},
+        ],
+    )
+    return {
+        "region": region,
+        "namespace": LEVER_NAMESPACE,
+        "metricName": LEVER_METRIC,
+        "dimensions": dimensions,
+        "alarmName": LEVER_ALARM,
+        "healthCheckId": health_check_id,
+    }
 
 
 def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True) -> World:
@@ -246,6 +314,7 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
             "apiUrl": f"https://{api_host}/prod",
             "healthUrl": f"https://{api_host}/prod/health",
             "failureSwitch": switch,
+            "aliasTarget": alias_target(region),
             **({"impairedAlarmName": impaired_name} if impaired_alarms else {}),
         }
     document = {
@@ -255,6 +324,7 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
         "records": [{"name": RECORD_NAME, "type": "A"}],
         "alarmRegion": "us-east-1",
         "regions": regions,
+        "outOfService": _create_lever(client, REGIONS["secondary"]),
     }
     path = tmp_path / "topology.json"
     path.write_text(json.dumps(document))
@@ -348,6 +418,17 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     # The emulator answers GetChange at once (or after a set delay): no need to poll every 2 s.
     monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
     return audit
+
+
+@pytest.fixture
+def fault_proxy(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """A FaultProxy in front of this test's emulator; opsctl's clients go through it.
+
+    The World keeps talking to the emulator directly, so a test can still arrange state in a
+    Region the proxy has taken away."""
+    with FaultProxy(upstream=aws_endpoint) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        yield proxy
 
 
 @pytest.fixture

@@ -357,7 +357,9 @@ def test_a_signal_while_waiting_for_insync_still_audits_and_says_so(
     change_id = line["changeId"]
     assert stderr.splitlines()[-1] == (
         f"opsctl: error: interrupted: change {change_id} was applied and is in the audit log; "
-        f"it was still propagating (check it with `aws route53 get-change --id {change_id}`)"
+        f"it was still propagating (check it with `aws route53 get-change --id {change_id}`); "
+        "applied: primary 100 / secondary 0 -> primary 0 / secondary 100 (change "
+        f"{change_id}); weights now (read back): primary 0 / secondary 100"
     )
     assert "Traceback" not in stderr
     assert line["insyncSeconds"] is None

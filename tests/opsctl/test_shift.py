@@ -4,6 +4,7 @@ no-op, conflict, INSYNC wait, gradual fallback stopping on degradation, and the 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 from opsctl import shift
 from opsctl.audit import AuditLog
 from opsctl.cli import app
-from opsctl.errors import ChangeUnconfirmedError, ConflictError
+from opsctl.errors import AwsError, ChangeUnconfirmedError, ConflictError
 from opsctl.route53 import Weights
 from opsctl.sandbox.emulator import Emulator
 from tests.opsctl.conftest import World, assert_one_line_error, invoke
@@ -42,13 +43,14 @@ def test_plan_json(runner: CliRunner, world: World) -> None:
         "health-alarm",
         "impaired-alarm",
         "failure-switch",
+        "alias-targets",
         "lambda-concurrency-quota",
         "authorizer-concurrency",
         "api-throttling",
         "table-replicas",
         "replication-latency",
     ]
-    assert {checks[name] for name in list(checks)[:4]} == {"pass"}  # the target's own signals
+    assert {checks[name] for name in list(checks)[:5]} == {"pass"}  # the target's own signals
     assert checks["table-replicas"] == "pass"
     # The world has no REST APIs or replication metrics, which cannot be verified: a warning.
     # (test_readiness covers each capacity check passing and failing.)
@@ -180,8 +182,10 @@ def test_conflict_at_the_cas_exits_5(
     [
         (
             True,
-            ", but the records now show primary 0 / secondary 100: the change was applied "
-            "(audited without a change id; INSYNC was not awaited)",
+            "; the records now show primary 0 / secondary 100: the change was applied "
+            "(audited without a change id; INSYNC was not awaited); applied: primary 100 / "
+            "secondary 0 -> primary 0 / secondary 100 (change unconfirmed); weights now (read "
+            "back): primary 0 / secondary 100",
         ),
         (False, "; the records still show primary 100 / secondary 0: not applied so far"),
     ],
@@ -248,7 +252,12 @@ def test_gradual_fallback_stops_on_degradation_leaving_the_last_safe_weights(
     )  # fmt: skip
     assert result.exit_code == 4
     assert "stopped on degradation of the primary (us-east-1): health-alarm: ALARM" in result.stderr
-    assert "weights left at the last safe step: primary 10 / secondary 90" in result.stderr
+    assert (
+        "applied: step 1/3 primary 0 / secondary 100 -> primary 10 / secondary 90 (change "
+    ) in result.stderr
+    assert (
+        "not applied: step 2/3, step 3/3; weights now (read back): primary 10 / secondary 90"
+    ) in result.stderr
     assert world.weights() == Weights(10, 90)
     assert len(world.audit_outcomes()) == 1
 
@@ -333,3 +342,164 @@ def test_gradual_fallback_waits_the_interval_between_steps(runner: CliRunner, wo
     first, second = json.loads(result.stdout)["result"]["steps"]
     gap = second["approvalToInsyncSeconds"] - first["approvalToInsyncSeconds"]
     assert gap >= 0.5
+
+
+def _fallback_in_steps(runner: CliRunner, world: World) -> Any:
+    return invoke(
+        runner, world, "fallback", "--steps", "10,50,100", "--approve", "--reason", "recovered"
+    )
+
+
+def _between_steps(monkeypatch: pytest.MonkeyPatch, action: Any) -> None:
+    """Run `action` in the health gate before step 2 (after step 1 was applied)."""
+
+    def gate(clients: Any, topology: Any, role: str) -> str | None:
+        return action()
+
+    monkeypatch.setattr(shift, "_degradation", gate)
+
+
+APPLIED_STEP_1 = "applied: step 1/3 primary 0 / secondary 100 -> primary 10 / secondary 90 (change "
+
+
+def test_weights_moved_between_steps_report_the_applied_step_not_nothing_changed(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.set_weights(0, 100)
+    _between_steps(monkeypatch, lambda: world.set_weights(30, 70))  # another operator, mid-way
+    result = _fallback_in_steps(runner, world)
+    assert_one_line_error(
+        result,
+        5,
+        "the weighted records changed after step 1/3 (expected primary 10 / secondary 90, found "
+        "primary 30 / secondary 70); step 2/3 was not submitted",
+    )
+    assert "nothing changed" not in result.stderr
+    assert APPLIED_STEP_1 in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "not applied: step 2/3, step 3/3; weights now (read back): primary 30 / secondary 70"
+    )
+    assert [line["step"] for line in world.audit_lines()] == ["1/3"]
+
+
+def test_an_aws_error_in_the_health_gate_reports_the_applied_step_and_weights(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.set_weights(0, 100)
+
+    def gate_fails() -> None:
+        raise AwsError("AWS did not answer in time while reading the HealthCheckStatus metric")
+
+    _between_steps(monkeypatch, gate_fails)
+    result = _fallback_in_steps(runner, world)
+    assert_one_line_error(result, 1, "AWS did not answer in time while reading the Health")
+    assert APPLIED_STEP_1 in result.stderr
+    assert "weights now (read back): primary 10 / secondary 90" in result.stderr
+    assert world.weights() == Weights(10, 90)
+
+
+def test_ctrl_c_in_the_health_gate_reports_the_applied_step_and_weights(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.set_weights(0, 100)
+
+    def operator_presses_ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    _between_steps(monkeypatch, operator_presses_ctrl_c)
+    result = _fallback_in_steps(runner, world)
+    assert_one_line_error(result, 130, "interrupted: " + APPLIED_STEP_1)
+    assert result.stderr.rstrip().endswith(
+        "not applied: step 2/3, step 3/3; weights now (read back): primary 10 / secondary 90"
+    )
+
+
+def test_an_abort_says_so_when_the_weights_cannot_be_read_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Route 53 stops answering right after step 1: the report is bounded and says it could not read.
+    monkeypatch.setattr(shift, "READ_BACK_TIMEOUT", 0.2)
+    world.set_weights(0, 100)
+    clients = world.clients()
+    plan = shift.plan_fallback(clients, world.topology, [10, 50, 100])
+
+    def gate_then_route53_hangs(*_: Any) -> str | None:
+        def hang(*_: Any) -> Any:
+            threading.Event().wait(5)
+
+        monkeypatch.setattr(shift, "read_records", hang)
+        raise AwsError("cannot reach AWS while reading the weighted records")
+
+    monkeypatch.setattr(shift, "_degradation", gate_then_route53_hangs)
+    with pytest.raises(AwsError) as raised:
+        shift.apply_shift(
+            clients, world.topology, plan, shift.Approval("x"), AuditLog(world.audit_path)
+        )
+    assert raised.value.message.endswith(
+        "not applied: step 2/3, step 3/3; the weights could not be read back (no answer within "
+        "0.2s while reading the weighted records); run `opsctl status`"
+    )
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_ctrl_c_while_the_change_is_in_flight_rereads_and_audits_what_it_finds(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch, applied: bool
+) -> None:
+    real_submit = shift.submit_change
+
+    def submit_then_ctrl_c(*args: Any, **kwargs: Any) -> str:
+        if applied:  # Route 53 got the batch; the answer never arrived
+            real_submit(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shift, "submit_change", submit_then_ctrl_c)
+    result = invoke(runner, world, "failover", "--approve", "--reason", "INC-8")
+    prefix = (
+        "interrupted: while submitting primary 100 / secondary 0 -> primary 0 / secondary 100: "
+    )
+    if applied:
+        assert_one_line_error(
+            result,
+            130,
+            prefix + "the records now show primary 0 / secondary 100: the change was applied "
+            "(audited without a change id; INSYNC was not awaited); applied: primary 100 / "
+            "secondary 0 -> primary 0 / secondary 100 (change unconfirmed); weights now (read "
+            "back): primary 0 / secondary 100",
+        )
+        (line,) = world.audit_lines()
+        assert (line["changeId"], line["after"]) == (
+            shift.UNCONFIRMED_CHANGE_ID,
+            {"primary": 0, "secondary": 100},
+        )
+    else:
+        assert_one_line_error(
+            result, 130, prefix + "the records still show primary 100 / secondary 0: not applied"
+        )
+        assert world.audit_lines() == []
+
+
+MISROUTED = (
+    "alias-targets: the primary A record (us-east-1) points at "
+    "d-uswest2.execute-api.us-west-2.amazonaws.com, the secondary's (us-west-2), not "
+    "d-useast1.execute-api.us-east-1.amazonaws.com"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "weights"), [("failover", Weights(100, 0)), ("fallback", Weights(0, 100))]
+)
+def test_a_misrouted_record_refuses_the_shift_unless_forced(
+    runner: CliRunner, world: World, command: str, weights: Weights
+) -> None:
+    world.set_weights(weights.primary, weights.secondary)
+    world.point_record_at("primary", "us-west-2")
+    refused = invoke(runner, world, command, "--approve", "--reason", "INC-5")
+    assert_one_line_error(refused, 4, f"preflight refused {command} to ")
+    assert MISROUTED in refused.stderr
+    assert "nothing changed (--force overrides)" in refused.stderr
+    assert world.weights() == weights
+    forced = invoke(runner, world, command, "--approve", "--force", "--reason", "INC-5")
+    assert forced.exit_code == 0, forced.stderr
+    assert world.weights() != weights
+    (line,) = world.audit_lines()
+    assert (line["forced"], line["overridden"]) == (True, ["alias-targets"])

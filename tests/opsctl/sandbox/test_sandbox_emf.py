@@ -1,5 +1,5 @@
 """The functions' EMF output becomes CloudWatch metrics in the sandbox, and the Region's
-authorizer-errors alarm (metric math: FILL(e0, 0) + FILL(e1, 0)) is evaluated from them."""
+authorizer-errors alarm (metric math: e0 + e1) is evaluated from them."""
 
 from __future__ import annotations
 
@@ -204,7 +204,7 @@ def test_authorizer_errors_alarm_fires_on_enough_errors_of_either_reason_only(
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     (alarm,) = cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
     returned = [q for q in alarm["Metrics"] if q.get("ReturnData")]
-    assert [q["Expression"] for q in returned] == ["FILL(e0, 0) + FILL(e1, 0)"]
+    assert [q["Expression"] for q in returned] == ["e0 + e1"]
     threshold = int(alarm["Threshold"])
     periods = alarm["EvaluationPeriods"]
     publisher = MetricsPublisher(cloudwatch)
@@ -241,8 +241,8 @@ def test_authorizer_errors_alarm_fires_on_enough_errors_of_either_reason_only(
     evaluator.evaluate_all(now)
     assert states() == ("OK", "OK")
 
-    # Enough failures in every period, whichever reason (FILL: one reason alone still counts,
-    # and both reasons add up).
+    # Enough failures in every period, whichever reason (`+` counts a missing reason as 0: one
+    # reason alone still counts, and both reasons add up).
     now += periods * period
     half = threshold // 2
     mixed = [
@@ -254,9 +254,9 @@ def test_authorizer_errors_alarm_fires_on_enough_errors_of_either_reason_only(
     evaluator.evaluate_all(now)
     assert states() == ("ALARM", "ALARM")
 
-    # Minutes without a single failure are zeros (FILL), not missing data: back to OK.
+    # Minutes without a single failure are missing data, not breaching: back to OK.
     now += periods * period
     evaluator.evaluate_all(now)
     assert states() == ("OK", "OK")
     (evaluated,) = cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
-    assert json.loads(evaluated["StateReasonData"])["recentDatapoints"] == [0.0] * periods
+    assert json.loads(evaluated["StateReasonData"])["recentDatapoints"] == []

@@ -219,10 +219,10 @@ def test_metric_math_sum_adds_every_member_metric() -> None:
     assert evaluate_alarm(throttles, summed(authorizer, api, health), now, 0.05).state == "ALARM"
 
 
-def test_sum_without_fill_has_no_value_where_a_member_has_none() -> None:
-    """CloudWatch adds time series timestamp by timestamp: `e0 + e1` is missing in a period
-    where e1 has no datapoint, so 7 errors of one reason alone never reach the threshold;
-    FILL(e1, 0) makes them count."""
+def test_metric_math_sum_counts_a_missing_member_as_zero() -> None:
+    """CloudWatch's arithmetic operators treat a missing value as 0: `e0 + e1` has a value in
+    every period where either reason has datapoints, so 7 errors of one reason alone reach the
+    threshold; a period where neither has any is missing data (TreatMissingData decides)."""
     errors = {
         "AlarmName": "app-primary-authorizer-errors",
         "Period": 60,
@@ -234,14 +234,19 @@ def test_sum_without_fill_has_no_value_where_a_member_has_none() -> None:
     now = 1000.0
     error = series_of(*((now - 1 - i * 0.1, 1.0) for i in range(7)))
     misconfigured = series_of((now - 100, 1.0))  # published, but not in this period
-    strict = MetricMathSum((MathTerm(error, sum), MathTerm(misconfigured, sum)))
-    evaluation = evaluate_alarm(errors, strict, now, 0.05)
-    assert evaluation is not None and evaluation.state == "OK"
-    assert evaluation.reason_data["recentDatapoints"] == []
-    filled = MetricMathSum((MathTerm(error, sum, fill=0.0), MathTerm(misconfigured, sum, 0.0)))
-    evaluation = evaluate_alarm(errors, filled, now, 0.05)
+    summed = MetricMathSum((MathTerm(error, sum), MathTerm(misconfigured, sum)))
+    evaluation = evaluate_alarm(errors, summed, now, 0.05)
     assert evaluation is not None and evaluation.state == "ALARM"
     assert evaluation.reason_data["recentDatapoints"] == [7.0]
+    # The period where only `misconfigured` has its one datapoint: 0 + 1.
+    assert summed.value(now - 100.5, now - 99.5) == 1.0
+    # Neither member has a datapoint: no sum at all, not a 0.
+    assert summed.value(now - 50, now - 40) is None
+    quiet = evaluate_alarm(errors, summed, now + 10, 0.05)
+    assert quiet is not None and quiet.state == "OK"
+    assert quiet.reason_data["recentDatapoints"] == []
+    missing = evaluate_alarm({**errors, "TreatMissingData": "missing"}, summed, now + 10, 0.05)
+    assert missing is not None and missing.state == "INSUFFICIENT_DATA"
 
 
 @pytest.mark.parametrize(
