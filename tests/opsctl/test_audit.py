@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,12 @@ from opsctl.audit import Actor, AuditLog, AuditRecord
 from opsctl.cli import app
 from opsctl.route53 import Weights
 from opsctl.sandbox.emulator import Emulator
-from tests.opsctl.conftest import World, assert_one_line_error, invoke
+from tests.opsctl.conftest import (
+    World,
+    assert_one_line_error,
+    failover_waiting_for_insync,
+    invoke,
+)
 
 
 def _intent(reason: str = "INC-1") -> AuditRecord:
@@ -72,25 +74,9 @@ def test_the_intent_is_on_disk_before_the_change_is_submitted(
 def test_kill_9_while_waiting_for_insync_leaves_the_intent_and_history_says_so(
     runner: CliRunner, world: World, emulator: Emulator
 ) -> None:
-    emulator.route53.propagation_seconds = 60  # the change stays PENDING: opsctl keeps polling
-    environment = {**os.environ, "AWS_ENDPOINT_URL": world.endpoint_url, "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "opsctl", "failover", "--approve", "--reason", "INC-kill"]
-    try:
-        process = subprocess.Popen(
-            [*command, "--topology", str(world.topology_path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=environment,
-        )
-        deadline = time.monotonic() + 30
-        while world.weights() != Weights(0, 100):  # applied: now it is waiting for INSYNC
-            assert process.poll() is None, "opsctl ended before the change was applied"
-            assert time.monotonic() < deadline, "the failover never applied"
-            time.sleep(0.05)
-        process.kill()
-        process.wait(timeout=30)
-    finally:
-        emulator.route53.propagation_seconds = 0.0
+    with failover_waiting_for_insync(world, emulator, world.audit_path, "INC-kill") as process:
+        process.kill()  # SIGKILL: no handler runs, nothing more is written
+        process.communicate(timeout=30)
     (intent,) = world.audit_lines()
     assert (intent["phase"], intent["reason"]) == ("intent", "INC-kill")
     table = runner.invoke(app, ["history"])
