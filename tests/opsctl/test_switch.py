@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 from typer.testing import CliRunner, Result
 
 from opsctl import switch as switch_core
 from opsctl.aws import AwsClients
+from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import APP, World, assert_one_line_error, invoke
 
 PARAMETER = f"/{APP}/health/failure-switch"
@@ -121,3 +123,30 @@ def test_a_failed_write_is_audited_as_not_applied(
     (line,) = world.audit_outcomes()
     assert (line["applied"], line["changeId"]) == (False, None)
     assert world.switch("primary") == "healthy"
+
+
+def test_a_region_lost_during_the_write_is_audited_as_unknown(
+    runner: CliRunner,
+    world: World,
+    fault_proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The secondary's SSM stops answering right after opsctl read the parameter: whether the
+    write landed cannot be known, and the audit says exactly that (never `applied`)."""
+    monkeypatch.setattr("opsctl.aws.CLIENT_CONFIG", Config(retries={"max_attempts": 1}))
+    real_read = switch_core.read_failure_switch_version
+
+    def read_then_lose_the_region(ssm: Any, parameter: str) -> Any:
+        found = real_read(ssm, parameter)
+        fault_proxy.set_fault("us-west-2", Fault.REFUSE)
+        return found
+
+    monkeypatch.setattr(switch_core, "read_failure_switch_version", read_then_lose_the_region)
+    result = switch(
+        runner, world, "failing", "--role", "secondary", "--approve", "--reason", "game day"
+    )
+    assert_one_line_error(result, 1, f"cannot reach AWS while writing {PARAMETER} in us-west-2")
+    (line,) = world.audit_outcomes()
+    assert (line["applied"], line["changeId"]) == (None, None)
+    assert line["detail"].startswith("cannot reach AWS while writing")
+    assert world.switch("secondary") == "healthy"
