@@ -145,8 +145,9 @@ def test_a_region_lost_during_the_write_is_audited_as_unknown(
     result = switch(
         runner, world, "failing", "--role", "secondary", "--approve", "--reason", "game day"
     )
-    assert_one_line_error(result, 1, f"cannot reach AWS while writing {PARAMETER} in us-west-2")
+    writing = f"AWS SDK error while writing {PARAMETER} in us-west-2: Connection was closed"
+    assert_one_line_error(result, 1, writing)
     (line,) = world.audit_outcomes()
     assert (line["applied"], line["changeId"]) == (None, None)
-    assert line["detail"].startswith("cannot reach AWS while writing")
+    assert line["detail"].startswith(writing)
     assert world.switch("secondary") == "healthy"
