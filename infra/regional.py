@@ -17,20 +17,21 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import (
+    FAULT_INJECTION_FUNCTIONS,
+    FUNCTIONS,
     HEALTH_PATH,
-    METRICS_NAMESPACE,
     PARTITION,
     PROJECT,
     STAGE_NAME,
     Role,
     Settings,
+    function_environment,
 )
 from infra.policies import allow, service_role
 
 R = TypeVar("R", bound=pulumi.Resource)
 
 HEALTHY = "healthy"
-FUNCTIONS = ("authorizer", "api", "health")
 HANDLERS = {name: f"functions.{name}.app.handler" for name in FUNCTIONS}
 # Route 53 gives an HTTPS check 2 s to answer; the health function must stay well inside it.
 TIMEOUT_SECONDS = {"authorizer": 5, "api": 10, "health": 3}
@@ -114,7 +115,7 @@ class FisLambdaWiring:
     configuration_location: pulumi.Input[str]  # arn:aws:s3:::bucket/prefix/
     bucket_arn: pulumi.Input[str]
     prefix: str
-    functions: tuple[str, ...] = ("api", "health")
+    functions: tuple[str, ...] = FAULT_INJECTION_FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class RegionalStack(pulumi.ComponentResource):
         self.log_groups = {
             fn: aws.cloudwatch.LogGroup(
                 f"{name}-{fn}-logs",
-                name=f"/aws/lambda/{self.function_names[fn]}",
+                name=settings.log_group_name(fn),
                 retention_in_days=settings.log_retention_days,
                 opts=self._child(),
             )
@@ -170,14 +171,14 @@ class RegionalStack(pulumi.ComponentResource):
         }
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
-            name=f"/aws/apigateway/{settings.app}-access",
+            name=settings.access_log_group_name,
             retention_in_days=settings.log_retention_days,
             opts=self._child(),
         )
 
         self.dependency_layer = aws.lambda_.LayerVersion(
             f"{name}-deps",
-            layer_name=f"{settings.app}-deps",
+            layer_name=settings.dependency_layer_name,
             code=pulumi.FileArchive(str(args.dependency_layer_dir)),
             compatible_runtimes=[settings.lambda_runtime],
             compatible_architectures=["arm64"],
@@ -318,37 +319,15 @@ class RegionalStack(pulumi.ComponentResource):
         )
 
     def _environment(self, fn: str) -> dict[str, pulumi.Input[str]]:
-        settings = self._args.settings
-        env: dict[str, pulumi.Input[str]] = {
-            "TABLE_NAME": settings.table_name,
-            "POWERTOOLS_SERVICE_NAME": fn,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-        }
-        if fn in ("authorizer", "health"):
-            env |= {
-                "AUTH_ISSUERS": ",".join(settings.auth.issuers),
-                "AUTH_AUDIENCE": settings.auth.audience,
-                "AUTH_JWKS_URI": settings.auth.jwks_uri,
-            }
-            if settings.auth.jwks_pinned:
-                env["AUTH_JWKS_PINNED"] = settings.auth.jwks_pinned
-        if fn == "health":
-            env["FAILURE_SWITCH_PARAMETER"] = settings.failure_switch_parameter
         fis = self._args.fault_injection
-        if fis is not None and fn in fis.functions:
-            env |= {
-                "AWS_LAMBDA_EXEC_WRAPPER": "/opt/aws-fis/bootstrap",
-                "AWS_FIS_CONFIGURATION_LOCATION": fis.configuration_location,
-            }
-        return env
+        fis_location = fis.configuration_location if fis and fn in fis.functions else None
+        return function_environment(self._args.settings, fn, fis_location)
 
     def _function(self, fn: str) -> aws.lambda_.Function:
         settings = self._args.settings
-        layers: list[pulumi.Input[str]] = [
-            settings.powertools_layer_arn(self.region),
-            self.dependency_layer.arn,
-        ]
+        # Powertools comes in the dependency layer, without extras: the AWS-managed Powertools
+        # layer also ships the X-Ray SDK, pydantic and more that no function uses.
+        layers: list[pulumi.Input[str]] = [self.dependency_layer.arn]
         fis = self._args.fault_injection
         if fis is not None and fn in fis.functions:
             layers.append(fis.extension_layer_arn)
@@ -376,7 +355,7 @@ class RegionalStack(pulumi.ComponentResource):
         name = self._name
         self.rest_api = aws.apigateway.RestApi(
             f"{name}-rest-api",
-            name=f"{settings.app}-{self.role}",
+            name=settings.rest_api_name(self.role),
             description=f"Authorizer API, {self.role} Region {self.region}",
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(
                 types="REGIONAL"

@@ -57,7 +57,10 @@ def test_no_handler_imports_the_xray_sdk(module: str, project_root: str) -> None
     assert result.stdout.splitlines()[-1] == "[]"
 
 
-def test_the_functions_layer_requirements_name_pyjwt_with_crypto(project_root: str) -> None:
+def test_the_functions_layer_ships_powertools_without_extras_and_pyjwt_with_crypto(
+    project_root: str,
+) -> None:
     lines = (Path(project_root) / "functions" / "requirements.txt").read_text().splitlines()
     requirements = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    assert requirements == ["pyjwt[crypto]>=2.8"]
+    # No `[tracer]` or `[all]` extra: those install the X-Ray SDK into the layer.
+    assert requirements == ["aws-lambda-powertools>=3.0", "pyjwt[crypto]>=2.8"]

@@ -363,6 +363,7 @@ def make_sandbox_state(directory: Path, pid: int) -> SandboxState:
         time_scale=0.1,
         checkers=3,
         log_file=str(directory / "sandbox.log"),
+        front_addresses={"us-east-1": "127.0.0.2:9", "us-west-2": "127.0.0.3:9"},
     )
 
 
