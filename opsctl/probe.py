@@ -164,7 +164,7 @@ def probe(
 ) -> ProbeReport:
     """`count` authorized GETs of `path` on the shared hostname, each resolved afresh."""
     if count < 1:
-        raise InputError("--count must be at least 1")
+        raise ValueError("count must be at least 1")  # the CLI bounds --count when parsing
     require_request_path(path)
     responses = [
         call_api(hostname, resolver, path=path, token=token, timeout=timeout) for _ in range(count)
