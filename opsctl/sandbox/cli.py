@@ -19,6 +19,7 @@ from opsctl import output
 from opsctl.options import number_option
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
 from opsctl.sandbox.outage import OutageError, OutageMode
+from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import (
     SANDBOX_DIR_ENV,
     SandboxState,
@@ -160,8 +161,8 @@ def down(directory: DirOption = None) -> None:
         return
     if report.leftover_pids:
         raise _fail(f"sandbox processes {report.leftover_pids} survived SIGKILL")
-    if report.leftover_ports:
-        raise _fail(f"sandbox stopped, but ports {report.leftover_ports} still answer")
+    if report.leftover_addresses:
+        raise _fail(f"sandbox stopped, but {', '.join(report.leftover_addresses)} still answer")
     output.info("sandbox stopped; no process or port left")
 
 
@@ -286,19 +287,32 @@ def token(
     print(key.mint(issuer=state.issuer, audience=state.audience, subject=subject, ttl_seconds=ttl))
 
 
-@sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox drill\n\n  make demo")
+@sandbox_app.command(
+    epilog=(
+        "Examples:\n\n  opsctl sandbox drill\n\n  opsctl sandbox drill --scenario switch\n\n"
+        "  make demo"
+    )
+)
 def drill(
+    scenario: Annotated[
+        Scenario,
+        typer.Option(
+            "--scenario",
+            help="switch: the primary's failure switch breaks it (the rest of its Region runs).",
+        ),
+    ] = Scenario.SWITCH,
     time_scale: TimeScaleOption = 0.05,
     stack_file: StackFileOption = None,
     directory: DirOption = None,
 ) -> None:
-    """Rehearse a failover end to end on a fresh sandbox, print the measurements, tear down."""
+    """Rehearse a failover end to end on a fresh sandbox while players play; print the timeline
+    and the measurements, tear down. Exit 1 when a check fails."""
     from opsctl.sandbox.drill import DrillFailed, run_drill_command
     from opsctl.sandbox.lifecycle import SandboxStartError
 
     options = _sandbox_options(time_scale, stack_file, directory)
     try:
-        run_drill_command(options)
+        run_drill_command(options, scenario)
     except SandboxStartError as error:
         raise _start_failed(error) from None
     except DrillFailed as error:

@@ -477,7 +477,9 @@ class Sandbox:
             self.emulator.data_plane, topology["hostedZoneId"], topology["records"][0]["type"]
         )
         ttl = max(1, round(ALIAS_TTL_SECONDS * self.options.time_scale))
-        server = DnsServer(dns_lookup(resolver, provisioned.hostname, provisioned.host_map, ttl))
+        zone = self.emulator.data_plane.zone_name(topology["hostedZoneId"])
+        lookup = dns_lookup(resolver, provisioned.hostname, provisioned.host_map, ttl)
+        server = DnsServer(lookup, zone)
         server.start()
         return server
 

@@ -198,6 +198,13 @@ class SandboxState:
             config=SANDBOX_CLIENT_CONFIG,
         )  # fmt: skip
 
+    def listening(self) -> list[str]:
+        """Every "host:port" the sandbox listens on: each front on its own loopback address, the
+        rest on 127.0.0.1."""
+        fronts = {f"front:{region}" for region in self.front_addresses}
+        others = [f"127.0.0.1:{port}" for name, port in self.ports.items() if name not in fronts]
+        return others + list(self.front_addresses.values())
+
     def environment(self) -> dict[str, str]:
         """What a shell needs for opsctl and the AWS CLI to talk to this sandbox."""
         environment = {
