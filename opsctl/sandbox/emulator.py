@@ -374,6 +374,9 @@ class Route53DataPlane:
         known = [old for old in earlier if old in ("OK", "ALARM")]
         return not known or known[-1] == "OK"
 
+    def zone_name(self, hosted_zone_id: str) -> str:
+        return str(self._backend().get_hosted_zone(hosted_zone_id).name)
+
     def records(self, hosted_zone_id: str, name: str, record_type: str) -> list[dict[str, Any]]:
         """The zone's record sets of that name and type, as ListResourceRecordSets shows them."""
         zone = self._backend().get_hosted_zone(hosted_zone_id)
