@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infra.mockrun import ProgramRun
+from opsctl.topology import parse_topology
 from tests.infra.plan import RunProgram
 
 APP = "multi-region-authorizer-primary"
@@ -75,3 +76,20 @@ def test_topology_follows_the_configured_regions(run_with: RunProgram) -> None:
     assert ".us-east-2." in regions["secondary"]["aliasTarget"]
     # The lever lives in whichever Region stands by.
     assert run.outputs["topology"]["outOfService"]["region"] == "us-east-2"
+
+
+def test_opsctl_reads_the_lever_and_dns_additions(run_with: RunProgram) -> None:
+    # The contract from both sides: what the program exports is what opsctl acts on.
+    run = run_with(autoFailover=True)
+    topology = parse_topology(run.outputs["topology"])
+    lever = topology.out_of_service
+    assert lever is not None
+    assert (lever.region, lever.alarm_name) == ("us-west-2", f"{APP}-primary-out-of-service")
+    assert lever.health_check_id == run.named("dns-primary-out-of-service-check").id
+    assert [str(server) for server in topology.name_servers] == [
+        "ns-1.awsdns-01.org",
+        "ns-2.awsdns-02.net",
+    ]
+    for region in topology.regions:
+        domain = run.named(f"{region.role}-domain")
+        assert region.alias_target == domain.outputs["regionalDomainName"]
