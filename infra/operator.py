@@ -3,8 +3,10 @@ IAM decision (attach it to the operators' role or group).
 
 Reads for status, readiness, discovery and the compare-and-swap; the weight change only on this
 zone's shared A records; the data-plane lever only as PutMetricData in its namespace and Region;
-the failure switches. No wildcard action; `*` as resource only for the actions that take no
-resource-level permission (ListHealthChecks, GetMetricData, PutMetricData, GetAccountSettings).
+the failure switches. No wildcard action; `*` as resource only where IAM leaves no narrower
+choice: actions without resource-level permissions (ListHealthChecks, GetMetricData,
+PutMetricData, GetAccountSettings) and DescribeAlarms, which returns composite alarms (each
+Region's impaired alarm) only to a permission scoped to `*`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import METRICS_NAMESPACE, PARTITION, PROJECT, ROLES, STAGE_NAME, Role, Settings
-from infra.lever import out_of_service_alarm_name
 from infra.policies import allow
 
 # The compare-and-swap deletes each weighted record exactly as read and creates it again.
@@ -47,16 +48,6 @@ def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
         return pulumi.Output.concat(f"arn:{PARTITION}:route53:::", resource)
 
     zone_arn = route53(pulumi.Output.concat("hostedzone/", zone))
-    alarms = [
-        *(arn("cloudwatch", "us-east-1", f"alarm:{settings.health_alarm_name(r)}") for r in ROLES),
-        *(
-            arn("cloudwatch", settings.region_of(r), f"alarm:{settings.impaired_alarm_name(r)}")
-            for r in ROLES
-        ),
-        arn(
-            "cloudwatch", settings.secondary_region, f"alarm:{out_of_service_alarm_name(settings)}"
-        ),
-    ]
     api_reads = [
         pulumi.Output.concat(
             f"arn:{PARTITION}:apigateway:{settings.region_of(role)}::/restapis/", api_id, path
@@ -87,9 +78,9 @@ def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
                 }
             },
         ),
-        # Alarms and metrics: health-check alarms, each Region's impaired alarm, the lever.
-        allow(["cloudwatch:DescribeAlarms"], alarms),
-        allow(["cloudwatch:GetMetricData"], ["*"]),
+        # Alarms and metrics: health-check alarms, each Region's impaired (composite) alarm, the
+        # lever. CloudWatch returns composite alarms only to DescribeAlarms scoped to `*`.
+        allow(["cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"], ["*"]),
         # The data-plane lever: its metric, in its Region only.
         allow(
             ["cloudwatch:PutMetricData"],
