@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from opsctl import output
+from opsctl.options import number_option
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
 from opsctl.sandbox.outage import OutageError, OutageMode
 from opsctl.sandbox.scenario import Scenario
@@ -49,10 +50,10 @@ DirOption = Annotated[
 ]
 TimeScaleOption = Annotated[
     float,
-    typer.Option(
+    number_option(
         "--time-scale",
-        min=0.001,
-        max=1.0,
+        low=0.001,
+        high=1.0,
         help="Multiplies AWS intervals (health checks, alarm periods, INSYNC); 0.1 = 10x faster.",
     ),
 ]
@@ -274,7 +275,7 @@ def token(
         str, typer.Option("--subject", help="The player (`sub` claim).")
     ] = "player-1",
     ttl: Annotated[
-        int, typer.Option("--ttl", min=60, max=86_400, help="Lifetime in seconds.")
+        int, number_option("--ttl", low=60, high=86_400, help="Lifetime in seconds.")
     ] = 3600,
     directory: DirOption = None,
 ) -> None:
@@ -332,7 +333,7 @@ def _probe_table(report: ProbeReport) -> Table:
 
 def probe_command(
     count: Annotated[
-        int, typer.Option("--count", "-n", min=1, max=10_000, help="Requests to send.")
+        int, number_option("--count", "-n", low=1, high=10_000, help="Requests to send.")
     ] = 20,
     path: Annotated[str, typer.Option("--path", help="Authorized route to call.")] = DEFAULT_PATH,
     token: Annotated[

@@ -45,8 +45,10 @@ def weights(state: SandboxState, drill: Drill) -> dict[str, int]:
 
 
 def audit_lines(state: SandboxState) -> list[dict[str, Any]]:
+    """The outcome line of each audited change (each follows its intent line)."""
     path = Path(state.log_file).parent / "audit.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [line for line in lines if line["phase"] == "outcome"]
 
 
 def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> None:
