@@ -16,7 +16,10 @@ import typer
 from rich.table import Table
 
 from opsctl import output
+from opsctl.options import number_option
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
+from opsctl.sandbox.outage import OutageError, OutageMode
+from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import (
     SANDBOX_DIR_ENV,
     SandboxState,
@@ -47,10 +50,10 @@ DirOption = Annotated[
 ]
 TimeScaleOption = Annotated[
     float,
-    typer.Option(
+    number_option(
         "--time-scale",
-        min=0.001,
-        max=1.0,
+        low=0.001,
+        high=1.0,
         help="Multiplies AWS intervals (health checks, alarm periods, INSYNC); 0.1 = 10x faster.",
     ),
 ]
@@ -132,8 +135,8 @@ def up(
     table = Table(title="sandbox up", show_header=False)
     table.add_row("shared hostname", state.hostname)
     table.add_row("AWS endpoint", state.endpoint_url)
-    for region in state.front_pids:
-        table.add_row(f"API front {region}", f"http://127.0.0.1:{state.ports[f'front:{region}']}")
+    for region, address in state.front_addresses.items():
+        table.add_row(f"API front {region}", f"http://{address}")
     table.add_row("JWKS", state.jwks_url)
     table.add_row("topology", state.topology_file)
     table.add_row("log", state.log_file)
@@ -158,9 +161,97 @@ def down(directory: DirOption = None) -> None:
         return
     if report.leftover_pids:
         raise _fail(f"sandbox processes {report.leftover_pids} survived SIGKILL")
-    if report.leftover_ports:
-        raise _fail(f"sandbox stopped, but ports {report.leftover_ports} still answer")
+    if report.leftover_addresses:
+        raise _fail(f"sandbox stopped, but {', '.join(report.leftover_addresses)} still answer")
     output.info("sandbox stopped; no process or port left")
+
+
+RegionArgument = Annotated[str, typer.Argument(help="A sandbox Region, e.g. us-east-1.")]
+
+
+@sandbox_app.command(
+    epilog=(
+        "Examples:\n\n  opsctl sandbox outage us-east-1\n\n"
+        "  opsctl sandbox outage us-east-1 --mode hang"
+    )
+)
+def outage(
+    region: RegionArgument,
+    mode: Annotated[
+        OutageMode,
+        typer.Option(
+            "--mode",
+            help="refuse: connections are refused; hang: accepted and never answered.",
+        ),
+    ] = OutageMode.REFUSE,
+    directory: DirOption = None,
+) -> None:
+    """Take a Region out: its API front and every AWS API call signed for it stop answering,
+    replication into and out of it stops. Route 53's health checks and DNS keep working."""
+    from opsctl.sandbox.outage import outage as take_out
+
+    state = _load_state(directory)
+    try:
+        out = take_out(state, region, mode)
+    except OutageError as error:
+        raise _fail(str(error), error.exit_code) from None
+    output.info(f"{region} is out ({out[region].value}); `opsctl sandbox restore {region}` ends it")
+
+
+@sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox restore us-east-1")
+def restore(region: RegionArgument, directory: DirOption = None) -> None:
+    """Bring a Region back: its front serves again and replication catches up."""
+    from opsctl.sandbox.outage import restore as bring_back
+
+    state = _load_state(directory)
+    try:
+        still_out = bring_back(state, region)
+    except OutageError as error:
+        raise _fail(str(error), error.exit_code) from None
+    remaining = ", ".join(sorted(still_out)) or "none"
+    output.info(f"{region} is in; Regions still out: {remaining}")
+
+
+@sandbox_app.command(
+    epilog="Examples:\n\n  opsctl sandbox status\n\n  opsctl sandbox status --json"
+)
+def status(
+    directory: DirOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Show the running sandbox: each Region's front and whether it is out, the endpoints."""
+    from opsctl.sandbox.outage import regions_out
+
+    state = _load_state(directory)
+    out = regions_out(state)
+    regions = [
+        {
+            "region": region,
+            "front": state.front_addresses.get(region, ""),
+            "out": region in out,
+            "mode": out[region].value if region in out else None,
+        }
+        for region in state.front_addresses
+    ]
+    if json_output:
+        output.print_json(
+            {
+                "hostname": state.hostname,
+                "endpointUrl": state.endpoint_url,
+                "dns": state.dns or None,
+                "regions": regions,
+            }
+        )
+        return
+    table = Table(title=f"sandbox {state.hostname}")
+    table.add_column("Region")
+    table.add_column("API front")
+    table.add_column("state")
+    for row in regions:
+        shown = f"OUT ({row['mode']})" if row["out"] else "in"
+        table.add_row(str(row["region"]), str(row["front"]), shown)
+    output.stdout.print(table)
+    output.info(f"AWS endpoint {state.endpoint_url}; DNS {state.dns or '-'}")
 
 
 @sandbox_app.command(epilog='Examples:\n\n  eval "$(opsctl sandbox env)"')
@@ -184,7 +275,7 @@ def token(
         str, typer.Option("--subject", help="The player (`sub` claim).")
     ] = "player-1",
     ttl: Annotated[
-        int, typer.Option("--ttl", min=60, max=86_400, help="Lifetime in seconds.")
+        int, number_option("--ttl", low=60, high=86_400, help="Lifetime in seconds.")
     ] = 3600,
     directory: DirOption = None,
 ) -> None:
@@ -196,19 +287,32 @@ def token(
     print(key.mint(issuer=state.issuer, audience=state.audience, subject=subject, ttl_seconds=ttl))
 
 
-@sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox drill\n\n  make demo")
+@sandbox_app.command(
+    epilog=(
+        "Examples:\n\n  opsctl sandbox drill\n\n  opsctl sandbox drill --scenario switch\n\n"
+        "  make demo"
+    )
+)
 def drill(
+    scenario: Annotated[
+        Scenario,
+        typer.Option(
+            "--scenario",
+            help="switch: the primary's failure switch breaks it (the rest of its Region runs).",
+        ),
+    ] = Scenario.SWITCH,
     time_scale: TimeScaleOption = 0.05,
     stack_file: StackFileOption = None,
     directory: DirOption = None,
 ) -> None:
-    """Rehearse a failover end to end on a fresh sandbox, print the measurements, tear down."""
+    """Rehearse a failover end to end on a fresh sandbox while players play; print the timeline
+    and the measurements, tear down. Exit 1 when a check fails."""
     from opsctl.sandbox.drill import DrillFailed, run_drill_command
     from opsctl.sandbox.lifecycle import SandboxStartError
 
     options = _sandbox_options(time_scale, stack_file, directory)
     try:
-        run_drill_command(options)
+        run_drill_command(options, scenario)
     except SandboxStartError as error:
         raise _start_failed(error) from None
     except DrillFailed as error:
@@ -229,7 +333,7 @@ def _probe_table(report: ProbeReport) -> Table:
 
 def probe_command(
     count: Annotated[
-        int, typer.Option("--count", "-n", min=1, max=10_000, help="Requests to send.")
+        int, number_option("--count", "-n", low=1, high=10_000, help="Requests to send.")
     ] = 20,
     path: Annotated[str, typer.Option("--path", help="Authorized route to call.")] = DEFAULT_PATH,
     token: Annotated[
@@ -262,15 +366,15 @@ def probe_command(
     resolver: Resolver
     if sandbox:
         from opsctl.sandbox.idp import SigningKey
-        from opsctl.sandbox.resolver import SandboxResolver
-        from opsctl.topology import load_topology_file
+        from opsctl.sandbox.resolver import ResolutionError
+        from opsctl.sandbox.stubresolver import sandbox_resolver
 
         state = _load_state(directory)
-        topo = load_topology_file(Path(state.topology_file))
-        route53 = state.client("route53", "us-east-1")
-        resolver = SandboxResolver(
-            route53, topo.hosted_zone_id, topo.records[0].type, state.host_map
-        )
+        try:
+            # A player's stub resolver: asks the sandbox's DNS, keeps each answer for its TTL.
+            resolver = sandbox_resolver(state)
+        except ResolutionError as error:
+            raise _fail(str(error)) from None
         hostname = hostname or state.hostname
         token = token or SigningKey.load(Path(state.key_file)).mint(
             issuer=state.issuer, audience=state.audience, subject="probe"

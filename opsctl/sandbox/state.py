@@ -10,7 +10,7 @@ import fcntl
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ STATE_FILE = "state.json"
 # after a crash or a reboot its pid may belong to an unrelated process that `down` must not kill.
 LOCK_FILE = "supervisor.lock"
 SANDBOX_DIR_ENV = "OPSCTL_SANDBOX_DIR"
+SANDBOX_DNS_ENV = "OPSCTL_SANDBOX_DNS"
 # A supervisor writes its identity into the lock file right after taking the lock.
 IDENTITY_TIMEOUT_SECONDS = 2.0
 # The emulator accepts any credentials; fixed ones keep an operator's real ones out of it.
@@ -140,10 +141,12 @@ def _read_identity(path: Path) -> SupervisorIdentity | None:
 @dataclass(frozen=True)
 class SandboxState:
     supervisor_pid: int
-    front_pids: dict[str, int]  # Region -> pid of its front process
-    endpoint_url: str  # the emulator (AWS_ENDPOINT_URL for every Region)
-    ports: dict[str, int]  # "emulator", "jwks", "front:<region>" -> loopback port
-    host_map: dict[str, str]  # DNS name -> "127.0.0.1:port" (the sandbox's stand-in for DNS)
+    front_pids: dict[str, int]  # Region -> pid of its front process (none while it is out)
+    # AWS_ENDPOINT_URL for every Region: the emulator behind the fault proxy that takes a Region's
+    # API away during an outage (opsctl sandbox outage)
+    endpoint_url: str
+    ports: dict[str, int]  # "emulator", "aws" (its proxy), "jwks", "dns", "front:<region>"
+    host_map: dict[str, str]  # DNS name -> "127.0.0.x:port" (a Region's front)
     jwks_url: str
     topology_file: str
     key_file: str
@@ -154,6 +157,9 @@ class SandboxState:
     checkers: int  # Route 53-like checkers per health check
     log_file: str
     version: int = STATE_VERSION
+    # Region -> "127.0.0.x:port": each Region's front on its own loopback address, one port for all.
+    front_addresses: dict[str, str] = field(default_factory=dict)
+    dns: str = ""  # the sandbox's DNS server (Route 53's data plane), "127.0.0.1:port"
 
     def save(self, directory: Path) -> Path:
         path = directory / STATE_FILE
@@ -192,10 +198,20 @@ class SandboxState:
             config=SANDBOX_CLIENT_CONFIG,
         )  # fmt: skip
 
+    def listening(self) -> list[str]:
+        """Every "host:port" the sandbox listens on: each front on its own loopback address, the
+        rest on 127.0.0.1."""
+        fronts = {f"front:{region}" for region in self.front_addresses}
+        others = [f"127.0.0.1:{port}" for name, port in self.ports.items() if name not in fronts]
+        return others + list(self.front_addresses.values())
+
     def environment(self) -> dict[str, str]:
         """What a shell needs for opsctl and the AWS CLI to talk to this sandbox."""
-        return {
+        environment = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             **SANDBOX_CREDENTIALS,
             "OPSCTL_TOPOLOGY": self.topology_file,
         }
+        if self.dns:
+            environment[SANDBOX_DNS_ENV] = self.dns
+        return environment
