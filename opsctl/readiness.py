@@ -67,12 +67,21 @@ class ReadinessReport:
         }
 
 
-def _health(region: RegionStatus) -> Check:
+def _health(region: RegionStatus, status: StatusReport) -> Check:
     value = f"{region.health} ({region.checkers} checkers)" if region.checkers else region.health
     if region.healthy is True:
         return Check("health-check", PASS, value)
     if region.healthy is False:
         return Check("health-check", FAIL, value, "HealthCheckStatus is 0")
+    if "health" in status.unreadable and status.alarm_region != region.region:
+        # The metric lives in another Region, which may be the one that is down: judge the
+        # target by its own endpoint instead.
+        probe = region.probe
+        where = f"HealthCheckStatus unreadable in {status.alarm_region}"
+        if probe is not None and probe.status is not None and not probe.ok:
+            return Check("health-check", FAIL, f"unknown; probe {probe}", f"{where}; probe failed")
+        seen = f"probe {probe}" if probe else "no healthUrl to probe"
+        return Check("health-check", WARN, f"unknown; {seen}", where)
     return Check(
         "health-check", FAIL, value, "no HealthCheckStatus datapoint in the last 10 minutes"
     )
@@ -122,7 +131,12 @@ def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, 
     """The Region's own signals: what the preflight and each gradual step insist on."""
     region = status.region(target.role)
     impaired_deployed = target.impaired_alarm_name is not None
-    return (_health(region), _alarm(region), _impaired(region, impaired_deployed), _switch(region))
+    return (
+        _health(region, status),
+        _alarm(region),
+        _impaired(region, impaired_deployed),
+        _switch(region),
+    )
 
 
 # Capacity: does the target have what the other Region runs with? --------------------------------

@@ -70,7 +70,7 @@ def apply_switch(
     if plan.noop:
         return None
     audit_log.ensure_writable()  # an unauditable change is not made at all
-    actor = current_actor(clients)
+    actor = current_actor(clients, plan.region)
     ssm = clients.client("ssm", plan.region)
     now = read_failure_switch(ssm, plan.parameter)
     if now != plan.current:
