@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The unit lane only: pure logic, Pulumi mocks, in-process handlers (seconds, no emulator).
+test-fast: $(STAMP)
+	$(BIN)/pytest -m unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

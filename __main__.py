@@ -5,6 +5,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from infra.certificates import DomainCertificates, DomainCertificatesArgs
 from infra.config import ROLES, load_settings
 from infra.data import GlobalTable, GlobalTableArgs
 from infra.dns import DnsFailover, DnsFailoverArgs, RegionEndpoint
@@ -58,6 +59,10 @@ fault_store = (
     else None
 )
 
+certificates = DomainCertificates(
+    "certificates", DomainCertificatesArgs(settings=settings, zone_id=zone.zone_id), providers
+)
+
 regional: dict[str, RegionalStack] = {}
 for role in ROLES:
     region = settings.region_of(role)
@@ -68,10 +73,10 @@ for role in ROLES:
             region=region,
             settings=settings,
             account_id=account_id,
-            zone_id=zone.zone_id,
             table_arn=table.arn_in(region, account_id),
             code=code,
             dependency_layer_dir=dependency_layer_dir,
+            certificate_arn=certificates.certificate_arns[role],
             provisioned_concurrency=(
                 settings.secondary_provisioned_concurrency if role == "secondary" else 0
             ),

@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pulumi
 
 PROJECT = "multi-region-authorizer"
-PARTITION = "aws"  # The AWS-managed Powertools layer is published in the commercial partition.
+PARTITION = "aws"  # every ARN this program builds is in the commercial partition
 ALARM_REGION = "us-east-1"  # Route 53 health-check metrics exist only there.
 STAGE_NAME = "prod"
 METRICS_NAMESPACE = "MultiRegionAuthorizer"  # the functions' own metrics (docs/contracts.md)
 HEALTH_PATH = "/health"
 Role = Literal["primary", "secondary"]
 ROLES: tuple[Role, Role] = ("primary", "secondary")
+FUNCTIONS = ("authorizer", "api", "health")
+# The functions AWS FIS Lambda actions target (they get the FIS extension's wiring).
+FAULT_INJECTION_FUNCTIONS = ("api", "health")
+# The Region's own signals; each is one alarm `<app>-<role>-<signal>`.
+REGION_SIGNALS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
+
+# Lambda refuses a function whose environment variables exceed 4 KB in total.
+LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+# What signature verification needs from a JWK (RFC 7517/7518); `x5c` chains, thumbprints and
+# the like can be kilobytes per key and would only eat into the 4 KB environment.
+JWK_VERIFICATION_MEMBERS = ("kty", "kid", "use", "alg", "n", "e", "crv", "x", "y")
+# The FIS configuration location is `arn:aws:s3:::<bucket>/FisConfigs/`; bucket names are at most
+# 63 characters, so the size check reserves the longest.
+LONGEST_FIS_CONFIGURATION_LOCATION = "arn:aws:s3:::" + "b" * 63 + "/FisConfigs/"
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = frozenset(
@@ -43,6 +57,15 @@ class ConfigError(ValueError):
         self.key = key
         self.problem = problem
         super().__init__(f"config key '{key}': {problem}")
+
+
+class StackNameError(ValueError):
+    """A name derived from the project and stack names would not fit an AWS limit."""
+
+    def __init__(self, stack: str, problem: str) -> None:
+        self.stack = stack
+        self.problem = problem
+        super().__init__(f"stack '{stack}': {problem}")
 
 
 @dataclass(frozen=True)
@@ -87,7 +110,6 @@ class Settings:
     auth: AuthSettings
     lambda_runtime: str
     lambda_memory_mb: int
-    powertools_layer_version: int
     log_retention_days: int
     authorizer_cache_ttl: int
     throttle_rate_limit: int
@@ -123,6 +145,26 @@ class Settings:
     def alarm_topic_name(self) -> str:
         return f"{self.app}-alarms"
 
+    @property
+    def dependency_layer_name(self) -> str:
+        return f"{self.app}-deps"
+
+    @property
+    def access_log_group_name(self) -> str:
+        return f"/aws/apigateway/{self.app}-access"
+
+    def log_group_name(self, function: str) -> str:
+        return f"/aws/lambda/{self.function_name(function)}"
+
+    def rest_api_name(self, role: Role) -> str:
+        return f"{self.app}-{role}"
+
+    def region_alarm_name(self, role: Role, signal: str) -> str:
+        return f"{self.app}-{role}-{signal}"
+
+    def region_alarm_topic_name(self, role: Role) -> str:
+        return f"{self.app}-{role}-region-alarms"
+
     def region_of(self, role: Role) -> str:
         return self.primary_region if role == "primary" else self.secondary_region
 
@@ -135,17 +177,124 @@ class Settings:
     def function_name(self, function: str) -> str:
         return f"{self.app}-{function}"
 
-    @property
-    def powertools_layer_arn_template(self) -> str:
-        """The AWS-managed Powertools v3 layer for this runtime on arm64; `{region}` to fill."""
-        runtime_tag = self.lambda_runtime.replace(".", "")
-        return (
-            f"arn:{PARTITION}:lambda:{{region}}:017000801446:layer:"
-            f"AWSLambdaPowertoolsPythonV3-{runtime_tag}-arm64:{self.powertools_layer_version}"
-        )
 
-    def powertools_layer_arn(self, region: str) -> str:
-        return self.powertools_layer_arn_template.format(region=region)
+# The config keys behind the variables a stack's config decides (the others are derived).
+CONFIG_KEY_BY_VARIABLE = {
+    "AUTH_ISSUERS": "authIssuers",
+    "AUTH_AUDIENCE": "authAudience",
+    "AUTH_JWKS_URI": "authJwksUri",
+    "AUTH_JWKS_PINNED": "authJwksPinned",
+}
+
+
+def function_environment(
+    settings: Settings,
+    function: str,
+    fis_configuration_location: pulumi.Input[str] | None = None,
+) -> dict[str, pulumi.Input[str]]:
+    """Every environment variable of `function` (docs/contracts.md); with a FIS configuration
+    location (fault injection on, a targeted function), the FIS extension's wiring too."""
+    env: dict[str, pulumi.Input[str]] = {
+        "TABLE_NAME": settings.table_name,
+        "POWERTOOLS_SERVICE_NAME": function,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    if function in ("authorizer", "health"):
+        env |= {
+            "AUTH_ISSUERS": ",".join(settings.auth.issuers),
+            "AUTH_AUDIENCE": settings.auth.audience,
+            "AUTH_JWKS_URI": settings.auth.jwks_uri,
+        }
+        if settings.auth.jwks_pinned:
+            env["AUTH_JWKS_PINNED"] = settings.auth.jwks_pinned
+    if function == "health":
+        env["FAILURE_SWITCH_PARAMETER"] = settings.failure_switch_parameter
+    if fis_configuration_location is not None:
+        env |= {
+            "AWS_LAMBDA_EXEC_WRAPPER": "/opt/aws-fis/bootstrap",
+            "AWS_FIS_CONFIGURATION_LOCATION": fis_configuration_location,
+        }
+    return env
+
+
+def variable_size(name: str, value: str) -> int:
+    """Bytes one variable adds to the environment: name and value in UTF-8, with the quoting,
+    colon and comma of the JSON object the Lambda API receives (a slight overcount at worst)."""
+    return len(json.dumps({name: value}, ensure_ascii=False, separators=(",", ":")).encode()) - 1
+
+
+def environment_size(env: Mapping[str, str]) -> int:
+    return 1 + sum(variable_size(name, value) for name, value in env.items())
+
+
+def derived_names(settings: Settings) -> list[tuple[str, str, int]]:
+    """Every AWS name built from the project and stack names: (what it names, name, AWS's
+    maximum length). The IAM roles are named by Pulumi from fixed logical names."""
+    names = [
+        ("DynamoDB table name", settings.table_name, 255),
+        # 2048 characters include 1037 that Parameter Store reserves for internal use.
+        ("SSM parameter name", settings.failure_switch_parameter, 1011),
+        ("SNS topic name", settings.alarm_topic_name, 256),
+        ("Lambda layer name", settings.dependency_layer_name, 140),
+        ("CloudWatch Logs log group name", settings.access_log_group_name, 512),
+        ("CloudWatch dashboard name", settings.app, 255),
+    ]
+    for function in FUNCTIONS:
+        names.append(("Lambda function name", settings.function_name(function), 64))
+        names.append(("CloudWatch Logs log group name", settings.log_group_name(function), 512))
+    for role in ROLES:
+        names.append(("SNS topic name", settings.region_alarm_topic_name(role), 256))
+        names.append(("API Gateway REST API name", settings.rest_api_name(role), 1024))
+        alarms = [settings.health_alarm_name(role), settings.impaired_alarm_name(role)]
+        alarms += [settings.region_alarm_name(role, signal) for signal in REGION_SIGNALS]
+        names += [("CloudWatch alarm name", alarm, 255) for alarm in alarms]
+    return names
+
+
+# Lambda function, SNS topic and dashboard names allow only these; Pulumi stacks also allow "."
+_NAME_PART_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _check_derived_names(settings: Settings) -> None:
+    if not _NAME_PART_RE.match(settings.stack):
+        raise StackNameError(
+            settings.stack,
+            "may contain only letters, digits, '-' and '_' (it is part of the Lambda function, "
+            "SNS topic and dashboard names)",
+        )
+    names = derived_names(settings)
+    longest_stack = len(settings.stack) + min(limit - len(name) for _, name, limit in names)
+    for what, name, limit in names:
+        if len(name) > limit:
+            raise StackNameError(
+                settings.stack,
+                f"the {what} {name!r} would be {len(name)} characters, over AWS's limit of "
+                f"{limit}; stack names of this project can be at most {longest_stack} characters",
+            )
+
+
+def _check_environment_sizes(reader: _Reader, settings: Settings) -> None:
+    """Lambda refuses an environment over 4 KB at deploy time; refuse it here, naming the key."""
+    for function in FUNCTIONS:
+        targeted = settings.fault_injection.enabled and function in FAULT_INJECTION_FUNCTIONS
+        location = LONGEST_FIS_CONFIGURATION_LOCATION if targeted else None
+        env: dict[str, Any] = function_environment(settings, function, location)
+        size = environment_size(env)
+        if size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES:
+            continue
+        sizes = {
+            name: variable_size(name, value)
+            for name, value in env.items()
+            if name in CONFIG_KEY_BY_VARIABLE
+        }
+        largest = max(sizes, key=sizes.__getitem__)
+        raise ConfigError(
+            reader.key(CONFIG_KEY_BY_VARIABLE[largest]),
+            f"the {function} function's environment would be {size} bytes, over Lambda's "
+            f"limit of {LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes (4 KB); {largest} is "
+            f"{sizes[largest]} bytes of it",
+        )
 
 
 class _Reader:
@@ -215,7 +364,7 @@ def _region(reader: _Reader, name: str) -> str:
         name,
         region,
         lambda r: not r.startswith(("cn-", "us-gov-")),
-        "must be a commercial-partition Region (the Powertools layer ARN is partition-specific)",
+        "must be a commercial-partition Region (the ARNs this program builds are in `aws`)",
     )
     return region
 
@@ -231,7 +380,14 @@ def _pinned_jwks(reader: _Reader) -> str:
     keys = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(keys, list) or not keys:
         raise ConfigError(reader.key("authJwksPinned"), "must be a JWKS with a non-empty 'keys'")
-    return json.dumps(document, separators=(",", ":"))
+    if not all(isinstance(key, dict) for key in keys):
+        raise ConfigError(reader.key("authJwksPinned"), "every entry of 'keys' must be a JWK")
+    # Shipped in the functions' environment, which Lambda caps at 4 KB: verification members only.
+    trimmed = [
+        {member: key[member] for member in JWK_VERIFICATION_MEMBERS if member in key}
+        for key in keys
+    ]
+    return json.dumps({"keys": trimmed}, separators=(",", ":"))
 
 
 def load_settings(config: pulumi.Config | None = None) -> Settings:
@@ -318,7 +474,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         delay_ms=reader.integer("faultDelayMs", 1, 900_000),
     )
 
-    return Settings(
+    settings = Settings(
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         primary_region=primary,
@@ -328,7 +484,6 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         auth=auth,
         lambda_runtime=runtime,
         lambda_memory_mb=reader.integer("lambdaMemoryMb", 128, 10_240),
-        powertools_layer_version=reader.integer("powertoolsLayerVersion", 1, 10_000),
         log_retention_days=retention,
         authorizer_cache_ttl=reader.integer("authorizerCacheTtl", 0, 3600),
         throttle_rate_limit=rate,
@@ -344,3 +499,6 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         alarms=alarms,
         fault_injection=fault_injection,
     )
+    _check_derived_names(settings)
+    _check_environment_sizes(reader, settings)
+    return settings

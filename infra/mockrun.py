@@ -250,7 +250,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
                         "domainName": domain,
                         "resourceRecordName": f"_{_short_id('v', domain, length=32)}.{domain}.",
                         "resourceRecordType": "CNAME",
-                        "resourceRecordValue": f"_{uid}.acm-validations.aws.",
+                        # ACM's CNAME depends on the name and the account, not the Region.
+                        "resourceRecordValue": f"_{_short_id('acm', domain, account)}"
+                        ".acm-validations.aws.",
                     }
                 ],
             }

@@ -14,11 +14,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import ALARM_REGION, METRICS_NAMESPACE, PROJECT, STAGE_NAME, Role, Settings
+from infra.config import (
+    ALARM_REGION,
+    METRICS_NAMESPACE,
+    PROJECT,
+    REGION_SIGNALS,
+    STAGE_NAME,
+    Role,
+    Settings,
+)
 
 PERIOD_SECONDS = 60
-# The Region's own signals; each is one alarm `<app>-<role>-<suffix>`.
-SIGNAL_ALARMS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
 # The authorizer's failures, as it counts them (functions/authorizer/app.py): `AuthorizerError`
 # with Powertools' `service` dimension and the deny reason. Not AWS/Lambda `Errors`: the
 # authorizer answers every invalid token by raising "Unauthorized", which Lambda counts as a
@@ -73,9 +79,11 @@ class RegionalAlarms(pulumi.ComponentResource):
         settings, signals = args.settings, args.signals
         thresholds = settings.alarms
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        prefix = f"{settings.app}-{signals.role}"
+        role = signals.role
 
-        self.topic = alarm_topic(f"{name}-topic", f"{prefix}-region-alarms", settings, child)
+        self.topic = alarm_topic(
+            f"{name}-topic", settings.region_alarm_topic_name(role), settings, child
+        )
 
         api_dimensions = {"ApiName": signals.api_name, "Stage": STAGE_NAME}
         # Metric-math alarms set the period on each query, so `period` is not common.
@@ -90,7 +98,7 @@ class RegionalAlarms(pulumi.ComponentResource):
         self.metric_alarms = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-api-5xx",
-                name=f"{prefix}-api-5xx",
+                name=settings.region_alarm_name(role, "api-5xx"),
                 alarm_description="Share of API requests answered 5xx",
                 namespace="AWS/ApiGateway",
                 metric_name="5XXError",
@@ -103,7 +111,7 @@ class RegionalAlarms(pulumi.ComponentResource):
             ),
             aws.cloudwatch.MetricAlarm(
                 f"{name}-api-p99-latency",
-                name=f"{prefix}-api-p99-latency",
+                name=settings.region_alarm_name(role, "api-p99-latency"),
                 alarm_description="API p99 latency (ms)",
                 namespace="AWS/ApiGateway",
                 metric_name="Latency",
@@ -116,7 +124,7 @@ class RegionalAlarms(pulumi.ComponentResource):
             ),
             aws.cloudwatch.MetricAlarm(
                 f"{name}-authorizer-errors",
-                name=f"{prefix}-authorizer-errors",
+                name=settings.region_alarm_name(role, "authorizer-errors"),
                 alarm_description="Authorizer failures per minute (errors and misconfiguration; "
                 "denied tokens do not count)",
                 metric_queries=[
@@ -151,7 +159,7 @@ class RegionalAlarms(pulumi.ComponentResource):
             ),
             aws.cloudwatch.MetricAlarm(
                 f"{name}-lambda-throttles",
-                name=f"{prefix}-lambda-throttles",
+                name=settings.region_alarm_name(role, "lambda-throttles"),
                 alarm_description="Throttled invocations per minute, all functions",
                 metric_queries=[
                     *(
@@ -180,7 +188,7 @@ class RegionalAlarms(pulumi.ComponentResource):
                 **common,
             ),
         ]
-        self.alarm_names = [f"{prefix}-{suffix}" for suffix in SIGNAL_ALARMS]
+        self.alarm_names = [settings.region_alarm_name(role, signal) for signal in REGION_SIGNALS]
         rule = " OR ".join(f'ALARM("{alarm_name}")' for alarm_name in self.alarm_names)
         self.impaired = aws.cloudwatch.CompositeAlarm(
             f"{name}-impaired",

@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.config import (
+    FAULT_INJECTION_FUNCTIONS,
+    FUNCTIONS,
     HEALTH_PATH,
-    METRICS_NAMESPACE,
     PARTITION,
     PROJECT,
     STAGE_NAME,
     Role,
     Settings,
+    function_environment,
 )
 from infra.policies import allow, service_role
 
+R = TypeVar("R", bound=pulumi.Resource)
+
 HEALTHY = "healthy"
-FUNCTIONS = ("authorizer", "api", "health")
 HANDLERS = {name: f"functions.{name}.app.handler" for name in FUNCTIONS}
 # Route 53 gives an HTTPS check 2 s to answer; the health function must stay well inside it.
 TIMEOUT_SECONDS = {"authorizer": 5, "api": 10, "health": 3}
@@ -39,6 +44,8 @@ REVOKED_PARTITION = "revoked"
 HEALTH_PROBE_PARTITION = "health"
 API_PARTITIONS = ("session#*", "idempotency#sessions")
 
+# Where the TOKEN authorizer reads the token; protected methods require that header.
+TOKEN_SOURCE = "method.request.header.Authorization"
 # Routes behind the TOKEN authorizer: (path parts, method). `/health` is added without auth.
 PROTECTED_ROUTES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("whoami",), "GET"),
@@ -66,6 +73,35 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+class ApiDefinition:
+    """Every resource that defines the REST API (authorizer, resources, methods, integrations),
+    declared through `declare` so its arguments are exactly what the deployment trigger hashes:
+    nothing can change the API without a new deployment reaching the stage."""
+
+    def __init__(self) -> None:
+        self.parts: list[pulumi.Resource] = []
+        self._arguments: list[dict[str, Any]] = []
+
+    def declare(
+        self,
+        resource_type: Callable[..., R],
+        resource_name: str,
+        opts: pulumi.ResourceOptions,
+        /,
+        **arguments: Any,
+    ) -> R:
+        resource = resource_type(resource_name, opts=opts, **arguments)
+        self.parts.append(resource)
+        self._arguments.append({"resource": resource_name, **arguments})
+        return resource
+
+    def fingerprint(self) -> pulumi.Output[str]:
+        """SHA-256 of every declared argument (resolved outputs included), in declaration order."""
+        return pulumi.Output.json_dumps(self._arguments, sort_keys=True).apply(
+            lambda text: hashlib.sha256(text.encode()).hexdigest()
+        )
+
+
 def _slug(path_parts: tuple[str, ...]) -> str:
     """A route's path as a logical-name fragment: ("sessions", "{id}") -> "sessions-id"."""
     return "-".join(part.strip("{}") for part in path_parts)
@@ -79,7 +115,7 @@ class FisLambdaWiring:
     configuration_location: pulumi.Input[str]  # arn:aws:s3:::bucket/prefix/
     bucket_arn: pulumi.Input[str]
     prefix: str
-    functions: tuple[str, ...] = ("api", "health")
+    functions: tuple[str, ...] = FAULT_INJECTION_FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -88,10 +124,10 @@ class RegionalStackArgs:
     region: str
     settings: Settings
     account_id: pulumi.Input[str]
-    zone_id: pulumi.Input[str]
     table_arn: pulumi.Input[str]  # this Region's replica
     code: pulumi.Archive
     dependency_layer_dir: Path
+    certificate_arn: pulumi.Input[str]  # validated, for the custom domain (infra/certificates.py)
     provisioned_concurrency: int = 0
     fault_injection: FisLambdaWiring | None = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -127,7 +163,7 @@ class RegionalStack(pulumi.ComponentResource):
         self.log_groups = {
             fn: aws.cloudwatch.LogGroup(
                 f"{name}-{fn}-logs",
-                name=f"/aws/lambda/{self.function_names[fn]}",
+                name=settings.log_group_name(fn),
                 retention_in_days=settings.log_retention_days,
                 opts=self._child(),
             )
@@ -135,14 +171,14 @@ class RegionalStack(pulumi.ComponentResource):
         }
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
-            name=f"/aws/apigateway/{settings.app}-access",
+            name=settings.access_log_group_name,
             retention_in_days=settings.log_retention_days,
             opts=self._child(),
         )
 
         self.dependency_layer = aws.lambda_.LayerVersion(
             f"{name}-deps",
-            layer_name=f"{settings.app}-deps",
+            layer_name=settings.dependency_layer_name,
             code=pulumi.FileArchive(str(args.dependency_layer_dir)),
             compatible_runtimes=[settings.lambda_runtime],
             compatible_architectures=["arm64"],
@@ -283,37 +319,15 @@ class RegionalStack(pulumi.ComponentResource):
         )
 
     def _environment(self, fn: str) -> dict[str, pulumi.Input[str]]:
-        settings = self._args.settings
-        env: dict[str, pulumi.Input[str]] = {
-            "TABLE_NAME": settings.table_name,
-            "POWERTOOLS_SERVICE_NAME": fn,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-        }
-        if fn in ("authorizer", "health"):
-            env |= {
-                "AUTH_ISSUERS": ",".join(settings.auth.issuers),
-                "AUTH_AUDIENCE": settings.auth.audience,
-                "AUTH_JWKS_URI": settings.auth.jwks_uri,
-            }
-            if settings.auth.jwks_pinned:
-                env["AUTH_JWKS_PINNED"] = settings.auth.jwks_pinned
-        if fn == "health":
-            env["FAILURE_SWITCH_PARAMETER"] = settings.failure_switch_parameter
         fis = self._args.fault_injection
-        if fis is not None and fn in fis.functions:
-            env |= {
-                "AWS_LAMBDA_EXEC_WRAPPER": "/opt/aws-fis/bootstrap",
-                "AWS_FIS_CONFIGURATION_LOCATION": fis.configuration_location,
-            }
-        return env
+        fis_location = fis.configuration_location if fis and fn in fis.functions else None
+        return function_environment(self._args.settings, fn, fis_location)
 
     def _function(self, fn: str) -> aws.lambda_.Function:
         settings = self._args.settings
-        layers: list[pulumi.Input[str]] = [
-            settings.powertools_layer_arn(self.region),
-            self.dependency_layer.arn,
-        ]
+        # Powertools comes in the dependency layer, without extras: the AWS-managed Powertools
+        # layer also ships the X-Ray SDK, pydantic and more that no function uses.
+        layers: list[pulumi.Input[str]] = [self.dependency_layer.arn]
         fis = self._args.fault_injection
         if fis is not None and fn in fis.functions:
             layers.append(fis.extension_layer_arn)
@@ -341,22 +355,24 @@ class RegionalStack(pulumi.ComponentResource):
         name = self._name
         self.rest_api = aws.apigateway.RestApi(
             f"{name}-rest-api",
-            name=f"{settings.app}-{self.role}",
+            name=settings.rest_api_name(self.role),
             description=f"Authorizer API, {self.role} Region {self.region}",
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(
                 types="REGIONAL"
             ),
             opts=self._child(),
         )
-        self.authorizer = aws.apigateway.Authorizer(
+        definition = ApiDefinition()
+        self.authorizer = definition.declare(
+            aws.apigateway.Authorizer,
             f"{name}-token-authorizer",
+            self._child(),
             name="jwt",
             rest_api=self.rest_api.id,
             type="TOKEN",
-            identity_source="method.request.header.Authorization",
+            identity_source=TOKEN_SOURCE,
             authorizer_uri=self.authorizer_alias.invoke_arn,
             authorizer_result_ttl_in_seconds=settings.authorizer_cache_ttl,
-            opts=self._child(),
         )
         aws.lambda_.Permission(
             f"{name}-authorizer-invoke",
@@ -388,12 +404,13 @@ class RegionalStack(pulumi.ComponentResource):
                     if len(parts) == 1
                     else resource_for(parts[:-1]).id
                 )
-                resources[parts] = aws.apigateway.Resource(
+                resources[parts] = definition.declare(
+                    aws.apigateway.Resource,
                     f"{name}-res-{_slug(parts)}",
+                    self._child(),
                     rest_api=self.rest_api.id,
                     parent_id=parent_id,
                     path_part=parts[-1],
-                    opts=self._child(),
                 )
             return resources[parts]
 
@@ -401,49 +418,39 @@ class RegionalStack(pulumi.ComponentResource):
             ((HEALTH_PATH.strip("/"),), "GET", "health"),
             *((parts, method, "api") for parts, method in PROTECTED_ROUTES),
         ]
-        route_resources: list[pulumi.Resource] = []
         for parts, method, fn in routes:
             slug = _slug(parts)
             protected = fn == "api"
-            api_method = aws.apigateway.Method(
+            api_method = definition.declare(
+                aws.apigateway.Method,
                 f"{name}-{method.lower()}-{slug}",
+                self._child(),
                 rest_api=self.rest_api.id,
                 resource_id=resource_for(parts).id,
                 http_method=method,
                 authorization="CUSTOM" if protected else "NONE",
                 authorizer_id=self.authorizer.id if protected else None,
-                request_parameters={"method.request.header.Authorization": True}
-                if protected
-                else None,
-                opts=self._child(),
+                request_parameters={TOKEN_SOURCE: True} if protected else None,
             )
-            integration = aws.apigateway.Integration(
+            definition.declare(
+                aws.apigateway.Integration,
                 f"{name}-{method.lower()}-{slug}-integration",
+                self._child(),
                 rest_api=self.rest_api.id,
                 resource_id=api_method.resource_id,
                 http_method=api_method.http_method,
                 type="AWS_PROXY",
                 integration_http_method="POST",
                 uri=self.functions[fn].invoke_arn,
-                opts=self._child(),
             )
-            route_resources += [api_method, integration]
 
-        # A new deployment whenever the route table or the authorizer settings change.
-        fingerprint = hashlib.sha256(
-            json.dumps(
-                {
-                    "routes": [["/".join(p), m, f] for p, m, f in routes],
-                    "ttl": settings.authorizer_cache_ttl,
-                },
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
+        # A stage serves what its deployment captured: a new deployment whenever anything that
+        # defines the API changes, and only after all of it exists.
         self.deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=self.rest_api.id,
-            triggers={"routes": fingerprint},
-            opts=self._child(depends_on=route_resources),
+            triggers={"api": definition.fingerprint()},
+            opts=self._child(depends_on=definition.parts),
         )
 
         # Method logging (below) makes API Gateway create this group on its first write, with
@@ -514,35 +521,10 @@ class RegionalStack(pulumi.ComponentResource):
 
     def _custom_domain(self, settings: Settings) -> None:
         name = self._name
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=settings.domain_name,
-            validation_method="DNS",
-            opts=self._child(),
-        )
-        option = certificate.domain_validation_options[0]
-        # Both Regions' certificates for the same name ask for the same CNAME, so each
-        # Region's record may overwrite the other's identical one.
-        validation_record = aws.route53.Record(
-            f"{name}-certificate-validation-record",
-            zone_id=self._args.zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=self._child(),
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-validation",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-            opts=self._child(),
-        )
         self.domain = aws.apigateway.DomainName(
             f"{name}-domain",
             domain_name=settings.domain_name,
-            regional_certificate_arn=validation.certificate_arn,
+            regional_certificate_arn=self._args.certificate_arn,
             endpoint_configuration=aws.apigateway.DomainNameEndpointConfigurationArgs(
                 types="REGIONAL"
             ),

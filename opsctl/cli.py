@@ -13,7 +13,6 @@ import functools
 import inspect
 import os
 import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -632,19 +631,18 @@ def _interrupt_on_termination() -> None:
     installs no Ctrl-C handler of its own.
 
     Only the first signal interrupts. opsctl is then on its way out and every step left is bounded
-    (re-reading the records, writing the audit line, a teardown), so a repeated Ctrl-C is ignored
-    rather than breaking that cleanup off halfway with a traceback."""
-    interrupted = threading.Event()
+    (re-reading the records, writing the audit line, a teardown), so the signals are ignored from
+    then on, rather than breaking that cleanup off halfway or printing a traceback (ignored at the
+    OS level: Python restores its own handlers to the default, killing, action while it exits)."""
+    names = [name for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
 
     def interrupt(signum: int, _frame: object) -> None:
-        if interrupted.is_set():
-            return
-        interrupted.set()
+        for name in names:
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), interrupt)
+    for name in names:  # no SIGHUP on Windows
+        signal.signal(getattr(signal, name), interrupt)
 
 
 def main() -> None:

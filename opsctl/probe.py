@@ -1,9 +1,10 @@
 """The probe: N authorized requests to the shared hostname, which Region answered, status codes.
 
 The hostname is resolved per request by a Resolver: on AWS through public DNS (Route 53 answers
-the weighted records), in the sandbox through the sandbox's resolver, which reads the same
-weighted records from the emulator. The serving Region comes from the API's own answer (the API
-function reports `region`), so the probe shows where traffic really lands.
+the weighted records), in the sandbox through the sandbox's DNS server, which answers by Route
+53's rules from the emulator, with a stub resolver that keeps each answer for its TTL. The
+serving Region comes from the API's own answer (the API function reports `region`), so the
+probe shows where traffic really lands.
 """
 
 from __future__ import annotations

@@ -139,6 +139,19 @@ def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, 
     )
 
 
+def _alias_targets(status: StatusReport) -> Check:
+    """Shifting weights only moves traffic where the topology says when each record points at
+    its own Region: a misrouted record would send the shifted traffic elsewhere."""
+    if status.alias_mismatches:
+        return Check(
+            "alias-targets",
+            FAIL,
+            "; ".join(status.alias_mismatches),
+            "the records do not point where the topology says",
+        )
+    return Check("alias-targets", PASS, "each record points at its own Region")
+
+
 # Capacity: does the target have what the other Region runs with? --------------------------------
 
 DEFAULT_MAX_REPLICATION_LATENCY_MS = 5000.0
@@ -206,19 +219,23 @@ def read_authorizer_concurrency(
         if not functions:
             raise OpsctlError(f"REST API {api[0]} has no Lambda authorizer")
         function = functions[0]
-        # Reserved concurrency belongs to the whole function, not to the alias the URI names
-        # (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]).
+        # The URI names arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>].
+        # Reserved concurrency belongs to the whole function, and ListProvisionedConcurrency-
+        # Configs takes only the unqualified function: it lists every version's and alias's
+        # config, of which only the qualifier API Gateway invokes serves the authorizer.
         unqualified = ":".join(function.split(":")[:7])
+        qualifier = function.split(":")[7] if function.count(":") == 7 else None
         reserved = lambda_.get_function_concurrency(FunctionName=unqualified).get(
             "ReservedConcurrentExecutions"
         )
         provisioned = 0
         for page in lambda_.get_paginator("list_provisioned_concurrency_configs").paginate(
-            FunctionName=function
+            FunctionName=unqualified
         ):
             provisioned += sum(
                 int(c.get("AllocatedProvisionedConcurrentExecutions", 0))
                 for c in page.get("ProvisionedConcurrencyConfigs", [])
+                if qualifier is not None and c.get("FunctionArn", "").split(":")[7:] == [qualifier]
             )
     return AuthorizerConcurrency(function, reserved, provisioned)
 
@@ -414,6 +431,6 @@ def assess_readiness(
     """All readiness checks for `role` taking all traffic; reuses `status` when already read."""
     status = status or read_status(clients, topology)
     target = topology.role(role)
-    checks = region_checks(status, target)
+    checks = (*region_checks(status, target), _alias_targets(status))
     capacity = capacity_checks(clients, topology, role, max_replication_latency_ms)
     return ReadinessReport(role=role, region=target.region, checks=checks + capacity)

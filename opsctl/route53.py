@@ -26,7 +26,7 @@ from opsctl.errors import (
     ConflictError,
     RecordsError,
 )
-from opsctl.topology import MAX_WEIGHT, ROLES, RecordRef, Topology
+from opsctl.topology import MAX_WEIGHT, ROLES, RecordRef, RegionTopology, Topology
 
 # Errors Route 53 documents as "slow down and try again"; the batch was not applied.
 RETRYABLE_CODES = frozenset(
@@ -118,6 +118,12 @@ class WeightedRecord:
     # The record exactly as Route 53 returned it: the DELETE half of the compare-and-swap.
     raw: dict[str, Any] = field(compare=False, repr=False)
 
+    @property
+    def alias_target(self) -> str | None:
+        """The alias target's DNS name (lower case, no trailing dot); None for a plain record."""
+        name = (self.raw.get("AliasTarget") or {}).get("DNSName")
+        return str(name).rstrip(".").lower() if name else None
+
 
 @dataclass(frozen=True)
 class RecordState:
@@ -201,6 +207,39 @@ def read_records(route53: Any, topology: Topology) -> RecordState:
         detail = "; ".join(f"{ref.type}: {w}" for ref, w in by_ref.items())
         raise RecordsError(f"the weighted records disagree on weights ({detail})")
     return RecordState(weights=distinct.pop(), records=tuple(records))
+
+
+def _points_at(region: RegionTopology, alias_target: str) -> bool:
+    """The topology's aliasTarget for the Region when it has one, else the Region's name as one
+    label of the alias name (`d-1.execute-api.us-east-1.amazonaws.com`)."""
+    if region.alias_target:
+        return alias_target == region.alias_target
+    return region.region in alias_target.split(".")
+
+
+def alias_mismatches(state: RecordState, topology: Topology) -> tuple[str, ...]:
+    """Records that do not point at the Region the topology assigns their set identifier.
+
+    The weights say which set identifier gets traffic; the alias target says where that traffic
+    goes. A record aliased to the other Region's domain (or a topology with the set identifiers
+    swapped) would make "the primary serves" mean the secondary serves: each such record is one
+    line here, and opsctl calls the state inconsistent and refuses to shift it.
+    """
+    found: list[str] = []
+    for record in state.records:
+        region = topology.role(record.role)
+        label = f"the {record.role} {record.ref.type} record ({region.set_identifier})"
+        target = record.alias_target
+        if target is None:
+            found.append(f"{label} is not an alias record, so where it points cannot be checked")
+            continue
+        if _points_at(region, target):
+            continue
+        expected = region.alias_target or f"a name in {region.region}"
+        other = topology.role("secondary" if record.role == "primary" else "primary")
+        whose = f", the {other.role}'s ({other.region})" if _points_at(other, target) else ""
+        found.append(f"{label} points at {target}{whose}, not {expected}")
+    return tuple(found)
 
 
 def build_change_batch(state: RecordState, target: Weights, comment: str) -> dict[str, Any]:

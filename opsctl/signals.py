@@ -62,9 +62,9 @@ def gather(
 ) -> dict[str, Outcome[T]]:
     """Run every read at once; a failing read yields its error instead of sinking the others.
 
-    With `timeout`, a read still running after that many seconds yields an AwsUnreachable and is left
-    behind (its thread ends with the SDK's own timeouts). A Ctrl-C while waiting propagates at once.
-    Any other exception in a read (a bug) is re-raised here.
+    With `timeout`, a read still running after that many seconds yields an AwsUnreachable and is
+    left behind (its thread ends with the SDK's own timeouts). A Ctrl-C while waiting propagates
+    at once. Any other exception in a read (a bug) is re-raised here.
     """
 
     def run(task: Callable[[], T], future: Future[Outcome[T]]) -> None:

@@ -18,7 +18,7 @@ from opsctl.dnsquery import DnsAnswers, read_dns
 from opsctl.errors import OpsctlError, RecordsError
 from opsctl.lever import ENGAGED, LeverState, lever_for
 from opsctl.probe import ApiResponse, Endpoint, call_api
-from opsctl.route53 import RecordState, Weights, read_records
+from opsctl.route53 import RecordState, Weights, alias_mismatches, read_records
 from opsctl.signals import (
     AlarmState,
     CheckerCounts,
@@ -153,6 +153,9 @@ class StatusReport:
     weights: Weights | None  # None: the weighted records could not be read
     regions: tuple[RegionStatus, RegionStatus]
     errors: tuple[str, ...]  # reads that failed; their fields are None
+    # Records that do not point at the Region the topology assigns them (see alias_mismatches):
+    # then the weights do not say who serves, and the state is inconsistent.
+    alias_mismatches: tuple[str, ...] = ()
     unreadable: tuple[str, ...] = ()  # the sources behind `errors`: records, health, lever, ...
     lever: LeverState | None = None  # None: no lever in the topology, or unreadable
     dns: DnsAnswers | None = None  # None: no nameServers in the topology, or none answered
@@ -196,7 +199,7 @@ class StatusReport:
     @property
     def consistent(self) -> bool:
         """Sane: traffic goes somewhere opsctl would send it, and nowhere that is degraded."""
-        if self.serving in ("none", "unknown"):
+        if self.alias_mismatches or self.serving in ("none", "unknown"):
             return False
         return not any(r.degraded for r in self.serving_regions)
 
@@ -229,6 +232,11 @@ class StatusReport:
 
     @property
     def headline(self) -> str:
+        if self.alias_mismatches:
+            return (
+                "INCONSISTENT: the records do not point where the topology says, so the weights "
+                f"do not tell who serves: {'; '.join(self.alias_mismatches)}"
+            )
         if self.serving == "unknown":
             text = "who serves is unknown: neither the weights, the lever nor DNS could be read"
         elif self.serving == "none":
@@ -261,6 +269,8 @@ class StatusReport:
     @property
     def advice(self) -> str | None:
         """The command to run when traffic sits on a degraded Region and the other is fine."""
+        if self.alias_mismatches:
+            return "fix the records or the topology (setIdentifier, aliasTarget) before shifting"
         if self.consistent or self.serving in ("none", "unknown"):
             return None
         primary, secondary = self.regions
@@ -279,6 +289,7 @@ class StatusReport:
             "headline": self.headline,
             "advice": self.advice,
             "regions": [r.to_json() for r in self.regions],
+            "aliasMismatches": list(self.alias_mismatches),
             "lever": self.lever.to_json() if self.lever else None,
             "dns": self.dns.to_json() if self.dns else None,
             "unreadable": list(self.unreadable),
@@ -388,6 +399,7 @@ def read_status(
         weights=weights,
         regions=(regions[0], regions[1]),
         errors=tuple(error.message for error in failed.values()),
+        alias_mismatches=alias_mismatches(state, topology) if state else (),
         unreadable=tuple(failed),
         lever=value("lever"),
         dns=value("dns"),

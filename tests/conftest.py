@@ -1,26 +1,62 @@
-"""Fixtures shared by every test area."""
+"""Fixtures shared by every test area, and the cost lanes every test is sorted into.
+
+Lanes (markers, set here from what a test uses, so no test has to remember its own):
+- `e2e`: everything under tests/e2e (whole sandboxes, the drill);
+- `emulator`: tests that use the AWS emulator (moto server) or start sandbox processes;
+- `unit`: the rest — pure logic, Pulumi mocks, handlers called in-process.
+`make test-fast` runs the unit lane; `make test` runs all three.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-# No test may reach a real AWS endpoint: fake credentials and a default Region for every client
-# made in this process, before any test module imports boto3.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-)
-for _variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-    os.environ.pop(_variable, None)
+from opsctl.sandbox.emulator import Emulator, start_emulator
 
-from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402
+# No test may reach a real AWS endpoint: fake credentials and a default Region for every client
+# made during the run (set when pytest starts, undone when it ends).
+TEST_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+_environment = pytest.MonkeyPatch()
+
+TESTS = Path(__file__).parent
+# Whole directories whose tests start emulator-backed processes without the `emulator` fixture.
+EMULATOR_DIRECTORIES = (TESTS / "opsctl" / "sandbox",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, value in TEST_AWS_ENVIRONMENT.items():
+        _environment.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        _environment.delenv(name, raising=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _environment.undo()
+
+
+def cost_lane(item: pytest.Item) -> str:
+    path = Path(str(item.path))
+    if (TESTS / "e2e") in path.parents:
+        return "e2e"
+    if "emulator" in getattr(item, "fixturenames", ()) or any(
+        directory in path.parents for directory in EMULATOR_DIRECTORIES
+    ):
+        return "emulator"
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(cost_lane(item))
 
 
 @pytest.fixture(scope="session")

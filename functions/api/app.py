@@ -27,7 +27,7 @@ from functions.api.sessions import SessionService
 from functions.api.store import SessionStore
 from functions.shared import aws
 from functions.shared.errors import DomainError
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics
 from functions.shared.settings import TableSettings
 
 app = APIGatewayRestResolver()
@@ -119,6 +119,5 @@ def unexpected_error(error: Exception) -> Response:
 
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

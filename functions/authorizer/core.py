@@ -19,16 +19,24 @@ class Outcome(StrEnum):
     ALLOW = "allow"
     UNAUTHORIZED = "unauthorized"  # 401: missing or invalid token
     DENY = "deny"  # 403: explicit Deny for a well-formed token we will not honour
+    # The authorizer could not decide (a transient fault): the invocation fails, API Gateway
+    # answers 500 and caches nothing, so the client's retry gets a fresh decision.
+    FAILED = "failed"
 
 
 class DenyReason(StrEnum):
     """Why an explicit Deny was returned (invalid tokens use RejectReason instead)."""
 
     REVOKED = "revoked"
+    INVALID_METHOD_ARN = "invalid_method_arn"
+    MISCONFIGURED = "misconfigured"  # not transient: every request of this deployment fails
+
+
+class FailureReason(StrEnum):
+    """Why the authorizer could not decide; a Deny here would be cached for the whole TTL."""
+
     KEYS_UNAVAILABLE = "keys_unavailable"
     REVOCATIONS_UNAVAILABLE = "revocations_unavailable"
-    INVALID_METHOD_ARN = "invalid_method_arn"
-    MISCONFIGURED = "misconfigured"
     ERROR = "error"
 
 
@@ -45,6 +53,10 @@ class Decision:
     def deny(cls, reason: DenyReason, token: VerifiedToken | None = None) -> Decision:
         return cls(Outcome.DENY, reason.value, token)
 
+    @classmethod
+    def fail(cls, reason: FailureReason, token: VerifiedToken | None = None) -> Decision:
+        return cls(Outcome.FAILED, reason.value, token)
+
 
 class Authorizer:
     def __init__(self, verifier: TokenVerifier, revocations: RevocationList, region: str) -> None:
@@ -56,18 +68,18 @@ class Authorizer:
         """Decide on an `Authorization` header value of any type or content.
 
         Expected failures become a Decision; anything raised from here is a bug, which the
-        handler turns into an explicit Deny.
+        handler turns into a failed invocation.
         """
         try:
             token = self._verifier.verify(extract_bearer_token(authorization))
         except TokenRejected as rejected:
             return Decision(Outcome.UNAUTHORIZED, rejected.reason.value)
         except KeysUnavailable:
-            return Decision.deny(DenyReason.KEYS_UNAVAILABLE)
+            return Decision.fail(FailureReason.KEYS_UNAVAILABLE)
         if token.token_id is not None:
             try:
                 if self._revocations.is_revoked(token.token_id):
                     return Decision.deny(DenyReason.REVOKED, token)
             except RevocationsUnavailable:
-                return Decision.deny(DenyReason.REVOCATIONS_UNAVAILABLE, token)
+                return Decision.fail(FailureReason.REVOCATIONS_UNAVAILABLE, token)
         return Decision(Outcome.ALLOW, ALLOWED_REASON, token)

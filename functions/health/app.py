@@ -25,12 +25,12 @@ from functions.health.checks import (
 )
 from functions.shared import aws
 from functions.shared.jwks import key_cache_for
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import logger, metrics
 from functions.shared.settings import ConfigurationError, HealthSettings
 
 # A drill (switch set to `failing`) takes effect within this many seconds.
 SWITCH_CACHE_SECONDS = 5
-JWKS_FETCH_TIMEOUT_SECONDS = 0.8
+JWKS_FETCH_DEADLINE_SECONDS = 0.8
 
 app = APIGatewayRestResolver()
 
@@ -47,7 +47,7 @@ def runtime() -> HealthRuntime:
     region = settings.table.region
     dynamodb = aws.client("dynamodb", region, aws.FAST_FAIL)
     switch = SSMProvider(boto3_client=aws.client("ssm", region, aws.FAST_FAIL))
-    keys = key_cache_for(settings.auth, timeout=JWKS_FETCH_TIMEOUT_SECONDS)
+    keys = key_cache_for(settings.auth, deadline=JWKS_FETCH_DEADLINE_SECONDS)
     read_switch = partial(
         switch.get, settings.failure_switch_parameter, max_age=SWITCH_CACHE_SECONDS
     )
@@ -87,6 +87,5 @@ def health() -> Response:
 
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -107,8 +107,7 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_RefuseRedirects)
 
 
-def fetch_jwks(uri: str, timeout: float) -> bytes:
-    """GET the JWKS document (the URI was validated as https or loopback http by the settings)."""
+def _get(uri: str, timeout: float) -> bytes:
     request = urllib.request.Request(uri, headers={"Accept": "application/json"})
     try:
         with _opener.open(request, timeout=timeout) as response:
@@ -118,6 +117,36 @@ def fetch_jwks(uri: str, timeout: float) -> bytes:
     if len(body) > MAX_JWKS_BYTES:
         raise JwksError("JWKS document is too large")
     return body
+
+
+def fetch_jwks(uri: str, deadline: float) -> bytes:
+    """GET the JWKS document within `deadline` seconds in all (the URI was validated as https or
+    loopback http by the settings).
+
+    urllib's timeout bounds each socket operation, not their sum, and name resolution not at all
+    (getaddrinfo has no timeout): a slow resolver or a server trickling bytes could hold the
+    invocation far past its budget. The fetch therefore runs on a daemon thread and the caller
+    waits at most `deadline`; a fetch still stuck after that ends on its own (its socket
+    operations carry the same timeout) or with the environment.
+    """
+    outcome: list[bytes | Exception] = []
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(_get(uri, deadline))
+        except Exception as exc:
+            outcome.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="jwks-fetch", daemon=True).start()
+    if not finished.wait(deadline):
+        raise JwksError(f"JWKS fetch exceeded its {deadline:g} s deadline")
+    result = outcome[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 class JwksCache:
@@ -137,7 +166,7 @@ class JwksCache:
         ttl: float = 600.0,
         refetch_interval: float = 30.0,
         retry_interval: float = 30.0,
-        timeout: float = 1.5,
+        deadline: float = 1.5,
         fetch: Callable[[str, float], bytes] = fetch_jwks,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -146,7 +175,7 @@ class JwksCache:
         self._ttl = ttl
         self._refetch_interval = refetch_interval
         self._retry_interval = retry_interval
-        self._timeout = timeout
+        self._deadline = deadline
         self._fetch = fetch
         self._clock = clock
         self._remote: dict[str, PyJWK] | None = None
@@ -182,7 +211,7 @@ class JwksCache:
             with self._lock:  # a fetch is in flight: wait for it and use its result
                 return
         try:
-            keys = parse_jwks(self._fetch(self._uri, self._timeout))
+            keys = parse_jwks(self._fetch(self._uri, self._deadline))
         except JwksError as exc:
             self._next_attempt = now + self._retry_interval
             logger.warning(
@@ -201,7 +230,7 @@ class JwksCache:
         return KeySource.PINNED if self._pinned is not None else "none"
 
 
-def key_cache_for(auth: AuthSettings, *, timeout: float) -> JwksCache:
+def key_cache_for(auth: AuthSettings, *, deadline: float) -> JwksCache:
     """The JwksCache for these settings; an invalid pinned JWKS is a configuration error."""
     pinned = None
     if auth.jwks_pinned is not None:
@@ -209,4 +238,4 @@ def key_cache_for(auth: AuthSettings, *, timeout: float) -> JwksCache:
             pinned = parse_jwks(auth.jwks_pinned)
         except JwksError as exc:
             raise ConfigurationError(f"AUTH_JWKS_PINNED is not a usable JWKS: {exc}") from exc
-    return JwksCache(auth.jwks_uri, pinned, timeout=timeout)
+    return JwksCache(auth.jwks_uri, pinned, deadline=deadline)

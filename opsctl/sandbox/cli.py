@@ -17,8 +17,8 @@ from rich.table import Table
 
 from opsctl import output
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
+from opsctl.sandbox.outage import OutageError, OutageMode
 from opsctl.sandbox.state import (
-    SANDBOX_CREDENTIALS,
     SANDBOX_DIR_ENV,
     SandboxState,
     SandboxStateError,
@@ -26,6 +26,7 @@ from opsctl.sandbox.state import (
 )
 
 if TYPE_CHECKING:
+    from opsctl.sandbox.lifecycle import SandboxStartError
     from opsctl.sandbox.runtime import SandboxOptions
 
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
@@ -95,6 +96,13 @@ def _sandbox_options(
     return options
 
 
+def _start_failed(error: SandboxStartError) -> typer.Exit:
+    """The supervisor's last log lines when it wrote any, then the one error line."""
+    for line in error.log_tail:
+        output.info(f"  {line}")
+    return _fail(str(error))
+
+
 def _load_state(directory: Path | None) -> SandboxState:
     try:
         return SandboxState.load(sandbox_dir(directory))
@@ -121,12 +129,12 @@ def up(
     try:
         state = start_background(options)
     except SandboxStartError as error:
-        raise _fail(str(error)) from None
+        raise _start_failed(error) from None
     table = Table(title="sandbox up", show_header=False)
     table.add_row("shared hostname", state.hostname)
     table.add_row("AWS endpoint", state.endpoint_url)
-    for region in state.front_pids:
-        table.add_row(f"API front {region}", f"http://127.0.0.1:{state.ports[f'front:{region}']}")
+    for region, address in state.front_addresses.items():
+        table.add_row(f"API front {region}", f"http://{address}")
     table.add_row("JWKS", state.jwks_url)
     table.add_row("topology", state.topology_file)
     table.add_row("log", state.log_file)
@@ -139,16 +147,109 @@ def down(directory: DirOption = None) -> None:
     """Stop the sandbox: every process it started, every port it opened."""
     from opsctl.sandbox.lifecycle import stop_background
 
-    report = stop_background(sandbox_dir(directory))
+    try:
+        report = stop_background(sandbox_dir(directory))
+    except SandboxStateError as error:
+        raise _fail(str(error)) from None
     if report.stale_state_removed:
         output.info("the sandbox here had already stopped (stale state removed); nothing to stop")
         return
     if not report.stopped:
         output.info("no sandbox is running here; nothing to stop")
         return
+    if report.leftover_pids:
+        raise _fail(f"sandbox processes {report.leftover_pids} survived SIGKILL")
     if report.leftover_ports:
         raise _fail(f"sandbox stopped, but ports {report.leftover_ports} still answer")
     output.info("sandbox stopped; no process or port left")
+
+
+RegionArgument = Annotated[str, typer.Argument(help="A sandbox Region, e.g. us-east-1.")]
+
+
+@sandbox_app.command(
+    epilog=(
+        "Examples:\n\n  opsctl sandbox outage us-east-1\n\n"
+        "  opsctl sandbox outage us-east-1 --mode hang"
+    )
+)
+def outage(
+    region: RegionArgument,
+    mode: Annotated[
+        OutageMode,
+        typer.Option(
+            "--mode",
+            help="refuse: connections are refused; hang: accepted and never answered.",
+        ),
+    ] = OutageMode.REFUSE,
+    directory: DirOption = None,
+) -> None:
+    """Take a Region out: its API front and every AWS API call signed for it stop answering,
+    replication into and out of it stops. Route 53's health checks and DNS keep working."""
+    from opsctl.sandbox.outage import outage as take_out
+
+    state = _load_state(directory)
+    try:
+        out = take_out(state, region, mode)
+    except OutageError as error:
+        raise _fail(str(error), error.exit_code) from None
+    output.info(f"{region} is out ({out[region].value}); `opsctl sandbox restore {region}` ends it")
+
+
+@sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox restore us-east-1")
+def restore(region: RegionArgument, directory: DirOption = None) -> None:
+    """Bring a Region back: its front serves again and replication catches up."""
+    from opsctl.sandbox.outage import restore as bring_back
+
+    state = _load_state(directory)
+    try:
+        still_out = bring_back(state, region)
+    except OutageError as error:
+        raise _fail(str(error), error.exit_code) from None
+    remaining = ", ".join(sorted(still_out)) or "none"
+    output.info(f"{region} is in; Regions still out: {remaining}")
+
+
+@sandbox_app.command(
+    epilog="Examples:\n\n  opsctl sandbox status\n\n  opsctl sandbox status --json"
+)
+def status(
+    directory: DirOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Show the running sandbox: each Region's front and whether it is out, the endpoints."""
+    from opsctl.sandbox.outage import regions_out
+
+    state = _load_state(directory)
+    out = regions_out(state)
+    regions = [
+        {
+            "region": region,
+            "front": state.front_addresses.get(region, ""),
+            "out": region in out,
+            "mode": out[region].value if region in out else None,
+        }
+        for region in state.front_pids
+    ]
+    if json_output:
+        output.print_json(
+            {
+                "hostname": state.hostname,
+                "endpointUrl": state.endpoint_url,
+                "dns": state.dns or None,
+                "regions": regions,
+            }
+        )
+        return
+    table = Table(title=f"sandbox {state.hostname}")
+    table.add_column("Region")
+    table.add_column("API front")
+    table.add_column("state")
+    for row in regions:
+        shown = f"OUT ({row['mode']})" if row["out"] else "in"
+        table.add_row(str(row["region"]), str(row["front"]), shown)
+    output.stdout.print(table)
+    output.info(f"AWS endpoint {state.endpoint_url}; DNS {state.dns or '-'}")
 
 
 @sandbox_app.command(epilog='Examples:\n\n  eval "$(opsctl sandbox env)"')
@@ -192,10 +293,13 @@ def drill(
 ) -> None:
     """Rehearse a failover end to end on a fresh sandbox, print the measurements, tear down."""
     from opsctl.sandbox.drill import DrillFailed, run_drill_command
+    from opsctl.sandbox.lifecycle import SandboxStartError
 
     options = _sandbox_options(time_scale, stack_file, directory)
     try:
         run_drill_command(options)
+    except SandboxStartError as error:
+        raise _start_failed(error) from None
     except DrillFailed as error:
         raise _fail(f"drill failed: {error}") from None
     except KeyboardInterrupt:
@@ -246,22 +350,16 @@ def probe_command(
     status codes. Exit 1 when any request failed."""
     resolver: Resolver
     if sandbox:
-        import boto3
-
         from opsctl.sandbox.idp import SigningKey
-        from opsctl.sandbox.resolver import SandboxResolver
-        from opsctl.topology import load_topology_file
+        from opsctl.sandbox.resolver import ResolutionError
+        from opsctl.sandbox.stubresolver import sandbox_resolver
 
         state = _load_state(directory)
-        topo = load_topology_file(Path(state.topology_file))
-        route53 = boto3.client(
-            "route53", region_name="us-east-1", endpoint_url=state.endpoint_url,
-            aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )  # fmt: skip
-        resolver = SandboxResolver(
-            route53, topo.hosted_zone_id, topo.records[0].type, state.host_map
-        )
+        try:
+            # A player's stub resolver: asks the sandbox's DNS, keeps each answer for its TTL.
+            resolver = sandbox_resolver(state)
+        except ResolutionError as error:
+            raise _fail(str(error)) from None
         hostname = hostname or state.hostname
         token = token or SigningKey.load(Path(state.key_file)).mint(
             issuer=state.issuer, audience=state.audience, subject="probe"

@@ -503,14 +503,15 @@ def summary_table(report: DrillReport) -> Table:
 
 
 def run_drill_command(options: Any) -> DrillReport:
-    """Start a fresh sandbox, run the drill, print the summary, and always tear down (also on
-    Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main` turns them into KeyboardInterrupt)."""
+    """Start a fresh sandbox, run the drill, print the summary, and always tear down what it
+    started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main` turns them into
+    KeyboardInterrupt). A sandbox that was already running is refused and left alone."""
     from opsctl.sandbox.lifecycle import start_background, stop_background
 
     output.info(f"starting a fresh sandbox (time scale {options.time_scale}) ...")
     started = time.monotonic()
+    state = start_background(options)  # on failure it has stopped what it started
     try:
-        state = start_background(options)
         output.info(f"sandbox up in {time.monotonic() - started:.1f}s: {state.hostname}")
         report = run_drill(state)
         output.stdout.print(summary_table(report))
@@ -522,8 +523,10 @@ def run_drill_command(options: Any) -> DrillReport:
         return report
     finally:
         output.info("tearing the sandbox down ...")
-        stopped = stop_background(options.directory)
-        if stopped.leftover_ports:
-            output.warn(f"ports still answering after teardown: {stopped.leftover_ports}")
+        stopped = stop_background(options.directory, started_pid=state.supervisor_pid)
+        if stopped.leftover_ports or stopped.leftover_pids:
+            output.warn(
+                f"left after teardown: ports {stopped.leftover_ports}, pids {stopped.leftover_pids}"
+            )
         else:
             output.info("sandbox stopped; no process or port left")

@@ -38,7 +38,7 @@ from moto.core.responses import TYPE_RESPONSE, ActionResult
 from moto.core.utils import utcnow
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.route53 import responses as route53_responses
-from moto.route53.models import FakeZone, RecordSet, Route53Backend
+from moto.route53.models import FakeZone, HealthCheck, RecordSet, Route53Backend, route53_backends
 from moto.route53.utils import validate_domain_name
 
 from opsctl.sandbox.healthcheck import MetricSeries
@@ -307,6 +307,128 @@ class HealthCheckObservations:
         route53_responses.Route53.get_health_check_status = get_health_check_status
 
 
+# InsufficientDataHealthStatus: what a CLOUDWATCH_METRIC check reports while its alarm has no data.
+_INSUFFICIENT_DATA_STATUS = {"Healthy": True, "Unhealthy": False}
+
+
+@dataclass
+class Route53DataPlane:
+    """Route 53's data plane inside the emulator: every health check's status and the records a
+    DNS answer is chosen from, read from moto's backend in-process — never through the API,
+    which an outage of us-east-1 takes away (Route 53's control plane lives there; its data
+    plane does not).
+
+    moto drops a CLOUDWATCH_METRIC check's AlarmIdentifier and InsufficientDataHealthStatus;
+    `install` keeps them on moto's own health-check objects and shows them in the API's answers.
+    A check's status, as Route 53 computes it:
+    - HTTP/HTTPS/TCP: the sandbox's checkers' verdict (`record_checkers`), healthy until they
+      report;
+    - CLOUDWATCH_METRIC: the named alarm's state in its Region (OK healthy, ALARM unhealthy;
+      INSUFFICIENT_DATA as InsufficientDataHealthStatus says: Healthy, Unhealthy or
+      LastKnownStatus, healthy when there is none);
+    - CALCULATED: healthy while at least HealthThreshold of its children are;
+    then Inverted flips it and a Disabled check is healthy.
+    """
+
+    account_id: str = DEFAULT_ACCOUNT_ID
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _checkers: dict[str, bool] = field(default_factory=dict)
+
+    def record_checkers(self, health_check_id: str, healthy: bool) -> None:
+        with self._lock:
+            self._checkers[health_check_id] = healthy
+
+    def _backend(self) -> Route53Backend:
+        return route53_backends[self.account_id]["aws"]
+
+    def healthy(self, health_check_id: str) -> bool:
+        check = self._backend().health_checks.get(health_check_id)
+        if check is None:  # deleted under the record: Route 53 answers as if it were healthy
+            return True
+        if check.disabled:
+            return True
+        if check.type_ == "CLOUDWATCH_METRIC":
+            status = self._alarm_status(check)
+        elif check.type_ == "CALCULATED":
+            children = check.children or []
+            status = sum(self.healthy(child) for child in children) >= int(
+                check.health_threshold or 0
+            )
+        else:
+            with self._lock:
+                status = self._checkers.get(health_check_id, True)
+        return status != bool(check.inverted)
+
+    def _alarm_status(self, check: HealthCheck) -> bool:
+        identifier = getattr(check, "alarm_identifier", None) or {}
+        backend = cloudwatch_backends[self.account_id].get(identifier.get("Region", ""))
+        alarm = backend.alarms.get(identifier.get("Name", "")) if backend is not None else None
+        state = alarm.state_value if alarm is not None else "INSUFFICIENT_DATA"
+        if state in ("OK", "ALARM"):
+            return state == "OK"
+        insufficient = getattr(check, "insufficient_data_health_status", None)
+        if insufficient in _INSUFFICIENT_DATA_STATUS:
+            return _INSUFFICIENT_DATA_STATUS[insufficient]
+        # LastKnownStatus: the alarm's latest OK or ALARM (moto's history keeps each old state).
+        earlier = [entry[3] for entry in (alarm.history if alarm is not None else [])]
+        known = [old for old in earlier if old in ("OK", "ALARM")]
+        return not known or known[-1] == "OK"
+
+    def records(self, hosted_zone_id: str, name: str, record_type: str) -> list[dict[str, Any]]:
+        """The zone's record sets of that name and type, as ListResourceRecordSets shows them."""
+        zone = self._backend().get_hosted_zone(hosted_zone_id)
+        wanted = _fqdn(name)
+        return [
+            _stored_record(record_set)
+            for record_set in list(zone.rrsets)
+            if _fqdn(record_set.name) == wanted and record_set.type == record_type
+        ]
+
+    def install(self) -> None:
+        """Keep what moto drops from CreateHealthCheck/UpdateHealthCheck, and show it."""
+        moto_create = route53_responses.Route53.create_health_check
+        moto_update = route53_responses.Route53.update_health_check
+        moto_config = HealthCheck.health_check_config.fget  # type: ignore[attr-defined]
+
+        def keep(check: HealthCheck, config: dict[str, Any]) -> None:
+            if config.get("AlarmIdentifier"):
+                check.alarm_identifier = dict(config["AlarmIdentifier"])  # type: ignore[attr-defined]
+            if config.get("InsufficientDataHealthStatus"):
+                check.insufficient_data_health_status = config["InsufficientDataHealthStatus"]  # type: ignore[attr-defined]
+
+        def create_health_check(self: route53_responses.Route53) -> ActionResult:
+            result = moto_create(self)
+            keep(result.result["HealthCheck"], self._get_param("HealthCheckConfig") or {})  # type: ignore[index]
+            return result
+
+        def update_health_check(self: route53_responses.Route53) -> ActionResult:
+            result = moto_update(self)
+            keep(
+                result.result["HealthCheck"],  # type: ignore[index]
+                {
+                    "AlarmIdentifier": self._get_param("AlarmIdentifier"),
+                    "InsufficientDataHealthStatus": self._get_param("InsufficientDataHealthStatus"),
+                },
+            )
+            return result
+
+        def health_check_config(check: HealthCheck) -> dict[str, Any]:
+            config = moto_config(check)
+            if check.type_ != "CLOUDWATCH_METRIC":
+                return config
+            # Route 53 shows no endpoint settings (port, interval, ...) for a metric check.
+            shown = {key: config[key] for key in ("Type", "Inverted", "Disabled")}
+            shown["AlarmIdentifier"] = getattr(check, "alarm_identifier", None)
+            shown["InsufficientDataHealthStatus"] = getattr(
+                check, "insufficient_data_health_status", None
+            )
+            return shown
+
+        route53_responses.Route53.create_health_check = create_health_check
+        route53_responses.Route53.update_health_check = update_health_check
+        HealthCheck.health_check_config = property(health_check_config)  # type: ignore[assignment,method-assign]
+
+
 def install_composite_alarms() -> None:
     """Serve PutCompositeAlarm: moto's PutMetricAlarm handler already stores an alarm with an
     AlarmRule as a composite alarm (DescribeAlarms lists it so), but moto routes no action to it."""
@@ -380,12 +502,17 @@ class ProvisionedConcurrencyError(ServiceException):
     code = "InvalidParameterValueException"
 
 
+class ProvisionedConcurrencyListError(ServiceException):
+    code = "ValidationException"
+
+
 @dataclass
 class ProvisionedConcurrency:
     """Lambda's provisioned concurrency configs (Put/Get/List/Delete), which moto answers 404.
 
     A config belongs to a function's alias or version (the qualifier) and is READY at once: the
     sandbox has no instances to warm. Functions and aliases are moto's; only the configs live here.
+    As in Lambda, the list takes the unqualified function and holds every qualifier's config.
     """
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -444,6 +571,15 @@ class ProvisionedConcurrency:
             return 202, {}, json.dumps(shown)
 
         def get(self: LambdaResponse) -> TYPE_RESPONSE:
+            if "List" in self.querystring:
+                # Lambda's FunctionName pattern for the list has no qualifier: a name, an ARN
+                # or a partial ARN of the function itself, never `name:alias` or `...:alias`.
+                name = urllib.parse.unquote(self.path.split("?")[0].rstrip("/").split("/")[-2])
+                if len(name.split(":")) in (2, 4, 8):
+                    raise ProvisionedConcurrencyListError(
+                        f"1 validation error detected: Value '{name}' at 'functionName' failed "
+                        "to satisfy constraint: an unqualified function name or ARN"
+                    )
             key, function = function_of(self)
             if "List" in self.querystring:
                 with layer._lock:
@@ -533,6 +669,7 @@ class Emulator:
     route53: FaithfulRoute53
     _server: ThreadedMotoServer
     health_checks: HealthCheckObservations = field(default_factory=HealthCheckObservations)
+    data_plane: Route53DataPlane = field(default_factory=Route53DataPlane)
     metrics: CloudWatchStore = field(default_factory=CloudWatchStore)
     lambda_account: LambdaAccountSettings = field(default_factory=LambdaAccountSettings)
     provisioned_concurrency: ProvisionedConcurrency = field(default_factory=ProvisionedConcurrency)
@@ -562,6 +699,8 @@ def start_emulator(port: int = 0, propagation_seconds: float = 0.0) -> Emulator:
     route53.install()
     health_checks = HealthCheckObservations()
     health_checks.install()
+    data_plane = Route53DataPlane()
+    data_plane.install()
     install_composite_alarms()
     lambda_account = LambdaAccountSettings()
     lambda_account.install()
@@ -575,6 +714,7 @@ def start_emulator(port: int = 0, propagation_seconds: float = 0.0) -> Emulator:
         route53=route53,
         _server=server,
         health_checks=health_checks,
+        data_plane=data_plane,
         lambda_account=lambda_account,
         provisioned_concurrency=provisioned_concurrency,
     )

@@ -314,11 +314,13 @@ class Route53HealthCheckers:
         *,
         checkers: int = DEFAULT_CHECKERS,
         on_observations: Callable[[str, list[dict[str, Any]]], None] | None = None,
+        on_status: Callable[[str, bool], None] | None = None,
     ) -> None:
         self.targets = targets
         self.cloudwatch = cloudwatch
         self.checkers = checkers
         self.on_observations = on_observations
+        self.on_status = on_status  # the check's verdict, for Route 53's DNS answers
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -349,7 +351,12 @@ class Route53HealthCheckers:
             checker.last = probe_once(target)
             checker.observe(checker.last.passed, target.failure_threshold)
             index = (index + 1) % self.checkers
-            self._publish(target, sum(state.healthy for state in states))
+            healthy_checkers = sum(state.healthy for state in states)
+            if self.on_status is not None:
+                self.on_status(
+                    target.health_check_id, healthy_checkers / self.checkers > HEALTHY_FRACTION
+                )
+            self._publish(target, healthy_checkers)
             if self.on_observations is not None:
                 observed = [state.observation() for state in states]
                 self.on_observations(target.health_check_id, [o for o in observed if o])

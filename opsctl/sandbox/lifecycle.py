@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from opsctl.sandbox.runtime import PROJECT_ROOT, SandboxOptions, sandbox_process_environment
@@ -17,15 +17,24 @@ from opsctl.sandbox.state import (
     STATE_FILE,
     SandboxState,
     SandboxStateError,
-    supervisor_running,
+    SupervisorIdentity,
+    lock_holder,
 )
 
 START_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 15.0
+# After SIGKILL the processes are dead at once, but a killed front stays a zombie in the group until
+# its new parent (init) reaps it.
+REAP_TIMEOUT_SECONDS = 5.0
 
 
 class SandboxStartError(RuntimeError):
-    """The supervisor exited or did not become ready; the message holds its log's tail."""
+    """The sandbox could not start: a one-line message, and what this start's supervisor logged
+    last (if it got that far)."""
+
+    def __init__(self, message: str, log_tail: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.log_tail = log_tail or []
 
 
 def process_alive(pid: int) -> bool:
@@ -45,21 +54,29 @@ def port_open(port: int) -> bool:
 
 
 def running_state(directory: Path) -> SandboxState | None:
-    """The state of a live sandbox in `directory`; a stale state file is removed."""
-    try:
-        state = SandboxState.load(directory)
-    except SandboxStateError:
+    """The state of a live sandbox in `directory`; a stale state file is removed. A live
+    supervisor whose state file is missing or corrupted raises SandboxStateError."""
+    if lock_holder(directory) is None:
+        _discard_state(directory)
         return None
-    if supervisor_running(directory):
-        return state
-    (directory / STATE_FILE).unlink(missing_ok=True)
-    return None
+    return SandboxState.load(directory)
 
 
-def _log_tail(log_file: Path, lines: int = 15) -> str:
-    if not log_file.exists():
-        return ""
-    return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
+def _discard_state(directory: Path) -> None:
+    """Remove the state file of a sandbox that is gone. Something else in its place (a directory,
+    a file we may not delete) is left alone: `up` then says the directory is unusable."""
+    with contextlib.suppress(OSError):
+        (directory / STATE_FILE).unlink(missing_ok=True)
+
+
+def _log_tail(log_file: Path, since: int, lines: int = 15) -> list[str]:
+    """The last lines this start wrote to the (appended) log, from byte offset `since`."""
+    try:
+        with log_file.open("rb") as log:
+            log.seek(since)
+            return log.read().decode(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return []
 
 
 def start_background(
@@ -67,15 +84,25 @@ def start_background(
 ) -> SandboxState:
     """Spawn the supervisor detached from this terminal and wait until it is ready."""
     directory = options.directory.resolve()
-    existing = running_state(directory)
-    if existing is not None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        holder = lock_holder(directory)
+        if holder is not None:
+            raise SandboxStartError(
+                f"a sandbox is already running in {directory} (supervisor pid {holder.pid}); "
+                "run `opsctl sandbox down` first"
+            )
+        (directory / STATE_FILE).unlink(missing_ok=True)  # left by one that died
+        log_file = directory / "sandbox.log"
+        log = log_file.open("ab")
+        log_start = log.seek(0, os.SEEK_END)
+    except OSError as error:
         raise SandboxStartError(
-            f"a sandbox is already running in {directory} (pid {existing.supervisor_pid}); "
-            "run `opsctl sandbox down` first"
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    log_file = directory / "sandbox.log"
-    with log_file.open("ab") as log:
+            f"cannot use {directory} as the sandbox directory: {error.strerror or error}"
+        ) from None
+    except SandboxStateError as error:
+        raise SandboxStartError(str(error)) from None
+    with log:
         process = subprocess.Popen(
             [sys.executable, "-m", "opsctl.sandbox.runtime", *options.to_args()],
             stdin=subprocess.DEVNULL,
@@ -83,23 +110,32 @@ def start_background(
             stderr=log,
             cwd=PROJECT_ROOT,
             env=sandbox_process_environment(dict(os.environ)),
-            start_new_session=True,  # Ctrl-C in this terminal reaches it only through `down`
+            # Its own session and process group: Ctrl-C in this terminal reaches it only through
+            # `down`, and `down` can signal the supervisor with its fronts as one group.
+            start_new_session=True,
         )
     try:
-        return _wait_until_ready(process, directory, log_file, timeout)
+        return _wait_until_ready(process, directory, log_file, log_start, timeout)
     except BaseException:
-        # Interrupted or failed while starting: the supervisor stops everything it started.
-        _stop_pids([process.pid], STOP_TIMEOUT_SECONDS)
+        # Interrupted or failed while starting: stop what this call started, and only that.
+        _stop_group(SupervisorIdentity(process.pid, process.pid), STOP_TIMEOUT_SECONDS)
         raise
 
 
 def _wait_until_ready(
-    process: subprocess.Popen[bytes], directory: Path, log_file: Path, timeout: float
+    process: subprocess.Popen[bytes],
+    directory: Path,
+    log_file: Path,
+    log_start: int,
+    timeout: float,
 ) -> SandboxState:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SandboxStartError(f"the sandbox failed to start:\n{_log_tail(log_file)}")
+            raise SandboxStartError(
+                f"the sandbox failed to start (exit {process.returncode}); its log: {log_file}",
+                _log_tail(log_file, log_start),
+            )
         if (directory / STATE_FILE).exists():
             try:
                 state = SandboxState.load(directory)
@@ -109,7 +145,8 @@ def _wait_until_ready(
                 return state
         time.sleep(0.1)
     raise SandboxStartError(
-        f"the sandbox did not start within {timeout:.0f}s:\n{_log_tail(log_file)}"
+        f"the sandbox did not start within {timeout:.0f}s; its log: {log_file}",
+        _log_tail(log_file, log_start),
     )
 
 
@@ -120,46 +157,81 @@ class StopReport:
     # A state file was left by a supervisor that died without cleaning up; it was removed and no
     # process was signalled (its pids may belong to unrelated processes by now).
     stale_state_removed: bool = False
+    # Processes of the supervisor's group still alive after SIGKILL (should never happen).
+    leftover_pids: list[int] = field(default_factory=list)
 
 
-def _stop_pids(pids: list[int], timeout: float) -> None:
-    for pid in pids:
-        if process_alive(pid):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        _reap(pids)
-        time.sleep(0.05)
-    for pid in pids:
-        if process_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-    _reap(pids)
-
-
-def _reap(pids: list[int]) -> None:
-    """Collect exit statuses of our own children so they do not linger as zombies."""
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-
-
-def stop_background(directory: Path, timeout: float = STOP_TIMEOUT_SECONDS) -> StopReport:
-    """SIGTERM the supervisor (which stops its fronts), then make sure nothing is left."""
-    directory = directory.resolve()
+def _group_alive(process_group: int) -> bool:
     try:
-        state = SandboxState.load(directory)
-    except SandboxStateError:
-        return StopReport(stopped=False, leftover_ports=[])
-    if not supervisor_running(directory):
-        # Its fronts exit by themselves once their supervisor is gone (front.exit_when_orphaned).
-        (directory / STATE_FILE).unlink(missing_ok=True)
-        return StopReport(stopped=False, leftover_ports=[], stale_state_removed=True)
-    _stop_pids([state.supervisor_pid], timeout)
-    _stop_pids(list(state.front_pids.values()), timeout)
-    (directory / STATE_FILE).unlink(missing_ok=True)
+        os.killpg(process_group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of our own child so it does not linger as a zombie (a zombie still
+    counts as a member of its process group)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _stop_group(holder: SupervisorIdentity, timeout: float) -> list[int]:
+    """SIGTERM the supervisor (it stops its fronts and releases the lock), wait for its whole
+    process group to go, SIGKILL whatever is left. Returns pids still alive (none, normally).
+
+    The group is signalled only when the supervisor leads it: started by `up`, it does; started
+    any other way, its group may be a shell's, and its fronts exit by themselves once it is gone."""
+    group = holder.process_group if holder.leads_its_group else None
+
+    def alive() -> bool:
+        _reap(holder.pid)
+        return process_alive(holder.pid) or (group is not None and _group_alive(group))
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(holder.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    leftover = [port for port in state.ports.values() if port_open(port)]
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive():
+        with contextlib.suppress(ProcessLookupError):
+            if group is not None:
+                os.killpg(group, signal.SIGKILL)
+            else:
+                os.kill(holder.pid, signal.SIGKILL)
+        deadline = time.monotonic() + REAP_TIMEOUT_SECONDS
+        while alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return [holder.pid] if alive() else []
+
+
+def stop_background(
+    directory: Path, timeout: float = STOP_TIMEOUT_SECONDS, *, started_pid: int | None = None
+) -> StopReport:
+    """Stop the supervisor holding this directory's lock with its fronts, then make sure no
+    process or port is left. The lock, not the state file, says what runs: a missing or corrupted
+    state file does not hide a live supervisor, and a stale one never gets its pids signalled.
+    With `started_pid`, only that supervisor is stopped (a caller tearing down what it started)."""
+    directory = directory.resolve()
+    holder = lock_holder(directory)
+    state_file = directory / STATE_FILE
+    if holder is not None and started_pid is not None and holder.pid != started_pid:
+        return StopReport(stopped=False, leftover_ports=[])
+    if holder is None:
+        stale = state_file.exists()
+        _discard_state(directory)
+        return StopReport(stopped=False, leftover_ports=[], stale_state_removed=stale)
+    try:
+        ports = list(SandboxState.load(directory).ports.values())
+    except SandboxStateError:
+        ports = []  # its processes are gone with their group, and their sockets with them
+    leftover_pids = _stop_group(holder, timeout)
+    _discard_state(directory)
+    deadline = time.monotonic() + timeout
+    leftover = [port for port in ports if port_open(port)]
     while leftover and time.monotonic() < deadline:
         time.sleep(0.1)
         leftover = [port for port in leftover if port_open(port)]
-    return StopReport(stopped=True, leftover_ports=leftover)
+    return StopReport(stopped=True, leftover_ports=leftover, leftover_pids=leftover_pids)

@@ -19,6 +19,7 @@ Region's loopback front.
 from __future__ import annotations
 
 import io
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class Provisioned:
 
     topology: dict[str, Any]
     fronts: dict[str, FrontSpec]  # Region -> spec
-    host_map: dict[str, str]  # DNS names (execute-api, custom-domain targets) -> 127.0.0.1:port
+    host_map: dict[str, str]  # DNS names (execute-api, custom-domain targets) -> 127.0.0.x:port
     hostname: str  # the shared record name, no trailing dot
     run: ProgramRun
 
@@ -135,18 +136,9 @@ class SandboxMocks(RealisticMocks):
         self, inputs: dict[str, Any], region: str, _id: str, _out: dict
     ) -> tuple[str, dict]:
         route53 = self.clients("route53", "us-east-1")
-        config = {
-            "Type": inputs["type"],
-            "FullyQualifiedDomainName": inputs["fqdn"],
-            "Port": int(inputs["port"]),
-            "ResourcePath": inputs["resourcePath"],
-            "RequestInterval": int(inputs["requestInterval"]),
-            "FailureThreshold": int(inputs["failureThreshold"]),
-            "EnableSNI": bool(inputs.get("enableSni", False)),
-        }
+        config = health_check_config(inputs)
         created = route53.create_health_check(
-            CallerReference=f"sandbox-{inputs['fqdn']}"[:64],
-            HealthCheckConfig=config,
+            CallerReference=f"sandbox-{uuid.uuid4()}", HealthCheckConfig=config
         )["HealthCheck"]
         tags = [{"Key": k, "Value": v} for k, v in (inputs.get("tags") or {}).items()]
         if tags:
@@ -504,6 +496,40 @@ class SandboxMocks(RealisticMocks):
         return settings_id, {}
 
 
+def health_check_config(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Route 53's HealthCheckConfig for a declared aws.route53.HealthCheck, of any type: an
+    endpoint check (HTTP, HTTPS, TCP, ...), CLOUDWATCH_METRIC on an alarm, or CALCULATED over
+    child checks."""
+    kind = inputs["type"]
+    config: dict[str, Any] = {"Type": kind}
+    if kind == "CLOUDWATCH_METRIC":
+        config["AlarmIdentifier"] = {
+            "Region": inputs["cloudwatchAlarmRegion"],
+            "Name": inputs["cloudwatchAlarmName"],
+        }
+        if inputs.get("insufficientDataHealthStatus"):
+            config["InsufficientDataHealthStatus"] = inputs["insufficientDataHealthStatus"]
+    elif kind == "CALCULATED":
+        config["ChildHealthChecks"] = list(inputs.get("childHealthchecks") or [])
+        config["HealthThreshold"] = int(inputs.get("childHealthThreshold") or 0)
+    else:
+        config.update(
+            {
+                "FullyQualifiedDomainName": inputs["fqdn"],
+                "Port": int(inputs["port"]),
+                "ResourcePath": inputs.get("resourcePath") or "/",
+                "RequestInterval": int(inputs.get("requestInterval") or 30),
+                "FailureThreshold": int(inputs.get("failureThreshold") or 3),
+                "EnableSNI": bool(inputs.get("enableSni", False)),
+            }
+        )
+    if inputs.get("invertHealthcheck"):
+        config["Inverted"] = True
+    if inputs.get("disabled"):
+        config["Disabled"] = True
+    return config
+
+
 def _invoke_arn(region: str, function_arn: str) -> str:
     """What API Gateway integrations and authorizers call a Lambda function (or alias) by."""
     return (
@@ -629,26 +655,59 @@ def _front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) 
     )
 
 
+def with_data_plane(run: ProgramRun, topology: dict[str, Any]) -> dict[str, Any]:
+    """The topology with what opsctl reads from Route 53's data plane, where the program does not
+    output it yet: each Region's `aliasTarget` (what its weighted record points at) and
+    `outOfService` (the lever: the CLOUDWATCH_METRIC health check and its alarm), if declared."""
+    topology = {**topology, "regions": {**topology["regions"]}}
+    aliases = {
+        record.inputs.get("setIdentifier"): record.inputs["aliases"][0]["name"]
+        for record in run.of_type("aws:route53/record:Record")
+        if record.inputs.get("aliases") and record.inputs.get("setIdentifier")
+    }
+    for role, region in topology["regions"].items():
+        target = aliases.get(region.get("setIdentifier"))
+        if "aliasTarget" not in region and target:
+            topology["regions"][role] = {**region, "aliasTarget": target.rstrip(".")}
+    if "outOfService" not in topology:
+        alarms = {
+            a.inputs.get("name"): a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        }
+        for check in run.of_type("aws:route53/healthCheck:HealthCheck"):
+            alarm = alarms.get(check.inputs.get("cloudwatchAlarmName"))
+            if check.inputs.get("type") != "CLOUDWATCH_METRIC" or alarm is None:
+                continue
+            topology["outOfService"] = {
+                "region": check.inputs["cloudwatchAlarmRegion"],
+                "namespace": alarm.inputs.get("namespace"),
+                "metricName": alarm.inputs.get("metricName"),
+                "dimensions": dict(alarm.inputs.get("dimensions") or {}),
+                "alarmName": alarm.inputs["name"],
+                "healthCheckId": check.id,
+            }
+    return topology
+
+
 def provision(
     stack_file: Path,
     *,
     endpoint_url: str,
-    front_ports: dict[str, int],
+    front_addresses: dict[str, str],
     jwks_url: str,
     overrides: dict[str, Any] | None = None,
 ) -> Provisioned:
-    """Run the program against the emulator; `front_ports` maps each Region to its front port."""
+    """Run the program against the emulator; `front_addresses` maps each Region to where its front
+    listens ("127.0.0.x:port")."""
     clients = boto3_clients(endpoint_url)
     run = run_program(stack_file, SandboxMocks(clients), overrides)
-    topology = run.outputs["topology"]
+    topology = with_data_plane(run, run.outputs["topology"])
     regions = [topology["regions"][role]["region"] for role in ("primary", "secondary")]
     fronts = {region: _front_spec(run, region, endpoint_url, jwks_url) for region in regions}
     host_map: dict[str, str] = {}
     for region, spec in fronts.items():
-        address = f"127.0.0.1:{front_ports[region]}"
-        host_map[f"{spec.api_id}.execute-api.{region}.amazonaws.com"] = address
+        host_map[f"{spec.api_id}.execute-api.{region}.amazonaws.com"] = front_addresses[region]
     for domain in run.of_type("aws:apigateway/domainName:DomainName"):
-        host_map[domain.outputs["regionalDomainName"]] = f"127.0.0.1:{front_ports[domain.region]}"
+        host_map[domain.outputs["regionalDomainName"]] = front_addresses[domain.region]
     hostname = topology["records"][0]["name"].rstrip(".")
     return Provisioned(
         topology=topology, fronts=fronts, host_map=host_map, hostname=hostname, run=run

@@ -8,6 +8,9 @@ older than the newest one already applied to that item, and recognises its own w
 come back through the target's stream so nothing ping-pongs. Like global tables, it publishes
 AWS/DynamoDB ReplicationLatency (TableName, ReceivingRegion) in the source Region, measured from
 the stream record's creation to the write in the receiving Region.
+
+A Region that is out (`isolate`) neither sends nor receives: its stream is not read and changes for
+it wait. When it comes back (`rejoin`) its backlog flows both ways, last writer wins per item.
 """
 
 from __future__ import annotations
@@ -68,7 +71,11 @@ class GlobalTableReplicator:
         self.delay_seconds = delay_seconds
         self.clock = clock
         self._iterators: dict[str, str] = {}
-        self._newest_write: dict[KeyId, float] = {}
+        # The newest write each Region's copy of an item holds, for last writer wins.
+        self._newest_write: dict[tuple[str, KeyId], float] = {}
+        self._isolated: set[str] = set()
+        # Held for each replication round, so once `isolate` returns nothing more flows.
+        self._round = threading.Lock()
         # Writes this replicator made, per target Region, to drop when they echo back.
         self._own_writes: dict[str, dict[str, int]] = {table.region: {} for table in tables}
         self._stop = threading.Event()
@@ -87,6 +94,20 @@ class GlobalTableReplicator:
         if self._thread.is_alive():
             self._thread.join()
 
+    def isolate(self, region: str) -> None:
+        """Stop replicating into and out of `region` (it is out); changes for it wait."""
+        with self._round:
+            self._isolated.add(region)
+
+    def rejoin(self, region: str) -> None:
+        """Replicate `region` again, beginning with everything that waited."""
+        with self._round:
+            self._isolated.discard(region)
+
+    def isolated(self) -> set[str]:
+        with self._round:
+            return set(self._isolated)
+
     def _latest_iterator(self, table: RegionalTable) -> str:
         description = table.dynamodb.describe_table(TableName=table.table_name)["Table"]
         stream_arn = description.get("LatestStreamArn")
@@ -100,20 +121,35 @@ class GlobalTableReplicator:
         )["ShardIterator"]
 
     def _run(self) -> None:
-        pending: list[tuple[float, Change]] = []
+        pending: list[tuple[float, Change, str]] = []  # (due at, change, receiving Region)
         while not self._stop.is_set():
             try:
-                for table in self.tables:
-                    pending.extend(
-                        (self.clock() + self.delay_seconds, c) for c in self._read(table)
-                    )
-                due = [change for ready_at, change in pending if ready_at <= self.clock()]
-                pending = [(ready_at, c) for ready_at, c in pending if ready_at > self.clock()]
-                for change in due:
-                    self.apply(change)
+                with self._round:
+                    pending = self._replicate_round(pending)
             except Exception as error:  # keep replicating; a transient emulator error is not fatal
                 print(f"replicator: {error!r}", file=sys.stderr)
             self._stop.wait(self.poll_seconds)
+
+    def _replicate_round(
+        self, pending: list[tuple[float, Change, str]]
+    ) -> list[tuple[float, Change, str]]:
+        """Read every stream not isolated, apply what is due; returns what still waits."""
+        isolated = self._isolated
+        for table in self.tables:
+            if table.region in isolated:
+                continue  # its stream keeps the backlog until it rejoins
+            for change in self._read(table):
+                ready_at = self.clock() + self.delay_seconds
+                pending.extend(
+                    (ready_at, change, other.region)
+                    for other in self.tables
+                    if other.region != change.source_region
+                )
+        now = self.clock()
+        due = [(c, region) for at, c, region in pending if at <= now and region not in isolated]
+        for change, region in due:
+            self.apply_to(change, region)
+        return [p for p in pending if p[0] > now or p[2] in isolated]
 
     def _read(self, table: RegionalTable) -> list[Change]:
         response = table.streams.get_records(
@@ -140,31 +176,45 @@ class GlobalTableReplicator:
                 if not echoes[mark]:
                     del echoes[mark]
                 continue
+            self._held(table.region, change)
             changes.append(change)
         return changes
 
+    def _held(self, region: str, change: Change) -> bool:
+        """Note that `region`'s copy holds `change` now, unless it holds a newer write already
+        (then False: last writer wins)."""
+        key = (region, change.key_id)
+        if change.written_at < self._newest_write.get(key, float("-inf")):
+            return False
+        self._newest_write[key] = change.written_at
+        return True
+
     def apply(self, change: Change) -> None:
-        """Apply one change to every other Region, unless a newer write to the item won."""
-        if change.written_at < self._newest_write.get(change.key_id, float("-inf")):
-            return
-        self._newest_write[change.key_id] = change.written_at
+        """Apply one change to every other Region, unless a newer write to the item won there."""
+        self._held(change.source_region, change)
         for table in self.tables:
-            if table.region == change.source_region:
-                continue
-            mark = fingerprint(change.key_id, change.new_image)
-            if change.new_image is None:
-                existing = table.dynamodb.get_item(TableName=table.table_name, Key=change.keys).get(
-                    "Item"
-                )
-                if existing is None:
-                    continue  # nothing to delete, so no stream record will echo back
-                table.dynamodb.delete_item(TableName=table.table_name, Key=change.keys)
-            else:
-                table.dynamodb.put_item(TableName=table.table_name, Item=change.new_image)
-            self._own_writes[table.region][mark] = self._own_writes[table.region].get(mark, 0) + 1
-            self._publish_latency(change, table.region)
-            # Counted last, so a reader that sees the count also finds the latency datapoint.
-            self.replicated += 1
+            if table.region != change.source_region:
+                self.apply_to(change, table.region)
+
+    def apply_to(self, change: Change, region: str) -> None:
+        """Apply one change to `region`'s table, unless that copy holds a newer write."""
+        if not self._held(region, change):
+            return
+        table = next(t for t in self.tables if t.region == region)
+        mark = fingerprint(change.key_id, change.new_image)
+        if change.new_image is None:
+            existing = table.dynamodb.get_item(TableName=table.table_name, Key=change.keys).get(
+                "Item"
+            )
+            if existing is None:
+                return  # nothing to delete, so no stream record will echo back
+            table.dynamodb.delete_item(TableName=table.table_name, Key=change.keys)
+        else:
+            table.dynamodb.put_item(TableName=table.table_name, Item=change.new_image)
+        self._own_writes[table.region][mark] = self._own_writes[table.region].get(mark, 0) + 1
+        self._publish_latency(change, table.region)
+        # Counted last, so a reader that sees the count also finds the latency datapoint.
+        self.replicated += 1
 
     def _publish_latency(self, change: Change, receiving_region: str) -> None:
         """AWS/DynamoDB ReplicationLatency in the source Region, as global tables publish it:

@@ -1,19 +1,29 @@
-"""Answers the shared hostname in the sandbox as Route 53's data plane would.
+"""How Route 53's data plane answers the shared hostname in the sandbox.
 
-Route 53 answers a weighted name with one record chosen at random in proportion to the weights
-(a weight-0 record only when every record has weight 0, which is an equal split). The sandbox
-reads the weighted records from the emulator's Route 53 on every lookup and maps the chosen alias
-target (a Regional API's domain name) to that Region's loopback front through its host map, the
-sandbox's stand-in for public DNS.
+Route 53 answers a weighted name with one record chosen at random in proportion to the weights,
+among the records it considers healthy (Route 53 developer guide, "How Amazon Route 53 chooses
+records when health checking is configured"):
+- a record without a health check is always healthy;
+- only healthy records with a non-zero weight are considered; when every non-zero-weight record
+  is unhealthy, the healthy zero-weight records are (an equal split among them);
+- when no record is healthy, all of them are treated as healthy (the weights decide again; all
+  zero is an equal split).
+
+`DataPlaneResolver` applies these rules to the records and health-check states the emulator
+holds in-process (emulator.Route53DataPlane): it keeps answering when an outage takes away the
+control-plane API, as Route 53's DNS does. The sandbox's DNS server (dnsserver.py) serves its
+answers; clients ask that server (stubresolver.py).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from opsctl.probe import Endpoint
+from opsctl.sandbox.dnsserver import DnsAnswer, Lookup
 
 
 class ResolutionError(RuntimeError):
@@ -25,6 +35,22 @@ class WeightedAnswer:
     set_identifier: str
     weight: int
     target: str  # alias DNS name (or first value), lower case, no trailing dot
+    health_check_id: str | None = None
+
+
+def considered(
+    answers: list[WeightedAnswer], healthy: Callable[[str], bool]
+) -> list[WeightedAnswer]:
+    """The records Route 53 chooses among, by its rules for weighted records and health."""
+
+    def is_healthy(answer: WeightedAnswer) -> bool:
+        return answer.health_check_id is None or healthy(answer.health_check_id)
+
+    for weighted in (True, False):
+        candidates = [a for a in answers if (a.weight > 0) == weighted and is_healthy(a)]
+        if candidates:
+            return candidates
+    return answers  # none healthy: all treated as healthy
 
 
 def choose_weighted(answers: list[WeightedAnswer], rng: random.Random) -> WeightedAnswer:
@@ -37,8 +63,79 @@ def choose_weighted(answers: list[WeightedAnswer], rng: random.Random) -> Weight
     return rng.choices(answers, weights=weights, k=1)[0]
 
 
+def weighted_answers(records: list[dict[str, Any]]) -> list[WeightedAnswer]:
+    """The weighted records among `records` (ListResourceRecordSets' shape)."""
+    answers = []
+    for record in records:
+        if "Weight" not in record:
+            continue
+        if "AliasTarget" in record:
+            target = record["AliasTarget"]["DNSName"]
+        else:
+            value = record["ResourceRecords"][0]
+            target = value["Value"] if isinstance(value, dict) else value
+        answers.append(
+            WeightedAnswer(
+                record["SetIdentifier"],
+                int(record["Weight"]),
+                target.lower().rstrip("."),
+                record.get("HealthCheckId"),
+            )
+        )
+    return answers
+
+
+class DataPlane(Protocol):
+    """What Route 53's data plane reads: emulator.Route53DataPlane."""
+
+    def records(self, hosted_zone_id: str, name: str, record_type: str) -> list[dict[str, Any]]: ...
+
+    def healthy(self, health_check_id: str) -> bool: ...
+
+
+class DataPlaneResolver:
+    """Answers the shared record name as Route 53's DNS would, from the emulator's own state."""
+
+    def __init__(
+        self,
+        data_plane: DataPlane,
+        hosted_zone_id: str,
+        record_type: str,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.data_plane = data_plane
+        self.hosted_zone_id = hosted_zone_id
+        self.record_type = record_type
+        self.rng = rng or random.Random()
+
+    def answer(self, hostname: str) -> WeightedAnswer:
+        records = self.data_plane.records(self.hosted_zone_id, hostname, self.record_type)
+        answers = weighted_answers(records)
+        return choose_weighted(considered(answers, self.data_plane.healthy), self.rng)
+
+
+def dns_lookup(
+    resolver: DataPlaneResolver, hostname: str, host_map: dict[str, str], ttl: int
+) -> Lookup:
+    """The DNS server's lookup: the shared name answers its chosen alias target's address, each
+    alias target (a Region's API name) its front's address (host_map's "127.0.0.x:port")."""
+    shared = hostname.lower().rstrip(".")
+    addresses = {
+        name.lower().rstrip("."): address.rsplit(":", 1)[0] for name, address in host_map.items()
+    }
+
+    def lookup(name: str) -> DnsAnswer | None:
+        if name == shared:
+            name = resolver.answer(shared).target
+        address = addresses.get(name)
+        return DnsAnswer(address, ttl) if address is not None else None
+
+    return lookup
+
+
 class SandboxResolver:
-    """Resolves the shared record name to a loopback front, re-reading the weights every time."""
+    """Resolves the shared record name to a loopback front from the weights Route 53's control
+    plane lists, ignoring health and TTLs (the failure-switch drill's client)."""
 
     def __init__(
         self,
@@ -61,22 +158,13 @@ class SandboxResolver:
             StartRecordName=name,
             StartRecordType=self.record_type,
         )
-        answers = []
-        for record in response["ResourceRecordSets"]:
-            if record["Name"].lower() != name or record["Type"] != self.record_type:
-                continue
-            if "Weight" not in record:
-                continue
-            if "AliasTarget" in record:
-                target = record["AliasTarget"]["DNSName"]
-            else:
-                target = record["ResourceRecords"][0]["Value"]
-            answers.append(
-                WeightedAnswer(
-                    record["SetIdentifier"], int(record["Weight"]), target.lower().rstrip(".")
-                )
-            )
-        return answers
+        return weighted_answers(
+            [
+                record
+                for record in response["ResourceRecordSets"]
+                if record["Name"].lower() == name and record["Type"] == self.record_type
+            ]
+        )
 
     def resolve(self, hostname: str) -> Endpoint:
         answer = choose_weighted(self.weighted_answers(hostname), self.rng)

@@ -1,7 +1,8 @@
 """The sandbox supervisor: starts every part, keeps them running, and stops them all.
 
-`opsctl sandbox up` runs `python -m opsctl.sandbox.runtime` as a detached background process;
-it writes the state file once everything serves and removes it when it stops (SIGTERM or
+`opsctl sandbox up` runs `python -m opsctl.sandbox.runtime` as a detached background process
+leading its own process group; it takes the directory's lock and writes its identity into it
+first, writes the state file once everything serves, and removes it when it stops (SIGTERM or
 SIGINT). In this process: the emulator, the IdP's JWKS server, provisioning, the global-table
 replicator, the health checkers and the alarm evaluator. Each Region's front is a child process
 holding a listening socket this process bound (so no port can be taken in between), and exits by
@@ -11,6 +12,7 @@ itself if this process dies.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -22,11 +24,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsctl.sandbox import outage
+from opsctl.sandbox.dnsserver import ALIAS_TTL_SECONDS, DnsServer
 from opsctl.sandbox.emulator import Emulator, start_emulator
+from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.sandbox.healthcheck import (
     DEFAULT_CHECKERS,
     AlarmEvaluator,
@@ -35,8 +41,10 @@ from opsctl.sandbox.healthcheck import (
     scaled,
 )
 from opsctl.sandbox.idp import JwksServer, SigningKey
+from opsctl.sandbox.outage import OutageMode, Outages, forget_outages
 from opsctl.sandbox.provision import Provisioned, boto3_clients, provision
 from opsctl.sandbox.replicator import GlobalTableReplicator, RegionalTable
+from opsctl.sandbox.resolver import DataPlaneResolver, dns_lookup
 from opsctl.sandbox.state import (
     SANDBOX_CREDENTIALS,
     STATE_FILE,
@@ -47,6 +55,9 @@ from opsctl.sandbox.state import (
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STACK_FILE = PROJECT_ROOT / "Pulumi.primary.yaml"
 FRONT_READY_TIMEOUT_SECONDS = 30.0
+FRONT_STOP_TIMEOUT_SECONDS = 5.0
+FRONT_HOST_FORMAT = "127.0.0.{}"
+BIND_ATTEMPTS = 20
 # Route 53 reports INSYNC "normally within 60 seconds"; the sandbox scales that like the rest.
 ROUTE53_PROPAGATION_SECONDS = 30.0
 # Global tables usually replicate within a second.
@@ -78,19 +89,200 @@ def sandbox_process_environment(parent: dict[str, str]) -> dict[str, str]:
     return environment
 
 
-def wait_until_serving(port: int, timeout: float) -> None:
-    """Until the front answers HTTP at all (a 403 for `/` proves it routes)."""
+def wait_until_serving(address: str, timeout: float) -> None:
+    """Until the front at `address` (host:port) answers HTTP at all (a 403 for `/` proves it
+    routes)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            urllib.request.urlopen(f"http://{address}/", timeout=1)
             return
         except urllib.error.HTTPError:
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"front on port {port} did not start") from None
+                raise RuntimeError(
+                    f"front on {address} did not serve within {timeout:.0f}s"
+                ) from None
             time.sleep(0.05)
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # A restored Region binds its address again while the old connections sit in TIME_WAIT.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def bind_front_listeners(regions: list[str]) -> dict[str, socket.socket]:
+    """One listener per Region, each on its own loopback address (127.0.0.2, 127.0.0.3, ...) and
+    all on one port, as every Region's API answers on 443: an A record alone tells them apart."""
+    for _ in range(BIND_ATTEMPTS):
+        first = bind_listener(FRONT_HOST_FORMAT.format(2), 0)
+        port = int(first.getsockname()[1])
+        listeners = {regions[0]: first}
+        try:
+            for index, region in enumerate(regions[1:], start=3):
+                listeners[region] = bind_listener(FRONT_HOST_FORMAT.format(index), port)
+            return listeners
+        except OSError:  # that port is taken on another address: try another one
+            for listener in listeners.values():
+                listener.close()
+    raise RuntimeError(f"no port free on every front address after {BIND_ATTEMPTS} attempts")
+
+
+def address_of(listener: socket.socket) -> str:
+    host, port = listener.getsockname()[:2]
+    return f"{host}:{port}"
+
+
+class RegionFront:
+    """One Region's API front: the listening socket this supervisor binds and the front process
+    serving it. Taking the Region out stops the process; `refuse` also closes the socket
+    (connection refused), `hang` keeps it listening so the kernel accepts connections nobody
+    ever answers."""
+
+    def __init__(
+        self, region: str, listener: socket.socket, spec_file: Path, directory: Path
+    ) -> None:
+        self.region = region
+        self.address = address_of(listener)
+        self.listener: socket.socket | None = listener
+        self.spec_file = spec_file
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the front process on the listener (bound again if it was closed)."""
+        if self.listener is None:
+            host, port = self.address.rsplit(":", 1)
+            self.listener = bind_listener(host, int(port))
+        listener = self.listener
+        # The functions' logs and EMF metrics, as CloudWatch Logs would hold them per Region.
+        with (self.directory / f"functions-{self.region}.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "opsctl.sandbox.front",
+                    str(self.spec_file),
+                    "--fd",
+                    str(listener.fileno()),
+                    "--supervisor-pid",
+                    str(os.getpid()),
+                ],
+                pass_fds=[listener.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=sandbox_process_environment(dict(os.environ)),
+                cwd=PROJECT_ROOT,
+            )
+
+    def wait_serving(self) -> None:
+        wait_until_serving(self.address, FRONT_READY_TIMEOUT_SECONDS)
+
+    def take_out(self, mode: OutageMode) -> None:
+        self._stop_process()
+        if mode is OutageMode.REFUSE:
+            self._close_listener()
+        elif self.listener is None:
+            host, port = self.address.rsplit(":", 1)
+            self.listener = bind_listener(host, int(port))
+
+    def bring_back(self) -> None:
+        # A fresh socket: connections held while the Region hung are dropped, not served late.
+        self._close_listener()
+        self.start()
+        self.wait_serving()
+
+    def stop(self) -> None:
+        self._stop_process()
+        self._close_listener()
+
+    def _stop_process(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=FRONT_STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def _close_listener(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+
+class OutageController:
+    """Applies the outages `opsctl sandbox outage | restore` asks for (outage.py's control file)
+    to the running parts: the Region's front, the emulator's fault proxy, replication."""
+
+    def __init__(
+        self,
+        directory: Path,
+        fronts: dict[str, RegionFront],
+        replicator: GlobalTableReplicator,
+        faults: FaultProxy,
+        *,
+        on_fronts_restarted: Callable[[], None],
+    ) -> None:
+        self.directory = directory
+        self.fronts = fronts
+        self.replicator = replicator
+        self.faults = faults
+        self.on_fronts_restarted = on_fronts_restarted
+        self.applied = Outages()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="outages")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(outage.POLL_SECONDS):
+            try:
+                wanted = Outages.read(self.directory / outage.WANTED_FILE)
+            except (ValueError, KeyError) as error:
+                print(f"outages: unreadable control file: {error!r}", file=sys.stderr, flush=True)
+                continue
+            if wanted.generation != self.applied.generation:
+                self.apply(wanted)
+
+    def apply(self, wanted: Outages) -> None:
+        before = self.applied.regions
+        error = None
+        try:
+            for region, mode in wanted.regions.items():
+                if before.get(region) is not mode:
+                    self.faults.set_fault(region, Fault(mode.value))
+                    self.replicator.isolate(region)
+                    self.fronts[region].take_out(mode)
+                    print(f"outage: {region} is out ({mode.value})", file=sys.stderr, flush=True)
+            for region in before.keys() - wanted.regions.keys():
+                self.faults.clear(region)
+                self.replicator.rejoin(region)
+                self.fronts[region].bring_back()
+                print(f"outage: {region} is restored", file=sys.stderr, flush=True)
+        except Exception as failure:  # reported to the caller through the applied file
+            error = f"{type(failure).__name__}: {failure}"
+            print(f"outage: applying {wanted} failed: {error}", file=sys.stderr, flush=True)
+        self.on_fronts_restarted()
+        self.applied = Outages(wanted.generation, wanted.regions, error)
+        self.applied.write(self.directory / outage.APPLIED_FILE)
 
 
 class Sandbox:
@@ -100,56 +292,70 @@ class Sandbox:
         self.options = options
         self.directory = options.directory.resolve()
         self.emulator: Emulator | None = None
+        self.faults: FaultProxy | None = None
         self.jwks: JwksServer | None = None
-        self.front_sockets: dict[str, socket.socket] = {}
-        self.fronts: dict[str, subprocess.Popen[bytes]] = {}
+        self.fronts: dict[str, RegionFront] = {}
         self.replicator: GlobalTableReplicator | None = None
         self.checkers: Route53HealthCheckers | None = None
         self.evaluator: AlarmEvaluator | None = None
-
-    def _front_port(self, region: str) -> int:
-        if region not in self.front_sockets:
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(128)
-            self.front_sockets[region] = listener
-        return int(self.front_sockets[region].getsockname()[1])
+        self.outages: OutageController | None = None
+        self.dns: DnsServer | None = None
+        self.state: SandboxState | None = None
 
     def start(self) -> SandboxState:
         options = self.options
         self.directory.mkdir(parents=True, exist_ok=True)
+        forget_outages(self.directory)
         key = SigningKey.generate()
         key_file = self.directory / "idp-key.pem"
         key.save(key_file)
         self.emulator = start_emulator(
             propagation_seconds=ROUTE53_PROPAGATION_SECONDS * options.time_scale
         )
+        # What opsctl and other clients call AWS through; the sandbox's own parts (AWS's data plane)
+        # call the emulator directly, so an outage of a Region's API leaves them running.
+        self.faults = FaultProxy(upstream=self.emulator.endpoint_url).start()
         self.jwks = JwksServer(key.jwks())
         self.jwks.start()
         regions = _stack_regions(options.stack_file)
-        ports = {region: self._front_port(region) for region in regions}
+        listeners = bind_front_listeners(regions)
         provisioned = provision(
             options.stack_file,
             endpoint_url=self.emulator.endpoint_url,
-            front_ports=ports,
+            front_addresses={
+                region: address_of(listener) for region, listener in listeners.items()
+            },
             jwks_url=self.jwks.url,
         )
-        topology_file = self.directory / "stack-outputs.json"
-        topology_file.write_text(json.dumps(provisioned.run.outputs, indent=2) + "\n")
-        self._start_fronts(provisioned)
+        self._start_fronts(provisioned, listeners)
         self._start_replicator(provisioned)
         self._start_health(provisioned)
+        self.dns = self._start_dns(provisioned)
+        # opsctl asks the zone's name servers what the shared name answers: here, the sandbox's.
+        topology = {**provisioned.topology, "nameServers": [self.dns.address]}
+        topology_file = self.directory / "stack-outputs.json"
+        outputs = {**provisioned.run.outputs, "topology": topology}
+        topology_file.write_text(json.dumps(outputs, indent=2) + "\n")
         auth = provisioned.fronts[regions[0]]
         authorizer_env = next(
             f.environment for f in auth.functions if "AUTH_ISSUERS" in f.environment
         )
         emulator_port = int(self.emulator.endpoint_url.rsplit(":", 1)[1])
-        state = SandboxState(
+        proxy_port = int(self.faults.url.rsplit(":", 1)[1])
+        self.state = SandboxState(
             supervisor_pid=os.getpid(),
-            front_pids={region: process.pid for region, process in self.fronts.items()},
-            endpoint_url=self.emulator.endpoint_url,
-            ports={"emulator": emulator_port, "jwks": self.jwks.port}
-            | {f"front:{region}": port for region, port in ports.items()},
+            front_pids=self._front_pids(),
+            endpoint_url=self.faults.url,
+            ports={
+                "emulator": emulator_port,
+                "aws": proxy_port,
+                "jwks": self.jwks.port,
+                "dns": self.dns.port,
+            }
+            | {
+                f"front:{region}": int(front.address.rsplit(":", 1)[1])
+                for region, front in self.fronts.items()
+            },
             host_map=provisioned.host_map,
             jwks_url=self.jwks.url,
             topology_file=str(topology_file),
@@ -160,38 +366,41 @@ class Sandbox:
             time_scale=options.time_scale,
             checkers=options.checkers,
             log_file=str(self.directory / "sandbox.log"),
+            front_addresses={region: front.address for region, front in self.fronts.items()},
+            dns=self.dns.address,
         )
-        state.save(self.directory)
-        return state
+        self.state.save(self.directory)
+        assert self.replicator is not None
+        self.outages = OutageController(
+            self.directory,
+            self.fronts,
+            self.replicator,
+            self.faults,
+            on_fronts_restarted=self._save_pids,
+        )
+        self.outages.start()
+        return self.state
 
-    def _start_fronts(self, provisioned: Provisioned) -> None:
-        environment = sandbox_process_environment(dict(os.environ))
+    def _front_pids(self) -> dict[str, int]:
+        """Each Region's front process (0 while the Region is out)."""
+        return {
+            region: front.process.pid if front.process is not None else 0
+            for region, front in self.fronts.items()
+        }
+
+    def _save_pids(self) -> None:
+        if self.state is not None:
+            self.state = dataclasses.replace(self.state, front_pids=self._front_pids())
+            self.state.save(self.directory)
+
+    def _start_fronts(self, provisioned: Provisioned, listeners: dict[str, socket.socket]) -> None:
         for region, spec in provisioned.fronts.items():
             spec_file = self.directory / f"front-{region}.json"
             spec_file.write_text(spec.to_json())
-            listener = self.front_sockets[region]
-            # The functions' logs and EMF metrics, as CloudWatch Logs would hold them per Region.
-            with (self.directory / f"functions-{region}.log").open("ab") as log:
-                self.fronts[region] = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "opsctl.sandbox.front",
-                        str(spec_file),
-                        "--fd",
-                        str(listener.fileno()),
-                        "--supervisor-pid",
-                        str(os.getpid()),
-                    ],
-                    pass_fds=[listener.fileno()],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    env=environment,
-                    cwd=PROJECT_ROOT,
-                )
-        for region in provisioned.fronts:
-            wait_until_serving(self._front_port(region), FRONT_READY_TIMEOUT_SECONDS)
+            self.fronts[region] = RegionFront(region, listeners[region], spec_file, self.directory)
+            self.fronts[region].start()
+        for front in self.fronts.values():
+            front.wait_serving()
 
     def _start_replicator(self, provisioned: Provisioned) -> None:
         assert self.emulator is not None
@@ -226,17 +435,13 @@ class Sandbox:
         regions = dict.fromkeys([alarm_region, *provisioned.fronts])
         cloudwatch_by_region = {region: clients("cloudwatch", region) for region in regions}
         sns_by_region = {region: clients("sns", region) for region in regions}
-        wanted = {
-            provisioned.topology["regions"][role]["healthCheckId"]
-            for role in ("primary", "secondary")
-        }
         targets = []
         for check in route53.list_health_checks()["HealthChecks"]:
-            if check["Id"] not in wanted:
-                continue
             config = check["HealthCheckConfig"]
+            address = provisioned.host_map.get(config.get("FullyQualifiedDomainName", ""))
+            if address is None:  # not an endpoint check on a sandbox front (metric, calculated)
+                continue
             fqdn = config["FullyQualifiedDomainName"]
-            address = provisioned.host_map[fqdn]
             targets.append(
                 HealthTarget(
                     health_check_id=check["Id"],
@@ -251,6 +456,7 @@ class Sandbox:
             cloudwatch_by_region[alarm_region],
             checkers=self.options.checkers,
             on_observations=self.emulator.health_checks.record,
+            on_status=self.emulator.data_plane.record_checkers,
         )
         self.evaluator = AlarmEvaluator(
             cloudwatch_by_region,
@@ -261,26 +467,34 @@ class Sandbox:
         self.checkers.start()
         self.evaluator.start()
 
+    def _start_dns(self, provisioned: Provisioned) -> DnsServer:
+        """Route 53's DNS for the zone: the shared name by the data plane's rules, each Region's
+        API names with its front's address."""
+        assert self.emulator is not None
+        topology = provisioned.topology
+        resolver = DataPlaneResolver(
+            self.emulator.data_plane, topology["hostedZoneId"], topology["records"][0]["type"]
+        )
+        ttl = max(1, round(ALIAS_TTL_SECONDS * self.options.time_scale))
+        server = DnsServer(dns_lookup(resolver, provisioned.hostname, provisioned.host_map, ttl))
+        server.start()
+        return server
+
     def stop(self) -> None:
         """Stop every part that started, in reverse order; never raises."""
-        for part in (self.evaluator, self.checkers, self.replicator):
+        for part in (self.dns, self.outages, self.evaluator, self.checkers, self.replicator):
             if part is not None:
                 _quietly(part.stop)
-        for process in self.fronts.values():
-            process.terminate()
-        for process in self.fronts.values():
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for listener in self.front_sockets.values():
-            listener.close()
+        for front in self.fronts.values():
+            _quietly(front.stop)
         if self.jwks is not None:
             _quietly(self.jwks.stop)
+        if self.faults is not None:
+            _quietly(self.faults.stop)
         if self.emulator is not None:
             _quietly(self.emulator.stop)
         (self.directory / STATE_FILE).unlink(missing_ok=True)
+        forget_outages(self.directory)
 
 
 def _quietly(stop: Any) -> None:
@@ -306,32 +520,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=0.1)
     parser.add_argument("--checkers", type=int, default=DEFAULT_CHECKERS)
     args = parser.parse_args(argv)
-    lock = hold_supervisor_lock(args.dir)  # released by the kernel when this process ends
+    try:
+        lock = hold_supervisor_lock(args.dir)  # released by the kernel when this process ends
+    except OSError as error:
+        print(f"sandbox: cannot lock {args.dir}: {error.strerror or error}", file=sys.stderr)
+        return 1
     if lock is None:
         print(f"sandbox: another supervisor is running in {args.dir}", file=sys.stderr)
         return 1
     # The emulator logs every request; the sandbox log should show state changes instead.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    # While starting, a stop request aborts the start at once (`down` or an interrupted `up`
+    # must not wait for provisioning); once serving, it ends the wait below.
+    signal.signal(signal.SIGTERM, _abort_start)
+    signal.signal(signal.SIGINT, _abort_start)
     sandbox = Sandbox(
         SandboxOptions(args.dir, args.stack, time_scale=args.time_scale, checkers=args.checkers)
     )
     try:
         state = sandbox.start()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: stopping.set())
         print(
             f"sandbox ready: {state.hostname} via {state.endpoint_url}", file=sys.stderr, flush=True
         )
         while not stopping.wait(0.5):
             pass
         return 0
+    except StopRequested:
+        print("sandbox: stop requested while starting", file=sys.stderr, flush=True)
+        return 0
     except Exception as error:
         print(f"sandbox failed to start: {error!r}", file=sys.stderr, flush=True)
         return 1
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping now; a second request waits
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         sandbox.stop()
         print("sandbox stopped", file=sys.stderr, flush=True)
+
+
+class StopRequested(BaseException):
+    """SIGTERM or SIGINT while the sandbox was starting (not an Exception: nothing swallows it)."""
+
+
+def _abort_start(*_: object) -> None:
+    raise StopRequested
 
 
 if __name__ == "__main__":

@@ -9,8 +9,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
 
 STATE_VERSION = 1
 STATE_FILE = "state.json"
@@ -19,12 +24,21 @@ STATE_FILE = "state.json"
 # after a crash or a reboot its pid may belong to an unrelated process that `down` must not kill.
 LOCK_FILE = "supervisor.lock"
 SANDBOX_DIR_ENV = "OPSCTL_SANDBOX_DIR"
+SANDBOX_DNS_ENV = "OPSCTL_SANDBOX_DNS"
+# A supervisor writes its identity into the lock file right after taking the lock.
+IDENTITY_TIMEOUT_SECONDS = 2.0
 # The emulator accepts any credentials; fixed ones keep an operator's real ones out of it.
 SANDBOX_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "sandbox",
     "AWS_SECRET_ACCESS_KEY": "sandbox",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+# The sandbox's own clients (probe, resolver) talk to an emulator on loopback that answers in
+# milliseconds: a hung one must cost seconds (here at most 2 x (1 + 2) s), not the SDK's default
+# 60 s read timeout times 5 attempts.
+SANDBOX_CLIENT_CONFIG = Config(
+    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2}
+)
 
 
 class SandboxStateError(RuntimeError):
@@ -42,9 +56,23 @@ def _open_lock(directory: Path) -> int:
     return os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
 
 
+@dataclass(frozen=True)
+class SupervisorIdentity:
+    """Who holds the lock, written into the lock file by the holder right after taking it, so
+    `down` finds the processes even when the state file is missing or corrupted."""
+
+    pid: int
+    process_group: int  # the supervisor leads its own group; its fronts are members
+
+    @property
+    def leads_its_group(self) -> bool:
+        """Only then may the whole group be signalled (never an operator's shell's group)."""
+        return self.pid == self.process_group
+
+
 def hold_supervisor_lock(directory: Path) -> int | None:
-    """Take the supervisor lock for this process's lifetime: the open descriptor (keep it open),
-    or None when another live supervisor holds it."""
+    """Take the supervisor lock for this process's lifetime and write this process's identity
+    into it: the open descriptor (keep it open), or None when another live supervisor holds it."""
     directory.mkdir(parents=True, exist_ok=True)
     descriptor = _open_lock(directory)
     try:
@@ -52,6 +80,10 @@ def hold_supervisor_lock(directory: Path) -> int | None:
     except BlockingIOError:
         os.close(descriptor)
         return None
+    identity = {"pid": os.getpid(), "processGroup": os.getpgrp()}
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, json.dumps(identity).encode() + b"\n", 0)
+    os.fsync(descriptor)
     return descriptor
 
 
@@ -59,7 +91,12 @@ def supervisor_running(directory: Path) -> bool:
     """Whether a live supervisor holds this directory's lock (tested without taking it)."""
     if not (directory / LOCK_FILE).exists():
         return False
-    descriptor = _open_lock(directory)
+    try:
+        descriptor = _open_lock(directory)
+    except OSError as error:
+        raise SandboxStateError(
+            f"cannot open {directory / LOCK_FILE}: {error.strerror or error}"
+        ) from None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -69,13 +106,47 @@ def supervisor_running(directory: Path) -> bool:
     return False
 
 
+def lock_holder(
+    directory: Path, timeout: float = IDENTITY_TIMEOUT_SECONDS
+) -> SupervisorIdentity | None:
+    """The live supervisor holding this directory's lock, or None when none does.
+
+    A supervisor writes its identity right after taking the lock; a reader that comes in between
+    waits for it, at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while supervisor_running(directory):
+        identity = _read_identity(directory / LOCK_FILE)
+        if identity is not None:
+            return identity
+        if time.monotonic() > deadline:
+            raise SandboxStateError(
+                f"a supervisor holds {directory / LOCK_FILE} but its pid was not readable "
+                f"within {timeout:.0f}s; stop it by hand"
+            )
+        time.sleep(0.02)
+    return None
+
+
+def _read_identity(path: Path) -> SupervisorIdentity | None:
+    try:
+        raw = json.loads(path.read_text())
+        pid, group = raw["pid"], raw["processGroup"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 1 for n in (pid, group)):
+        return None
+    return SupervisorIdentity(pid=pid, process_group=group)
+
+
 @dataclass(frozen=True)
 class SandboxState:
     supervisor_pid: int
     front_pids: dict[str, int]  # Region -> pid of its front process
-    endpoint_url: str  # the emulator (AWS_ENDPOINT_URL for every Region)
-    ports: dict[str, int]  # "emulator", "jwks", "front:<region>" -> loopback port
-    host_map: dict[str, str]  # DNS name -> "127.0.0.1:port" (the sandbox's stand-in for DNS)
+    # AWS_ENDPOINT_URL for every Region: the emulator behind the fault proxy that takes a Region's
+    # API away during an outage (opsctl sandbox outage)
+    endpoint_url: str
+    ports: dict[str, int]  # "emulator", "aws" (its proxy), "jwks", "dns", "front:<region>"
+    host_map: dict[str, str]  # DNS name -> "127.0.0.x:port" (a Region's front)
     jwks_url: str
     topology_file: str
     key_file: str
@@ -86,6 +157,9 @@ class SandboxState:
     checkers: int  # Route 53-like checkers per health check
     log_file: str
     version: int = STATE_VERSION
+    # Region -> "127.0.0.x:port": each Region's front on its own loopback address, one port for all.
+    front_addresses: dict[str, str] = field(default_factory=dict)
+    dns: str = ""  # the sandbox's DNS server (Route 53's data plane), "127.0.0.1:port"
 
     def save(self, directory: Path) -> Path:
         path = directory / STATE_FILE
@@ -103,16 +177,34 @@ class SandboxState:
             )
         try:
             raw = json.loads(path.read_text())
-            if raw.get("version") != STATE_VERSION:
-                raise SandboxStateError(f"{path}: unsupported state version {raw.get('version')!r}")
-            return cls(**raw)
-        except (ValueError, TypeError) as error:
+        except OSError as error:
+            raise SandboxStateError(f"cannot read {path}: {error.strerror or error}") from None
+        except ValueError as error:
             raise SandboxStateError(f"{path} is unreadable: {error}") from None
+        if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
+            version = raw.get("version") if isinstance(raw, dict) else None
+            raise SandboxStateError(f"{path}: unsupported state version {version!r}")
+        try:
+            return cls(**raw)
+        except TypeError as error:
+            raise SandboxStateError(f"{path} is unreadable: {error}") from None
+
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client on this sandbox's emulator, with bounded timeouts."""
+        return boto3.client(
+            service, region_name=region, endpoint_url=self.endpoint_url,
+            aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=SANDBOX_CLIENT_CONFIG,
+        )  # fmt: skip
 
     def environment(self) -> dict[str, str]:
         """What a shell needs for opsctl and the AWS CLI to talk to this sandbox."""
-        return {
+        environment = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             **SANDBOX_CREDENTIALS,
             "OPSCTL_TOPOLOGY": self.topology_file,
         }
+        if self.dns:
+            environment[SANDBOX_DNS_ENV] = self.dns
+        return environment

@@ -65,6 +65,14 @@ def assert_unauthorized(authorization: Any) -> None:
     assert str(raised.value) == "Unauthorized"  # API Gateway answers 401 on this exact message
 
 
+def assert_fails(authorization: Any, reason: str) -> None:
+    """The invocation fails: API Gateway answers 500 and caches nothing (no Deny to cache)."""
+    with pytest.raises(authorizer_app.AuthorizerFailed) as raised:
+        authorize(authorization)
+    assert raised.value.reason == reason
+    assert str(raised.value) != "Unauthorized"  # that message alone would be a (cached) 401
+
+
 def metric_documents(captured: str) -> list[dict[str, Any]]:
     """EMF metric documents printed by the handler (Powertools Metrics writes to stdout)."""
     documents = []
@@ -263,12 +271,11 @@ def test_a_list_never_loaded_is_reported_not_assumed_empty() -> None:
         RevocationList(load).is_revoked("anything")
 
 
-def test_unreadable_revocations_at_cold_start_deny_explicitly(
+def test_unreadable_revocations_at_cold_start_fail_the_invocation_instead_of_a_cached_deny(
     function_env: FunctionEnv, rs_key: SigningKey
 ) -> None:
     function_env.dynamodb.delete_table(TableName=TABLE_NAME)
-    response = authorize(f"Bearer {rs_key.sign(claims())}")
-    assert not allows(response, METHOD_ARN)
+    assert_fails(f"Bearer {rs_key.sign(claims())}", "revocations_unavailable")
 
 
 @pytest.fixture
@@ -278,7 +285,7 @@ def unresponsive_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
 
 
-def test_a_table_that_stops_answering_denies_well_inside_the_function_timeout(
+def test_a_table_that_stops_answering_fails_well_inside_the_function_timeout(
     function_env: FunctionEnv,
     rs_key: SigningKey,
     unresponsive_endpoint: str,
@@ -288,11 +295,10 @@ def test_a_table_that_stops_answering_denies_well_inside_the_function_timeout(
     # following request would hang again: the revocation read must give up on its own, with
     # room left for a JWKS fetch. The keys come from the loopback JWKS; only DynamoDB hangs.
     monkeypatch.setenv("AWS_ENDPOINT_URL", unresponsive_endpoint)
-    deadline = TIMEOUT_SECONDS["authorizer"] - authorizer_app.JWKS_FETCH_TIMEOUT_SECONDS
+    deadline = TIMEOUT_SECONDS["authorizer"] - authorizer_app.JWKS_FETCH_DEADLINE_SECONDS
     started = time.monotonic()
-    response = authorize(f"Bearer {rs_key.sign(claims())}")
+    assert_fails(f"Bearer {rs_key.sign(claims())}", "revocations_unavailable")
     assert time.monotonic() - started < deadline
-    assert not allows(response, METHOD_ARN)
 
 
 # --- keys: rotation and static stability ----------------------------------------------------------
@@ -316,13 +322,30 @@ def test_pinned_jwks_keeps_the_region_serving_when_the_idp_is_down(
     assert function_env.jwks.requests == 1
 
 
-def test_no_keys_at_all_denies_explicitly(function_env: FunctionEnv, rs_key: SigningKey) -> None:
+def test_no_keys_at_all_fails_the_invocation_instead_of_a_cached_deny(
+    function_env: FunctionEnv, rs_key: SigningKey
+) -> None:
     function_env.jwks.go_down()
-    response = authorize(f"Bearer {rs_key.sign(claims())}")
-    assert not allows(response, METHOD_ARN)
+    assert_fails(f"Bearer {rs_key.sign(claims())}", "keys_unavailable")
 
 
-# --- never crash, never allow on error ------------------------------------------------------------
+def test_transient_faults_count_as_authorizer_errors_not_denials(
+    function_env: FunctionEnv, rs_key: SigningKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    function_env.jwks.go_down()
+    with pytest.raises(authorizer_app.AuthorizerFailed):
+        authorize(f"Bearer {rs_key.sign(claims())}")
+    counted = [
+        (metric["Name"], document["reason"], document["service"])
+        for document in metric_documents(capsys.readouterr().out)
+        if "reason" in document
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    ]
+    assert counted == [("AuthorizerError", "keys_unavailable", "multi-region-authorizer")]
+
+
+# --- never allow on error; a bug fails the invocation ---------------------------------------------
 
 
 def test_missing_configuration_denies_and_counts_an_error(
@@ -372,7 +395,7 @@ def test_events_of_the_wrong_shape_get_401(function_env: FunctionEnv, event: Any
         authorizer_app.handler(event, FakeLambdaContext())
 
 
-def test_an_unexpected_failure_denies_without_logging_the_token(
+def test_an_unexpected_failure_fails_the_invocation_without_logging_the_token(
     function_env: FunctionEnv,
     rs_key: SigningKey,
     monkeypatch: pytest.MonkeyPatch,
@@ -384,8 +407,7 @@ def test_an_unexpected_failure_denies_without_logging_the_token(
         raise RuntimeError(f"bug while handling {token}")
 
     monkeypatch.setattr(authorizer_app, "caller_context", broken)
-    response = authorize(f"Bearer {token}")
-    assert not allows(response, METHOD_ARN)
+    assert_fails(f"Bearer {token}", "error")
     logged = log_output.getvalue()
     assert "RuntimeError" in logged
     assert token.split(".")[2] not in logged

@@ -4,6 +4,10 @@ fallback, against a JWKS endpoint served on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from threading import Thread
 from typing import Any
@@ -27,6 +31,7 @@ from tests.functions.support import (
     jwks_document,
     rsa_key,
 )
+from tests.support.http import LoopbackServer, QuietHandler
 
 
 @pytest.fixture
@@ -118,22 +123,22 @@ def test_an_unusable_pinned_jwks_is_a_configuration_error() -> None:
         jwks_pinned='{"keys": [{"kty": "oct", "kid": "x", "k": "c2VjcmV0"}]}',
     )
     with pytest.raises(ConfigurationError, match="AUTH_JWKS_PINNED"):
-        key_cache_for(auth, timeout=1.0)
+        key_cache_for(auth, deadline=1.0)
 
 
 # --- fetching -------------------------------------------------------------------------------
 
 
 def test_fetch_reads_the_document(jwks: JwksServer) -> None:
-    assert json.loads(fetch_jwks(jwks.url, timeout=2))["keys"]
+    assert json.loads(fetch_jwks(jwks.url, deadline=2))["keys"]
 
 
 def test_fetch_fails_cleanly_on_http_errors_and_refused_connections(jwks: JwksServer) -> None:
     jwks.go_down()
     with pytest.raises(JwksError, match="HTTPError"):
-        fetch_jwks(jwks.url, timeout=2)
+        fetch_jwks(jwks.url, deadline=2)
     with pytest.raises(JwksError):
-        fetch_jwks("http://127.0.0.1:9/jwks.json", timeout=2)  # discard port: refused
+        fetch_jwks("http://127.0.0.1:9/jwks.json", deadline=2)  # discard port: refused
 
 
 def test_fetch_refuses_redirects() -> None:
@@ -150,9 +155,64 @@ def test_fetch_refuses_redirects() -> None:
     Thread(target=server.handle_request, daemon=True).start()
     try:
         with pytest.raises(JwksError, match="redirect"):
-            fetch_jwks(f"http://127.0.0.1:{server.server_address[1]}/jwks.json", timeout=2)
+            fetch_jwks(f"http://127.0.0.1:{server.server_address[1]}/jwks.json", deadline=2)
     finally:
         server.server_close()
+
+
+DEADLINE = 0.6
+
+
+@pytest.fixture
+def trickling_jwks() -> Iterator[str]:
+    """A JWKS endpoint that sends its body one byte every 0.2 s: every socket read succeeds
+    well within any per-operation timeout, the whole response takes 4 s."""
+
+    class Trickle(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "20")
+            self.end_headers()
+            try:
+                for _ in range(20):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:  # the client gave up
+                pass
+
+    server = LoopbackServer(Trickle)
+    yield f"{server.base_url}/.well-known/jwks.json"
+    server.close()
+
+
+@pytest.fixture
+def hung_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Name resolution that never answers (getaddrinfo itself has no timeout)."""
+    release = threading.Event()
+
+    def never_answers(*args: Any, **kwargs: Any) -> Any:
+        release.wait(5)  # bounded, so a fetch without a deadline fails instead of hanging
+        raise socket.gaierror("resolver gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", never_answers)
+    yield
+    release.set()  # let the abandoned fetch thread finish
+
+
+def test_a_trickling_server_cannot_hold_the_fetch_past_its_deadline(trickling_jwks: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(JwksError, match="deadline"):
+        fetch_jwks(trickling_jwks, deadline=DEADLINE)
+    assert time.monotonic() - started < DEADLINE + 0.3
+
+
+@pytest.mark.usefixtures("hung_resolver")
+def test_a_hung_name_resolution_cannot_hold_the_fetch_past_its_deadline() -> None:
+    started = time.monotonic()
+    with pytest.raises(JwksError, match="deadline"):
+        fetch_jwks("http://localhost:9/.well-known/jwks.json", deadline=DEADLINE)
+    assert time.monotonic() - started < DEADLINE + 0.3
 
 
 # --- the cache --------------------------------------------------------------------------------

@@ -47,7 +47,20 @@ def test_the_authorizer_does_not_import_what_its_first_invocation_does_not_need(
     assert json.loads(result.stdout.splitlines()[-1]) == []
 
 
-def test_the_functions_layer_requirements_name_pyjwt_with_crypto(project_root: str) -> None:
+@pytest.mark.parametrize("module", HANDLER_MODULES)
+def test_no_handler_imports_the_xray_sdk(module: str, project_root: str) -> None:
+    """Lambda active tracing needs no SDK in the package; the X-Ray SDK (behind Powertools
+    Tracer) was most of the cold start and is going out of support."""
+    probe = "import sys\nprint(sorted(m for m in sys.modules if m.startswith('aws_xray_sdk')))"
+    result = fresh_import(module, project_root, probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_functions_layer_ships_powertools_without_extras_and_pyjwt_with_crypto(
+    project_root: str,
+) -> None:
     lines = (Path(project_root) / "functions" / "requirements.txt").read_text().splitlines()
     requirements = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    assert requirements == ["pyjwt[crypto]>=2.8"]
+    # No `[tracer]` or `[all]` extra: those install the X-Ray SDK into the layer.
+    assert requirements == ["aws-lambda-powertools>=3.0", "pyjwt[crypto]>=2.8"]

@@ -73,6 +73,7 @@ BAD_CONFIG = [
     ({"authJwksUri": "ftp://idp.example.com/jwks"}, "authJwksUri", "not an https URL"),
     ({"authJwksPinned": "{not json"}, "authJwksPinned", "JWKS JSON"),
     ({"authJwksPinned": '{"keys": []}'}, "authJwksPinned", "non-empty 'keys'"),
+    ({"authJwksPinned": '{"keys": ["kid-1"]}'}, "authJwksPinned", "must be a JWK"),
     ({"alarmEmail": "ops-at-example"}, "alarmEmail", "not e-mail"),
     ({"autoFailover": "yes"}, "autoFailover", "true or false"),
     ({"throttleRateLimit": 0}, "throttleRateLimit", "between 1"),

@@ -118,12 +118,10 @@ def test_program_plans_the_layer_from_functions_requirements(
             assert set(default_run.named(f"{role}-{fn}").inputs["code"].assets) == packaged
 
 
-def test_runtime_choice_moves_layer_build_and_powertools_together(run_with: RunProgram) -> None:
-    run = run_with(lambdaRuntime="python3.13", powertoolsLayerVersion=30)
+def test_runtime_choice_moves_the_layer_build_with_it(run_with: RunProgram) -> None:
+    run = run_with(lambdaRuntime="python3.13")
     (command,) = run.layer_commands
     assert command[command.index("--python-version") + 1] == "3.13"
     function = run.named("secondary-health")
     assert function.inputs["runtime"] == "python3.13"
-    assert function.inputs["layers"][0] == (
-        "arn:aws:lambda:us-west-2:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:30"
-    )
+    assert function.inputs["layers"] == [run.named("secondary-deps").outputs["arn"]]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -11,7 +13,9 @@ from functions.api.idempotency import RECORD_PARTITION
 from functions.api.store import SESSION_PARTITION_PREFIX
 from functions.authorizer.store import REVOKED_PARTITION
 from functions.health.checks import PROBE_KEY
+from infra import regional
 from infra.mockrun import ProgramRun
+from infra.regional import ApiDefinition
 from tests.infra.plan import RunProgram, by_region, only, policy
 
 REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
@@ -35,10 +39,8 @@ def test_functions_run_on_arm64_python_with_tracing_and_powertools(
     assert inputs["architectures"] == ["arm64"]
     assert inputs["tracingConfig"] == {"mode": "Active"}
     deps = default_run.named(f"{role}-deps")
-    assert inputs["layers"] == [
-        f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27",
-        deps.outputs["arn"],
-    ]
+    # Only our dependency layer: the AWS-managed Powertools layer would bring the X-Ray SDK.
+    assert inputs["layers"] == [deps.outputs["arn"]]
     assert deps.region == region
     assert deps.inputs["compatibleArchitectures"] == ["arm64"]
     assert deps.inputs["compatibleRuntimes"] == ["python3.12"]
@@ -163,6 +165,95 @@ def test_rest_api_routes_authorizer_and_stage(default_run: ProgramRun, role: str
     assert settings["settings"]["throttlingBurstLimit"] == 200
 
 
+API_PARTS = (
+    "aws:apigateway/authorizer:Authorizer",
+    "aws:apigateway/resource:Resource",
+    "aws:apigateway/method:Method",
+    "aws:apigateway/integration:Integration",
+)
+
+
+def trigger(run: ProgramRun, role: str = "primary") -> str:
+    return run.named(f"{role}-deployment").inputs["triggers"]["api"]
+
+
+@pytest.mark.parametrize("role", REGIONS)
+def test_deployment_comes_after_every_part_of_the_api(default_run: ProgramRun, role: str) -> None:
+    deployment = default_run.named(f"{role}-deployment")
+    parts = [r for t in API_PARTS for r in default_run.of_type(t) if r.region == REGIONS[role]]
+    assert len(parts) == 13  # the authorizer, 4 path parts, 4 methods and their integrations
+    assert {p.urn for p in parts} <= set(deployment.dependencies)
+    assert default_run.named(f"{role}-stage").inputs["deployment"] == deployment.id
+    assert trigger(default_run, "primary") != trigger(default_run, "secondary")
+
+
+def _changed_argument(part: str, argument: str, value: object) -> Callable[..., Any]:
+    """ApiDefinition.declare as if the program declared `part` with another `argument`."""
+    declare = ApiDefinition.declare
+
+    def changed(
+        self: ApiDefinition,
+        resource_type: Callable[..., Any],
+        resource_name: str,
+        opts: Any,
+        /,
+        **arguments: Any,
+    ) -> Any:
+        if resource_name == f"primary-{part}":
+            assert argument in arguments, (part, sorted(arguments))
+            arguments = {**arguments, argument: value}
+        return declare(self, resource_type, resource_name, opts, **arguments)
+
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("part", "argument", "value"),
+    [
+        ("token-authorizer", "identity_source", "method.request.header.X-Token"),
+        ("token-authorizer", "authorizer_uri", "arn:aws:apigateway:us-east-1:lambda:path/x"),
+        ("token-authorizer", "type", "REQUEST"),
+        ("get-whoami", "authorization", "NONE"),
+        ("get-whoami", "request_parameters", {"method.request.header.X-Token": True}),
+        ("get-sessions-id-integration", "uri", "arn:aws:apigateway:us-east-1:lambda:path/y"),
+        ("get-sessions-id-integration", "type", "AWS"),
+        ("res-sessions", "path_part", "games"),
+    ],
+)
+def test_any_change_to_the_api_reaches_the_stage_through_a_new_deployment(
+    default_run: ProgramRun,
+    run_with: RunProgram,
+    monkeypatch: pytest.MonkeyPatch,
+    part: str,
+    argument: str,
+    value: object,
+) -> None:
+    monkeypatch.setattr(ApiDefinition, "declare", _changed_argument(part, argument, value))
+    run = run_with()
+    # The change reached the declared resource, and a new deployment with it.
+    before = default_run.named(f"primary-{part}").inputs[_camel(argument)]
+    assert run.named(f"primary-{part}").inputs[_camel(argument)] != before
+    assert trigger(run) != trigger(default_run)
+    assert trigger(run, "secondary") == trigger(default_run, "secondary")
+
+
+def test_a_new_route_or_cache_ttl_reaches_the_stage(
+    default_run: ProgramRun, run_with: RunProgram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert trigger(run_with(authorizerCacheTtl=60)) != trigger(default_run)
+    delete_session = (("sessions", "{id}"), "DELETE")
+    monkeypatch.setattr(regional, "PROTECTED_ROUTES", (*regional.PROTECTED_ROUTES, delete_session))
+    assert trigger(run_with()) != trigger(default_run)
+    # The same program declares the same API: no deployment without a change.
+    monkeypatch.undo()
+    assert trigger(run_with()) == trigger(default_run)
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
 def test_cache_ttl_and_throttling_come_from_config(run_with: RunProgram) -> None:
     run = run_with(authorizerCacheTtl=60, throttleRateLimit=50, throttleBurstLimit=80)
     for role in REGIONS:
@@ -195,23 +286,41 @@ def test_custom_domain_is_the_same_hostname_in_both_regions(default_run: Program
         assert certificate.region == region
         assert certificate.inputs["domainName"] == "auth.example.com"
         assert certificate.inputs["validationMethod"] == "DNS"
-        record = default_run.named(f"{role}-certificate-validation-record")
-        option = certificate.outputs["domainValidationOptions"][0]
-        assert record.inputs["zoneId"] == "Z0123456789ABC"
-        assert record.inputs["name"] == option["resourceRecordName"]
-        assert record.inputs["records"] == [option["resourceRecordValue"]]
-        assert record.inputs["allowOverwrite"] is True
         validation = default_run.named(f"{role}-certificate-validation")
+        assert validation.region == region
         assert validation.inputs["certificateArn"] == certificate.outputs["arn"]
         domain = default_run.named(f"{role}-domain")
         assert domain.region == region
         assert domain.inputs["domainName"] == "auth.example.com"
         assert domain.inputs["endpointConfiguration"]["types"] == "REGIONAL"
         assert domain.inputs["regionalCertificateArn"] == certificate.outputs["arn"]
+        # The domain waits for its certificate's validation.
+        assert validation.urn in domain.dependencies
         mapping = default_run.named(f"{role}-base-path")
         assert mapping.inputs["domainName"] == "auth.example.com"
         assert mapping.inputs["restApi"] == default_run.named(f"{role}-rest-api").id
         assert mapping.inputs["stageName"] == "prod"
+
+
+def test_one_validation_record_serves_both_regions_certificates(default_run: ProgramRun) -> None:
+    # ACM asks both certificates for the same CNAME. Two resources owning it (allowOverwrite)
+    # meant replacing one Region deleted the record the other still renews with.
+    (record,) = [r for r in default_run.of_type("aws:route53/record:Record")
+                 if r.inputs["type"] == "CNAME"]  # fmt: skip
+    options = [
+        default_run.named(f"{role}-certificate").outputs["domainValidationOptions"][0]
+        for role in REGIONS
+    ]
+    assert options[0] == options[1]
+    assert record.inputs["zoneId"] == "Z0123456789ABC"
+    assert record.inputs["name"] == options[0]["resourceRecordName"]
+    assert record.inputs["records"] == [options[0]["resourceRecordValue"]]
+    assert "allowOverwrite" not in record.inputs
+    for role in REGIONS:
+        validation = default_run.named(f"{role}-certificate-validation")
+        assert validation.inputs["validationRecordFqdns"] == [record.outputs["fqdn"]]
+    (component,) = [r for r in default_run.resources if r.type.endswith(":DomainCertificates")]
+    assert record.parent == component.urn
 
 
 def test_failure_switch_per_region_defaults_healthy_and_survives_pulumi_up(

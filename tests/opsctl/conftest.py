@@ -157,21 +157,38 @@ class World:
             HostedZoneId=self.topology.hosted_zone_id, ChangeBatch={"Changes": changes}
         )
 
+    def point_record_at(self, role: str, region: str) -> None:
+        """Alias the role's record to `region`'s domain (a misrouted record), keeping its weight."""
+        own = self.topology.role(role).region
+        self.client("route53").change_resource_record_sets(
+            HostedZoneId=self.topology.hosted_zone_id,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": _record(own, self.weights().of(role), region),
+                    }
+                ]
+            },
+        )
+
     def audit_lines(self) -> list[dict[str, Any]]:
         if not self.audit_path.exists():
             return []
         return [json.loads(line) for line in self.audit_path.read_text().splitlines()]
 
 
-def _record(region: str, weight: int) -> dict[str, Any]:
+def _record(region: str, weight: int, points_at: str | None = None) -> dict[str, Any]:
+    """The Region's weighted alias record; `points_at` another Region's domain to misroute it."""
+    target = points_at or region
     return {
         "Name": RECORD_NAME,
         "Type": "A",
         "SetIdentifier": region,
         "Weight": weight,
         "AliasTarget": {
-            "HostedZoneId": ALIAS_ZONES[region],
-            "DNSName": alias_target(region) + ".",
+            "HostedZoneId": ALIAS_ZONES[target],
+            "DNSName": alias_target(target) + ".",
             "EvaluateTargetHealth": False,
         },
     }

@@ -111,12 +111,11 @@ def test_cli_probe_requires_a_token_and_a_hostname(monkeypatch: pytest.MonkeyPat
 def test_cli_probe_failures_are_one_line_errors(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # A sandbox whose topology file is gone (deleted by hand): the probe's own reads fail like
-    # every other command's, one line and exit 1, no traceback.
+    # A sandbox state without a DNS server to resolve through: the probe fails like every other
+    # command, one line and exit 1, no traceback.
     make_sandbox_state(tmp_path, os.getpid()).save(tmp_path)
     result = CliRunner().invoke(app, ["probe", "--sandbox", "--dir", str(tmp_path)])
-    missing = tmp_path / "stack-outputs.json"
-    assert_one_line_error(result, 1, f"cannot read topology file {missing}")
+    assert_one_line_error(result, 1, "this sandbox has no DNS server")
 
     def interrupted_probe(*_: Any, **__: Any) -> None:
         raise KeyboardInterrupt  # Ctrl-C during a long probe

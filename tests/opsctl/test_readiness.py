@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from opsctl.cli import app
@@ -208,6 +209,35 @@ def test_lambda_capacity_comparisons(
     (judged,) = [c for c in report["checks"] if c["name"] == check]
     assert (judged["result"], code) == (result, 4 if result == "fail" else 0)
     assert detail in judged["detail"]
+
+
+def test_only_the_invoked_aliass_provisioned_concurrency_counts(
+    runner: CliRunner, capacity_world: World
+) -> None:
+    """ListProvisionedConcurrencyConfigs takes the unqualified function and lists every
+    qualifier's config: a config on another version must not count as the authorizer's."""
+    put_replication_latency(capacity_world, 100)
+    lambda_ = capacity_world.client("lambda", REGIONS["secondary"])
+    # Lambda publishes a new version only for a changed function.
+    lambda_.update_function_configuration(FunctionName=AUTHORIZER, Description="next")
+    version = lambda_.publish_version(FunctionName=AUTHORIZER)["Version"]
+    assert version != "1"  # not the version `live` points at
+    lambda_.put_provisioned_concurrency_config(
+        FunctionName=AUTHORIZER, Qualifier=version, ProvisionedConcurrentExecutions=50
+    )
+    listed = lambda_.list_provisioned_concurrency_configs(FunctionName=AUTHORIZER)
+    assert len(listed["ProvisionedConcurrencyConfigs"]) == 2
+    alias_arn = lambda_.get_alias(FunctionName=AUTHORIZER, Name="live")["AliasArn"]
+    with pytest.raises(ClientError, match="ValidationException"):
+        lambda_.list_provisioned_concurrency_configs(FunctionName=alias_arn)
+
+    code, report = readiness(runner, capacity_world)
+    values = {c["name"]: c["value"] for c in report["checks"]}
+    assert code == 0
+    assert results(report)["authorizer-concurrency"] == "pass"
+    assert values["authorizer-concurrency"] == (
+        "reserved 200, provisioned 10 vs reserved 200, provisioned 10"
+    )
 
 
 def test_lower_stage_throttling_on_the_target_fails(

@@ -8,7 +8,8 @@ itself is also exercised for real against the emulator at the end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -29,13 +30,14 @@ from opsctl.route53 import (
     RecordState,
     RetryPolicy,
     Weights,
+    alias_mismatches,
     build_change_batch,
     read_records,
     submit_change,
     wait_insync,
 )
 from opsctl.topology import Topology, parse_topology
-from tests.opsctl.conftest import World, _record
+from tests.opsctl.conftest import World, _record, alias_target
 from tests.support.http import LoopbackServer, QuietHandler
 
 
@@ -315,3 +317,62 @@ def test_a_lost_answer_is_reported_unconfirmed(
         submit_change(
             client, world.topology, state, Weights(0, 100), "c", clock=FakeClock().clock()
         )
+
+
+# Who serves is judged from what the records point to ------------------------------------------
+
+
+def _without_alias_targets(document: dict[str, Any]) -> dict[str, Any]:
+    stripped = copy.deepcopy(document)
+    for region in stripped["regions"].values():
+        region.pop("aliasTarget", None)
+    return stripped
+
+
+def test_records_pointing_at_their_own_regions_are_consistent(world: World) -> None:
+    state = read_records(world.client("route53"), world.topology)
+    assert alias_mismatches(state, world.topology) == ()
+    # A topology without aliasTarget: the Region's name in the alias name decides.
+    older = parse_topology(_without_alias_targets(world.topology_document))
+    assert alias_mismatches(state, older) == ()
+
+
+@pytest.mark.parametrize("with_alias_targets", [True, False])
+def test_a_record_aliased_to_the_other_regions_domain_is_a_mismatch(
+    world: World, with_alias_targets: bool
+) -> None:
+    world.point_record_at("primary", "us-west-2")
+    document = world.topology_document
+    topology = parse_topology(document if with_alias_targets else _without_alias_targets(document))
+    state = read_records(world.client("route53"), topology)
+    expected = alias_target("us-east-1") if with_alias_targets else "a name in us-east-1"
+    assert alias_mismatches(state, topology) == (
+        f"the primary A record (us-east-1) points at {alias_target('us-west-2')}, the "
+        f"secondary's (us-west-2), not {expected}",
+    )
+
+
+def test_a_topology_with_swapped_set_identifiers_is_two_mismatches(world: World) -> None:
+    document = copy.deepcopy(world.topology_document)
+    regions = document["regions"]
+    regions["primary"]["setIdentifier"], regions["secondary"]["setIdentifier"] = (
+        regions["secondary"]["setIdentifier"],
+        regions["primary"]["setIdentifier"],
+    )
+    topology = parse_topology(document)
+    state = read_records(world.client("route53"), topology)
+    assert state.weights == Weights(0, 100)  # by set identifier, the "secondary" serves...
+    mismatches = alias_mismatches(state, topology)  # ...but its record points at us-east-1
+    assert sorted(line.split(" points at ")[0] for line in mismatches) == [
+        "the primary A record (us-west-2)",
+        "the secondary A record (us-east-1)",
+    ]
+
+
+def test_a_record_that_is_not_an_alias_cannot_be_checked(state: RecordState, world: World) -> None:
+    plain = dict(state.records[0].raw)
+    del plain["AliasTarget"]
+    plain["ResourceRecords"], plain["TTL"] = [{"Value": "192.0.2.1"}], 60
+    records = (replace(state.records[0], raw=plain), *state.records[1:])
+    (line,) = alias_mismatches(replace(state, records=records), world.topology)
+    assert line.endswith("is not an alias record, so where it points cannot be checked")

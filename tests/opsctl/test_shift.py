@@ -43,13 +43,14 @@ def test_plan_json(runner: CliRunner, world: World) -> None:
         "health-alarm",
         "impaired-alarm",
         "failure-switch",
+        "alias-targets",
         "lambda-concurrency-quota",
         "authorizer-concurrency",
         "api-throttling",
         "table-replicas",
         "replication-latency",
     ]
-    assert {checks[name] for name in list(checks)[:4]} == {"pass"}  # the target's own signals
+    assert {checks[name] for name in list(checks)[:5]} == {"pass"}  # the target's own signals
     assert checks["table-replicas"] == "pass"
     # The world has no REST APIs or replication metrics, which cannot be verified: a warning.
     # (test_readiness covers each capacity check passing and failing.)
@@ -469,3 +470,30 @@ def test_ctrl_c_while_the_change_is_in_flight_rereads_and_audits_what_it_finds(
             result, 130, prefix + "the records still show primary 100 / secondary 0: not applied"
         )
         assert world.audit_lines() == []
+
+
+MISROUTED = (
+    "alias-targets: the primary A record (us-east-1) points at "
+    "d-uswest2.execute-api.us-west-2.amazonaws.com, the secondary's (us-west-2), not "
+    "d-useast1.execute-api.us-east-1.amazonaws.com"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "weights"), [("failover", Weights(100, 0)), ("fallback", Weights(0, 100))]
+)
+def test_a_misrouted_record_refuses_the_shift_unless_forced(
+    runner: CliRunner, world: World, command: str, weights: Weights
+) -> None:
+    world.set_weights(weights.primary, weights.secondary)
+    world.point_record_at("primary", "us-west-2")
+    refused = invoke(runner, world, command, "--approve", "--reason", "INC-5")
+    assert_one_line_error(refused, 4, f"preflight refused {command} to ")
+    assert MISROUTED in refused.stderr
+    assert "nothing changed (--force overrides)" in refused.stderr
+    assert world.weights() == weights
+    forced = invoke(runner, world, command, "--approve", "--force", "--reason", "INC-5")
+    assert forced.exit_code == 0, forced.stderr
+    assert world.weights() != weights
+    (line,) = world.audit_lines()
+    assert (line["forced"], line["overridden"]) == (True, ["alias-targets"])

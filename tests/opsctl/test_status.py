@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl import cli
-from tests.opsctl.conftest import RECORD_NAME, World, _record, invoke
+from tests.opsctl.conftest import RECORD_NAME, World, _record, alias_target, invoke
 
 STATUS_KEYS = {
     "recordName",
@@ -18,6 +18,7 @@ STATUS_KEYS = {
     "headline",
     "advice",
     "regions",
+    "aliasMismatches",
     "errors",
 }
 REGION_KEYS = {
@@ -208,3 +209,25 @@ def test_watch_table_refreshes_in_place(
     result = invoke(runner, world, "status", "--watch", "2")
     assert result.exit_code == 0, result.stderr
     assert "serves all traffic" in result.stdout
+
+
+def test_a_record_pointing_at_the_other_region_is_a_loud_inconsistency(
+    runner: CliRunner, world: World
+) -> None:
+    # By set identifier the primary serves; its record sends that traffic to us-west-2's domain.
+    world.point_record_at("primary", "us-west-2")
+    status = status_json(runner, world)
+    mismatch = (
+        f"the primary A record (us-east-1) points at {alias_target('us-west-2')}, the "
+        f"secondary's (us-west-2), not {alias_target('us-east-1')}"
+    )
+    assert status["consistent"] is False
+    assert status["aliasMismatches"] == [mismatch]
+    assert status["headline"] == (
+        "INCONSISTENT: the records do not point where the topology says, so the weights do not "
+        f"tell who serves: {mismatch}"
+    )
+    assert "before shifting" in status["advice"]
+    table = invoke(runner, world, "status")
+    assert table.exit_code == 0
+    assert " ".join(table.stdout.split()).startswith(status["headline"])  # wrapped to the width

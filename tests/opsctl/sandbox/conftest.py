@@ -9,7 +9,7 @@ import pytest
 from opsctl.sandbox.provision import Provisioned, provision
 
 # Provisioning only records where each Region's front would listen; nothing binds these ports.
-FRONT_PORTS = {"us-east-1": 41001, "us-west-2": 41002}
+FRONT_ADDRESSES = {"us-east-1": "127.0.0.2:41001", "us-west-2": "127.0.0.3:41001"}
 JWKS_URL = "http://127.0.0.1:41003/.well-known/jwks.json"
 
 
@@ -19,6 +19,6 @@ def provisioned(aws_endpoint: str, project_root: str) -> Provisioned:
     return provision(
         Path(project_root) / "Pulumi.primary.yaml",
         endpoint_url=aws_endpoint,
-        front_ports=FRONT_PORTS,
+        front_addresses=FRONT_ADDRESSES,
         jwks_url=JWKS_URL,
     )

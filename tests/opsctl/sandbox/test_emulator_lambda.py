@@ -32,7 +32,7 @@ def listed(lambda_: Any, function: str) -> list[dict[str, Any]]:
     return [config for page in pages for config in page["ProvisionedConcurrencyConfigs"]]
 
 
-def test_provisioned_concurrency_on_an_alias_is_listed_by_its_qualified_arn(lambda_: Any) -> None:
+def test_provisioned_concurrency_on_an_alias_is_listed_under_its_function(lambda_: Any) -> None:
     assert listed(lambda_, "authorizer") == []
     put = lambda_.put_provisioned_concurrency_config(
         FunctionName="authorizer", Qualifier="live", ProvisionedConcurrentExecutions=5
@@ -40,9 +40,14 @@ def test_provisioned_concurrency_on_an_alias_is_listed_by_its_qualified_arn(lamb
     assert put["Status"] == "READY"
     assert put["AllocatedProvisionedConcurrentExecutions"] == 5
     alias_arn = lambda_.get_alias(FunctionName="authorizer", Name="live")["AliasArn"]
-    # Readiness lists by the alias ARN it finds in the API's authorizer URI.
-    (config,) = listed(lambda_, alias_arn)
+    # As in Lambda, the list takes the unqualified function (name or ARN) and names each
+    # config's qualifier in its FunctionArn; a qualified name is refused.
+    (config,) = listed(lambda_, alias_arn.rsplit(":", 1)[0])
     assert config["FunctionArn"] == alias_arn
+    for qualified in (alias_arn, "authorizer:live"):
+        with pytest.raises(ClientError) as refused:
+            listed(lambda_, qualified)
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert config["RequestedProvisionedConcurrentExecutions"] == 5
     got = lambda_.get_provisioned_concurrency_config(FunctionName="authorizer", Qualifier="live")
     assert got["AvailableProvisionedConcurrentExecutions"] == 5

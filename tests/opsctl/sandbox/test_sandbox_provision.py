@@ -12,7 +12,7 @@ from opsctl.readiness import capacity_checks, rest_api_of
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.provision import Provisioned, provision
 from opsctl.topology import parse_topology
-from tests.opsctl.sandbox.conftest import FRONT_PORTS, JWKS_URL
+from tests.opsctl.sandbox.conftest import FRONT_ADDRESSES, JWKS_URL
 
 
 def client(service: str, region: str = "us-east-1") -> Any:
@@ -33,7 +33,7 @@ def test_topology_names_what_exists_in_the_emulator(provisioned: Provisioned) ->
     assert {k: r["Weight"] for k, r in weighted.items()} == {"us-east-1": 100, "us-west-2": 0}
     for set_identifier, record in weighted.items():
         target = record["AliasTarget"]["DNSName"].rstrip(".")
-        assert provisioned.host_map[target] == f"127.0.0.1:{FRONT_PORTS[set_identifier]}"
+        assert provisioned.host_map[target] == FRONT_ADDRESSES[set_identifier]
     for role in ("primary", "secondary"):
         region = topology["regions"][role]
         tags = route53.list_tags_for_resource(
@@ -43,7 +43,7 @@ def test_topology_names_what_exists_in_the_emulator(provisioned: Provisioned) ->
         assert tag_map["Role"] == role and tag_map["HostedZoneId"] == topology["hostedZoneId"]
         check = route53.get_health_check(HealthCheckId=region["healthCheckId"])["HealthCheck"]
         fqdn = check["HealthCheckConfig"]["FullyQualifiedDomainName"]
-        assert provisioned.host_map[fqdn] == f"127.0.0.1:{FRONT_PORTS[region['region']]}"
+        assert provisioned.host_map[fqdn] == FRONT_ADDRESSES[region["region"]]
         assert region["apiUrl"] == f"https://{fqdn}/prod"
 
 
@@ -118,7 +118,7 @@ def test_readiness_reads_the_declared_api_and_functions(
     provisioned = provision(
         Path(project_root) / "Pulumi.primary.yaml",
         endpoint_url=aws_endpoint,
-        front_ports=FRONT_PORTS,
+        front_addresses=FRONT_ADDRESSES,
         jwks_url=JWKS_URL,
         overrides={"secondaryProvisionedConcurrency": 2},
     )

@@ -9,7 +9,16 @@ from typing import Any
 import boto3
 import pytest
 
-from opsctl.sandbox.resolver import ResolutionError, SandboxResolver
+from opsctl.sandbox.dnsserver import DnsAnswer
+from opsctl.sandbox.resolver import (
+    DataPlaneResolver,
+    ResolutionError,
+    SandboxResolver,
+    WeightedAnswer,
+    choose_weighted,
+    considered,
+    dns_lookup,
+)
 
 RECORD = "auth.example.com."
 HOST_MAP = {
@@ -96,3 +105,86 @@ def test_unknown_target_or_name_is_a_resolution_error(zone: tuple[Any, str]) -> 
         resolver.resolve("auth.example.com")
     with pytest.raises(ResolutionError, match="no weighted records"):
         resolver.resolve("other.example.com")
+
+
+# Route 53's data plane: the rules for weighted records with health checks.
+
+PRIMARY = WeightedAnswer("us-east-1", 100, "d-east", "hc-primary")
+SECONDARY = WeightedAnswer("us-west-2", 0, "d-west")  # no health check: always healthy
+
+
+def regions(answers: list[WeightedAnswer]) -> list[str]:
+    return [answer.set_identifier for answer in answers]
+
+
+def test_healthy_non_zero_weights_are_answered() -> None:
+    assert regions(considered([PRIMARY, SECONDARY], lambda _: True)) == ["us-east-1"]
+
+
+def test_zero_weight_records_are_considered_when_every_weighted_one_is_unhealthy() -> None:
+    # The lever engaged: the primary's health check fails, weights untouched (100/0).
+    assert regions(considered([PRIMARY, SECONDARY], lambda _: False)) == ["us-west-2"]
+
+
+def test_a_record_without_a_health_check_is_always_healthy() -> None:
+    split = [WeightedAnswer("a", 50, "d-a"), WeightedAnswer("b", 50, "d-b", "hc-b")]
+    assert regions(considered(split, lambda _: False)) == ["a"]
+
+
+def test_when_none_is_healthy_all_are_treated_as_healthy() -> None:
+    both = [PRIMARY, WeightedAnswer("us-west-2", 0, "d-west", "hc-secondary")]
+    assert regions(considered(both, lambda _: False)) == ["us-east-1", "us-west-2"]
+    # ... and then the weights decide again: the weight-0 record is not chosen.
+    rng = random.Random(7)
+    chosen = {
+        choose_weighted(considered(both, lambda _: False), rng).set_identifier for _ in range(50)
+    }
+    assert chosen == {"us-east-1"}
+
+
+def test_healthy_zero_weight_records_split_equally() -> None:
+    zeros = [WeightedAnswer("a", 0, "d-a"), WeightedAnswer("b", 0, "d-b")]
+    only_zero = [WeightedAnswer("w", 10, "d-w", "hc-w"), *zeros]
+    rng = random.Random(7)
+    picked = Counter(
+        choose_weighted(considered(only_zero, lambda _: False), rng).set_identifier
+        for _ in range(200)
+    )
+    assert set(picked) == {"a", "b"} and min(picked.values()) > 60
+
+
+class FakeDataPlane:
+    def __init__(self, records: list[dict[str, Any]], unhealthy: set[str]) -> None:
+        self._records = records
+        self.unhealthy = unhealthy
+
+    def records(self, hosted_zone_id: str, name: str, record_type: str) -> list[dict[str, Any]]:
+        return self._records
+
+    def healthy(self, health_check_id: str) -> bool:
+        return health_check_id not in self.unhealthy
+
+
+def test_the_data_plane_resolver_and_dns_lookup_answer_by_health(
+    zone: tuple[Any, str], emulator: Any
+) -> None:
+    # The stack's shape: the lever's health check on the primary's record, none on the secondary.
+    route53, zone_id = zone
+    primary = weighted("us-east-1", 100, "d-east")
+    primary["ResourceRecordSet"]["HealthCheckId"] = "hc-lever"
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={"Changes": [primary, weighted("us-west-2", 0, "d-west")]},
+    )
+    records = emulator.data_plane.records(zone_id.rsplit("/", 1)[-1], "auth.example.com", "A")
+    data_plane = FakeDataPlane(records, unhealthy=set())
+    fronts = {
+        "d-east.execute-api.us-east-1.amazonaws.com": "127.0.0.2:8443",
+        "d-west.execute-api.us-west-2.amazonaws.com": "127.0.0.3:8443",
+    }
+    lookup = dns_lookup(DataPlaneResolver(data_plane, "Z", "A"), "auth.example.com", fronts, 3)
+    assert lookup("auth.example.com") == DnsAnswer("127.0.0.2", 3)
+    data_plane.unhealthy.add("hc-lever")  # the lever engaged: weights untouched
+    assert lookup("auth.example.com") == DnsAnswer("127.0.0.3", 3)
+    assert lookup("d-east.execute-api.us-east-1.amazonaws.com") == DnsAnswer("127.0.0.2", 3)
+    assert lookup("elsewhere.example.com") is None

@@ -1,0 +1,116 @@
+"""The sandbox's DNS server (UDP and TCP) and the caching stub resolver its clients use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from opsctl.sandbox.dnsserver import DnsAnswer, DnsServer
+from opsctl.sandbox.resolver import ResolutionError
+from opsctl.sandbox.stubresolver import CachingStubResolver, sandbox_resolver
+from tests.opsctl.conftest import make_sandbox_state
+
+SHARED = "auth.example.com"
+
+
+class Answers:
+    """A lookup whose answer for the shared name the test changes (a switch)."""
+
+    def __init__(self) -> None:
+        self.address = "127.0.0.2"
+
+    def __call__(self, name: str) -> DnsAnswer | None:
+        return DnsAnswer(self.address, 3) if name == SHARED else None
+
+
+@pytest.fixture
+def answers() -> Answers:
+    return Answers()
+
+
+@pytest.fixture
+def server(answers: Answers) -> Iterator[DnsServer]:
+    with DnsServer(answers) as running:
+        yield running
+
+
+def ask(server: DnsServer, name: str, rdtype: str = "A", tcp: bool = False) -> dns.message.Message:
+    query = dns.message.make_query(name, rdtype)
+    send = dns.query.tcp if tcp else dns.query.udp
+    return send(query, "127.0.0.1", timeout=2, port=server.port)
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_the_server_answers_a_records_with_their_ttl_over_udp_and_tcp(
+    server: DnsServer, tcp: bool
+) -> None:
+    response = ask(server, "Auth.Example.com.", tcp=tcp)
+    assert response.rcode() == dns.rcode.NOERROR
+    assert response.flags & dns.flags.AA  # authoritative, as Route 53's name servers are
+    (rrset,) = response.answer
+    assert (rrset[0].address, rrset.ttl) == ("127.0.0.2", 3)
+    assert ask(server, "nowhere.example.com.", tcp=tcp).rcode() == dns.rcode.NXDOMAIN
+    assert ask(server, f"{SHARED}.", "AAAA", tcp=tcp).answer == []  # the name exists, no AAAA
+
+
+def test_the_server_stops_answering_when_stopped(answers: Answers) -> None:
+    server = DnsServer(answers)
+    server.start()
+    server.stop()
+    with pytest.raises(dns.exception.Timeout):
+        dns.query.udp(
+            dns.message.make_query(SHARED, "A"), "127.0.0.1", timeout=0.3, port=server.port
+        )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_stub_resolver_keeps_an_answer_for_its_ttl(server: DnsServer, answers: Answers) -> None:
+    clock = Clock()
+    resolver = CachingStubResolver(server.address, 8443, clock=clock)
+    endpoint = resolver.resolve(SHARED)
+    assert (endpoint.base_url, endpoint.host_header) == ("http://127.0.0.2:8443", SHARED)
+    answers.address = "127.0.0.3"  # DNS now sends players to the other Region
+    clock.now += 2.9
+    assert resolver.resolve(SHARED).base_url == "http://127.0.0.2:8443"  # still cached
+    assert resolver.queries == 1
+    clock.now += 0.1  # the TTL (3 s) has passed
+    assert resolver.resolve(SHARED).base_url == "http://127.0.0.3:8443"
+    assert resolver.queries == 2
+
+
+def test_the_stub_resolver_reports_a_missing_name_or_a_silent_server(server: DnsServer) -> None:
+    with pytest.raises(ResolutionError, match="NXDOMAIN"):
+        CachingStubResolver(server.address, 8443).resolve("nowhere.example.com")
+    silent = DnsServer(Answers())
+    silent.start()
+    silent.stop()
+    resolver = CachingStubResolver(silent.address, 8443, timeout=0.2)
+    with pytest.raises(ResolutionError, match=r"did not answer auth.example.com within 0.2s"):
+        resolver.resolve(SHARED)
+
+
+def test_a_sandbox_resolver_uses_the_sandbox_dns_and_the_fronts_port(tmp_path: Path) -> None:
+    state = make_sandbox_state(tmp_path, pid=1)
+    with pytest.raises(ResolutionError, match="no DNS server"):
+        sandbox_resolver(state)
+    state = replace(
+        state,
+        dns="127.0.0.1:5353",
+        front_addresses={"us-east-1": "127.0.0.2:8443", "us-west-2": "127.0.0.3:8443"},
+    )
+    resolver = sandbox_resolver(state)
+    assert (resolver.server_port, resolver.http_port) == (5353, 8443)

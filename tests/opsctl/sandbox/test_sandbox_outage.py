@@ -1,0 +1,206 @@
+"""A Region outage: the control channel from the CLI to the supervisor, and a front going dark.
+
+The supervisor's side is the OutageController (runtime.py) polling the control file; these tests run
+it in-process over recording fronts and a real replicator, and run one real front process to show
+what a client sees in each mode. The whole sandbox losing us-east-1 is covered in tests/e2e.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from typer.testing import CliRunner
+
+from opsctl.cli import app
+from opsctl.sandbox.faultproxy import FaultProxy
+from opsctl.sandbox.front import FrontSpec
+from opsctl.sandbox.outage import (
+    WANTED_FILE,
+    OutageError,
+    OutageInputError,
+    OutageMode,
+    outage,
+    regions_out,
+    restore,
+)
+from opsctl.sandbox.replicator import GlobalTableReplicator
+from opsctl.sandbox.runtime import OutageController, RegionFront, bind_front_listeners
+from opsctl.sandbox.state import SandboxState
+from tests.opsctl.conftest import make_sandbox_state
+
+
+class RecordingFront:
+    """Stands for a RegionFront: records what the controller asks of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def take_out(self, mode: OutageMode) -> None:
+        self.calls.append(f"out:{mode.value}")
+
+    def bring_back(self) -> None:
+        self.calls.append("back")
+
+
+@dataclass
+class Supervised:
+    state: SandboxState
+    fronts: dict[str, RecordingFront]
+    replicator: GlobalTableReplicator
+    faults: FaultProxy
+
+    def client(self, service: str, region: str) -> Any:
+        """A client as opsctl makes one: through the fault proxy, no retries, short timeouts."""
+        config = Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1)
+        return boto3.client(
+            service, region_name=region, endpoint_url=self.faults.url, config=config
+        )
+
+
+@pytest.fixture
+def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
+    """The supervisor's outage controller over recording fronts, a replicator and a fault proxy
+    in front of the emulator."""
+    fronts = {"us-east-1": RecordingFront(), "us-west-2": RecordingFront()}
+    replicator = GlobalTableReplicator([])
+    with FaultProxy(upstream=aws_endpoint) as faults:
+        controller = OutageController(
+            tmp_path,
+            fronts,  # type: ignore[arg-type]
+            replicator,
+            faults,
+            on_fronts_restarted=lambda: None,
+        )
+        controller.start()
+        yield Supervised(make_sandbox_state(tmp_path, pid=1), fronts, replicator, faults)
+        controller.stop()
+
+
+def test_an_outage_reaches_the_supervisor_and_a_restore_undoes_it(supervised: Supervised) -> None:
+    state, fronts, replicator = supervised.state, supervised.fronts, supervised.replicator
+    assert outage(state, "us-east-1", "hang", timeout=10) == {"us-east-1": OutageMode.HANG}
+    assert regions_out(state) == {"us-east-1": OutageMode.HANG}
+    assert replicator.isolated() == {"us-east-1"}
+    # Changing the mode of a Region already out applies the new mode.
+    assert outage(state, "us-east-1", OutageMode.REFUSE, timeout=10) == {
+        "us-east-1": OutageMode.REFUSE
+    }
+    assert restore(state, "us-east-1", timeout=10) == {}
+    assert regions_out(state) == {}
+    assert replicator.isolated() == set()
+    assert fronts["us-east-1"].calls == ["out:hang", "out:refuse", "back"]
+    assert fronts["us-west-2"].calls == []
+
+
+@pytest.mark.parametrize("mode", ["refuse", "hang"])
+def test_losing_us_east_1_takes_its_apis_and_route53_control_plane_not_the_other_region(
+    supervised: Supervised, mode: str
+) -> None:
+    west = supervised.client("cloudwatch", "us-west-2")
+    route53 = supervised.client("route53", "us-east-1")
+    route53.list_hosted_zones()
+    outage(supervised.state, "us-east-1", mode, timeout=10)
+    for call in (
+        route53.list_hosted_zones,  # Route 53's control plane is signed for us-east-1
+        supervised.client("cloudwatch", "us-east-1").describe_alarms,
+        supervised.client("sns", "us-east-1").list_topics,
+    ):
+        with pytest.raises((EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)):
+            call()
+    west.describe_alarms()  # the other Region answers
+    restore(supervised.state, "us-east-1", timeout=10)
+    route53.list_hosted_zones()
+
+
+def test_the_same_outage_twice_changes_nothing(supervised: Supervised) -> None:
+    state, fronts = supervised.state, supervised.fronts
+    outage(state, "us-west-2", timeout=10)
+    outage(state, "us-west-2", timeout=10)
+    assert fronts["us-west-2"].calls == ["out:refuse"]
+    assert restore(state, "us-east-1", timeout=10) == {"us-west-2": OutageMode.REFUSE}
+
+
+def test_an_unknown_region_or_mode_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    state = make_sandbox_state(tmp_path, pid=1)
+    with pytest.raises(
+        OutageInputError, match=r"'eu-west-9' is not one of .*\(us-east-1, us-west-2\)"
+    ):
+        outage(state, "eu-west-9")
+    with pytest.raises(OutageInputError, match="unknown outage mode 'slow'"):
+        outage(state, "us-east-1", "slow")
+    assert not (tmp_path / WANTED_FILE).exists()
+
+
+def test_without_a_supervisor_the_wait_ends_at_its_bound(tmp_path: Path) -> None:
+    state = make_sandbox_state(tmp_path, pid=1)
+    with pytest.raises(OutageError, match="did not apply the change within 0s"):
+        outage(state, "us-east-1", timeout=0.2)
+
+
+def test_the_cli_refuses_an_unknown_region_with_exit_2(tmp_path: Path) -> None:
+    make_sandbox_state(tmp_path, pid=1).save(tmp_path)
+    result = CliRunner().invoke(app, ["sandbox", "outage", "mars-1", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "'mars-1' is not one of the sandbox's Regions" in result.output
+
+
+def _answer(address: str, timeout: float = 3.0) -> str:
+    """What a client sees: an HTTP status, "refused" or "timeout"."""
+    try:
+        with urllib.request.urlopen(f"http://{address}/", timeout=timeout) as response:
+            return str(response.status)
+    except urllib.error.HTTPError as error:
+        return str(error.code)
+    except urllib.error.URLError as error:
+        return "refused" if isinstance(error.reason, ConnectionRefusedError) else repr(error)
+    except TimeoutError:
+        return "timeout"
+
+
+@pytest.fixture
+def front(tmp_path: Path, aws_endpoint: str) -> Iterator[RegionFront]:
+    """A real front process with nothing to serve (every path is a 403), on its own address."""
+    spec = FrontSpec(
+        region="us-east-1", account_id="123456789012", api_id="a1b2c3d4e5", stage="prod",
+        routes=[], functions=[], authorizer=None, endpoint_url=aws_endpoint,
+    )  # fmt: skip
+    spec_file = tmp_path / "front.json"
+    spec_file.write_text(spec.to_json())
+    listener = bind_front_listeners(["us-east-1", "us-west-2"])
+    listener.pop("us-west-2").close()
+    running = RegionFront("us-east-1", listener["us-east-1"], spec_file, tmp_path)
+    running.start()
+    running.wait_serving()
+    yield running
+    running.stop()
+
+
+def test_a_front_out_refuses_or_hangs_and_serves_again_when_restored(front: RegionFront) -> None:
+    assert front.address.startswith("127.0.0.2:")
+    assert _answer(front.address) == "403"
+    front.take_out(OutageMode.REFUSE)
+    assert _answer(front.address) == "refused"
+    front.take_out(OutageMode.HANG)
+    # The connection is accepted (the kernel completes the handshake), then nothing answers.
+    host, port = front.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=2) as connection:
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        connection.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            connection.recv(1)
+    started = time.monotonic()
+    assert _answer(front.address, timeout=0.5) == "timeout"
+    assert time.monotonic() - started >= 0.5
+    front.bring_back()
+    assert _answer(front.address) == "403"
