@@ -403,9 +403,13 @@ def _lever_shift(
         return
     if result.overridden:
         output.warn(f"--force overrode: {', '.join(result.overridden)} (recorded in the audit)")
+    engage = result.lever_action == "engage"
     output.info(
-        f"approval to alarm {'ALARM' if result.lever_action == 'engage' else 'OK'}: "
-        f"{result.approval_to_alarm_seconds:.1f}s"
+        f"approval to lever {'engaged' if engage else 'released'}: "
+        f"{result.approval_to_lever_seconds:.1f}s"
+    )
+    output.info(
+        f"approval to alarm {'ALARM' if engage else 'OK'}: {result.approval_to_alarm_seconds:.1f}s"
     )
     if result.approval_to_dns_seconds is not None:
         output.info(f"approval to DNS answers: {result.approval_to_dns_seconds:.1f}s")

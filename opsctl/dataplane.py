@@ -128,8 +128,10 @@ class LeverResult:
     action: str
     lever_action: str
     change_id: str
-    # Seconds from the approval until the alarm showed the lever's new state, and until every DNS
-    # answer named the target Region (None: no name servers to ask, or not asked).
+    # Seconds from the approval until the lever was moved (opsctl's own work: preflight, identity,
+    # audit check, weight reconciling), until the alarm showed the lever's new state, and until
+    # every DNS answer named the target Region (None: no name servers to ask).
+    approval_to_lever_seconds: float
     approval_to_alarm_seconds: float
     approval_to_dns_seconds: float | None
     dns: DnsAnswers | None
@@ -148,6 +150,7 @@ class LeverResult:
             "via": VIA_DATAPLANE,
             "leverAction": self.lever_action,
             "changeId": self.change_id,
+            "approvalToLeverSeconds": round(self.approval_to_lever_seconds, 3),
             "approvalToAlarmSeconds": round(self.approval_to_alarm_seconds, 3),
             "approvalToDnsSeconds": None
             if self.approval_to_dns_seconds is None
@@ -212,6 +215,9 @@ def plan_fallback_via(
     status = read_status(clients, topology)
     down = control_plane_error(status)
     lever_state = status.lever
+    if lever_state is None and topology.out_of_service is not None:
+        # Engaged or not decides the whole plan: never guess it.
+        lever_state = require_lever(clients, topology).read_state()
     if lever_state is None or lever_state.state == RELEASED:
         if via == VIA_DATAPLANE:
             return LeverPlan(
@@ -318,6 +324,7 @@ def apply_lever(
     engage = plan.lever_action == "engage"
     before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
     change_id = lever.engage() if engage else lever.release(clock, max(0.0, deadline - clock.now()))
+    lever_seconds = clock.now() - approval.approved_at
     audit_log.append(
         AuditRecord(
             time=now_iso(),
@@ -387,6 +394,7 @@ def apply_lever(
         plan.action,
         plan.lever_action,
         change_id,
+        lever_seconds,
         alarm_seconds,
         dns_seconds,
         answers[-1] if answers else None,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from opsctl import signals
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError
 from opsctl.signals import Outcome, gather
@@ -402,7 +403,8 @@ def capacity_checks(
     # The metric lives in the sending Region, dimensioned by the receiving one.
     source_cloudwatch = clients.client("cloudwatch", other.region)
     tasks["latency"] = lambda: read_replication_latency(source_cloudwatch, table, target.region)
-    out = gather(tasks)
+    # The same deadline as status: a dark Region costs seconds, not the SDK's minute of retries.
+    out = gather(tasks, signals.READ_DEADLINE)
     return (
         _compare(
             "lambda-concurrency-quota", out["account:target"], out["account:other"], _judge_quota

@@ -32,6 +32,11 @@ T = TypeVar("T")
 HEALTH_METRIC_PERIOD = 60
 HEALTH_LOOKBACK = timedelta(minutes=10)
 
+# Seconds a round of concurrent reads (status, readiness) waits for its answers: a Region that
+# black-holes connections costs this, not the SDK's minute of timeouts and retries (its reads are
+# left behind). Read at call time.
+READ_DEADLINE = 3.5
+
 ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
 SWITCH_VALUES = ("healthy", "failing")
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from opsctl import signals
 from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns
-from opsctl.errors import OpsctlError, RecordsError
+from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
 from opsctl.lever import ENGAGED, LeverState, lever_for
 from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import RecordState, Weights, alias_mismatches, read_records
@@ -30,9 +31,6 @@ from opsctl.signals import (
 )
 from opsctl.topology import RegionTopology, Topology
 
-# Seconds status waits for all its reads together: a Region that black-holes connections costs
-# this, not the SDK's minutes of timeouts and retries (its reads are left behind).
-STATUS_DEADLINE = 3.5
 # Seconds the direct probe of a Region's healthUrl waits for an answer.
 HEALTH_PROBE_TIMEOUT = 2.0
 
@@ -327,16 +325,17 @@ def _region_status(
 
 
 def read_status(
-    clients: AwsClients, topology: Topology, deadline: float = STATUS_DEADLINE
+    clients: AwsClients, topology: Topology, deadline: float | None = None
 ) -> StatusReport:
-    """Every read runs concurrently under `deadline`: wall time is one round trip when AWS
-    answers, and at most the deadline when a Region does not.
+    """Every read runs concurrently under `deadline` (default signals.READ_DEADLINE): wall time is
+    one round trip when AWS answers, and at most the deadline when a Region does not.
 
     Weighted records that are readable but malformed raise RecordsError; any read that fails or
     does not answer in time leaves its fields None and is listed in `unreadable`, because during
     an incident one Region (or Route 53's control plane) may be down and the operator still needs
     the rest.
     """
+    deadline = signals.READ_DEADLINE if deadline is None else deadline
     route53 = clients.route53()
     alarm_cloudwatch = clients.client("cloudwatch", topology.alarm_region)
     # Clients are created here, up front, so the threads only make calls.
@@ -372,7 +371,14 @@ def read_status(
     outcomes = gather(tasks, deadline)
 
     records = outcomes["records"]
-    if isinstance(records.error, RecordsError):
+    aws_reads = [key for key in outcomes if key != "dns" and not key.startswith("probe:")]
+    # Partial data is for an outage. Records that are wrong, an error AWS answered with (access
+    # denied, no such zone) or no credentials are the operator's to fix, and so is an AWS that
+    # answers nothing at all (a wrong endpoint, no network): one line, exit 1.
+    if records.error is not None and (
+        not isinstance(records.error, AwsUnreachable)
+        or all(outcomes[key].error for key in aws_reads)
+    ):
         raise records.error
     state: RecordState | None = records.value
     weights = state.weights if state else None

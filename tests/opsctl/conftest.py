@@ -457,9 +457,21 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.setenv("COLUMNS", "200")  # wide tables: assertions read whole cells
     # The emulator answers GetChange at once (or after a set delay): no need to poll every 2 s.
     monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
+    # A loaded test machine's emulator may take seconds to answer a round of reads; the tests
+    # that black-hole a Region set the production deadline themselves (`read_deadline`).
+    monkeypatch.setattr("opsctl.signals.READ_DEADLINE", 60.0)
     # The DataPlane fixture evaluates the lever alarm every 50 ms, not once a minute.
     monkeypatch.setattr("opsctl.dataplane.CONFIRM_POLL_INTERVAL", 0.05)
     return audit
+
+
+@pytest.fixture
+def read_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A deadline for a round of reads well below the SDK's own timeouts (3 x (3 + 10) s), for
+    tests where a Region does not answer: opsctl must not wait for it. (Production's is shorter;
+    this leaves a loaded test machine's emulator time to answer the other Region.)"""
+    monkeypatch.setattr("opsctl.signals.READ_DEADLINE", 10.0)
+    return 10.0
 
 
 @pytest.fixture

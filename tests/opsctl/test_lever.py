@@ -80,7 +80,7 @@ def test_status_with_us_east_1_refused_shows_the_secondary_view(
 
 
 def test_status_with_us_east_1_black_holed_still_answers(
-    runner: CliRunner, world: World, fault_proxy: FaultProxy
+    runner: CliRunner, world: World, fault_proxy: FaultProxy, read_deadline: float
 ) -> None:
     fault_proxy.set_fault(PRIMARY, Fault.HANG)
     result = invoke(runner, world, "status", "--json")
