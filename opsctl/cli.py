@@ -37,7 +37,11 @@ from opsctl.dataplane import (
     plan_fallback_via,
 )
 from opsctl.errors import ExitCode, OpsctlError
-from opsctl.readiness import DEFAULT_MAX_REPLICATION_LATENCY_MS, assess_readiness
+from opsctl.readiness import (
+    DEFAULT_MAX_REPLICATION_LATENCY_MS,
+    ReadinessReport,
+    assess_readiness,
+)
 from opsctl.route53 import Weights
 from opsctl.sandbox.cli import probe_command, sandbox_app
 from opsctl.shift import (
@@ -299,6 +303,10 @@ def _plan_then_apply(
     return result
 
 
+def _preflight_warnings(preflight: ReadinessReport | None) -> list[str]:
+    return [f"{c.name}: {c.value} ({c.detail})" for c in preflight.warnings] if preflight else []
+
+
 def _shift(
     target: Target,
     plan_for: Callable[[AwsClients, Topology], ShiftPlan | LeverPlan],
@@ -335,7 +343,6 @@ def _shift(
                 on_step=on_step,
             )
 
-    warnings = plan.preflight.warnings if plan.preflight else ()
     result = _plan_then_apply(
         plan,
         approval,
@@ -344,7 +351,7 @@ def _shift(
         show_plan=output.plan_renderable,
         apply=apply,
         show_result=output.result_renderable,
-        warnings=[f"{c.name}: {c.value} ({c.detail})" for c in warnings],
+        warnings=_preflight_warnings(plan.preflight),
     )
     if result is not None:
         _report_shift(result, destination)
@@ -388,7 +395,6 @@ def _lever_shift(
                 on_poll=lambda what: spinner.update(f"waiting until {what}"),
             )
 
-    warnings = plan.preflight.warnings if plan.preflight else ()
     result = _plan_then_apply(
         plan,
         approval,
@@ -397,7 +403,7 @@ def _lever_shift(
         show_plan=output.lever_plan_renderable,
         apply=apply,
         show_result=output.lever_result_renderable,
-        warnings=[f"{c.name}: {c.value} ({c.detail})" for c in warnings],
+        warnings=_preflight_warnings(plan.preflight),
     )
     if result is None:
         return

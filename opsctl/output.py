@@ -126,7 +126,7 @@ def status_renderable(report: StatusReport) -> RenderableType:
     if not report.consistent:
         style = "bold red"
     else:
-        style = "bold yellow" if report.unverified or report.unreadable else "bold green"
+        style = "bold yellow" if report.unverified or report.partial else "bold green"
     headline = Text(report.headline, style=style)
     unreadable = set(report.unreadable)
     table = Table(title=f"{report.record_name}", title_justify="left", expand=False)

@@ -88,7 +88,10 @@ def _health(region: RegionStatus, status: StatusReport) -> Check:
     )
 
 
-def _alarm(region: RegionStatus) -> Check:
+def _alarm(region: RegionStatus, status: StatusReport) -> Check:
+    if region.alarm is None and "alarms" in status.unreadable:
+        where = status.alarm_region
+        return Check("health-alarm", WARN, "unknown", f"the alarms in {where} could not be read")
     if region.alarm == "OK":
         return Check("health-alarm", PASS, "OK")
     if region.alarm == "ALARM":
@@ -134,7 +137,7 @@ def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, 
     impaired_deployed = target.impaired_alarm_name is not None
     return (
         _health(region, status),
-        _alarm(region),
+        _alarm(region, status),
         _impaired(region, impaired_deployed),
         _switch(region),
     )

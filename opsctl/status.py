@@ -250,19 +250,21 @@ class StatusReport:
                 text = f"{text}; health of {names} unknown (no HealthCheckStatus data)"
             else:
                 text = f"{text}; healthy"
-        if self.unreadable:
-            text += f" [partial data: {', '.join(self.unreadable)} unreadable; from {self.sources}]"
+        if self.partial:
+            text += f" [partial data: {', '.join(self.partial)} unreadable; from {self.sources}]"
         return text
+
+    @property
+    def partial(self) -> tuple[str, ...]:
+        """The unreadable sources the headline's judgement rests on (the checker counts are a
+        detail shown beside the health, not part of it)."""
+        return tuple(key for key in self.unreadable if not key.startswith("checkers:"))
 
     @property
     def unverified(self) -> tuple[RegionStatus, ...]:
         """Regions taking traffic whose health could not be read, and nothing says degraded:
-        neither called healthy nor unhealthy (a direct probe's 2xx is good enough)."""
-        return tuple(
-            r
-            for r in self.serving_regions
-            if r.healthy is None and not r.degraded and not (r.probe and r.probe.ok)
-        )
+        neither called healthy nor unhealthy."""
+        return tuple(r for r in self.serving_regions if r.healthy is None and not r.degraded)
 
     @property
     def advice(self) -> str | None:
