@@ -14,11 +14,13 @@ from infra.fault_injection import (
     FaultInjectionExperimentsArgs,
     FaultInjectionStore,
 )
+from infra.lever import OutOfServiceLever, OutOfServiceLeverArgs
 from infra.observability import Dashboard, RegionalAlarms, RegionalAlarmsArgs, RegionSignals
+from infra.operator import OperatorPolicy, OperatorPolicyArgs
 from infra.packaging import LayerBuildSpec, active_layer_builder, functions_archive
 from infra.providers import create_providers
 from infra.regional import RegionalStack, RegionalStackArgs
-from infra.topology import RegionTopology, topology_output
+from infra.topology import LeverTopology, RegionTopology, topology_output
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -86,6 +88,10 @@ for role in ROLES:
         provider=providers.for_role(role),
     )
 
+lever = OutOfServiceLever(
+    "lever", OutOfServiceLeverArgs(settings=settings), provider=providers.secondary
+)
+
 dns = DnsFailover(
     "dns",
     DnsFailoverArgs(
@@ -101,8 +107,26 @@ dns = DnsFailover(
             )
             for role, stack in regional.items()
         ),
+        lever_alarm_name=lever.alarm.name,
+        lever_region=lever.region,
     ),
     provider=providers.alarm,
+)
+
+operator = OperatorPolicy(
+    "operator",
+    OperatorPolicyArgs(
+        settings=settings,
+        account_id=account_id,
+        zone_id=zone.zone_id,
+        health_check_ids=[
+            *(check.id for check in dns.health_checks.values()),
+            dns.lever_health_check.id,
+            *([dns.primary_record_check.id] if settings.auto_failover else []),
+        ],
+        rest_api_ids={role: stack.rest_api.id for role, stack in regional.items()},
+    ),
+    provider=providers.primary,
 )
 
 signals = tuple(
@@ -150,12 +174,16 @@ pulumi.export(
                 health_check_id=dns.health_checks[role].id,
                 api_url=stack.api_url,
                 health_url=stack.health_url,
+                alias_target=stack.domain.regional_domain_name,
             )
             for role, stack in regional.items()
         ],
+        lever=LeverTopology(region=lever.region, health_check_id=dns.lever_health_check.id),
+        name_servers=zone.name_servers,
         dashboard_url=dashboard.url,
     ),
 )
+pulumi.export("operatorPolicyArn", operator.policy.arn)
 pulumi.export("dashboardUrl", dashboard.url)
 pulumi.export("url", f"https://{settings.domain_name}")
 pulumi.export("primaryApiUrl", regional["primary"].api_url)

@@ -1,8 +1,11 @@
 """Route 53 failover: health checks, their alarms, and the two weighted alias records.
 
-Routing changes only when an operator approves (opsctl): the records carry no health check
-unless `autoFailover` is on, and `pulumi up` ignores their weights after creation so it never
-undoes a failover.
+Routing changes only when an operator approves (opsctl): by weights (Route 53's control plane),
+or by the data-plane lever (infra/lever.py), whose CLOUDWATCH_METRIC health check is attached to
+the primary's record. With `autoFailover`, a CALCULATED check (the primary's HTTPS check AND the
+lever) is attached instead, so Route 53 also shifts by itself. The secondary's record has no
+health check: Route 53 counts it healthy, so it is answered whenever the primary's is not.
+`pulumi up` ignores the weights after creation so it never undoes a failover.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
+from infra.lever import out_of_service_alarm_name
 from infra.observability import alarm_topic
 
 INITIAL_WEIGHTS: dict[Role, int] = {"primary": 100, "secondary": 0}
@@ -34,6 +38,8 @@ class DnsFailoverArgs:
     settings: Settings
     zone_id: pulumi.Input[str]
     endpoints: tuple[RegionEndpoint, RegionEndpoint]
+    lever_alarm_name: pulumi.Input[str]  # the lever's alarm (infra/lever.py)
+    lever_region: str  # where that alarm is: the secondary Region
 
 
 class DnsFailover(pulumi.ComponentResource):
@@ -53,6 +59,7 @@ class DnsFailover(pulumi.ComponentResource):
         self.health_checks: dict[Role, aws.route53.HealthCheck] = {}
         self.alarms: dict[Role, aws.cloudwatch.MetricAlarm] = {}
         self.records: dict[Role, aws.route53.Record] = {}
+        endpoints = {endpoint.role: endpoint for endpoint in args.endpoints}
         for endpoint in args.endpoints:
             role = endpoint.role
             health_check = aws.route53.HealthCheck(
@@ -64,9 +71,7 @@ class DnsFailover(pulumi.ComponentResource):
                 resource_path=f"/{STAGE_NAME}{HEALTH_PATH}",
                 request_interval=settings.health_check.request_interval,
                 failure_threshold=settings.health_check.failure_threshold,
-                tags=pulumi.Output.from_input(args.zone_id).apply(
-                    lambda zone_id, e=endpoint: self._tags(settings, e, zone_id)
-                ),
+                tags=self._tagged(settings, endpoint, args.zone_id),
                 opts=child,
             )
             self.health_checks[role] = health_check
@@ -88,6 +93,41 @@ class DnsFailover(pulumi.ComponentResource):
                 ok_actions=[self.topic.arn],
                 opts=child,
             )
+
+        # The lever: unhealthy while its alarm (in the secondary Region) is in ALARM. Without
+        # data the check keeps its last status, like the alarm (TreatMissingData `ignore`).
+        lever_name = out_of_service_alarm_name(settings)
+        self.lever_health_check = aws.route53.HealthCheck(
+            f"{name}-primary-out-of-service-check",
+            type="CLOUDWATCH_METRIC",
+            cloudwatch_alarm_name=args.lever_alarm_name,
+            cloudwatch_alarm_region=args.lever_region,
+            insufficient_data_health_status="LastKnownStatus",
+            tags=self._tagged(
+                settings, endpoints["primary"], args.zone_id, Name=lever_name, AlarmName=lever_name
+            ),
+            opts=child,
+        )
+        # What the primary's record answers to: the lever, or with autoFailover the lever AND
+        # the primary's own HTTPS check (both must be healthy).
+        self.primary_record_check = self.lever_health_check
+        if settings.auto_failover:
+            self.primary_record_check = aws.route53.HealthCheck(
+                f"{name}-primary-calculated-check",
+                type="CALCULATED",
+                child_healthchecks=[self.health_checks["primary"].id, self.lever_health_check.id],
+                child_health_threshold=2,
+                tags=self._tagged(
+                    settings,
+                    endpoints["primary"],
+                    args.zone_id,
+                    Name=f"{settings.app}-primary-calculated",
+                ),
+                opts=child,
+            )
+
+        for endpoint in args.endpoints:
+            role = endpoint.role
             self.records[role] = aws.route53.Record(
                 f"{name}-{role}-record",
                 zone_id=args.zone_id,
@@ -104,7 +144,7 @@ class DnsFailover(pulumi.ComponentResource):
                         evaluate_target_health=False,
                     )
                 ],
-                health_check_id=health_check.id if settings.auto_failover else None,
+                health_check_id=self.primary_record_check.id if role == "primary" else None,
                 # Weights belong to the operator after creation (opsctl failover/fallback).
                 opts=pulumi.ResourceOptions(
                     parent=self, provider=provider, ignore_changes=["weightedRoutingPolicies"]
@@ -115,12 +155,26 @@ class DnsFailover(pulumi.ComponentResource):
             {
                 "topicArn": self.topic.arn,
                 "healthCheckIds": {r: hc.id for r, hc in self.health_checks.items()},
+                "leverHealthCheckId": self.lever_health_check.id,
             }
+        )
+
+    @classmethod
+    def _tagged(
+        cls,
+        settings: Settings,
+        endpoint: RegionEndpoint,
+        zone_id: pulumi.Input[str],
+        **overrides: str,
+    ) -> pulumi.Output[dict[str, str]]:
+        return pulumi.Output.from_input(zone_id).apply(
+            lambda zone: {**cls._tags(settings, endpoint, zone), **overrides}
         )
 
     @staticmethod
     def _tags(settings: Settings, endpoint: RegionEndpoint, zone_id: str) -> dict[str, str]:
-        """The discovery tags of docs/contracts.md, exactly."""
+        """The discovery tags of docs/contracts.md, exactly (the lever's and the calculated
+        check carry the primary's, with their own Name and AlarmName)."""
         role = endpoint.role
         return {
             "Name": f"{settings.app}-{role}",

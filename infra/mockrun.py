@@ -217,6 +217,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
         if typ == "aws:iam/role:Role":
             role_name = inputs.get("name") or f"{name}-{uid[:7]}"
             return role_name, {"name": role_name, "arn": f"arn:aws:iam::{account}:role/{role_name}"}
+        if typ == "aws:iam/policy:Policy":
+            arn = f"arn:aws:iam::{account}:policy/{own}"
+            return arn, {"arn": arn, "policyId": f"ANPA{uid.upper()}"}
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             return own, {"arn": f"arn:aws:logs:{region}:{account}:log-group:{own}"}
         if typ == "aws:apigateway/restApi:RestApi":

@@ -1,24 +1,43 @@
-"""The audit trail of approved changes: who, when, why, from -> to, and the AWS change id.
+"""The audit trail of approved changes: who, when, why, from -> to, and what AWS did with it.
 
-Every approved change is recorded twice: in the Route 53 change batch Comment (so CloudTrail keeps
-it with the change) and as one JSON line appended to the local audit log (`OPSCTL_AUDIT_LOG`,
-default `$XDG_STATE_HOME/opsctl/audit.jsonl`, i.e. ~/.local/state/opsctl/audit.jsonl).
+Every approved change is recorded in the Route 53 change batch Comment (so CloudTrail keeps it
+with the change) and as two JSON lines in the local audit log (`OPSCTL_AUDIT_LOG`, default
+`$XDG_STATE_HOME/opsctl/audit.jsonl`, i.e. ~/.local/state/opsctl/audit.jsonl):
+
+- the *intent*, written before the change is submitted: who, why, the plan and the records read;
+- the *outcome*, written once AWS has answered: the change id, whether it was applied, INSYNC.
+
+Both carry the same `id`; the outcome repeats the intent's fields, so it reads on its own. Each
+line is one write(2) of the whole line with O_APPEND, then fsync: a crash leaves at most a torn
+last line, which `read` reports and the next `append` never continues.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError
+from opsctl.files import open_regular, read_regular_file
 
 AUDIT_LOG_ENV = "OPSCTL_AUDIT_LOG"
+# Far beyond years of approved changes (a line is ~1 KiB); guards memory against a wrong path.
+MAX_AUDIT_LOG_BYTES = 64 << 20
+INTENT = "intent"
+OUTCOME = "outcome"
+
+
+class AuditWriteError(OpsctlError):
+    """A line could not be written to the audit log (disk full, permissions, not a file)."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +50,10 @@ class Actor:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One approved change; serialised as one JSON line (camelCase keys, like status --json)."""
+    """One line of the log (camelCase keys, like status --json): an intent or an outcome."""
 
+    id: str  # shared by a change's intent and outcome
+    phase: str  # intent | outcome
     time: str
     action: str  # failover | fallback | switch
     app: str
@@ -40,16 +61,78 @@ class AuditRecord:
     reason: str
     before: dict[str, Any]
     after: dict[str, Any]
-    # Route 53 change id for weight changes; "ssm:<name>@<version>" for a failure switch.
-    change_id: str
     forced: bool = False
     # Preflight checks overridden with --force (names), so the override is on the record.
     overridden: list[str] = field(default_factory=list)
     step: str | None = None  # "2/3" during a gradual fallback
+    # The intent: the records (or parameter) as read just before the change was submitted.
+    read: list[dict[str, Any]] = field(default_factory=list)
+    # The outcome. Route 53 change id for weight changes; "ssm:<region>:<name>@<version>" for a
+    # failure switch; None when AWS gave none.
+    change_id: str | None = None
+    applied: bool | None = None  # None: not known (AWS gave no answer and the re-read failed)
+    insync: bool = False
     insync_seconds: float | None = None
+    detail: str | None = None  # what ended the change, when not a plain success
+
+    @classmethod
+    def intent(
+        cls,
+        *,
+        action: str,
+        app: str,
+        actor: Actor,
+        reason: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        read: list[dict[str, Any]],
+        forced: bool = False,
+        overridden: list[str] | None = None,
+        step: str | None = None,
+    ) -> AuditRecord:
+        return cls(
+            id=uuid.uuid4().hex,
+            phase=INTENT,
+            time=now_iso(),
+            action=action,
+            app=app,
+            actor=actor,
+            reason=reason,
+            before=before,
+            after=after,
+            forced=forced,
+            overridden=list(overridden or []),
+            step=step,
+            read=read,
+        )
+
+    def outcome(
+        self,
+        *,
+        applied: bool | None,
+        change_id: str | None = None,
+        insync_seconds: float | None = None,
+        detail: str | None = None,
+        before: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        """This intent's outcome line (`before` when what was replaced is not what was read)."""
+        return replace(
+            self,
+            phase=OUTCOME,
+            time=now_iso(),
+            read=[],
+            change_id=change_id,
+            applied=applied,
+            insync=insync_seconds is not None,
+            insync_seconds=None if insync_seconds is None else round(insync_seconds, 3),
+            detail=detail,
+            before=self.before if before is None else before,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
+            "id": self.id,
+            "phase": self.phase,
             "time": self.time,
             "action": self.action,
             "app": self.app,
@@ -58,29 +141,114 @@ class AuditRecord:
             "reason": self.reason,
             "before": self.before,
             "after": self.after,
-            "changeId": self.change_id,
             "forced": self.forced,
             "overridden": self.overridden,
             "step": self.step,
-            "insyncSeconds": self.insync_seconds,
         }
+        if self.phase == INTENT:
+            document["read"] = self.read
+        else:
+            document.update(
+                changeId=self.change_id,
+                applied=self.applied,
+                insync=self.insync,
+                insyncSeconds=self.insync_seconds,
+                detail=self.detail,
+            )
+        return document
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> AuditRecord:
+    def from_json(cls, raw: Any) -> AuditRecord:
+        """Parse one line's object; ValueError says which field is wrong. A line without `phase`
+        (written before intents existed) is the outcome of an applied change."""
+        if not isinstance(raw, Mapping):
+            raise ValueError("not a JSON object")
+        fields = _Fields(raw)
+        phase = fields.get("phase", _is_str, OUTCOME)
+        if phase not in (INTENT, OUTCOME):
+            raise ValueError(f"phase is {phase!r}")
         return cls(
-            time=raw["time"],
-            action=raw["action"],
-            app=raw.get("app", ""),
-            actor=Actor(arn=raw.get("actorArn", ""), local_user=raw.get("localUser", "")),
-            reason=raw.get("reason", ""),
-            before=raw.get("before", {}),
-            after=raw.get("after", {}),
-            change_id=raw.get("changeId", ""),
-            forced=bool(raw.get("forced", False)),
-            overridden=list(raw.get("overridden", [])),
-            step=raw.get("step"),
-            insync_seconds=raw.get("insyncSeconds"),
+            id=fields.get("id", _is_str, ""),
+            phase=phase,
+            time=fields.require("time", _is_str),
+            action=fields.require("action", _is_str),
+            app=fields.get("app", _is_str, ""),
+            actor=Actor(
+                arn=fields.get("actorArn", _is_str, ""),
+                local_user=fields.get("localUser", _is_str, ""),
+            ),
+            reason=fields.get("reason", _is_str, ""),
+            before=fields.get("before", _is_object, {}),
+            after=fields.get("after", _is_object, {}),
+            forced=fields.get("forced", _is_bool, False),
+            overridden=fields.get("overridden", _is_str_list, []),
+            step=fields.get("step", _is_str, None),
+            read=fields.get("read", _is_object_list, []),
+            change_id=fields.get("changeId", _is_str, None),
+            applied=fields.get("applied", _is_bool, True if "phase" not in raw else None),
+            insync=fields.get("insync", _is_bool, raw.get("insyncSeconds") is not None),
+            insync_seconds=fields.get("insyncSeconds", _is_seconds, None),
+            detail=fields.get("detail", _is_str, None),
         )
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_object_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+def _is_seconds(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+class _Fields:
+    """Typed access to a parsed line: a wrong type is an error, never coerced ("false" is not
+    False)."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+
+    def require(self, key: str, valid: Callable[[Any], bool]) -> Any:
+        if key not in self.raw:
+            raise ValueError(f"{key} is missing")
+        return self.get(key, valid, None)
+
+    def get(self, key: str, valid: Callable[[Any], bool], default: Any) -> Any:
+        value = self.raw.get(key)
+        if value is None:
+            return default
+        if not valid(value):
+            raise ValueError(f"{key} has the wrong type ({type(value).__name__})")
+        return value
+
+
+@dataclass(frozen=True)
+class AuditHistory:
+    """The log as read: one entry per change (its outcome, else its intent alone: opsctl stopped
+    before the outcome was written), oldest first, and the lines that could not be read."""
+
+    entries: list[AuditRecord]
+    skipped: list[str]  # one note per unreadable line
 
 
 def now_iso() -> str:
@@ -114,18 +282,18 @@ def change_comment(action: str, actor: Actor, reason: str, before: str, after: s
 
 
 class AuditLog:
-    """Append-only JSON-lines file; one line per approved change."""
+    """Append-only JSON-lines file: an intent line and an outcome line per approved change."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_audit_log()
 
     def _open_for_append(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # O_APPEND: concurrent writers never interleave within one short line.
-        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # O_APPEND: each write lands at the end, so concurrent writers never interleave a line.
+        return open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, "audit log")
 
     def ensure_writable(self) -> None:
-        """Check, before a change is made, that its audit line can be written."""
+        """Check, before a change is made, that its audit lines can be written."""
         try:
             os.close(self._open_for_append())
         except OSError as error:
@@ -135,37 +303,70 @@ class AuditLog:
             ) from None
 
     def append(self, record: AuditRecord) -> None:
-        line = json.dumps(record.to_json(), sort_keys=True) + "\n"
+        """Write the record as one whole line (one write, then fsync); AuditWriteError if the
+        line is not on disk. A torn last line (a crash mid-write) is ended first, never
+        continued."""
+        line = (json.dumps(record.to_json(), sort_keys=True) + "\n").encode("utf-8")
         try:
             fd = self._open_for_append()
             try:
-                os.write(fd, line.encode("utf-8"))
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line
+                written = os.write(fd, line)
+                if written != len(line):  # a full disk takes part of the line
+                    raise OSError(0, f"only {written} of {len(line)} bytes were written")
                 os.fsync(fd)
             finally:
                 os.close(fd)
         except OSError as error:
-            raise OpsctlError(
-                f"the change was made (change id {record.change_id}) but the audit log "
-                f"{self.path} could not be written: {error.strerror}"
+            raise AuditWriteError(
+                f"the audit log {self.path} could not be written: {error.strerror}"
             ) from None
 
-    def read(self) -> list[AuditRecord]:
+    def record_outcome(self, outcome: AuditRecord, failure: BaseException | None = None) -> None:
+        """Append a change's outcome line. If that fails while `failure` (what ended the change)
+        is already on its way out, the audit failure is added to it, so the operator reads both;
+        otherwise it is raised (the change itself may have succeeded: the exit code says not all
+        is well)."""
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        except OSError as error:
-            raise OpsctlError(f"cannot read audit log {self.path}: {error.strerror}") from None
-        except UnicodeDecodeError:
-            raise OpsctlError(f"audit log {self.path} is not UTF-8 text") from None
-        records: list[AuditRecord] = []
+            self.append(outcome)
+        except AuditWriteError as error:
+            state = {True: "applied", False: "not applied", None: "may have been applied"}
+            message = (
+                f"{error.message}; only the intent of {outcome.action} is recorded, not its "
+                f"outcome ({state[outcome.applied]}, change id {outcome.change_id or 'none'})"
+            )
+            if failure is None:
+                raise AuditWriteError(message) from None
+            if isinstance(failure, OpsctlError):
+                failure.message = f"{failure.message}; and {message}"
+            else:
+                failure.add_note(message)
+
+    def read(self) -> AuditHistory:
+        if not self.path.exists():
+            return AuditHistory([], [])
+        text = read_regular_file(self.path, what="audit log", max_bytes=MAX_AUDIT_LOG_BYTES)
+        lines = text.split("\n")
+        torn_tail = lines.pop()  # "" when the file ends with a newline
+        entries: dict[str, AuditRecord] = {}
+        skipped: list[str] = []
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                records.append(AuditRecord.from_json(json.loads(line)))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise OpsctlError(
-                    f"audit log {self.path} line {number} is not an audit record"
-                ) from None
-        return records
+                record = AuditRecord.from_json(json.loads(line))
+            except (ValueError, RecursionError) as error:
+                why = "not valid JSON" if isinstance(error, json.JSONDecodeError) else str(error)
+                skipped.append(f"line {number} is not an audit record ({why})")
+                continue
+            # An outcome replaces its intent; a line without id stands alone.
+            entries.pop(record.id, None)
+            entries[record.id or f"line {number}"] = record
+        if torn_tail.strip():
+            skipped.append(
+                f"the last line ({len(lines) + 1}) is torn: a write was cut short (crash or "
+                "full disk)"
+            )
+        return AuditHistory(list(entries.values()), skipped)

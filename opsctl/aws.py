@@ -8,10 +8,12 @@ is how the tests and the sandbox point opsctl at a local emulator).
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -53,10 +55,35 @@ CLIENT_CONFIG = Config(
 CHANGE_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
+ENDPOINT_URL_ENV = "AWS_ENDPOINT_URL"
+
+
+def _is_endpoint_url(value: str) -> bool:
+    """An absolute http(s) URL with a host and a valid port, nothing the SDK would choke on."""
+    if not value.isprintable() or any(char.isspace() for char in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def check_endpoint_urls(environment: Mapping[str, str] = os.environ) -> None:
+    """Refuse a malformed AWS_ENDPOINT_URL (or service-specific AWS_ENDPOINT_URL_<SERVICE>)
+    before any client is made: the SDK would only fail later, deep in a request."""
+    for name, value in sorted(environment.items()):
+        is_endpoint = name == ENDPOINT_URL_ENV or name.startswith(f"{ENDPOINT_URL_ENV}_")
+        if is_endpoint and not _is_endpoint_url(value):
+            raise AwsError(f"{name} is not an http(s) URL with a host: {value!r}")
+
+
 class AwsClients:
     """Creates and caches one boto3 client per (service, Region); safe to share across threads."""
 
     def __init__(self, session: boto3.Session | None = None) -> None:
+        check_endpoint_urls()
         self._session = session or boto3.Session()
         self._clients: dict[tuple[str, str, bool], Any] = {}
         # boto3 sessions are not thread-safe while creating clients; clients themselves are.
@@ -80,9 +107,14 @@ class AwsClients:
         with self._lock:
             if key not in self._clients:
                 with translate_aws_errors(f"creating the {service} client"):
-                    self._clients[key] = self._session.client(
-                        service, region_name=region, config=config
-                    )
+                    try:
+                        self._clients[key] = self._session.client(
+                            service, region_name=region, config=config
+                        )
+                    except ValueError as error:  # e.g. an endpoint_url in the AWS config file
+                        raise AwsError(
+                            f"cannot create the {service} client for {region}: {error}"
+                        ) from None
             return self._clients[key]
 
     def route53(self) -> Any:

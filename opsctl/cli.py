@@ -13,8 +13,9 @@ import functools
 import inspect
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -24,7 +25,6 @@ from typing import Annotated, Any, Protocol, TypeVar
 import typer
 from rich.console import RenderableType
 from rich.live import Live
-from rich.text import Text
 
 from opsctl import output
 from opsctl.audit import AuditLog
@@ -37,6 +37,7 @@ from opsctl.dataplane import (
     plan_fallback_via,
 )
 from opsctl.errors import ExitCode, OpsctlError
+from opsctl.options import number_option
 from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
     ReadinessReport,
@@ -138,7 +139,9 @@ ForceOption = Annotated[
 ]
 TimeoutOption = Annotated[
     float,
-    typer.Option("--timeout", min=1, help="Seconds to wait for the change to reach INSYNC."),
+    number_option(
+        "--timeout", low=1, high=3600, help="Seconds to wait for the change to reach INSYNC."
+    ),
 ]
 ViaOption = Annotated[
     Via,
@@ -202,6 +205,8 @@ def _exit_on_error() -> Iterator[None]:
     except OpsctlError as error:
         output.error(error.message)
         raise typer.Exit(int(error.exit_code)) from None
+    except BrokenPipeError:
+        _stdout_closed()
     except KeyboardInterrupt as interrupt:
         # The core adds a note when the interrupt leaves something the operator must know.
         notes = "; ".join(getattr(interrupt, "__notes__", ()))
@@ -215,6 +220,18 @@ def _exit_on_error() -> Iterator[None]:
             f"rerun with {DEBUG_ENV}=1 for the traceback)"
         )
         raise typer.Exit(int(ExitCode.ERROR)) from None
+
+
+def _stdout_closed() -> None:
+    """stdout was closed by its reader (`opsctl status | head -1`): say so on stderr, exit 1
+    (as click does when --help meets a closed pipe)."""
+    # Python flushes stdout again at exit: let that go to /dev/null, not fail again. (Tests
+    # capture stdout in memory: no descriptor to redirect.)
+    with suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    with suppress(OSError):
+        output.error("stdout was closed before all output was written (e.g. `| head`)")
+    raise typer.Exit(int(ExitCode.ERROR)) from None
 
 
 def _command(
@@ -328,7 +345,9 @@ def _shift(
             if len(plan.steps) > 1:
                 output.info(f"step {index + 1}/{len(plan.steps)}: {weights}")
 
-        with output.stderr.status(f"changing weights to reach {destination}") as spinner:
+        with output.stderr.status(
+            output.text(f"changing weights to reach {destination}")
+        ) as spinner:
             return apply_shift(
                 clients,
                 topo,
@@ -338,7 +357,7 @@ def _shift(
                 interval=interval,
                 insync_timeout=timeout,
                 on_poll=lambda state, waited: spinner.update(
-                    f"waiting for Route 53: {state} after {waited:.0f}s"
+                    output.text(f"waiting for Route 53: {state} after {waited:.0f}s")
                 ),
                 on_step=on_step,
             )
@@ -431,7 +450,7 @@ def status(
     json_output: JsonOption = False,
     watch: Annotated[
         float | None,
-        typer.Option("--watch", min=1, help="Refresh every SECONDS until Ctrl-C."),
+        number_option("--watch", low=1, high=3600, help="Refresh every SECONDS until Ctrl-C."),
     ] = None,
 ) -> None:
     """Where traffic goes, and the health, alarm and failure switch of each Region."""
@@ -459,7 +478,7 @@ def _watch(clients: AwsClients, topology: Topology, seconds: float, json_output:
                 try:
                     live.update(output.status_renderable(read_status(clients, topology)))
                 except OpsctlError as error:
-                    live.update(Text(f"opsctl: error: {error.message}", style="bold red"))
+                    live.update(output.text(f"opsctl: error: {error.message}", style="bold red"))
                 live.refresh()
                 sleep(seconds)
     except KeyboardInterrupt:
@@ -513,8 +532,11 @@ def fallback(
     ] = "100",
     interval: Annotated[
         float,
-        typer.Option(
-            "--interval", min=0, help="Seconds between steps (health re-checked before each)."
+        number_option(
+            "--interval",
+            low=0,
+            high=86_400,
+            help="Seconds between steps (health re-checked before each).",
         ),
     ] = 0.0,
     json_output: JsonOption = False,
@@ -547,7 +569,9 @@ def readiness(
     ] = Role.secondary,
     max_replication_latency_ms: Annotated[
         float,
-        typer.Option("--max-replication-latency-ms", min=0, help="ReplicationLatency limit."),
+        number_option(
+            "--max-replication-latency-ms", low=0, high=3_600_000, help="ReplicationLatency limit."
+        ),
     ] = DEFAULT_MAX_REPLICATION_LATENCY_MS,
     json_output: JsonOption = False,
 ) -> None:
@@ -599,14 +623,16 @@ def switch(
 def history(
     json_output: JsonOption = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Only the newest N records.")
+        int | None,
+        number_option("--limit", low=1, high=1_000_000, help="Only the newest N records."),
     ] = None,
 ) -> None:
     """Approved changes from the local audit log (OPSCTL_AUDIT_LOG), oldest first."""
     log = AuditLog()
-    records = log.read()
-    if limit is not None:
-        records = records[-limit:]
+    read = log.read()
+    for note in read.skipped:
+        output.warn(f"warning: audit log {log.path}: {note}; skipped")
+    records = read.entries if limit is None else read.entries[-limit:]
     if not records and not json_output:
         output.info(f"no approved changes recorded in {log.path}")
         return

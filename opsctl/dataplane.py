@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opsctl.audit import AuditLog, AuditRecord, current_actor, now_iso
+from opsctl.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns
 from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, OpsctlError
@@ -323,23 +323,34 @@ def apply_lever(
         )
     engage = plan.lever_action == "engage"
     before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
-    change_id = lever.engage() if engage else lever.release(clock, max(0.0, deadline - clock.now()))
-    lever_seconds = clock.now() - approval.approved_at
-    audit_log.append(
-        AuditRecord(
-            time=now_iso(),
-            action=plan.action,
-            app=topology.app,
-            actor=actor,
-            reason=approval.reason,
-            before={"lever": before},
-            after={"lever": after},
-            change_id=change_id,
-            forced=approval.force,
-            overridden=list(overridden),
-            step="lever",
-        )
+    intent = AuditRecord.intent(
+        action=plan.action,
+        app=topology.app,
+        actor=actor,
+        reason=approval.reason,
+        before={"lever": before},
+        after={"lever": after},
+        read=[plan.lever.to_json()],
+        forced=approval.force,
+        overridden=list(overridden),
+        step="lever",
     )
+    try:
+        audit_log.append(intent)
+    except AuditWriteError as error:
+        raise AuditWriteError(f"{error.message}; the lever was not moved") from None
+    try:
+        if engage:
+            change_id = lever.engage()
+        else:
+            change_id = lever.release(clock, max(0.0, deadline - clock.now()))
+    except OpsctlError as failure:
+        # No answer may still mean the datapoint landed; an error answer means it did not.
+        applied = None if isinstance(failure, AwsUnreachable) else False
+        audit_log.record_outcome(intent.outcome(applied=applied, detail=failure.message), failure)
+        raise
+    audit_log.record_outcome(intent.outcome(applied=True, change_id=change_id))
+    lever_seconds = clock.now() - approval.approved_at
     wanted_alarm = "ALARM" if engage else "OK"
     # With the weights already on the secondary (a reconciled fallback), DNS does not move now.
     dns_target = plan.target_role if plan.then is None else "secondary"

@@ -1,4 +1,4 @@
-"""Domain errors and the exit codes they map to (the contract in DESIGN.md).
+"""Domain errors and the exit codes they map to (the contract in docs/contracts.md).
 
 Every failure the operator can meet is one of these: the CLI prints its message as one line on
 stderr and exits with its code, never with a traceback.

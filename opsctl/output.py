@@ -2,6 +2,11 @@
 
 Data goes to stdout, messages to stderr.
 
+Everything printed may hold data from an operator, a file or AWS (a reason, a record name, an SSM
+value), so it is never markup and never terminal control: the consoles parse no markup or emoji
+codes, and every string they render has its control and format characters shown as escapes
+(`visible`). Text objects built here from data go through `text()`, which does the same.
+
 rich honours NO_COLOR (and drops colour when stdout is not a terminal), so nothing here decides
 colour by itself. JSON goes through `print_json` as plain text: never highlighted, never wrapped.
 """
@@ -17,7 +22,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from opsctl.audit import AuditRecord
+from opsctl.audit import INTENT, AuditRecord
 from opsctl.dataplane import LeverPlan, LeverResult
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.route53 import Weights
@@ -25,10 +30,43 @@ from opsctl.shift import ShiftPlan, ShiftResult
 from opsctl.status import RegionStatus, StatusReport
 from opsctl.switch import SwitchPlan, SwitchResult
 
+
+def visible(value: object) -> str:
+    """str(value) with each control, format or separator character (ESC, CR, newline, U+202E...)
+    written as its escape (\\x1b, \\r, \\n, \\u202e): it cannot move the cursor, recolour or
+    clear the terminal, reorder the text or break a one-line message."""
+    raw = str(value)
+    if raw.isprintable():
+        return raw
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in raw
+    )
+
+
+def text(value: object, style: str = "") -> Text:
+    """A Text of data: never markup, control characters visible."""
+    return Text(visible(value), style=style)
+
+
+class _DataConsole(Console):
+    """A console that renders every string as plain, visible text (see the module docstring)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:  # type: ignore[override]
+        return super().render_str(visible(text), **options)
+
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 silently; the CLI reports a closed stdout the same way everywhere.
+        raise BrokenPipeError
+
+
 # Consoles resolve sys.stdout / sys.stderr at write time, so test runners can capture them.
-stdout = Console(highlight=False, soft_wrap=False)
+stdout = _DataConsole(soft_wrap=False)
 # Messages are never wrapped: an error stays one line, however narrow the terminal (or pipe).
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stderr = _DataConsole(stderr=True, soft_wrap=True)
 
 _RESULT_STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red"}
 _ALARM_STYLE = {"OK": "green", "ALARM": "bold red", "INSUFFICIENT_DATA": "yellow"}
@@ -48,16 +86,16 @@ def emit(as_json: bool, document: Any, renderable: RenderableType) -> None:
         stdout.print(renderable)
 
 
-def info(text: str) -> None:
-    stderr.print(text, markup=False)
+def info(message: str) -> None:
+    stderr.print(text(message))
 
 
-def warn(text: str) -> None:
-    stderr.print(Text(text, style="yellow"))
+def warn(message: str) -> None:
+    stderr.print(text(message, style="yellow"))
 
 
-def error(text: str) -> None:
-    stderr.print(Text(f"opsctl: error: {text}", style="bold red"))
+def error(message: str) -> None:
+    stderr.print(text(f"opsctl: error: {message}", style="bold red"))
 
 
 def _dash(value: object) -> str:
@@ -74,18 +112,18 @@ _HEALTH_CELL = {
 def _health_cell(region: RegionStatus) -> Text:
     label, style = _HEALTH_CELL[region.health]
     checkers = f" ({region.checkers})" if region.checkers else ""
-    return Text(f"{label}{checkers}", style=style)
+    return text(f"{label}{checkers}", style=style)
 
 
 def _alarm_cell(state: str | None, since: str | None) -> Text:
     if state is None:
-        return Text("-")
-    return Text(f"{state} since {_dash(since)}", style=_ALARM_STYLE.get(state, ""))
+        return text("-")
+    return text(f"{state} since {_dash(since)}", style=_ALARM_STYLE.get(state, ""))
 
 
 def _switch_cell(value: str | None) -> Text:
     style = {"healthy": "green", "failing": "bold red"}.get(value or "", "yellow")
-    return Text(_dash(value), style=style)
+    return text(_dash(value), style=style)
 
 
 def _unknown_if(unreadable: bool, cell: RenderableType) -> RenderableType:
@@ -95,31 +133,31 @@ def _unknown_if(unreadable: bool, cell: RenderableType) -> RenderableType:
 
 def _probe_cell(region: RegionStatus) -> Text:
     if region.probe is None:
-        return Text("-")
-    return Text(str(region.probe), style="green" if region.probe.ok else "bold red")
+        return text("-")
+    return text(str(region.probe), style="green" if region.probe.ok else "bold red")
 
 
 def _lever_line(report: StatusReport) -> Text | None:
     if report.lever is None:
         return (
-            Text("lever: unknown (unreadable)", style="yellow")
+            text("lever: unknown (unreadable)", style="yellow")
             if "lever" in report.unreadable
             else None
         )
     lever = report.lever
     style = {"engaged": "bold yellow", "released": "green"}.get(lever.state, "yellow")
-    text = f"lever: {lever.state} since {_dash(lever.since)} (alarm {_dash(lever.alarm)})"
-    return Text(f"{text}; {lever.detail}" if lever.detail else text, style=style)
+    line = f"lever: {lever.state} since {_dash(lever.since)} (alarm {_dash(lever.alarm)})"
+    return text(f"{line}; {lever.detail}" if lever.detail else line, style=style)
 
 
 def _dns_line(report: StatusReport) -> Text | None:
     if report.dns is None:
         return (
-            Text("DNS: unknown (no name server answered)", style="yellow")
+            text("DNS: unknown (no name server answered)", style="yellow")
             if "dns" in report.unreadable
             else None
         )
-    return Text(f"DNS ({', '.join(report.dns.queried)}): {report.dns.summary()}")
+    return text(f"DNS ({', '.join(report.dns.queried)}): {report.dns.summary()}")
 
 
 def status_renderable(report: StatusReport) -> RenderableType:
@@ -127,7 +165,7 @@ def status_renderable(report: StatusReport) -> RenderableType:
         style = "bold red"
     else:
         style = "bold yellow" if report.unverified or report.partial else "bold green"
-    headline = Text(report.headline, style=style)
+    headline = text(report.headline, style=style)
     unreadable = set(report.unreadable)
     table = Table(title=f"{report.record_name}", title_justify="left", expand=False)
     for column in ("role", "Region", "weight", "share", "health (checkers)", "alarm"):
@@ -143,7 +181,7 @@ def status_renderable(report: StatusReport) -> RenderableType:
         serving = region in report.serving_regions
         role = region.role
         cells: list[RenderableType] = [
-            Text(role, style="bold" if serving else ""),
+            text(role, style="bold" if serving else ""),
             region.region,
             _unknown_if(region.weight is None, str(region.weight)),
             _unknown_if(region.share is None, f"{region.share or 0:.0%}"),
@@ -166,8 +204,8 @@ def status_renderable(report: StatusReport) -> RenderableType:
     parts: list[RenderableType] = [headline, table]
     parts.extend(line for line in (_lever_line(report), _dns_line(report)) if line is not None)
     if report.advice:
-        parts.append(Text(f"-> {report.advice}", style="bold red"))
-    parts.extend(Text(f"! {line}", style="yellow") for line in report.errors)
+        parts.append(text(f"-> {report.advice}", style="bold red"))
+    parts.extend(text(f"! {line}", style="yellow") for line in report.errors)
     return Group(*parts)
 
 
@@ -178,7 +216,7 @@ def checks_table(checks: Sequence[Check], title: str) -> Table:
     for check in checks:
         table.add_row(
             check.name,
-            Text(check.result.upper(), style=_RESULT_STYLE[check.result]),
+            text(check.result.upper(), style=_RESULT_STYLE[check.result]),
             check.value,
             check.detail,
         )
@@ -187,9 +225,9 @@ def checks_table(checks: Sequence[Check], title: str) -> Table:
 
 def readiness_renderable(report: ReadinessReport) -> RenderableType:
     verdict = (
-        Text(f"{report.role} ({report.region}) can take all traffic", style="bold green")
+        text(f"{report.role} ({report.region}) can take all traffic", style="bold green")
         if report.ready
-        else Text(f"{report.role} ({report.region}) is NOT ready", style="bold red")
+        else text(f"{report.role} ({report.region}) is NOT ready", style="bold red")
     )
     return Group(verdict, checks_table(report.checks, f"readiness of {report.role}"))
 
@@ -240,11 +278,11 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
     table.add_column("step")
     table.add_column("what")
     for index, step in enumerate(plan.steps, start=1):
-        table.add_row(str(index), step)
+        table.add_row(str(index), text(step))
     lever = plan.lever
     parts: list[RenderableType] = [
-        Text(f"why the lever: {plan.reason}", style="bold"),
-        Text(f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"),
+        text(f"why the lever: {plan.reason}", style="bold"),
+        text(f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"),
         table,
     ]
     if plan.preflight is not None:
@@ -264,7 +302,7 @@ def lever_result_renderable(result: LeverResult) -> RenderableType:
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
-    parts: list[RenderableType] = [Text(line) for line in lines]
+    parts: list[RenderableType] = [text(line) for line in lines]
     parts.extend(result_renderable(shift) for shift in (result.reconcile, result.then) if shift)
     return Group(*parts)
 
@@ -274,19 +312,35 @@ def switch_label(plan: SwitchPlan) -> str:
 
 
 def switch_plan_renderable(plan: SwitchPlan) -> RenderableType:
-    return Text(f"{switch_label(plan)}: {plan.current} -> {plan.target}")
+    return text(f"{switch_label(plan)}: {plan.current} -> {plan.target}")
 
 
 def switch_result_renderable(result: SwitchResult) -> RenderableType:
-    return Text(
+    return text(
         f"{switch_label(result.plan)} is now {result.plan.target} "
         f"(parameter version {result.version})"
     )
 
 
+_OUTCOME_CELL = {
+    True: ("applied", "green"),
+    False: ("not applied", ""),
+    None: ("may have been applied", "bold red"),
+}
+
+
+def _outcome_cell(record: AuditRecord) -> Text:
+    if record.phase == INTENT:  # opsctl stopped (crash, kill -9) before the outcome was written
+        return text("no outcome recorded", style="bold red")
+    label, style = _OUTCOME_CELL[record.applied]
+    return text(f"{label}, INSYNC" if record.insync else label, style=style)
+
+
 def history_renderable(records: Sequence[AuditRecord]) -> RenderableType:
     table = Table(title="approved changes (oldest first)", title_justify="left")
-    for column in ("time", "action", "who", "from", "to", "change id", "forced", "reason"):
+    for column in (
+        "time", "action", "who", "from", "to", "outcome", "change id", "forced", "reason"
+    ):  # fmt: skip
         table.add_column(column)
     for record in records:
         action = f"{record.action} {record.step}" if record.step else record.action
@@ -296,7 +350,8 @@ def history_renderable(records: Sequence[AuditRecord]) -> RenderableType:
             f"{record.actor.arn} ({record.actor.local_user})",
             json.dumps(record.before, separators=(",", ":")),
             json.dumps(record.after, separators=(",", ":")),
-            record.change_id,
+            _outcome_cell(record),
+            _dash(record.change_id),
             ", ".join(record.overridden) or ("yes" if record.forced else ""),
             record.reason,
         )

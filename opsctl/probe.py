@@ -17,8 +17,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from opsctl.errors import InputError
+
 DEFAULT_PATH = "/whoami"
 DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+def require_request_path(path: str) -> None:
+    """A path the request line can carry as given: absolute, printable ASCII, no spaces (else
+    it would be glued onto the host name, or refused deep in the HTTP client)."""
+    if not (path.startswith("/") and path.isascii() and path.isprintable() and " " not in path):
+        raise InputError(
+            f"--path must start with / and hold no spaces or control characters: {path!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,7 @@ def call_api(
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
-    except (OSError, urllib.error.URLError) as error:
+    except (OSError, ValueError) as error:  # URLError is an OSError; InvalidURL a ValueError
         reason = getattr(error, "reason", error)
         return ApiResponse(None, None, str(reason), (time.perf_counter() - started) * 1000)
     latency_ms = (time.perf_counter() - started) * 1000
@@ -153,7 +164,8 @@ def probe(
 ) -> ProbeReport:
     """`count` authorized GETs of `path` on the shared hostname, each resolved afresh."""
     if count < 1:
-        raise ValueError("count must be at least 1")
+        raise ValueError("count must be at least 1")  # the CLI bounds --count when parsing
+    require_request_path(path)
     responses = [
         call_api(hostname, resolver, path=path, token=token, timeout=timeout) for _ in range(count)
     ]

@@ -8,8 +8,9 @@ The flow the CLI (and the sandbox drill) drives:
 
 `apply_shift` refuses when the preflight failed (unless forced), re-reads the records before every
 step (a change since the plan is a conflict), applies one atomic batch per step, waits for INSYNC,
-and appends one audit line per step. Before each later step of a gradual fallback it re-reads the
-target's signals and stops on degradation, leaving the last safe weights.
+and audits each step twice: its intent before the batch is submitted, its outcome after. Before
+each later step of a gradual fallback it re-reads the target's signals and stops on degradation,
+leaving the last safe weights.
 
 Whatever ends a shift after a change was applied (degradation, a conflict, an AWS error, Ctrl-C),
 the report says which steps were applied and what the weights are now, read back from Route 53
@@ -23,7 +24,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from opsctl.audit import Actor, AuditLog, AuditRecord, change_comment, current_actor, now_iso
+from opsctl.audit import (
+    Actor,
+    AuditLog,
+    AuditRecord,
+    AuditWriteError,
+    change_comment,
+    current_actor,
+)
 from opsctl.aws import AwsClients
 from opsctl.errors import (
     AwsError,
@@ -81,6 +89,11 @@ class Approval:
     def __post_init__(self) -> None:
         if not self.reason.strip():
             raise InputError("--reason is required with --approve (say why, for the audit)")
+        if not self.reason.isprintable():  # escapes, newlines, bidi overrides: not in the audit
+            raise InputError(
+                f"--reason must be one line of printable text, without control characters: "
+                f"{self.reason!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -142,10 +155,11 @@ class ShiftResult:
 
 def parse_steps(raw: str) -> tuple[int, ...]:
     """`10,50,100` -> (10, 50, 100): the primary's share in percent, increasing, ending at 100."""
-    try:
-        steps = tuple(int(part) for part in raw.split(","))
-    except ValueError:
-        raise InputError(f"--steps must be comma-separated integers, got {raw!r}") from None
+    parts = [part.strip(" ") for part in raw.split(",")]
+    # ASCII digits only: int() also takes "1_0" and Arabic-Indic or fullwidth digits.
+    if not all(part.isascii() and part.isdigit() and len(part) <= 6 for part in parts):
+        raise InputError(f"--steps must be comma-separated integers, got {raw!r}")
+    steps = tuple(int(part) for part in parts)
     if any(not 1 <= step <= 100 for step in steps):
         raise InputError(f"--steps values must be between 1 and 100, got {raw!r}")
     if any(later <= earlier for earlier, later in itertools.pairwise(steps)):
@@ -359,19 +373,25 @@ def _apply_steps(
                 f"{expected}, found {state.weights}); step {index + 1}/{total} was not "
                 "submitted. Run `opsctl status`"
             )
-        record = AuditRecord(
-            time=now_iso(),
+        intent = AuditRecord.intent(
             action=plan.action,
             app=topology.app,
             actor=actor,
             reason=approval.reason,
             before=expected.as_dict(),
             after=target.as_dict(),
-            change_id="",  # known once Route 53 answers
+            read=[record.raw for record in state.records],
             forced=approval.force,
             overridden=list(overridden),
             step=f"{index + 1}/{total}" if total > 1 else None,
         )
+        try:
+            audit_log.append(intent)  # before the submit: a crash from here on leaves the intent
+        except AuditWriteError as error:
+            not_done = (
+                "nothing changed" if index == 0 else f"step {index + 1}/{total} not submitted"
+            )
+            raise AuditWriteError(f"{error.message}; {not_done}") from None
         comment = change_comment(plan.action, actor, approval.reason, str(expected), str(target))
         try:
             change_id = submit_change(
@@ -379,25 +399,29 @@ def _apply_steps(
             )
         except KeyboardInterrupt as interrupt:
             found, was_applied = _settle_unanswered(
-                route53, topology, expected, target, record, audit_log
+                route53, topology, expected, target, intent, audit_log, interrupt
             )
             if was_applied:
                 applied.append(AppliedChange(index + 1, expected, target, UNCONFIRMED_CHANGE_ID))
             interrupt.add_note(f"while submitting {expected} -> {target}: {found}")
             raise
         except ChangeUnconfirmedError as unconfirmed:
+            failure = AwsError(unconfirmed.message)
             found, was_applied = _settle_unanswered(
-                route53, topology, expected, target, record, audit_log
+                route53, topology, expected, target, intent, audit_log, failure
             )
             if was_applied:
                 applied.append(AppliedChange(index + 1, expected, target, UNCONFIRMED_CHANGE_ID))
-            raise AwsError(f"{unconfirmed.message}; {found}") from None
+            raise AwsError(f"{failure.message}; {found}") from None
+        except OpsctlError as refused:  # a conflict or another error: Route 53 did not apply it
+            audit_log.record_outcome(intent.outcome(applied=False, detail=refused.message), refused)
+            raise
         applied.append(AppliedChange(index + 1, expected, target, change_id))
         insync = _wait_and_audit(
             route53,
             change_id,
             audit_log,
-            replace(record, change_id=change_id),
+            intent,
             timeout=insync_timeout,
             poll_interval=poll_interval,
             on_poll=on_poll,
@@ -410,59 +434,77 @@ def _apply_steps(
     return ShiftResult(plan.action, tuple(done), expected, None, overridden)
 
 
+def _what_ended(failure: BaseException, doing: str) -> str:
+    """An outcome's detail: the error's message, or which signal interrupted what."""
+    if isinstance(failure, OpsctlError):
+        return failure.message
+    return f"interrupted ({str(failure) or 'SIGINT'}) while {doing}"
+
+
 def _settle_unanswered(
     route53: Any,
     topology: Topology,
     before: Weights,
     after: Weights,
-    record: AuditRecord,
+    intent: AuditRecord,
     audit_log: AuditLog,
+    failure: BaseException,
 ) -> tuple[str, bool]:
     """Route 53 gave no answer to the change (it failed, or opsctl was interrupted while it was in
-    flight): re-read the records to tell what happened. Returns what was found and whether the
-    change was applied. An applied change is audited, under UNCONFIRMED_CHANGE_ID (only the lost
-    answer held its id, so its propagation cannot be awaited)."""
+    flight): re-read the records to tell what happened, and audit that as the intent's outcome.
+    Returns what was found and whether the change was applied. An applied change's outcome has
+    change id UNCONFIRMED_CHANGE_ID (only the lost answer held its id, so its propagation cannot
+    be awaited). A failure to write the outcome is added to `failure`."""
     now = read_back(route53, topology)
+    applied: bool | None = None  # not known: the re-read failed, or someone else changed them
     if now.error is not None:
-        return (
+        found = (
             f"re-reading the records failed ({now.error.message}): the change may or may not "
-            "have been applied; run `opsctl status` before retrying",
-            False,
+            "have been applied; run `opsctl status` before retrying"
         )
-    if now.value == after:
-        audit_log.append(replace(record, change_id=UNCONFIRMED_CHANGE_ID))
-        return (
+    elif now.value == after:
+        applied = True
+        found = (
             f"the records now show {after}: the change was applied (audited without a change "
-            "id; INSYNC was not awaited)",
-            True,
+            "id; INSYNC was not awaited)"
         )
-    if now.value == before:
-        return (
+    elif now.value == before:
+        applied = False
+        found = (
             f"the records still show {before}: not applied so far. Run `opsctl status` before "
-            "retrying",
-            False,
+            "retrying"
         )
-    return (
-        f"the records now show {now.value}, neither {before} nor {after}: someone else changed "
-        "them. Run `opsctl status`",
-        False,
+    else:
+        found = (
+            f"the records now show {now.value}, neither {before} nor {after}: someone else "
+            "changed them. Run `opsctl status`"
+        )
+    audit_log.record_outcome(
+        intent.outcome(
+            applied=applied,
+            change_id=UNCONFIRMED_CHANGE_ID if applied else None,
+            detail=f"{_what_ended(failure, 'submitting')}; {found}",
+        ),
+        failure,
     )
+    return found, bool(applied)
 
 
 def _wait_and_audit(
     route53: Any,
     change_id: str,
     audit_log: AuditLog,
-    record: AuditRecord,
+    intent: AuditRecord,
     *,
     timeout: float,
     poll_interval: float | None,
     on_poll: Callable[[str, float], None] | None,
     clock: Clock,
 ) -> float:
-    """Wait for INSYNC, then append the audit line: also when the wait times out, fails or is
+    """Wait for INSYNC, then append the outcome line: also when the wait times out, fails or is
     interrupted, because the change was applied either way."""
     insync: float | None = None
+    failure: BaseException | None = None
     try:
         insync = wait_insync(
             route53,
@@ -474,16 +516,23 @@ def _wait_and_audit(
         )
         return insync
     except AwsError as error:
-        raise AwsError(
+        failure = AwsError(
             f"change {change_id} was applied, but waiting for INSYNC failed: {error.message}"
-        ) from None
+        )
+        raise failure from None
     except KeyboardInterrupt as interrupt:
         interrupt.add_note(
             f"change {change_id} was applied and is in the audit log; it was still propagating "
             f"(check it with `aws route53 get-change --id {change_id}`)"
         )
+        failure = interrupt
+        raise
+    except BaseException as other:  # the INSYNC timeout, or anything else ending the wait
+        failure = other
         raise
     finally:
-        audit_log.append(
-            replace(record, insync_seconds=None if insync is None else round(insync, 3))
+        detail = None if failure is None else _what_ended(failure, "waiting for INSYNC")
+        audit_log.record_outcome(
+            intent.outcome(applied=True, change_id=change_id, insync_seconds=insync, detail=detail),
+            failure,
         )

@@ -173,12 +173,25 @@ def read_alarms(cloudwatch: Any, names: Iterable[str]) -> dict[str, AlarmState]:
     return found
 
 
-def read_failure_switch(ssm: Any, parameter: str) -> str | None:
-    """The Region's failure switch value; None when the parameter does not exist."""
+@dataclass(frozen=True)
+class SwitchReading:
+    value: str | None  # None: the parameter does not exist
+    version: int  # the SSM parameter version read; 0 when it does not exist
+
+
+def read_failure_switch_version(ssm: Any, parameter: str) -> SwitchReading:
+    """The Region's failure switch value and its parameter version (`name:version` reads an
+    older version)."""
     with translate_aws_errors(f"reading failure switch {parameter}"):
         try:
-            return str(ssm.get_parameter(Name=parameter)["Parameter"]["Value"])
+            found = ssm.get_parameter(Name=parameter)["Parameter"]
         except ClientError as error:
             if client_error_code(error) == "ParameterNotFound":
-                return None
+                return SwitchReading(None, 0)
             raise
+    return SwitchReading(str(found["Value"]), int(found["Version"]))
+
+
+def read_failure_switch(ssm: Any, parameter: str) -> str | None:
+    """The Region's failure switch value; None when the parameter does not exist."""
+    return read_failure_switch_version(ssm, parameter).value

@@ -19,11 +19,14 @@ from urllib.parse import urlsplit
 
 from opsctl.aws import translate_aws_errors
 from opsctl.errors import TopologyError
+from opsctl.files import read_regular_file
 
 TOPOLOGY_VERSION = 1
 ROLES: tuple[str, str] = ("primary", "secondary")
 # Route 53 weights and the 0-255 range AWS enforces.
 MAX_WEIGHT = 255
+# A topology is a few KiB; anything far bigger is the wrong file (or a device).
+MAX_TOPOLOGY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,25 @@ def _optional_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
     return value or None
 
 
+def _require_distinct(
+    records: list[RecordRef], primary: RegionTopology, secondary: RegionTopology
+) -> None:
+    """Each record once, and what tells the two Regions apart not shared by both: acting on a
+    record twice, or judging both Regions by one health check, would be wrong silently."""
+    seen: set[tuple[str, str]] = set()
+    for ref in records:
+        key = (ref.name.lower(), ref.type)
+        if key in seen:
+            raise TopologyError(f"topology: records lists {ref.name} {ref.type} twice")
+        seen.add(key)
+    for key, label in (
+        ("set_identifier", "setIdentifier"),
+        ("health_check_id", "healthCheckId"),
+    ):
+        if getattr(primary, key) == getattr(secondary, key):
+            raise TopologyError(f"topology: primary and secondary share one {label}")
+
+
 def _alias_target(raw: str | None) -> str | None:
     # Route 53 returns alias DNS names with a trailing dot; the output may not have one.
     return (raw or "").rstrip(".").lower() or None
@@ -213,7 +235,7 @@ def parse_topology(document: Any) -> Topology:
     if not isinstance(document, Mapping):
         raise TopologyError("topology: expected a JSON object with `version`, `regions`, ...")
     version = document.get("version")
-    if version != TOPOLOGY_VERSION:
+    if type(version) is not int or version != TOPOLOGY_VERSION:  # `true == 1` in Python
         raise TopologyError(
             f"topology: unsupported version {version!r} (this opsctl reads version "
             f"{TOPOLOGY_VERSION})"
@@ -258,8 +280,7 @@ def parse_topology(document: Any) -> Topology:
     extra_roles = sorted(set(regions) - set(ROLES))
     if extra_roles:
         raise TopologyError(f"topology: unknown roles in regions: {', '.join(extra_roles)}")
-    if parsed["primary"].set_identifier == parsed["secondary"].set_identifier:
-        raise TopologyError("topology: primary and secondary share one setIdentifier")
+    _require_distinct(records, parsed["primary"], parsed["secondary"])
     return Topology(
         app=app,
         hosted_zone_id=zone,
@@ -318,17 +339,22 @@ def topology_to_json(topology: Topology) -> dict[str, Any]:
 
 
 def load_topology_file(path: Path) -> Topology:
+    text = read_regular_file(
+        path, what="topology file", max_bytes=MAX_TOPOLOGY_BYTES, error=TopologyError
+    )
+    return parse_topology(_parse_json(text, f"topology file {path}"))
+
+
+def _parse_json(text: str, source: str) -> Any:
+    """json.loads with every failure as one TopologyError line (nesting too deep for the parser,
+    a number too long to convert, as well as plain syntax errors)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise TopologyError(f"cannot read topology file {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise TopologyError(f"topology file {path} is not UTF-8 text") from None
-    try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise TopologyError(f"topology file {path} is not valid JSON: {error}") from None
-    return parse_topology(document)
+        raise TopologyError(f"{source} is not valid JSON: {error}") from None
+    except (ValueError, RecursionError) as error:
+        why = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise TopologyError(f"{source} is not valid JSON: {why}") from None
 
 
 def load_topology_from_stack(stack: str, cwd: Path | None = None) -> Topology:
@@ -353,10 +379,7 @@ def load_topology_from_stack(stack: str, cwd: Path | None = None) -> Topology:
     if completed.returncode != 0:
         lines = completed.stderr.strip().splitlines() or ["no error output"]
         raise TopologyError(f"`pulumi stack output` for stack {stack} failed: {lines[-1]}")
-    try:
-        document = json.loads(completed.stdout)
-    except json.JSONDecodeError:
-        raise TopologyError(f"`pulumi stack output` for stack {stack} did not print JSON") from None
+    document = _parse_json(completed.stdout, f"`pulumi stack output` for stack {stack}")
     if not isinstance(document, Mapping) or "topology" not in document:
         raise TopologyError(f"stack {stack} has no `topology` output")
     return parse_topology(document)

@@ -16,8 +16,10 @@ import typer
 from rich.table import Table
 
 from opsctl import output
+from opsctl.options import number_option
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
 from opsctl.sandbox.outage import OutageError, OutageMode
+from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import (
     SANDBOX_DIR_ENV,
     SandboxState,
@@ -48,10 +50,10 @@ DirOption = Annotated[
 ]
 TimeScaleOption = Annotated[
     float,
-    typer.Option(
+    number_option(
         "--time-scale",
-        min=0.001,
-        max=1.0,
+        low=0.001,
+        high=1.0,
         help="Multiplies AWS intervals (health checks, alarm periods, INSYNC); 0.1 = 10x faster.",
     ),
 ]
@@ -159,8 +161,8 @@ def down(directory: DirOption = None) -> None:
         return
     if report.leftover_pids:
         raise _fail(f"sandbox processes {report.leftover_pids} survived SIGKILL")
-    if report.leftover_ports:
-        raise _fail(f"sandbox stopped, but ports {report.leftover_ports} still answer")
+    if report.leftover_addresses:
+        raise _fail(f"sandbox stopped, but {', '.join(report.leftover_addresses)} still answer")
     output.info("sandbox stopped; no process or port left")
 
 
@@ -229,7 +231,7 @@ def status(
             "out": region in out,
             "mode": out[region].value if region in out else None,
         }
-        for region in state.front_pids
+        for region in state.front_addresses
     ]
     if json_output:
         output.print_json(
@@ -273,7 +275,7 @@ def token(
         str, typer.Option("--subject", help="The player (`sub` claim).")
     ] = "player-1",
     ttl: Annotated[
-        int, typer.Option("--ttl", min=60, max=86_400, help="Lifetime in seconds.")
+        int, number_option("--ttl", low=60, high=86_400, help="Lifetime in seconds.")
     ] = 3600,
     directory: DirOption = None,
 ) -> None:
@@ -285,19 +287,32 @@ def token(
     print(key.mint(issuer=state.issuer, audience=state.audience, subject=subject, ttl_seconds=ttl))
 
 
-@sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox drill\n\n  make demo")
+@sandbox_app.command(
+    epilog=(
+        "Examples:\n\n  opsctl sandbox drill\n\n  opsctl sandbox drill --scenario switch\n\n"
+        "  make demo"
+    )
+)
 def drill(
+    scenario: Annotated[
+        Scenario,
+        typer.Option(
+            "--scenario",
+            help="switch: the primary's failure switch breaks it (the rest of its Region runs).",
+        ),
+    ] = Scenario.SWITCH,
     time_scale: TimeScaleOption = 0.05,
     stack_file: StackFileOption = None,
     directory: DirOption = None,
 ) -> None:
-    """Rehearse a failover end to end on a fresh sandbox, print the measurements, tear down."""
+    """Rehearse a failover end to end on a fresh sandbox while players play; print the timeline
+    and the measurements, tear down. Exit 1 when a check fails."""
     from opsctl.sandbox.drill import DrillFailed, run_drill_command
     from opsctl.sandbox.lifecycle import SandboxStartError
 
     options = _sandbox_options(time_scale, stack_file, directory)
     try:
-        run_drill_command(options)
+        run_drill_command(options, scenario)
     except SandboxStartError as error:
         raise _start_failed(error) from None
     except DrillFailed as error:
@@ -318,7 +333,7 @@ def _probe_table(report: ProbeReport) -> Table:
 
 def probe_command(
     count: Annotated[
-        int, typer.Option("--count", "-n", min=1, max=10_000, help="Requests to send.")
+        int, number_option("--count", "-n", low=1, high=10_000, help="Requests to send.")
     ] = 20,
     path: Annotated[str, typer.Option("--path", help="Authorized route to call.")] = DEFAULT_PATH,
     token: Annotated[

@@ -1,7 +1,8 @@
 """The sandbox's DNS server: Route 53's authoritative answers on loopback, over UDP and TCP.
 
-It answers an A query for a name its lookup knows with that address and TTL, authoritatively; a
-name it does not know is NXDOMAIN, another record type of a known name an empty answer. In the
+It answers an A query for a name its lookup knows with that address and TTL, authoritatively;
+another record type of a known name gets an empty answer; a name it does not know is NXDOMAIN
+inside its zone and REFUSED outside it, as Route 53's name servers answer. In the
 sandbox the lookup answers the shared hostname through Route 53's data-plane rules
 (resolver.DataPlaneResolver) and each Region's API names (the alias targets) with the address of
 that Region's front. Route 53 gives an alias record the TTL of its target: an API Gateway
@@ -37,7 +38,12 @@ class DnsAnswer:
 Lookup = Callable[[str], DnsAnswer | None]  # lower-case name without the final dot
 
 
-def respond(query_wire: bytes, lookup: Lookup) -> bytes | None:
+def in_zone(name: str, zone: str) -> bool:
+    zone = zone.lower().rstrip(".")
+    return name == zone or name.endswith("." + zone)
+
+
+def respond(query_wire: bytes, lookup: Lookup, zone: str) -> bytes | None:
     """The wire answer to one query; None for bytes that are not a DNS query (dropped)."""
     try:
         query = dns.message.from_wire(query_wire)
@@ -49,14 +55,15 @@ def respond(query_wire: bytes, lookup: Lookup) -> bytes | None:
         response.set_rcode(dns.rcode.FORMERR)
         return response.to_wire()
     question = query.question[0]
+    name = question.name.to_text(omit_final_dot=True).lower()
     try:
-        answer = lookup(question.name.to_text(omit_final_dot=True).lower())
+        answer = lookup(name)
     except Exception as error:  # a failing lookup is a SERVFAIL, as a resolver would see it
         print(f"dns: answering {question.name} failed: {error!r}", file=sys.stderr, flush=True)
         response.set_rcode(dns.rcode.SERVFAIL)
         return response.to_wire()
     if answer is None:
-        response.set_rcode(dns.rcode.NXDOMAIN)
+        response.set_rcode(dns.rcode.NXDOMAIN if in_zone(name, zone) else dns.rcode.REFUSED)
     elif question.rdtype == dns.rdatatype.A and question.rdclass == dns.rdataclass.IN:
         response.answer.append(
             dns.rrset.from_text(question.name, answer.ttl, "IN", "A", answer.address)
@@ -69,7 +76,7 @@ class _Datagram(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         data, sock = self.request
-        reply = respond(data, self.server.lookup)
+        reply = respond(data, self.server.lookup, self.server.zone)
         if reply is not None:
             sock.sendto(reply, self.client_address)
 
@@ -82,7 +89,8 @@ class _Stream(socketserver.StreamRequestHandler):
             prefix = self.rfile.read(2)
             if len(prefix) < 2:
                 return
-            reply = respond(self.rfile.read(int.from_bytes(prefix, "big")), self.server.lookup)
+            query = self.rfile.read(int.from_bytes(prefix, "big"))
+            reply = respond(query, self.server.lookup, self.server.zone)
             if reply is None:
                 return
             self.wfile.write(len(reply).to_bytes(2, "big") + reply)
@@ -91,19 +99,22 @@ class _Stream(socketserver.StreamRequestHandler):
 class _UdpServer(socketserver.ThreadingUDPServer):
     daemon_threads = True
     lookup: Lookup
+    zone: str
 
 
 class _TcpServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
     lookup: Lookup
+    zone: str
 
 
 class DnsServer:
-    """Serves `lookup` on one loopback port over UDP and TCP until `stop`."""
+    """Serves `lookup` for `zone` on one loopback port over UDP and TCP until `stop`."""
 
-    def __init__(self, lookup: Lookup, host: str = "127.0.0.1") -> None:
+    def __init__(self, lookup: Lookup, zone: str, host: str = "127.0.0.1") -> None:
         self.lookup = lookup
+        self.zone = zone
         self.host = host
         self.port = 0
         self._servers: list[socketserver.BaseServer] = []
@@ -118,6 +129,7 @@ class DnsServer:
         self.port = int(udp.server_address[1])
         for server in (udp, tcp):
             server.lookup = self.lookup
+            server.zone = self.zone
             thread = threading.Thread(
                 target=server.serve_forever, args=(0.1,), daemon=True, name=f"dns-{self.port}"
             )

@@ -1,6 +1,10 @@
-"""The failover drill: the whole incident, rehearsed on the sandbox through opsctl's real core.
+"""The drills: a whole incident, rehearsed on the sandbox through opsctl's real core.
 
-Steps (each checked; a failed check stops the drill with DrillFailed):
+Every drill runs players against the shared hostname from start to end (each with its own
+resolver), records each request on a `Timeline` with the drill's events, and ends with the
+timeline drawn and a summary. Scenarios:
+
+`switch` (the default): the primary's failure switch breaks it while the rest of its Region runs.
  1. the primary serves and every Region is healthy (opsctl status);
  2. a player creates a game session through the shared hostname (lands in the primary);
  3. the primary's failure switch is flipped to `failing` through opsctl's switch core (approved,
@@ -17,10 +21,13 @@ Steps (each checked; a failed check stops the drill with DrillFailed):
     alarms return to OK;
  8. fallback in steps (10, 50, 100 percent) through opsctl, again measured under load;
  9. the primary serves again, all healthy, and the session created in the secondary is readable.
+
+Each check that fails stops the drill with DrillFailed.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 import os
@@ -30,26 +37,45 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
+from rich.text import Text
 
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
-from opsctl.probe import ApiResponse, ProbeReport, call_api, probe
+from opsctl.probe import (
+    DEFAULT_TIMEOUT_SECONDS,
+    ApiResponse,
+    ProbeReport,
+    Resolver,
+    call_api,
+    probe,
+)
 from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.resolver import SandboxResolver
+from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.stubresolver import sandbox_resolver
+from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_timeline
 from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.switch import apply_switch, plan_switch
 from opsctl.topology import Topology, load_topology_file
 
+if TYPE_CHECKING:
+    from opsctl.sandbox.runtime import SandboxOptions
+
 DRILL_REASON = "drill"
 FALLBACK_STEPS = (10, 50, 100)
 PROBE_COUNT = 20
 SESSION_BODY = {"game": "drill-arena", "maxPlayers": 4}
+# Players sending requests through the shared hostname for the whole drill. A player waits for
+# each answer (at most PLAYER_TIMEOUT_SECONDS, the probe's: a black-holed Region costs it that
+# much), then pauses before the next request.
+PLAYERS = 3
+PLAYER_PAUSE_SECONDS = 0.05
+PLAYER_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS
 
 
 class DrillFailed(RuntimeError):
@@ -77,6 +103,15 @@ class ShiftMeasurement:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """One line of a summary: what was measured, its value, and the check on it (if any)."""
+
+    what: str
+    value: str
+    ok: bool | None = None  # None: information only
+
+
+@dataclass(frozen=True)
 class CreatedSession:
     session_id: str
     idempotency_key: str
@@ -85,8 +120,11 @@ class CreatedSession:
 
 @dataclass
 class DrillReport:
+    scenario: Scenario
     checks: list[str] = field(default_factory=list)
     shifts: list[ShiftMeasurement] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+    note: str = ""  # how to read the summary's numbers
 
 
 @contextlib.contextmanager
@@ -105,36 +143,73 @@ def sandbox_environment(state: SandboxState) -> Iterator[None]:
                 os.environ[key] = value
 
 
-class RequestLoad:
-    """Players' requests to the shared hostname, back to back, while a shift happens."""
+class Players:
+    """Players using the game through the shared hostname from the drill's start to its end, one
+    thread each with its own resolver; every request goes on the timeline, stamped when sent."""
 
-    def __init__(self, send: Callable[[], ApiResponse], pause_seconds: float = 0.01) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        new_resolver: Callable[[], Resolver],
+        send: Callable[[Resolver], ApiResponse],
+        count: int = PLAYERS,
+        pause_seconds: float = PLAYER_PAUSE_SECONDS,
+    ) -> None:
+        self._timeline = timeline
+        self._new_resolver = new_resolver
         self._send = send
         self._pause = pause_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="drill-load")
-        self.responses: list[ApiResponse] = []
+        self._in_flight: dict[int, float] = {}  # player thread -> when its request was sent
+        self._threads = [
+            threading.Thread(target=self._play, daemon=True, name=f"drill-player-{n}")
+            for n in range(count)
+        ]
 
-    def _run(self) -> None:
+    def _play(self) -> None:
+        resolver = self._new_resolver()
+        me = threading.get_ident()
         while not self._stop.is_set():
-            self.responses.append(self._send())
+            sent_at = self._timeline.now()
+            self._in_flight[me] = sent_at
+            response = self._send(resolver)
+            error = None if response.ok else (response.error or f"HTTP {response.status}")
+            self._timeline.record(sent_at, response.region, response.ok, error)
+            self._in_flight.pop(me, None)
             self._stop.wait(self._pause)
 
-    def __enter__(self) -> RequestLoad:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def wait_recorded(self, until: float) -> None:
+        """Until every request sent before `until` (timeline seconds) is on the timeline: a
+        request is recorded when its answer (or its timeout) comes. Bounded by that timeout."""
+        deadline = time.monotonic() + PLAYER_TIMEOUT_SECONDS + 1.0
+        while any(sent < until for sent in list(self._in_flight.values())):
+            if time.monotonic() > deadline:
+                return  # a player stuck past its own timeout is counted as it stands
+            time.sleep(0.01)
 
     @property
-    def failed(self) -> int:
-        return sum(not response.ok for response in self.responses)
+    def count(self) -> int:
+        return len(self._threads)
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop sending; each player finishes its request in flight (bounded by its timeout)."""
+        self._stop.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=PLAYER_TIMEOUT_SECONDS + 1.0)
 
 
-class Drill:
-    """The drill's steps against a running sandbox; call them in order (run_drill does)."""
+class Drill(abc.ABC):
+    """What every scenario shares: opsctl's clients on the sandbox, the players and the timeline,
+    checks, waits and the operator's alarm inbox. Use as a context manager (the players play
+    inside it); a scenario's `run` calls its steps in order."""
+
+    scenario: Scenario
+    title: str
 
     def __init__(self, state: SandboxState, *, say: Callable[[str], None] = output.info) -> None:
         self.state = state
@@ -142,13 +217,10 @@ class Drill:
         self.clients = AwsClients()
         self.topology: Topology = load_topology_file(Path(state.topology_file))
         self.audit_log = AuditLog(Path(state.log_file).parent / "audit.jsonl")
-        self.report = DrillReport()
-        self.resolver = SandboxResolver(
-            self.clients.route53(),
-            self.topology.hosted_zone_id,
-            self.topology.records[0].type,
-            state.host_map,
-        )
+        self.report = DrillReport(self.scenario)
+        self._steps = 0
+        self.timeline = Timeline()
+        self.resolver = self.new_resolver()
         self.token = SigningKey.load(Path(state.key_file)).mint(
             issuer=state.issuer, audience=state.audience, subject="drill-player"
         )
@@ -159,8 +231,50 @@ class Drill:
         # Minimum, and CloudWatch's minute does not scale.
         self.signal_timeout = 90.0 + 300 * scale
         self._alarm_inbox = self._subscribe_to_alarms()
+        self.players = Players(self.timeline, self.new_resolver, self._play)
+
+    def __enter__(self) -> Drill:
+        self.players.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.players.stop()
+
+    @abc.abstractmethod
+    def run(self) -> DrillReport:
+        """The scenario's steps in order; returns the report."""
+
+    def timeline_table(self) -> Table:
+        regions = [self.topology.primary.region, self.topology.secondary.region]
+        return render_timeline(self.timeline, regions, title=f"{self.title}: players' requests")
+
+    def players_summary(self) -> str:
+        samples = self.timeline.samples
+        reasons = ", ".join(f"{n} x {reason}" for reason, n in failure_reasons(samples).items())
+        return f"players: {len(samples)} requests, {failed(samples)} failed" + (
+            f" ({reasons})" if reasons else ""
+        )
 
     # ---- helpers ----------------------------------------------------------------------------
+
+    def new_resolver(self) -> Resolver:
+        """A client's own stub resolver: asks the sandbox's DNS (Route 53's data plane) and keeps
+        each answer for its TTL, so a client follows a shift once its cached answer expires."""
+        return sandbox_resolver(self.state)
+
+    def _play(self, resolver: Resolver) -> ApiResponse:
+        return call_api(
+            self.state.hostname, resolver, token=self.token, timeout=PLAYER_TIMEOUT_SECONDS
+        )
+
+    def step(self, text: str) -> None:
+        """Announce the next step, numbered."""
+        self._steps += 1
+        self.say(f"{self._steps}. {text}")
+
+    def mark(self, label: str) -> float:
+        """An event on the timeline (seconds since the drill started)."""
+        return self.timeline.mark(label)
 
     def check(self, condition: bool, passed: str, failed: str) -> None:
         if not condition:
@@ -184,6 +298,22 @@ class Drill:
                 raise DrillFailed(f"timed out waiting for {what}; status: {report.headline}")
             time.sleep(self.poll_seconds)
 
+    def wait_until(self, what: str, condition: Callable[[], bool], timeout: float) -> float:
+        """Poll `condition` until it holds; the seconds it took. A condition that raises (a read
+        that timed out) has not held yet. Fails with the bound when it runs out."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            try:
+                if condition():
+                    return time.monotonic() - started
+                last = "not yet"
+            except Exception as error:
+                last = repr(error)
+            if time.monotonic() > deadline:
+                raise DrillFailed(f"timed out after {timeout:.0f}s waiting for {what} ({last})")
+            time.sleep(self.poll_seconds)
+
     def call(self, method: str = "GET", path: str = "/whoami", **kwargs: Any) -> ApiResponse:
         return call_api(
             self.state.hostname, self.resolver, method=method, path=path, token=self.token, **kwargs
@@ -203,11 +333,15 @@ class Drill:
         output.stdout.print(output.status_renderable(report))
         return report
 
+    @property
+    def _inbox_region(self) -> str:
+        """The operator's inbox (e-mail in production) is not in the Region that may be lost."""
+        return self.topology.secondary.region
+
     def _subscribe_to_alarms(self) -> str:
         """An SQS queue on the alarm topic: the drill sees what the on-call operator would get."""
-        region = self.topology.alarm_region
-        sns = self.clients.client("sns", region)
-        sqs = self.clients.client("sqs", region)
+        sns = self.clients.client("sns", self.topology.alarm_region)
+        sqs = self.clients.client("sqs", self._inbox_region)
         topic_arn = next(
             topic["TopicArn"]
             for topic in sns.list_topics()["Topics"]
@@ -224,7 +358,7 @@ class Drill:
         """The alarm notices received until one says `alarm_name` went to `state`, or the signal
         timeout. CloudWatch sets the alarm's state first and notifies after, and SNS delivers
         asynchronously (on AWS as here), so the notice can trail the state by a moment."""
-        sqs = self.clients.client("sqs", self.topology.alarm_region)
+        sqs = self.clients.client("sqs", self._inbox_region)
         deadline = time.monotonic() + self.signal_timeout
         notices: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
@@ -250,6 +384,102 @@ class Drill:
             f"GET /sessions/{session.session_id} answered {read.status} {read.body}",
         )
 
+    def _check_idempotent_retry(self, session: CreatedSession) -> None:
+        """A client retrying its POST (same Idempotency-Key) gets the first session back."""
+        retry = self.call(
+            "POST",
+            "/sessions",
+            json_body=SESSION_BODY,
+            headers={"Idempotency-Key": session.idempotency_key},
+        )
+        retried_id = retry.body.get("id") if retry.body else None
+        self.check(
+            retry.ok and retried_id == session.session_id,
+            "retried POST with the same Idempotency-Key returned the first session, no duplicate",
+            f"retried POST answered {retry.status} with session {retried_id} "
+            f"(the first was {session.session_id})",
+        )
+
+    # ---- steps every scenario has ---------------------------------------------------------
+
+    def primary_serving_all_healthy(self) -> StatusReport:
+        self.step("status: the primary serves, every Region healthy")
+        report = self.wait_for(
+            "the primary serving with both Regions healthy",
+            lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
+        )
+        output.stdout.print(output.status_renderable(report))
+        self.check(
+            report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
+        )
+        # The story starts once the players are being served (the fronts' first requests are
+        # cold: JWKS fetch, first table reads).
+        took = self.wait_until(
+            "the players to be served",
+            lambda: sum(s.ok for s in self.timeline.samples) >= self.players.count,
+            self.signal_timeout,
+        )
+        self.mark("players served")
+        self.passed(f"players served by {self.topology.primary.region} (waited {took:.1f}s)")
+        return report
+
+    def create_session(self, *, announce: bool = True) -> CreatedSession:
+        if announce:
+            self.step("a player creates a game session through the shared hostname")
+        key = f"drill-{uuid.uuid4().hex}"
+        response = self.call(
+            "POST", "/sessions", json_body=SESSION_BODY, headers={"Idempotency-Key": key}
+        )
+        self.check(
+            response.status == 201 and response.body is not None,
+            f"session created in {response.region} (201)",
+            f"POST /sessions answered {response.status} {response.body or response.error}",
+        )
+        assert response.body is not None
+        return CreatedSession(str(response.body["id"]), key, str(response.region))
+
+    def primary_serving_again(self, session: CreatedSession) -> StatusReport:
+        self.step("status: the primary serves again")
+        report = self.show_status()
+        primary = self.topology.primary.region
+        answered = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
+        self.check(
+            report.serving == "primary"
+            and report.consistent
+            and answered.by_region() == {primary: PROBE_COUNT},
+            f"primary serves all traffic again ({PROBE_COUNT}/{PROBE_COUNT} probes from {primary})",
+            f"after fallback: {report.headline}; probes {answered.by_region()}",
+        )
+        self._check_session_readable(session, primary)
+        return report
+
+    def create_session_on_secondary(self) -> CreatedSession:
+        """A session started during the outage must survive the way back too."""
+        created = self.create_session(announce=False)
+        self.check(
+            created.region == self.topology.secondary.region,
+            f"session {created.session_id[:8]} created in {created.region} during the failover",
+            f"a new session landed in {created.region}, not the secondary",
+        )
+        return created
+
+    def wait_primary_clear(self) -> None:
+        """Until the primary is healthy with its alarms OK, as the fallback's preflight requires
+        of any Region taking traffic."""
+        started = time.monotonic()
+        impaired_deployed = self.topology.primary.impaired_alarm_name is not None
+        self.wait_for(
+            "the primary's alarms to clear",
+            lambda r: (
+                r.region("primary").alarm == "OK"
+                and r.region("primary").healthy is True
+                and (not impaired_deployed or r.region("primary").impaired_alarm == "OK")
+            ),
+        )
+        self.mark("primary alarms OK")
+        cleared = "health alarm and Region-impaired alarm" if impaired_deployed else "alarm"
+        self.passed(f"primary healthy again, {cleared} OK after {time.monotonic() - started:.1f}s")
+
     def _set_switch(self, role: str, value: str) -> None:
         """Flip a failure switch through opsctl's switch core: approved, audited."""
         plan = plan_switch(self.clients, self.topology, role, value)
@@ -265,67 +495,68 @@ class Drill:
         interval: float,
         detection: float,
     ) -> tuple[ShiftResult, ShiftMeasurement]:
-        """Plan, approve and apply a shift under players' load; the measurement is recorded."""
+        """Plan, approve and apply a shift while the players play; the measurement is recorded."""
         plan = plan_factory()
         output.stdout.print(output.plan_renderable(plan))
         self.say(f"  approving {name} (reason {DRILL_REASON!r}, non-interactive)")
         approval = Approval(reason=DRILL_REASON)
-        with RequestLoad(self.call) as load:
-            result = apply_shift(
-                self.clients, self.topology, plan, approval, self.audit_log,
-                interval=interval, poll_interval=self.poll_seconds,
-            )  # fmt: skip
+        started = self.mark(f"{name} approved")
+        result = apply_shift(
+            self.clients, self.topology, plan, approval, self.audit_log,
+            interval=interval, poll_interval=self.poll_seconds,
+            on_step=lambda index, weights: self.mark(f"step {index + 1}: {weights}"),
+        )  # fmt: skip
+        ended = self.mark(f"{name} INSYNC")
         output.stdout.print(output.result_renderable(result))
+        self.players.wait_recorded(ended)
+        during = self.timeline.between(started, ended)
         measured = ShiftMeasurement(
             name,
             detection,
             result.steps[-1].approval_to_insync_seconds if result.steps else 0.0,
-            len(load.responses),
-            load.failed,
+            len(during),
+            failed(during),
         )
         self.report.shifts.append(measured)
         return result, measured
 
-    # ---- the steps --------------------------------------------------------------------------
 
-    def primary_serving_all_healthy(self) -> StatusReport:
-        self.say("1. status: the primary serves, every Region healthy")
-        report = self.wait_for(
-            "the primary serving with both Regions healthy",
-            lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
-        )
-        output.stdout.print(output.status_renderable(report))
-        self.check(
-            report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
-        )
-        return report
+class SwitchDrill(Drill):
+    """The primary's failure switch breaks it while the rest of its Region keeps running."""
 
-    def create_session(self, *, announce: bool = True) -> CreatedSession:
-        if announce:
-            self.say("2. a player creates a game session through the shared hostname")
-        key = f"drill-{uuid.uuid4().hex}"
-        response = self.call(
-            "POST", "/sessions", json_body=SESSION_BODY, headers={"Idempotency-Key": key}
+    scenario = Scenario.SWITCH
+    title = "switch drill"
+
+    def run(self) -> DrillReport:
+        self.primary_serving_all_healthy()
+        session = self.create_session()
+        flipped_at = self.fail_primary()
+        detection = self.detect_failure(flipped_at)
+        self.failover(detection)
+        self.verify_secondary_serving(session)
+        during_outage = self.create_session_on_secondary()
+        recovery = self.heal_primary()
+        self.fallback(recovery)
+        self.primary_serving_again(during_outage)
+        self.report.note = (
+            "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
+            "with alarm OK (fallback)."
         )
-        self.check(
-            response.status == 201 and response.body is not None,
-            f"session created in {response.region} (201)",
-            f"POST /sessions answered {response.status} {response.body or response.error}",
-        )
-        assert response.body is not None
-        return CreatedSession(str(response.body["id"]), key, str(response.region))
+        return self.report
 
     def fail_primary(self) -> float:
-        self.say("3. flip the primary's failure switch to `failing`")
+        self.step("flip the primary's failure switch to `failing`")
         self._set_switch("primary", "failing")
+        self.mark("primary switch: failing")
         return time.monotonic()
 
     def detect_failure(self, flipped_at: float) -> float:
-        self.say("4. wait for the health checkers and the alarm")
+        self.step("wait for the health checkers and the alarm")
         report = self.wait_for(
             "the primary's alarm to fire", lambda r: r.region("primary").alarm == "ALARM"
         )
         detection = time.monotonic() - flipped_at
+        self.mark("primary health alarm: ALARM")
         self.show_status()
         primary = report.region("primary")
         self.check(
@@ -340,7 +571,7 @@ class Drill:
                 n.get("NewStateValue") == "ALARM" and n.get("AlarmName") == alarm_name
                 for n in notices
             ),
-            "SNS notified the operator of the ALARM",
+            f"SNS notified the operator of the ALARM (seen at {self.mark('SNS notice'):.1f}s)",
             f"no ALARM notice on the alarm topic (got {notices})",
         )
         if self.topology.primary.impaired_alarm_name is not None:
@@ -356,6 +587,7 @@ class Drill:
             "the primary's Region-impaired alarm",
             lambda r: r.region("primary").impaired_alarm == "ALARM",
         )
+        self.mark("primary Region-impaired: ALARM")
         self.show_status()
         self.check(
             report.region("secondary").impaired_alarm == "OK",
@@ -365,7 +597,7 @@ class Drill:
         )
 
     def failover(self, detection: float) -> ShiftMeasurement:
-        self.say("5. fail over to the secondary, approved")
+        self.step("fail over to the secondary, approved")
         result, measured = self._shift(
             "failover",
             lambda: plan_failover(self.clients, self.topology),
@@ -381,7 +613,7 @@ class Drill:
         return measured
 
     def verify_secondary_serving(self, session: CreatedSession) -> ProbeReport:
-        self.say("6. probe: the secondary serves, tokens, sessions and idempotency survive")
+        self.step("probe: the secondary serves, tokens, sessions and idempotency survive")
         secondary = self.topology.secondary.region
         report = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
         self.check(
@@ -390,53 +622,21 @@ class Drill:
             f"probe after failover: by region {report.by_region()}, statuses {report.by_status()}",
         )
         self._check_session_readable(session, secondary)
-        retry = self.call(
-            "POST",
-            "/sessions",
-            json_body=SESSION_BODY,
-            headers={"Idempotency-Key": session.idempotency_key},
-        )
-        retried_id = retry.body.get("id") if retry.body else None
-        self.check(
-            retry.ok and retried_id == session.session_id,
-            "retried POST with the same Idempotency-Key returned the first session, no duplicate",
-            f"retried POST answered {retry.status} with session {retried_id} "
-            f"(the first was {session.session_id})",
-        )
+        self._check_idempotent_retry(session)
         return report
 
-    def create_session_on_secondary(self) -> CreatedSession:
-        """A session started during the outage must survive the way back too."""
-        created = self.create_session(announce=False)
-        self.check(
-            created.region == self.topology.secondary.region,
-            f"session {created.session_id[:8]} created in {created.region} during the failover",
-            f"a new session landed in {created.region}, not the secondary",
-        )
-        return created
-
     def heal_primary(self) -> float:
-        self.say("7. heal the primary: failure switch back to `healthy`")
+        self.step("heal the primary: failure switch back to `healthy`")
         healed_at = time.monotonic()
         self._set_switch("primary", "healthy")
-        impaired_deployed = self.topology.primary.impaired_alarm_name is not None
-        # The fallback's preflight insists on all three, as for any Region taking traffic.
-        self.wait_for(
-            "the primary's alarms to clear",
-            lambda r: (
-                r.region("primary").alarm == "OK"
-                and r.region("primary").healthy is True
-                and (not impaired_deployed or r.region("primary").impaired_alarm == "OK")
-            ),
-        )
+        self.mark("primary switch: healthy")
+        self.wait_primary_clear()
         recovery = time.monotonic() - healed_at
-        cleared = "health alarm and Region-impaired alarm" if impaired_deployed else "alarm"
-        self.passed(f"primary healthy again, {cleared} OK after {recovery:.1f}s")
         return recovery
 
     def fallback(self, recovery: float) -> ShiftMeasurement:
         steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
-        self.say(f"8. fall back to the primary in steps ({steps}), approved")
+        self.step(f"fall back to the primary in steps ({steps}), approved")
         interval = 30.0 * self.state.time_scale
         result, measured = self._shift(
             f"fallback ({steps})",
@@ -451,41 +651,30 @@ class Drill:
         )
         return measured
 
-    def primary_serving_again(self, session: CreatedSession) -> StatusReport:
-        self.say("9. status: the primary serves again")
-        report = self.show_status()
-        primary = self.topology.primary.region
-        answered = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
-        self.check(
-            report.serving == "primary"
-            and report.consistent
-            and answered.by_region() == {primary: PROBE_COUNT},
-            f"primary serves all traffic again ({PROBE_COUNT}/{PROBE_COUNT} probes from {primary})",
-            f"after fallback: {report.headline}; probes {answered.by_region()}",
-        )
-        self._check_session_readable(session, primary)
-        return report
+
+def drill_class(scenario: Scenario) -> type[Drill]:
+    return {Scenario.SWITCH: SwitchDrill}[scenario]
 
 
-def run_drill(state: SandboxState, say: Callable[[str], None] = output.info) -> DrillReport:
-    """Every step in order against a running sandbox; raises DrillFailed on the first bad check."""
+def run_drill(
+    state: SandboxState,
+    scenario: Scenario = Scenario.SWITCH,
+    say: Callable[[str], None] = output.info,
+) -> DrillReport:
+    """Every step of `scenario` in order against a running sandbox, players playing throughout;
+    raises DrillFailed on the first bad check. The timeline is drawn either way."""
     with sandbox_environment(state):
-        drill = Drill(state, say=say)
-        drill.primary_serving_all_healthy()
-        session = drill.create_session()
-        flipped_at = drill.fail_primary()
-        detection = drill.detect_failure(flipped_at)
-        drill.failover(detection)
-        drill.verify_secondary_serving(session)
-        during_outage = drill.create_session_on_secondary()
-        recovery = drill.heal_primary()
-        drill.fallback(recovery)
-        drill.primary_serving_again(during_outage)
-        return drill.report
+        drill = drill_class(scenario)(state, say=say)
+        try:
+            with drill:
+                return drill.run()
+        finally:
+            output.stdout.print(drill.timeline_table())
+            output.info(drill.players_summary())
 
 
 def summary_table(report: DrillReport) -> Table:
-    table = Table(title="drill summary")
+    table = Table(title=f"{report.scenario} drill summary")
     table.add_column("shift")
     table.add_column("detection", justify="right")
     table.add_column("approval → INSYNC", justify="right")
@@ -502,31 +691,47 @@ def summary_table(report: DrillReport) -> Table:
     return table
 
 
-def run_drill_command(options: Any) -> DrillReport:
-    """Start a fresh sandbox, run the drill, print the summary, and always tear down what it
-    started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main` turns them into
+def measurements_table(report: DrillReport) -> Table:
+    table = Table(title=f"{report.scenario} drill measurements")
+    table.add_column("measured")
+    table.add_column("value", justify="right")
+    table.add_column("check")
+    verdicts = {True: Text("ok", style="green"), False: Text("FAILED", style="bold red")}
+    for measurement in report.measurements:
+        verdict = verdicts[measurement.ok] if measurement.ok is not None else Text("")
+        table.add_row(measurement.what, measurement.value, verdict)
+    return table
+
+
+def run_drill_command(options: SandboxOptions, scenario: Scenario = Scenario.SWITCH) -> DrillReport:
+    """Start a fresh sandbox, run the drill, print the timeline and the summary, and always tear
+    down what it started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main` turns them into
     KeyboardInterrupt). A sandbox that was already running is refused and left alone."""
     from opsctl.sandbox.lifecycle import start_background, stop_background
 
-    output.info(f"starting a fresh sandbox (time scale {options.time_scale}) ...")
+    output.info(f"{scenario} drill: starting a fresh sandbox (time scale {options.time_scale}) ...")
     started = time.monotonic()
     state = start_background(options)  # on failure it has stopped what it started
     try:
         output.info(f"sandbox up in {time.monotonic() - started:.1f}s: {state.hostname}")
-        report = run_drill(state)
-        output.stdout.print(summary_table(report))
-        output.info(
-            "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
-            f"with alarm OK (fallback). Intervals scaled by {options.time_scale}; see "
-            "docs/sandbox.md"
-        )
+        report = run_drill(state, scenario)
+        if report.shifts:
+            output.stdout.print(summary_table(report))
+        if report.measurements:
+            output.stdout.print(measurements_table(report))
+        output.info(f"{report.note} Intervals scaled by {options.time_scale}; see docs/sandbox.md")
         return report
     finally:
-        output.info("tearing the sandbox down ...")
+        # Nothing may stand between here and the teardown: not even a closed stdout or stderr
+        # (a pipe whose reader went away), which makes any print raise.
+        with contextlib.suppress(OSError):
+            output.info("tearing the sandbox down ...")
         stopped = stop_background(options.directory, started_pid=state.supervisor_pid)
-        if stopped.leftover_ports or stopped.leftover_pids:
-            output.warn(
-                f"left after teardown: ports {stopped.leftover_ports}, pids {stopped.leftover_pids}"
-            )
-        else:
-            output.info("sandbox stopped; no process or port left")
+        with contextlib.suppress(OSError):
+            if stopped.leftover_addresses or stopped.leftover_pids:
+                output.warn(
+                    f"left after teardown: listening {stopped.leftover_addresses}, "
+                    f"pids {stopped.leftover_pids}"
+                )
+            else:
+                output.info("sandbox stopped; no process or port left")

@@ -1,7 +1,7 @@
 """The local AWS emulator: moto in server mode on loopback, with a faithful Route 53 change layer.
 
 moto serves every Region and us-east-1 from one endpoint. Its own ChangeResourceRecordSets is not
-faithful enough for failover and fallback (DESIGN.md, "Local testing facts"): a DELETE with the
+faithful enough for failover and fallback: a DELETE with the
 wrong Weight is accepted, a DELETE by SetIdentifier removes every record with that id, weights over
 255 pass, and a CREATE that repeats an earlier one in the zone's journal is refused. Failover is a
 compare-and-swap on exactly these semantics, so this module replaces that one call with Route 53's:
@@ -373,6 +373,9 @@ class Route53DataPlane:
         earlier = [entry[3] for entry in (alarm.history if alarm is not None else [])]
         known = [old for old in earlier if old in ("OK", "ALARM")]
         return not known or known[-1] == "OK"
+
+    def zone_name(self, hosted_zone_id: str) -> str:
+        return str(self._backend().get_hosted_zone(hosted_zone_id).name)
 
     def records(self, hosted_zone_id: str, name: str, record_type: str) -> list[dict[str, Any]]:
         """The zone's record sets of that name and type, as ListResourceRecordSets shows them."""

@@ -47,10 +47,16 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def port_open(port: int) -> bool:
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        return probe.connect_ex((host, port)) == 0
+
+
+def address_open(address: str) -> bool:
+    """Whether something accepts connections on "host:port"."""
+    host, _, port = address.rpartition(":")
+    return port_open(int(port), host)
 
 
 def running_state(directory: Path) -> SandboxState | None:
@@ -153,7 +159,7 @@ def _wait_until_ready(
 @dataclass(frozen=True)
 class StopReport:
     stopped: bool  # False when nothing was running
-    leftover_ports: list[int]
+    leftover_addresses: list[str]  # "host:port" still accepting connections
     # A state file was left by a supervisor that died without cleaning up; it was removed and no
     # process was signalled (its pids may belong to unrelated processes by now).
     stale_state_removed: bool = False
@@ -218,20 +224,20 @@ def stop_background(
     holder = lock_holder(directory)
     state_file = directory / STATE_FILE
     if holder is not None and started_pid is not None and holder.pid != started_pid:
-        return StopReport(stopped=False, leftover_ports=[])
+        return StopReport(stopped=False, leftover_addresses=[])
     if holder is None:
         stale = state_file.exists()
         _discard_state(directory)
-        return StopReport(stopped=False, leftover_ports=[], stale_state_removed=stale)
+        return StopReport(stopped=False, leftover_addresses=[], stale_state_removed=stale)
     try:
-        ports = list(SandboxState.load(directory).ports.values())
+        addresses = SandboxState.load(directory).listening()
     except SandboxStateError:
-        ports = []  # its processes are gone with their group, and their sockets with them
+        addresses = []  # its processes are gone with their group, and their sockets with them
     leftover_pids = _stop_group(holder, timeout)
     _discard_state(directory)
     deadline = time.monotonic() + timeout
-    leftover = [port for port in ports if port_open(port)]
+    leftover = [address for address in addresses if address_open(address)]
     while leftover and time.monotonic() < deadline:
         time.sleep(0.1)
-        leftover = [port for port in leftover if port_open(port)]
-    return StopReport(stopped=True, leftover_ports=leftover, leftover_pids=leftover_pids)
+        leftover = [address for address in leftover if address_open(address)]
+    return StopReport(stopped=True, leftover_addresses=leftover, leftover_pids=leftover_pids)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.state import SandboxState, supervisor_running
 
 WANTED_FILE = "outages.json"
 APPLIED_FILE = "outages-applied.json"
@@ -125,8 +125,8 @@ def restore(
 
 
 def _require_region(state: SandboxState, region: str) -> None:
-    if region not in state.front_pids:
-        known = ", ".join(sorted(state.front_pids))
+    if region not in state.front_addresses:
+        known = ", ".join(sorted(state.front_addresses))
         raise OutageInputError(f"{region!r} is not one of the sandbox's Regions ({known})")
 
 
@@ -143,6 +143,8 @@ def _change(
     timeout: float,
 ) -> dict[str, OutageMode]:
     directory = state_directory(state)
+    if not supervisor_running(directory):
+        raise OutageError(f"no sandbox supervisor is running in {directory} (stale state?)")
     with _locked(directory):
         wanted = Outages.read(directory / WANTED_FILE)
         applied = Outages.read(directory / APPLIED_FILE)

@@ -146,10 +146,18 @@ class GlobalTableReplicator:
                     if other.region != change.source_region
                 )
         now = self.clock()
-        due = [(c, region) for at, c, region in pending if at <= now and region not in isolated]
-        for change, region in due:
-            self.apply_to(change, region)
-        return [p for p in pending if p[0] > now or p[2] in isolated]
+        waiting = []
+        for entry in pending:
+            ready_at, change, region = entry
+            if ready_at > now or region in isolated:
+                waiting.append(entry)
+                continue
+            try:
+                self.apply_to(change, region)
+            except Exception as error:  # a transient emulator error: try again next round
+                print(f"replicator: applying to {region}: {error!r}", file=sys.stderr)
+                waiting.append(entry)
+        return waiting
 
     def _read(self, table: RegionalTable) -> list[Change]:
         response = table.streams.get_records(

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from opsctl.probe import Endpoint
 from opsctl.sandbox.dnsserver import DnsAnswer, Lookup
 
 
@@ -131,46 +130,3 @@ def dns_lookup(
         return DnsAnswer(address, ttl) if address is not None else None
 
     return lookup
-
-
-class SandboxResolver:
-    """Resolves the shared record name to a loopback front from the weights Route 53's control
-    plane lists, ignoring health and TTLs (the failure-switch drill's client)."""
-
-    def __init__(
-        self,
-        route53: Any,
-        hosted_zone_id: str,
-        record_type: str,
-        host_map: dict[str, str],
-        rng: random.Random | None = None,
-    ) -> None:
-        self.route53 = route53
-        self.hosted_zone_id = hosted_zone_id
-        self.record_type = record_type
-        self.host_map = {name.lower().rstrip("."): address for name, address in host_map.items()}
-        self.rng = rng or random.Random()
-
-    def weighted_answers(self, hostname: str) -> list[WeightedAnswer]:
-        name = hostname.lower().rstrip(".") + "."
-        response = self.route53.list_resource_record_sets(
-            HostedZoneId=self.hosted_zone_id,
-            StartRecordName=name,
-            StartRecordType=self.record_type,
-        )
-        return weighted_answers(
-            [
-                record
-                for record in response["ResourceRecordSets"]
-                if record["Name"].lower() == name and record["Type"] == self.record_type
-            ]
-        )
-
-    def resolve(self, hostname: str) -> Endpoint:
-        answer = choose_weighted(self.weighted_answers(hostname), self.rng)
-        address = self.host_map.get(answer.target)
-        if address is None:
-            raise ResolutionError(
-                f"{hostname} answers {answer.target}, which is not a sandbox front"
-            )
-        return Endpoint(base_url=f"http://{address}", host_header=hostname.rstrip("."))

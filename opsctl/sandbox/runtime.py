@@ -382,10 +382,11 @@ class Sandbox:
         return self.state
 
     def _front_pids(self) -> dict[str, int]:
-        """Each Region's front process (0 while the Region is out)."""
+        """The running fronts' processes (a Region that is out has none)."""
         return {
-            region: front.process.pid if front.process is not None else 0
+            region: front.process.pid
             for region, front in self.fronts.items()
+            if front.process is not None
         }
 
     def _save_pids(self) -> None:
@@ -476,7 +477,9 @@ class Sandbox:
             self.emulator.data_plane, topology["hostedZoneId"], topology["records"][0]["type"]
         )
         ttl = max(1, round(ALIAS_TTL_SECONDS * self.options.time_scale))
-        server = DnsServer(dns_lookup(resolver, provisioned.hostname, provisioned.host_map, ttl))
+        zone = self.emulator.data_plane.zone_name(topology["hostedZoneId"])
+        lookup = dns_lookup(resolver, provisioned.hostname, provisioned.host_map, ttl)
+        server = DnsServer(lookup, zone)
         server.start()
         return server
 

@@ -141,7 +141,7 @@ def _read_identity(path: Path) -> SupervisorIdentity | None:
 @dataclass(frozen=True)
 class SandboxState:
     supervisor_pid: int
-    front_pids: dict[str, int]  # Region -> pid of its front process
+    front_pids: dict[str, int]  # Region -> pid of its front process (none while it is out)
     # AWS_ENDPOINT_URL for every Region: the emulator behind the fault proxy that takes a Region's
     # API away during an outage (opsctl sandbox outage)
     endpoint_url: str
@@ -197,6 +197,13 @@ class SandboxState:
             aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             config=SANDBOX_CLIENT_CONFIG,
         )  # fmt: skip
+
+    def listening(self) -> list[str]:
+        """Every "host:port" the sandbox listens on: each front on its own loopback address, the
+        rest on 127.0.0.1."""
+        fronts = {f"front:{region}" for region in self.front_addresses}
+        others = [f"127.0.0.1:{port}" for name, port in self.ports.items() if name not in fronts]
+        return others + list(self.front_addresses.values())
 
     def environment(self) -> dict[str, str]:
         """What a shell needs for opsctl and the AWS CLI to talk to this sandbox."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.sandbox.lifecycle import port_open, process_alive, start_background, stop_background
+from opsctl.sandbox.lifecycle import address_open, process_alive, start_background, stop_background
 from opsctl.sandbox.runtime import PROJECT_ROOT, SandboxOptions
 from opsctl.sandbox.state import SandboxState
 
@@ -21,7 +21,7 @@ E2E_TIME_SCALE = 0.05
 def assert_nothing_left(state: SandboxState) -> None:
     pids = [state.supervisor_pid, *state.front_pids.values()]
     assert [pid for pid in pids if process_alive(pid)] == []
-    assert [port for port in state.ports.values() if port_open(port)] == []
+    assert [address for address in state.listening() if address_open(address)] == []
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,12 @@ from opsctl.sandbox.drill import (
     FALLBACK_STEPS,
     PROBE_COUNT,
     Drill,
+    SwitchDrill,
     sandbox_environment,
     summary_table,
 )
 from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.lifecycle import port_open, process_alive
+from opsctl.sandbox.lifecycle import address_open, process_alive
 from opsctl.sandbox.runtime import PROJECT_ROOT
 from opsctl.sandbox.state import STATE_FILE, SandboxState
 
@@ -44,14 +45,15 @@ def weights(state: SandboxState, drill: Drill) -> dict[str, int]:
 
 
 def audit_lines(state: SandboxState) -> list[dict[str, Any]]:
+    """The outcome line of each audited change (each follows its intent line)."""
     path = Path(state.log_file).parent / "audit.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [line for line in lines if line["phase"] == "outcome"]
 
 
 def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> None:
     said: list[str] = []
-    with sandbox_environment(sandbox):
-        drill = Drill(sandbox, say=said.append)
+    with sandbox_environment(sandbox), SwitchDrill(sandbox, say=said.append) as drill:
         primary, secondary = drill.topology.primary.region, drill.topology.secondary.region
 
         # Given the sandbox as provisioned from the real program: the primary serves, all healthy.
@@ -140,7 +142,7 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         )
 
     # The summary names both shifts with their measurements.
-    console = Console(width=120, record=True, no_color=True)
+    console = Console(width=220, record=True, no_color=True)
     console.print(summary_table(drill.report))
     table = console.export_text()
     assert "failover" in table and "fallback (10%, 50%, 100%)" in table
@@ -149,6 +151,21 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         "fallback (10%, 50%, 100%)",
     ]
     assert len(drill.report.checks) == len([line for line in said if line.startswith("  ok")])
+
+    # The players played throughout, served by each Region in turn, and the timeline shows who
+    # served them around the drill's events; every request of a shift is on it.
+    samples = drill.timeline.samples
+    assert {sample.region for sample in samples if sample.ok} == {primary, secondary}
+    shifts = [e.at for e in drill.timeline.events if e.label.startswith(("failover", "fallback"))]
+    assert len(drill.timeline.between(shifts[0], shifts[1])) == failover.requests
+    console.print(drill.timeline_table())
+    drawn = console.export_text()
+    for event in (
+        "primary switch: failing",
+        "failover approved",
+        "fallback (10%, 50%, 100%) INSYNC",
+    ):
+        assert event in drawn
 
 
 def test_token_is_signed_by_the_sandbox_idp(sandbox: SandboxState, run_opsctl: Any) -> None:
@@ -189,17 +206,19 @@ def test_interrupted_drill_tears_everything_down(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not (tmp_path / STATE_FILE).exists():
-        assert drill.poll() is None, drill.communicate()[1]
-        assert time.monotonic() < deadline, "the drill's sandbox did not start"
-        time.sleep(0.1)
-    state = SandboxState.load(tmp_path)
-    drill.send_signal(signal.SIGINT)
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / STATE_FILE).exists():
+            assert drill.poll() is None, drill.communicate()[1]
+            assert time.monotonic() < deadline, "the drill's sandbox did not start within 120s"
+            time.sleep(0.1)
+        state = SandboxState.load(tmp_path)
+    finally:
+        drill.send_signal(signal.SIGINT)  # also when the test fails: never leave it running
     _, stderr = drill.communicate(timeout=60)
     assert drill.returncode == 130, stderr
     assert "torn down" in stderr
     assert not (tmp_path / STATE_FILE).exists()
     pids = [state.supervisor_pid, *state.front_pids.values()]
     assert [pid for pid in pids if process_alive(pid)] == []
-    assert [port for port in state.ports.values() if port_open(port)] == []
+    assert [address for address in state.listening() if address_open(address)] == []

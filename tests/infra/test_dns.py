@@ -12,6 +12,7 @@ from tests.infra.plan import RunProgram, only
 
 REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
 APP = "multi-region-authorizer-primary"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 
 
 @pytest.mark.parametrize("role", REGIONS)
@@ -114,8 +115,6 @@ def test_weighted_alias_records_start_100_0_and_ignore_weight_updates(
     assert REGIONS[role] in domain.outputs["regionalDomainName"]
     # `pulumi up` must never undo an operator's failover.
     assert record.ignore_changes == ("weightedRoutingPolicies",)
-    # By default a human approves every shift: no health check on the records.
-    assert "healthCheckId" not in record.inputs
 
 
 def test_every_pulumi_run_refreshes_so_ignored_weights_keep_their_live_value(
@@ -126,11 +125,35 @@ def test_every_pulumi_run_refreshes_so_ignored_weights_keep_their_live_value(
     assert project["options"]["refresh"] == "always"
 
 
-def test_auto_failover_attaches_each_regions_health_check(run_with: RunProgram) -> None:
+def test_by_default_only_the_lever_moves_the_primarys_record(default_run: ProgramRun) -> None:
+    # A human approves every shift: the primary's record answers only to the data-plane lever
+    # (never to its HTTPS check), and the secondary's record has no health check at all.
+    lever = default_run.named("dns-primary-out-of-service-check")
+    assert default_run.named("dns-primary-record").inputs["healthCheckId"] == lever.id
+    assert "healthCheckId" not in default_run.named("dns-secondary-record").inputs
+    assert default_run.of_type(HEALTH_CHECK) and not [
+        c for c in default_run.of_type(HEALTH_CHECK) if c.inputs["type"] == "CALCULATED"
+    ]
+
+
+def test_auto_failover_attaches_the_https_check_and_the_lever_both_required(
+    run_with: RunProgram,
+) -> None:
     run = run_with(autoFailover=True)
-    for role in REGIONS:
-        record = run.named(f"dns-{role}-record")
-        assert record.inputs["healthCheckId"] == run.named(f"dns-{role}-health-check").id
+    calculated = run.named("dns-primary-calculated-check")
+    assert calculated.region == "us-east-1"
+    assert calculated.inputs["type"] == "CALCULATED"
+    assert calculated.inputs["childHealthchecks"] == [
+        run.named("dns-primary-health-check").id,
+        run.named("dns-primary-out-of-service-check").id,
+    ]
+    assert calculated.inputs["childHealthThreshold"] == 2
+    assert calculated.inputs["tags"]["Name"] == f"{APP}-primary-calculated"
+    assert calculated.inputs["tags"]["App"] == APP
+    assert run.named("dns-primary-record").inputs["healthCheckId"] == calculated.id
+    # Route 53 counts a record without a health check healthy: the secondary is answered
+    # whenever the primary's is not.
+    assert "healthCheckId" not in run.named("dns-secondary-record").inputs
 
 
 def test_hosted_zone_is_looked_up_by_name(default_run: ProgramRun) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infra.mockrun import ProgramRun
+from opsctl.topology import parse_topology
 from tests.infra.plan import RunProgram
 
 APP = "multi-region-authorizer-primary"
@@ -10,6 +11,9 @@ APP = "multi-region-authorizer-primary"
 
 def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
     topology = default_run.outputs["topology"]
+    (lookup,) = [c for c in default_run.calls if c.token == "aws:route53/getZone:getZone"]
+    zone_lookup = lookup.result
+    assert zone_lookup["nameServers"]
     regions = {}
     for role, region in (("primary", "us-east-1"), ("secondary", "us-west-2")):
         invoke_url = default_run.named(f"{role}-stage").outputs["invokeUrl"]
@@ -22,8 +26,14 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
             "healthUrl": f"{invoke_url}/health",
             "failureSwitch": f"/{APP}/health/failure-switch",
             "impairedAlarmName": f"{APP}-{role}-impaired",
+            # The Regional domain name the weighted alias record points to.
+            "aliasTarget": default_run.named(f"{role}-domain").outputs["regionalDomainName"],
         }
         assert invoke_url.startswith("https://") and region in invoke_url
+        assert (
+            default_run.named(f"dns-{role}-record").inputs["aliases"][0]["name"]
+            == (regions[role]["aliasTarget"])
+        )
     expected = {
         "version": 1,
         "app": APP,
@@ -31,6 +41,16 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
         "records": [{"name": "auth.example.com.", "type": "A"}],
         "alarmRegion": "us-east-1",
         "regions": regions,
+        "outOfService": {
+            "region": "us-west-2",
+            "namespace": "MultiRegionAuthorizer",
+            "metricName": "PrimaryOutOfService",
+            "dimensions": {"App": APP},
+            "alarmName": f"{APP}-primary-out-of-service",
+            "healthCheckId": default_run.named("dns-primary-out-of-service-check").id,
+        },
+        # From the zone lookup, without Route 53's final dot.
+        "nameServers": [ns.rstrip(".") for ns in zone_lookup["nameServers"]],
         "dashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home"
         f"?region=us-east-1#dashboards/dashboard/{APP}",
     }
@@ -39,6 +59,9 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
     assert default_run.outputs["dashboardUrl"] == expected["dashboardUrl"]
     assert default_run.outputs["primaryApiUrl"] == regions["primary"]["apiUrl"]
     assert default_run.outputs["secondaryApiUrl"] == regions["secondary"]["apiUrl"]
+    policy = default_run.named("operator")
+    assert default_run.outputs["operatorPolicyArn"] == policy.outputs["arn"]
+    assert policy.outputs["arn"] == f"arn:aws:iam::123456789012:policy/{APP}-operator"
 
 
 def test_topology_follows_the_configured_regions(run_with: RunProgram) -> None:
@@ -50,3 +73,23 @@ def test_topology_follows_the_configured_regions(run_with: RunProgram) -> None:
     )
     assert regions["secondary"]["apiUrl"].startswith("https://")
     assert ".us-east-2." in regions["secondary"]["healthUrl"]
+    assert ".us-east-2." in regions["secondary"]["aliasTarget"]
+    # The lever lives in whichever Region stands by.
+    assert run.outputs["topology"]["outOfService"]["region"] == "us-east-2"
+
+
+def test_opsctl_reads_the_lever_and_dns_additions(run_with: RunProgram) -> None:
+    # The contract from both sides: what the program exports is what opsctl acts on.
+    run = run_with(autoFailover=True)
+    topology = parse_topology(run.outputs["topology"])
+    lever = topology.out_of_service
+    assert lever is not None
+    assert (lever.region, lever.alarm_name) == ("us-west-2", f"{APP}-primary-out-of-service")
+    assert lever.health_check_id == run.named("dns-primary-out-of-service-check").id
+    assert [str(server) for server in topology.name_servers] == [
+        "ns-1.awsdns-01.org",
+        "ns-2.awsdns-02.net",
+    ]
+    for region in topology.regions:
+        domain = run.named(f"{region.role}-domain")
+        assert region.alias_target == domain.outputs["regionalDomainName"]

@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import subprocess
+import sys
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +37,7 @@ from typer.testing import CliRunner, Result
 from opsctl.aws import AwsClients
 from opsctl.cli import app
 from opsctl.route53 import Weights, read_records
+from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.state import SandboxState
 from opsctl.topology import Topology, parse_topology
@@ -173,9 +179,19 @@ class World:
         )
 
     def audit_lines(self) -> list[dict[str, Any]]:
+        """Every line of the audit log (intents and outcomes)."""
         if not self.audit_path.exists():
             return []
         return [json.loads(line) for line in self.audit_path.read_text().splitlines()]
+
+    def audit_outcomes(self) -> list[dict[str, Any]]:
+        """The outcome line of each change, checking that its intent came first."""
+        lines = self.audit_lines()
+        outcomes = [line for line in lines if line["phase"] == "outcome"]
+        for outcome in outcomes:
+            (intent,) = [line for line in lines if line["id"] == outcome["id"] != ""][:1]
+            assert intent["phase"] == "intent", "the intent is written before the outcome"
+        return outcomes
 
 
 def _record(region: str, weight: int, points_at: str | None = None) -> dict[str, Any]:
@@ -397,6 +413,7 @@ def make_sandbox_state(directory: Path, pid: int) -> SandboxState:
         time_scale=0.1,
         checkers=3,
         log_file=str(directory / "sandbox.log"),
+        front_addresses={"us-east-1": "127.0.0.2:9", "us-west-2": "127.0.0.3:9"},
     )
 
 
@@ -436,6 +453,39 @@ def create_aliased_function(region: str, name: str, alias: str = "live") -> str:
         Publish=True,
     )
     return str(lambda_.create_alias(FunctionName=name, Name=alias, FunctionVersion="1")["AliasArn"])
+
+
+@contextmanager
+def failover_waiting_for_insync(
+    world: World, emulator: Emulator, audit: Path, reason: str = "drill"
+) -> Iterator[subprocess.Popen[str]]:
+    """`python -m opsctl failover --approve` as a real process, yielded once its change was
+    applied and it is polling for INSYNC (the emulator keeps the change PENDING meanwhile)."""
+    emulator.route53.propagation_seconds = 60
+    environment = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": world.endpoint_url,
+        "OPSCTL_AUDIT_LOG": str(audit),
+        "NO_COLOR": "1",
+    }
+    command = [sys.executable, "-m", "opsctl", "failover", "--approve", "--reason", reason]
+    try:
+        process = subprocess.Popen(
+            [*command, "--topology", str(world.topology_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
+        deadline = time.monotonic() + 30
+        while world.weights() != Weights(0, 100):  # applied: now it is waiting for INSYNC
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the failover never applied"
+            time.sleep(0.05)
+        time.sleep(0.5)  # past the submit's response: polling GetChange (every 2 s), PENDING
+        yield process
+    finally:
+        emulator.route53.propagation_seconds = 0.0
 
 
 def assert_one_line_error(result: Result, exit_code: int, message: str) -> None:

@@ -3,8 +3,11 @@ and `python -m opsctl` names itself `opsctl` (help and completion scripts match 
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from tests.opsctl.conftest import assert_one_line_error
 
 
 def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -69,3 +73,82 @@ def test_completion_is_offered_under_the_opsctl_name() -> None:
     ).stdout
     assert "_opsctl_completion()" in script
     assert "complete -o default -F _opsctl_completion opsctl" in script
+
+
+# Hostile input: refused when parsed, one line, before anything happens -------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "--watch", "inf"],
+        ["status", "--watch", "nan"],
+        ["status", "--watch", "0"],
+        ["failover", "--timeout", "inf"],
+        ["failover", "--timeout", "1e400"],
+        ["fallback", "--interval", "inf"],
+        ["fallback", "--interval", "1e10"],
+        ["fallback", "--interval", "-1"],
+        ["fallback", "--timeout", "nan"],
+        ["readiness", "--max-replication-latency-ms", "inf"],
+        ["history", "--limit", "0"],
+        ["probe", "-n", "0"],
+        ["probe", "--count", "1000000"],
+        ["sandbox", "up", "--time-scale", "nan"],
+    ],
+    ids=" ".join,
+)
+def test_every_numeric_flag_is_finite_and_bounded_when_parsed(
+    runner: CliRunner, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing may be called
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "must be a number from" in result.stderr
+
+
+@pytest.mark.parametrize("steps", ["1_0,100", "\u0665\u0660,100", "\uff15\uff10,100", "10,1e2"])
+def test_steps_are_ascii_digits_only(runner: CliRunner, steps: str) -> None:
+    result = runner.invoke(app, ["fallback", "--steps", steps])
+    assert_one_line_error(result, 2, "--steps must be comma-separated integers")
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "http://", "ftp://host", "http://[::1", "http://h:99999", "http://h\x1b"]
+)
+def test_a_malformed_endpoint_url_is_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    result = runner.invoke(app, ["topology"])
+    assert_one_line_error(result, 1, "AWS_ENDPOINT_URL is not an http(s) URL with a host: ")
+    assert "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("path", ["whoami", "/who ami", "/x\r\nHost: evil"])
+def test_a_probe_path_must_be_an_absolute_request_path(runner: CliRunner, path: str) -> None:
+    result = runner.invoke(
+        app, ["probe", "-n", "1", "--hostname", "auth.example.com", "--token", "t", "--path", path]
+    )
+    assert_one_line_error(result, 2, "--path must start with / and hold no spaces")
+
+
+def test_a_closed_stdout_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """`opsctl history | head -1`: the reader is gone before opsctl writes."""
+    audit = tmp_path / "audit.jsonl"
+    line = {"time": "2026-01-01T00:00:00Z", "action": "failover", "reason": "x", "changeId": "C"}
+    audit.write_text(json.dumps(line) + "\n")
+    for args in (["history"], ["history", "--json"]):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "opsctl", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "OPSCTL_AUDIT_LOG": str(audit)},
+        )
+        assert process.stdout is not None
+        process.stdout.close()
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 1
+        assert stderr.decode().splitlines() == [
+            "opsctl: error: stdout was closed before all output was written (e.g. `| head`)"
+        ]

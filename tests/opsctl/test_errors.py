@@ -10,12 +10,8 @@ exception.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +25,12 @@ from opsctl.aws import translate_aws_errors
 from opsctl.errors import AwsError
 from opsctl.route53 import Weights
 from opsctl.sandbox.emulator import Emulator
-from tests.opsctl.conftest import World, assert_one_line_error, invoke
+from tests.opsctl.conftest import (
+    World,
+    assert_one_line_error,
+    failover_waiting_for_insync,
+    invoke,
+)
 
 
 @pytest.fixture
@@ -194,7 +195,7 @@ def test_lost_endpoint_while_waiting_for_insync_says_the_change_was_applied(
 
     monkeypatch.setattr(shift, "wait_insync", endpoint_lost)
     result = invoke(runner, world, "failover", "--approve", "--reason", "x")
-    (line,) = world.audit_lines()
+    (line,) = world.audit_outcomes()
     assert_one_line_error(
         result,
         1,
@@ -294,7 +295,6 @@ def test_an_unwritable_audit_log_refuses_the_change_before_making_it(
     [
         (_directory, "cannot read audit log {}: Is a directory"),
         (_not_utf8, "audit log {} is not UTF-8 text"),
-        (_not_json, "audit log {} line 1 is not an audit record"),
     ],
 )
 def test_unreadable_audit_log_in_history(
@@ -325,35 +325,13 @@ def test_a_signal_while_waiting_for_insync_still_audits_and_says_so(
     world: World, emulator: Emulator, tmp_path: Path, signum: signal.Signals
 ) -> None:
     # Ctrl-C, a killed job (SIGTERM) and a closed terminal (SIGHUP) all end the same way.
-    emulator.route53.propagation_seconds = 60  # the change stays PENDING: opsctl keeps polling
     audit = tmp_path / "signal-audit.jsonl"
-    environment = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": world.endpoint_url,
-        "OPSCTL_AUDIT_LOG": str(audit),
-        "NO_COLOR": "1",
-    }
-    command = [sys.executable, "-m", "opsctl", "failover", "--approve", "--reason", "drill"]
-    try:
-        process = subprocess.Popen(
-            [*command, "--topology", str(world.topology_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        deadline = time.monotonic() + 30
-        while world.weights() != Weights(0, 100):  # applied: now it is waiting for INSYNC
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the failover never applied"
-            time.sleep(0.05)
-        time.sleep(0.5)  # past the submit's response: polling GetChange (every 2 s), PENDING
+    with failover_waiting_for_insync(world, emulator, audit) as process:
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=30)
-    finally:
-        emulator.route53.propagation_seconds = 0.0
     assert process.returncode == 130, stderr
-    (line,) = [json.loads(text) for text in audit.read_text().splitlines()]
+    intent, line = [json.loads(text) for text in audit.read_text().splitlines()]
+    assert (intent["phase"], line["phase"], line["applied"]) == ("intent", "outcome", True)
     change_id = line["changeId"]
     assert stderr.splitlines()[-1] == (
         f"opsctl: error: interrupted: change {change_id} was applied and is in the audit log; "

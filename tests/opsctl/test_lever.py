@@ -122,8 +122,8 @@ def test_failover_auto_engages_the_lever_when_the_control_plane_is_down(
     assert "approval to DNS answers:" in result.stderr
     assert world.lever_alarm() == "ALARM"
     assert world.weights() == Weights(100, 0)  # the weights were never touched
-    (record,) = world.audit_lines()
-    assert record["action"] == "failover" and record["step"] == "lever"
+    (record,) = world.audit_outcomes()
+    assert record["action"] == "failover" and record["step"] == "lever" and record["applied"]
     assert (record["before"], record["after"]) == ({"lever": "released"}, {"lever": "engaged"})
     assert record["actorArn"].startswith("arn:aws")  # STS in us-west-2 answered
     history = runner.invoke(app, ["history"])
@@ -132,7 +132,7 @@ def test_failover_auto_engages_the_lever_when_the_control_plane_is_down(
     again = invoke(runner, world, "failover", "--approve", "--reason", "INC-9 again")
     assert again.exit_code == 0, again.stderr
     assert "the data-plane lever is engaged" in again.stderr
-    assert len(world.audit_lines()) == 1
+    assert len(world.audit_outcomes()) == 1
 
 
 def test_failover_via_weights_without_the_control_plane_is_refused(
@@ -169,7 +169,7 @@ def test_fallback_after_a_lever_failover_reconciles_the_weights_then_releases(
     assert result.exit_code == 0, result.stderr
     assert world.weights() == Weights(100, 0)
     assert world.lever_alarm() == "OK"
-    assert [(r["action"], r["after"]) for r in world.audit_lines()] == [
+    assert [(r["action"], r["after"]) for r in world.audit_outcomes()] == [
         ("fallback", {"primary": 0, "secondary": 100}),
         ("fallback", {"lever": "released"}),
         ("fallback", {"primary": 100, "secondary": 0}),
@@ -178,7 +178,7 @@ def test_fallback_after_a_lever_failover_reconciles_the_weights_then_releases(
     nothing = invoke(runner, world, "fallback", "--approve", "--reason", "again")
     assert nothing.exit_code == 0, nothing.stderr
     assert "nothing to do" in nothing.stderr
-    assert len(world.audit_lines()) == 3
+    assert len(world.audit_outcomes()) == 3
 
 
 def test_fallback_via_dataplane_without_the_control_plane_releases_the_lever(
@@ -209,7 +209,7 @@ def test_fallback_via_dataplane_without_the_control_plane_releases_the_lever(
     assert result.exit_code == 0, result.stderr
     assert "DNS: 8/8 answers: primary 8" in result.stdout
     assert world.lever_alarm() == "OK"
-    (record,) = world.audit_lines()
+    (record,) = world.audit_outcomes()
     assert (record["action"], record["after"]) == ("fallback", {"lever": "released"})
 
 

@@ -311,5 +311,5 @@ def test_failing_readiness_refuses_failover_and_force_overrides(
     forced = runner.invoke(app, [*args, str(capacity_world.topology_path), "--force"])
     assert forced.exit_code == 0, forced.stderr
     assert capacity_world.weights() == Weights(0, 100)
-    (line,) = capacity_world.audit_lines()
+    (line,) = capacity_world.audit_outcomes()
     assert (line["forced"], line["overridden"]) == (True, ["authorizer-concurrency"])

@@ -42,7 +42,8 @@ def test_failover_plan_then_approve_in_subprocesses(world: World, tmp_path: Path
     done = run(world, "failover", "--approve", "--reason", "drill", OPSCTL_AUDIT_LOG=str(audit))
     assert done.returncode == 0, done.stderr
     assert world.weights() == Weights(0, 100)
-    assert json.loads(audit.read_text())["reason"] == "drill"
+    intent, outcome = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert (intent["phase"], outcome["phase"], outcome["reason"]) == ("intent", "outcome", "drill")
 
 
 def test_errors_are_one_line_without_traceback_and_no_color_is_respected(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -12,8 +15,13 @@ from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.errors import TopologyError
-from opsctl.topology import load_topology_file, parse_topology, topology_to_json
-from tests.opsctl.conftest import APP, World
+from opsctl.topology import (
+    MAX_TOPOLOGY_BYTES,
+    load_topology_file,
+    parse_topology,
+    topology_to_json,
+)
+from tests.opsctl.conftest import APP, World, assert_one_line_error
 
 
 def test_parse_accepts_the_whole_stack_output_document(world: World) -> None:
@@ -47,6 +55,18 @@ def test_round_trip_through_the_contract_json(world: World) -> None:
         (
             lambda d: d["regions"]["secondary"].update(setIdentifier="us-east-1"),
             "share one setIdentifier",
+        ),
+        (lambda d: d.update(version=True), "unsupported version True"),
+        (lambda d: d.update(version=1.0), "unsupported version 1.0"),
+        (
+            lambda d: d["records"].append({"name": "AUTH.example.com", "type": "a"}),
+            "records lists AUTH.example.com. A twice",
+        ),
+        (
+            lambda d: d["regions"]["secondary"].update(
+                healthCheckId=d["regions"]["primary"]["healthCheckId"]
+            ),
+            "share one healthCheckId",
         ),
     ],
 )
@@ -161,3 +181,53 @@ def test_stack_runs_pulumi_stack_output(
     missing = runner.invoke(app, ["status", "--stack", "staging"])
     assert missing.exit_code == 1
     assert "failed: error: no stack named staging" in missing.stderr
+
+
+def _fifo(tmp_path: Path) -> Path:
+    fifo = tmp_path / "topology.fifo"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _too_big(tmp_path: Path) -> Path:
+    path = tmp_path / "big.json"
+    path.write_text(" " * (MAX_TOPOLOGY_BYTES + 1))
+    return path
+
+
+def _deeply_nested(tmp_path: Path) -> Path:
+    path = tmp_path / "nested.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    return path
+
+
+def _huge_number(tmp_path: Path) -> Path:
+    path = tmp_path / "number.json"
+    path.write_text('{"version": ' + "9" * 10_000 + "}")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_fifo, "cannot read topology file {}: not a regular file"),
+        (lambda _: Path("/dev/zero"), "cannot read topology file {}: not a regular file"),
+        (_too_big, "topology file {} is larger than 1 MiB"),
+        (_deeply_nested, "topology file {} is not valid JSON: nested too deeply"),
+        (_huge_number, "topology file {} is not valid JSON: Exceeds the limit"),
+    ],
+    ids=["fifo", "dev-zero", "too-big", "nested", "huge-number"],
+)
+def test_hostile_topology_files_are_refused_at_once(
+    runner: CliRunner, tmp_path: Path, make: Any, message: str
+) -> None:
+    path = make(tmp_path)
+    done: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: done.append(runner.invoke(app, ["status", "--topology", str(path)])),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert done, "opsctl blocked reading the topology path"
+    assert_one_line_error(done[0], 1, message.format(path))

@@ -11,7 +11,9 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
+from typer.testing import CliRunner
 
+from opsctl.cli import app
 from opsctl.sandbox.dnsserver import DnsAnswer, DnsServer
 from opsctl.sandbox.resolver import ResolutionError
 from opsctl.sandbox.stubresolver import CachingStubResolver, sandbox_resolver
@@ -37,7 +39,7 @@ def answers() -> Answers:
 
 @pytest.fixture
 def server(answers: Answers) -> Iterator[DnsServer]:
-    with DnsServer(answers) as running:
+    with DnsServer(answers, "example.com.") as running:
         yield running
 
 
@@ -57,11 +59,12 @@ def test_the_server_answers_a_records_with_their_ttl_over_udp_and_tcp(
     (rrset,) = response.answer
     assert (rrset[0].address, rrset.ttl) == ("127.0.0.2", 3)
     assert ask(server, "nowhere.example.com.", tcp=tcp).rcode() == dns.rcode.NXDOMAIN
+    assert ask(server, "example.org.", tcp=tcp).rcode() == dns.rcode.REFUSED  # not its zone
     assert ask(server, f"{SHARED}.", "AAAA", tcp=tcp).answer == []  # the name exists, no AAAA
 
 
 def test_the_server_stops_answering_when_stopped(answers: Answers) -> None:
-    server = DnsServer(answers)
+    server = DnsServer(answers, "example.com.")
     server.start()
     server.stop()
     with pytest.raises(dns.exception.Timeout):
@@ -95,7 +98,7 @@ def test_the_stub_resolver_keeps_an_answer_for_its_ttl(server: DnsServer, answer
 def test_the_stub_resolver_reports_a_missing_name_or_a_silent_server(server: DnsServer) -> None:
     with pytest.raises(ResolutionError, match="NXDOMAIN"):
         CachingStubResolver(server.address, 8443).resolve("nowhere.example.com")
-    silent = DnsServer(Answers())
+    silent = DnsServer(Answers(), "example.com.")
     silent.start()
     silent.stop()
     resolver = CachingStubResolver(silent.address, 8443, timeout=0.2)
@@ -114,3 +117,10 @@ def test_a_sandbox_resolver_uses_the_sandbox_dns_and_the_fronts_port(tmp_path: P
     )
     resolver = sandbox_resolver(state)
     assert (resolver.server_port, resolver.http_port) == (5353, 8443)
+
+
+def test_sandbox_env_exports_the_dns_server(tmp_path: Path) -> None:
+    replace(make_sandbox_state(tmp_path, pid=1), dns="127.0.0.1:5353").save(tmp_path)
+    shown = CliRunner().invoke(app, ["sandbox", "env", "--dir", str(tmp_path)])
+    assert shown.exit_code == 0
+    assert "export OPSCTL_SANDBOX_DNS=127.0.0.1:5353" in shown.stdout.splitlines()

@@ -291,7 +291,6 @@ def test_probe_gives_up_on_a_silent_dns_server_within_seconds(
             endpoint_url=fault_proxy.url,
             topology_file=str(world.topology_path),
             dns=f"127.0.0.1:{silent.getsockname()[1]}",
-            front_addresses={"us-east-1": "127.0.0.2:9", "us-west-2": "127.0.0.3:9"},
         )
         state.save(tmp_path)
         started = time.monotonic()

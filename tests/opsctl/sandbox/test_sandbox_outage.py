@@ -7,6 +7,8 @@ what a client sees in each mode. The whole sandbox losing us-east-1 is covered i
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import time
 import urllib.error
@@ -36,7 +38,7 @@ from opsctl.sandbox.outage import (
 )
 from opsctl.sandbox.replicator import GlobalTableReplicator
 from opsctl.sandbox.runtime import OutageController, RegionFront, bind_front_listeners
-from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.state import SandboxState, hold_supervisor_lock
 from tests.opsctl.conftest import make_sandbox_state
 
 
@@ -74,6 +76,8 @@ def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
     in front of the emulator."""
     fronts = {"us-east-1": RecordingFront(), "us-west-2": RecordingFront()}
     replicator = GlobalTableReplicator([])
+    held = hold_supervisor_lock(tmp_path)  # this process plays the supervisor
+    assert held is not None
     with FaultProxy(upstream=aws_endpoint) as faults:
         controller = OutageController(
             tmp_path,
@@ -85,6 +89,7 @@ def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
         controller.start()
         yield Supervised(make_sandbox_state(tmp_path, pid=1), fronts, replicator, faults)
         controller.stop()
+    os.close(held)
 
 
 def test_an_outage_reaches_the_supervisor_and_a_restore_undoes_it(supervised: Supervised) -> None:
@@ -142,10 +147,24 @@ def test_an_unknown_region_or_mode_is_refused_and_changes_nothing(tmp_path: Path
     assert not (tmp_path / WANTED_FILE).exists()
 
 
-def test_without_a_supervisor_the_wait_ends_at_its_bound(tmp_path: Path) -> None:
+def test_a_supervisor_that_does_not_apply_the_change_fails_at_the_bound(tmp_path: Path) -> None:
     state = make_sandbox_state(tmp_path, pid=1)
-    with pytest.raises(OutageError, match="did not apply the change within 0s"):
-        outage(state, "us-east-1", timeout=0.2)
+    held = hold_supervisor_lock(tmp_path)  # a live supervisor that never reads the control file
+    assert held is not None
+    try:
+        with pytest.raises(OutageError, match="did not apply the change within 0s"):
+            outage(state, "us-east-1", timeout=0.2)
+    finally:
+        os.close(held)
+
+
+def test_without_a_live_supervisor_it_fails_at_once(tmp_path: Path) -> None:
+    state = make_sandbox_state(tmp_path, pid=1)
+    started = time.monotonic()
+    with pytest.raises(OutageError, match="no sandbox supervisor is running"):
+        outage(state, "us-east-1")
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / WANTED_FILE).exists()
 
 
 def test_the_cli_refuses_an_unknown_region_with_exit_2(tmp_path: Path) -> None:
@@ -204,3 +223,21 @@ def test_a_front_out_refuses_or_hangs_and_serves_again_when_restored(front: Regi
     assert time.monotonic() - started >= 0.5
     front.bring_back()
     assert _answer(front.address) == "403"
+
+
+def test_the_cli_takes_a_region_out_shows_it_and_restores_it(
+    supervised: Supervised, tmp_path: Path
+) -> None:
+    supervised.state.save(tmp_path)
+    runner = CliRunner()
+    where = ["--dir", str(tmp_path)]
+    out = runner.invoke(app, ["sandbox", "outage", "us-east-1", "--mode", "hang", *where])
+    assert out.exit_code == 0, out.output
+    assert "us-east-1 is out (hang)" in out.stderr
+    shown = runner.invoke(app, ["sandbox", "status", "--json", *where])
+    regions = {r["region"]: (r["out"], r["mode"]) for r in json.loads(shown.stdout)["regions"]}
+    assert regions == {"us-east-1": (True, "hang"), "us-west-2": (False, None)}
+    back = runner.invoke(app, ["sandbox", "restore", "us-east-1", *where])
+    assert back.exit_code == 0 and "Regions still out: none" in back.stderr
+    bad = runner.invoke(app, ["sandbox", "outage", "us-east-1", "--mode", "slow", *where])
+    assert bad.exit_code == 2

@@ -1,0 +1,119 @@
+"""The drill's players and its command line, without a sandbox (the drills run in tests/e2e)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from opsctl.cli import app
+from opsctl.probe import ApiResponse, Endpoint, Resolver
+from opsctl.sandbox import drill, lifecycle
+from opsctl.sandbox.drill import DrillFailed, Players
+from opsctl.sandbox.lifecycle import StopReport
+from opsctl.sandbox.runtime import SandboxOptions
+from opsctl.sandbox.timeline import Timeline
+from tests.opsctl.conftest import make_sandbox_state
+
+
+class CountingResolver:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def resolve(self, hostname: str) -> Endpoint:
+        self.calls += 1
+        return Endpoint("http://127.0.0.1:9", hostname)
+
+
+def test_each_player_has_its_own_resolver_and_every_request_is_on_the_timeline() -> None:
+    timeline = Timeline()
+    resolvers: list[CountingResolver] = []
+    answered = threading.Semaphore(0)
+
+    def new_resolver() -> CountingResolver:
+        resolvers.append(CountingResolver())
+        return resolvers[-1]
+
+    def send(resolver: Resolver) -> ApiResponse:
+        resolver.resolve("auth.example.com")
+        answered.release()
+        if resolver is resolvers[0]:
+            return ApiResponse(200, {"region": "us-east-1"}, None, 1.0)
+        return ApiResponse(None, None, "connection refused", 1.0)
+
+    players = Players(timeline, new_resolver, send, count=2, pause_seconds=0.001)
+    players.start()
+    for _ in range(20):
+        assert answered.acquire(timeout=10)
+    players.stop()
+    samples = timeline.samples
+    assert len(resolvers) == 2 and all(r.calls > 0 for r in resolvers)
+    assert len(samples) == sum(r.calls for r in resolvers)
+    assert {(s.region, s.ok) for s in samples} == {("us-east-1", True), (None, False)}
+    count = len(samples)
+    time.sleep(0.05)
+    assert len(timeline.samples) == count  # stopped means stopped
+
+
+def test_an_unknown_scenario_is_refused_before_anything_starts(tmp_path: object) -> None:
+    result = CliRunner().invoke(
+        app, ["sandbox", "drill", "--scenario", "meteor", "--dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "meteor" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_the_drill_tears_down_what_it_started_even_when_its_output_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A drill whose reader went away (`| head`, a killed CI runner): every print now raises.
+    # The teardown must still happen, and stop only the supervisor this drill started.
+    started = make_sandbox_state(tmp_path, 4242)
+    stopped: list[int | None] = []
+    pipe_closed = threading.Event()
+
+    monkeypatch.setattr(lifecycle, "start_background", lambda options: started)
+    monkeypatch.setattr(
+        lifecycle,
+        "stop_background",
+        lambda directory, started_pid=None: stopped.append(started_pid) or StopReport(True, []),
+    )
+
+    def failing_drill(*args: object) -> None:
+        pipe_closed.set()  # the reader goes away during the drill
+        raise DrillFailed("a check failed")
+
+    def info(text: str) -> None:
+        if pipe_closed.is_set():
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(drill, "run_drill", failing_drill)
+    monkeypatch.setattr(drill.output, "info", info)
+    with pytest.raises(DrillFailed):
+        drill.run_drill_command(SandboxOptions(directory=tmp_path))
+    assert stopped == [4242]
+
+
+def test_a_window_is_counted_once_the_requests_sent_in_it_have_answered() -> None:
+    # A shift's requests are counted when it ends; one sent before the end but answered after
+    # must be in the count, not lost.
+    timeline = Timeline()
+    sent, release = threading.Event(), threading.Event()
+
+    def slow_send(resolver: Resolver) -> ApiResponse:
+        sent.set()
+        release.wait(10)
+        return ApiResponse(200, {"region": "us-west-2"}, None, 1.0)
+
+    players = Players(timeline, CountingResolver, slow_send, count=1)
+    players.start()
+    assert sent.wait(10)
+    ended = timeline.now()
+    threading.Timer(0.2, release.set).start()
+    players.wait_recorded(ended)
+    assert [s.region for s in timeline.between(0, ended)] == ["us-west-2"]
+    players.stop()
