@@ -90,6 +90,17 @@ def _server_addresses(server: NameServer, timeout: float) -> list[str]:
     return [record.address for record in answer]
 
 
+def zone_servers(topology: Topology, timeout: float) -> list[tuple[str, int]]:
+    """(address, port) of each of the topology's name servers that could be resolved."""
+    servers: list[tuple[str, int]] = []
+    for server in topology.name_servers:
+        try:
+            servers.extend((ip, server.port) for ip in _server_addresses(server, timeout)[:1])
+        except dns.exception.DNSException:
+            continue  # a server that cannot be found cannot be asked
+    return servers
+
+
 def _addresses(response: dns.message.Message, record_type: str) -> tuple[str, ...]:
     wanted = dns.rdatatype.from_text(record_type)
     return tuple(
@@ -103,10 +114,16 @@ def _addresses(response: dns.message.Message, record_type: str) -> tuple[str, ..
 
 
 def resolve_target(
-    name: str, servers: Sequence[tuple[str, int]], record_type: str, timeout: float
+    name: str,
+    servers: Sequence[tuple[str, int]],
+    record_type: str,
+    timeout: float,
+    *,
+    system: bool = True,
 ) -> tuple[str, ...]:
     """The addresses of an alias target: asked of the zone's name servers first (the sandbox's
-    answers for it), then of the system resolver (on AWS: the Regional domain name's own zone)."""
+    answers for it), then (with `system`) of the system resolver (on AWS: the Regional domain
+    name's own zone)."""
     if servers:
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in servers]
@@ -115,6 +132,8 @@ def resolve_target(
             return tuple(sorted(r.address for r in resolver.resolve(name, record_type)))
         except dns.exception.DNSException:
             pass  # not theirs to answer (REFUSED on Route 53): ask the system resolver
+    if not system:
+        return ()
     try:
         answer = dns.resolver.resolve(name, record_type, lifetime=timeout)
     except dns.exception.DNSException:
@@ -141,12 +160,7 @@ def read_dns(
     Region. Raises AwsError when no name server could be resolved or none answered at all."""
     if not topology.name_servers:
         raise AwsError("the topology names no nameServers")
-    servers: list[tuple[str, int]] = []
-    for server in topology.name_servers:
-        try:
-            servers.extend((ip, server.port) for ip in _server_addresses(server, timeout)[:1])
-        except dns.exception.DNSException:
-            continue  # counted below: a server that cannot be found cannot be asked
+    servers = zone_servers(topology, timeout)
     if not servers:
         raise AwsError("none of the name servers could be resolved")
     record = topology.records[0]

@@ -8,14 +8,16 @@ judgement rests on partial data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import dns.inet
+
 from opsctl import signals
 from opsctl.aws import AwsClients
-from opsctl.dnsquery import DnsAnswers, read_dns
+from opsctl.dnsquery import DnsAnswers, read_dns, resolve_target, zone_servers
 from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
 from opsctl.lever import ENGAGED, LeverState, lever_for
 from opsctl.probe import ApiResponse, Endpoint, call_api
@@ -65,19 +67,32 @@ class HealthProbe:
 
 @dataclass(frozen=True)
 class _DirectUrl:
-    """The healthUrl's own host, resolved by the operator's system (no shared-name DNS)."""
+    """The healthUrl's own host, at `address` when the zone's name servers know it (the sandbox's
+    answer its API names), else as the operator's system resolves it."""
 
     url: str
+    address: str | None = None
 
     def resolve(self, hostname: str) -> Endpoint:
         parts = urlsplit(self.url)
-        return Endpoint(base_url=f"{parts.scheme}://{parts.netloc}", host_header=parts.netloc)
+        host = self.address or parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return Endpoint(base_url=f"{parts.scheme}://{netloc}", host_header=parts.netloc)
 
 
-def probe_health_url(url: str, timeout: float = HEALTH_PROBE_TIMEOUT) -> HealthProbe:
+def probe_health_url(
+    url: str, timeout: float = HEALTH_PROBE_TIMEOUT, servers: Sequence[tuple[str, int]] = ()
+) -> HealthProbe:
+    """GET the healthUrl; its host is asked of the zone's name servers first (`servers`)."""
     parts = urlsplit(url)
+    host = parts.hostname or ""
+    by_zone = servers and not dns.inet.is_address(host)
+    known = resolve_target(host, servers, "A", timeout, system=False) if by_zone else ()
     response: ApiResponse = call_api(
-        parts.hostname or "", _DirectUrl(url), path=parts.path or "/", timeout=timeout
+        host,
+        _DirectUrl(url, known[0] if known else None),
+        path=parts.path or "/",
+        timeout=timeout,
     )
     return HealthProbe(url, response.status, response.latency_ms, response.error)
 
@@ -368,7 +383,9 @@ def read_status(
             )[r.impaired_alarm_name]
         if region.health_url:
             tasks[f"probe:{role}"] = lambda r=region: probe_health_url(
-                r.health_url, min(HEALTH_PROBE_TIMEOUT, deadline)
+                r.health_url,
+                min(HEALTH_PROBE_TIMEOUT, deadline),
+                zone_servers(topology, HEALTH_PROBE_TIMEOUT) if topology.name_servers else (),
             )
     outcomes = gather(tasks, deadline)
 
