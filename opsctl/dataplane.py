@@ -62,6 +62,12 @@ def _weights_refused(error: OpsctlError, action: str) -> OpsctlError:
     )
 
 
+def _lever_reason(via: str, down: OpsctlError | None) -> str:
+    if via == VIA_DATAPLANE or down is None:
+        return f"--via {VIA_DATAPLANE}"
+    return f"Route 53's control plane does not answer ({down.message})"
+
+
 @dataclass(frozen=True)
 class LeverPlan:
     """A failover or fallback that engages or releases the lever (maybe with weight steps)."""
@@ -186,11 +192,7 @@ def plan_failover_via(
         return plan_failover(clients, topology, status)
     lever = require_lever(clients, topology)
     state = status.lever or lever.read_state()
-    reason = (
-        f"--via {VIA_DATAPLANE}"
-        if via == VIA_DATAPLANE
-        else f"Route 53's control plane does not answer ({down.message if down else ''})"
-    )
+    reason = _lever_reason(via, down)
     if status.weights is not None and status.weights.serving == "secondary":
         return LeverPlan(
             "failover",
@@ -237,11 +239,7 @@ def plan_fallback_via(
         raise AwsError(f"the data-plane lever's state is unknown: {lever_state.detail}")
     preflight = assess_readiness(clients, topology, "primary", status)
     if via == VIA_DATAPLANE or (via == VIA_AUTO and down is not None):
-        reason = (
-            f"--via {VIA_DATAPLANE}"
-            if via == VIA_DATAPLANE
-            else f"Route 53's control plane does not answer ({down.message if down else ''})"
-        )
+        reason = _lever_reason(via, down)
         return LeverPlan("fallback", "primary", "release", reason, lever_state, status, preflight)
     if down is not None:
         raise _weights_refused(down, "fallback")
