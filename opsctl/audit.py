@@ -229,7 +229,7 @@ class _Fields:
         self.raw = raw
 
     def require(self, key: str, valid: Callable[[Any], bool]) -> Any:
-        if key not in self.raw:
+        if self.raw.get(key) is None:
             raise ValueError(f"{key} is missing")
         return self.get(key, valid, None)
 

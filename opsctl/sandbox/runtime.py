@@ -234,13 +234,13 @@ class OutageController:
         replicator: GlobalTableReplicator,
         faults: FaultProxy,
         *,
-        on_fronts_restarted: Callable[[], None],
+        on_applied: Callable[[], None],
     ) -> None:
         self.directory = directory
         self.fronts = fronts
         self.replicator = replicator
         self.faults = faults
-        self.on_fronts_restarted = on_fronts_restarted
+        self.on_applied = on_applied
         self.applied = Outages()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="outages")
@@ -256,7 +256,7 @@ class OutageController:
         while not self._stop.wait(outage.POLL_SECONDS):
             try:
                 wanted = Outages.read(self.directory / outage.WANTED_FILE)
-            except (ValueError, KeyError) as error:
+            except (ValueError, KeyError, TypeError) as error:
                 print(f"outages: unreadable control file: {error!r}", file=sys.stderr, flush=True)
                 continue
             if wanted.generation != self.applied.generation:
@@ -280,7 +280,7 @@ class OutageController:
         except Exception as failure:  # reported to the caller through the applied file
             error = f"{type(failure).__name__}: {failure}"
             print(f"outage: applying {wanted} failed: {error}", file=sys.stderr, flush=True)
-        self.on_fronts_restarted()
+        self.on_applied()
         self.applied = Outages(wanted.generation, wanted.regions, error)
         self.applied.write(self.directory / outage.APPLIED_FILE)
 
@@ -376,7 +376,7 @@ class Sandbox:
             self.fronts,
             self.replicator,
             self.faults,
-            on_fronts_restarted=self._save_pids,
+            on_applied=self._save_pids,
         )
         self.outages.start()
         return self.state

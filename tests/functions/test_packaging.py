@@ -40,7 +40,8 @@ def test_the_authorizer_does_not_import_what_its_first_invocation_does_not_need(
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(("
         "'boto3', 'aws_lambda_powertools.event_handler', "
         "'aws_lambda_powertools.utilities.idempotency', "
-        "'aws_lambda_powertools.utilities.parameters', 'pydantic')))))"
+        "'aws_lambda_powertools.utilities.parameters', "
+        "'aws_lambda_powertools.utilities.data_classes', 'pydantic')))))"
     )
     result = fresh_import("functions.authorizer.app", project_root, probe)
     assert result.returncode == 0, result.stderr

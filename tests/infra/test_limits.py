@@ -171,6 +171,7 @@ def test_the_longest_accepted_stack_name_gives_names_that_fit_every_limit(
     limits = {
         "aws:lambda/function:Function": ("name", 64),
         "aws:iam/role:Role": ("name", 64),
+        "aws:iam/policy:Policy": ("name", 128),
         "aws:lambda/layerVersion:LayerVersion": ("layerName", 140),
         "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", 255),
         "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("alarmName", 255),

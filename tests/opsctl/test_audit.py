@@ -169,6 +169,7 @@ def test_a_full_disk_on_the_outcome_is_reported_and_fails_the_command(
     ("change", "why"),
     [
         ({"time": 1764400000}, "time has the wrong type (int)"),
+        ({"time": None}, "time is missing"),
         ({"forced": "false"}, "forced has the wrong type (str)"),
         ({"applied": 1}, "applied has the wrong type (int)"),
         ({"insyncSeconds": "fast"}, "insyncSeconds has the wrong type (str)"),

@@ -84,7 +84,7 @@ def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
             fronts,  # type: ignore[arg-type]
             replicator,
             faults,
-            on_fronts_restarted=lambda: None,
+            on_applied=lambda: None,
         )
         controller.start()
         yield Supervised(make_sandbox_state(tmp_path, pid=1), fronts, replicator, faults)
