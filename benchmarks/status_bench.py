@@ -5,6 +5,16 @@ a loopback HTTP proxy in front of it that holds every request for L ms before fo
 simulated round trip per AWS call. status makes ~9 AWS calls; because they run concurrently, its
 wall time should grow by about one round trip (at most three), not by one per call.
 
+Two outage cases follow, with the shared fault proxy holding every request signed for us-east-1
+(a black hole: Route 53's control plane, us-east-1 CloudWatch and STS's global endpoint with it):
+
+- `opsctl status` run as the operator runs it (a new process) must print the secondary's view
+  within 5 s;
+- a lever failover (`failover --via auto`): opsctl's own time beyond waiting for the alarm and the
+  DNS answers (approval to lever engaged, plus anything after the DNS confirmation) must stay under
+  1 s. The alarm is evaluated, and DNS answered, by the test data plane as soon as the datapoint
+  lands, so the confirmation waits here are the emulator's, not CloudWatch's minute.
+
 Run: .venv/bin/python benchmarks/status_bench.py [--latencies 0,50,100,200] [--runs 7]
 """
 
@@ -12,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,10 +44,15 @@ for _key, _value in {
 }.items():
     os.environ.setdefault(_key, _value)
 
+from opsctl.audit import AuditLog  # noqa: E402
 from opsctl.aws import AwsClients  # noqa: E402
-from opsctl.sandbox.emulator import start_emulator  # noqa: E402
+from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via  # noqa: E402
+from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402
+from opsctl.sandbox.faultproxy import Fault, FaultProxy  # noqa: E402
+from opsctl.shift import Approval  # noqa: E402
 from opsctl.status import read_status  # noqa: E402
-from tests.opsctl.conftest import build_world  # noqa: E402
+from opsctl.topology import load_topology_file  # noqa: E402
+from tests.opsctl.conftest import DataPlane, build_world  # noqa: E402
 from tests.support.http import LoopbackServer, QuietHandler  # noqa: E402
 
 
@@ -93,10 +110,119 @@ class Row:
         return (self.median_s - baseline.median_s) / (self.latency_ms / 1000)
 
 
+STATUS_TARGET_S = 5.0
+OVERHEAD_TARGET_S = 1.0
+
+
+def black_holed_status(emulator: Emulator, runs: int) -> list[float]:
+    """Wall times of `opsctl status` (what the command does once started: fresh clients, the
+    topology file, every read, the JSON document) with every us-east-1 request held."""
+    times = []
+    for _ in range(runs):
+        emulator.reset()
+        with tempfile.TemporaryDirectory() as tmp, FaultProxy(emulator.endpoint_url) as proxy:
+            world = build_world(emulator.endpoint_url, Path(tmp))
+            proxy.set_fault("us-east-1", Fault.HANG)
+            os.environ["AWS_ENDPOINT_URL"] = proxy.url
+            started = time.perf_counter()
+            status = read_status(AwsClients(), load_topology_file(world.topology_path)).to_json()
+            json.dumps(status)
+            times.append(time.perf_counter() - started)
+            secondary = status["regions"][1]
+            assert "records" in status["unreadable"], status["unreadable"]
+            assert secondary["failureSwitch"] == "healthy" and status["lever"]["state"]
+            world.close()
+    return times
+
+
+def process_start() -> float:
+    """Seconds for `python -m opsctl --help`: the interpreter and imports, before any AWS call."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "opsctl", "--help"], capture_output=True, check=True)
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class LeverRun:
+    plan_s: float  # the status read and preflight (us-east-1 reads held until the deadline)
+    overhead_s: float  # approval to lever engaged, plus the time after DNS confirmed
+    alarm_s: float  # approval to the alarm reading ALARM
+    dns_s: float  # approval to every DNS answer naming the secondary
+
+
+def lever_failover(emulator: Emulator, runs: int) -> list[LeverRun]:
+    results = []
+    for _ in range(runs):
+        emulator.reset()
+        with tempfile.TemporaryDirectory() as tmp, FaultProxy(emulator.endpoint_url) as proxy:
+            world = build_world(emulator.endpoint_url, Path(tmp))
+            plane = DataPlane(world, interval=0.02)
+            world.set_topology({**world.topology_document, "nameServers": [plane.server.address]})
+            proxy.set_fault("us-east-1", Fault.HANG)
+            os.environ["AWS_ENDPOINT_URL"] = proxy.url
+            clients = AwsClients()
+            started = time.perf_counter()
+            plan = plan_failover_via(clients, world.topology, "auto")
+            planned = time.perf_counter()
+            assert isinstance(plan, LeverPlan), plan
+            approval = Approval(reason="benchmark", force=True)  # measure, whatever load says
+            result = apply_lever(
+                clients,
+                world.topology,
+                plan,
+                approval,
+                AuditLog(Path(tmp) / "audit.jsonl"),
+                timeout=60,
+            )
+            done = time.perf_counter() - approval.approved_at
+            assert result.approval_to_dns_seconds is not None
+            results.append(
+                LeverRun(
+                    plan_s=planned - started,
+                    overhead_s=result.approval_to_lever_seconds
+                    + (done - result.approval_to_dns_seconds),
+                    alarm_s=result.approval_to_alarm_seconds,
+                    dns_s=result.approval_to_dns_seconds,
+                )
+            )
+            plane.close()
+            world.close()
+    return results
+
+
+def outage_report(emulator: Emulator, runs: int) -> None:
+    times = black_holed_status(emulator, runs)
+    verdict = "ok" if max(times) <= STATUS_TARGET_S else "OVER TARGET"
+    print()
+    print(f"us-east-1 black-holed, `opsctl status --json` as a new process, {runs} runs:")
+    print(
+        f"median {statistics.median(times):.2f} s, max {max(times):.2f} s "
+        f"(target <= {STATUS_TARGET_S:.0f} s: {verdict})"
+    )
+    lever_runs = lever_failover(emulator, runs)
+    print()
+    print(f"lever failover with us-east-1 black-holed, {runs} runs (medians):")
+    print("| plan (status + preflight) | opsctl overhead | approval to ALARM | approval to DNS |")
+    print("| ---: | ---: | ---: | ---: |")
+
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    overhead = median([r.overhead_s for r in lever_runs])
+    print(
+        f"| {median([r.plan_s for r in lever_runs]):.2f} s | {overhead:.2f} s | "
+        f"{median([r.alarm_s for r in lever_runs]):.2f} s | "
+        f"{median([r.dns_s for r in lever_runs]):.2f} s |"
+    )
+    verdict = "ok" if overhead < OVERHEAD_TARGET_S else "OVER TARGET"
+    print(f"opsctl overhead target < {OVERHEAD_TARGET_S:.0f} s: {verdict}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latencies", default="0,50,100,200", help="ms per AWS call")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--outage-runs", type=int, default=3, help="runs of each outage case")
     args = parser.parse_args()
     latencies = [float(v) for v in args.latencies.split(",")]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
@@ -122,6 +248,9 @@ def main() -> None:
                 rows.append(Row(latency, statistics.median(times), calls))
         finally:
             proxy.stop()
+            world.close()
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        outage = args.outage_runs
     baseline = rows[0]
     print(f"opsctl status, median of {args.runs} runs, AWS calls per status: {rows[0].calls}")
     print(
@@ -134,6 +263,9 @@ def main() -> None:
             f"| {row.latency_ms:.0f} ms | {row.median_s * 1000:.0f} ms | "
             f"{row.growth_round_trips(baseline):.2f} | {sequential * 1000:.0f} ms |"
         )
+    if outage:
+        with start_emulator() as emulator:
+            outage_report(emulator, outage)
 
 
 if __name__ == "__main__":

@@ -263,11 +263,12 @@ def default_audit_log() -> Path:
     return Path(state_home) / "opsctl" / "audit.jsonl"
 
 
-def current_actor(clients: AwsClients) -> Actor:
-    """The caller identity (also proves the credentials work before anything changes)."""
-    sts_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    with translate_aws_errors("reading the caller identity"):
-        arn = clients.client("sts", sts_region).get_caller_identity()["Arn"]
+def current_actor(clients: AwsClients, region: str) -> Actor:
+    """The caller identity, from STS's Regional endpoint in `region` (the Region the change is
+    about, so recording it never depends on another Region); also proves the credentials work
+    before anything changes."""
+    with translate_aws_errors(f"reading the caller identity from STS in {region}"):
+        arn = clients.client("sts", region).get_caller_identity()["Arn"]
     try:
         local_user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers): still record something

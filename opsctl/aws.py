@@ -16,12 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -31,7 +33,7 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from opsctl.errors import AwsError
+from opsctl.errors import AwsError, AwsUnreachable
 
 # Route 53's control plane (record changes, health-check reads) lives in us-east-1 only.
 ROUTE53_REGION = "us-east-1"
@@ -89,9 +91,15 @@ class AwsClients:
 
     @classmethod
     def from_profile(cls, profile: str | None) -> AwsClients:
-        """Clients for a named profile, or the default chain (AWS_PROFILE, env, SSO...) if None."""
+        """Clients for a named profile, or the default chain (AWS_PROFILE, env, SSO...) if None.
+
+        STS always uses the Regional endpoint of the Region a client is made for, whatever the
+        profile's `sts_regional_endpoints` says: the `legacy` setting would send most Regions to
+        the global endpoint, which lives in us-east-1."""
         with translate_aws_errors("opening the AWS session"):
-            return cls(boto3.Session(profile_name=profile) if profile else boto3.Session())
+            core = botocore.session.Session(profile=profile)
+            core.set_config_variable("sts_regional_endpoints", "regional")
+            return cls(boto3.Session(botocore_session=core))
 
     def client(self, service: str, region: str, *, sdk_retries: bool = True) -> Any:
         key = (service, region, sdk_retries)
@@ -146,12 +154,15 @@ def translate_aws_errors(doing: str) -> Iterator[None]:
     except NoRegionError:
         raise AwsError(f"no AWS Region configured while {doing}") from None
     except (EndpointConnectionError, ConnectTimeoutError) as error:
-        raise AwsError(f"cannot reach AWS while {doing}: {error}") from None
+        raise AwsUnreachable(f"cannot reach AWS while {doing}: {error}") from None
     except ReadTimeoutError as error:
-        raise AwsError(f"AWS did not answer in time while {doing}: {error}") from None
+        raise AwsUnreachable(f"AWS did not answer in time while {doing}: {error}") from None
+    except HTTPClientError as error:  # the connection was reset or closed without an answer
+        raise AwsUnreachable(f"AWS gave no answer while {doing}: {error}") from None
     except ClientError as error:
         code = client_error_code(error)
-        raise AwsError(
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        raise (AwsUnreachable if status >= 500 else AwsError)(
             f"AWS refused {error.operation_name} while {doing}: "
             f"{code}: {client_error_message(error)}"
         ) from None

@@ -29,9 +29,20 @@ from rich.live import Live
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.dataplane import (
+    LeverPlan,
+    LeverResult,
+    apply_lever,
+    plan_failover_via,
+    plan_fallback_via,
+)
 from opsctl.errors import ExitCode, OpsctlError
 from opsctl.options import number_option
-from opsctl.readiness import DEFAULT_MAX_REPLICATION_LATENCY_MS, assess_readiness
+from opsctl.readiness import (
+    DEFAULT_MAX_REPLICATION_LATENCY_MS,
+    ReadinessReport,
+    assess_readiness,
+)
 from opsctl.route53 import Weights
 from opsctl.sandbox.cli import probe_command, sandbox_app
 from opsctl.shift import (
@@ -41,8 +52,6 @@ from opsctl.shift import (
     ShiftResult,
     apply_shift,
     parse_steps,
-    plan_failover,
-    plan_fallback,
 )
 from opsctl.status import read_status
 from opsctl.switch import SwitchResult, apply_switch, plan_switch
@@ -62,6 +71,12 @@ DEBUG_ENV = "OPSCTL_DEBUG"
 class Role(StrEnum):
     primary = "primary"
     secondary = "secondary"
+
+
+class Via(StrEnum):
+    auto = "auto"
+    weights = "weights"
+    dataplane = "dataplane"
 
 
 class SwitchValue(StrEnum):
@@ -126,6 +141,18 @@ TimeoutOption = Annotated[
     float,
     number_option(
         "--timeout", low=1, high=3600, help="Seconds to wait for the change to reach INSYNC."
+    ),
+]
+ViaOption = Annotated[
+    Via,
+    typer.Option(
+        "--via",
+        help=(
+            "How to move traffic: `weights` (Route 53's control plane, us-east-1), `dataplane` "
+            "(the lever: an alarm in the secondary Region fails the primary's record; DNS only), "
+            "or `auto`: weights when the control plane answers, else the lever."
+        ),
+        case_sensitive=False,
     ),
 ]
 RoleOption = Annotated[
@@ -293,17 +320,24 @@ def _plan_then_apply(
     return result
 
 
+def _preflight_warnings(preflight: ReadinessReport | None) -> list[str]:
+    return [f"{c.name}: {c.value} ({c.detail})" for c in preflight.warnings] if preflight else []
+
+
 def _shift(
     target: Target,
-    plan_for: Callable[[AwsClients, Topology], ShiftPlan],
+    plan_for: Callable[[AwsClients, Topology], ShiftPlan | LeverPlan],
     approval: Approval | None,
     json_output: bool,
     timeout: float,
     interval: float = 0.0,
 ) -> None:
-    """failover and fallback: plan, then the shared flow, then the shift's own messages."""
+    """failover and fallback: plan (weights or lever), then the shared flow, then the messages."""
     clients, topo = target.resolve()
     plan = plan_for(clients, topo)
+    if isinstance(plan, LeverPlan):
+        _lever_shift(clients, topo, plan, approval, json_output, timeout, interval)
+        return
     destination = f"{plan.target_role} ({topo.role(plan.target_role).region})"
 
     def apply(approved: Approval) -> ShiftResult:
@@ -328,7 +362,6 @@ def _shift(
                 on_step=on_step,
             )
 
-    warnings = plan.preflight.warnings if plan.preflight else ()
     result = _plan_then_apply(
         plan,
         approval,
@@ -337,10 +370,13 @@ def _shift(
         show_plan=output.plan_renderable,
         apply=apply,
         show_result=output.result_renderable,
-        warnings=[f"{c.name}: {c.value} ({c.detail})" for c in warnings],
+        warnings=_preflight_warnings(plan.preflight),
     )
-    if result is None:
-        return
+    if result is not None:
+        _report_shift(result, destination)
+
+
+def _report_shift(result: ShiftResult, destination: str) -> None:
     if result.overridden:
         output.warn(f"--force overrode: {', '.join(result.overridden)} (recorded in the audit)")
     if result.steps:
@@ -351,6 +387,59 @@ def _shift(
             f"{result.abort_report}"
         )
         raise typer.Exit(int(ExitCode.REFUSED))
+
+
+def _lever_shift(
+    clients: AwsClients,
+    topo: Topology,
+    plan: LeverPlan,
+    approval: Approval | None,
+    json_output: bool,
+    timeout: float,
+    interval: float,
+) -> None:
+    """The same plan -> approve -> apply flow for a lever plan, and its confirmation times."""
+    destination = f"{plan.target_role} ({topo.role(plan.target_role).region})"
+
+    def apply(approved: Approval) -> LeverResult:
+        with output.stderr.status(f"{plan.lever_action} the data-plane lever") as spinner:
+            return apply_lever(
+                clients,
+                topo,
+                plan,
+                approved,
+                AuditLog(),
+                timeout=timeout,
+                interval=interval,
+                on_poll=lambda what: spinner.update(f"waiting until {what}"),
+            )
+
+    result = _plan_then_apply(
+        plan,
+        approval,
+        json_output,
+        already=plan.noop_reason or "",
+        show_plan=output.lever_plan_renderable,
+        apply=apply,
+        show_result=output.lever_result_renderable,
+        warnings=_preflight_warnings(plan.preflight),
+    )
+    if result is None:
+        return
+    if result.overridden:
+        output.warn(f"--force overrode: {', '.join(result.overridden)} (recorded in the audit)")
+    engage = result.lever_action == "engage"
+    output.info(
+        f"approval to lever {'engaged' if engage else 'released'}: "
+        f"{result.approval_to_lever_seconds:.1f}s"
+    )
+    output.info(
+        f"approval to alarm {'ALARM' if engage else 'OK'}: {result.approval_to_alarm_seconds:.1f}s"
+    )
+    if result.approval_to_dns_seconds is not None:
+        output.info(f"approval to DNS answers: {result.approval_to_dns_seconds:.1f}s")
+    if result.then is not None:
+        _report_shift(result.then, destination)
 
 
 @_command(
@@ -400,6 +489,7 @@ def _watch(clients: AwsClients, topology: Topology, seconds: float, json_output:
     "opsctl failover                      # plan only, exit 3",
     'opsctl failover --approve --reason "INC-123 primary 5xx"',
     'opsctl failover --approve --force --reason "INC-123 checkers flapping"',
+    'opsctl failover --via dataplane --approve --reason "INC-123 us-east-1 down"',
 )
 def failover(
     target: Target,
@@ -408,16 +498,25 @@ def failover(
     force: ForceOption = False,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
+    via: ViaOption = Via.auto,
 ) -> None:
-    """Move all traffic to the secondary (one atomic compare-and-swap of the weights)."""
+    """Move all traffic to the secondary: one atomic compare-and-swap of the weights, or, when
+    Route 53's control plane does not answer, the data-plane lever (--via)."""
     approval = _approval(approve, reason, force)
-    _shift(target, plan_failover, approval, json_output, timeout)
+    _shift(
+        target,
+        lambda clients, topo: plan_failover_via(clients, topo, via.value),
+        approval,
+        json_output,
+        timeout,
+    )
 
 
 @_command(
     "opsctl fallback                      # plan only, exit 3",
     'opsctl fallback --approve --reason "INC-123 resolved"',
     'opsctl fallback --steps 10,50,100 --interval 300 --approve --reason "INC-123 resolved"',
+    'opsctl fallback --via dataplane --approve --reason "INC-123 resolved, us-east-1 still dark"',
 )
 def fallback(
     target: Target,
@@ -442,13 +541,16 @@ def fallback(
     ] = 0.0,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
+    via: ViaOption = Via.auto,
 ) -> None:
-    """Return traffic to the primary, at once or gradually (--steps), stopping on degradation."""
+    """Return traffic to the primary, at once or gradually (--steps), stopping on degradation.
+    After a lever failover: weights to the secondary first, then the lever released, then the
+    steps; with --via dataplane the lever is released only (all traffic back at once)."""
     shares = parse_steps(steps)
     approval = _approval(approve, reason, force)
     _shift(
         target,
-        lambda clients, topo: plan_fallback(clients, topo, shares),
+        lambda clients, topo: plan_fallback_via(clients, topo, shares, via.value),
         approval,
         json_output,
         timeout,

@@ -37,6 +37,12 @@ class AwsError(OpsctlError):
     """An AWS call failed (credentials, network, service error)."""
 
 
+class AwsUnreachable(AwsError):
+    """AWS gave no answer: refused or dropped connection, timeout, or a 5xx (the service, or its
+    whole Region, is impaired). Unlike an error AWS answered with, this says nothing about the
+    request; for Route 53's control plane it is the cue for the data-plane lever."""
+
+
 class RecordsError(OpsctlError):
     """The weighted records are missing or do not look like the expected pair."""
 

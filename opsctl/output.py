@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from opsctl.audit import INTENT, AuditRecord
+from opsctl.dataplane import LeverPlan, LeverResult
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.route53 import Weights
 from opsctl.shift import ShiftPlan, ShiftResult
@@ -125,12 +126,47 @@ def _switch_cell(value: str | None) -> Text:
     return text(_dash(value), style=style)
 
 
+def _unknown_if(unreadable: bool, cell: RenderableType) -> RenderableType:
+    """A source that could not be read shows `unknown`, never a dash that looks like "none"."""
+    return Text("unknown", style="yellow") if unreadable else cell
+
+
+def _probe_cell(region: RegionStatus) -> Text:
+    if region.probe is None:
+        return text("-")
+    return text(str(region.probe), style="green" if region.probe.ok else "bold red")
+
+
+def _lever_line(report: StatusReport) -> Text | None:
+    if report.lever is None:
+        return (
+            text("lever: unknown (unreadable)", style="yellow")
+            if "lever" in report.unreadable
+            else None
+        )
+    lever = report.lever
+    style = {"engaged": "bold yellow", "released": "green"}.get(lever.state, "yellow")
+    line = f"lever: {lever.state} since {_dash(lever.since)} (alarm {_dash(lever.alarm)})"
+    return text(f"{line}; {lever.detail}" if lever.detail else line, style=style)
+
+
+def _dns_line(report: StatusReport) -> Text | None:
+    if report.dns is None:
+        return (
+            text("DNS: unknown (no name server answered)", style="yellow")
+            if "dns" in report.unreadable
+            else None
+        )
+    return text(f"DNS ({', '.join(report.dns.queried)}): {report.dns.summary()}")
+
+
 def status_renderable(report: StatusReport) -> RenderableType:
     if not report.consistent:
         style = "bold red"
     else:
-        style = "bold yellow" if report.unverified else "bold green"
+        style = "bold yellow" if report.unverified or report.partial else "bold green"
     headline = text(report.headline, style=style)
+    unreadable = set(report.unreadable)
     table = Table(title=f"{report.record_name}", title_justify="left", expand=False)
     for column in ("role", "Region", "weight", "share", "health (checkers)", "alarm"):
         table.add_column(column)
@@ -138,21 +174,35 @@ def status_renderable(report: StatusReport) -> RenderableType:
     if show_impaired:
         table.add_column("Region impaired")
     table.add_column("failure switch")
+    show_probe = any(r.probe is not None for r in report.regions)
+    if show_probe:
+        table.add_column("direct probe")
     for region in report.regions:
-        serving = region.share > 0
+        serving = region in report.serving_regions
+        role = region.role
         cells: list[RenderableType] = [
-            text(region.role, style="bold" if serving else ""),
+            text(role, style="bold" if serving else ""),
             region.region,
-            str(region.weight),
-            f"{region.share:.0%}",
+            _unknown_if(region.weight is None, str(region.weight)),
+            _unknown_if(region.share is None, f"{region.share or 0:.0%}"),
             _health_cell(region),
-            _alarm_cell(region.alarm, region.alarm_since),
+            _unknown_if("alarms" in unreadable, _alarm_cell(region.alarm, region.alarm_since)),
         ]
         if show_impaired:
-            cells.append(_alarm_cell(region.impaired_alarm, region.impaired_alarm_since))
-        cells.append(_switch_cell(region.failure_switch))
+            cells.append(
+                _unknown_if(
+                    f"impaired:{role}" in unreadable,
+                    _alarm_cell(region.impaired_alarm, region.impaired_alarm_since),
+                )
+            )
+        cells.append(
+            _unknown_if(f"switch:{role}" in unreadable, _switch_cell(region.failure_switch))
+        )
+        if show_probe:
+            cells.append(_probe_cell(region))
         table.add_row(*cells)
     parts: list[RenderableType] = [headline, table]
+    parts.extend(line for line in (_lever_line(report), _dns_line(report)) if line is not None)
     if report.advice:
         parts.append(text(f"-> {report.advice}", style="bold red"))
     parts.extend(text(f"! {line}", style="yellow") for line in report.errors)
@@ -220,6 +270,41 @@ def result_renderable(result: ShiftResult) -> RenderableType:
             f"{step.approval_to_insync_seconds:.1f}s",
         )
     return table
+
+
+def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
+    title = f"{plan.action} plan by the data-plane lever: all traffic to {plan.target_role}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("step")
+    table.add_column("what")
+    for index, step in enumerate(plan.steps, start=1):
+        table.add_row(str(index), text(step))
+    lever = plan.lever
+    parts: list[RenderableType] = [
+        text(f"why the lever: {plan.reason}", style="bold"),
+        text(f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"),
+        table,
+    ]
+    if plan.preflight is not None:
+        parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
+    return Group(*parts)
+
+
+def lever_result_renderable(result: LeverResult) -> RenderableType:
+    alarm = "ALARM" if result.lever_action == "engage" else "OK"
+    dns = (
+        f"{result.dns.summary()} after {result.approval_to_dns_seconds:.1f}s"
+        if result.dns is not None and result.approval_to_dns_seconds is not None
+        else "not checked (no nameServers in the topology)"
+    )
+    lines = [
+        f"lever {result.lever_action}d ({result.change_id})",
+        f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
+        f"DNS: {dns}",
+    ]
+    parts: list[RenderableType] = [text(line) for line in lines]
+    parts.extend(result_renderable(shift) for shift in (result.reconcile, result.then) if shift)
+    return Group(*parts)
 
 
 def switch_label(plan: SwitchPlan) -> str:

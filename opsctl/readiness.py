@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from opsctl import signals
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError
 from opsctl.signals import Outcome, gather
@@ -67,18 +68,30 @@ class ReadinessReport:
         }
 
 
-def _health(region: RegionStatus) -> Check:
+def _health(region: RegionStatus, status: StatusReport) -> Check:
     value = f"{region.health} ({region.checkers} checkers)" if region.checkers else region.health
     if region.healthy is True:
         return Check("health-check", PASS, value)
     if region.healthy is False:
         return Check("health-check", FAIL, value, "HealthCheckStatus is 0")
+    if "health" in status.unreadable and status.alarm_region != region.region:
+        # The metric lives in another Region, which may be the one that is down: judge the
+        # target by its own endpoint instead.
+        probe = region.probe
+        where = f"HealthCheckStatus unreadable in {status.alarm_region}"
+        if probe is not None and probe.status is not None and not probe.ok:
+            return Check("health-check", FAIL, f"unknown; probe {probe}", f"{where}; probe failed")
+        seen = f"probe {probe}" if probe else "no healthUrl to probe"
+        return Check("health-check", WARN, f"unknown; {seen}", where)
     return Check(
         "health-check", FAIL, value, "no HealthCheckStatus datapoint in the last 10 minutes"
     )
 
 
-def _alarm(region: RegionStatus) -> Check:
+def _alarm(region: RegionStatus, status: StatusReport) -> Check:
+    if region.alarm is None and "alarms" in status.unreadable:
+        where = status.alarm_region
+        return Check("health-alarm", WARN, "unknown", f"the alarms in {where} could not be read")
     if region.alarm == "OK":
         return Check("health-alarm", PASS, "OK")
     if region.alarm == "ALARM":
@@ -122,7 +135,12 @@ def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, 
     """The Region's own signals: what the preflight and each gradual step insist on."""
     region = status.region(target.role)
     impaired_deployed = target.impaired_alarm_name is not None
-    return (_health(region), _alarm(region), _impaired(region, impaired_deployed), _switch(region))
+    return (
+        _health(region, status),
+        _alarm(region, status),
+        _impaired(region, impaired_deployed),
+        _switch(region),
+    )
 
 
 def _alias_targets(status: StatusReport) -> Check:
@@ -388,7 +406,8 @@ def capacity_checks(
     # The metric lives in the sending Region, dimensioned by the receiving one.
     source_cloudwatch = clients.client("cloudwatch", other.region)
     tasks["latency"] = lambda: read_replication_latency(source_cloudwatch, table, target.region)
-    out = gather(tasks)
+    # The same deadline as status: a dark Region costs seconds, not the SDK's minute of retries.
+    out = gather(tasks, signals.READ_DEADLINE)
     return (
         _compare(
             "lambda-concurrency-quota", out["account:target"], out["account:other"], _judge_quota

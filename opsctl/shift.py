@@ -175,9 +175,10 @@ def _plan(
     action: str,
     target_role: str,
     targets: Sequence[Weights],
+    status: StatusReport | None = None,
 ) -> ShiftPlan:
-    status = read_status(clients, topology)
-    current = status.weights
+    status = status or read_status(clients, topology)
+    current = status.require_weights()
     current.require_shiftable()
     # Skip steps the traffic has already reached (a stopped gradual fallback resumes from there).
     share = current.share(target_role)
@@ -186,18 +187,42 @@ def _plan(
     return ShiftPlan(action, target_role, current, steps, preflight, status)
 
 
-def plan_failover(clients: AwsClients, topology: Topology) -> ShiftPlan:
-    """All traffic to the secondary."""
-    return _plan(clients, topology, "failover", "secondary", [Weights.all_on("secondary")])
+def plan_failover(
+    clients: AwsClients, topology: Topology, status: StatusReport | None = None
+) -> ShiftPlan:
+    """All traffic to the secondary (reusing `status` when already read)."""
+    return _plan(clients, topology, "failover", "secondary", [Weights.all_on("secondary")], status)
 
 
 def plan_fallback(
-    clients: AwsClients, topology: Topology, steps: Sequence[int] = (100,)
+    clients: AwsClients,
+    topology: Topology,
+    steps: Sequence[int] = (100,),
+    status: StatusReport | None = None,
 ) -> ShiftPlan:
     """Traffic back to the primary, in one step or through the given primary shares (percent)."""
     return _plan(
-        clients, topology, "fallback", "primary", [Weights.primary_share(p) for p in steps]
+        clients,
+        topology,
+        "fallback",
+        "primary",
+        [Weights.primary_share(p) for p in steps],
+        status,
     )
+
+
+def check_preflight(
+    preflight: ReadinessReport, action: str, target_role: str, approval: Approval
+) -> tuple[str, ...]:
+    """The failing checks --force overrides; PreflightRefused when they are not overridden."""
+    overridden = tuple(check.name for check in preflight.failures)
+    if overridden and not approval.force:
+        failed = "; ".join(f"{c.name}: {c.value}" for c in preflight.failures)
+        raise PreflightRefused(
+            f"preflight refused {action} to {target_role}: {failed}; nothing changed "
+            "(--force overrides)"
+        )
+    return overridden
 
 
 def _degradation(clients: AwsClients, topology: Topology, role: str) -> str | None:
@@ -264,15 +289,9 @@ def apply_shift(
     if plan.noop:
         return ShiftResult(plan.action, (), plan.current)
     assert plan.preflight is not None  # set whenever there are steps
-    overridden = tuple(check.name for check in plan.preflight.failures)
-    if overridden and not approval.force:
-        failed = "; ".join(f"{c.name}: {c.value}" for c in plan.preflight.failures)
-        raise PreflightRefused(
-            f"preflight refused {plan.action} to {plan.target_role}: {failed}; nothing changed "
-            "(--force overrides)"
-        )
+    overridden = check_preflight(plan.preflight, plan.action, plan.target_role, approval)
     audit_log.ensure_writable()  # an unauditable change is not made at all
-    actor = current_actor(clients)
+    actor = current_actor(clients, topology.role(plan.target_role).region)
     route53 = clients.route53()
     applied: list[AppliedChange] = []
 

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import ClientError
 
 from opsctl.aws import client_error_code, translate_aws_errors
-from opsctl.errors import AwsError, OpsctlError
+from opsctl.errors import AwsUnreachable, OpsctlError
 
 T = TypeVar("T")
 
@@ -31,6 +31,11 @@ T = TypeVar("T")
 # "may we send traffic back to it".
 HEALTH_METRIC_PERIOD = 60
 HEALTH_LOOKBACK = timedelta(minutes=10)
+
+# Seconds a round of concurrent reads (status, readiness) waits for its answers: a Region that
+# black-holes connections costs this, not the SDK's minute of timeouts and retries (its reads are
+# left behind). Read at call time.
+READ_DEADLINE = 3.5
 
 ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
 SWITCH_VALUES = ("healthy", "failing")
@@ -62,9 +67,9 @@ def gather(
 ) -> dict[str, Outcome[T]]:
     """Run every read at once; a failing read yields its error instead of sinking the others.
 
-    With `timeout`, a read still running after that many seconds yields an AwsError and is left
-    behind (its thread ends with the SDK's own timeouts). A Ctrl-C while waiting propagates at once.
-    Any other exception in a read (a bug) is re-raised here.
+    With `timeout`, a read still running after that many seconds yields an AwsUnreachable and is
+    left behind (its thread ends with the SDK's own timeouts). A Ctrl-C while waiting propagates
+    at once. Any other exception in a read (a bug) is re-raised here.
     """
 
     def run(task: Callable[[], T], future: Future[Outcome[T]]) -> None:
@@ -84,12 +89,12 @@ def gather(
     return {
         key: future.result()
         if future.done()
-        else Outcome(None, AwsError(f"no answer within {timeout:g}s while reading {key}"))
+        else Outcome(None, AwsUnreachable(f"no answer within {timeout:g}s while reading {key}"))
         for key, future in futures.items()
     }
 
 
-def _iso(value: Any) -> str | None:
+def iso_time(value: Any) -> str | None:
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         return aware.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -163,7 +168,7 @@ def read_alarms(cloudwatch: Any, names: Iterable[str]) -> dict[str, AlarmState]:
             found[alarm["AlarmName"]] = AlarmState(
                 name=alarm["AlarmName"],
                 state=alarm.get("StateValue"),
-                since=_iso(alarm.get("StateUpdatedTimestamp")),
+                since=iso_time(alarm.get("StateUpdatedTimestamp")),
             )
     return found
 

@@ -1,12 +1,26 @@
-"""`opsctl status`: weights, health, alarms and failure switches of both Regions, read at once."""
+"""`opsctl status`: weights, lever, health, alarms, failure switches and DNS answers, read at once.
+
+Every source is read concurrently under one short deadline. A source that cannot be read (its
+Region is down, or Route 53's control plane in us-east-1 is) is listed in `unreadable` and its
+fields stay None; the report still says who serves, from what it could read, and says that the
+judgement rests on partial data.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+import dns.inet
+
+from opsctl import signals
 from opsctl.aws import AwsClients
+from opsctl.dnsquery import DnsAnswers, read_dns, resolve_target, zone_servers
+from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
+from opsctl.lever import ENGAGED, LeverState, lever_for
+from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import RecordState, Weights, alias_mismatches, read_records
 from opsctl.signals import (
     AlarmState,
@@ -19,14 +33,77 @@ from opsctl.signals import (
 )
 from opsctl.topology import RegionTopology, Topology
 
+# Seconds the direct probe of a Region's healthUrl waits for an answer.
+HEALTH_PROBE_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """One GET of the Region's healthUrl from the operator's machine (needs nothing in AWS)."""
+
+    url: str
+    status: int | None  # None: no HTTP answer (refused, timed out, not resolvable)
+    latency_ms: float
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def __str__(self) -> str:
+        if self.status is None:
+            return f"no answer ({self.error})"
+        return f"HTTP {self.status} in {self.latency_ms:.0f} ms"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "status": self.status,
+            "ok": self.ok,
+            "latencyMs": round(self.latency_ms, 1),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class _DirectUrl:
+    """The healthUrl's own host, at `address` when the zone's name servers know it (the sandbox's
+    answer its API names), else as the operator's system resolves it."""
+
+    url: str
+    address: str | None = None
+
+    def resolve(self, hostname: str) -> Endpoint:
+        parts = urlsplit(self.url)
+        host = self.address or parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return Endpoint(base_url=f"{parts.scheme}://{netloc}", host_header=parts.netloc)
+
+
+def probe_health_url(
+    url: str, timeout: float = HEALTH_PROBE_TIMEOUT, servers: Sequence[tuple[str, int]] = ()
+) -> HealthProbe:
+    """GET the healthUrl; its host is asked of the zone's name servers first (`servers`)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    by_zone = servers and not dns.inet.is_address(host)
+    known = resolve_target(host, servers, "A", timeout, system=False) if by_zone else ()
+    response: ApiResponse = call_api(
+        host,
+        _DirectUrl(url, known[0] if known else None),
+        path=parts.path or "/",
+        timeout=timeout,
+    )
+    return HealthProbe(url, response.status, response.latency_ms, response.error)
+
 
 @dataclass(frozen=True)
 class RegionStatus:
     role: str
     region: str
     set_identifier: str
-    weight: int
-    share: float  # fraction of traffic, 0.0-1.0
+    weight: int | None  # None: the weighted records could not be read
+    share: float | None  # fraction of traffic by weight, 0.0-1.0; None with the weight
     healthy: bool | None  # None: no HealthCheckStatus data (or it could not be read)
     checkers_healthy: int | None
     checkers_total: int | None
@@ -36,6 +113,7 @@ class RegionStatus:
     # The Region's own composite "Region impaired" alarm; None when not deployed or unreadable.
     impaired_alarm: str | None = None
     impaired_alarm_since: str | None = None
+    probe: HealthProbe | None = None  # None: no healthUrl, or the probe was not made
 
     @property
     def health(self) -> str:
@@ -51,8 +129,17 @@ class RegionStatus:
 
     @property
     def degraded(self) -> bool:
-        """True when a signal says this Region should not take traffic."""
-        return self.healthy is False or self.alarm == "ALARM" or self.impaired_alarm == "ALARM"
+        """True when a signal says this Region should not take traffic. A probe that got no
+        answer is not one (it may be the operator's own network); a non-2xx answer is."""
+        probe_failed = (
+            self.probe is not None and self.probe.status is not None and not self.probe.ok
+        )
+        return (
+            self.healthy is False
+            or self.alarm == "ALARM"
+            or self.impaired_alarm == "ALARM"
+            or probe_failed
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,7 +147,7 @@ class RegionStatus:
             "region": self.region,
             "setIdentifier": self.set_identifier,
             "weight": self.weight,
-            "share": round(self.share, 4),
+            "share": None if self.share is None else round(self.share, 4),
             "healthy": self.healthy,
             "checkersHealthy": self.checkers_healthy,
             "checkersTotal": self.checkers_total,
@@ -69,22 +156,55 @@ class RegionStatus:
             "failureSwitch": self.failure_switch,
             "impairedAlarm": self.impaired_alarm,
             "impairedAlarmSince": self.impaired_alarm_since,
+            "probe": self.probe.to_json() if self.probe else None,
         }
 
 
 @dataclass(frozen=True)
 class StatusReport:
     record_name: str
-    weights: Weights
+    weights: Weights | None  # None: the weighted records could not be read
     regions: tuple[RegionStatus, RegionStatus]
     errors: tuple[str, ...]  # reads that failed; their fields are None
     # Records that do not point at the Region the topology assigns them (see alias_mismatches):
     # then the weights do not say who serves, and the state is inconsistent.
     alias_mismatches: tuple[str, ...] = ()
+    unreadable: tuple[str, ...] = ()  # the sources behind `errors`: records, health, lever, ...
+    lever: LeverState | None = None  # None: no lever in the topology, or unreadable
+    dns: DnsAnswers | None = None  # None: no nameServers in the topology, or none answered
+    # Why the weights are missing (raised again by whatever needs them, e.g. a weight change).
+    records_error: OpsctlError | None = None
+    alarm_region: str = "us-east-1"  # where the health metrics and alarms live
+
+    def require_weights(self) -> Weights:
+        """The weights, or the error that kept them from being read."""
+        if self.weights is None:
+            raise self.records_error or RecordsError("the weighted records could not be read")
+        return self.weights
+
+    @property
+    def lever_engaged(self) -> bool:
+        """The lever is engaged and its alarm has taken the primary out of DNS answers."""
+        return self.lever is not None and self.lever.state == ENGAGED and self.lever.in_effect
 
     @property
     def serving(self) -> str:
+        """primary | secondary | split | none | unknown. What DNS answered, when the name servers
+        were asked; else what Route 53 answers given the weights and the lever (an engaged lever
+        fails the primary's record, so every answer is the secondary's)."""
+        if self.dns is not None and self.dns.serving is not None:
+            return self.dns.serving
+        if self.lever_engaged:
+            return "secondary"
+        if self.weights is None:
+            return "unknown"
         return self.weights.serving
+
+    @property
+    def serving_regions(self) -> tuple[RegionStatus, ...]:
+        if self.serving == "split":
+            return self.regions
+        return tuple(r for r in self.regions if r.role == self.serving)
 
     def region(self, role: str) -> RegionStatus:
         return self.regions[0] if role == "primary" else self.regions[1]
@@ -92,11 +212,36 @@ class StatusReport:
     @property
     def consistent(self) -> bool:
         """Sane: traffic goes somewhere opsctl would send it, and nowhere that is degraded."""
-        if self.alias_mismatches:
+        if self.alias_mismatches or self.serving in ("none", "unknown"):
             return False
-        if self.serving == "none":
-            return False
-        return not any(r.degraded for r in self.regions if r.share > 0)
+        return not any(r.degraded for r in self.serving_regions)
+
+    def _what_serves(self) -> str:
+        if self.serving == "split":
+            if self.dns is not None and self.dns.serving == "split":
+                counts = " / ".join(
+                    f"{r} {self.dns.counts.get(r, 0)}" for r in ("primary", "secondary")
+                )
+                return f"traffic is split (DNS answers: {counts})"
+            shares = " / ".join(f"{r.role} {r.share or 0:.0%}" for r in self.regions)
+            return f"traffic is split: {shares}"
+        serving = self.region(self.serving)
+        text = f"{serving.role} ({serving.region}) serves all traffic"
+        if self.lever_engaged:
+            text += " (data-plane lever engaged)"
+        return text
+
+    @property
+    def sources(self) -> str:
+        """What the judgement of who serves rests on, e.g. `DNS answers, lever`."""
+        used = []
+        if self.dns is not None and self.dns.serving is not None:
+            used.append("DNS answers")
+        if self.lever is not None:
+            used.append("lever")
+        if self.weights is not None:
+            used.append("weights")
+        return ", ".join(used) or "nothing readable"
 
     @property
     def headline(self) -> str:
@@ -105,42 +250,49 @@ class StatusReport:
                 "INCONSISTENT: the records do not point where the topology says, so the weights "
                 f"do not tell who serves: {'; '.join(self.alias_mismatches)}"
             )
-        if self.serving == "none":
-            return "both weights are 0: Route 53 splits traffic equally (not a state opsctl sets)"
-        if self.serving == "split":
-            shares = " / ".join(f"{r.role} {r.share:.0%}" for r in self.regions)
-            text = f"traffic is split: {shares}"
+        if self.serving == "unknown":
+            text = "who serves is unknown: neither the weights, the lever nor DNS could be read"
+        elif self.serving == "none":
+            text = "both weights are 0: Route 53 splits traffic equally (not a state opsctl sets)"
         else:
-            serving = self.region(self.serving)
-            text = f"{serving.role} ({serving.region}) serves all traffic"
-        degraded = [r for r in self.regions if r.share > 0 and r.degraded]
-        if degraded:
-            names = " and ".join(f"{r.role} ({r.region})" for r in degraded)
-            return f"{text}, but {names} is unhealthy"
-        if self.unverified:
-            names = " and ".join(f"{r.role} ({r.region})" for r in self.unverified)
-            return f"{text}; health of {names} unknown (no HealthCheckStatus data)"
-        return f"{text}; healthy"
+            text = self._what_serves()
+            degraded = [r for r in self.serving_regions if r.degraded]
+            if degraded:
+                names = " and ".join(f"{r.role} ({r.region})" for r in degraded)
+                text = f"{text}, but {names} is unhealthy"
+            elif self.unverified:
+                names = " and ".join(f"{r.role} ({r.region})" for r in self.unverified)
+                text = f"{text}; health of {names} unknown (no HealthCheckStatus data)"
+            else:
+                text = f"{text}; healthy"
+        if self.partial:
+            text += f" [partial data: {', '.join(self.partial)} unreadable; from {self.sources}]"
+        return text
+
+    @property
+    def partial(self) -> tuple[str, ...]:
+        """The unreadable sources the headline's judgement rests on (the checker counts are a
+        detail shown beside the health, not part of it)."""
+        return tuple(key for key in self.unreadable if not key.startswith("checkers:"))
 
     @property
     def unverified(self) -> tuple[RegionStatus, ...]:
         """Regions taking traffic whose health could not be read, and nothing says degraded:
         neither called healthy nor unhealthy."""
-        return tuple(
-            r for r in self.regions if r.share > 0 and r.healthy is None and not r.degraded
-        )
+        return tuple(r for r in self.serving_regions if r.healthy is None and not r.degraded)
 
     @property
     def advice(self) -> str | None:
         """The command to run when traffic sits on a degraded Region and the other is fine."""
         if self.alias_mismatches:
             return "fix the records or the topology (setIdentifier, aliasTarget) before shifting"
-        if self.consistent or self.serving == "none":
+        if self.consistent or self.serving in ("none", "unknown"):
             return None
         primary, secondary = self.regions
-        if primary.share > 0 and primary.degraded and not secondary.degraded:
+        serving = {r.role for r in self.serving_regions}
+        if "primary" in serving and primary.degraded and not secondary.degraded:
             return 'opsctl failover --approve --reason "..."'
-        if secondary.share > 0 and secondary.degraded and not primary.degraded:
+        if "secondary" in serving and secondary.degraded and not primary.degraded:
             return 'opsctl fallback --approve --reason "..."'
         return "both Regions look degraded: do not shift traffic; investigate first"
 
@@ -153,26 +305,30 @@ class StatusReport:
             "advice": self.advice,
             "regions": [r.to_json() for r in self.regions],
             "aliasMismatches": list(self.alias_mismatches),
+            "lever": self.lever.to_json() if self.lever else None,
+            "dns": self.dns.to_json() if self.dns else None,
+            "unreadable": list(self.unreadable),
             "errors": list(self.errors),
         }
 
 
 def _region_status(
     topology: RegionTopology,
-    weights: Weights,
+    weights: Weights | None,
     health: dict[str, bool | None] | None,
     checkers: CheckerCounts | None,
     alarms: dict[str, AlarmState] | None,
     switch: str | None,
     impaired: AlarmState | None,
+    probe: HealthProbe | None,
 ) -> RegionStatus:
     alarm = (alarms or {}).get(topology.alarm_name)
     return RegionStatus(
         role=topology.role,
         region=topology.region,
         set_identifier=topology.set_identifier,
-        weight=weights.of(topology.role),
-        share=weights.share(topology.role),
+        weight=weights.of(topology.role) if weights else None,
+        share=weights.share(topology.role) if weights else None,
         healthy=(health or {}).get(topology.health_check_id),
         checkers_healthy=checkers.healthy if checkers else None,
         checkers_total=checkers.total if checkers else None,
@@ -181,21 +337,28 @@ def _region_status(
         failure_switch=switch,
         impaired_alarm=impaired.state if impaired else None,
         impaired_alarm_since=impaired.since if impaired else None,
+        probe=probe,
     )
 
 
-def read_status(clients: AwsClients, topology: Topology) -> StatusReport:
-    """Every read runs concurrently: wall time is about one AWS round trip, whatever the count.
+def read_status(
+    clients: AwsClients, topology: Topology, deadline: float | None = None
+) -> StatusReport:
+    """Every read runs concurrently under `deadline` (default signals.READ_DEADLINE): wall time is
+    one round trip when AWS answers, and at most the deadline when a Region does not.
 
-    The weighted records must be readable and well-formed (RecordsError otherwise); any other read
-    that fails leaves its fields None and adds a line to `errors`, because during an incident one
-    Region's endpoints may be down and the operator still needs the rest.
+    Weighted records that are readable but malformed raise RecordsError; any read that fails or
+    does not answer in time leaves its fields None and is listed in `unreadable`, because during
+    an incident one Region (or Route 53's control plane) may be down and the operator still needs
+    the rest.
     """
+    deadline = signals.READ_DEADLINE if deadline is None else deadline
     route53 = clients.route53()
     alarm_cloudwatch = clients.client("cloudwatch", topology.alarm_region)
     # Clients are created here, up front, so the threads only make calls.
     ssm = {r.role: clients.client("ssm", r.region) for r in topology.regions}
     regional_cloudwatch = {r.role: clients.client("cloudwatch", r.region) for r in topology.regions}
+    lever = lever_for(clients, topology)
 
     tasks: dict[str, Callable[[], Any]] = {
         "records": lambda: read_records(route53, topology),
@@ -204,6 +367,10 @@ def read_status(clients: AwsClients, topology: Topology) -> StatusReport:
         ),
         "alarms": lambda: read_alarms(alarm_cloudwatch, [r.alarm_name for r in topology.regions]),
     }
+    if lever is not None:
+        tasks["lever"] = lever.read_state
+    if topology.name_servers:
+        tasks["dns"] = lambda: read_dns(topology)
     for region in topology.regions:
         role = region.role
         tasks[f"checkers:{role}"] = lambda r=region: read_checker_counts(route53, r.health_check_id)
@@ -214,31 +381,53 @@ def read_status(clients: AwsClients, topology: Topology) -> StatusReport:
             tasks[f"impaired:{role}"] = lambda r=region: read_alarms(
                 regional_cloudwatch[r.role], [r.impaired_alarm_name]
             )[r.impaired_alarm_name]
-    outcomes = gather(tasks)
+        if region.health_url:
+            tasks[f"probe:{role}"] = lambda r=region: probe_health_url(
+                r.health_url,
+                min(HEALTH_PROBE_TIMEOUT, deadline),
+                zone_servers(topology, HEALTH_PROBE_TIMEOUT) if topology.name_servers else (),
+            )
+    outcomes = gather(tasks, deadline)
 
-    records = outcomes.pop("records")
-    if records.error is not None:
+    records = outcomes["records"]
+    aws_reads = [key for key in outcomes if key != "dns" and not key.startswith("probe:")]
+    # Partial data is for an outage. Records that are wrong, an error AWS answered with (access
+    # denied, no such zone) or no credentials are the operator's to fix, and so is an AWS that
+    # answers nothing at all (a wrong endpoint, no network): one line, exit 1.
+    if records.error is not None and (
+        not isinstance(records.error, AwsUnreachable)
+        or all(outcomes[key].error for key in aws_reads)
+    ):
         raise records.error
-    state: RecordState = records.value  # type: ignore[assignment]
-    errors = tuple(outcome.error.message for outcome in outcomes.values() if outcome.error)
+    state: RecordState | None = records.value
+    weights = state.weights if state else None
+
+    def value(key: str) -> Any:
+        return outcomes[key].value if key in outcomes else None
+
     regions = tuple(
         _region_status(
             region,
-            state.weights,
-            outcomes["health"].value,
-            outcomes[f"checkers:{region.role}"].value,
-            outcomes["alarms"].value,
-            outcomes[f"switch:{region.role}"].value,
-            outcomes[f"impaired:{region.role}"].value
-            if f"impaired:{region.role}" in outcomes
-            else None,
+            weights,
+            value("health"),
+            value(f"checkers:{region.role}"),
+            value("alarms"),
+            value(f"switch:{region.role}"),
+            value(f"impaired:{region.role}"),
+            value(f"probe:{region.role}"),
         )
         for region in topology.regions
     )
+    failed = {key: outcome.error for key, outcome in outcomes.items() if outcome.error}
     return StatusReport(
         record_name=topology.record_name,
-        weights=state.weights,
+        weights=weights,
         regions=(regions[0], regions[1]),
-        errors=errors,
-        alias_mismatches=alias_mismatches(state, topology),
+        errors=tuple(error.message for error in failed.values()),
+        alias_mismatches=alias_mismatches(state, topology) if state else (),
+        unreadable=tuple(failed),
+        lever=value("lever"),
+        dns=value("dns"),
+        records_error=records.error,
+        alarm_region=topology.alarm_region,
     )

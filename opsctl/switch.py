@@ -72,7 +72,7 @@ def apply_switch(
     if plan.noop:
         return None
     audit_log.ensure_writable()  # an unauditable change is not made at all
-    actor = current_actor(clients)
+    actor = current_actor(clients, plan.region)
     ssm = clients.client("ssm", plan.region)
     read = read_failure_switch_version(ssm, plan.parameter)
     if read.value != plan.current:

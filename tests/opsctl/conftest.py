@@ -5,6 +5,11 @@ check per Region (tags per docs/contracts.md), their HealthCheckStatus alarms in
 composite "Region impaired" alarm, an SSM failure switch and the global table's replica in each
 Region. Health
 is driven the way moto allows: datapoints on AWS/Route53 HealthCheckStatus and set_alarm_state.
+
+The data-plane lever: its alarm in the secondary Region and the CLOUDWATCH_METRIC check on it. Each
+Region's healthUrl is a loopback stand-in (`World.set_front`), so the operator's direct probe never
+leaves the machine. The `dataplane` fixture adds what moto lacks: an evaluator that moves the lever
+alarm like CloudWatch would, and name servers answering the shared name by Route 53's rules.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,8 @@ from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.state import SandboxState
 from opsctl.topology import Topology, parse_topology
 from tests.support.aws import create_state_table
+from tests.support.dns import LoopbackDnsServer
+from tests.support.http import LoopbackServer, QuietHandler
 
 APP = "multi-region-authorizer-primary"
 ZONE_NAME = "example.com."
@@ -46,6 +56,8 @@ API_IDS = {"primary": "a1b2c3d4e5", "secondary": "f6g7h8i9j0"}
 LEVER_NAMESPACE = "MultiRegionAuthorizer"
 LEVER_METRIC = "PrimaryOutOfService"
 LEVER_ALARM = f"{APP}-primary-out-of-service"
+# What each Region's aliasTarget resolves to on the test name servers (documentation ranges).
+TARGET_ADDRESSES = {"primary": "192.0.2.10", "secondary": "198.51.100.10"}
 
 
 def alias_target(region: str) -> str:
@@ -62,6 +74,34 @@ class World:
     topology_path: Path
     audit_path: Path
     endpoint_url: str
+    # The HTTP status each Region's healthUrl stand-in answers (see set_front).
+    front_status: dict[str, int] = field(default_factory=dict)
+    front: LoopbackServer | None = None
+
+    def close(self) -> None:
+        if self.front is not None:
+            self.front.close()
+
+    def set_front(self, role: str, status: int) -> None:
+        """What the Region's /health answers the operator's direct probe."""
+        self.front_status[role] = status
+
+    def set_topology(self, document: dict[str, Any]) -> None:
+        """Replace the topology (file and parsed), e.g. to add nameServers."""
+        self.topology_document = document
+        self.topology_path.write_text(json.dumps(document))
+        self.topology = parse_topology(document)
+
+    def lever_alarm(self) -> str:
+        alarm = self.client("cloudwatch", REGIONS["secondary"]).describe_alarms(
+            AlarmNames=[LEVER_ALARM]
+        )["MetricAlarms"][0]
+        return str(alarm["StateValue"])
+
+    def set_lever_alarm(self, state: str) -> None:
+        self.client("cloudwatch", REGIONS["secondary"]).set_alarm_state(
+            AlarmName=LEVER_ALARM, StateValue=state, StateReason="test"
+        )
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url)
@@ -252,6 +292,14 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
             ]
         },
     )
+    front_status = dict.fromkeys(REGIONS, 200)
+
+    class HealthFront(QuietHandler):
+        def do_GET(self) -> None:
+            role = self.path.split("/")[1]
+            self.reply(front_status.get(role, 404), b'{"status": "checked"}', "application/json")
+
+    front = LoopbackServer(HealthFront)
     regions: dict[str, dict[str, Any]] = {}
     for role, region in REGIONS.items():
         api_host = f"{API_IDS[role]}.execute-api.{region}.amazonaws.com"
@@ -318,7 +366,7 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
             "healthCheckId": health_check_id,
             "alarmName": alarm_name,
             "apiUrl": f"https://{api_host}/prod",
-            "healthUrl": f"https://{api_host}/prod/health",
+            "healthUrl": f"{front.base_url}/{role}/prod/health",
             "failureSwitch": switch,
             "aliasTarget": alias_target(region),
             **({"impairedAlarmName": impaired_name} if impaired_alarms else {}),
@@ -340,6 +388,8 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
         topology_path=path,
         audit_path=tmp_path / "audit.jsonl",
         endpoint_url=endpoint_url,
+        front_status=front_status,
+        front=front,
     )
     for role in REGIONS:
         world.set_health(role, True)
@@ -457,7 +507,21 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.setenv("COLUMNS", "200")  # wide tables: assertions read whole cells
     # The emulator answers GetChange at once (or after a set delay): no need to poll every 2 s.
     monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
+    # A loaded test machine's emulator may take seconds to answer a round of reads; the tests
+    # that black-hole a Region set the production deadline themselves (`read_deadline`).
+    monkeypatch.setattr("opsctl.signals.READ_DEADLINE", 60.0)
+    # The DataPlane fixture evaluates the lever alarm every 50 ms, not once a minute.
+    monkeypatch.setattr("opsctl.dataplane.CONFIRM_POLL_INTERVAL", 0.05)
     return audit
+
+
+@pytest.fixture
+def read_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A deadline for a round of reads well below the SDK's own timeouts (3 x (3 + 10) s), for
+    tests where a Region does not answer: opsctl must not wait for it. (Production's is shorter;
+    this leaves a loaded test machine's emulator time to answer the other Region.)"""
+    monkeypatch.setattr("opsctl.signals.READ_DEADLINE", 10.0)
+    return 10.0
 
 
 @pytest.fixture
@@ -472,8 +536,91 @@ def fault_proxy(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 @pytest.fixture
-def world(aws_endpoint: str, tmp_path: Path) -> World:
-    return build_world(aws_endpoint, tmp_path)
+def world(aws_endpoint: str, tmp_path: Path) -> Iterator[World]:
+    built = build_world(aws_endpoint, tmp_path)
+    yield built
+    built.close()
+
+
+class DataPlane:
+    """What AWS's data plane does and moto does not, refreshed every `interval` s on a thread:
+
+    - CloudWatch: the lever alarm takes the newest minute's Maximum of its metric (>= 1: ALARM,
+      else OK; no data: unchanged);
+    - Route 53's name servers: the shared name answered by the rules for weighted records
+      (healthy non-zero weights first, then zero weights, else all), the primary unhealthy while
+      the lever alarm is in ALARM; each aliasTarget by its address.
+
+    It reads the emulator directly (not through any fault proxy), as the data plane does not go
+    through the control plane; answers come from the newest snapshot, so they are immediate."""
+
+    def __init__(self, world: World, interval: float = 0.05) -> None:
+        self._world = world
+        self._interval = interval
+        self._weights = world.weights().as_dict()
+        self._lever_alarm = world.lever_alarm()
+        self.last_error: Exception | None = None
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self.server = LoopbackDnsServer(self.answer)
+
+    def _evaluate_lever_alarm(self, cloudwatch: Any) -> str:
+        end = datetime.now(UTC) + timedelta(minutes=1)
+        points = cloudwatch.get_metric_statistics(
+            Namespace=LEVER_NAMESPACE,
+            MetricName=LEVER_METRIC,
+            Dimensions=[{"Name": "App", "Value": APP}],
+            StartTime=end - timedelta(minutes=10),
+            EndTime=end,
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        state = self._world.lever_alarm()
+        if points:
+            newest = max(points, key=lambda point: point["Timestamp"])
+            wanted = "ALARM" if newest["Maximum"] >= 1 else "OK"
+            if wanted != state:
+                self._world.set_lever_alarm(wanted)
+                state = wanted
+        return state
+
+    def _run(self) -> None:
+        cloudwatch = self._world.client("cloudwatch", REGIONS["secondary"])
+        while not self._stopped.wait(self._interval):
+            try:
+                self._lever_alarm = self._evaluate_lever_alarm(cloudwatch)
+                self._weights = self._world.weights().as_dict()
+            except Exception as error:  # a busy emulator: keep the last snapshot, try again
+                self.last_error = error
+
+    def answer(self, name: str) -> list[str] | None:
+        targets = {alias_target(region): TARGET_ADDRESSES[role] for role, region in REGIONS.items()}
+        if name in targets:
+            return [targets[name]]
+        if name != RECORD_NAME.rstrip("."):
+            return None
+        weights = self._weights
+        healthy = {"primary": self._lever_alarm != "ALARM", "secondary": True}
+        pool = [r for r in REGIONS if weights[r] > 0 and healthy[r]] or [
+            r for r in REGIONS if healthy[r]
+        ]
+        chosen = random.choices(pool, weights=[weights[r] or 1 for r in pool])[0]
+        return [TARGET_ADDRESSES[chosen]]
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+        self.server.close()
+
+
+@pytest.fixture
+def dataplane(world: World) -> Iterator[DataPlane]:
+    """The World with name servers in its topology and its lever alarm evaluated."""
+    plane = DataPlane(world)
+    world.set_topology({**world.topology_document, "nameServers": [plane.server.address]})
+    yield plane
+    plane.close()
 
 
 @pytest.fixture

@@ -314,7 +314,7 @@ def test_ctrl_c_while_planning_changes_nothing(
     def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "plan_failover", interrupted)
+    monkeypatch.setattr(cli, "plan_failover_via", interrupted)
     result = invoke(runner, world, "failover", "--approve", "--reason", "x")
     assert_one_line_error(result, 130, "interrupted")
     assert world.weights() == Weights(100, 0)

@@ -19,6 +19,9 @@ STATUS_KEYS = {
     "advice",
     "regions",
     "aliasMismatches",
+    "lever",
+    "dns",
+    "unreadable",
     "errors",
 }
 REGION_KEYS = {
@@ -35,6 +38,7 @@ REGION_KEYS = {
     "failureSwitch",
     "impairedAlarm",
     "impairedAlarmSince",
+    "probe",
 }
 
 

@@ -122,12 +122,14 @@ def test_discovery_by_tags_rebuilds_the_topology(runner: CliRunner, world: World
     assert result.exit_code == 0, result.stderr
     discovered = json.loads(result.stdout)
     # Tags name the Regions' checks; the lever, name servers and alias targets need the output
-    # (the lever's own tagged check does not confuse discovery).
+    # (the lever's own tagged check does not confuse discovery). The healthUrl comes from the
+    # health check (the world's topology points at a loopback stand-in instead).
+    health_urls = [discovered["regions"][role]["healthUrl"] for role in ("primary", "secondary")]
     assert parse_topology(discovered) == replace(
         world.topology,
         out_of_service=None,
-        primary=replace(world.topology.primary, alias_target=None),
-        secondary=replace(world.topology.secondary, alias_target=None),
+        primary=replace(world.topology.primary, alias_target=None, health_url=health_urls[0]),
+        secondary=replace(world.topology.secondary, alias_target=None, health_url=health_urls[1]),
     )
 
 

@@ -1,0 +1,235 @@
+"""Failing over without us-east-1: the data-plane lever, end to end through the CLI.
+
+The fault proxy refuses every request signed for us-east-1 (Route 53's control plane, us-east-1
+CloudWatch and STS's global endpoint go with it); the DataPlane fixture evaluates the lever alarm
+like CloudWatch and answers the shared name like Route 53's name servers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
+
+from opsctl.cli import app
+from opsctl.route53 import Weights
+from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from tests.opsctl.conftest import (
+    APP,
+    LEVER_METRIC,
+    LEVER_NAMESPACE,
+    REGIONS,
+    DataPlane,
+    World,
+    assert_one_line_error,
+    invoke,
+)
+
+PRIMARY = REGIONS["primary"]
+
+
+def _engaged_earlier(world: World, minutes: int = 3) -> None:
+    """A lever failover made minutes ago (the alarm took it then)."""
+    world.client("cloudwatch", REGIONS["secondary"]).put_metric_data(
+        Namespace=LEVER_NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": LEVER_METRIC,
+                "Dimensions": [{"Name": "App", "Value": APP}],
+                "Timestamp": datetime.now(UTC) - timedelta(minutes=minutes),
+                "Value": 1.0,
+            }
+        ],
+    )
+    world.set_lever_alarm("ALARM")
+
+
+def _dns(runner: CliRunner, world: World) -> dict[str, int]:
+    result = invoke(runner, world, "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["dns"]["answers"]
+
+
+def test_status_with_us_east_1_refused_shows_the_secondary_view(
+    runner: CliRunner, world: World, dataplane: DataPlane, fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    world.set_front("primary", 503)
+    result = invoke(runner, world, "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert {"records", "health", "alarms", "checkers:primary", "switch:primary"} <= set(
+        status["unreadable"]
+    )
+    assert "switch:secondary" not in status["unreadable"]
+    assert status["lever"]["state"] == "released"
+    assert status["dns"]["answers"] == {"primary": 8}
+    primary, secondary = status["regions"]
+    assert primary["weight"] is None and primary["probe"]["status"] == 503
+    assert secondary["failureSwitch"] == "healthy" and secondary["probe"]["ok"] is True
+    assert status["serving"] == "primary"
+    assert status["headline"].startswith(
+        "primary (us-east-1) serves all traffic, but primary (us-east-1) is unhealthy"
+    )
+    assert "partial data: records" in status["headline"]
+    assert status["advice"] == 'opsctl failover --approve --reason "..."'
+    table = invoke(runner, world, "status")
+    assert table.exit_code == 0, table.stderr
+    assert "unknown" in table.stdout and "lever: released" in table.stdout
+    assert "Traceback" not in table.stdout + table.stderr
+
+
+def test_status_with_us_east_1_black_holed_still_answers(
+    runner: CliRunner, world: World, fault_proxy: FaultProxy, read_deadline: float
+) -> None:
+    fault_proxy.set_fault(PRIMARY, Fault.HANG)
+    result = invoke(runner, world, "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert "records" in status["unreadable"]
+    assert status["lever"]["state"] == "released"
+    assert status["regions"][1]["failureSwitch"] == "healthy"
+
+
+def test_failover_auto_engages_the_lever_when_the_control_plane_is_down(
+    runner: CliRunner, world: World, dataplane: DataPlane, fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    plan = invoke(runner, world, "failover", "--json")
+    assert plan.exit_code == 3, plan.stderr
+    planned = json.loads(plan.stdout)["plan"]
+    assert planned["via"] == "dataplane" and planned["leverAction"] == "engage"
+    assert planned["reason"].startswith("Route 53's control plane does not answer")
+    # The secondary is judged by its own signals: us-east-1's health metric is only a warning.
+    checks = {c["name"]: c["result"] for c in planned["preflight"]["checks"]}
+    assert checks["health-check"] == "warn" and checks["failure-switch"] == "pass"
+
+    result = invoke(
+        runner,
+        world,
+        "failover",
+        "--approve",
+        "--reason",
+        "INC-9 us-east-1 dark",
+        "--timeout",
+        "30",
+    )
+    assert result.exit_code == 0, (result.stderr, dataplane.last_error)
+    assert result.exit_code == 0, result.stderr
+    assert "lever engaged" in result.stdout
+    assert "DNS: 8/8 answers: secondary 8" in result.stdout
+    assert "approval to alarm ALARM:" in result.stderr
+    assert "approval to DNS answers:" in result.stderr
+    assert world.lever_alarm() == "ALARM"
+    assert world.weights() == Weights(100, 0)  # the weights were never touched
+    (record,) = world.audit_outcomes()
+    assert record["action"] == "failover" and record["step"] == "lever" and record["applied"]
+    assert (record["before"], record["after"]) == ({"lever": "released"}, {"lever": "engaged"})
+    assert record["actorArn"].startswith("arn:aws")  # STS in us-west-2 answered
+    history = runner.invoke(app, ["history"])
+    assert "failover lever" in history.stdout
+
+    again = invoke(runner, world, "failover", "--approve", "--reason", "INC-9 again")
+    assert again.exit_code == 0, again.stderr
+    assert "the data-plane lever is engaged" in again.stderr
+    assert len(world.audit_outcomes()) == 1
+
+
+def test_failover_via_weights_without_the_control_plane_is_refused(
+    runner: CliRunner, world: World, dataplane: DataPlane, fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    result = invoke(runner, world, "failover", "--via", "weights", "--approve", "--reason", "x")
+    assert_one_line_error(result, 1, "Route 53's control plane does not answer")
+    assert "--via dataplane" in result.stderr
+    assert world.lever_alarm() == "OK" and world.audit_lines() == []
+
+
+def test_failover_auto_uses_the_weights_when_the_control_plane_answers(
+    runner: CliRunner, world: World, dataplane: DataPlane
+) -> None:
+    result = invoke(runner, world, "failover", "--approve", "--reason", "INC-9")
+    assert result.exit_code == 0, result.stderr
+    assert world.weights() == Weights(0, 100)
+    assert world.lever_alarm() == "OK"
+
+
+def test_fallback_after_a_lever_failover_reconciles_the_weights_then_releases(
+    runner: CliRunner, world: World, dataplane: DataPlane
+) -> None:
+    _engaged_earlier(world)
+    plan = invoke(runner, world, "fallback", "--json")
+    assert plan.exit_code == 3, plan.stderr
+    steps = json.loads(plan.stdout)["plan"]["steps"]
+    assert steps[0].startswith("weights primary 100 / secondary 0 -> primary 0 / secondary 100")
+    assert steps[1].startswith("release the lever")
+    assert steps[2] == "weights primary 100 / secondary 0"
+
+    result = invoke(runner, world, "fallback", "--approve", "--reason", "INC-9 resolved")
+    assert result.exit_code == 0, result.stderr
+    assert world.weights() == Weights(100, 0)
+    assert world.lever_alarm() == "OK"
+    assert [(r["action"], r["after"]) for r in world.audit_outcomes()] == [
+        ("fallback", {"primary": 0, "secondary": 100}),
+        ("fallback", {"lever": "released"}),
+        ("fallback", {"primary": 100, "secondary": 0}),
+    ]
+    assert _dns(runner, world) == {"primary": 8}
+    nothing = invoke(runner, world, "fallback", "--approve", "--reason", "again")
+    assert nothing.exit_code == 0, nothing.stderr
+    assert "nothing to do" in nothing.stderr
+    assert len(world.audit_outcomes()) == 3
+
+
+def test_fallback_via_dataplane_without_the_control_plane_releases_the_lever(
+    runner: CliRunner, world: World, dataplane: DataPlane, fault_proxy: FaultProxy
+) -> None:
+    _engaged_earlier(world)
+    fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    plan = invoke(runner, world, "fallback", "--via", "dataplane")
+    assert plan.exit_code == 3, plan.stderr
+    assert "all traffic goes back to the primary at once" in plan.stdout
+    # The primary's own signals are in us-east-1 too: the preflight refuses until overridden.
+    refused = invoke(runner, world, "fallback", "--via", "dataplane", "--approve", "--reason", "ok")
+    assert_one_line_error(refused, 4, "preflight refused fallback to primary")
+    assert world.lever_alarm() == "ALARM"
+    result = invoke(
+        runner,
+        world,
+        "fallback",
+        "--via",
+        "dataplane",
+        "--approve",
+        "--force",
+        "--reason",
+        "ok",
+        "--timeout",
+        "30",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "DNS: 8/8 answers: primary 8" in result.stdout
+    assert world.lever_alarm() == "OK"
+    (record,) = world.audit_outcomes()
+    assert (record["action"], record["after"]) == ("fallback", {"lever": "released"})
+
+
+def test_fallback_with_nothing_to_undo_is_a_noop(
+    runner: CliRunner, world: World, dataplane: DataPlane
+) -> None:
+    for via in ("auto", "dataplane"):
+        result = invoke(runner, world, "fallback", "--via", via, "--approve", "--reason", "x")
+        assert result.exit_code == 0, result.stderr
+        assert "nothing to do" in result.stderr
+    assert world.audit_lines() == []
+
+
+def test_readiness_and_history_work_with_the_primary_down(
+    runner: CliRunner, world: World, fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    readiness = invoke(runner, world, "readiness", "--json")
+    assert readiness.exit_code in (0, 4), readiness.stderr
+    checks = {c["name"]: c["result"] for c in json.loads(readiness.stdout)["checks"]}
+    assert checks["health-check"] == "warn"
+    history = runner.invoke(app, ["history", "--json"])
+    assert history.exit_code == 0, history.stderr
