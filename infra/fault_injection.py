@@ -15,11 +15,21 @@ import pulumi_aws as aws
 
 from infra.config import FAULT_INJECTION_FUNCTIONS, PROJECT, Settings
 from infra.policies import allow, service_role
-from infra.regional import FisLambdaWiring
 
 CONFIG_PREFIX = "FisConfigs/"
 EXTENSION_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x"
 TARGET = "Functions"
+
+
+@dataclass(frozen=True)
+class FisLambdaWiring:
+    """What a function needs so AWS FIS Lambda actions can reach it (the FIS extension)."""
+
+    extension_layer_arn: pulumi.Input[str]
+    configuration_location: pulumi.Input[str]  # arn:aws:s3:::bucket/prefix/
+    bucket_arn: pulumi.Input[str]
+    prefix: str
+    functions: tuple[str, ...] = FAULT_INJECTION_FUNCTIONS
 
 
 @dataclass(frozen=True)
