@@ -92,7 +92,7 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert audited["action"] == "failover"
         assert audited["reason"] == DRILL_REASON
         assert failover.requests > 0
-        assert failover.failed == 0
+        assert failover.failed == 0, drill.players_summary()
         assert failover.approval_to_insync_seconds > 0
 
         probed = drill.verify_secondary_serving(session)
@@ -127,7 +127,7 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
             *(("fallback", {"primary": p, "secondary": 100 - p}) for p in FALLBACK_STEPS),
         ]
         assert fallback.requests > 0
-        assert fallback.failed == 0
+        assert fallback.failed == 0, drill.players_summary()
 
         final = drill.primary_serving_again(during_outage)
         assert final.serving == "primary" and final.consistent
