@@ -51,7 +51,7 @@ table = GlobalTable(
         replica_region=settings.secondary_region,
         deletion_protection=settings.table_deletion_protection,
     ),
-    provider=providers.primary,
+    opts=pulumi.ResourceOptions(provider=providers.primary),
 )
 
 code = functions_archive(PROJECT_DIR / "functions")
@@ -63,7 +63,11 @@ dependency_layer_dir = active_layer_builder(PROJECT_DIR).build(
 
 # FIS Lambda actions need the FIS extension and its S3 prefix wired into the target functions.
 fault_store = (
-    FaultInjectionStore("fault-injection", FaultInjectionStoreArgs(), provider=providers.primary)
+    FaultInjectionStore(
+        "fault-injection",
+        FaultInjectionStoreArgs(),
+        opts=pulumi.ResourceOptions(provider=providers.primary),
+    )
     if settings.fault_injection.enabled
     else None
 )
@@ -92,11 +96,13 @@ for role in ROLES:
             fault_injection=fault_store.wiring if fault_store and role == "primary" else None,
             depends_on=[table],
         ),
-        provider=providers.for_role(role),
+        opts=pulumi.ResourceOptions(provider=providers.for_role(role)),
     )
 
 lever = OutOfServiceLever(
-    "lever", OutOfServiceLeverArgs(settings=settings), provider=providers.secondary
+    "lever",
+    OutOfServiceLeverArgs(settings=settings),
+    opts=pulumi.ResourceOptions(provider=providers.secondary),
 )
 
 dns = DnsFailover(
@@ -117,7 +123,7 @@ dns = DnsFailover(
         lever_alarm_name=lever.alarm.name,
         lever_region=lever.region,
     ),
-    provider=providers.alarm,
+    opts=pulumi.ResourceOptions(provider=providers.alarm),
 )
 
 operator = OperatorPolicy(
@@ -133,7 +139,7 @@ operator = OperatorPolicy(
         ],
         rest_api_ids={role: stack.rest_api.id for role, stack in regional.items()},
     ),
-    provider=providers.primary,
+    opts=pulumi.ResourceOptions(provider=providers.primary),
 )
 
 signals = tuple(
@@ -150,14 +156,14 @@ alarms = {
     s.role: RegionalAlarms(
         f"{s.role}-alarms",
         RegionalAlarmsArgs(settings=settings, signals=s),
-        provider=providers.for_role(s.role),
+        opts=pulumi.ResourceOptions(provider=providers.for_role(s.role)),
     )
     for s in signals
 }
 dashboard = Dashboard(
     "dashboard",
     DashboardArgs(settings=settings, signals=signals),  # type: ignore[arg-type]
-    provider=providers.primary,
+    opts=pulumi.ResourceOptions(provider=providers.primary),
 )
 
 if fault_store is not None:
@@ -170,7 +176,7 @@ if fault_store is not None:
             function_arns=[primary.functions[fn].arn for fn in fault_store.wiring.functions],
             stop_alarm_arns=[alarm.arn for alarm in alarms["primary"].metric_alarms],
         ),
-        provider=providers.primary,
+        opts=pulumi.ResourceOptions(provider=providers.primary),
     )
 
 pulumi.export(

@@ -24,7 +24,6 @@ class GlobalTable(pulumi.ComponentResource):
         self,
         name: str,
         args: GlobalTableArgs,
-        provider: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:GlobalTable", name, None, opts)
@@ -51,7 +50,7 @@ class GlobalTable(pulumi.ComponentResource):
                     deletion_protection_enabled=args.deletion_protection,
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"tableName": self.table.name, "tableArn": self.table.arn})
 

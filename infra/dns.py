@@ -47,12 +47,11 @@ class DnsFailover(pulumi.ComponentResource):
         self,
         name: str,
         args: DnsFailoverArgs,
-        provider: aws.Provider,  # us-east-1
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:DnsFailover", name, None, opts)
         settings = args.settings
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = pulumi.ResourceOptions(parent=self)
 
         self.topic = alarm_topic(f"{name}-alarms", settings.alarm_topic_name, settings, child)
 
@@ -147,7 +146,7 @@ class DnsFailover(pulumi.ComponentResource):
                 health_check_id=self.primary_record_check.id if role == "primary" else None,
                 # Weights belong to the operator after creation (opsctl failover/fallback).
                 opts=pulumi.ResourceOptions(
-                    parent=self, provider=provider, ignore_changes=["weightedRoutingPolicies"]
+                    parent=self, ignore_changes=["weightedRoutingPolicies"]
                 ),
             )
 

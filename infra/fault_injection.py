@@ -45,11 +45,10 @@ class FaultInjectionStore(pulumi.ComponentResource):
         self,
         name: str,
         args: FaultInjectionStoreArgs,
-        provider: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:FaultInjectionStore", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(name, force_destroy=True, opts=child)
         aws.s3.BucketPublicAccessBlock(
             f"{name}-private",
@@ -61,7 +60,7 @@ class FaultInjectionStore(pulumi.ComponentResource):
             opts=child,
         )
         extension = aws.ssm.get_parameter_output(
-            name=EXTENSION_PARAMETER, opts=pulumi.InvokeOutputOptions(provider=provider)
+            name=EXTENSION_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         self.wiring = FisLambdaWiring(
             extension_layer_arn=extension.value,
@@ -88,12 +87,11 @@ class FaultInjectionExperiments(pulumi.ComponentResource):
         self,
         name: str,
         args: FaultInjectionExperimentsArgs,
-        provider: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:FaultInjectionExperiments", name, None, opts)
         settings, faults = args.settings, args.settings.fault_injection
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = pulumi.ResourceOptions(parent=self)
 
         role = service_role(
             name,

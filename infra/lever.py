@@ -41,7 +41,6 @@ class OutOfServiceLever(pulumi.ComponentResource):
         self,
         name: str,
         args: OutOfServiceLeverArgs,
-        provider: aws.Provider,  # the secondary Region's
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:OutOfServiceLever", name, None, opts)
@@ -63,6 +62,6 @@ class OutOfServiceLever(pulumi.ComponentResource):
             comparison_operator="GreaterThanOrEqualToThreshold",
             # The state latches until the next datapoint: a lever stays where it was set.
             treat_missing_data="ignore",
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"alarmName": self.alarm.name, "region": self.region})

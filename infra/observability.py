@@ -72,13 +72,12 @@ class RegionalAlarms(pulumi.ComponentResource):
         self,
         name: str,
         args: RegionalAlarmsArgs,
-        provider: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:RegionalAlarms", name, None, opts)
         settings, signals = args.settings, args.signals
         thresholds = settings.alarms
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = pulumi.ResourceOptions(parent=self)
         role = signals.role
 
         self.topic = alarm_topic(
@@ -198,9 +197,7 @@ class RegionalAlarms(pulumi.ComponentResource):
             alarm_rule=rule,
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider, depends_on=list(self.metric_alarms)
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.metric_alarms)),
         )
         self.register_outputs(
             {"impairedAlarmName": self.impaired.alarm_name, "topicArn": self.topic.arn}
@@ -368,7 +365,6 @@ class Dashboard(pulumi.ComponentResource):
         self,
         name: str,
         args: DashboardArgs,
-        provider: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:Dashboard", name, None, opts)
@@ -378,7 +374,7 @@ class Dashboard(pulumi.ComponentResource):
             name,
             dashboard_name=settings.app,
             dashboard_body=pulumi.Output.json_dumps(dashboard_body(settings, args.signals)),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.url = self.dashboard.dashboard_name.apply(
             lambda dashboard: (

@@ -122,7 +122,6 @@ class OperatorPolicy(pulumi.ComponentResource):
         self,
         name: str,
         args: OperatorPolicyArgs,
-        provider: aws.Provider,  # IAM is global; any Region's provider
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:OperatorPolicy", name, None, opts)
@@ -134,6 +133,6 @@ class OperatorPolicy(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(
                 {"Version": "2012-10-17", "Statement": operator_statements(args)}
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"policyArn": self.policy.arn})

@@ -127,12 +127,10 @@ class RegionalStack(pulumi.ComponentResource):
         self,
         name: str,
         args: RegionalStackArgs,
-        provider: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:RegionalStack", name, None, opts)
         self._name = name
-        self._provider = provider
         self._args = args
         settings = args.settings
         self.role = args.role
@@ -225,7 +223,6 @@ class RegionalStack(pulumi.ComponentResource):
     ) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(
             parent=self,
-            provider=self._provider,
             ignore_changes=ignore_changes,
             depends_on=depends_on,
         )
