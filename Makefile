@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Both drills, one after the other, each with its timeline and summary; stops at the first failure.
 demo: $(STAMP)
-	$(BIN)/opsctl sandbox drill
+	$(BIN)/opsctl sandbox drill --scenario switch
+	$(BIN)/opsctl sandbox drill --scenario region-outage
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,9 +13,16 @@ from infra.fault_injection import (
     FaultInjectionExperiments,
     FaultInjectionExperimentsArgs,
     FaultInjectionStore,
+    FaultInjectionStoreArgs,
 )
 from infra.lever import OutOfServiceLever, OutOfServiceLeverArgs
-from infra.observability import Dashboard, RegionalAlarms, RegionalAlarmsArgs, RegionSignals
+from infra.observability import (
+    Dashboard,
+    DashboardArgs,
+    RegionalAlarms,
+    RegionalAlarmsArgs,
+    RegionSignals,
+)
 from infra.operator import OperatorPolicy, OperatorPolicyArgs
 from infra.packaging import LayerBuildSpec, active_layer_builder, functions_archive
 from infra.providers import create_providers
@@ -56,7 +63,7 @@ dependency_layer_dir = active_layer_builder(PROJECT_DIR).build(
 
 # FIS Lambda actions need the FIS extension and its S3 prefix wired into the target functions.
 fault_store = (
-    FaultInjectionStore("fault-injection", provider=providers.primary)
+    FaultInjectionStore("fault-injection", FaultInjectionStoreArgs(), provider=providers.primary)
     if settings.fault_injection.enabled
     else None
 )
@@ -147,7 +154,11 @@ alarms = {
     )
     for s in signals
 }
-dashboard = Dashboard("dashboard", settings, signals, provider=providers.primary)  # type: ignore[arg-type]
+dashboard = Dashboard(
+    "dashboard",
+    DashboardArgs(settings=settings, signals=signals),  # type: ignore[arg-type]
+    provider=providers.primary,
+)
 
 if fault_store is not None:
     primary = regional["primary"]

@@ -13,20 +13,40 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import PROJECT, Settings
+from infra.config import FAULT_INJECTION_FUNCTIONS, PROJECT, Settings
 from infra.policies import allow, service_role
-from infra.regional import FisLambdaWiring
 
 CONFIG_PREFIX = "FisConfigs/"
 EXTENSION_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x"
 TARGET = "Functions"
 
 
+@dataclass(frozen=True)
+class FisLambdaWiring:
+    """What a function needs so AWS FIS Lambda actions can reach it (the FIS extension)."""
+
+    extension_layer_arn: pulumi.Input[str]
+    configuration_location: pulumi.Input[str]  # arn:aws:s3:::bucket/prefix/
+    bucket_arn: pulumi.Input[str]
+    prefix: str
+    functions: tuple[str, ...] = FAULT_INJECTION_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class FaultInjectionStoreArgs:
+    # The functions FIS may target: they get the extension layer and the configuration location.
+    functions: tuple[str, ...] = FAULT_INJECTION_FUNCTIONS
+
+
 class FaultInjectionStore(pulumi.ComponentResource):
     """The private bucket FIS writes fault configurations to, and the functions' wiring."""
 
     def __init__(
-        self, name: str, provider: aws.Provider, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: FaultInjectionStoreArgs,
+        provider: aws.Provider,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:FaultInjectionStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -50,6 +70,7 @@ class FaultInjectionStore(pulumi.ComponentResource):
             ),
             bucket_arn=self.bucket.arn,
             prefix=CONFIG_PREFIX,
+            functions=args.functions,
         )
         self.register_outputs({"bucket": self.bucket.bucket})
 

@@ -34,14 +34,21 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import provider_pb2, resource_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.packaging import PlannedLayerBuilder, use_layer_builder
+from infra.pulumi_internals import (
+    MockMonitor,
+    deserialize_properties,
+    fresh_root_stack,
+    is_secret,
+    provider_pb2,
+    resource_pb2,
+    root_stack,
+    run_program_func,
+    run_sync,
+    serialize_properties,
+    set_all_config,
+)
 
 ACCOUNT_ID = "123456789012"
 HOSTED_ZONE_ID = "Z0123456789ABC"
@@ -123,7 +130,7 @@ class ProgramRun:
 def _reveal(value: Any) -> Any:
     """Unwrap secret markers, so tests and mocks see plain values (nothing here is secret)."""
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if is_secret(value):
             return _reveal(value.get("value"))
         return {k: _reveal(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -314,7 +321,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
         return f"{name}-{uid}", {"arn": f"arn:aws:mock:{region}:{account}:{name}"}
 
 
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
+class _RecordingMonitor(MockMonitor):
     """Pulumi's mock monitor, recording each registration with its provider's Region."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
@@ -331,8 +338,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
-        inputs = _reveal(rpc.deserialize_properties(request.object))
+        inputs = _reveal(deserialize_properties(request.object))
         is_provider = request.type.startswith("pulumi:providers:")
         region = inputs.get("region") if is_provider else self._region_of(request.provider)
         args = RegionalResourceArgs(
@@ -364,15 +370,14 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=tuple(request.dependencies),
             )
         )
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
-        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
+        obj_proto = serialize_properties(state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj_proto)
 
     def Invoke(self, request: Any) -> Any:
         if request.tok == "pulumi:pulumi:getResource":
             return super().Invoke(request)
-        _ensure_event_loop()
-        args = _reveal(rpc.deserialize_properties(request.args))
+        args = _reveal(deserialize_properties(request.args))
         call_args = RegionalCallArgs(
             region=self._region_of(request.provider),
             token=request.tok,
@@ -385,7 +390,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         fields = {
             "failures": [provider_pb2.CheckFailure(property=p, reason=r) for p, r in failures or []]
             or None,
-            "return": _sync_await(rpc.serialize_properties(result, {})),
+            "return": serialize_properties(result),
         }
         return resource_pb2.ResourceInvokeResponse(**fields)
 
@@ -439,22 +444,21 @@ def run_program(
 
     set_all_config(load_config(stack_file, overrides))
     monitor = _RecordingMonitor(mocks or RealisticMocks())
-    pulumi_settings.ROOT.set(None)  # a fresh root stack per run
+    fresh_root_stack()
     pulumi.runtime.set_mocks(
         monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor
     )
-    root = pulumi_settings.get_root_resource()
-    assert root is not None
+    root = root_stack()
     outputs: dict[str, Any] = {}
 
     def program() -> None:
         runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
-        resolved = _sync_await(pulumi.Output.from_input(dict(root.outputs)).future())
+        resolved = run_sync(pulumi.Output.from_input(dict(root.outputs)).future())
         outputs.update(resolved or {})
 
     layer_builder = PlannedLayerBuilder(cache_dir=project_dir / "build" / "layers")
     with use_layer_builder(layer_builder):
-        _sync_await(run_pulumi_func(program))
+        run_program_func(program)
     return ProgramRun(
         resources=list(monitor.declared),
         outputs=outputs,

@@ -357,21 +357,27 @@ def dashboard_body(
     return {"widgets": widgets}
 
 
+@dataclass(frozen=True)
+class DashboardArgs:
+    settings: Settings
+    signals: tuple[RegionSignals, RegionSignals]  # one column per Region
+
+
 class Dashboard(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        settings: Settings,
-        signals: tuple[RegionSignals, RegionSignals],
+        args: DashboardArgs,
         provider: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(f"{PROJECT}:infra:Dashboard", name, None, opts)
+        settings = args.settings
         region = settings.primary_region
         self.dashboard = aws.cloudwatch.Dashboard(
             name,
             dashboard_name=settings.app,
-            dashboard_body=pulumi.Output.json_dumps(dashboard_body(settings, signals)),
+            dashboard_body=pulumi.Output.json_dumps(dashboard_body(settings, args.signals)),
             opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )
         self.url = self.dashboard.dashboard_name.apply(

@@ -17,7 +17,6 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import (
-    FAULT_INJECTION_FUNCTIONS,
     FUNCTIONS,
     HEALTH_PATH,
     PARTITION,
@@ -27,6 +26,7 @@ from infra.config import (
     Settings,
     function_environment,
 )
+from infra.fault_injection import FisLambdaWiring
 from infra.policies import allow, service_role
 
 R = TypeVar("R", bound=pulumi.Resource)
@@ -105,17 +105,6 @@ class ApiDefinition:
 def _slug(path_parts: tuple[str, ...]) -> str:
     """A route's path as a logical-name fragment: ("sessions", "{id}") -> "sessions-id"."""
     return "-".join(part.strip("{}") for part in path_parts)
-
-
-@dataclass(frozen=True)
-class FisLambdaWiring:
-    """What a function needs so AWS FIS Lambda actions can reach it (the FIS extension)."""
-
-    extension_layer_arn: pulumi.Input[str]
-    configuration_location: pulumi.Input[str]  # arn:aws:s3:::bucket/prefix/
-    bucket_arn: pulumi.Input[str]
-    prefix: str
-    functions: tuple[str, ...] = FAULT_INJECTION_FUNCTIONS
 
 
 @dataclass(frozen=True)

@@ -289,8 +289,8 @@ def token(
 
 @sandbox_app.command(
     epilog=(
-        "Examples:\n\n  opsctl sandbox drill\n\n  opsctl sandbox drill --scenario switch\n\n"
-        "  make demo"
+        "Examples:\n\n  opsctl sandbox drill\n\n"
+        "  opsctl sandbox drill --scenario region-outage\n\n  make demo"
     )
 )
 def drill(
@@ -298,7 +298,11 @@ def drill(
         Scenario,
         typer.Option(
             "--scenario",
-            help="switch: the primary's failure switch breaks it (the rest of its Region runs).",
+            help=(
+                "switch: the primary's failure switch breaks it (the rest of its Region runs); "
+                "region-outage: the primary Region is lost as a whole (Route 53's control plane "
+                "with it) and the data-plane lever recovers."
+            ),
         ),
     ] = Scenario.SWITCH,
     time_scale: TimeScaleOption = 0.05,

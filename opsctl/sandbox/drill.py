@@ -276,6 +276,10 @@ class Drill(abc.ABC):
         """An event on the timeline (seconds since the drill started)."""
         return self.timeline.mark(label)
 
+    def measure(self, what: str, value: str, ok: bool | None = None) -> None:
+        """A line of the summary's measurements (`ok`: its check, None when informational)."""
+        self.report.measurements.append(Measurement(what, value, ok))
+
     def check(self, condition: bool, passed: str, failed: str) -> None:
         if not condition:
             raise DrillFailed(failed)
@@ -480,6 +484,30 @@ class Drill(abc.ABC):
         cleared = "health alarm and Region-impaired alarm" if impaired_deployed else "alarm"
         self.passed(f"primary healthy again, {cleared} OK after {time.monotonic() - started:.1f}s")
 
+
+class SwitchDrill(Drill):
+    """The primary's failure switch breaks it while the rest of its Region keeps running."""
+
+    scenario = Scenario.SWITCH
+    title = "switch drill"
+
+    def run(self) -> DrillReport:
+        self.primary_serving_all_healthy()
+        session = self.create_session()
+        flipped_at = self.fail_primary()
+        detection = self.detect_failure(flipped_at)
+        self.failover(detection)
+        self.verify_secondary_serving(session)
+        during_outage = self.create_session_on_secondary()
+        recovery = self.heal_primary()
+        self.fallback(recovery)
+        self.primary_serving_again(during_outage)
+        self.report.note = (
+            "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
+            "with alarm OK (fallback)."
+        )
+        return self.report
+
     def _set_switch(self, role: str, value: str) -> None:
         """Flip a failure switch through opsctl's switch core: approved, audited."""
         plan = plan_switch(self.clients, self.topology, role, value)
@@ -520,29 +548,7 @@ class Drill(abc.ABC):
         self.report.shifts.append(measured)
         return result, measured
 
-
-class SwitchDrill(Drill):
-    """The primary's failure switch breaks it while the rest of its Region keeps running."""
-
-    scenario = Scenario.SWITCH
-    title = "switch drill"
-
-    def run(self) -> DrillReport:
-        self.primary_serving_all_healthy()
-        session = self.create_session()
-        flipped_at = self.fail_primary()
-        detection = self.detect_failure(flipped_at)
-        self.failover(detection)
-        self.verify_secondary_serving(session)
-        during_outage = self.create_session_on_secondary()
-        recovery = self.heal_primary()
-        self.fallback(recovery)
-        self.primary_serving_again(during_outage)
-        self.report.note = (
-            "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
-            "with alarm OK (fallback)."
-        )
-        return self.report
+    # ---- the steps ----------------------------------------------------------------------------
 
     def fail_primary(self) -> float:
         self.step("flip the primary's failure switch to `failing`")
@@ -653,7 +659,11 @@ class SwitchDrill(Drill):
 
 
 def drill_class(scenario: Scenario) -> type[Drill]:
-    return {Scenario.SWITCH: SwitchDrill}[scenario]
+    if scenario is Scenario.REGION_OUTAGE:
+        from opsctl.sandbox.outage_drill import RegionOutageDrill  # it builds on this module
+
+        return RegionOutageDrill
+    return SwitchDrill
 
 
 def run_drill(

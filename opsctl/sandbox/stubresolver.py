@@ -25,6 +25,7 @@ from opsctl.sandbox.resolver import ResolutionError
 from opsctl.sandbox.state import SandboxState
 
 QUERY_TIMEOUT_SECONDS = 1.0
+QUERY_ATTEMPTS = 2  # a stub resolver asks again when a query goes unanswered (glibc: 2)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ def parse_address(address: str) -> tuple[str, int]:
 
 
 class CachingStubResolver:
-    """Resolves through one DNS server (UDP, TCP when truncated), caching each answer its TTL."""
+    """Resolves through one DNS server (UDP, TCP when truncated; asked twice before giving up),
+    caching each answer for its TTL."""
 
     def __init__(
         self,
@@ -75,16 +77,19 @@ class CachingStubResolver:
 
     def _query(self, name: str, now: float) -> CachedAnswer:
         query = dns.message.make_query(name + ".", dns.rdatatype.A)
-        self.queries += 1
-        try:
-            response, _ = dns.query.udp_with_fallback(
-                query, self.server_host, timeout=self.timeout, port=self.server_port
-            )
-        except (dns.exception.DNSException, OSError) as error:
-            raise ResolutionError(
-                f"DNS server {self.server_host}:{self.server_port} did not answer {name} "
-                f"within {self.timeout:.1f}s: {error!r}"
-            ) from None
+        for attempt in range(1, QUERY_ATTEMPTS + 1):
+            self.queries += 1
+            try:
+                response, _ = dns.query.udp_with_fallback(
+                    query, self.server_host, timeout=self.timeout, port=self.server_port
+                )
+                break
+            except (dns.exception.DNSException, OSError) as error:
+                if attempt == QUERY_ATTEMPTS:
+                    raise ResolutionError(
+                        f"DNS server {self.server_host}:{self.server_port} did not answer {name} "
+                        f"within {QUERY_ATTEMPTS} x {self.timeout:.1f}s: {error!r}"
+                    ) from None
         if response.rcode() != dns.rcode.NOERROR:
             raise ResolutionError(f"{name}: {dns.rcode.to_text(response.rcode())}")
         for rrset in response.answer:

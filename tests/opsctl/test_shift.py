@@ -16,7 +16,8 @@ from opsctl.cli import app
 from opsctl.errors import AwsError, ChangeUnconfirmedError, ConflictError
 from opsctl.route53 import Weights
 from opsctl.sandbox.emulator import Emulator
-from tests.opsctl.conftest import World, assert_one_line_error, invoke
+from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from tests.opsctl.conftest import REGIONS, DataPlane, World, assert_one_line_error, invoke
 
 
 def test_plan_only_exits_3_and_changes_nothing(runner: CliRunner, world: World) -> None:
@@ -508,3 +509,16 @@ def test_a_misrouted_record_refuses_the_shift_unless_forced(
     assert world.weights() != weights
     (line,) = world.audit_outcomes()
     assert (line["forced"], line["overridden"]) == (True, ["alias-targets"])
+
+
+def test_where_unreadable_records_point_is_a_warning_not_a_pass(
+    runner: CliRunner, world: World, dataplane: DataPlane, fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.set_fault(REGIONS["primary"], Fault.REFUSE)  # Route 53's control plane with it
+    plan = invoke(runner, world, "failover", "--json")
+    assert plan.exit_code == 3, plan.stderr
+    checks = {c["name"]: c for c in json.loads(plan.stdout)["plan"]["preflight"]["checks"]}
+    assert (checks["alias-targets"]["result"], checks["alias-targets"]["value"]) == (
+        "warn",
+        "unknown",
+    )

@@ -117,3 +117,22 @@ def test_a_window_is_counted_once_the_requests_sent_in_it_have_answered() -> Non
     players.wait_recorded(ended)
     assert [s.region for s in timeline.between(0, ended)] == ["us-west-2"]
     players.stop()
+
+
+def test_a_watch_marks_when_each_condition_first_holds_and_bounds_the_wait() -> None:
+    from opsctl.sandbox.outage_drill import Watch
+
+    timeline = Timeline()
+    flipped = threading.Event()
+
+    def flaky() -> bool:
+        raise TimeoutError("a read that timed out has not held yet")
+
+    conditions = {"alarm ALARM": flipped.is_set, "never": flaky}
+    with Watch(timeline.mark, conditions, poll_seconds=0.01) as watch:
+        threading.Timer(0.1, flipped.set).start()
+        seen = watch.wait("alarm ALARM", timeout=10)
+        with pytest.raises(DrillFailed, match="timed out after 0s waiting for: never"):
+            watch.wait("never", timeout=0.05)
+    assert [e.label for e in timeline.events] == ["alarm ALARM"]
+    assert seen == timeline.events[0].at > 0

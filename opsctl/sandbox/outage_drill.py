@@ -1,0 +1,436 @@
+"""The region-outage drill: the primary Region (us-east-1) lost as a whole, recovered with the
+data-plane lever, while players keep playing through DNS answers they cache for the TTL.
+
+Steps (each checked; a failed check stops the drill with DrillFailed):
+ 1. the primary serves and every Region is healthy;
+ 2. a player creates a game session (in the primary); it replicates to the secondary;
+ 3. the primary Region goes out: its API front black-holes connections and every API call signed
+    for it goes unanswered — Route 53's control plane, us-east-1 CloudWatch and SNS with it;
+    Route 53's data plane (health checkers, DNS) keeps working;
+ 4. the primary's health alarm fires and its notice reaches the operator's inbox (a queue in the
+    secondary Region, standing for the on-call e-mail) — outage -> alarm, outage -> notice;
+ 5. `opsctl status` shows the secondary's view, without a traceback or a long wait;
+ 6. `failover` (auto) cannot use the weights and engages the lever instead, the plan saying why;
+    measured from approval: the lever alarm in ALARM, DNS answering the secondary, the first
+    player served there;
+ 7. players follow once their cached answer's TTL has run out: requests sent after the DNS
+    switch plus the TTL all succeed;
+ 8. the session created before the outage is readable in the secondary, a retried POST with its
+    Idempotency-Key returns it (no duplicate), and a new session is created there;
+ 9. the primary Region is restored: the backlog replicates (the new session is readable in the
+    primary), the weights never moved, and the primary's alarms clear;
+10. fallback: the weights follow the lever, the lever is released, then the steps 10/50/100 — no
+    player request fails while it runs;
+11. the primary serves again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.text import Text
+
+from opsctl import output
+from opsctl.dataplane import (
+    LeverPlan,
+    apply_lever,
+    plan_failover_via,
+    plan_fallback_via,
+)
+from opsctl.probe import ApiResponse, Endpoint, call_api
+from opsctl.route53 import read_records
+from opsctl.sandbox.drill import (
+    DRILL_REASON,
+    FALLBACK_STEPS,
+    CreatedSession,
+    Drill,
+    DrillFailed,
+    DrillReport,
+)
+from opsctl.sandbox.outage import OutageMode, outage, restore
+from opsctl.sandbox.scenario import Scenario
+from opsctl.sandbox.stubresolver import CachedAnswer, parse_address, sandbox_resolver
+from opsctl.sandbox.timeline import failed
+from opsctl.shift import Approval
+
+# The harder mode for clients: connections are accepted and never answered.
+OUTAGE_MODE = OutageMode.HANG
+# `opsctl status` with the primary Region gone must answer within this (it bounds every read).
+STATUS_BOUND_SECONDS = 20.0
+
+
+class Pinned:
+    """A resolver that always sends the shared hostname to one Region's front: a request straight
+    to that Region, whatever DNS says (to read what replicated where)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def resolve(self, hostname: str) -> Endpoint:
+        return Endpoint(base_url=f"http://{self.address}", host_header=hostname.rstrip("."))
+
+
+class Watch:
+    """Polls conditions in the background and marks on the timeline when each first holds; a
+    condition that raises (a read that timed out) has not held yet."""
+
+    def __init__(
+        self,
+        mark: Callable[[str], float],
+        conditions: dict[str, Callable[[], bool]],
+        poll_seconds: float,
+    ) -> None:
+        self._mark = mark
+        self._conditions = dict(conditions)
+        self._poll = poll_seconds
+        self.seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="drill-watch")
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and len(self.seen) < len(self._conditions):
+            for label, condition in self._conditions.items():
+                if label in self.seen:
+                    continue
+                try:
+                    held = condition()
+                except Exception:
+                    held = False
+                if held:
+                    self.seen[label] = self._mark(label)
+            self._stop.wait(self._poll)
+
+    def __enter__(self) -> Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def wait(self, label: str, timeout: float) -> float:
+        """When `label` first held (timeline seconds), waiting at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while label not in self.seen:
+            if time.monotonic() > deadline:
+                raise DrillFailed(f"timed out after {timeout:.0f}s waiting for: {label}")
+            time.sleep(self._poll)
+        return self.seen[label]
+
+
+class RegionOutageDrill(Drill):
+    """us-east-1 lost as a whole; the lever moves traffic where the weights cannot."""
+
+    scenario = Scenario.REGION_OUTAGE
+    title = "region-outage drill"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.primary = self.topology.primary.region
+        self.secondary = self.topology.secondary.region
+
+    def run(self) -> DrillReport:
+        if self.topology.out_of_service is None:
+            raise DrillFailed(
+                "the stack declares no data-plane lever (the topology has no outOfService): "
+                "nothing can move traffic while us-east-1 is out"
+            )
+        self.primary_serving_all_healthy()
+        before = self.create_session()
+        self.wait_replicated(before, self.secondary)
+        weights_before = self.weights()
+        lost_at, lost_wall = self.lose_primary()
+        self.detect_outage(lost_at, lost_wall)
+        self.status_without_primary()
+        dns_at = self.failover_with_lever()
+        settled = self.clients_follow(lost_at, dns_at)
+        during = self.sessions_survive(before)
+        self.restore_primary(during, weights_before)
+        self.fallback_with_lever()
+        self.primary_serving_again(during)
+        self.nothing_failed_since(settled)
+        self.report.note = (
+            "outage -> alarm from the alarm's own state-change time; the lever and DNS times are "
+            "when the drill first saw them (polled)."
+        )
+        return self.report
+
+    # ---- reading the world around opsctl ------------------------------------------------------
+
+    def _front_address(self, region: str) -> str:
+        return self.state.front_addresses[region]
+
+    def _read_from(self, region: str, path: str) -> ApiResponse:
+        return call_api(
+            self.state.hostname, Pinned(self._front_address(region)), path=path, token=self.token
+        )
+
+    def _dns_answer(self) -> CachedAnswer:
+        """What the sandbox's DNS answers for the shared name now, asked afresh (no cache)."""
+        return sandbox_resolver(self.state).lookup(self.state.hostname)
+
+    def _dns_region(self) -> str | None:
+        by_address = {parse_address(a)[0]: r for r, a in self.state.front_addresses.items()}
+        return by_address.get(self._dns_answer().address)
+
+    def _lever_alarm(self) -> str | None:
+        lever = self.topology.out_of_service
+        assert lever is not None  # run() refuses a stack without one
+        cloudwatch = self.clients.client("cloudwatch", lever.region)
+        alarms = cloudwatch.describe_alarms(AlarmNames=[lever.alarm_name])["MetricAlarms"]
+        return alarms[0]["StateValue"] if alarms else None
+
+    def weights(self) -> dict[str, int]:
+        return read_records(self.clients.route53(), self.topology).weights.as_dict()
+
+    def _opsctl(self, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+        """opsctl as the operator runs it, on this sandbox; its output is shown; bounded."""
+        environment = {
+            **os.environ,
+            **self.state.environment(),
+            "OPSCTL_AUDIT_LOG": str(self.audit_log.path),
+            "COLUMNS": str(output.stdout.width),
+        }
+        self.say(f"  $ opsctl {' '.join(args)}")
+        started = time.monotonic()
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "opsctl", *args],
+                capture_output=True,
+                text=True,
+                env=environment,
+                timeout=STATUS_BOUND_SECONDS * 3,
+            )
+        except subprocess.TimeoutExpired:
+            raise DrillFailed(
+                f"`opsctl {' '.join(args)}` did not finish within {STATUS_BOUND_SECONDS * 3:.0f}s"
+            ) from None
+        elapsed = time.monotonic() - started
+        output.stdout.print(Text(done.stdout.rstrip()))
+        if done.stderr.strip():
+            output.stderr.print(Text(done.stderr.rstrip()))
+        return done, elapsed
+
+    # ---- the steps ------------------------------------------------------------------------------
+
+    def wait_replicated(self, session: CreatedSession, region: str) -> None:
+        took = self.wait_until(
+            f"session {session.session_id[:8]} to replicate to {region}",
+            lambda: self._read_from(region, f"/sessions/{session.session_id}").status == 200,
+            self.signal_timeout,
+        )
+        self.passed(f"session {session.session_id[:8]} replicated to {region} in {took:.2f}s")
+
+    def lose_primary(self) -> tuple[float, datetime]:
+        self.step(f"{self.primary} goes out as a whole ({OUTAGE_MODE.value}: connections hang)")
+        outage(self.state, self.primary, OUTAGE_MODE)
+        lost_wall = datetime.now(UTC)
+        lost_at = self.mark(f"{self.primary} out")
+        self.passed(f"{self.primary} is out: its API front, and every API call signed for it, hang")
+        return lost_at, lost_wall
+
+    def detect_outage(self, lost_at: float, lost_wall: datetime) -> None:
+        self.step("the primary's health alarm fires; its notice reaches the operator")
+        alarm_name = self.topology.primary.alarm_name
+        notices = self.wait_for_notice(alarm_name, "ALARM")
+        notice = next(
+            (n for n in notices if n.get("AlarmName") == alarm_name
+             and n.get("NewStateValue") == "ALARM"),
+            None,
+        )  # fmt: skip
+        if notice is None:
+            raise DrillFailed(
+                f"no ALARM notice for {alarm_name} within {self.signal_timeout:.0f}s "
+                f"(got {[n.get('AlarmName') for n in notices]})"
+            )
+        seen_at = self.mark("health alarm notice")
+        to_notice = seen_at - lost_at
+        changed = _parse_time(notice.get("StateChangeTime"))
+        to_alarm = (changed - lost_wall).total_seconds() if changed else None
+        self.passed(
+            f"{alarm_name} in ALARM"
+            + (f" {to_alarm:.1f}s after the outage" if to_alarm is not None else "")
+            + f"; notice seen after {to_notice:.1f}s"
+        )
+        if to_alarm is not None:
+            self.measure("outage → health alarm ALARM", f"{to_alarm:.1f}s")
+        self.measure("outage → SNS notice seen", f"{to_notice:.1f}s", True)
+
+    def status_without_primary(self) -> None:
+        self.step("opsctl status with the primary Region gone")
+        done, elapsed = self._opsctl("status")
+        self.mark("opsctl status")
+        clean = done.returncode == 0 and "Traceback" not in done.stderr
+        self.check(
+            clean and elapsed <= STATUS_BOUND_SECONDS,
+            f"opsctl status answered in {elapsed:.1f}s (exit 0, no traceback) with the "
+            "secondary's view",
+            f"opsctl status: exit {done.returncode} after {elapsed:.1f}s (bound "
+            f"{STATUS_BOUND_SECONDS:.0f}s): {done.stderr.strip()[-300:]}",
+        )
+        self.measure("opsctl status without the primary", f"{elapsed:.1f}s", True)
+
+    def failover_with_lever(self) -> float:
+        self.step("fail over (auto): the weights cannot move, the lever can")
+        started = time.monotonic()
+        plan = plan_failover_via(self.clients, self.topology)
+        planned = time.monotonic() - started
+        self.mark("failover planned")
+        if not isinstance(plan, LeverPlan) or plan.lever_action != "engage" or plan.noop:
+            raise DrillFailed(f"the failover plan does not engage the lever: {plan}")
+        output.stdout.print(output.lever_plan_renderable(plan))
+        self.passed(f"the plan engages the lever, planned in {planned:.1f}s: {plan.reason}")
+        # Status and preflight read every source with the primary's reads hanging.
+        self.measure("failover plan (status + preflight) without the primary", f"{planned:.1f}s")
+        self.say(f"  approving the failover (reason {DRILL_REASON!r}, non-interactive)")
+        conditions = {
+            "lever alarm ALARM": lambda: self._lever_alarm() == "ALARM",
+            f"DNS answers {self.secondary}": lambda: self._dns_region() == self.secondary,
+        }
+        approved_at = self.mark("failover approved")
+        with Watch(self.mark, conditions, self.poll_seconds) as watch:
+            result = apply_lever(
+                self.clients, self.topology, plan, Approval(reason=DRILL_REASON),
+                self.audit_log, timeout=self.signal_timeout,
+            )  # fmt: skip
+            lever_at = watch.wait("lever alarm ALARM", self.signal_timeout)
+            dns_at = watch.wait(f"DNS answers {self.secondary}", self.signal_timeout)
+        output.stdout.print(output.lever_result_renderable(result))
+        self.wait_until(
+            f"a player served by {self.secondary}",
+            lambda: self.timeline.first_success(approved_at, self.secondary) is not None,
+            self.signal_timeout,
+        )
+        success = self.timeline.first_success(approved_at, self.secondary)
+        assert success is not None
+        self.passed(
+            f"lever alarm ALARM after {lever_at - approved_at:.1f}s, DNS answers "
+            f"{self.secondary} after {dns_at - approved_at:.1f}s, first player served there "
+            f"after {success.at - approved_at:.1f}s"
+        )
+        self.measure("approval → lever alarm ALARM", f"{lever_at - approved_at:.1f}s")
+        self.measure(f"approval → DNS answers {self.secondary}", f"{dns_at - approved_at:.1f}s")
+        self.measure(
+            f"approval → first player served by {self.secondary}",
+            f"{success.at - approved_at:.1f}s",
+        )
+        self.check(
+            result.lever_action == "engage",
+            f"lever engaged, in the audit log ({result.change_id})",
+            f"the failover did {result.lever_action}, not engage",
+        )
+        return dns_at
+
+    def clients_follow(self, lost_at: float, dns_at: float) -> float:
+        """When DNS switch + TTL passed: from then on every player resolves afresh to the
+        secondary, so no request may fail."""
+        self.step("players follow DNS once their cached answer's TTL has run out")
+        ttl = self._dns_answer().ttl
+        settled = dns_at + ttl
+        # Every player has sent at least two requests after the TTL ran out: each resolved afresh.
+        self.wait_until(
+            f"players' requests after the DNS switch + TTL ({ttl}s)",
+            lambda: len(self.timeline.between(settled)) >= 2 * self.players.count,
+            self.signal_timeout,
+        )
+        self.mark(f"DNS switch + TTL ({ttl}s)")
+        self.players.wait_recorded(self.timeline.now())
+        before, after = self.timeline.between(lost_at, settled), self.timeline.between(settled)
+        self.measure(
+            "requests failed, outage → DNS switch + TTL", f"{failed(before)} of {len(before)}"
+        )
+        self.check(
+            failed(after) == 0,
+            f"no request failed after the DNS switch + TTL ({len(after)} so far); "
+            f"{failed(before)} of {len(before)} failed before",
+            f"{failed(after)} of {len(after)} requests failed after the DNS switch + TTL",
+        )
+        return settled
+
+    def nothing_failed_since(self, settled: float) -> None:
+        """The point of the drill, over everything after DNS switch + TTL: the rest of the
+        outage, the restore and the fallback."""
+        self.players.wait_recorded(self.timeline.now())
+        after = self.timeline.between(settled)
+        self.measure(
+            "requests failed after DNS switch + TTL (to the end)",
+            f"{failed(after)} of {len(after)}",
+            failed(after) == 0,
+        )
+        self.check(
+            failed(after) == 0,
+            f"no request failed after the DNS switch + TTL: {len(after)} requests",
+            f"{failed(after)} of {len(after)} requests failed after the DNS switch + TTL",
+        )
+
+    def sessions_survive(self, before: CreatedSession) -> CreatedSession:
+        self.step("sessions and idempotency survive in the secondary")
+        self._check_session_readable(before, self.secondary)
+        self._check_idempotent_retry(before)
+        return self.create_session_on_secondary()
+
+    def restore_primary(self, during: CreatedSession, weights_before: dict[str, int]) -> None:
+        self.step(f"{self.primary} is restored; the backlog replicates")
+        restore(self.state, self.primary)
+        self.mark(f"{self.primary} restored")
+        took = self.wait_until(
+            f"session {during.session_id[:8]} to replicate to {self.primary}",
+            lambda: self._read_from(self.primary, f"/sessions/{during.session_id}").status == 200,
+            self.signal_timeout,
+        )
+        self.mark("backlog replicated")
+        self.passed(
+            f"session {during.session_id[:8]} created during the outage replicated to "
+            f"{self.primary} {took:.1f}s after the restore"
+        )
+        weights = self.weights()
+        self.check(
+            weights == weights_before,
+            f"the weights never moved while {self.primary} was out: {weights}",
+            f"the weights moved during the outage: {weights_before} -> {weights}",
+        )
+        self.wait_primary_clear()
+
+    def fallback_with_lever(self) -> None:
+        steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
+        self.step(f"fall back: weights follow the lever, the lever is released, then {steps}")
+        plan = plan_fallback_via(self.clients, self.topology, FALLBACK_STEPS)
+        output.stdout.print(output.lever_plan_renderable(plan))
+        started = self.mark("fallback approved")
+        result = apply_lever(
+            self.clients, self.topology, plan, Approval(reason=DRILL_REASON), self.audit_log,
+            timeout=self.signal_timeout, interval=30.0 * self.state.time_scale,
+        )  # fmt: skip
+        ended = self.mark("fallback done")
+        output.stdout.print(output.lever_result_renderable(result))
+        self.players.wait_recorded(ended)
+        during = self.timeline.between(started, ended)
+        self.measure(
+            "requests failed during the fallback",
+            f"{failed(during)} of {len(during)}",
+            failed(during) == 0,
+        )
+        self.check(
+            result.then is not None and result.then.completed and failed(during) == 0,
+            f"fallback completed; {len(during)} requests during it, none failed",
+            f"fallback: {failed(during)} of {len(during)} requests failed; {result}",
+        )
+
+
+def _parse_time(raw: object) -> datetime | None:
+    """CloudWatch's notice time, e.g. 2026-11-29T06:12:01.123+0000."""
+    if not isinstance(raw, str):
+        return None
+    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(raw, pattern)
+        except ValueError:
+            continue
+    return None

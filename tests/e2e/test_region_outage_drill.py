@@ -1,0 +1,73 @@
+"""The region-outage drill on a real sandbox: us-east-1 lost as a whole, the lever moves traffic
+where the weights cannot, no request fails once DNS has switched and the TTL has passed, and the
+way back loses nothing (see docs/sandbox.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from opsctl.sandbox.drill import measurements_table, sandbox_environment
+from opsctl.sandbox.outage import regions_out
+from opsctl.sandbox.outage_drill import RegionOutageDrill
+from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.timeline import failed
+
+
+def audit_lines(state: SandboxState) -> list[dict[str, Any]]:
+    path = Path(state.log_file).parent / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_region_outage_drill_end_to_end(sandbox: SandboxState) -> None:
+    said: list[str] = []
+    with sandbox_environment(sandbox), RegionOutageDrill(sandbox, say=said.append) as drill:
+        report = drill.run()
+        primary, secondary = drill.primary, drill.secondary
+        weights_after = drill.weights()
+
+    # Every check held, and the drill gave the primary back: nothing left out, weights 100/0.
+    assert len(report.checks) == len([line for line in said if line.startswith("  ok")])
+    assert regions_out(sandbox) == {}
+    assert weights_after == {"primary": 100, "secondary": 0}
+
+    # The measurements the story is about, each with its verdict.
+    measured = {m.what: m for m in report.measurements}
+    assert measured["requests failed after DNS switch + TTL (to the end)"].ok is True
+    assert measured["requests failed during the fallback"].ok is True
+    assert all(m.ok is not False for m in report.measurements)
+    for what in (
+        "outage → SNS notice seen",
+        "approval → lever alarm ALARM",
+        f"approval → DNS answers {secondary}",
+        f"approval → first player served by {secondary}",
+    ):
+        assert measured[what].value.endswith("s")
+
+    # The timeline: players failed once the primary was out, never after DNS switch + TTL; they
+    # were served by the secondary after it, and by the primary again at the end.
+    events = {e.label: e.at for e in drill.timeline.events}
+    lost = events[f"{primary} out"]
+    settled = next(at for label, at in events.items() if label.startswith("DNS switch + TTL"))
+    assert failed(drill.timeline.between(lost, settled)) > 0
+    assert failed(drill.timeline.between(settled)) == 0
+    served_after = {s.region for s in drill.timeline.between(settled) if s.ok}
+    assert served_after == {primary, secondary}
+    assert drill.timeline.samples[-1].region == primary
+
+    # The lever, not the weights, did the failover; the fallback reconciled, released, stepped.
+    audited = [(line["action"], line.get("step"), line["after"]) for line in audit_lines(sandbox)]
+    assert ("failover", "lever", {"lever": "engaged"}) in audited
+    assert ("fallback", "lever", {"lever": "released"}) in audited
+    assert not any(action == "failover" and "primary" in after for action, _, after in audited)
+
+    console = Console(width=220, record=True, no_color=True)
+    console.print(drill.timeline_table())
+    console.print(measurements_table(report))
+    drawn = console.export_text()
+    print(drawn)  # shown with -s, and in the report of a failing run
+    for text in (f"{primary} out", "failover approved", f"{primary} restored", "x failed"):
+        assert text in drawn
