@@ -158,7 +158,7 @@ def translate_aws_errors(doing: str) -> Iterator[None]:
     except ReadTimeoutError as error:
         raise AwsUnreachable(f"AWS did not answer in time while {doing}: {error}") from None
     except HTTPClientError as error:  # the connection was reset or closed without an answer
-        raise AwsUnreachable(f"AWS gave no answer while {doing}: {error}") from None
+        raise AwsUnreachable(f"AWS SDK error while {doing}: {error}") from None
     except ClientError as error:
         code = client_error_code(error)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)

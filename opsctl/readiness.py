@@ -414,7 +414,7 @@ def capacity_checks(
     source_cloudwatch = clients.client("cloudwatch", other.region)
     tasks["latency"] = lambda: read_replication_latency(source_cloudwatch, table, target.region)
     # The same deadline as status: a dark Region costs seconds, not the SDK's minute of retries.
-    out = gather(tasks, signals.READ_DEADLINE)
+    out = gather(tasks, signals.read_deadline())
     return (
         _compare(
             "lambda-concurrency-quota", out["account:target"], out["account:other"], _judge_quota

@@ -11,6 +11,7 @@ threading module's traceback. Daemon threads are left behind; the process exits 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, wait
@@ -21,7 +22,7 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import ClientError
 
 from opsctl.aws import client_error_code, translate_aws_errors
-from opsctl.errors import AwsUnreachable, OpsctlError
+from opsctl.errors import AwsUnreachable, InputError, OpsctlError
 
 T = TypeVar("T")
 
@@ -32,10 +33,26 @@ T = TypeVar("T")
 HEALTH_METRIC_PERIOD = 60
 HEALTH_LOOKBACK = timedelta(minutes=10)
 
-# Seconds a round of concurrent reads (status, readiness) waits for its answers: a Region that
-# black-holes connections costs this, not the SDK's minute of timeouts and retries (its reads are
-# left behind). Read at call time.
+# Seconds a round of concurrent reads (status, readiness, the failover probe of Route 53's
+# control plane) waits for its answers: a Region that black-holes connections costs this, not the
+# SDK's minute of timeouts and retries (its reads are left behind). OPSCTL_READ_DEADLINE overrides.
 READ_DEADLINE = 3.5
+READ_DEADLINE_ENV = "OPSCTL_READ_DEADLINE"
+
+
+def read_deadline() -> float:
+    """READ_DEADLINE, or OPSCTL_READ_DEADLINE when set (seconds, > 0)."""
+    configured = os.environ.get(READ_DEADLINE_ENV)
+    if not configured:
+        return READ_DEADLINE
+    try:
+        seconds = float(configured)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise InputError(f"{READ_DEADLINE_ENV} must be a number of seconds > 0, got {configured!r}")
+    return seconds
+
 
 ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
 SWITCH_VALUES = ("healthy", "failing")

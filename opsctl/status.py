@@ -344,7 +344,7 @@ def _region_status(
 def read_status(
     clients: AwsClients, topology: Topology, deadline: float | None = None
 ) -> StatusReport:
-    """Every read runs concurrently under `deadline` (default signals.READ_DEADLINE): wall time is
+    """Every read runs concurrently under `deadline` (default signals.read_deadline()): wall time is
     one round trip when AWS answers, and at most the deadline when a Region does not.
 
     Weighted records that are readable but malformed raise RecordsError; any read that fails or
@@ -352,7 +352,7 @@ def read_status(
     an incident one Region (or Route 53's control plane) may be down and the operator still needs
     the rest.
     """
-    deadline = signals.READ_DEADLINE if deadline is None else deadline
+    deadline = signals.read_deadline() if deadline is None else deadline
     route53 = clients.route53()
     alarm_cloudwatch = clients.client("cloudwatch", topology.alarm_region)
     # Clients are created here, up front, so the threads only make calls.

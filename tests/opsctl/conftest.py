@@ -509,7 +509,7 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
     # A loaded test machine's emulator may take seconds to answer a round of reads; the tests
     # that black-hole a Region set the production deadline themselves (`read_deadline`).
-    monkeypatch.setattr("opsctl.signals.READ_DEADLINE", 60.0)
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "60")  # also for `python -m opsctl` children
     # The DataPlane fixture evaluates the lever alarm every 50 ms, not once a minute.
     monkeypatch.setattr("opsctl.dataplane.CONFIRM_POLL_INTERVAL", 0.05)
     return audit
@@ -520,7 +520,7 @@ def read_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
     """A deadline for a round of reads well below the SDK's own timeouts (3 x (3 + 10) s), for
     tests where a Region does not answer: opsctl must not wait for it. (Production's is shorter;
     this leaves a loaded test machine's emulator time to answer the other Region.)"""
-    monkeypatch.setattr("opsctl.signals.READ_DEADLINE", 10.0)
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "10")
     return 10.0
 
 
