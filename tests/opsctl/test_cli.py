@@ -65,12 +65,13 @@ def test_completion_is_offered_under_the_opsctl_name() -> None:
     assert "Usage: opsctl [OPTIONS] COMMAND" in help_text
     assert "--install-completion" in help_text
     assert "--show-completion" in help_text
-    script = subprocess.run(
+    shown = subprocess.run(
         [sys.executable, "-m", "opsctl", "--show-completion", "bash"],
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
+    )
+    assert shown.returncode == 0, shown.stderr
+    script = shown.stdout
     assert "_opsctl_completion()" in script
     assert "complete -o default -F _opsctl_completion opsctl" in script
 
