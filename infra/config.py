@@ -174,6 +174,15 @@ class Settings:
     def impaired_alarm_name(self, role: Role) -> str:
         return f"{self.app}-{role}-impaired"
 
+    @property
+    def out_of_service_alarm_name(self) -> str:
+        """The data-plane lever's alarm, in the secondary Region."""
+        return f"{self.app}-primary-out-of-service"
+
+    @property
+    def operator_policy_name(self) -> str:
+        return f"{self.app}-operator"
+
     def function_name(self, function: str) -> str:
         return f"{self.app}-{function}"
 
@@ -239,6 +248,8 @@ def derived_names(settings: Settings) -> list[tuple[str, str, int]]:
         ("Lambda layer name", settings.dependency_layer_name, 140),
         ("CloudWatch Logs log group name", settings.access_log_group_name, 512),
         ("CloudWatch dashboard name", settings.app, 255),
+        ("CloudWatch alarm name", settings.out_of_service_alarm_name, 255),
+        ("IAM policy name", settings.operator_policy_name, 128),
     ]
     for function in FUNCTIONS:
         names.append(("Lambda function name", settings.function_name(function), 64))

@@ -16,7 +16,6 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
-from infra.lever import out_of_service_alarm_name
 from infra.observability import alarm_topic
 
 INITIAL_WEIGHTS: dict[Role, int] = {"primary": 100, "secondary": 0}
@@ -95,7 +94,7 @@ class DnsFailover(pulumi.ComponentResource):
 
         # The lever: unhealthy while its alarm (in the secondary Region) is in ALARM. Without
         # data the check keeps its last status, like the alarm (TreatMissingData `ignore`).
-        lever_name = out_of_service_alarm_name(settings)
+        lever_name = settings.out_of_service_alarm_name
         self.lever_health_check = aws.route53.HealthCheck(
             f"{name}-primary-out-of-service-check",
             type="CLOUDWATCH_METRIC",

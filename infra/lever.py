@@ -21,10 +21,6 @@ OUT_OF_SERVICE_METRIC = "PrimaryOutOfService"
 LEVER_PERIOD_SECONDS = 60
 
 
-def out_of_service_alarm_name(settings: Settings) -> str:
-    return f"{settings.app}-primary-out-of-service"
-
-
 def out_of_service_dimensions(settings: Settings) -> dict[str, str]:
     return {"App": settings.app}
 
@@ -48,7 +44,7 @@ class OutOfServiceLever(pulumi.ComponentResource):
         self.region = settings.secondary_region
         self.alarm = aws.cloudwatch.MetricAlarm(
             f"{name}-alarm",
-            name=out_of_service_alarm_name(settings),
+            name=settings.out_of_service_alarm_name,
             alarm_description="The data-plane failover lever: ALARM takes the primary Region out "
             "of DNS answers (opsctl failover publishes 1, fallback 0)",
             namespace=METRICS_NAMESPACE,

@@ -127,7 +127,7 @@ class OperatorPolicy(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:infra:OperatorPolicy", name, None, opts)
         self.policy = aws.iam.Policy(
             name,
-            name=f"{args.settings.app}-operator",
+            name=args.settings.operator_policy_name,
             description="What opsctl needs to observe and fail over "
             f"{args.settings.app} (attach to the operators' role or group)",
             policy=pulumi.Output.json_dumps(

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from infra.config import ALARM_REGION, METRICS_NAMESPACE, Role, Settings
-from infra.lever import OUT_OF_SERVICE_METRIC, out_of_service_alarm_name, out_of_service_dimensions
+from infra.lever import OUT_OF_SERVICE_METRIC, out_of_service_dimensions
 
 TOPOLOGY_VERSION = 1
 
@@ -66,7 +66,7 @@ def topology_output(
             "namespace": METRICS_NAMESPACE,
             "metricName": OUT_OF_SERVICE_METRIC,
             "dimensions": out_of_service_dimensions(settings),
-            "alarmName": out_of_service_alarm_name(settings),
+            "alarmName": settings.out_of_service_alarm_name,
             "healthCheckId": lever.health_check_id,
         },
         # The zone's authoritative servers (Route 53 spells them with or without the final dot).
