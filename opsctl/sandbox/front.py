@@ -777,8 +777,6 @@ def main(argv: list[str] | None = None) -> None:
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
             "AWS_ENDPOINT_URL": spec.endpoint_url,
-            # No X-Ray daemon here: Powertools' Tracer would only log send failures.
-            "POWERTOOLS_TRACE_DISABLED": "true",
         }
     )
     listening_socket = socket.socket(fileno=args.fd)

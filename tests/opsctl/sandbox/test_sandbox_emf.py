@@ -143,7 +143,6 @@ def test_capture_passes_every_write_through_and_finds_emf_lines_split_across_wri
 def lambda_environment(provisioned: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The front process's environment; what the runtime sets per function is undone after."""
     monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     saved = dict(os.environ)
     yield
     os.environ.clear()
