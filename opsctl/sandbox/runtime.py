@@ -36,9 +36,10 @@ from opsctl.sandbox.emulator import Emulator, start_emulator
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.sandbox.healthcheck import DEFAULT_CHECKERS, HealthTarget, Route53HealthCheckers, scaled
 from opsctl.sandbox.idp import JwksServer, SigningKey
+from opsctl.sandbox.mocks.target import boto3_clients
 from opsctl.sandbox.outage import OutageMode, Outages, forget_outages
 from opsctl.sandbox.periodic import PeriodicWorker
-from opsctl.sandbox.provision import Provisioned, boto3_clients, provision
+from opsctl.sandbox.provision import Provisioned, provision
 from opsctl.sandbox.replicator import GlobalTableReplicator, RegionalTable
 from opsctl.sandbox.resolver import DataPlaneResolver, dns_lookup
 from opsctl.sandbox.state import (
