@@ -16,8 +16,9 @@ from opsctl.signals import (
     Outcome,
     StageThrottling,
 )
-from opsctl.status import HealthProbe, RegionStatus, StatusReport
+from opsctl.status import HealthProbe, StatusReport
 from opsctl.topology import RegionTopology
+from tests.opsctl.conftest import region_status
 
 SECONDARY = RegionTopology(
     role="secondary",
@@ -32,30 +33,14 @@ SECONDARY = RegionTopology(
 FUNCTION = "arn:aws:lambda:us-west-2:123456789012:function:myapp-authorizer:live"
 
 
-def _region(role: str, region: str, **fields: object) -> RegionStatus:
-    ready = RegionStatus(
-        role=role,
-        region=region,
-        set_identifier=role,
-        weight=100 if role == "primary" else 0,
-        share=1.0 if role == "primary" else 0.0,
-        healthy=True,
-        checkers_healthy=16,
-        checkers_total=16,
-        alarm="OK",
-        alarm_since="2026-11-29T07:00:00Z",
-        failure_switch="healthy",
-        impaired_alarm="OK",
-        impaired_alarm_since="2026-11-29T07:00:00Z",
-    )
-    return replace(ready, **fields)  # type: ignore[arg-type]
-
-
 def _secondary_checks(unreadable: tuple[str, ...] = (), **fields: object) -> dict[str, Check]:
     status = StatusReport(
         record_name="auth.example.com.",
         weights=Weights(100, 0),
-        regions=(_region("primary", "us-east-1"), _region("secondary", "us-west-2", **fields)),
+        regions=(
+            region_status("primary", "us-east-1"),
+            region_status("secondary", "us-west-2", **fields),
+        ),
         errors=(),
         unreadable=unreadable,
     )
@@ -162,7 +147,7 @@ def test_an_undeployed_impaired_alarm_is_a_warning() -> None:
     status = StatusReport(
         record_name="auth.example.com.",
         weights=Weights(100, 0),
-        regions=(_region("primary", "us-east-1"), _region("secondary", "us-west-2")),
+        regions=(region_status("primary", "us-east-1"), region_status("secondary", "us-west-2")),
         errors=(),
     )
     undeployed = replace(SECONDARY, impaired_alarm_name=None)
