@@ -13,29 +13,10 @@ from opsctl import output
 from opsctl.dnsquery import DnsAnswers
 from opsctl.lever import LeverState
 from opsctl.route53 import Weights
-from opsctl.status import HealthProbe, RegionStatus, StatusReport
+from opsctl.status import HealthProbe, StatusReport
+from tests.opsctl.conftest import region_status
 
 NOW = datetime(2026, 11, 29, 9, 0, 0, tzinfo=UTC)
-
-
-def _region(role: str, region: str, weight: int, **fields: object) -> RegionStatus:
-    base = RegionStatus(
-        role=role,
-        region=region,
-        set_identifier=role,
-        weight=weight,
-        share=weight / 100,
-        healthy=True,
-        checkers_healthy=16,
-        checkers_total=16,
-        alarm="OK",
-        alarm_since="2026-11-29T07:00:00Z",
-        failure_switch="healthy",
-        impaired_alarm="OK",
-        impaired_alarm_since="2026-11-27T09:00:00Z",
-        probe=HealthProbe("https://api.example.com/health", 200, 21.4, None),
-    )
-    return replace(base, **fields)  # type: ignore[arg-type]
 
 
 def _report(**fields: object) -> StatusReport:
@@ -45,10 +26,9 @@ def _report(**fields: object) -> StatusReport:
         record_name="auth.example.com.",
         weights=Weights(100, 0),
         regions=(
-            _region(
+            region_status(
                 "primary",
                 "ap-southeast-2",
-                100,
                 healthy=False,
                 checkers_healthy=3,
                 alarm="ALARM",
@@ -56,11 +36,11 @@ def _report(**fields: object) -> StatusReport:
                 impaired_alarm="INSUFFICIENT_DATA",
                 probe=HealthProbe("https://api.example.com/health", 503, 102.3, None),
             ),
-            _region(
+            region_status(
                 "secondary",
                 "ap-northeast-3",
-                0,
                 alarm="INSUFFICIENT_DATA",
+                impaired_alarm_since="2026-11-27T09:00:00Z",
                 failure_switch="failing",
                 probe=HealthProbe(
                     "https://api.example.com/health", None, 2000.0, "timed out after 2 s"
