@@ -2,7 +2,7 @@
 
 Every drill runs players against the shared hostname from start to end (each with its own
 resolver), records each request on a `Timeline` with the drill's events, and ends with the
-timeline drawn and a summary. Scenarios:
+timeline drawn and a summary.
 
 This module is what every scenario shares (`Drill`); the scenarios are `switch_drill`
 (`switch`, the default) and `outage_drill` (`region-outage`); `players` plays throughout;

@@ -121,7 +121,7 @@ def test_a_window_is_counted_once_the_requests_sent_in_it_have_answered() -> Non
 
 
 def test_a_watch_marks_when_each_condition_first_holds_and_bounds_the_wait() -> None:
-    from opsctl.sandbox.outage_drill import Watch
+    from opsctl.sandbox.watch import Watch
 
     timeline = Timeline()
     flipped = threading.Event()
