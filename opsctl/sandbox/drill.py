@@ -45,6 +45,7 @@ from rich.text import Text
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.model import Approval
 from opsctl.probe import (
     DEFAULT_TIMEOUT_SECONDS,
     ApiResponse,
@@ -58,7 +59,13 @@ from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import SandboxState
 from opsctl.sandbox.stubresolver import sandbox_resolver
 from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_timeline
-from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
+from opsctl.shift import (
+    ShiftOptions,
+    ShiftResult,
+    apply_shift,
+    plan_failover,
+    plan_fallback,
+)
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.switch import apply_switch, plan_switch
 from opsctl.topology import Topology, load_topology_file
@@ -529,11 +536,12 @@ class SwitchDrill(Drill):
         self.say(f"  approving {name} (reason {DRILL_REASON!r}, non-interactive)")
         approval = Approval(reason=DRILL_REASON)
         started = self.mark(f"{name} approved")
-        result = apply_shift(
-            self.clients, self.topology, plan, approval, self.audit_log,
-            interval=interval, poll_interval=self.poll_seconds,
+        options = ShiftOptions(
+            interval=interval,
+            poll_interval=self.poll_seconds,
             on_step=lambda index, weights: self.mark(f"step {index + 1}: {weights}"),
-        )  # fmt: skip
+        )
+        result = apply_shift(self.clients, self.topology, plan, approval, self.audit_log, options)
         ended = self.mark(f"{name} INSYNC")
         output.stdout.print(output.result_renderable(result))
         self.players.wait_recorded(ended)

@@ -36,7 +36,8 @@ from typer.testing import CliRunner, Result
 
 from opsctl.aws import AwsClients
 from opsctl.cli import app
-from opsctl.route53 import Weights, read_records
+from opsctl.model import Weights
+from opsctl.route53 import read_records
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.state import SandboxState
