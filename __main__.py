@@ -27,7 +27,7 @@ from infra.operator import OperatorPolicy, OperatorPolicyArgs
 from infra.packaging import LayerBuildSpec, active_layer_builder, functions_archive
 from infra.providers import create_providers
 from infra.regional import RegionalStack, RegionalStackArgs
-from infra.topology import LeverTopology, RegionTopology, topology_output
+from infra.topology import LeverOutputs, RegionOutputs, topology_output
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -185,7 +185,7 @@ pulumi.export(
         settings,
         zone.zone_id,
         [
-            RegionTopology(
+            RegionOutputs(
                 role=role,
                 region=stack.region,
                 health_check_id=dns.health_checks[role].id,
@@ -195,7 +195,7 @@ pulumi.export(
             )
             for role, stack in regional.items()
         ],
-        lever=LeverTopology(region=lever.region, health_check_id=dns.lever_health_check.id),
+        lever=LeverOutputs(region=lever.region, health_check_id=dns.lever_health_check.id),
         name_servers=zone.name_servers,
         dashboard_url=dashboard.url,
     ),

@@ -60,17 +60,12 @@ from opsctl.topology import (
     discover_topology,
     load_topology_file,
     load_topology_from_stack,
-    topology_to_json,
 )
+from topology import Role, to_document
 
 TOPOLOGY_ENV = "OPSCTL_TOPOLOGY"
 # Set to get the traceback of an unexpected error (a bug) instead of its one-line summary.
 DEBUG_ENV = "OPSCTL_DEBUG"
-
-
-class Role(StrEnum):
-    primary = "primary"
-    secondary = "secondary"
 
 
 class Via(StrEnum):
@@ -566,7 +561,7 @@ def readiness(
     target: Target,
     role: Annotated[
         Role, typer.Option("--role", help="The Region that would take all traffic.")
-    ] = Role.secondary,
+    ] = Role.SECONDARY,
     max_replication_latency_ms: Annotated[
         float,
         number_option(
@@ -649,7 +644,7 @@ def history(
 def show_topology(target: Target) -> None:
     """Print the resolved topology as JSON (save a discovered one for use with --topology)."""
     _, topo = target.resolve()
-    output.print_json(topology_to_json(topo))
+    output.print_json(to_document(topo))
 
 
 app.add_typer(sandbox_app, name="sandbox")

@@ -18,7 +18,7 @@ from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError
 from opsctl.signals import Outcome, gather
 from opsctl.status import RegionStatus, StatusReport, read_status
-from opsctl.topology import RegionTopology, Topology
+from topology import RegionTopology, Topology
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -298,11 +298,6 @@ def read_replication_latency(cloudwatch: Any, table: str, receiving_region: str)
     return float(values[0]) if values else None
 
 
-def table_name(topology: Topology) -> str:
-    """The global table's name, per docs/contracts.md."""
-    return f"{topology.app}-state"
-
-
 def _unknown(name: str, outcome: Outcome[Any]) -> Check | None:
     if outcome.error is None:
         return None
@@ -396,7 +391,7 @@ def capacity_checks(
     """Compare the target with the other Region, all reads concurrently. A read that fails in the
     other Region (it may be the one that is down) is a warning, never a refusal."""
     target, other = topology.role(role), topology.other(role)
-    table = table_name(topology)
+    table = topology.names.table_name
     tasks: dict[str, Callable[[], Any]] = {}
     for side, region in (("target", target), ("other", other)):
         apigateway = clients.client("apigateway", region.region)

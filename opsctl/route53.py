@@ -26,7 +26,8 @@ from opsctl.errors import (
     ConflictError,
     RecordsError,
 )
-from opsctl.topology import MAX_WEIGHT, ROLES, RecordRef, RegionTopology, Topology
+from opsctl.topology import MAX_WEIGHT
+from topology import ROLES, RecordRef, RegionTopology, Role, Topology
 
 # Errors Route 53 documents as "slow down and try again"; the batch was not applied.
 RETRYABLE_CODES = frozenset(
@@ -69,18 +70,18 @@ class Weights:
     secondary: int
 
     @classmethod
-    def all_on(cls, role: str) -> Weights:
-        return cls(primary=100, secondary=0) if role == "primary" else cls(primary=0, secondary=100)
+    def all_on(cls, role: Role | str) -> Weights:
+        return Role(role).pick(cls(primary=100, secondary=0), cls(primary=0, secondary=100))
 
     @classmethod
     def primary_share(cls, percent: int) -> Weights:
         """Weights that send `percent`% of traffic to the primary (a gradual fallback step)."""
         return cls(primary=percent, secondary=100 - percent)
 
-    def of(self, role: str) -> int:
-        return self.primary if role == "primary" else self.secondary
+    def of(self, role: Role | str) -> int:
+        return Role(role).pick(self.primary, self.secondary)
 
-    def share(self, role: str) -> float:
+    def share(self, role: Role | str) -> float:
         """Fraction of traffic the role gets. All-zero weights split equally, as Route 53 does."""
         total = self.primary + self.secondary
         return 0.5 if total == 0 else self.of(role) / total
@@ -113,7 +114,7 @@ class Weights:
 @dataclass(frozen=True)
 class WeightedRecord:
     ref: RecordRef
-    role: str
+    role: Role
     weight: int
     # The record exactly as Route 53 returned it: the DELETE half of the compare-and-swap.
     raw: dict[str, Any] = field(compare=False, repr=False)
@@ -236,7 +237,7 @@ def alias_mismatches(state: RecordState, topology: Topology) -> tuple[str, ...]:
         if _points_at(region, target):
             continue
         expected = region.alias_target or f"a name in {region.region}"
-        other = topology.role("secondary" if record.role == "primary" else "primary")
+        other = topology.other(record.role)
         whose = f", the {other.role}'s ({other.region})" if _points_at(other, target) else ""
         found.append(f"{label} points at {target}{whose}, not {expected}")
     return tuple(found)

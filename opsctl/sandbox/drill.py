@@ -61,7 +61,8 @@ from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_ti
 from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.switch import apply_switch, plan_switch
-from opsctl.topology import Topology, load_topology_file
+from opsctl.topology import load_topology_file
+from topology import Topology
 
 if TYPE_CHECKING:
     from opsctl.sandbox.runtime import SandboxOptions
