@@ -26,7 +26,8 @@ from infra.observability import (
 from infra.operator import OperatorPolicy, OperatorPolicyArgs
 from infra.packaging import LayerBuildSpec, active_layer_builder, functions_archive
 from infra.providers import create_providers
-from infra.regional import RegionalStack, RegionalStackArgs
+from infra.regional_api import RegionalApi, RegionalApiArgs
+from infra.regional_functions import RegionalFunctions, RegionalFunctionsArgs
 from infra.topology import LeverOutputs, RegionOutputs, topology_output
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -76,12 +77,14 @@ certificates = DomainCertificates(
     "certificates", DomainCertificatesArgs(settings=settings, zone_id=zone.zone_id), providers
 )
 
-regional: dict[str, RegionalStack] = {}
+functions: dict[str, RegionalFunctions] = {}
+apis: dict[str, RegionalApi] = {}
 for role in ROLES:
     region = settings.region_of(role)
-    regional[role] = RegionalStack(
+    provider = pulumi.ResourceOptions(provider=providers.for_role(role))
+    functions[role] = RegionalFunctions(
         role,
-        RegionalStackArgs(
+        RegionalFunctionsArgs(
             role=role,
             region=region,
             settings=settings,
@@ -89,14 +92,25 @@ for role in ROLES:
             table_arn=table.arn_in(region, account_id),
             code=code,
             dependency_layer_dir=dependency_layer_dir,
-            certificate_arn=certificates.certificate_arns[role],
             provisioned_concurrency=(
                 settings.secondary_provisioned_concurrency if role == "secondary" else 0
             ),
             fault_injection=fault_store.wiring if fault_store and role == "primary" else None,
             depends_on=[table],
         ),
-        opts=pulumi.ResourceOptions(provider=providers.for_role(role)),
+        opts=provider,
+    )
+    apis[role] = RegionalApi(
+        role,
+        RegionalApiArgs(
+            role=role,
+            region=region,
+            settings=settings,
+            account_id=account_id,
+            certificate_arn=certificates.certificate_arns[role],
+            targets=functions[role].targets,
+        ),
+        opts=provider,
     )
 
 lever = OutOfServiceLever(
@@ -113,12 +127,12 @@ dns = DnsFailover(
         endpoints=tuple(  # type: ignore[arg-type]
             RegionEndpoint(
                 role=role,
-                region=stack.region,
-                health_check_fqdn=stack.health_check_fqdn,
-                regional_domain_name=stack.domain.regional_domain_name,
-                regional_zone_id=stack.domain.regional_zone_id,
+                region=api.region,
+                health_check_fqdn=api.health_check_fqdn,
+                regional_domain_name=api.domain.regional_domain_name,
+                regional_zone_id=api.domain.regional_zone_id,
             )
-            for role, stack in regional.items()
+            for role, api in apis.items()
         ),
         lever_alarm_name=lever.alarm.name,
         lever_region=lever.region,
@@ -137,7 +151,7 @@ operator = OperatorPolicy(
             dns.lever_health_check.id,
             *([dns.primary_record_check.id] if settings.auto_failover else []),
         ],
-        rest_api_ids={role: stack.rest_api.id for role, stack in regional.items()},
+        rest_api_ids={role: api.rest_api.id for role, api in apis.items()},
     ),
     opts=pulumi.ResourceOptions(provider=providers.primary),
 )
@@ -145,12 +159,12 @@ operator = OperatorPolicy(
 signals = tuple(
     RegionSignals(
         role=role,
-        region=stack.region,
-        api_name=stack.rest_api.name,
-        function_names=stack.function_names,
+        region=api.region,
+        api_name=api.rest_api.name,
+        function_names=functions[role].function_names,
         health_check_id=dns.health_checks[role].id,
     )
-    for role, stack in regional.items()
+    for role, api in apis.items()
 )
 alarms = {
     s.role: RegionalAlarms(
@@ -167,7 +181,7 @@ dashboard = Dashboard(
 )
 
 if fault_store is not None:
-    primary = regional["primary"]
+    primary = functions["primary"]
     FaultInjectionExperiments(
         "fault-injection",
         FaultInjectionExperimentsArgs(
@@ -187,13 +201,13 @@ pulumi.export(
         [
             RegionOutputs(
                 role=role,
-                region=stack.region,
+                region=api.region,
                 health_check_id=dns.health_checks[role].id,
-                api_url=stack.api_url,
-                health_url=stack.health_url,
-                alias_target=stack.domain.regional_domain_name,
+                api_url=api.api_url,
+                health_url=api.health_url,
+                alias_target=api.domain.regional_domain_name,
             )
-            for role, stack in regional.items()
+            for role, api in apis.items()
         ],
         lever=LeverOutputs(region=lever.region, health_check_id=dns.lever_health_check.id),
         name_servers=zone.name_servers,
@@ -203,5 +217,5 @@ pulumi.export(
 pulumi.export("operatorPolicyArn", operator.policy.arn)
 pulumi.export("dashboardUrl", dashboard.url)
 pulumi.export("url", f"https://{settings.domain_name}")
-pulumi.export("primaryApiUrl", regional["primary"].api_url)
-pulumi.export("secondaryApiUrl", regional["secondary"].api_url)
+pulumi.export("primaryApiUrl", apis["primary"].api_url)
+pulumi.export("secondaryApiUrl", apis["secondary"].api_url)

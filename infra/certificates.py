@@ -13,13 +13,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.aliases import former_regional_stack
 from infra.config import PROJECT, ROLES, Role, Settings
 from infra.providers import Providers
-
-# Where the certificates, their validations and the record lived before this component owned
-# them: under each Region's RegionalStack. The aliases keep existing stacks' resources instead
-# of replacing them.
-_FORMER_PARENT_TYPE = f"{PROJECT}:infra:RegionalStack"
 
 
 @dataclass(frozen=True)
@@ -39,12 +35,13 @@ class DomainCertificates(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:infra:DomainCertificates", name, None, opts)
         settings = args.settings
 
+        # The certificates, their validations and the record lived under each Region's
+        # RegionalStack before this component owned them: aliases keep them.
         def child(role: Role) -> pulumi.ResourceOptions:
-            former = pulumi.create_urn(role, _FORMER_PARENT_TYPE)
             return pulumi.ResourceOptions(
                 parent=self,
                 provider=providers.for_role(role),
-                aliases=[pulumi.Alias(parent=former)],
+                aliases=[former_regional_stack(role)],
             )
 
         self.certificates: dict[Role, aws.acm.Certificate] = {
@@ -70,12 +67,7 @@ class DomainCertificates(pulumi.ComponentResource):
                 provider=providers.primary,  # Route 53 is global; the former copy's provider
                 # Formerly the primary's copy; the secondary's copy must leave the state
                 # without being deleted (docs/infra.md, caveats).
-                aliases=[
-                    pulumi.Alias(
-                        name="primary-certificate-validation-record",
-                        parent=pulumi.create_urn("primary", _FORMER_PARENT_TYPE),
-                    )
-                ],
+                aliases=[former_regional_stack("primary", "primary-certificate-validation-record")],
             ),
         )
         self.certificate_arns: dict[Role, pulumi.Output[str]] = {}

@@ -15,7 +15,8 @@ Stable API (used by tests/infra, `infra.preview` and the local sandbox):
   `new_resource` too, with `custom=False`, as in Pulumi's own mock monitor.
 - Returns `ProgramRun(resources, outputs, calls, layer_commands)`: every declared resource as a
   `DeclaredResource` (type, name, inputs, outputs, region, plus urn, id, parent, provider,
-  ignore_changes, custom, dependencies), the resolved stack outputs, every provider function
+  ignore_changes, custom, dependencies, aliases; URNs as the engine makes them, aliases resolved
+  to the URNs they name), the resolved stack outputs, every provider function
   call, and the pip commands the Lambda dependency layer build would have run (nothing is
   installed).
 - Callable any number of times per process; each run starts a fresh root stack.
@@ -92,6 +93,9 @@ class DeclaredResource:
     custom: bool
     # URNs this resource waits for: `depends_on` plus the resources its inputs came from.
     dependencies: tuple[str, ...] = ()
+    # The URNs it was known by (its `aliases`, resolved as the engine does, in `urn`'s scheme):
+    # the engine carries a resource found under one of them over to `urn` instead of replacing it.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -329,14 +333,24 @@ class _RecordingMonitor(MockMonitor):
         self.declared: list[DeclaredResource] = []
         self.calls: list[DeclaredCall] = []
         self._provider_regions: dict[str, str | None] = {}
+        self._root_urn = ""
 
     def _region_of(self, provider_ref: str) -> str | None:
         # A provider reference is "<provider urn>::<provider id>".
         return self._provider_regions.get(provider_ref.rsplit("::", 1)[0]) if provider_ref else None
 
+    def _urn(self, parent: str, type_: str, name: str, stack: str = "", project: str = "") -> str:
+        """A URN as the engine makes it (what `pulumi stack --show-urns` lists): the type is
+        qualified by the parent's qualified type, all its ancestors' but the root stack's."""
+        if parent and parent != self._root_urn:
+            type_ = f"{parent.split('::')[2]}${type_}"
+        stack, project = stack or pulumi.get_stack(), project or pulumi.get_project()
+        return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
     def RegisterResource(self, request: Any) -> Any:
-        urn = self.make_urn(request.parent, request.type, request.name)
+        urn = self._urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
+            self._root_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
         inputs = _reveal(deserialize_properties(request.object))
         is_provider = request.type.startswith("pulumi:providers:")
@@ -368,11 +382,23 @@ class _RecordingMonitor(MockMonitor):
                 ignore_changes=tuple(request.ignoreChanges),
                 custom=request.custom or False,
                 dependencies=tuple(request.dependencies),
+                aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
             )
         )
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         obj_proto = serialize_properties(state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj_proto)
+
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        """An alias as the URN it names: the spec's name, type, parent, stack and project, each
+        defaulting to the resource's own (no parent spelled: the current one)."""
+        if alias.WhichOneof("alias") == "urn":
+            return alias.urn
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self._urn(
+            parent, spec.type or request.type, spec.name or request.name, spec.stack, spec.project
+        )
 
     def Invoke(self, request: Any) -> Any:
         if request.tok == "pulumi:pulumi:getResource":

@@ -31,7 +31,7 @@ PERIOD_SECONDS = 60
 # function error, so a client sending junk tokens would mark the Region impaired.
 AUTHORIZER_ERROR_METRIC = "AuthorizerError"
 AUTHORIZER_ERROR_REASONS = ("error", "misconfigured")
-AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/regional.py)
+AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/config.py)
 
 
 def alarm_topic(

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import METRICS_NAMESPACE, PARTITION, PROJECT, ROLES, STAGE_NAME, Role, Settings
-from infra.policies import allow
+from infra.policies import allow, regional_arn
 
 # The compare-and-swap deletes each weighted record exactly as read and creates it again.
 WEIGHT_CHANGE_ACTIONS = ("CREATE", "DELETE")
@@ -40,9 +40,7 @@ def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
     zone = pulumi.Output.from_input(args.zone_id).apply(lambda z: z.removeprefix("/hostedzone/"))
 
     def arn(service: str, region: str, resource: str) -> pulumi.Output[str]:
-        return pulumi.Output.concat(
-            f"arn:{PARTITION}:{service}:{region}:", args.account_id, f":{resource}"
-        )
+        return regional_arn(service, region, args.account_id, resource)
 
     def route53(resource: pulumi.Input[str]) -> pulumi.Output[str]:
         return pulumi.Output.concat(f"arn:{PARTITION}:route53:::", resource)

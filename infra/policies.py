@@ -8,6 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.config import PARTITION
+
 
 def allow(
     actions: list[str],
@@ -18,6 +20,13 @@ def allow(
     if condition:
         statement["Condition"] = condition
     return statement
+
+
+def regional_arn(
+    service: str, region: str, account_id: pulumi.Input[str], resource: str
+) -> pulumi.Output[str]:
+    """`arn:aws:<service>:<region>:<account>:<resource>`, for statements scoped to one Region."""
+    return pulumi.Output.concat(f"arn:{PARTITION}:{service}:{region}:", account_id, f":{resource}")
 
 
 def _assume_role_policy(service: str) -> str:

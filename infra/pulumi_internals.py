@@ -4,7 +4,7 @@ Running `__main__.py` in-process under mocks, and recording every registration, 
 the SDK that are not documented API (checked against pulumi 3.100 to 3.272):
 
 - `pulumi.runtime.mocks.MockMonitor`: the monitor `set_mocks` installs; subclassed to record
-  each `RegisterResource`/`Invoke` (uses its `make_urn`, `resources`, `ResourceRegistration`).
+  each `RegisterResource`/`Invoke` (uses its `resources`, `ResourceRegistration`).
 - `pulumi.runtime.proto.{resource_pb2, provider_pb2}`: the gRPC messages the monitor answers.
 - `pulumi.runtime.rpc.{serialize_properties, deserialize_properties}` and the secret marker
   `_special_sig_key`/`_special_secret_sig`: the wire form of resource properties.

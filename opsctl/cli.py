@@ -1,16 +1,16 @@
 """The `opsctl` command line: thin Typer commands over the core modules.
 
-Every command is registered through `_command`, which adds its examples to --help, gives the
-commands that act on AWS the shared --topology/--stack/--app/--profile flags (as one `Target`),
-and turns every failure into one line on stderr and the documented exit code (`_exit_on_error`).
+Every command is a plain Typer function: its examples are its --help epilog (`_examples`), the
+flags several commands share are `Annotated` aliases declared once below (the commands that act on
+AWS take --topology/--stack/--app/--profile and build one `Target` from them), and its body runs
+inside `_exit_on_error`, which turns every failure into one line on stderr and the documented
+exit code.
 The change commands (failover, fallback, switch) share one plan -> approve -> apply path,
 `_plan_then_apply`; each command only builds its plan and says how to apply it.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 import signal
 import sys
@@ -25,6 +25,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 import typer
 from rich.console import RenderableType
 from rich.live import Live
+from rich.table import Table
 
 from opsctl import output
 from opsctl.audit import AuditLog
@@ -36,15 +37,16 @@ from opsctl.dataplane import (
     plan_failover_via,
     plan_fallback_via,
 )
-from opsctl.errors import ExitCode, OpsctlError
+from opsctl.errors import ExitCode, InputError, OpsctlError
 from opsctl.options import number_option
+from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
 from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
     ReadinessReport,
     assess_readiness,
 )
 from opsctl.route53 import Weights
-from opsctl.sandbox.cli import probe_command, sandbox_app
+from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import (
     DEFAULT_INSYNC_TIMEOUT,
     Approval,
@@ -56,14 +58,14 @@ from opsctl.shift import (
 from opsctl.status import read_status
 from opsctl.switch import SwitchResult, apply_switch, plan_switch
 from opsctl.topology import (
-    Topology,
     discover_topology,
     load_topology_file,
     load_topology_from_stack,
 )
-from topology import Role, to_document
+from topology import Role, Topology, to_document
 
 TOPOLOGY_ENV = "OPSCTL_TOPOLOGY"
+PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 # Set to get the traceback of an unexpected error (a bug) instead of its one-line summary.
 DEBUG_ENV = "OPSCTL_DEBUG"
 
@@ -150,6 +152,13 @@ ViaOption = Annotated[
         case_sensitive=False,
     ),
 ]
+# The probe reads only the shared hostname from a topology, and discovers none.
+ProbeTopologyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--topology", help=f"Topology JSON to read the hostname from (or ${TOPOLOGY_ENV})."
+    ),
+]
 RoleOption = Annotated[
     Role,
     typer.Option("--role", help="The Region, by role.", case_sensitive=False),
@@ -172,22 +181,15 @@ class Target:
             return clients, load_topology_file(self.topology_file)
         if self.stack is not None:
             return clients, load_topology_from_stack(self.stack)
-        from_env = os.environ.get(TOPOLOGY_ENV)
-        if from_env:
-            return clients, load_topology_file(Path(from_env))
+        from_env = _topology_file_from_env()
+        if from_env is not None:
+            return clients, load_topology_file(from_env)
         return clients, discover_topology(clients.route53(), self.app_name)
 
 
-# The parameters that replace a command's `target: Target` parameter, in --help order.
-_TARGET_PARAMETERS = tuple(
-    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
-    for name, option in (
-        ("topology", TopologyOption),
-        ("stack", StackOption),
-        ("app_name", AppOption),
-        ("profile", ProfileOption),
-    )
-)
+def _topology_file_from_env() -> Path | None:
+    from_env = os.environ.get(TOPOLOGY_ENV)
+    return Path(from_env) if from_env else None
 
 
 @contextmanager
@@ -229,33 +231,9 @@ def _stdout_closed() -> None:
     raise typer.Exit(int(ExitCode.ERROR)) from None
 
 
-def _command(
-    *examples: str, name: str | None = None
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a command: examples in --help, errors as one line, and the Target flags for a
-    function that takes `target: Target`."""
-
-    def register(function: Callable[..., None]) -> Callable[..., None]:
-        signature = inspect.signature(function, eval_str=True)
-        takes_target = "target" in signature.parameters
-
-        @functools.wraps(function)
-        def command(**kwargs: Any) -> None:
-            with _exit_on_error():
-                if takes_target:
-                    kwargs["target"] = Target(*(kwargs.pop(p.name) for p in _TARGET_PARAMETERS))
-                function(**kwargs)
-
-        if takes_target:
-            own = [p for p in signature.parameters.values() if p.name != "target"]
-            command.__signature__ = signature.replace(  # type: ignore[attr-defined]
-                parameters=[*own, *_TARGET_PARAMETERS]
-            )
-        epilog = "Examples:\n\n" + "\n\n".join(f"  {example}" for example in examples)
-        app.command(name=name, epilog=epilog)(command)
-        return function
-
-    return register
+def _examples(*lines: str) -> str:
+    """A command's --help epilog: one example per line."""
+    return "Examples:\n\n" + "\n\n".join(f"  {line}" for line in lines)
 
 
 def _approval(approve: bool, reason: str | None, force: bool = False) -> Approval | None:
@@ -437,24 +415,30 @@ def _lever_shift(
         _report_shift(result.then, destination)
 
 
-@_command(
-    "opsctl status", "opsctl status --topology topology.json --json", "opsctl status --watch 5"
+@app.command(
+    epilog=_examples(
+        "opsctl status", "opsctl status --topology topology.json --json", "opsctl status --watch 5"
+    )
 )
 def status(
-    target: Target,
     json_output: JsonOption = False,
     watch: Annotated[
         float | None,
         number_option("--watch", low=1, high=3600, help="Refresh every SECONDS until Ctrl-C."),
     ] = None,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Where traffic goes, and the health, alarm and failure switch of each Region."""
-    clients, topo = target.resolve()
-    if watch is None:
-        report = read_status(clients, topo)
-        output.emit(json_output, report.to_json(), output.status_renderable(report))
-    else:
-        _watch(clients, topo, watch, json_output)
+    with _exit_on_error():
+        clients, topo = Target(topology, stack, app_name, profile).resolve()
+        if watch is None:
+            report = read_status(clients, topo)
+            output.emit(json_output, report.to_json(), output.status_renderable(report))
+        else:
+            _watch(clients, topo, watch, json_output)
 
 
 def _watch(clients: AwsClients, topology: Topology, seconds: float, json_output: bool) -> None:
@@ -480,41 +464,49 @@ def _watch(clients: AwsClients, topology: Topology, seconds: float, json_output:
         return
 
 
-@_command(
-    "opsctl failover                      # plan only, exit 3",
-    'opsctl failover --approve --reason "INC-123 primary 5xx"',
-    'opsctl failover --approve --force --reason "INC-123 checkers flapping"',
-    'opsctl failover --via dataplane --approve --reason "INC-123 us-east-1 down"',
+@app.command(
+    epilog=_examples(
+        "opsctl failover                      # plan only, exit 3",
+        'opsctl failover --approve --reason "INC-123 primary 5xx"',
+        'opsctl failover --approve --force --reason "INC-123 checkers flapping"',
+        'opsctl failover --via dataplane --approve --reason "INC-123 us-east-1 down"',
+    )
 )
 def failover(
-    target: Target,
     approve: ApproveOption = False,
     reason: ReasonOption = None,
     force: ForceOption = False,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
     via: ViaOption = Via.auto,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Move all traffic to the secondary: one atomic compare-and-swap of the weights, or, when
     Route 53's control plane does not answer, the data-plane lever (--via)."""
-    approval = _approval(approve, reason, force)
-    _shift(
-        target,
-        lambda clients, topo: plan_failover_via(clients, topo, via.value),
-        approval,
-        json_output,
-        timeout,
+    with _exit_on_error():
+        approval = _approval(approve, reason, force)
+        _shift(
+            Target(topology, stack, app_name, profile),
+            lambda clients, topo: plan_failover_via(clients, topo, via.value),
+            approval,
+            json_output,
+            timeout,
+        )
+
+
+@app.command(
+    epilog=_examples(
+        "opsctl fallback                      # plan only, exit 3",
+        'opsctl fallback --approve --reason "INC-123 resolved"',
+        'opsctl fallback --steps 10,50,100 --interval 300 --approve --reason "INC-123 resolved"',
+        "opsctl fallback --via dataplane --approve "
+        '--reason "INC-123 resolved, us-east-1 still dark"',
     )
-
-
-@_command(
-    "opsctl fallback                      # plan only, exit 3",
-    'opsctl fallback --approve --reason "INC-123 resolved"',
-    'opsctl fallback --steps 10,50,100 --interval 300 --approve --reason "INC-123 resolved"',
-    'opsctl fallback --via dataplane --approve --reason "INC-123 resolved, us-east-1 still dark"',
 )
 def fallback(
-    target: Target,
     approve: ApproveOption = False,
     reason: ReasonOption = None,
     force: ForceOption = False,
@@ -537,28 +529,34 @@ def fallback(
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
     via: ViaOption = Via.auto,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Return traffic to the primary, at once or gradually (--steps), stopping on degradation.
     After a lever failover: weights to the secondary first, then the lever released, then the
     steps; with --via dataplane the lever is released only (all traffic back at once)."""
-    shares = parse_steps(steps)
-    approval = _approval(approve, reason, force)
-    _shift(
-        target,
-        lambda clients, topo: plan_fallback_via(clients, topo, shares, via.value),
-        approval,
-        json_output,
-        timeout,
-        interval,
+    with _exit_on_error():
+        shares = parse_steps(steps)
+        approval = _approval(approve, reason, force)
+        _shift(
+            Target(topology, stack, app_name, profile),
+            lambda clients, topo: plan_fallback_via(clients, topo, shares, via.value),
+            approval,
+            json_output,
+            timeout,
+            interval,
+        )
+
+
+@app.command(
+    epilog=_examples(
+        "opsctl readiness                     # can the secondary take all traffic?",
+        "opsctl readiness --role primary --json",
     )
-
-
-@_command(
-    "opsctl readiness                     # can the secondary take all traffic?",
-    "opsctl readiness --role primary --json",
 )
 def readiness(
-    target: Target,
     role: Annotated[
         Role, typer.Option("--role", help="The Region that would take all traffic.")
     ] = Role.SECONDARY,
@@ -569,52 +567,63 @@ def readiness(
         ),
     ] = DEFAULT_MAX_REPLICATION_LATENCY_MS,
     json_output: JsonOption = False,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Can a Region take all traffic now? Each check pass / warn / fail; exit 4 if any fails."""
-    clients, topo = target.resolve()
-    report = assess_readiness(
-        clients, topo, role.value, max_replication_latency_ms=max_replication_latency_ms
+    with _exit_on_error():
+        clients, topo = Target(topology, stack, app_name, profile).resolve()
+        report = assess_readiness(
+            clients, topo, role.value, max_replication_latency_ms=max_replication_latency_ms
+        )
+        output.emit(json_output, report.to_json(), output.readiness_renderable(report))
+        if not report.ready:
+            raise typer.Exit(int(ExitCode.REFUSED))
+
+
+@app.command(
+    epilog=_examples(
+        "opsctl switch --role primary failing          # plan only, exit 3",
+        'opsctl switch --role primary failing --approve --reason "game day"',
+        'opsctl switch --role primary healthy --approve --reason "game day over"',
     )
-    output.emit(json_output, report.to_json(), output.readiness_renderable(report))
-    if not report.ready:
-        raise typer.Exit(int(ExitCode.REFUSED))
-
-
-@_command(
-    "opsctl switch --role primary failing          # plan only, exit 3",
-    'opsctl switch --role primary failing --approve --reason "game day"',
-    'opsctl switch --role primary healthy --approve --reason "game day over"',
 )
 def switch(
-    target: Target,
     value: Annotated[SwitchValue, typer.Argument(help="healthy or failing.")],
     role: RoleOption,
     approve: ApproveOption = False,
     reason: ReasonOption = None,
     json_output: JsonOption = False,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Flip a Region's failure switch (simulated outage), audited like a failover."""
-    approval = _approval(approve, reason)
-    clients, topo = target.resolve()
-    plan = plan_switch(clients, topo, role.value, value.value)
+    with _exit_on_error():
+        approval = _approval(approve, reason)
+        clients, topo = Target(topology, stack, app_name, profile).resolve()
+        plan = plan_switch(clients, topo, role.value, value.value)
 
-    def apply(approved: Approval) -> SwitchResult:
-        result = apply_switch(clients, topo, plan, approved, AuditLog())
-        assert result is not None  # only a plan that changes something is applied
-        return result
+        def apply(approved: Approval) -> SwitchResult:
+            result = apply_switch(clients, topo, plan, approved, AuditLog())
+            assert result is not None  # only a plan that changes something is applied
+            return result
 
-    _plan_then_apply(
-        plan,
-        approval,
-        json_output,
-        already=f"{output.switch_label(plan)} is already {plan.target}",
-        show_plan=output.switch_plan_renderable,
-        apply=apply,
-        show_result=output.switch_result_renderable,
-    )
+        _plan_then_apply(
+            plan,
+            approval,
+            json_output,
+            already=f"{output.switch_label(plan)} is already {plan.target}",
+            show_plan=output.switch_plan_renderable,
+            apply=apply,
+            show_result=output.switch_result_renderable,
+        )
 
 
-@_command("opsctl history", "opsctl history --limit 5 --json")
+@app.command(epilog=_examples("opsctl history", "opsctl history --limit 5 --json"))
 def history(
     json_output: JsonOption = False,
     limit: Annotated[
@@ -623,36 +632,139 @@ def history(
     ] = None,
 ) -> None:
     """Approved changes from the local audit log (OPSCTL_AUDIT_LOG), oldest first."""
-    log = AuditLog()
-    read = log.read()
-    for note in read.skipped:
-        output.warn(f"warning: audit log {log.path}: {note}; skipped")
-    records = read.entries if limit is None else read.entries[-limit:]
-    if not records and not json_output:
-        output.info(f"no approved changes recorded in {log.path}")
-        return
-    output.emit(
-        json_output, [record.to_json() for record in records], output.history_renderable(records)
-    )
+    with _exit_on_error():
+        log = AuditLog()
+        read = log.read()
+        for note in read.skipped:
+            output.warn(f"warning: audit log {log.path}: {note}; skipped")
+        records = read.entries if limit is None else read.entries[-limit:]
+        if not records and not json_output:
+            output.info(f"no approved changes recorded in {log.path}")
+            return
+        output.emit(
+            json_output,
+            [record.to_json() for record in records],
+            output.history_renderable(records),
+        )
 
 
-@_command(
-    "opsctl topology                       # discover by tags, print JSON",
-    "opsctl topology --app myapp > topology.json",
+@app.command(
     name="topology",
+    epilog=_examples(
+        "opsctl topology                       # discover by tags, print JSON",
+        "opsctl topology --app myapp > topology.json",
+    ),
 )
-def show_topology(target: Target) -> None:
+def show_topology(
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
+) -> None:
     """Print the resolved topology as JSON (save a discovered one for use with --topology)."""
-    _, topo = target.resolve()
-    output.print_json(to_document(topo))
+    with _exit_on_error():
+        _, topo = Target(topology, stack, app_name, profile).resolve()
+        output.print_json(to_document(topo))
+
+
+def _probe_table(report: ProbeReport) -> Table:
+    table = Table(title=f"probe {report.hostname}{report.path}: {len(report.responses)} requests")
+    table.add_column("answered by")
+    table.add_column("requests", justify="right")
+    table.add_column("share", justify="right")
+    for region, count in sorted(report.by_region().items()):
+        table.add_row(region, str(count), f"{count / len(report.responses):.0%}")
+    return table
+
+
+@app.command(
+    name="probe",
+    epilog=_examples(
+        "opsctl probe --sandbox",
+        'opsctl probe --count 50 --token "$TOKEN" --topology topology.json --json',
+    ),
+)
+def run_probe(
+    count: Annotated[
+        int, number_option("--count", "-n", low=1, high=10_000, help="Requests to send.")
+    ] = 20,
+    path: Annotated[str, typer.Option("--path", help="Authorized route to call.")] = DEFAULT_PATH,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", help=f"Bearer token (default: ${PROBE_TOKEN_ENV}).", show_default=False
+        ),
+    ] = None,
+    hostname: Annotated[
+        str | None,
+        typer.Option("--hostname", help="Shared hostname (default: the topology's record name)."),
+    ] = None,
+    topology: ProbeTopologyOption = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox", help="Resolve through the running sandbox and use its IdP for a token."
+        ),
+    ] = False,
+    directory: DirOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Send N authorized requests to the shared hostname; show which Region answered and the
+    status codes. Exit 1 when any request failed."""
+    with _exit_on_error():
+        resolver: Resolver
+        if sandbox:
+            resolver, hostname, token = _through_sandbox(directory, hostname, token)
+        else:
+            resolver = DnsResolver()
+            token = token or os.environ.get(PROBE_TOKEN_ENV)
+            if hostname is None:
+                hostname = _hostname_from_topology(topology)
+        if not token:
+            raise InputError(f"a token is required: --token or ${PROBE_TOKEN_ENV}")
+        report = probe(hostname, resolver, token=token, count=count, path=path)
+        if json_output:
+            output.print_json(report.to_json())
+        else:
+            output.stdout.print(_probe_table(report))
+            statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.by_status().items()))
+            output.info(f"status codes: {statuses}; failed: {report.failed}")
+            for message in report.to_json()["errors"]:
+                output.warn(f"error: {message}")
+        if report.failed:
+            raise typer.Exit(int(ExitCode.ERROR))
+
+
+def _through_sandbox(
+    directory: Path | None, hostname: str | None, token: str | None
+) -> tuple[Resolver, str, str]:
+    """Probe like a player of the running sandbox: its stub resolver (asks the sandbox's DNS,
+    keeps each answer for its TTL), its shared hostname and a token from its IdP unless given.
+    The sandbox modules are imported here, so the other commands do not pay for them."""
+    from opsctl.sandbox.idp import SigningKey
+    from opsctl.sandbox.resolver import ResolutionError
+    from opsctl.sandbox.state import SandboxState, SandboxStateError, sandbox_dir
+    from opsctl.sandbox.stubresolver import sandbox_resolver
+
+    try:
+        state = SandboxState.load(sandbox_dir(directory))
+        resolver = sandbox_resolver(state)
+    except (SandboxStateError, ResolutionError) as error:
+        raise OpsctlError(str(error)) from None
+    token = token or SigningKey.load(Path(state.key_file)).mint(
+        issuer=state.issuer, audience=state.audience, subject="probe"
+    )
+    return resolver, hostname or state.hostname, token
+
+
+def _hostname_from_topology(topology_file: Path | None) -> str:
+    source = topology_file or _topology_file_from_env()
+    if source is None:
+        raise InputError(f"no hostname: pass --hostname, --topology or set ${TOPOLOGY_ENV}")
+    return load_topology_file(source).record_name.rstrip(".")
 
 
 app.add_typer(sandbox_app, name="sandbox")
-_command(
-    "opsctl probe --sandbox",
-    'opsctl probe --count 50 --token "$TOKEN" --topology topology.json --json',
-    name="probe",
-)(probe_command)
 
 
 def _interrupt_on_termination() -> None:

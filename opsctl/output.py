@@ -7,15 +7,18 @@ value), so it is never markup and never terminal control: the consoles parse no 
 codes, and every string they render has its control and format characters shown as escapes
 (`visible`). Text objects built here from data go through `text()`, which does the same.
 
-rich honours NO_COLOR (and drops colour when stdout is not a terminal), so nothing here decides
-colour by itself. JSON goes through `print_json` as plain text: never highlighted, never wrapped.
+Colour is rich's to decide: none when stdout is not a terminal, and none with NO_COLOR set (the
+consoles then send no styling escapes at all, bold included). JSON goes through `print_json` as
+plain text: never highlighted, never wrapped.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -53,6 +56,9 @@ class _DataConsole(Console):
     """A console that renders every string as plain, visible text (see the module docstring)."""
 
     def __init__(self, **options: Any) -> None:
+        if os.environ.get("NO_COLOR"):
+            # No styling at all: rich alone would drop the colours but still send bold.
+            options.setdefault("color_system", None)
         super().__init__(markup=False, emoji=False, highlight=False, **options)
 
     def render_str(self, text: str, **options: Any) -> Text:  # type: ignore[override]
@@ -115,10 +121,28 @@ def _health_cell(region: RegionStatus) -> Text:
     return text(f"{label}{checkers}", style=style)
 
 
-def _alarm_cell(state: str | None, since: str | None) -> Text:
+def ago(since: str | None, now: datetime) -> str:
+    """How long before `now` an ISO 8601 time was, in its largest unit: 42s, 3m, 2h, 5d ("?" when
+    it is not a time; a time ahead of our clock is 0s)."""
+    if since is None:
+        return "?"
+    try:
+        then = datetime.fromisoformat(since)
+    except ValueError:
+        return "?"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _alarm_cell(state: str | None, since: str | None, now: datetime) -> Text:
     if state is None:
         return text("-")
-    return text(f"{state} since {_dash(since)}", style=_ALARM_STYLE.get(state, ""))
+    return text(f"{state} {ago(since, now)}", style=_ALARM_STYLE.get(state, "yellow"))
 
 
 def _switch_cell(value: str | None) -> Text:
@@ -160,7 +184,11 @@ def _dns_line(report: StatusReport) -> Text | None:
     return text(f"DNS ({', '.join(report.dns.queried)}): {report.dns.summary()}")
 
 
-def status_renderable(report: StatusReport) -> RenderableType:
+def status_renderable(report: StatusReport, now: datetime | None = None) -> RenderableType:
+    """The headline, then one column per Region and one row per signal, so that it fits 80
+    columns (a pipe's width) with every Region name and state whole: times are relative to `now`
+    ("ALARM 3m"; --json keeps them absolute)."""
+    now = now or datetime.now(UTC)
     if not report.consistent:
         style = "bold red"
     else:
@@ -168,39 +196,38 @@ def status_renderable(report: StatusReport) -> RenderableType:
     headline = text(report.headline, style=style)
     unreadable = set(report.unreadable)
     table = Table(title=f"{report.record_name}", title_justify="left", expand=False)
-    for column in ("role", "Region", "weight", "share", "health (checkers)", "alarm"):
-        table.add_column(column)
-    show_impaired = any(r.impaired_alarm is not None for r in report.regions)
-    if show_impaired:
-        table.add_column("Region impaired")
-    table.add_column("failure switch")
-    show_probe = any(r.probe is not None for r in report.regions)
-    if show_probe:
-        table.add_column("direct probe")
+    table.add_column("")
     for region in report.regions:
         serving = region in report.serving_regions
-        role = region.role
-        cells: list[RenderableType] = [
-            text(role, style="bold" if serving else ""),
-            region.region,
-            _unknown_if(region.weight is None, str(region.weight)),
-            _unknown_if(region.share is None, f"{region.share or 0:.0%}"),
-            _health_cell(region),
-            _unknown_if("alarms" in unreadable, _alarm_cell(region.alarm, region.alarm_since)),
-        ]
-        if show_impaired:
-            cells.append(
-                _unknown_if(
-                    f"impaired:{role}" in unreadable,
-                    _alarm_cell(region.impaired_alarm, region.impaired_alarm_since),
-                )
-            )
-        cells.append(
-            _unknown_if(f"switch:{role}" in unreadable, _switch_cell(region.failure_switch))
+        # A long value (a probe's error) wraps within its column, never cut short with "…".
+        table.add_column(text(region.role, style="bold" if serving else ""), overflow="fold")
+    regions = report.regions
+
+    def row(label: str, cell: Callable[[RegionStatus], RenderableType]) -> None:
+        table.add_row(label, *(cell(region) for region in regions))
+
+    row("Region", lambda r: text(r.region))
+    row("weight", lambda r: _unknown_if(r.weight is None, str(r.weight)))
+    row("share", lambda r: _unknown_if(r.share is None, f"{r.share or 0:.0%}"))
+    row("health", _health_cell)
+    row(
+        "alarm",
+        lambda r: _unknown_if("alarms" in unreadable, _alarm_cell(r.alarm, r.alarm_since, now)),
+    )
+    if any(r.impaired_alarm is not None for r in regions):
+        row(
+            "impaired",
+            lambda r: _unknown_if(
+                f"impaired:{r.role}" in unreadable,
+                _alarm_cell(r.impaired_alarm, r.impaired_alarm_since, now),
+            ),
         )
-        if show_probe:
-            cells.append(_probe_cell(region))
-        table.add_row(*cells)
+    row(
+        "switch",
+        lambda r: _unknown_if(f"switch:{r.role}" in unreadable, _switch_cell(r.failure_switch)),
+    )
+    if any(r.probe is not None for r in regions):
+        row("probe", _probe_cell)
     parts: list[RenderableType] = [headline, table]
     parts.extend(line for line in (_lever_line(report), _dns_line(report)) if line is not None)
     if report.advice:

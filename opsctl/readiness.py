@@ -1,22 +1,27 @@
 """Can a Region take all traffic now? Checks, each pass / warn / fail with the measured value.
 
-`region_checks` judges a Region from a StatusReport (health check, alarm, composite alarm, failure
-switch); the shift preflight and the per-step gate of a gradual fallback use it. `assess_readiness`
-adds the capacity comparisons between the Regions for `opsctl readiness`.
+This module only judges: every check is a pure function of values already read (a StatusReport,
+the CapacityReadings of `opsctl.signals`). `region_checks` judges a Region from a StatusReport
+(health check, alarm, composite alarm, failure switch); the shift preflight and the per-step gate
+of a gradual fallback use it. `capacity_checks` compares what the two Regions run with.
+`assess_readiness`, for `opsctl readiness` and the preflight, reads both and judges them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from opsctl import signals
-from opsctl.aws import AwsClients, translate_aws_errors
-from opsctl.errors import OpsctlError
-from opsctl.signals import Outcome, gather
+from opsctl.aws import AwsClients
+from opsctl.signals import (
+    AccountConcurrency,
+    AuthorizerConcurrency,
+    CapacityReadings,
+    Outcome,
+    StageThrottling,
+    read_capacity,
+)
 from opsctl.status import RegionStatus, StatusReport, read_status
 from topology import RegionTopology, Topology
 
@@ -166,136 +171,6 @@ def _alias_targets(status: StatusReport) -> Check:
 # Capacity: does the target have what the other Region runs with? --------------------------------
 
 DEFAULT_MAX_REPLICATION_LATENCY_MS = 5000.0
-_EXECUTE_API = re.compile(r"^https://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/([^/]+)")
-_FUNCTION_IN_URI = re.compile(r"/functions/(arn:aws[^/]*:lambda:[^/]+)/invocations$")
-
-
-@dataclass(frozen=True)
-class AccountConcurrency:
-    """Lambda's concurrency limit for the account in one Region (the "Concurrent executions"
-    quota) and the part of it not reserved for individual functions."""
-
-    limit: int
-    unreserved: int
-
-
-@dataclass(frozen=True)
-class AuthorizerConcurrency:
-    function: str
-    reserved: int | None  # None: unreserved (draws on the account pool)
-    provisioned: int
-
-
-@dataclass(frozen=True)
-class StageThrottling:
-    rate_limit: float | None  # None: no stage-wide limit set (account limits apply)
-    burst_limit: int | None
-
-
-def rest_api_of(api_url: str) -> tuple[str, str] | None:
-    """(restApiId, stage) from an execute-api invoke URL; None for custom domains, local fronts."""
-    match = _EXECUTE_API.match(api_url)
-    return (match.group(1), match.group(2)) if match else None
-
-
-def _require_rest_api(api_url: str) -> tuple[str, str]:
-    api = rest_api_of(api_url)
-    if api is None:
-        raise OpsctlError(f"apiUrl {api_url or '(empty)'} is not an execute-api URL")
-    return api
-
-
-def read_account_concurrency(lambda_: Any) -> AccountConcurrency:
-    """From Lambda's GetAccountSettings, which answers in every account and Region (Service
-    Quotas' GetServiceQuota has no value for a quota that was never raised)."""
-    with translate_aws_errors("reading the Lambda account settings"):
-        limit = lambda_.get_account_settings()["AccountLimit"]
-    return AccountConcurrency(
-        limit=int(limit["ConcurrentExecutions"]),
-        unreserved=int(limit["UnreservedConcurrentExecutions"]),
-    )
-
-
-def read_authorizer_concurrency(
-    apigateway: Any, lambda_: Any, api_url: str
-) -> AuthorizerConcurrency:
-    api = _require_rest_api(api_url)
-    with translate_aws_errors("reading the API's authorizer"):
-        items = apigateway.get_authorizers(restApiId=api[0]).get("items", [])
-        functions = [
-            match.group(1)
-            for item in items
-            if (match := _FUNCTION_IN_URI.search(item.get("authorizerUri", "")))
-        ]
-        if not functions:
-            raise OpsctlError(f"REST API {api[0]} has no Lambda authorizer")
-        function = functions[0]
-        # The URI names arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>].
-        # Reserved concurrency belongs to the whole function, and ListProvisionedConcurrency-
-        # Configs takes only the unqualified function: it lists every version's and alias's
-        # config, of which only the qualifier API Gateway invokes serves the authorizer.
-        unqualified = ":".join(function.split(":")[:7])
-        qualifier = function.split(":")[7] if function.count(":") == 7 else None
-        reserved = lambda_.get_function_concurrency(FunctionName=unqualified).get(
-            "ReservedConcurrentExecutions"
-        )
-        provisioned = 0
-        for page in lambda_.get_paginator("list_provisioned_concurrency_configs").paginate(
-            FunctionName=unqualified
-        ):
-            provisioned += sum(
-                int(c.get("AllocatedProvisionedConcurrentExecutions", 0))
-                for c in page.get("ProvisionedConcurrencyConfigs", [])
-                if qualifier is not None and c.get("FunctionArn", "").split(":")[7:] == [qualifier]
-            )
-    return AuthorizerConcurrency(function, reserved, provisioned)
-
-
-def read_stage_throttling(apigateway: Any, api_url: str) -> StageThrottling:
-    api = _require_rest_api(api_url)
-    with translate_aws_errors(f"reading stage {api[1]} of REST API {api[0]}"):
-        stage = apigateway.get_stage(restApiId=api[0], stageName=api[1])
-    settings = stage.get("methodSettings", {}).get("*/*", {})
-    rate, burst = settings.get("throttlingRateLimit"), settings.get("throttlingBurstLimit")
-    return StageThrottling(
-        rate_limit=None if rate is None else float(rate),
-        burst_limit=None if burst is None else int(burst),
-    )
-
-
-def read_table_status(dynamodb: Any, table: str) -> str:
-    with translate_aws_errors(f"describing table {table}"):
-        return str(dynamodb.describe_table(TableName=table)["Table"]["TableStatus"])
-
-
-def read_replication_latency(cloudwatch: Any, table: str, receiving_region: str) -> float | None:
-    """Newest 5-minute average of AWS/DynamoDB ReplicationLatency (ms) into receiving_region."""
-    end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    with translate_aws_errors("reading DynamoDB ReplicationLatency"):
-        response = cloudwatch.get_metric_data(
-            MetricDataQueries=[
-                {
-                    "Id": "latency",
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": "AWS/DynamoDB",
-                            "MetricName": "ReplicationLatency",
-                            "Dimensions": [
-                                {"Name": "TableName", "Value": table},
-                                {"Name": "ReceivingRegion", "Value": receiving_region},
-                            ],
-                        },
-                        "Period": 300,
-                        "Stat": "Average",
-                    },
-                }
-            ],
-            StartTime=end - timedelta(minutes=30),
-            EndTime=end,
-            ScanBy="TimestampDescending",
-        )
-    values = response["MetricDataResults"][0].get("Values") or []
-    return float(values[0]) if values else None
 
 
 def _unknown(name: str, outcome: Outcome[Any]) -> Check | None:
@@ -383,48 +258,32 @@ def _latency_check(latency: Outcome[float | None], threshold_ms: float) -> Check
 
 
 def capacity_checks(
-    clients: AwsClients,
-    topology: Topology,
-    role: str,
+    readings: CapacityReadings,
     max_replication_latency_ms: float = DEFAULT_MAX_REPLICATION_LATENCY_MS,
 ) -> tuple[Check, ...]:
-    """Compare the target with the other Region, all reads concurrently. A read that fails in the
-    other Region (it may be the one that is down) is a warning, never a refusal."""
-    target, other = topology.role(role), topology.other(role)
-    table = topology.names.table_name
-    tasks: dict[str, Callable[[], Any]] = {}
-    for side, region in (("target", target), ("other", other)):
-        apigateway = clients.client("apigateway", region.region)
-        lambda_ = clients.client("lambda", region.region)
-        dynamodb = clients.client("dynamodb", region.region)
-        tasks[f"account:{side}"] = lambda f=lambda_: read_account_concurrency(f)
-        tasks[f"authorizer:{side}"] = lambda a=apigateway, f=lambda_, r=region: (
-            read_authorizer_concurrency(a, f, r.api_url)
-        )
-        tasks[f"throttling:{side}"] = lambda a=apigateway, r=region: read_stage_throttling(
-            a, r.api_url
-        )
-        tasks[f"table:{side}"] = lambda d=dynamodb: read_table_status(d, table)
-    # The metric lives in the sending Region, dimensioned by the receiving one.
-    source_cloudwatch = clients.client("cloudwatch", other.region)
-    tasks["latency"] = lambda: read_replication_latency(source_cloudwatch, table, target.region)
-    # The same deadline as status: a dark Region costs seconds, not the SDK's minute of retries.
-    out = gather(tasks, signals.read_deadline())
+    """The target against the other Region. A read that failed in the other Region (it may be
+    the one that is down) is a warning, never a refusal."""
     return (
         _compare(
-            "lambda-concurrency-quota", out["account:target"], out["account:other"], _judge_quota
+            "lambda-concurrency-quota",
+            readings.target_account,
+            readings.other_account,
+            _judge_quota,
         ),
         _compare(
             "authorizer-concurrency",
-            out["authorizer:target"],
-            out["authorizer:other"],
+            readings.target_authorizer,
+            readings.other_authorizer,
             _judge_authorizer,
         ),
         _compare(
-            "api-throttling", out["throttling:target"], out["throttling:other"], _judge_throttling
+            "api-throttling",
+            readings.target_throttling,
+            readings.other_throttling,
+            _judge_throttling,
         ),
-        _table_check(table, out["table:target"], out["table:other"]),
-        _latency_check(out["latency"], max_replication_latency_ms),
+        _table_check(readings.table, readings.target_table, readings.other_table),
+        _latency_check(readings.latency, max_replication_latency_ms),
     )
 
 
@@ -439,5 +298,6 @@ def assess_readiness(
     status = status or read_status(clients, topology)
     target = topology.role(role)
     checks = (*region_checks(status, target), _alias_targets(status))
-    capacity = capacity_checks(clients, topology, role, max_replication_latency_ms)
+    readings = read_capacity(clients, target, topology.other(role), topology.names.table_name)
+    capacity = capacity_checks(readings, max_replication_latency_ms)
     return ReadinessReport(role=role, region=target.region, checks=checks + capacity)

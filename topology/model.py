@@ -69,15 +69,15 @@ class RecordRef:
     type: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RegionTopology:
     role: Role
     region: str
     set_identifier: str
     health_check_id: str
     alarm_name: str
-    api_url: str
-    health_url: str
+    api_url: str = ""
+    health_url: str = ""
     failure_switch: str
     # The Region's composite "Region impaired" alarm (in that Region); None when not deployed.
     impaired_alarm_name: str | None = field(default=None, metadata=json_field(omit_empty=True))

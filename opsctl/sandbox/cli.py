@@ -1,13 +1,12 @@
-"""`opsctl sandbox up | down | env | token | drill` and `opsctl probe`.
+"""`opsctl sandbox up | down | env | token | drill`.
 
-Commands are thin: they parse flags and call the sandbox's lifecycle, drill and the probe core.
+Commands are thin: they parse flags and call the sandbox's lifecycle and drill.
 The heavy parts (moto, the Pulumi runtime) are imported inside the commands, so `opsctl status`
 does not pay for them.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +16,6 @@ from rich.table import Table
 
 from opsctl import output
 from opsctl.options import number_option
-from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
 from opsctl.sandbox.outage import OutageError, OutageMode
 from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import (
@@ -30,8 +28,6 @@ from opsctl.sandbox.state import (
 if TYPE_CHECKING:
     from opsctl.sandbox.lifecycle import SandboxStartError
     from opsctl.sandbox.runtime import SandboxOptions
-
-PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -323,96 +319,3 @@ def drill(
         raise _fail(f"drill failed: {error}") from None
     except KeyboardInterrupt:
         raise _fail("drill interrupted; the sandbox was torn down", 130) from None
-
-
-def _probe_table(report: ProbeReport) -> Table:
-    table = Table(title=f"probe {report.hostname}{report.path}: {len(report.responses)} requests")
-    table.add_column("answered by")
-    table.add_column("requests", justify="right")
-    table.add_column("share", justify="right")
-    for region, count in sorted(report.by_region().items()):
-        table.add_row(region, str(count), f"{count / len(report.responses):.0%}")
-    return table
-
-
-def probe_command(
-    count: Annotated[
-        int, number_option("--count", "-n", low=1, high=10_000, help="Requests to send.")
-    ] = 20,
-    path: Annotated[str, typer.Option("--path", help="Authorized route to call.")] = DEFAULT_PATH,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token", help=f"Bearer token (default: ${PROBE_TOKEN_ENV}).", show_default=False
-        ),
-    ] = None,
-    hostname: Annotated[
-        str | None,
-        typer.Option("--hostname", help="Shared hostname (default: the topology's record name)."),
-    ] = None,
-    topology: Annotated[
-        Path | None,
-        typer.Option(
-            "--topology", help="Topology JSON to read the hostname from (or $OPSCTL_TOPOLOGY)."
-        ),
-    ] = None,
-    sandbox: Annotated[
-        bool,
-        typer.Option(
-            "--sandbox", help="Resolve through the running sandbox and use its IdP for a token."
-        ),
-    ] = False,
-    directory: DirOption = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
-) -> None:
-    """Send N authorized requests to the shared hostname; show which Region answered and the
-    status codes. Exit 1 when any request failed."""
-    resolver: Resolver
-    if sandbox:
-        from opsctl.sandbox.idp import SigningKey
-        from opsctl.sandbox.resolver import ResolutionError
-        from opsctl.sandbox.stubresolver import sandbox_resolver
-
-        state = _load_state(directory)
-        try:
-            # A player's stub resolver: asks the sandbox's DNS, keeps each answer for its TTL.
-            resolver = sandbox_resolver(state)
-        except ResolutionError as error:
-            raise _fail(str(error)) from None
-        hostname = hostname or state.hostname
-        token = token or SigningKey.load(Path(state.key_file)).mint(
-            issuer=state.issuer, audience=state.audience, subject="probe"
-        )
-    else:
-        resolver = DnsResolver()
-        token = token or os.environ.get(PROBE_TOKEN_ENV)
-        if hostname is None:
-            hostname = _hostname_from_topology(topology)
-    if not token:
-        raise _fail(f"a token is required: --token or ${PROBE_TOKEN_ENV}", 2)
-    report = probe(hostname, resolver, token=token, count=count, path=path)
-    if json_output:
-        output.print_json(report.to_json())
-    else:
-        output.stdout.print(_probe_table(report))
-        statuses = ", ".join(f"{status}: {n}" for status, n in sorted(report.by_status().items()))
-        output.info(f"status codes: {statuses}; failed: {report.failed}")
-        for message in report.to_json()["errors"]:
-            output.warn(f"error: {message}")
-    if report.failed:
-        raise typer.Exit(1)
-
-
-def _hostname_from_topology(topology: Path | None) -> str:
-    from opsctl.errors import OpsctlError
-    from opsctl.topology import load_topology_file
-
-    source = topology or (
-        Path(os.environ["OPSCTL_TOPOLOGY"]) if os.environ.get("OPSCTL_TOPOLOGY") else None
-    )
-    if source is None:
-        raise _fail("no hostname: pass --hostname, --topology or set $OPSCTL_TOPOLOGY", 2)
-    try:
-        return load_topology_file(source).record_name.rstrip(".")
-    except OpsctlError as error:
-        raise _fail(error.message, int(error.exit_code)) from None

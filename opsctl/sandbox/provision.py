@@ -30,7 +30,7 @@ import boto3
 import pulumi
 
 from infra.mockrun import ProgramRun, RealisticMocks, run_program
-from opsctl.sandbox.front import AuthorizerSpec, FrontSpec, LambdaSpec, RouteSpec
+from opsctl.sandbox.front.spec import AuthorizerSpec, FrontSpec, LambdaSpec, RouteSpec
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 

@@ -10,6 +10,10 @@ from infra.mockrun import DeclaredResource, ProgramRun
 
 RunProgram = Callable[..., ProgramRun]
 
+# The example stack (Pulumi.primary.yaml): its Regions by role, and `<project>-<stack>`.
+REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
+APP = "multi-region-authorizer-primary"
+
 
 def only(resources: list[DeclaredResource]) -> DeclaredResource:
     assert len(resources) == 1, [r.name for r in resources]

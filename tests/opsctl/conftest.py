@@ -25,7 +25,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,12 @@ from opsctl.route53 import Weights, read_records
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.state import SandboxState
-from opsctl.topology import Topology, parse_topology
+from opsctl.status import RegionStatus
+from opsctl.topology import parse_topology
 from tests.support.aws import create_state_table
 from tests.support.dns import LoopbackDnsServer
 from tests.support.http import LoopbackServer, QuietHandler
+from topology import Topology
 
 APP = "multi-region-authorizer-primary"
 ZONE_NAME = "example.com."
@@ -415,6 +417,27 @@ def make_sandbox_state(directory: Path, pid: int) -> SandboxState:
         log_file=str(directory / "sandbox.log"),
         front_addresses={"us-east-1": "127.0.0.2:9", "us-west-2": "127.0.0.3:9"},
     )
+
+
+def region_status(role: str, region: str, **fields: Any) -> RegionStatus:
+    """A Region as status reads it when all is well (all traffic on the primary), with `fields`
+    changed: for judging and rendering tests that need no AWS."""
+    well = RegionStatus(
+        role=role,
+        region=region,
+        set_identifier=role,
+        weight=100 if role == "primary" else 0,
+        share=1.0 if role == "primary" else 0.0,
+        healthy=True,
+        checkers_healthy=16,
+        checkers_total=16,
+        alarm="OK",
+        alarm_since="2026-11-29T07:00:00Z",
+        failure_switch="healthy",
+        impaired_alarm="OK",
+        impaired_alarm_since="2026-11-29T07:00:00Z",
+    )
+    return replace(well, **fields)
 
 
 def invoke(runner: CliRunner, world: World, *args: str) -> Result:

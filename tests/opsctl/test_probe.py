@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from opsctl import cli
 from opsctl.cli import app
 from opsctl.probe import Endpoint, call_api, probe
-from opsctl.sandbox import cli as sandbox_cli
 from tests.opsctl.conftest import assert_one_line_error, make_sandbox_state
 from tests.support.http import LoopbackServer, QuietHandler
 
@@ -120,7 +120,7 @@ def test_cli_probe_failures_are_one_line_errors(
     def interrupted_probe(*_: Any, **__: Any) -> None:
         raise KeyboardInterrupt  # Ctrl-C during a long probe
 
-    monkeypatch.setattr(sandbox_cli, "probe", interrupted_probe)
+    monkeypatch.setattr(cli, "probe", interrupted_probe)
     interrupted = CliRunner().invoke(
         app, ["probe", "--hostname", "auth.example.com", "--token", "t"]
     )

@@ -17,9 +17,9 @@ from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from opsctl.cli import app
-from opsctl.readiness import rest_api_of
 from opsctl.route53 import Weights
 from opsctl.sandbox.emulator import Emulator
+from opsctl.signals import rest_api_of
 from opsctl.topology import parse_topology
 from tests.opsctl.conftest import APP, REGIONS, World, create_aliased_function
 

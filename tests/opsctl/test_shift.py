@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from opsctl import shift
 from opsctl.audit import AuditLog
 from opsctl.cli import app
-from opsctl.errors import AwsError, ChangeUnconfirmedError, ConflictError
+from opsctl.errors import AwsError, ChangeUnconfirmedError, ConflictError, InputError
 from opsctl.route53 import Weights
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
@@ -522,3 +522,34 @@ def test_where_unreadable_records_point_is_a_warning_not_a_pass(
         "warn",
         "unknown",
     )
+
+
+# --steps on its own ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "steps"),
+    [("100", (100,)), ("10,50,100", (10, 50, 100)), (" 1, 99 ,100", (1, 99, 100))],
+)
+def test_steps_parse_to_the_primary_share_per_step(raw: str, steps: tuple[int, ...]) -> None:
+    assert shift.parse_steps(raw) == steps
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "--steps must be comma-separated integers"),
+        ("10,,100", "--steps must be comma-separated integers"),
+        ("-10,100", "--steps must be comma-separated integers"),
+        ("1000000,100", "--steps must be comma-separated integers"),
+        ("0,100", "--steps values must be between 1 and 100"),
+        ("50,101", "--steps values must be between 1 and 100"),
+        ("50,50,100", "--steps must increase"),
+        ("60,40,100", "--steps must increase"),
+        ("10,50", "--steps must end at 100"),
+    ],
+)
+def test_bad_steps_are_refused_with_what_is_wrong(raw: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as refused:
+        shift.parse_steps(raw)
+    assert refused.value.exit_code == 2

@@ -175,7 +175,7 @@ def test_a_front_whose_supervisor_is_already_gone_exits_by_itself() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from opsctl.sandbox.front import exit_when_orphaned; "
+            "import sys, time; from opsctl.sandbox.front.server import exit_when_orphaned; "
             "exit_when_orphaned(int(sys.argv[1]), poll_seconds=0.05); time.sleep(60)",
             str(gone.pid),
         ],

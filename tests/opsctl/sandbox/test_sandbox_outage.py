@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.sandbox.faultproxy import FaultProxy
-from opsctl.sandbox.front import FrontSpec
+from opsctl.sandbox.front.spec import FrontSpec
 from opsctl.sandbox.outage import (
     WANTED_FILE,
     OutageError,

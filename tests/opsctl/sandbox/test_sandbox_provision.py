@@ -8,15 +8,24 @@ from typing import Any
 import boto3
 
 from opsctl.aws import AwsClients
-from opsctl.readiness import capacity_checks, rest_api_of
+from opsctl.readiness import Check, capacity_checks
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.provision import Provisioned, provision
+from opsctl.signals import read_capacity, rest_api_of
 from opsctl.topology import parse_topology
 from tests.opsctl.sandbox.conftest import FRONT_ADDRESSES, JWKS_URL
+from topology import Topology
 
 
 def client(service: str, region: str = "us-east-1") -> Any:
     return boto3.client(service, region_name=region)
+
+
+def _capacity_checks(clients: AwsClients, topology: Topology, role: str) -> dict[str, Check]:
+    readings = read_capacity(
+        clients, topology.role(role), topology.other(role), topology.names.table_name
+    )
+    return {c.name: c for c in capacity_checks(readings)}
 
 
 def test_topology_names_what_exists_in_the_emulator(provisioned: Provisioned) -> None:
@@ -132,7 +141,7 @@ def test_readiness_reads_the_declared_api_and_functions(
     assert described["accessLogSettings"]["destinationArn"].endswith("-access")
     assert provisioned.fronts["us-east-1"].api_id == api_id
     # and opsctl's readiness reads real values where the sandbox used to say "unknown".
-    checks = {c.name: c for c in capacity_checks(clients, topology, "secondary")}
+    checks = _capacity_checks(clients, topology, "secondary")
     assert (
         checks["lambda-concurrency-quota"].result,
         checks["lambda-concurrency-quota"].value,
@@ -148,5 +157,5 @@ def test_readiness_reads_the_declared_api_and_functions(
     assert checks["api-throttling"].value == "rate 100.0/burst 200 vs rate 100.0/burst 200"
     assert checks["table-replicas"].result == "pass"
     # Back to the primary, the standby's warm instances would be missing: a warning, not a refusal.
-    back = {c.name: c for c in capacity_checks(clients, topology, "primary")}
+    back = _capacity_checks(clients, topology, "primary")
     assert back["authorizer-concurrency"].result == "warn"

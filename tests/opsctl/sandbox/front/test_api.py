@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from opsctl.sandbox.front import (
-    AuthorizerSpec,
-    Front,
-    FrontSpec,
-    LambdaSpec,
-    RouteSpec,
-    evaluate_policy,
-)
+from opsctl.sandbox.front.api import Front
+from opsctl.sandbox.front.policy import evaluate_policy
+from opsctl.sandbox.front.spec import AuthorizerSpec, FrontSpec, LambdaSpec, RouteSpec
 
 API_ID = "a1b2c3d4e5"
 ARN_PREFIX = f"arn:aws:execute-api:us-east-1:123456789012:{API_ID}/prod"

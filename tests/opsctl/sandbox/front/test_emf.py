@@ -19,13 +19,9 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
 )
 
 from opsctl.sandbox.emulator import Emulator
-from opsctl.sandbox.front import (
-    EmfCapture,
-    InvalidEmf,
-    LambdaRuntime,
-    MetricsPublisher,
-    emf_metric_data,
-)
+from opsctl.sandbox.front.emf import EmfCapture, InvalidEmf, emf_metric_data
+from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
+from opsctl.sandbox.front.metrics import MetricsPublisher
 from opsctl.sandbox.healthcheck import AlarmEvaluator
 from opsctl.sandbox.provision import Provisioned
 

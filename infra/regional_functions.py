@@ -1,0 +1,277 @@
+"""A Region's Lambda functions, one row of `FUNCTION_SPECS` each, and the failure switch.
+
+Each function gets its log group (with retention), an execution role with only what its row
+grants, the shared dependency layer and, where the row names an alias, a published version behind
+that alias (where provisioned concurrency lives). With fault injection on, the functions the FIS
+wiring targets also get the FIS extension. A new function is a new row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.aliases import regional_child
+from infra.config import PROJECT, Role, Settings, function_environment
+from infra.fault_injection import FisLambdaWiring
+from infra.policies import allow, regional_arn, service_role
+
+HEALTHY = "healthy"
+
+# The global table's partitions each function may touch (`dynamodb:LeadingKeys`), as the
+# functions spell them (tests/infra check them against functions/): revocations are written
+# only by the identity side, never by a function.
+REVOKED_PARTITION = "revoked"
+HEALTH_PROBE_PARTITION = "health"
+API_PARTITIONS = ("session#*", "idempotency#sessions")
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """What a function may do on its Region's replica of the table, and on which partitions."""
+
+    actions: tuple[str, ...]
+    partitions: tuple[str, ...]
+    # `StringLike` when a partition is a pattern (`session#*`).
+    match: str = "StringEquals"
+
+    def statement(self, table_arn: pulumi.Input[str]) -> dict[str, Any]:
+        return allow(
+            list(self.actions),
+            [table_arn],
+            {f"ForAllValues:{self.match}": {"dynamodb:LeadingKeys": list(self.partitions)}},
+        )
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function of every Region: the code it runs and all it may touch."""
+
+    name: str  # as in `infra.config.FUNCTIONS`: names the function, its role and log group
+    handler: str
+    timeout_seconds: int
+    table_access: TableAccess
+    reads_failure_switch: bool = False
+    # Published and invoked through this alias (provisioned concurrency is configured on it).
+    alias: str | None = None
+
+
+AUTHORIZER_ALIAS = "live"
+FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="authorizer",
+        handler="functions.authorizer.app.handler",
+        timeout_seconds=5,
+        # Only the revocation partition, only reads.
+        table_access=TableAccess(("dynamodb:Query",), (REVOKED_PARTITION,)),
+        alias=AUTHORIZER_ALIAS,
+    ),
+    FunctionSpec(
+        name="api",
+        handler="functions.api.app.handler",
+        timeout_seconds=10,
+        # Sessions and Powertools idempotency records; never the revocation list.
+        table_access=TableAccess(
+            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+            API_PARTITIONS,
+            match="StringLike",
+        ),
+    ),
+    FunctionSpec(
+        name="health",
+        handler="functions.health.app.handler",
+        # Route 53 gives an HTTPS check 2 s to answer; the health function must stay well inside.
+        timeout_seconds=3,
+        # A one-item read probe on the table, and the failure switch.
+        table_access=TableAccess(("dynamodb:GetItem",), (HEALTH_PROBE_PARTITION,)),
+        reads_failure_switch=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class InvokeTarget:
+    """How API Gateway calls a function: the function a permission names, the alias it
+    qualifies (None: the unqualified function) and the ARN an integration or authorizer uses."""
+
+    function_name: pulumi.Output[str]
+    qualifier: pulumi.Output[str] | None
+    invoke_arn: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class RegionalFunctionsArgs:
+    role: Role
+    region: str
+    settings: Settings
+    account_id: pulumi.Input[str]
+    table_arn: pulumi.Input[str]  # this Region's replica
+    code: pulumi.Archive
+    dependency_layer_dir: Path
+    # On every aliased function (the authorizer); 0 for none.
+    provisioned_concurrency: int = 0
+    fault_injection: FisLambdaWiring | None = None
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class RegionalFunctions(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        args: RegionalFunctionsArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(f"{PROJECT}:infra:RegionalFunctions", name, None, opts)
+        self._name = name
+        self._args = args
+        settings = args.settings
+        self.region = args.region
+        self.function_names = {
+            spec.name: settings.function_name(spec.name) for spec in FUNCTION_SPECS
+        }
+
+        self.failure_switch = aws.ssm.Parameter(
+            f"{name}-failure-switch",
+            name=settings.failure_switch_parameter,
+            type="String",
+            value=HEALTHY,
+            description="healthy | failing: 'failing' makes this Region's /health answer 500.",
+            # Operators flip it (opsctl switch); `pulumi up` must not flip it back.
+            opts=self._child(ignore_changes=["value"]),
+        )
+        self.log_groups = {
+            spec.name: aws.cloudwatch.LogGroup(
+                f"{name}-{spec.name}-logs",
+                name=settings.log_group_name(spec.name),
+                retention_in_days=settings.log_retention_days,
+                opts=self._child(),
+            )
+            for spec in FUNCTION_SPECS
+        }
+        self.dependency_layer = aws.lambda_.LayerVersion(
+            f"{name}-deps",
+            layer_name=settings.dependency_layer_name,
+            code=pulumi.FileArchive(str(args.dependency_layer_dir)),
+            compatible_runtimes=[settings.lambda_runtime],
+            compatible_architectures=["arm64"],
+            description="Third-party deps of functions/ (functions/requirements.txt), arm64",
+            opts=self._child(),
+        )
+        self.roles = {spec.name: self._function_role(spec) for spec in FUNCTION_SPECS}
+        self.functions = {spec.name: self._function(spec) for spec in FUNCTION_SPECS}
+
+        self.aliases: dict[str, aws.lambda_.Alias] = {}
+        self.provisioned_concurrency: dict[str, aws.lambda_.ProvisionedConcurrencyConfig] = {}
+        self.targets: dict[str, InvokeTarget] = {}
+        for spec in FUNCTION_SPECS:
+            function = self.functions[spec.name]
+            if spec.alias is None:
+                self.targets[spec.name] = InvokeTarget(function.name, None, function.invoke_arn)
+                continue
+            alias = self.aliases[spec.name] = aws.lambda_.Alias(
+                f"{name}-{spec.name}-{spec.alias}",
+                name=spec.alias,
+                function_name=function.name,
+                function_version=function.version,
+                opts=self._child(),
+            )
+            self.targets[spec.name] = InvokeTarget(function.name, alias.name, alias.invoke_arn)
+            if args.provisioned_concurrency > 0:
+                self.provisioned_concurrency[spec.name] = aws.lambda_.ProvisionedConcurrencyConfig(
+                    f"{name}-{spec.name}-provisioned",
+                    function_name=function.name,
+                    qualifier=alias.name,
+                    provisioned_concurrent_executions=args.provisioned_concurrency,
+                    opts=self._child(),
+                )
+
+        self.register_outputs(
+            {
+                "region": args.region,
+                "functionArns": {fn: function.arn for fn, function in self.functions.items()},
+                "failureSwitch": self.failure_switch.name,
+            }
+        )
+
+    def _child(self, **options: Any) -> pulumi.ResourceOptions:
+        return regional_child(self, self._args.role, **options)
+
+    def _fis_wiring(self, spec: FunctionSpec) -> FisLambdaWiring | None:
+        """The FIS wiring, if fault injection is on and targets this function."""
+        fis = self._args.fault_injection
+        return fis if fis is not None and spec.name in fis.functions else None
+
+    def _function_role(self, spec: FunctionSpec) -> aws.iam.Role:
+        """An execution role with only what the row grants; `*` only for X-Ray (it requires it)."""
+        args = self._args
+        statements = [
+            allow(
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                [pulumi.Output.concat(self.log_groups[spec.name].arn, ":*")],
+            ),
+            allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+            spec.table_access.statement(args.table_arn),
+        ]
+        if spec.reads_failure_switch:
+            parameter = f"parameter{args.settings.failure_switch_parameter}"
+            statements.append(
+                allow(
+                    ["ssm:GetParameter"],
+                    [regional_arn("ssm", self.region, args.account_id, parameter)],
+                )
+            )
+        fis = self._fis_wiring(spec)
+        if fis is not None:
+            # The FIS extension polls its fault configuration from this prefix.
+            statements.append(
+                allow(
+                    ["s3:ListBucket"],
+                    [fis.bucket_arn],
+                    {"StringLike": {"s3:prefix": [f"{fis.prefix}*"]}},
+                )
+            )
+            statements.append(
+                allow(["s3:GetObject"], [pulumi.Output.concat(fis.bucket_arn, f"/{fis.prefix}*")])
+            )
+        return service_role(
+            f"{self._name}-{spec.name}",
+            "lambda.amazonaws.com",
+            f"{spec.name} function in {self.region}",
+            statements,
+            self._child(),
+        )
+
+    def _function(self, spec: FunctionSpec) -> aws.lambda_.Function:
+        settings = self._args.settings
+        fis = self._fis_wiring(spec)
+        # Powertools comes in the dependency layer, without extras: the AWS-managed Powertools
+        # layer also ships the X-Ray SDK, pydantic and more that no function uses.
+        layers: list[pulumi.Input[str]] = [self.dependency_layer.arn]
+        if fis is not None:
+            layers.append(fis.extension_layer_arn)
+        environment = function_environment(
+            settings, spec.name, fis.configuration_location if fis is not None else None
+        )
+        return aws.lambda_.Function(
+            f"{self._name}-{spec.name}",
+            name=self.function_names[spec.name],
+            role=self.roles[spec.name].arn,
+            runtime=settings.lambda_runtime,
+            architectures=["arm64"],
+            handler=spec.handler,
+            code=self._args.code,
+            layers=layers,
+            memory_size=settings.lambda_memory_mb,
+            timeout=spec.timeout_seconds,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=self.log_groups[spec.name].name
+            ),
+            publish=spec.alias is not None,  # a version for the alias
+            opts=self._child(depends_on=[*self._args.depends_on, self.log_groups[spec.name]]),
+        )

@@ -1,0 +1,5 @@
+"""`python -m opsctl.sandbox.front SPEC_FILE --fd N --supervisor-pid PID`: one Region's front."""
+
+from opsctl.sandbox.front.server import main
+
+main()

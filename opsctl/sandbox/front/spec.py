@@ -1,0 +1,68 @@
+"""What one Region's front serves, as provisioning declares it and the supervisor writes it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class LambdaSpec:
+    """One Lambda function as declared by the program: its handler and environment."""
+
+    name: str
+    handler: str  # "functions.api.app.handler"
+    environment: dict[str, str]
+    timeout_seconds: int = 3
+    memory_mb: int = 128
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str  # GET, POST, ... or ANY
+    resource_path: str  # "/sessions/{id}"
+    function: str  # LambdaSpec.name
+    authorized: bool
+
+
+@dataclass(frozen=True)
+class AuthorizerSpec:
+    function: str  # LambdaSpec.name
+    identity_header: str  # "Authorization"
+    result_ttl_seconds: int
+    validation_expression: str | None = None
+
+
+@dataclass(frozen=True)
+class FrontSpec:
+    """Everything one Region's front serves; written as JSON by the supervisor."""
+
+    region: str
+    account_id: str
+    api_id: str
+    stage: str
+    routes: list[RouteSpec]
+    functions: list[LambdaSpec]
+    authorizer: AuthorizerSpec | None
+    custom_domains: list[str] = field(default_factory=list)
+    endpoint_url: str = ""
+    api_name: str = ""  # the REST API's name: API Gateway's ApiName metric dimension
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> FrontSpec:
+        raw = json.loads(text)
+        return cls(
+            region=raw["region"],
+            account_id=raw["account_id"],
+            api_id=raw["api_id"],
+            stage=raw["stage"],
+            routes=[RouteSpec(**route) for route in raw["routes"]],
+            functions=[LambdaSpec(**function) for function in raw["functions"]],
+            authorizer=AuthorizerSpec(**raw["authorizer"]) if raw["authorizer"] else None,
+            custom_domains=list(raw["custom_domains"]),
+            endpoint_url=raw["endpoint_url"],
+            api_name=raw["api_name"],
+        )
