@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import pulumi
 
+from infra.function_specs import FUNCTION_SPECS, SPEC_BY_NAME
+
 # The roles and the alarm Region are the topology model's; infra's modules take them from here.
 from topology import ALARM_REGION as ALARM_REGION
 from topology import ROLES as ROLES
@@ -24,9 +26,11 @@ PARTITION = "aws"  # every ARN this program builds is in the commercial partitio
 STAGE_NAME = "prod"
 METRICS_NAMESPACE = "MultiRegionAuthorizer"  # the functions' own metrics (docs/contracts.md)
 HEALTH_PATH = "/health"
-FUNCTIONS = ("authorizer", "api", "health")
+FUNCTIONS = tuple(spec.name for spec in FUNCTION_SPECS)
 # The functions AWS FIS Lambda actions target (they get the FIS extension's wiring).
-FAULT_INJECTION_FUNCTIONS = ("api", "health")
+FAULT_INJECTION_FUNCTIONS = tuple(
+    spec.name for spec in FUNCTION_SPECS if spec.fault_injection_target
+)
 # The Region's own signals; each is one alarm `<app>-<role>-<signal>`.
 REGION_SIGNALS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
 
@@ -216,7 +220,8 @@ def function_environment(
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
-    if function in ("authorizer", "health"):
+    spec = SPEC_BY_NAME[function]
+    if spec.verifies_tokens:
         env |= {
             "AUTH_ISSUERS": ",".join(settings.auth.issuers),
             "AUTH_AUDIENCE": settings.auth.audience,
@@ -224,7 +229,7 @@ def function_environment(
         }
         if settings.auth.jwks_pinned:
             env["AUTH_JWKS_PINNED"] = settings.auth.jwks_pinned
-    if function == "health":
+    if spec.reads_failure_switch:
         env["FAILURE_SWITCH_PARAMETER"] = settings.failure_switch_parameter
     if fis_configuration_location is not None:
         env |= {

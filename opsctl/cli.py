@@ -38,6 +38,7 @@ from opsctl.dataplane import (
     plan_fallback_via,
 )
 from opsctl.errors import ExitCode, InputError, OpsctlError
+from opsctl.model import Approval, Weights
 from opsctl.options import number_option
 from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
 from opsctl.readiness import (
@@ -45,11 +46,10 @@ from opsctl.readiness import (
     ReadinessReport,
     assess_readiness,
 )
-from opsctl.route53 import Weights
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import (
     DEFAULT_INSYNC_TIMEOUT,
-    Approval,
+    ShiftOptions,
     ShiftPlan,
     ShiftResult,
     apply_shift,
@@ -327,12 +327,14 @@ def _shift(
                 plan,
                 approved,
                 AuditLog(),
-                interval=interval,
-                insync_timeout=timeout,
-                on_poll=lambda state, waited: spinner.update(
-                    output.text(f"waiting for Route 53: {state} after {waited:.0f}s")
+                ShiftOptions(
+                    interval=interval,
+                    insync_timeout=timeout,
+                    on_poll=lambda state, waited: spinner.update(
+                        output.text(f"waiting for Route 53: {state} after {waited:.0f}s")
+                    ),
+                    on_step=on_step,
                 ),
-                on_step=on_step,
             )
 
     result = _plan_then_apply(

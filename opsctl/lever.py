@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError, TopologyError
-from opsctl.route53 import Clock
+from opsctl.model import Clock
 from opsctl.signals import iso_time, read_alarms
 from topology import OutOfService, Topology
 

@@ -27,8 +27,8 @@ from rich.text import Text
 
 from opsctl.audit import INTENT, AuditRecord
 from opsctl.dataplane import LeverPlan, LeverResult
+from opsctl.model import Weights
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
-from opsctl.route53 import Weights
 from opsctl.shift import ShiftPlan, ShiftResult
 from opsctl.status import RegionStatus, StatusReport
 from opsctl.switch import SwitchPlan, SwitchResult

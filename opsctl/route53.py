@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ from opsctl.errors import (
     ConflictError,
     RecordsError,
 )
+from opsctl.model import Clock, Weights
 from opsctl.topology import MAX_WEIGHT
 from topology import ROLES, RecordRef, RegionTopology, Role, Topology
 
@@ -44,14 +44,6 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Clock:
-    """Time source for waits and backoff; tests pass a fake that advances on sleep."""
-
-    now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-
-@dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 6
     base_delay: float = 0.5
@@ -60,55 +52,6 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         # Full jitter: spreads concurrent operators' retries instead of syncing them up.
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
-
-
-@dataclass(frozen=True)
-class Weights:
-    """The weighted pair's weights by role."""
-
-    primary: int
-    secondary: int
-
-    @classmethod
-    def all_on(cls, role: Role | str) -> Weights:
-        return Role(role).pick(cls(primary=100, secondary=0), cls(primary=0, secondary=100))
-
-    @classmethod
-    def primary_share(cls, percent: int) -> Weights:
-        """Weights that send `percent`% of traffic to the primary (a gradual fallback step)."""
-        return cls(primary=percent, secondary=100 - percent)
-
-    def of(self, role: Role | str) -> int:
-        return Role(role).pick(self.primary, self.secondary)
-
-    def share(self, role: Role | str) -> float:
-        """Fraction of traffic the role gets. All-zero weights split equally, as Route 53 does."""
-        total = self.primary + self.secondary
-        return 0.5 if total == 0 else self.of(role) / total
-
-    @property
-    def serving(self) -> str:
-        """primary | secondary | split | none (both 0: not a state opsctl ever sets)."""
-        if self.primary and self.secondary:
-            return "split"
-        if self.primary:
-            return "primary"
-        if self.secondary:
-            return "secondary"
-        return "none"
-
-    def require_shiftable(self) -> None:
-        if self.primary == 0 and self.secondary == 0:
-            raise RecordsError(
-                "both weighted records have weight 0 (Route 53 splits traffic equally): "
-                "not a state opsctl sets; fix the weights by hand before shifting"
-            )
-
-    def as_dict(self) -> dict[str, int]:
-        return {"primary": self.primary, "secondary": self.secondary}
-
-    def __str__(self) -> str:
-        return f"primary {self.primary} / secondary {self.secondary}"
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns, resolve_target, zone_servers
 from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
 from opsctl.lever import ENGAGED, LeverState, lever_for
+from opsctl.model import Weights
 from opsctl.probe import ApiResponse, Endpoint, call_api
-from opsctl.route53 import RecordState, Weights, alias_mismatches, read_records
+from opsctl.route53 import RecordState, alias_mismatches, read_records
 from opsctl.signals import (
     AlarmState,
     CheckerCounts,

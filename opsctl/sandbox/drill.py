@@ -31,7 +31,6 @@ import abc
 import contextlib
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,6 +44,7 @@ from rich.text import Text
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.model import Approval
 from opsctl.probe import (
     DEFAULT_TIMEOUT_SECONDS,
     ApiResponse,
@@ -54,11 +54,18 @@ from opsctl.probe import (
     probe,
 )
 from opsctl.sandbox.idp import SigningKey
+from opsctl.sandbox.periodic import PeriodicWorker
 from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import SandboxState
 from opsctl.sandbox.stubresolver import sandbox_resolver
 from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_timeline
-from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
+from opsctl.shift import (
+    ShiftOptions,
+    ShiftResult,
+    apply_shift,
+    plan_failover,
+    plan_fallback,
+)
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.switch import apply_switch, plan_switch
 from opsctl.topology import load_topology_file
@@ -159,25 +166,32 @@ class Players:
         self._timeline = timeline
         self._new_resolver = new_resolver
         self._send = send
-        self._pause = pause_seconds
-        self._stop = threading.Event()
-        self._in_flight: dict[int, float] = {}  # player thread -> when its request was sent
-        self._threads = [
-            threading.Thread(target=self._play, daemon=True, name=f"drill-player-{n}")
+        self._in_flight: dict[int, float] = {}  # player -> when its request was sent
+        self._workers = [
+            PeriodicWorker(
+                f"drill-player-{n}",
+                self._player(n),
+                pause_seconds,
+                join_seconds=PLAYER_TIMEOUT_SECONDS + 1.0,
+            )
             for n in range(count)
         ]
 
-    def _play(self) -> None:
-        resolver = self._new_resolver()
-        me = threading.get_ident()
-        while not self._stop.is_set():
+    def _player(self, n: int) -> Callable[[], None]:
+        """Player `n`'s next request, through its own resolver (made on its first request)."""
+        resolvers: list[Resolver] = []
+
+        def play() -> None:
+            if not resolvers:
+                resolvers.append(self._new_resolver())
             sent_at = self._timeline.now()
-            self._in_flight[me] = sent_at
-            response = self._send(resolver)
+            self._in_flight[n] = sent_at
+            response = self._send(resolvers[0])
             error = None if response.ok else (response.error or f"HTTP {response.status}")
             self._timeline.record(sent_at, response.region, response.ok, error)
-            self._in_flight.pop(me, None)
-            self._stop.wait(self._pause)
+            self._in_flight.pop(n, None)
+
+        return play
 
     def wait_recorded(self, until: float) -> None:
         """Until every request sent before `until` (timeline seconds) is on the timeline: a
@@ -190,18 +204,16 @@ class Players:
 
     @property
     def count(self) -> int:
-        return len(self._threads)
+        return len(self._workers)
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        for worker in self._workers:
+            worker.start()
 
     def stop(self) -> None:
         """Stop sending; each player finishes its request in flight (bounded by its timeout)."""
-        self._stop.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join(timeout=PLAYER_TIMEOUT_SECONDS + 1.0)
+        for worker in self._workers:
+            worker.stop()
 
 
 class Drill(abc.ABC):
@@ -530,11 +542,12 @@ class SwitchDrill(Drill):
         self.say(f"  approving {name} (reason {DRILL_REASON!r}, non-interactive)")
         approval = Approval(reason=DRILL_REASON)
         started = self.mark(f"{name} approved")
-        result = apply_shift(
-            self.clients, self.topology, plan, approval, self.audit_log,
-            interval=interval, poll_interval=self.poll_seconds,
+        options = ShiftOptions(
+            interval=interval,
+            poll_interval=self.poll_seconds,
             on_step=lambda index, weights: self.mark(f"step {index + 1}: {weights}"),
-        )  # fmt: skip
+        )
+        result = apply_shift(self.clients, self.topology, plan, approval, self.audit_log, options)
         ended = self.mark(f"{name} INSYNC")
         output.stdout.print(output.result_renderable(result))
         self.players.wait_recorded(ended)

@@ -41,7 +41,7 @@ from moto.route53 import responses as route53_responses
 from moto.route53.models import FakeZone, HealthCheck, RecordSet, Route53Backend, route53_backends
 from moto.route53.utils import validate_domain_name
 
-from opsctl.sandbox.healthcheck import MetricSeries
+from opsctl.sandbox.alarms import MetricSeries
 
 MAX_WEIGHT = 255
 _ACTIONS = ("CREATE", "DELETE", "UPSERT")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from opsctl.dataplane import (
     plan_failover_via,
     plan_fallback_via,
 )
+from opsctl.model import Approval
 from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import read_records
 from opsctl.sandbox.drill import (
@@ -55,10 +55,10 @@ from opsctl.sandbox.drill import (
     DrillReport,
 )
 from opsctl.sandbox.outage import OutageMode, outage, restore
+from opsctl.sandbox.periodic import PeriodicWorker
 from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.stubresolver import CachedAnswer, parse_address, sandbox_resolver
 from opsctl.sandbox.timeline import failed
-from opsctl.shift import Approval
 
 # The harder mode for clients: connections are accepted and never answered.
 OUTAGE_MODE = OutageMode.HANG
@@ -91,29 +91,27 @@ class Watch:
         self._conditions = dict(conditions)
         self._poll = poll_seconds
         self.seen: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="drill-watch")
+        self._worker = PeriodicWorker("drill-watch", self._look, poll_seconds)
 
-    def _run(self) -> None:
-        while not self._stop.is_set() and len(self.seen) < len(self._conditions):
-            for label, condition in self._conditions.items():
-                if label in self.seen:
-                    continue
-                try:
-                    held = condition()
-                except Exception:
-                    held = False
-                if held:
-                    self.seen[label] = self._mark(label)
-            self._stop.wait(self._poll)
+    def _look(self) -> bool:
+        """Marks what holds now; False (done) once every condition has held."""
+        for label, condition in self._conditions.items():
+            if label in self.seen:
+                continue
+            try:
+                held = condition()
+            except Exception:
+                held = False
+            if held:
+                self.seen[label] = self._mark(label)
+        return len(self.seen) < len(self._conditions)
 
     def __enter__(self) -> Watch:
-        self._thread.start()
+        self._worker.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self._worker.stop()
 
     def wait(self, label: str, timeout: float) -> float:
         """When `label` first held (timeline seconds), waiting at most `timeout` seconds."""

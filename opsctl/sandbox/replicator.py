@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from opsctl.sandbox.periodic import PeriodicWorker
+
 KeyId = str  # canonical JSON of the item's key attributes
 DYNAMODB_NAMESPACE = "AWS/DynamoDB"
 
@@ -78,21 +80,17 @@ class GlobalTableReplicator:
         self._round = threading.Lock()
         # Writes this replicator made, per target Region, to drop when they echo back.
         self._own_writes: dict[str, dict[str, int]] = {table.region: {} for table in tables}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, daemon=True, name="global-table-replicator"
-        )
+        self._pending: list[tuple[float, Change, str]] = []  # (due at, change, receiving Region)
+        self._worker = PeriodicWorker("global-table-replicator", self._tick, poll_seconds)
         self.replicated = 0
 
     def start(self) -> None:
         for table in self.tables:
             self._iterators[table.region] = self._latest_iterator(table)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        self._worker.stop()
 
     def isolate(self, region: str) -> None:
         """Stop replicating into and out of `region` (it is out); changes for it wait."""
@@ -120,15 +118,12 @@ class GlobalTableReplicator:
             StreamArn=stream_arn, ShardId=shards[0]["ShardId"], ShardIteratorType="LATEST"
         )["ShardIterator"]
 
-    def _run(self) -> None:
-        pending: list[tuple[float, Change, str]] = []  # (due at, change, receiving Region)
-        while not self._stop.is_set():
-            try:
-                with self._round:
-                    pending = self._replicate_round(pending)
-            except Exception as error:  # keep replicating; a transient emulator error is not fatal
-                print(f"replicator: {error!r}", file=sys.stderr)
-            self._stop.wait(self.poll_seconds)
+    def _tick(self) -> None:
+        try:
+            with self._round:
+                self._pending = self._replicate_round(self._pending)
+        except Exception as error:  # keep replicating; a transient emulator error is not fatal
+            print(f"replicator: {error!r}", file=sys.stderr)
 
     def _replicate_round(
         self, pending: list[tuple[float, Change, str]]

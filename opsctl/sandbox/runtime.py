@@ -30,18 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.sandbox import outage
+from opsctl.sandbox.alarmevaluator import AlarmEvaluator
 from opsctl.sandbox.dnsserver import ALIAS_TTL_SECONDS, DnsServer
 from opsctl.sandbox.emulator import Emulator, start_emulator
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
-from opsctl.sandbox.healthcheck import (
-    DEFAULT_CHECKERS,
-    AlarmEvaluator,
-    HealthTarget,
-    Route53HealthCheckers,
-    scaled,
-)
+from opsctl.sandbox.healthcheck import DEFAULT_CHECKERS, HealthTarget, Route53HealthCheckers, scaled
 from opsctl.sandbox.idp import JwksServer, SigningKey
 from opsctl.sandbox.outage import OutageMode, Outages, forget_outages
+from opsctl.sandbox.periodic import PeriodicWorker
 from opsctl.sandbox.provision import Provisioned, boto3_clients, provision
 from opsctl.sandbox.replicator import GlobalTableReplicator, RegionalTable
 from opsctl.sandbox.resolver import DataPlaneResolver, dns_lookup
@@ -242,25 +238,28 @@ class OutageController:
         self.faults = faults
         self.on_applied = on_applied
         self.applied = Outages()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="outages")
+        # Stopping waits for an outage being applied: a front stopped, then another serving.
+        self._worker = PeriodicWorker(
+            "outages",
+            self._tick,
+            outage.POLL_SECONDS,
+            join_seconds=FRONT_STOP_TIMEOUT_SECONDS + FRONT_READY_TIMEOUT_SECONDS,
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._worker.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(outage.POLL_SECONDS):
-            try:
-                wanted = Outages.read(self.directory / outage.WANTED_FILE)
-            except (ValueError, KeyError, TypeError) as error:
-                print(f"outages: unreadable control file: {error!r}", file=sys.stderr, flush=True)
-                continue
-            if wanted.generation != self.applied.generation:
-                self.apply(wanted)
+    def _tick(self) -> None:
+        try:
+            wanted = Outages.read(self.directory / outage.WANTED_FILE)
+        except (ValueError, KeyError, TypeError) as error:
+            print(f"outages: unreadable control file: {error!r}", file=sys.stderr, flush=True)
+            return
+        if wanted.generation != self.applied.generation:
+            self.apply(wanted)
 
     def apply(self, wanted: Outages) -> None:
         before = self.applied.regions

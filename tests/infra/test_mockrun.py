@@ -45,6 +45,24 @@ def test_repeated_runs_declare_identical_resources(stack_file: Path) -> None:
     assert len({r.urn for r in first.resources}) == len(first.resources)
 
 
+def test_urns_and_aliases_are_spelled_as_the_engine_spells_them(default_run: ProgramRun) -> None:
+    # What `pulumi stack --show-urns` lists: the root stack's type is no part of its children's.
+    prefix = "urn:pulumi:primary::multi-region-authorizer::"
+    (provider,) = [r for r in default_run.resources
+                   if r.type == "pulumi:providers:aws" and r.name == "primary"]  # fmt: skip
+    assert provider.urn == f"{prefix}pulumi:providers:aws::primary"
+    record = default_run.named("certificates-validation-record")
+    assert record.urn == (
+        f"{prefix}multi-region-authorizer:infra:DomainCertificates"
+        "$aws:route53/record:Record::certificates-validation-record"
+    )
+    # An alias with another name and parent names the URN the resource had there.
+    assert record.aliases == (
+        f"{prefix}multi-region-authorizer:infra:RegionalStack"
+        "$aws:route53/record:Record::primary-certificate-validation-record",
+    )
+
+
 def test_config_layers_project_defaults_stack_file_and_overrides(stack_file: Path) -> None:
     config = load_config(stack_file, {"authorizerCacheTtl": 60, "alarmEmail": None})
     assert config["multi-region-authorizer:authorizerCacheTtl"] == "60"

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from opsctl.errors import AwsUnreachable
+from opsctl.model import Weights
 from opsctl.readiness import FAIL, PASS, WARN, Check, capacity_checks, region_checks
-from opsctl.route53 import Weights
 from opsctl.signals import (
     AccountConcurrency,
     AuthorizerConcurrency,

@@ -25,11 +25,10 @@ from opsctl.errors import (
     ConflictError,
     RecordsError,
 )
+from opsctl.model import Clock, Weights
 from opsctl.route53 import (
-    Clock,
     RecordState,
     RetryPolicy,
-    Weights,
     alias_mismatches,
     build_change_batch,
     read_records,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsctl.sandbox.front.emf import InvalidEmf, emf_metric_data
+from opsctl.sandbox.periodic import PeriodicWorker
 
 
 class MetricsPublisher:
@@ -22,18 +23,15 @@ class MetricsPublisher:
 
     def __init__(self, cloudwatch: Any, flush_seconds: float = 0.5) -> None:
         self._cloudwatch = cloudwatch
-        self._flush_seconds = flush_seconds
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="metrics")
+        self._worker = PeriodicWorker("metrics", self.flush, flush_seconds)
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._worker.stop()
         self.flush()
 
     def add(self, namespace: str, dimensions: dict[str, str], values: dict[str, float]) -> None:
@@ -81,10 +79,6 @@ class MetricsPublisher:
                     )
                 except Exception as error:
                     print(f"metrics: {namespace} batch dropped: {error!r}", file=sys.stderr)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._flush_seconds):
-            self.flush()
 
 
 METRIC_UNITS = {"Latency": "Milliseconds", "IntegrationLatency": "Milliseconds",

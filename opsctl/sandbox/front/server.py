@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from opsctl.sandbox.front.api import Front
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.metrics import MetricsPublisher
 from opsctl.sandbox.front.spec import FrontSpec
+from opsctl.sandbox.periodic import PeriodicWorker
 
 
 def make_server(front: Front, listening_socket: socket.socket) -> ThreadingHTTPServer:
@@ -55,11 +54,10 @@ def exit_when_orphaned(parent_pid: int, poll_seconds: float = 0.5) -> None:
     """Stop this process when its supervisor is gone, so no front outlives the sandbox."""
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(poll_seconds)
-        os._exit(0)
+        if os.getppid() != parent_pid:
+            os._exit(0)
 
-    threading.Thread(target=watch, daemon=True).start()
+    PeriodicWorker("orphan-watch", watch, poll_seconds).start()
 
 
 def main(argv: list[str] | None = None) -> None:

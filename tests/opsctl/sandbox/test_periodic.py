@@ -1,0 +1,110 @@
+"""The one background loop of the sandbox: ticks, stop, a tick that ends it, bounded stop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from opsctl.sandbox import periodic
+from opsctl.sandbox.periodic import PeriodicWorker
+
+
+def wait_until(condition: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.005)
+
+
+def test_ticks_until_stopped_and_never_after() -> None:
+    ticks: list[float] = []
+    worker = PeriodicWorker("test-ticks", lambda: ticks.append(time.monotonic()), 0.01)
+    worker.start()
+    wait_until(lambda: len(ticks) >= 3)
+    assert any(thread.name == "test-ticks" for thread in threading.enumerate())
+    worker.stop()
+    stopped_at = len(ticks)
+    time.sleep(0.05)
+    assert len(ticks) == stopped_at
+
+
+def test_a_tick_returning_false_ends_the_loop() -> None:
+    ticks = []
+
+    def tick() -> bool:
+        ticks.append(1)
+        return len(ticks) < 2
+
+    worker = PeriodicWorker("test-done", tick, 0.001)
+    worker.start()
+    wait_until(lambda: not any(t.name == "test-done" for t in threading.enumerate()))
+    assert len(ticks) == 2
+    worker.stop()  # nothing left to stop: returns at once
+
+
+class RecordedWaits:
+    """Stands in for the worker's stop event: records each wait and stops after `rounds`."""
+
+    def __init__(self, rounds: int) -> None:
+        self.waits: list[float] = []
+        self._rounds = rounds
+
+    def is_set(self) -> bool:
+        return len(self.waits) >= self._rounds
+
+    def set(self) -> None:
+        self._rounds = 0
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        return self.is_set()
+
+
+@pytest.mark.parametrize(("fixed_rate", "waits"), [(True, [0.1, 0.0]), (False, [0.4, 0.4])])
+def test_the_interval_runs_from_the_tick_start_on_a_fixed_rate(
+    monkeypatch: pytest.MonkeyPatch, fixed_rate: bool, waits: list[float]
+) -> None:
+    """Ticks of 0.3 s then 0.5 s every 0.4 s: on a schedule the waits make up the rest of the
+    interval (never below zero); otherwise each wait is the whole interval."""
+    clock = [100.0]
+    durations = iter([0.3, 0.5])
+
+    def tick() -> None:
+        clock[0] += next(durations)
+
+    monkeypatch.setattr(periodic, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    worker = PeriodicWorker("test-rate", tick, 0.4, fixed_rate=fixed_rate)
+    recorded = RecordedWaits(rounds=2)
+    worker._stop = recorded  # type: ignore[assignment]
+    worker._run()  # in this thread: two ticks, two waits
+    assert recorded.waits == pytest.approx(waits)
+
+
+def test_stop_waits_for_a_stuck_tick_only_its_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    release = threading.Event()
+    worker = PeriodicWorker("test-stuck", lambda: release.wait(10), 0.01, join_seconds=0.1)
+    worker.start()
+    time.sleep(0.02)
+    started = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - started < 2.0
+    assert "test-stuck: still in a tick" in capsys.readouterr().err
+    release.set()
+
+
+def test_stop_before_start_and_stop_from_its_own_tick() -> None:
+    PeriodicWorker("test-never", lambda: None, 1.0).stop()
+    holder: list[PeriodicWorker] = []
+    ticks = []
+
+    def tick() -> None:
+        ticks.append(1)
+        holder[0].stop()  # a tick may end its own loop: no join on itself
+
+    holder.append(PeriodicWorker("test-self", tick, 0.001))
+    holder[0].start()
+    wait_until(lambda: not any(t.name == "test-self" for t in threading.enumerate()))
+    assert ticks == [1]
