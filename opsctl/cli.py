@@ -57,22 +57,16 @@ from opsctl.shift import (
 from opsctl.status import read_status
 from opsctl.switch import SwitchResult, apply_switch, plan_switch
 from opsctl.topology import (
-    Topology,
     discover_topology,
     load_topology_file,
     load_topology_from_stack,
-    topology_to_json,
 )
+from topology import Role, Topology, to_document
 
 TOPOLOGY_ENV = "OPSCTL_TOPOLOGY"
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 # Set to get the traceback of an unexpected error (a bug) instead of its one-line summary.
 DEBUG_ENV = "OPSCTL_DEBUG"
-
-
-class Role(StrEnum):
-    primary = "primary"
-    secondary = "secondary"
 
 
 class Via(StrEnum):
@@ -566,7 +560,7 @@ def fallback(
 def readiness(
     role: Annotated[
         Role, typer.Option("--role", help="The Region that would take all traffic.")
-    ] = Role.secondary,
+    ] = Role.SECONDARY,
     max_replication_latency_ms: Annotated[
         float,
         number_option(
@@ -671,7 +665,7 @@ def show_topology(
     """Print the resolved topology as JSON (save a discovered one for use with --topology)."""
     with _exit_on_error():
         _, topo = Target(topology, stack, app_name, profile).resolve()
-        output.print_json(topology_to_json(topo))
+        output.print_json(to_document(topo))
 
 
 @app.command(

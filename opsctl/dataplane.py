@@ -37,7 +37,7 @@ from opsctl.shift import (
     plan_fallback,
 )
 from opsctl.status import StatusReport, read_status
-from opsctl.topology import Topology
+from topology import Topology
 
 VIA_AUTO, VIA_WEIGHTS, VIA_DATAPLANE = "auto", "weights", "dataplane"
 # Seconds between two looks at the lever's alarm and at DNS while confirming (read at call time).

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from opsctl.errors import InputError, RecordsError
+from topology import Role
 
 
 @dataclass(frozen=True)
@@ -29,18 +30,18 @@ class Weights:
     secondary: int
 
     @classmethod
-    def all_on(cls, role: str) -> Weights:
-        return cls(primary=100, secondary=0) if role == "primary" else cls(primary=0, secondary=100)
+    def all_on(cls, role: Role | str) -> Weights:
+        return Role(role).pick(cls(primary=100, secondary=0), cls(primary=0, secondary=100))
 
     @classmethod
     def primary_share(cls, percent: int) -> Weights:
         """Weights that send `percent`% of traffic to the primary (a gradual fallback step)."""
         return cls(primary=percent, secondary=100 - percent)
 
-    def of(self, role: str) -> int:
-        return self.primary if role == "primary" else self.secondary
+    def of(self, role: Role | str) -> int:
+        return Role(role).pick(self.primary, self.secondary)
 
-    def share(self, role: str) -> float:
+    def share(self, role: Role | str) -> float:
         """Fraction of traffic the role gets. All-zero weights split equally, as Route 53 does."""
         total = self.primary + self.secondary
         return 0.5 if total == 0 else self.of(role) / total

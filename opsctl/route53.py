@@ -26,7 +26,8 @@ from opsctl.errors import (
     RecordsError,
 )
 from opsctl.model import Clock, Weights
-from opsctl.topology import MAX_WEIGHT, ROLES, RecordRef, RegionTopology, Topology
+from opsctl.topology import MAX_WEIGHT
+from topology import ROLES, RecordRef, RegionTopology, Role, Topology
 
 # Errors Route 53 documents as "slow down and try again"; the batch was not applied.
 RETRYABLE_CODES = frozenset(
@@ -56,7 +57,7 @@ class RetryPolicy:
 @dataclass(frozen=True)
 class WeightedRecord:
     ref: RecordRef
-    role: str
+    role: Role
     weight: int
     # The record exactly as Route 53 returned it: the DELETE half of the compare-and-swap.
     raw: dict[str, Any] = field(compare=False, repr=False)
@@ -179,7 +180,7 @@ def alias_mismatches(state: RecordState, topology: Topology) -> tuple[str, ...]:
         if _points_at(region, target):
             continue
         expected = region.alias_target or f"a name in {region.region}"
-        other = topology.role("secondary" if record.role == "primary" else "primary")
+        other = topology.other(record.role)
         whose = f", the {other.role}'s ({other.region})" if _points_at(other, target) else ""
         found.append(f"{label} points at {target}{whose}, not {expected}")
     return tuple(found)

@@ -46,7 +46,7 @@ from opsctl.readiness import FAIL, ReadinessReport, assess_readiness, region_che
 from opsctl.route53 import read_records, submit_change, wait_insync
 from opsctl.signals import Outcome, gather
 from opsctl.status import StatusReport, read_status
-from opsctl.topology import Topology
+from topology import Topology
 
 DEFAULT_INSYNC_TIMEOUT = 300.0
 # The audit line's change id for a change Route 53 applied without answering the request.

@@ -5,13 +5,14 @@ needing the Pulumi program)."""
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("infra", "functions", "opsctl")
+PARTS = ("infra", "functions", "opsctl", "topology")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -43,7 +44,16 @@ def in_parts(*parts: str) -> Callable[[str], bool]:
 
 def test_functions_import_neither_infra_nor_opsctl() -> None:
     # They ship alone in a Lambda package.
-    assert violations(modules("functions"), in_parts("infra", "opsctl")) == {}
+    assert violations(modules("functions"), in_parts("infra", "opsctl", "topology")) == {}
+
+
+def test_the_topology_model_imports_only_the_standard_library() -> None:
+    # Both the program and opsctl import it; it must bring neither Pulumi nor boto3 along.
+    def outside(module: str) -> bool:
+        top = module.split(".")[0]
+        return top != "topology" and top not in sys.stdlib_module_names
+
+    assert violations(modules("topology"), outside) == {}
 
 
 def test_opsctl_outside_the_sandbox_never_imports_infra() -> None:

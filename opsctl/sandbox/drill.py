@@ -68,7 +68,8 @@ from opsctl.shift import (
 )
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.switch import apply_switch, plan_switch
-from opsctl.topology import Topology, load_topology_file
+from opsctl.topology import load_topology_file
+from topology import Topology
 
 if TYPE_CHECKING:
     from opsctl.sandbox.runtime import SandboxOptions

@@ -35,9 +35,10 @@ from opsctl.route53 import (
     submit_change,
     wait_insync,
 )
-from opsctl.topology import Topology, parse_topology
+from opsctl.topology import parse_topology
 from tests.opsctl.conftest import World, _record, alias_target
 from tests.support.http import LoopbackServer, QuietHandler
+from topology import Topology
 
 
 @dataclass
