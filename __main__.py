@@ -28,7 +28,7 @@ from infra.packaging import LayerBuildSpec, active_layer_builder, functions_arch
 from infra.providers import create_providers
 from infra.regional_api import RegionalApi, RegionalApiArgs
 from infra.regional_functions import RegionalFunctions, RegionalFunctionsArgs
-from infra.topology import LeverTopology, RegionTopology, topology_output
+from infra.topology import LeverOutputs, RegionOutputs, topology_output
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -199,7 +199,7 @@ pulumi.export(
         settings,
         zone.zone_id,
         [
-            RegionTopology(
+            RegionOutputs(
                 role=role,
                 region=api.region,
                 health_check_id=dns.health_checks[role].id,
@@ -209,7 +209,7 @@ pulumi.export(
             )
             for role, api in apis.items()
         ],
-        lever=LeverTopology(region=lever.region, health_check_id=dns.lever_health_check.id),
+        lever=LeverOutputs(region=lever.region, health_check_id=dns.lever_health_check.id),
         name_servers=zone.name_servers,
         dashboard_url=dashboard.url,
     ),

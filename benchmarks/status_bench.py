@@ -47,9 +47,9 @@ for _key, _value in {
 from opsctl.audit import AuditLog  # noqa: E402
 from opsctl.aws import AwsClients  # noqa: E402
 from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via  # noqa: E402
+from opsctl.model import Approval  # noqa: E402
 from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402
 from opsctl.sandbox.faultproxy import Fault, FaultProxy  # noqa: E402
-from opsctl.shift import Approval  # noqa: E402
 from opsctl.status import read_status  # noqa: E402
 from opsctl.topology import load_topology_file  # noqa: E402
 from tests.opsctl.conftest import DataPlane, build_world  # noqa: E402

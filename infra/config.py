@@ -10,21 +10,27 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import pulumi
 
+from infra.function_specs import FUNCTION_SPECS, SPEC_BY_NAME
+
+# The roles and the alarm Region are the topology model's; infra's modules take them from here.
+from topology import ALARM_REGION as ALARM_REGION
+from topology import ROLES as ROLES
+from topology import AppNames, Role
+
 PROJECT = "multi-region-authorizer"
 PARTITION = "aws"  # every ARN this program builds is in the commercial partition
-ALARM_REGION = "us-east-1"  # Route 53 health-check metrics exist only there.
 STAGE_NAME = "prod"
 METRICS_NAMESPACE = "MultiRegionAuthorizer"  # the functions' own metrics (docs/contracts.md)
 HEALTH_PATH = "/health"
-Role = Literal["primary", "secondary"]
-ROLES: tuple[Role, Role] = ("primary", "secondary")
-FUNCTIONS = ("authorizer", "api", "health")
+FUNCTIONS = tuple(spec.name for spec in FUNCTION_SPECS)
 # The functions AWS FIS Lambda actions target (they get the FIS extension's wiring).
-FAULT_INJECTION_FUNCTIONS = ("api", "health")
+FAULT_INJECTION_FUNCTIONS = tuple(
+    spec.name for spec in FUNCTION_SPECS if spec.fault_injection_target
+)
 # The Region's own signals; each is one alarm `<app>-<role>-<signal>`.
 REGION_SIGNALS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
 
@@ -123,10 +129,15 @@ class Settings:
     alarms: AlarmThresholds
     fault_injection: FaultInjectionSettings
 
-    # Names other parts rely on (docs/contracts.md); derived here so there is one spelling.
+    # Names other parts rely on (docs/contracts.md); derived here so there is one spelling (the
+    # topology model's AppNames for those opsctl finds too).
     @property
     def app(self) -> str:
         return f"{self.project}-{self.stack}"
+
+    @property
+    def names(self) -> AppNames:
+        return AppNames(self.app)
 
     @property
     def record_name(self) -> str:
@@ -135,11 +146,11 @@ class Settings:
 
     @property
     def table_name(self) -> str:
-        return f"{self.app}-state"
+        return self.names.table_name
 
     @property
     def failure_switch_parameter(self) -> str:
-        return f"/{self.app}/health/failure-switch"
+        return self.names.failure_switch_parameter
 
     @property
     def alarm_topic_name(self) -> str:
@@ -166,18 +177,18 @@ class Settings:
         return f"{self.app}-{role}-region-alarms"
 
     def region_of(self, role: Role) -> str:
-        return self.primary_region if role == "primary" else self.secondary_region
+        return role.pick(self.primary_region, self.secondary_region)
 
     def health_alarm_name(self, role: Role) -> str:
-        return f"{self.app}-{role}-health"
+        return self.names.health_alarm_name(role)
 
     def impaired_alarm_name(self, role: Role) -> str:
-        return f"{self.app}-{role}-impaired"
+        return self.names.impaired_alarm_name(role)
 
     @property
     def out_of_service_alarm_name(self) -> str:
         """The data-plane lever's alarm, in the secondary Region."""
-        return f"{self.app}-primary-out-of-service"
+        return self.names.out_of_service_alarm_name
 
     @property
     def operator_policy_name(self) -> str:
@@ -209,7 +220,8 @@ def function_environment(
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
-    if function in ("authorizer", "health"):
+    spec = SPEC_BY_NAME[function]
+    if spec.verifies_tokens:
         env |= {
             "AUTH_ISSUERS": ",".join(settings.auth.issuers),
             "AUTH_AUDIENCE": settings.auth.audience,
@@ -217,7 +229,7 @@ def function_environment(
         }
         if settings.auth.jwks_pinned:
             env["AUTH_JWKS_PINNED"] = settings.auth.jwks_pinned
-    if function == "health":
+    if spec.reads_failure_switch:
         env["FAILURE_SWITCH_PARAMETER"] = settings.failure_switch_parameter
     if fis_configuration_location is not None:
         env |= {

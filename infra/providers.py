@@ -17,7 +17,7 @@ class Providers:
     alarm: aws.Provider
 
     def for_role(self, role: Role) -> aws.Provider:
-        return self.primary if role == "primary" else self.secondary
+        return role.pick(self.primary, self.secondary)
 
 
 def create_providers(settings: Settings) -> Providers:

@@ -1,9 +1,9 @@
-"""A Region's Lambda functions, one row of `FUNCTION_SPECS` each, and the failure switch.
+"""A Region's Lambda functions, one per row of `infra.function_specs`, and the failure switch.
 
 Each function gets its log group (with retention), an execution role with only what its row
 grants, the shared dependency layer and, where the row names an alias, a published version behind
 that alias (where provisioned concurrency lives). With fault injection on, the functions the FIS
-wiring targets also get the FIS extension. A new function is a new row.
+wiring targets also get the FIS extension.
 """
 
 from __future__ import annotations
@@ -18,79 +18,10 @@ import pulumi_aws as aws
 from infra.aliases import regional_child
 from infra.config import PROJECT, Role, Settings, function_environment
 from infra.fault_injection import FisLambdaWiring
+from infra.function_specs import FUNCTION_SPECS, FunctionSpec
 from infra.policies import allow, regional_arn, service_role
 
 HEALTHY = "healthy"
-
-# The global table's partitions each function may touch (`dynamodb:LeadingKeys`), as the
-# functions spell them (tests/infra check them against functions/): revocations are written
-# only by the identity side, never by a function.
-REVOKED_PARTITION = "revoked"
-HEALTH_PROBE_PARTITION = "health"
-API_PARTITIONS = ("session#*", "idempotency#sessions")
-
-
-@dataclass(frozen=True)
-class TableAccess:
-    """What a function may do on its Region's replica of the table, and on which partitions."""
-
-    actions: tuple[str, ...]
-    partitions: tuple[str, ...]
-    # `StringLike` when a partition is a pattern (`session#*`).
-    match: str = "StringEquals"
-
-    def statement(self, table_arn: pulumi.Input[str]) -> dict[str, Any]:
-        return allow(
-            list(self.actions),
-            [table_arn],
-            {f"ForAllValues:{self.match}": {"dynamodb:LeadingKeys": list(self.partitions)}},
-        )
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """One function of every Region: the code it runs and all it may touch."""
-
-    name: str  # as in `infra.config.FUNCTIONS`: names the function, its role and log group
-    handler: str
-    timeout_seconds: int
-    table_access: TableAccess
-    reads_failure_switch: bool = False
-    # Published and invoked through this alias (provisioned concurrency is configured on it).
-    alias: str | None = None
-
-
-AUTHORIZER_ALIAS = "live"
-FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
-    FunctionSpec(
-        name="authorizer",
-        handler="functions.authorizer.app.handler",
-        timeout_seconds=5,
-        # Only the revocation partition, only reads.
-        table_access=TableAccess(("dynamodb:Query",), (REVOKED_PARTITION,)),
-        alias=AUTHORIZER_ALIAS,
-    ),
-    FunctionSpec(
-        name="api",
-        handler="functions.api.app.handler",
-        timeout_seconds=10,
-        # Sessions and Powertools idempotency records; never the revocation list.
-        table_access=TableAccess(
-            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
-            API_PARTITIONS,
-            match="StringLike",
-        ),
-    ),
-    FunctionSpec(
-        name="health",
-        handler="functions.health.app.handler",
-        # Route 53 gives an HTTPS check 2 s to answer; the health function must stay well inside.
-        timeout_seconds=3,
-        # A one-item read probe on the table, and the failure switch.
-        table_access=TableAccess(("dynamodb:GetItem",), (HEALTH_PROBE_PARTITION,)),
-        reads_failure_switch=True,
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -214,7 +145,7 @@ class RegionalFunctions(pulumi.ComponentResource):
                 [pulumi.Output.concat(self.log_groups[spec.name].arn, ":*")],
             ),
             allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
-            spec.table_access.statement(args.table_arn),
+            allow(list(spec.table_access.actions), [args.table_arn], spec.table_access.condition()),
         ]
         if spec.reads_failure_switch:
             parameter = f"parameter{args.settings.failure_switch_parameter}"

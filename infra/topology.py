@@ -1,4 +1,8 @@
-"""The `topology` stack output: the contract opsctl reads (docs/contracts.md)."""
+"""The `topology` stack output: the topology model filled from the declared resources.
+
+The document is built as `topology.Topology` once every id and URL it holds is known, and written
+by the model's one serializer, so what the program exports is what opsctl parses.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,21 @@ import pulumi
 
 from infra.config import ALARM_REGION, METRICS_NAMESPACE, Role, Settings
 from infra.lever import OUT_OF_SERVICE_METRIC, out_of_service_dimensions
-
-TOPOLOGY_VERSION = 1
+from topology import (
+    OutOfService,
+    RecordRef,
+    RegionTopology,
+    Topology,
+    parse_name_server,
+    to_document,
+    zone_id,
+)
 
 
 @dataclass(frozen=True)
-class RegionTopology:
+class RegionOutputs:
+    """What a Region's resources contribute to its part of the document."""
+
     role: Role
     region: str
     health_check_id: pulumi.Input[str]
@@ -24,56 +37,71 @@ class RegionTopology:
 
 
 @dataclass(frozen=True)
-class LeverTopology:
+class LeverOutputs:
     """The data-plane lever (infra/lever.py) as opsctl engages it."""
 
     region: str
     health_check_id: pulumi.Input[str]  # the CLOUDWATCH_METRIC check on the lever's alarm
 
 
+def _region_topology(settings: Settings, declared: RegionOutputs) -> pulumi.Output[RegionTopology]:
+    names = settings.names
+    return pulumi.Output.all(
+        health_check_id=declared.health_check_id,
+        api_url=declared.api_url,
+        health_url=declared.health_url,
+        alias_target=declared.alias_target,
+    ).apply(
+        lambda resolved: RegionTopology(
+            role=declared.role,
+            region=declared.region,
+            set_identifier=declared.region,
+            alarm_name=names.health_alarm_name(declared.role),
+            failure_switch=names.failure_switch_parameter,
+            impaired_alarm_name=names.impaired_alarm_name(declared.role),
+            **resolved,
+        )
+    )
+
+
 def topology_output(
     settings: Settings,
-    zone_id: pulumi.Input[str],
-    regions: list[RegionTopology],
-    lever: LeverTopology,
+    hosted_zone_id: pulumi.Input[str],
+    regions: list[RegionOutputs],
+    lever: LeverOutputs,
     name_servers: pulumi.Input[list[str]],
     dashboard_url: pulumi.Input[str] | None = None,
 ) -> pulumi.Output[dict[str, Any]]:
-    document: dict[str, Any] = {
-        "version": TOPOLOGY_VERSION,
-        "app": settings.app,
-        "hostedZoneId": pulumi.Output.from_input(zone_id).apply(
-            lambda z: z.removeprefix("/hostedzone/")
-        ),
-        "records": [{"name": settings.record_name, "type": "A"}],
-        "alarmRegion": ALARM_REGION,
-        "regions": {
-            r.role: {
-                "region": r.region,
-                "setIdentifier": r.region,
-                "healthCheckId": r.health_check_id,
-                "alarmName": settings.health_alarm_name(r.role),
-                "apiUrl": r.api_url,
-                "healthUrl": r.health_url,
-                "failureSwitch": settings.failure_switch_parameter,
-                "impairedAlarmName": settings.impaired_alarm_name(r.role),
-                "aliasTarget": r.alias_target,
-            }
-            for r in regions
-        },
-        "outOfService": {
-            "region": lever.region,
-            "namespace": METRICS_NAMESPACE,
-            "metricName": OUT_OF_SERVICE_METRIC,
-            "dimensions": out_of_service_dimensions(settings),
-            "alarmName": settings.out_of_service_alarm_name,
-            "healthCheckId": lever.health_check_id,
-        },
-        # The zone's authoritative servers (Route 53 spells them with or without the final dot).
-        "nameServers": pulumi.Output.from_input(name_servers).apply(
-            lambda servers: [server.rstrip(".") for server in servers]
-        ),
-    }
-    if dashboard_url is not None:
-        document["dashboardUrl"] = dashboard_url
-    return pulumi.Output.from_input(document)
+    def document(resolved: dict[str, Any]) -> dict[str, Any]:
+        primary, secondary = resolved["regions"]
+        return to_document(
+            Topology(
+                app=settings.app,
+                hosted_zone_id=zone_id(resolved["zone_id"]),
+                records=(RecordRef(name=settings.record_name, type="A"),),
+                alarm_region=ALARM_REGION,
+                regions=(primary, secondary),
+                out_of_service=OutOfService(
+                    region=lever.region,
+                    namespace=METRICS_NAMESPACE,
+                    metric_name=OUT_OF_SERVICE_METRIC,
+                    dimensions=out_of_service_dimensions(settings),
+                    alarm_name=settings.out_of_service_alarm_name,
+                    health_check_id=resolved["lever_health_check_id"],
+                ),
+                # Route 53 spells the zone's servers with or without the final dot.
+                name_servers=tuple(
+                    parse_name_server(server.rstrip("."), f"nameServers[{index}]")
+                    for index, server in enumerate(resolved["name_servers"])
+                ),
+                dashboard_url=resolved["dashboard_url"],
+            )
+        )
+
+    return pulumi.Output.all(
+        zone_id=hosted_zone_id,
+        regions=pulumi.Output.all(*(_region_topology(settings, r) for r in regions)),
+        lever_health_check_id=lever.health_check_id,
+        name_servers=name_servers,
+        dashboard_url=dashboard_url,
+    ).apply(document)

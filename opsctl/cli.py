@@ -25,7 +25,6 @@ from typing import Annotated, Any, Protocol, TypeVar
 import typer
 from rich.console import RenderableType
 from rich.live import Live
-from rich.table import Table
 
 from opsctl import output
 from opsctl.audit import AuditLog
@@ -38,18 +37,18 @@ from opsctl.dataplane import (
     plan_fallback_via,
 )
 from opsctl.errors import ExitCode, InputError, OpsctlError
+from opsctl.model import Approval, Weights
 from opsctl.options import number_option
-from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
+from opsctl.probe import DEFAULT_PATH, DnsResolver, Resolver, probe
 from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
     ReadinessReport,
     assess_readiness,
 )
-from opsctl.route53 import Weights
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import (
     DEFAULT_INSYNC_TIMEOUT,
-    Approval,
+    ShiftOptions,
     ShiftPlan,
     ShiftResult,
     apply_shift,
@@ -58,22 +57,16 @@ from opsctl.shift import (
 from opsctl.status import read_status
 from opsctl.switch import SwitchResult, apply_switch, plan_switch
 from opsctl.topology import (
-    Topology,
     discover_topology,
     load_topology_file,
     load_topology_from_stack,
-    topology_to_json,
 )
+from topology import Role, Topology, to_document
 
 TOPOLOGY_ENV = "OPSCTL_TOPOLOGY"
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 # Set to get the traceback of an unexpected error (a bug) instead of its one-line summary.
 DEBUG_ENV = "OPSCTL_DEBUG"
-
-
-class Role(StrEnum):
-    primary = "primary"
-    secondary = "secondary"
 
 
 class Via(StrEnum):
@@ -333,12 +326,14 @@ def _shift(
                 plan,
                 approved,
                 AuditLog(),
-                interval=interval,
-                insync_timeout=timeout,
-                on_poll=lambda state, waited: spinner.update(
-                    output.text(f"waiting for Route 53: {state} after {waited:.0f}s")
+                ShiftOptions(
+                    interval=interval,
+                    insync_timeout=timeout,
+                    on_poll=lambda state, waited: spinner.update(
+                        output.text(f"waiting for Route 53: {state} after {waited:.0f}s")
+                    ),
+                    on_step=on_step,
                 ),
-                on_step=on_step,
             )
 
     result = _plan_then_apply(
@@ -565,7 +560,7 @@ def fallback(
 def readiness(
     role: Annotated[
         Role, typer.Option("--role", help="The Region that would take all traffic.")
-    ] = Role.secondary,
+    ] = Role.SECONDARY,
     max_replication_latency_ms: Annotated[
         float,
         number_option(
@@ -670,17 +665,7 @@ def show_topology(
     """Print the resolved topology as JSON (save a discovered one for use with --topology)."""
     with _exit_on_error():
         _, topo = Target(topology, stack, app_name, profile).resolve()
-        output.print_json(topology_to_json(topo))
-
-
-def _probe_table(report: ProbeReport) -> Table:
-    table = Table(title=f"probe {report.hostname}{report.path}: {len(report.responses)} requests")
-    table.add_column("answered by")
-    table.add_column("requests", justify="right")
-    table.add_column("share", justify="right")
-    for region, count in sorted(report.by_region().items()):
-        table.add_row(region, str(count), f"{count / len(report.responses):.0%}")
-    return table
+        output.print_json(to_document(topo))
 
 
 @app.command(
@@ -732,7 +717,7 @@ def run_probe(
         if json_output:
             output.print_json(report.to_json())
         else:
-            output.stdout.print(_probe_table(report))
+            output.stdout.print(output.probe_renderable(report))
             statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.by_status().items()))
             output.info(f"status codes: {statuses}; failed: {report.failed}")
             for message in report.to_json()["errors"]:

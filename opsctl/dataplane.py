@@ -25,10 +25,10 @@ from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns
 from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, OpsctlError
 from opsctl.lever import ENGAGED, RELEASED, LeverState, require_lever
+from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
-from opsctl.route53 import Clock, Weights
 from opsctl.shift import (
-    Approval,
+    ShiftOptions,
     ShiftPlan,
     ShiftResult,
     apply_shift,
@@ -37,7 +37,7 @@ from opsctl.shift import (
     plan_fallback,
 )
 from opsctl.status import StatusReport, read_status
-from opsctl.topology import Topology
+from topology import Topology
 
 VIA_AUTO, VIA_WEIGHTS, VIA_DATAPLANE = "auto", "weights", "dataplane"
 # Seconds between two looks at the lever's alarm and at DNS while confirming (read at call time).
@@ -317,7 +317,12 @@ def apply_lever(
     reconcile = None
     if plan.reconcile is not None:
         reconcile = apply_shift(
-            clients, topology, plan.reconcile, approval, audit_log, insync_timeout=timeout
+            clients,
+            topology,
+            plan.reconcile,
+            approval,
+            audit_log,
+            ShiftOptions(insync_timeout=timeout),
         )
     engage = plan.lever_action == "engage"
     before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
@@ -396,8 +401,7 @@ def apply_lever(
             plan.then,
             approval,
             audit_log,
-            insync_timeout=timeout,
-            interval=interval,
+            ShiftOptions(insync_timeout=timeout, interval=interval),
         )
     return LeverResult(
         plan.action,

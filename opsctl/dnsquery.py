@@ -25,7 +25,7 @@ import dns.resolver
 
 from opsctl.errors import AwsError
 from opsctl.signals import gather
-from opsctl.topology import NameServer, Topology
+from topology import NameServer, Topology
 
 # How many times the shared name is asked (spread over the name servers): enough to see a weighted
 # split, few enough to stay well inside a status deadline.

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError, TopologyError
-from opsctl.route53 import Clock
+from opsctl.model import Clock
 from opsctl.signals import iso_time, read_alarms
-from opsctl.topology import OutOfService, Topology
+from topology import OutOfService, Topology
 
 ENGAGED, RELEASED, UNKNOWN = "engaged", "released", "unknown"
 # How far back the lever's newest datapoint is looked for: the alarm latches (missing data is

@@ -23,7 +23,7 @@ from opsctl.signals import (
     read_capacity,
 )
 from opsctl.status import RegionStatus, StatusReport, read_status
-from opsctl.topology import RegionTopology, Topology
+from topology import RegionTopology, Topology
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -173,11 +173,6 @@ def _alias_targets(status: StatusReport) -> Check:
 DEFAULT_MAX_REPLICATION_LATENCY_MS = 5000.0
 
 
-def table_name(topology: Topology) -> str:
-    """The global table's name, per docs/contracts.md."""
-    return f"{topology.app}-state"
-
-
 def _unknown(name: str, outcome: Outcome[Any]) -> Check | None:
     if outcome.error is None:
         return None
@@ -303,6 +298,6 @@ def assess_readiness(
     status = status or read_status(clients, topology)
     target = topology.role(role)
     checks = (*region_checks(status, target), _alias_targets(status))
-    readings = read_capacity(clients, target, topology.other(role), table_name(topology))
+    readings = read_capacity(clients, target, topology.other(role), topology.names.table_name)
     capacity = capacity_checks(readings, max_replication_latency_ms)
     return ReadinessReport(role=role, region=target.region, checks=checks + capacity)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -26,7 +25,9 @@ from opsctl.errors import (
     ConflictError,
     RecordsError,
 )
-from opsctl.topology import MAX_WEIGHT, ROLES, RecordRef, RegionTopology, Topology
+from opsctl.model import Clock, Weights
+from opsctl.topology import MAX_WEIGHT
+from topology import ROLES, RecordRef, RegionTopology, Role, Topology
 
 # Errors Route 53 documents as "slow down and try again"; the batch was not applied.
 RETRYABLE_CODES = frozenset(
@@ -43,14 +44,6 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Clock:
-    """Time source for waits and backoff; tests pass a fake that advances on sleep."""
-
-    now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-
-@dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 6
     base_delay: float = 0.5
@@ -62,58 +55,9 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class Weights:
-    """The weighted pair's weights by role."""
-
-    primary: int
-    secondary: int
-
-    @classmethod
-    def all_on(cls, role: str) -> Weights:
-        return cls(primary=100, secondary=0) if role == "primary" else cls(primary=0, secondary=100)
-
-    @classmethod
-    def primary_share(cls, percent: int) -> Weights:
-        """Weights that send `percent`% of traffic to the primary (a gradual fallback step)."""
-        return cls(primary=percent, secondary=100 - percent)
-
-    def of(self, role: str) -> int:
-        return self.primary if role == "primary" else self.secondary
-
-    def share(self, role: str) -> float:
-        """Fraction of traffic the role gets. All-zero weights split equally, as Route 53 does."""
-        total = self.primary + self.secondary
-        return 0.5 if total == 0 else self.of(role) / total
-
-    @property
-    def serving(self) -> str:
-        """primary | secondary | split | none (both 0: not a state opsctl ever sets)."""
-        if self.primary and self.secondary:
-            return "split"
-        if self.primary:
-            return "primary"
-        if self.secondary:
-            return "secondary"
-        return "none"
-
-    def require_shiftable(self) -> None:
-        if self.primary == 0 and self.secondary == 0:
-            raise RecordsError(
-                "both weighted records have weight 0 (Route 53 splits traffic equally): "
-                "not a state opsctl sets; fix the weights by hand before shifting"
-            )
-
-    def as_dict(self) -> dict[str, int]:
-        return {"primary": self.primary, "secondary": self.secondary}
-
-    def __str__(self) -> str:
-        return f"primary {self.primary} / secondary {self.secondary}"
-
-
-@dataclass(frozen=True)
 class WeightedRecord:
     ref: RecordRef
-    role: str
+    role: Role
     weight: int
     # The record exactly as Route 53 returned it: the DELETE half of the compare-and-swap.
     raw: dict[str, Any] = field(compare=False, repr=False)
@@ -236,7 +180,7 @@ def alias_mismatches(state: RecordState, topology: Topology) -> tuple[str, ...]:
         if _points_at(region, target):
             continue
         expected = region.alias_target or f"a name in {region.region}"
-        other = topology.role("secondary" if record.role == "primary" else "primary")
+        other = topology.other(record.role)
         whose = f", the {other.role}'s ({other.region})" if _points_at(other, target) else ""
         found.append(f"{label} points at {target}{whose}, not {expected}")
     return tuple(found)

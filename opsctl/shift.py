@@ -41,11 +41,12 @@ from opsctl.errors import (
     OpsctlError,
     PreflightRefused,
 )
+from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import FAIL, ReadinessReport, assess_readiness, region_checks
-from opsctl.route53 import Clock, Weights, read_records, submit_change, wait_insync
+from opsctl.route53 import read_records, submit_change, wait_insync
 from opsctl.signals import Outcome, gather
 from opsctl.status import StatusReport, read_status
-from opsctl.topology import Topology
+from topology import Topology
 
 DEFAULT_INSYNC_TIMEOUT = 300.0
 # The audit line's change id for a change Route 53 applied without answering the request.
@@ -80,20 +81,16 @@ class ShiftPlan:
 
 
 @dataclass(frozen=True)
-class Approval:
-    reason: str
-    force: bool = False
-    # Clock.now() when the operator approved; approval-to-INSYNC is measured from here.
-    approved_at: float = field(default_factory=lambda: Clock().now())
+class ShiftOptions:
+    """How apply_shift paces, waits and reports; the defaults are the CLI's."""
 
-    def __post_init__(self) -> None:
-        if not self.reason.strip():
-            raise InputError("--reason is required with --approve (say why, for the audit)")
-        if not self.reason.isprintable():  # escapes, newlines, bidi overrides: not in the audit
-            raise InputError(
-                f"--reason must be one line of printable text, without control characters: "
-                f"{self.reason!r}"
-            )
+    interval: float = 0.0  # seconds between the steps of a gradual fallback
+    insync_timeout: float = DEFAULT_INSYNC_TIMEOUT  # per step: the change reaching INSYNC
+    # Seconds between GetChange polls; None: opsctl.route53.INSYNC_POLL_INTERVAL at call time.
+    poll_interval: float | None = None
+    on_poll: Callable[[str, float], None] | None = None  # (change status, seconds waited)
+    on_step: Callable[[int, Weights], None] | None = None  # (0-based index, target weights)
+    clock: Clock = field(default_factory=Clock)  # tests pass a fake that advances on sleep
 
 
 @dataclass(frozen=True)
@@ -271,13 +268,7 @@ def apply_shift(
     plan: ShiftPlan,
     approval: Approval,
     audit_log: AuditLog,
-    *,
-    interval: float = 0.0,
-    insync_timeout: float = DEFAULT_INSYNC_TIMEOUT,
-    poll_interval: float | None = None,
-    on_poll: Callable[[str, float], None] | None = None,
-    on_step: Callable[[int, Weights], None] | None = None,
-    clock: Clock | None = None,
+    options: ShiftOptions | None = None,
 ) -> ShiftResult:
     """Carry out an approved plan (see the module docstring). Raises PreflightRefused,
     ConflictError, ChangeTimeoutError, RecordsError, AwsError (nothing changed, unless the message
@@ -285,7 +276,7 @@ def apply_shift(
     was applied. Once a change was applied, every error and interrupt also carries the
     `abort_report`. Every applied change is audited, whatever stops the wait for INSYNC, also one
     Route 53 applied without answering or while interrupted (see _settle_unanswered)."""
-    clock = clock or Clock()
+    options = options or ShiftOptions()
     if plan.noop:
         return ShiftResult(plan.action, (), plan.current)
     assert plan.preflight is not None  # set whenever there are steps
@@ -308,12 +299,7 @@ def apply_shift(
             actor,
             overridden,
             applied,
-            interval=interval,
-            insync_timeout=insync_timeout,
-            poll_interval=poll_interval,
-            on_poll=on_poll,
-            on_step=on_step,
-            clock=clock,
+            options,
         )
     except KeyboardInterrupt as interrupt:
         if applied:
@@ -342,27 +328,22 @@ def _apply_steps(
     actor: Actor,
     overridden: tuple[str, ...],
     applied: list[AppliedChange],
-    *,
-    interval: float,
-    insync_timeout: float,
-    poll_interval: float | None,
-    on_poll: Callable[[str, float], None] | None,
-    on_step: Callable[[int, Weights], None] | None,
-    clock: Clock,
+    options: ShiftOptions,
 ) -> ShiftResult:
     """The steps of apply_shift; each change Route 53 applied is added to `applied` at once."""
+    clock = options.clock
     route53 = clients.route53()
     total = len(plan.steps)
     done: list[StepResult] = []
     expected = plan.current
     for index, target in enumerate(plan.steps):
         if index > 0:
-            clock.sleep(interval)
+            clock.sleep(options.interval)
             degraded = _degradation(clients, topology, plan.target_role)
             if degraded:
                 return ShiftResult(plan.action, tuple(done), expected, degraded, overridden)
-        if on_step is not None:
-            on_step(index, target)
+        if options.on_step is not None:
+            options.on_step(index, target)
         state = read_records(route53, topology)
         if state.weights != expected:
             raise ConflictError(
@@ -422,9 +403,9 @@ def _apply_steps(
             change_id,
             audit_log,
             intent,
-            timeout=insync_timeout,
-            poll_interval=poll_interval,
-            on_poll=on_poll,
+            timeout=options.insync_timeout,
+            poll_interval=options.poll_interval,
+            on_poll=options.on_poll,
             clock=clock,
         )
         done.append(

@@ -28,7 +28,7 @@ from opsctl.aws import AwsClients, client_error_code, translate_aws_errors
 from opsctl.errors import AwsUnreachable, InputError, OpsctlError
 
 if TYPE_CHECKING:
-    from opsctl.topology import RegionTopology
+    from topology import RegionTopology
 
 T = TypeVar("T")
 

@@ -20,8 +20,9 @@ from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns, resolve_target, zone_servers
 from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
 from opsctl.lever import ENGAGED, LeverState, lever_for
+from opsctl.model import Weights
 from opsctl.probe import ApiResponse, Endpoint, call_api
-from opsctl.route53 import RecordState, Weights, alias_mismatches, read_records
+from opsctl.route53 import RecordState, alias_mismatches, read_records
 from opsctl.signals import (
     AlarmState,
     CheckerCounts,
@@ -31,7 +32,7 @@ from opsctl.signals import (
     read_failure_switch,
     read_health_metrics,
 )
-from opsctl.topology import RegionTopology, Topology
+from topology import ROLES, RegionTopology, Role, Topology
 
 # Seconds the direct probe of a Region's healthUrl waits for an answer.
 HEALTH_PROBE_TIMEOUT = 2.0
@@ -206,8 +207,8 @@ class StatusReport:
             return self.regions
         return tuple(r for r in self.regions if r.role == self.serving)
 
-    def region(self, role: str) -> RegionStatus:
-        return self.regions[0] if role == "primary" else self.regions[1]
+    def region(self, role: Role | str) -> RegionStatus:
+        return self.regions[ROLES.index(Role(role))]
 
     @property
     def consistent(self) -> bool:

@@ -13,9 +13,9 @@ from typing import Any
 from opsctl.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import AwsError, ConflictError, InputError, OpsctlError
-from opsctl.shift import Approval
+from opsctl.model import Approval
 from opsctl.signals import SWITCH_VALUES, read_failure_switch, read_failure_switch_version
-from opsctl.topology import Topology
+from topology import Topology
 
 
 @dataclass(frozen=True)

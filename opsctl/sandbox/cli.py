@@ -320,3 +320,27 @@ def drill(
         raise _fail(f"drill failed: {error}") from None
     except KeyboardInterrupt:
         raise _fail("drill interrupted; the sandbox was torn down", 130) from None
+
+
+@sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox demo\n\n  make demo")
+def demo(
+    time_scale: TimeScaleOption = 0.05,
+    stack_file: StackFileOption = None,
+    directory: DirOption = None,
+) -> None:
+    """Run every drill scenario at once, each on a fresh sandbox in its own subdirectory, and
+    print their reports one after the other. Exit 1 when any drill fails."""
+    from opsctl.sandbox.demo import run_demo
+
+    options = _sandbox_options(time_scale, stack_file, directory)
+    try:
+        runs = run_demo(options.directory / "demo", options.time_scale, options.stack_file)
+    except KeyboardInterrupt:
+        raise _fail("demo interrupted; every drill tore its sandbox down", 130) from None
+    verdicts = ", ".join(
+        f"{run.scenario} {'passed' if run.passed else 'FAILED'} ({run.seconds:.0f}s)"
+        for run in runs
+    )
+    if not all(run.passed for run in runs):
+        raise _fail(f"demo: {verdicts}")
+    output.info(f"demo: {verdicts}")

@@ -36,7 +36,8 @@ from opsctl.sandbox.state import SandboxState
 from opsctl.sandbox.stubresolver import sandbox_resolver
 from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_timeline
 from opsctl.status import RegionStatus, StatusReport, read_status
-from opsctl.topology import Topology, load_topology_file
+from opsctl.topology import load_topology_file
+from topology import Topology
 
 DRILL_REASON = "drill"
 FALLBACK_STEPS = (10, 50, 100)

@@ -42,6 +42,7 @@ from opsctl.dataplane import (
     plan_failover_via,
     plan_fallback_via,
 )
+from opsctl.model import Approval
 from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import read_records
 from opsctl.sandbox.drill import (
@@ -57,7 +58,6 @@ from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.stubresolver import CachedAnswer, parse_address, sandbox_resolver
 from opsctl.sandbox.timeline import failed
 from opsctl.sandbox.watch import Watch
-from opsctl.shift import Approval
 
 # The harder mode for clients: connections are accepted and never answered.
 OUTAGE_MODE = OutageMode.HANG

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opsctl import output
+from opsctl.model import Approval
 from opsctl.probe import ProbeReport, probe
 from opsctl.sandbox.drill import (
     DRILL_REASON,
@@ -38,7 +39,13 @@ from opsctl.sandbox.drill import (
 )
 from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.timeline import failed
-from opsctl.shift import Approval, ShiftResult, apply_shift, plan_failover, plan_fallback
+from opsctl.shift import (
+    ShiftOptions,
+    ShiftResult,
+    apply_shift,
+    plan_failover,
+    plan_fallback,
+)
 from opsctl.switch import apply_switch, plan_switch
 
 
@@ -86,11 +93,12 @@ class SwitchDrill(Drill):
         self.say(f"  approving {name} (reason {DRILL_REASON!r}, non-interactive)")
         approval = Approval(reason=DRILL_REASON)
         started = self.mark(f"{name} approved")
-        result = apply_shift(
-            self.clients, self.topology, plan, approval, self.audit_log,
-            interval=interval, poll_interval=self.poll_seconds,
+        options = ShiftOptions(
+            interval=interval,
+            poll_interval=self.poll_seconds,
             on_step=lambda index, weights: self.mark(f"step {index + 1}: {weights}"),
-        )  # fmt: skip
+        )
+        result = apply_shift(self.clients, self.topology, plan, approval, self.audit_log, options)
         ended = self.mark(f"{name} INSYNC")
         output.stdout.print(output.result_renderable(result))
         self.players.wait_recorded(ended)

@@ -4,7 +4,8 @@ A `Timeline` records, against one clock, every player request (when it was sent,
 answered, whether it succeeded) and the drill's events ("us-east-1 out", "failover approved").
 `render_timeline` draws it for the terminal: one row per interval, a bar made of one block per
 request (each Region its own colour and glyph, failures red `x`, so it reads without colour too),
-the counts, and the events that happened in that interval.
+the counts, and the events that happened in that interval. The bar takes what the terminal's width
+leaves after the other columns, so that at 80 columns (a pipe's width) nothing is cut off.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 # Interval widths the renderer picks from (seconds): round numbers an operator reads at a glance.
 NICE_INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 MAX_ROWS = 40
-BAR_WIDTH = 40
+BAR_WIDTH = 40  # the widest bar; narrower when the terminal is
+MIN_BAR_WIDTH = 10
+EVENTS_MIN_WIDTH = 22  # the events column wraps its labels to this, never cuts them
 # Each serving Region's bar segment, in the order the Regions are given (primary first).
 REGION_STYLES = (("█", "blue"), ("▒", "green"), ("▓", "magenta"), ("░", "cyan"))
 FAILED_STYLE = ("x", "bold red")
@@ -175,36 +179,64 @@ def render_timeline(
     *,
     title: str = "timeline",
     width: float | None = None,
-    bar_width: int = BAR_WIDTH,
-) -> Table:
+    bar_width: int | None = None,
+) -> TimelineView:
     """The timeline as a table: per interval, a bar of requests by serving Region and failures,
-    the counts, and the events (their text is shown as is, never read as markup)."""
-    rows = intervals(timeline, width or pick_interval(timeline.now()))
-    step = rows[0].end - rows[0].start
-    busiest = max((row.total for row in rows), default=0)
-    scale = max(1, math.ceil(busiest / bar_width))  # requests per block, a whole number
-    styles = _styles(regions)
-    legend = Text("one block = ")
-    legend.append(f"{scale} request{'s' if scale != 1 else ''}: ")
-    for region in regions:
-        glyph, style = styles[region]
-        legend.append(glyph, style=style)
-        legend.append(f" {region}  ")
-    legend.append(FAILED_STYLE[0], style=FAILED_STYLE[1])
-    legend.append(" failed")
-    table = Table(title=f"{title} (every {step:g} s)", caption=legend, show_edge=False)
-    table.add_column("t", justify="right", no_wrap=True)
-    table.add_column("requests by serving Region", no_wrap=True, min_width=bar_width)
-    for region in regions:
-        table.add_column(region, justify="right")
-    table.add_column("failed", justify="right")
-    table.add_column("events")
-    for row in rows:
-        table.add_row(
-            f"{row.start:g}s",
-            _bar(row, regions, scale),
-            *(str(row.served.get(region, 0) or "") for region in regions),
-            Text(str(row.failed), style=FAILED_STYLE[1]) if row.failed else "",
-            Text("; ".join(f"{event.label} ({event.at:.1f}s)" for event in row.events)),
-        )
-    return table
+    the counts, and the events (their text is shown as is, never read as markup). The bar is
+    `bar_width` blocks wide, else as wide as the terminal allows (at most BAR_WIDTH)."""
+    return TimelineView(timeline, tuple(regions), title, width, bar_width)
+
+
+@dataclass(frozen=True)
+class TimelineView:
+    """Drawn when printed, so that the bar fits the width it is printed at."""
+
+    timeline: Timeline
+    regions: tuple[str, ...]
+    title: str
+    width: float | None
+    bar_width: int | None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(self.bar_width or self.fitting_bar_width(options.max_width))
+
+    def fitting_bar_width(self, columns: int) -> int:
+        """What `columns` leave for the bar after the other columns, their padding and rules."""
+        rows = intervals(self.timeline, self.width or pick_interval(self.timeline.now()))
+        times = max(len(f"{row.start:g}s") for row in rows)
+        counts = [max(len(region), 4) for region in self.regions] + [len("failed")]
+        fixed = times + sum(counts) + EVENTS_MIN_WIDTH
+        columns_count = 3 + len(counts)
+        chrome = 2 * columns_count + (columns_count - 1)  # padding of 1 each side, one rule between
+        return max(MIN_BAR_WIDTH, min(BAR_WIDTH, columns - fixed - chrome))
+
+    def table(self, bar_width: int) -> Table:
+        rows = intervals(self.timeline, self.width or pick_interval(self.timeline.now()))
+        step = rows[0].end - rows[0].start
+        busiest = max((row.total for row in rows), default=0)
+        scale = max(1, math.ceil(busiest / bar_width))  # requests per block, a whole number
+        styles = _styles(self.regions)
+        legend = Text("one block = ")
+        legend.append(f"{scale} request{'s' if scale != 1 else ''}: ")
+        for region in self.regions:
+            glyph, style = styles[region]
+            legend.append(glyph, style=style)
+            legend.append(f" {region}  ")
+        legend.append(FAILED_STYLE[0], style=FAILED_STYLE[1])
+        legend.append(" failed")
+        table = Table(title=f"{self.title} (every {step:g} s)", caption=legend, show_edge=False)
+        table.add_column("t", justify="right", no_wrap=True)
+        table.add_column("requests", no_wrap=True, min_width=bar_width)
+        for region in self.regions:
+            table.add_column(region, justify="right", no_wrap=True)
+        table.add_column("failed", justify="right", no_wrap=True)
+        table.add_column("events", min_width=EVENTS_MIN_WIDTH)
+        for row in rows:
+            table.add_row(
+                f"{row.start:g}s",
+                _bar(row, self.regions, scale),
+                *(str(row.served.get(region, 0) or "") for region in self.regions),
+                Text(str(row.failed), style=FAILED_STYLE[1]) if row.failed else "",
+                Text("; ".join(f"{event.label} ({event.at:.1f}s)" for event in row.events)),
+            )
+        return table

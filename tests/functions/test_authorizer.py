@@ -18,7 +18,7 @@ from functions.authorizer import app as authorizer_app
 from functions.authorizer.revocations import RevocationList, RevocationsUnavailable
 from functions.authorizer.store import load_revoked_token_ids
 from functions.shared.observability import logger
-from infra.regional_functions import FUNCTION_SPECS
+from infra.function_specs import SPEC_BY_NAME
 from tests.functions.support import (
     METHOD_ARN,
     REGION,
@@ -295,8 +295,9 @@ def test_a_table_that_stops_answering_fails_well_inside_the_function_timeout(
     # following request would hang again: the revocation read must give up on its own, with
     # room left for a JWKS fetch. The keys come from the loopback JWKS; only DynamoDB hangs.
     monkeypatch.setenv("AWS_ENDPOINT_URL", unresponsive_endpoint)
-    (authorizer,) = [spec for spec in FUNCTION_SPECS if spec.name == "authorizer"]
-    deadline = authorizer.timeout_seconds - authorizer_app.JWKS_FETCH_DEADLINE_SECONDS
+    deadline = (
+        SPEC_BY_NAME["authorizer"].timeout_seconds - authorizer_app.JWKS_FETCH_DEADLINE_SECONDS
+    )
     started = time.monotonic()
     assert_fails(f"Bearer {rs_key.sign(claims())}", "revocations_unavailable")
     assert time.monotonic() - started < deadline

@@ -1,4 +1,4 @@
-"""Phase 2: FIS experiment templates exist only behind `faultInjection: true`."""
+"""FIS experiment templates exist only behind `faultInjection: true`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Phase 2: per-Region impaired alarms (composite) and the cross-Region dashboard."""
+"""Per-Region impaired alarms (composite) and the cross-Region dashboard."""
 
 from __future__ import annotations
 

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from infra.mockrun import ProgramRun
-from opsctl.topology import parse_topology
+from opsctl.topology import load_topology_file, parse_topology
 from tests.infra.plan import RunProgram
+from topology import (
+    NameServer,
+    OutOfService,
+    RecordRef,
+    RegionTopology,
+    Role,
+    Topology,
+    to_document,
+)
 
 APP = "multi-region-authorizer-primary"
 
@@ -93,3 +105,51 @@ def test_opsctl_reads_the_lever_and_dns_additions(run_with: RunProgram) -> None:
     for region in topology.regions:
         domain = run.named(f"{region.role}-domain")
         assert region.alias_target == domain.outputs["regionalDomainName"]
+
+
+def test_opsctl_reads_back_exactly_what_the_program_declared(
+    default_run: ProgramRun, tmp_path: Path
+) -> None:
+    # The program's real output, saved as `pulumi stack output --json` would, read by opsctl.
+    document = default_run.outputs["topology"]
+    saved = tmp_path / "stack-output.json"
+    saved.write_text(json.dumps({"topology": document, "url": default_run.outputs["url"]}))
+    read = load_topology_file(saved)
+
+    def region(role: Role, name: str) -> RegionTopology:
+        invoke_url = default_run.named(f"{role}-stage").outputs["invokeUrl"]
+        return RegionTopology(
+            role=role,
+            region=name,
+            set_identifier=name,
+            health_check_id=default_run.named(f"dns-{role}-health-check").id,
+            alarm_name=f"{APP}-{role}-health",
+            api_url=invoke_url,
+            health_url=f"{invoke_url}/health",
+            failure_switch=f"/{APP}/health/failure-switch",
+            impaired_alarm_name=f"{APP}-{role}-impaired",
+            alias_target=default_run.named(f"{role}-domain").outputs["regionalDomainName"],
+        )
+
+    declared = Topology(
+        app=APP,
+        hosted_zone_id="Z0123456789ABC",
+        records=(RecordRef(name="auth.example.com.", type="A"),),
+        alarm_region="us-east-1",
+        regions=(region(Role.PRIMARY, "us-east-1"), region(Role.SECONDARY, "us-west-2")),
+        out_of_service=OutOfService(
+            region="us-west-2",
+            namespace="MultiRegionAuthorizer",
+            metric_name="PrimaryOutOfService",
+            dimensions={"App": APP},
+            alarm_name=f"{APP}-primary-out-of-service",
+            health_check_id=default_run.named("dns-primary-out-of-service-check").id,
+        ),
+        name_servers=(NameServer("ns-1.awsdns-01.org"), NameServer("ns-2.awsdns-02.net")),
+        dashboard_url="https://us-east-1.console.aws.amazon.com/cloudwatch/home"
+        f"?region=us-east-1#dashboards/dashboard/{APP}",
+    )
+    assert read == declared
+    # One spelling both ways: writing what was read gives the program's document back.
+    assert to_document(read) == document
+    assert parse_topology(to_document(declared)) == declared

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import FUNCTIONS
 from infra.mockrun import ProgramRun
-from infra.regional_functions import FUNCTION_SPECS
 from tests.infra.plan import RunProgram
 
 DEPLOYED_URNS = Path(__file__).with_name("deployed_urns.txt")
@@ -62,8 +60,3 @@ def test_moved_regional_resources_alias_their_former_regional_stack(
         )
         assert former in resource.aliases, resource.urn
         assert resource.name.startswith(f"{components[resource.parent]}-")
-
-
-def test_the_spec_table_has_a_row_for_every_function() -> None:
-    # The names and limits in infra.config are derived for exactly these functions.
-    assert tuple(spec.name for spec in FUNCTION_SPECS) == FUNCTIONS

@@ -34,17 +34,20 @@ import boto3
 import pytest
 from typer.testing import CliRunner, Result
 
+from opsctl import output
 from opsctl.aws import AwsClients
 from opsctl.cli import app
-from opsctl.route53 import Weights, read_records
+from opsctl.model import Weights
+from opsctl.route53 import read_records
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.state import SandboxState
 from opsctl.status import RegionStatus
-from opsctl.topology import Topology, parse_topology
+from opsctl.topology import parse_topology
 from tests.support.aws import create_state_table
 from tests.support.dns import LoopbackDnsServer
 from tests.support.http import LoopbackServer, QuietHandler
+from topology import Topology
 
 APP = "multi-region-authorizer-primary"
 ZONE_NAME = "example.com."
@@ -526,7 +529,12 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     audit = tmp_path / "audit.jsonl"
     monkeypatch.setenv("OPSCTL_AUDIT_LOG", str(audit))
     monkeypatch.delenv("OPSCTL_TOPOLOGY", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")  # wide tables: assertions read whole cells
+    # Wide tables: assertions read whole cells. The environment is for `python -m opsctl`
+    # children; in-process consoles get the width set, since rich fixes it at import when COLUMNS
+    # is set then (pytest-xdist starts its workers with COLUMNS=80).
+    monkeypatch.setenv("COLUMNS", "200")
+    for console in (output.stdout, output.stderr):
+        monkeypatch.setattr(console, "width", 200)
     # The emulator answers GetChange at once (or after a set delay): no need to poll every 2 s.
     monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
     # A loaded test machine's emulator may take seconds to answer a round of reads; the tests

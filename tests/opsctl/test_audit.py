@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from opsctl import audit, shift
 from opsctl.audit import Actor, AuditLog, AuditRecord
 from opsctl.cli import app
-from opsctl.route53 import Weights
+from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
 from tests.opsctl.conftest import (
     World,

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from opsctl import cli, shift
 from opsctl.aws import translate_aws_errors
 from opsctl.errors import AwsError
-from opsctl.route53 import Weights
+from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
 from tests.opsctl.conftest import (
     World,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from opsctl import shift
-from opsctl.route53 import Weights
+from opsctl.model import Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import World
 

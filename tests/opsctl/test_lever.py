@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typer.testing import CliRunner
 
 from opsctl.cli import app
-from opsctl.route53 import Weights
+from opsctl.model import Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import (
     APP,

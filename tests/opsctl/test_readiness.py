@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from opsctl.cli import app
-from opsctl.route53 import Weights
+from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
 from opsctl.signals import rest_api_of
 from opsctl.topology import parse_topology

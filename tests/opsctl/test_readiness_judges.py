@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from opsctl.errors import AwsUnreachable
+from opsctl.model import Weights
 from opsctl.readiness import FAIL, PASS, WARN, Check, capacity_checks, region_checks
-from opsctl.route53 import Weights
 from opsctl.signals import (
     AccountConcurrency,
     AuthorizerConcurrency,
@@ -17,8 +17,8 @@ from opsctl.signals import (
     StageThrottling,
 )
 from opsctl.status import HealthProbe, StatusReport
-from opsctl.topology import RegionTopology
 from tests.opsctl.conftest import region_status
+from topology import RegionTopology
 
 SECONDARY = RegionTopology(
     role="secondary",

@@ -25,20 +25,20 @@ from opsctl.errors import (
     ConflictError,
     RecordsError,
 )
+from opsctl.model import Clock, Weights
 from opsctl.route53 import (
-    Clock,
     RecordState,
     RetryPolicy,
-    Weights,
     alias_mismatches,
     build_change_batch,
     read_records,
     submit_change,
     wait_insync,
 )
-from opsctl.topology import Topology, parse_topology
+from opsctl.topology import parse_topology
 from tests.opsctl.conftest import World, _record, alias_target
 from tests.support.http import LoopbackServer, QuietHandler
+from topology import Topology
 
 
 @dataclass

@@ -14,7 +14,7 @@ from opsctl import shift
 from opsctl.audit import AuditLog
 from opsctl.cli import app
 from opsctl.errors import AwsError, ChangeUnconfirmedError, ConflictError, InputError
-from opsctl.route53 import Weights
+from opsctl.model import Approval, Weights
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import REGIONS, DataPlane, World, assert_one_line_error, invoke
@@ -154,9 +154,7 @@ def test_records_changed_between_plan_and_apply_is_a_conflict(world: World) -> N
     plan = shift.plan_failover(clients, world.topology)
     world.set_weights(30, 70)  # another operator got there first
     with pytest.raises(ConflictError, match="changed since the plan"):
-        shift.apply_shift(
-            clients, world.topology, plan, shift.Approval("x"), AuditLog(world.audit_path)
-        )
+        shift.apply_shift(clients, world.topology, plan, Approval("x"), AuditLog(world.audit_path))
     assert world.weights() == Weights(30, 70)
 
 
@@ -436,9 +434,7 @@ def test_an_abort_says_so_when_the_weights_cannot_be_read_back(
 
     monkeypatch.setattr(shift, "_degradation", gate_then_route53_hangs)
     with pytest.raises(AwsError) as raised:
-        shift.apply_shift(
-            clients, world.topology, plan, shift.Approval("x"), AuditLog(world.audit_path)
-        )
+        shift.apply_shift(clients, world.topology, plan, Approval("x"), AuditLog(world.audit_path))
     assert raised.value.message.endswith(
         "not applied: step 2/3, step 3/3; the weights could not be read back (no answer within "
         "0.2s while reading the weighted records); run `opsctl status`"

@@ -12,7 +12,7 @@ import pytest
 from opsctl import output
 from opsctl.dnsquery import DnsAnswers
 from opsctl.lever import LeverState
-from opsctl.route53 import Weights
+from opsctl.model import Weights
 from opsctl.status import HealthProbe, StatusReport
 from tests.opsctl.conftest import region_status
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from opsctl.route53 import Weights
+from opsctl.model import Weights
 from tests.opsctl.conftest import World
 
 

@@ -15,13 +15,9 @@ from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.errors import TopologyError
-from opsctl.topology import (
-    MAX_TOPOLOGY_BYTES,
-    load_topology_file,
-    parse_topology,
-    topology_to_json,
-)
+from opsctl.topology import MAX_TOPOLOGY_BYTES, load_topology_file, parse_topology
 from tests.opsctl.conftest import APP, World, assert_one_line_error
+from topology import to_document
 
 
 def test_parse_accepts_the_whole_stack_output_document(world: World) -> None:
@@ -40,7 +36,7 @@ def test_record_names_get_a_trailing_dot_and_zone_ids_lose_their_prefix(world: W
 
 
 def test_round_trip_through_the_contract_json(world: World) -> None:
-    assert parse_topology(topology_to_json(world.topology)) == world.topology
+    assert parse_topology(to_document(world.topology)) == world.topology
 
 
 @pytest.mark.parametrize(
@@ -128,8 +124,10 @@ def test_discovery_by_tags_rebuilds_the_topology(runner: CliRunner, world: World
     assert parse_topology(discovered) == replace(
         world.topology,
         out_of_service=None,
-        primary=replace(world.topology.primary, alias_target=None, health_url=health_urls[0]),
-        secondary=replace(world.topology.secondary, alias_target=None, health_url=health_urls[1]),
+        regions=tuple(
+            replace(region, alias_target=None, health_url=health_url)
+            for region, health_url in zip(world.topology.regions, health_urls, strict=True)
+        ),
     )
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from opsctl.errors import TopologyError
-from opsctl.topology import NameServer, OutOfService, parse_topology, topology_to_json
+from opsctl.topology import parse_topology
 from tests.opsctl.conftest import APP, LEVER_ALARM, World, alias_target
+from topology import NameServer, OutOfService, to_document
 
 
 def _document(world: World) -> dict[str, Any]:
@@ -40,8 +41,8 @@ def test_a_topology_without_the_additions_still_loads(world: World) -> None:
     assert topology.out_of_service is None
     assert topology.name_servers == ()
     assert topology.primary.alias_target is None
-    assert "outOfService" not in topology_to_json(topology)
-    assert "nameServers" not in topology_to_json(topology)
+    assert "outOfService" not in to_document(topology)
+    assert "nameServers" not in to_document(topology)
 
 
 def test_name_servers_take_host_or_host_port(world: World) -> None:
@@ -71,7 +72,7 @@ def test_round_trip_with_every_addition(world: World) -> None:
     document = _document(world)
     document["nameServers"] = ["ns-1.awsdns-01.org", "127.0.0.1:5353", "[::1]:5300"]
     topology = parse_topology(document)
-    written = topology_to_json(topology)
+    written = to_document(topology)
     assert written["nameServers"] == document["nameServers"]
     assert written["outOfService"] == document["outOfService"]
     assert written["regions"]["secondary"]["aliasTarget"] == alias_target("us-west-2")

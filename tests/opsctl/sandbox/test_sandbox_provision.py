@@ -8,12 +8,13 @@ from typing import Any
 import boto3
 
 from opsctl.aws import AwsClients
-from opsctl.readiness import Check, capacity_checks, table_name
+from opsctl.readiness import Check, capacity_checks
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.provision import Provisioned, provision
 from opsctl.signals import read_capacity, rest_api_of
-from opsctl.topology import Topology, parse_topology
+from opsctl.topology import parse_topology
 from tests.opsctl.sandbox.conftest import FRONT_ADDRESSES, JWKS_URL
+from topology import Topology
 
 
 def client(service: str, region: str = "us-east-1") -> Any:
@@ -22,7 +23,7 @@ def client(service: str, region: str = "us-east-1") -> Any:
 
 def _capacity_checks(clients: AwsClients, topology: Topology, role: str) -> dict[str, Check]:
     readings = read_capacity(
-        clients, topology.role(role), topology.other(role), table_name(topology)
+        clients, topology.role(role), topology.other(role), topology.names.table_name
     )
     return {c.name: c for c in capacity_checks(readings)}
 

@@ -42,8 +42,8 @@ def outage_story() -> Timeline:
     return timeline
 
 
-def render(timeline: Timeline, **kwargs: object) -> str:
-    console = Console(width=160, no_color=True, record=True)
+def render(timeline: Timeline, columns: int = 160, **kwargs: object) -> str:
+    console = Console(width=columns, no_color=True, record=True)
     console.print(render_timeline(timeline, [EAST, WEST], **kwargs))  # type: ignore[arg-type]
     return console.export_text()
 
@@ -123,3 +123,31 @@ def test_event_labels_are_text_not_markup() -> None:
     timeline = Timeline(FakeClock())
     timeline.mark("reason [bold]x[/] and [/]")
     assert "reason [bold]x[/] and [/]" in render(timeline)
+
+
+@pytest.mark.parametrize("columns", [80, 100, 160])
+def test_at_any_terminal_width_nothing_is_cut_off(columns: int) -> None:
+    # The drill's own events are long; at 80 columns (a pipe) they wrap, never end in "…".
+    timeline = outage_story()
+    timeline.mark("approval -> lever alarm ALARM -> DNS answers us-west-2")
+    text = render(timeline, columns=columns, width=2.0)
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= columns
+    for header in ("requests", EAST, WEST, "failed", "events"):
+        assert header in text
+    words = " ".join(text.split())  # wrapped labels read whole once the lines are joined
+    for word in ("approval", "lever", "ALARM", "DNS", "answers", "us-west-2"):
+        assert word in words
+
+
+def test_the_bar_takes_the_width_the_terminal_leaves() -> None:
+    timeline = Timeline(FakeClock())
+    for i in range(80):
+        timeline.record(i / 100, EAST, True)
+    narrow = render(timeline, columns=80, width=1.0)
+    wide = render(timeline, columns=160, width=1.0)
+
+    def blocks(text: str) -> int:
+        return next(line for line in text.splitlines() if line.strip().startswith("0s")).count("█")
+
+    assert blocks(narrow) < blocks(wide) == 40

@@ -1,0 +1,92 @@
+"""The functions every Region runs: one row of `FUNCTION_SPECS` each, plain data.
+
+The row says everything that differs between functions: the code, the timeout, what the
+function may touch (its table partitions, the failure switch), which environment it needs and
+whether AWS FIS may target it. `infra.config` derives the functions' names, environments and
+limits from it; `infra.regional_functions` declares them. A new function is a new row (and its
+package under `functions/`). No Pulumi here: config reads it before any resource exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# The global table's partitions each function may touch (`dynamodb:LeadingKeys`), as the
+# functions spell them (tests/infra check them against functions/): revocations are written
+# only by the identity side, never by a function.
+REVOKED_PARTITION = "revoked"
+HEALTH_PROBE_PARTITION = "health"
+API_PARTITIONS = ("session#*", "idempotency#sessions")
+
+# The alias API Gateway invokes the authorizer through; provisioned concurrency lives on it.
+AUTHORIZER_ALIAS = "live"
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """What a function may do on its Region's replica of the table, and on which partitions."""
+
+    actions: tuple[str, ...]
+    partitions: tuple[str, ...]
+    # `StringLike` when a partition is a pattern (`session#*`).
+    match: str = "StringEquals"
+
+    def condition(self) -> dict[str, Any]:
+        """The IAM condition that holds every request to these partitions."""
+        return {f"ForAllValues:{self.match}": {"dynamodb:LeadingKeys": list(self.partitions)}}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function of every Region: the code it runs and all it may touch."""
+
+    name: str  # names the function `<app>-<name>`, its role and its log group
+    handler: str
+    timeout_seconds: int
+    table_access: TableAccess
+    # Gets the identity provider's settings (AUTH_ISSUERS, AUTH_AUDIENCE, AUTH_JWKS_*).
+    verifies_tokens: bool = False
+    # May read the Region's failure switch, named in FAILURE_SWITCH_PARAMETER.
+    reads_failure_switch: bool = False
+    # With `faultInjection`, the primary's copy gets the FIS extension and is an FIS target.
+    fault_injection_target: bool = False
+    # Published and invoked through this alias (provisioned concurrency is configured on it).
+    alias: str | None = None
+
+
+FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="authorizer",
+        handler="functions.authorizer.app.handler",
+        timeout_seconds=5,
+        # Only the revocation partition, only reads.
+        table_access=TableAccess(("dynamodb:Query",), (REVOKED_PARTITION,)),
+        verifies_tokens=True,
+        alias=AUTHORIZER_ALIAS,
+    ),
+    FunctionSpec(
+        name="api",
+        handler="functions.api.app.handler",
+        timeout_seconds=10,
+        # Sessions and Powertools idempotency records; never the revocation list.
+        table_access=TableAccess(
+            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+            API_PARTITIONS,
+            match="StringLike",
+        ),
+        fault_injection_target=True,
+    ),
+    FunctionSpec(
+        name="health",
+        handler="functions.health.app.handler",
+        # Route 53 gives an HTTPS check 2 s to answer; the health function must stay well inside.
+        timeout_seconds=3,
+        # A one-item read probe on the table, and the failure switch.
+        table_access=TableAccess(("dynamodb:GetItem",), (HEALTH_PROBE_PARTITION,)),
+        verifies_tokens=True,
+        reads_failure_switch=True,
+        fault_injection_target=True,
+    ),
+)
+SPEC_BY_NAME = {spec.name: spec for spec in FUNCTION_SPECS}

@@ -1,0 +1,88 @@
+"""The small value types opsctl's parts pass to each other: the weighted pair's weights, the
+clock every wait is measured with, and an operator's approval.
+
+They hold no client and make no call, so any module can use them without reaching AWS.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from opsctl.errors import InputError, RecordsError
+from topology import Role
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time source for waits and backoff; tests pass a fake that advances on sleep."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weighted pair's weights by role."""
+
+    primary: int
+    secondary: int
+
+    @classmethod
+    def all_on(cls, role: Role | str) -> Weights:
+        return Role(role).pick(cls(primary=100, secondary=0), cls(primary=0, secondary=100))
+
+    @classmethod
+    def primary_share(cls, percent: int) -> Weights:
+        """Weights that send `percent`% of traffic to the primary (a gradual fallback step)."""
+        return cls(primary=percent, secondary=100 - percent)
+
+    def of(self, role: Role | str) -> int:
+        return Role(role).pick(self.primary, self.secondary)
+
+    def share(self, role: Role | str) -> float:
+        """Fraction of traffic the role gets. All-zero weights split equally, as Route 53 does."""
+        total = self.primary + self.secondary
+        return 0.5 if total == 0 else self.of(role) / total
+
+    @property
+    def serving(self) -> str:
+        """primary | secondary | split | none (both 0: not a state opsctl ever sets)."""
+        if self.primary and self.secondary:
+            return "split"
+        if self.primary:
+            return "primary"
+        if self.secondary:
+            return "secondary"
+        return "none"
+
+    def require_shiftable(self) -> None:
+        if self.primary == 0 and self.secondary == 0:
+            raise RecordsError(
+                "both weighted records have weight 0 (Route 53 splits traffic equally): "
+                "not a state opsctl sets; fix the weights by hand before shifting"
+            )
+
+    def as_dict(self) -> dict[str, int]:
+        return {"primary": self.primary, "secondary": self.secondary}
+
+    def __str__(self) -> str:
+        return f"primary {self.primary} / secondary {self.secondary}"
+
+
+@dataclass(frozen=True)
+class Approval:
+    reason: str
+    force: bool = False
+    # Clock.now() when the operator approved; approval-to-INSYNC is measured from here.
+    approved_at: float = field(default_factory=lambda: Clock().now())
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise InputError("--reason is required with --approve (say why, for the audit)")
+        if not self.reason.isprintable():  # escapes, newlines, bidi overrides: not in the audit
+            raise InputError(
+                f"--reason must be one line of printable text, without control characters: "
+                f"{self.reason!r}"
+            )

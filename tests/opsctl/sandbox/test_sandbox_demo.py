@@ -1,0 +1,91 @@
+"""`opsctl sandbox demo`: the drills run side by side, their reports come out whole and in order,
+a failed or stuck drill fails the demo, and nothing is left running."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from opsctl.sandbox import demo
+from opsctl.sandbox.scenario import Scenario
+
+# Stand-ins for `opsctl sandbox drill`, by scenario: what each prints, how long it takes, its exit.
+STUB = textwrap.dedent(
+    """
+    import signal, sys, time
+    scenario, seconds, code = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    def torn_down(*_):
+        print(f"{scenario}: interrupted, sandbox torn down", flush=True)
+        sys.exit(130)
+    signal.signal(signal.SIGINT, torn_down)
+    print(f"{scenario}: report line 1", flush=True)
+    time.sleep(seconds)
+    print(f"{scenario}: report line 2", flush=True)
+    sys.exit(code)
+    """
+)
+
+
+def _stub_drills(
+    monkeypatch: pytest.MonkeyPatch, behaviour: dict[Scenario, tuple[float, int]]
+) -> None:
+    def command(scenario: Scenario, sandbox: Path, time_scale: float, stack: Path) -> list[str]:
+        seconds, code = behaviour[scenario]
+        return [sys.executable, "-c", STUB, scenario.value, str(seconds), str(code)]
+
+    monkeypatch.setattr(demo, "drill_command", command)
+
+
+def test_reports_come_out_whole_and_in_scenario_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The first scenario finishes last: its report still comes first, and neither is interleaved.
+    _stub_drills(monkeypatch, {Scenario.SWITCH: (1.0, 0), Scenario.REGION_OUTAGE: (0.0, 0)})
+
+    runs = demo.run_demo(tmp_path, 0.05, tmp_path / "Pulumi.primary.yaml")
+
+    assert [run.scenario for run in runs] == list(Scenario)
+    assert all(run.passed for run in runs)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "switch: report line 1",
+        "switch: report line 2",
+        "region-outage: report line 1",
+        "region-outage: report line 2",
+    ]
+    for scenario in Scenario:  # each drill had a sandbox directory of its own
+        assert (tmp_path / scenario.value / "drill.log").is_file()
+
+
+def test_a_failed_drill_fails_the_demo_and_the_other_still_reports(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stub_drills(monkeypatch, {Scenario.SWITCH: (0.0, 1), Scenario.REGION_OUTAGE: (0.0, 0)})
+
+    runs = demo.run_demo(tmp_path, 0.05, tmp_path / "Pulumi.primary.yaml")
+
+    assert [(run.scenario, run.passed) for run in runs] == [
+        (Scenario.SWITCH, False),
+        (Scenario.REGION_OUTAGE, True),
+    ]
+    assert "region-outage: report line 2" in capsys.readouterr().out
+
+
+def test_a_drill_past_its_bound_is_told_to_tear_down_and_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(demo, "DRILL_BOUND_SECONDS", 1.0)
+    _stub_drills(monkeypatch, {Scenario.SWITCH: (120.0, 0), Scenario.REGION_OUTAGE: (0.0, 0)})
+
+    runs = demo.run_demo(tmp_path, 0.05, tmp_path / "Pulumi.primary.yaml")
+
+    stuck = runs[0]
+    assert stuck.exit_code is None and not stuck.passed
+    captured = capsys.readouterr()
+    # It was interrupted as Ctrl-C would (its teardown ran), not killed outright.
+    assert "switch: interrupted, sandbox torn down" in captured.out
+    assert "did not finish within 1s" in captured.err
+    assert runs[1].passed

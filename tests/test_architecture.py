@@ -1,0 +1,80 @@
+"""The import rules of docs/architecture.md, read off the code: a part that reaches into another
+it must not know breaks at deploy time (a Lambda package without infra/) or at 3 a.m. (opsctl
+needing the Pulumi program)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTS = ("infra", "functions", "opsctl", "topology")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports by absolute name, at any depth (lazy imports included);
+    relative imports stay inside their own package."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def modules(part: str, *, excluding: str | None = None) -> list[Path]:
+    found = sorted((ROOT / part).rglob("*.py"))
+    return [p for p in found if excluding is None or (ROOT / excluding) not in p.parents]
+
+
+def violations(paths: list[Path], forbidden: Callable[[str], bool]) -> dict[str, set[str]]:
+    """Per file, the imported modules that break the rule."""
+    found = {str(p.relative_to(ROOT)): set(filter(forbidden, imported_modules(p))) for p in paths}
+    return {path: names for path, names in found.items() if names}
+
+
+def in_parts(*parts: str) -> Callable[[str], bool]:
+    return lambda module: module.split(".")[0] in parts
+
+
+def test_functions_import_neither_infra_nor_opsctl() -> None:
+    # They ship alone in a Lambda package.
+    assert violations(modules("functions"), in_parts("infra", "opsctl", "topology")) == {}
+
+
+def test_the_topology_model_imports_only_the_standard_library() -> None:
+    # Both the program and opsctl import it; it must bring neither Pulumi nor boto3 along.
+    def outside(module: str) -> bool:
+        top = module.split(".")[0]
+        return top != "topology" and top not in sys.stdlib_module_names
+
+    assert violations(modules("topology"), outside) == {}
+
+
+def test_opsctl_outside_the_sandbox_never_imports_infra() -> None:
+    # An operator acts from the topology document alone, without the Pulumi program.
+    core = modules("opsctl", excluding="opsctl/sandbox")
+    assert violations(core, in_parts("infra", "functions")) == {}
+
+
+def test_infra_imports_neither_functions_nor_opsctl() -> None:
+    # It packages functions/ as files, never as code.
+    assert violations(modules("infra"), in_parts("functions", "opsctl")) == {}
+
+
+def test_the_sandbox_reaches_infra_only_through_the_mock_runner() -> None:
+    # It provisions by running the real program under Pulumi's mocks, nothing else of infra/.
+    def other_infra(module: str) -> bool:
+        return in_parts("infra")(module) and module != "infra.mockrun"
+
+    assert violations(modules("opsctl/sandbox"), other_infra) == {}
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_every_part_is_checked(part: str) -> None:
+    assert modules(part), f"{part}/ has no modules: the rules above would pass vacuously"

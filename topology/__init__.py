@@ -1,0 +1,50 @@
+"""The topology document: what the Pulumi program exports and opsctl acts on (docs/contracts.md).
+
+Standard library only, so both `infra/` (which writes the document) and `opsctl/` (which reads it,
+without the Pulumi program) import it; `functions/` never does.
+"""
+
+from topology.document import (
+    TopologyDocumentError,
+    fqdn,
+    parse_document,
+    parse_name_server,
+    to_document,
+    zone_id,
+)
+from topology.jsonvalue import json_field, to_json_value
+from topology.model import (
+    ALARM_REGION,
+    DNS_PORT,
+    ROLES,
+    TOPOLOGY_VERSION,
+    AppNames,
+    NameServer,
+    OutOfService,
+    RecordRef,
+    RegionTopology,
+    Role,
+    Topology,
+)
+
+__all__ = [
+    "ALARM_REGION",
+    "DNS_PORT",
+    "ROLES",
+    "TOPOLOGY_VERSION",
+    "AppNames",
+    "NameServer",
+    "OutOfService",
+    "RecordRef",
+    "RegionTopology",
+    "Role",
+    "Topology",
+    "TopologyDocumentError",
+    "fqdn",
+    "json_field",
+    "parse_document",
+    "parse_name_server",
+    "to_document",
+    "to_json_value",
+    "zone_id",
+]

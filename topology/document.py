@@ -1,0 +1,222 @@
+"""The topology document's one parser (JSON object -> Topology) and one writer (the reverse)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from topology.jsonvalue import to_json_value
+from topology.model import (
+    ALARM_REGION,
+    ROLES,
+    TOPOLOGY_VERSION,
+    NameServer,
+    OutOfService,
+    RecordRef,
+    RegionTopology,
+    Topology,
+)
+
+
+class TopologyDocumentError(ValueError):
+    """The document is not a valid topology; the message is one line naming the bad field."""
+
+
+def to_document(topology: Topology) -> dict[str, Any]:
+    """The document as JSON values: what the stack exports and `parse_document` reads back."""
+    return to_json_value(topology)
+
+
+def fqdn(name: str) -> str:
+    return name if name.endswith(".") else name + "."
+
+
+def zone_id(raw: str) -> str:
+    """A hosted zone id without the `/hostedzone/` prefix Route 53 sometimes spells it with."""
+    return raw.rsplit("/", 1)[-1]
+
+
+def _require_str(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise TopologyDocumentError(f"topology: {where}.{key} is missing or not a non-empty string")
+    return value
+
+
+def _optional_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TopologyDocumentError(f"topology: {where}.{key} must be a string")
+    return value or None
+
+
+def _require_distinct(records: list[RecordRef], regions: list[RegionTopology]) -> None:
+    """Each record once, and what tells the two Regions apart not shared by both: acting on a
+    record twice, or judging both Regions by one health check, would be wrong silently."""
+    seen: set[tuple[str, str]] = set()
+    for ref in records:
+        key = (ref.name.lower(), ref.type)
+        if key in seen:
+            raise TopologyDocumentError(f"topology: records lists {ref.name} {ref.type} twice")
+        seen.add(key)
+    primary, secondary = regions
+    for key, label in (
+        ("set_identifier", "setIdentifier"),
+        ("health_check_id", "healthCheckId"),
+    ):
+        if getattr(primary, key) == getattr(secondary, key):
+            raise TopologyDocumentError(f"topology: primary and secondary share one {label}")
+
+
+def _alias_target(raw: str | None) -> str | None:
+    # Route 53 returns alias DNS names with a trailing dot; the output may not have one.
+    return (raw or "").rstrip(".").lower() or None
+
+
+def parse_name_server(raw: Any, where: str) -> NameServer:
+    """`host` or `host:port` (`[IPv6]:port`) as a NameServer; `where` names it in errors."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise TopologyDocumentError(f'topology: {where} must be a non-empty "host" or "host:port"')
+    text = raw.strip()
+    host, port_text = text, ""
+    if text.startswith("["):  # [IPv6]:port
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif text.count(":") == 1:  # host:port (a bare IPv6 address has several colons)
+        host, port_text = text.split(":")
+    if not port_text:
+        return NameServer(host=host)
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise TopologyDocumentError(f"topology: {where} has an invalid port: {raw!r}")
+    return NameServer(host=host, port=int(port_text))
+
+
+def _parse_name_servers(document: Mapping[str, Any]) -> tuple[NameServer, ...]:
+    raw = document.get("nameServers")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise TopologyDocumentError('topology: nameServers must be a list of "host" or "host:port"')
+    return tuple(
+        parse_name_server(server, f"nameServers[{index}]") for index, server in enumerate(raw)
+    )
+
+
+def _parse_out_of_service(
+    document: Mapping[str, Any], secondary: RegionTopology
+) -> OutOfService | None:
+    raw = document.get("outOfService")
+    if raw is None:
+        return None
+    where = "outOfService"
+    if not isinstance(raw, Mapping):
+        raise TopologyDocumentError(f"topology: {where} must be an object")
+    dimensions = raw.get("dimensions")
+    if not isinstance(dimensions, Mapping) or not all(
+        isinstance(key, str) and key and isinstance(value, str) and value
+        for key, value in dimensions.items()
+    ):
+        raise TopologyDocumentError(
+            f"topology: {where}.dimensions must be an object of non-empty strings"
+        )
+    lever = OutOfService(
+        region=_require_str(raw, "region", where),
+        namespace=_require_str(raw, "namespace", where),
+        metric_name=_require_str(raw, "metricName", where),
+        dimensions=dict(dimensions),
+        alarm_name=_require_str(raw, "alarmName", where),
+        health_check_id=_optional_str(raw, "healthCheckId", where),
+    )
+    # The lever makes the standby take over: its metric and alarm live in the secondary Region,
+    # the one that must be reachable when the primary is not.
+    if lever.region != secondary.region:
+        raise TopologyDocumentError(
+            f"topology: {where}.region is {lever.region}, expected the secondary Region "
+            f"{secondary.region}"
+        )
+    return lever
+
+
+def _parse_records(document: Mapping[str, Any]) -> list[RecordRef]:
+    raw_records = document.get("records")
+    if not isinstance(raw_records, list) or not raw_records:
+        raise TopologyDocumentError("topology: records must be a non-empty list of {name, type}")
+    records = []
+    for index, raw in enumerate(raw_records):
+        if not isinstance(raw, Mapping):
+            raise TopologyDocumentError(f"topology: records[{index}] must be an object")
+        where = f"records[{index}]"
+        records.append(
+            RecordRef(
+                name=fqdn(_require_str(raw, "name", where)),
+                type=_require_str(raw, "type", where).upper(),
+            )
+        )
+    return records
+
+
+def _parse_regions(document: Mapping[str, Any]) -> list[RegionTopology]:
+    regions = document.get("regions")
+    if not isinstance(regions, Mapping):
+        raise TopologyDocumentError(
+            "topology: regions must be an object with primary and secondary"
+        )
+    parsed = []
+    for role in ROLES:
+        raw_region = regions.get(role)
+        if not isinstance(raw_region, Mapping):
+            raise TopologyDocumentError(f"topology: regions.{role} is missing")
+        where = f"regions.{role}"
+        parsed.append(
+            RegionTopology(
+                role=role,
+                region=_require_str(raw_region, "region", where),
+                set_identifier=_require_str(raw_region, "setIdentifier", where),
+                health_check_id=_require_str(raw_region, "healthCheckId", where),
+                alarm_name=_require_str(raw_region, "alarmName", where),
+                api_url=_optional_str(raw_region, "apiUrl", where) or "",
+                health_url=_optional_str(raw_region, "healthUrl", where) or "",
+                failure_switch=_require_str(raw_region, "failureSwitch", where),
+                impaired_alarm_name=_optional_str(raw_region, "impairedAlarmName", where),
+                alias_target=_alias_target(_optional_str(raw_region, "aliasTarget", where)),
+            )
+        )
+    extra_roles = sorted(set(regions) - set(ROLES))
+    if extra_roles:
+        raise TopologyDocumentError(f"topology: unknown roles in regions: {', '.join(extra_roles)}")
+    return parsed
+
+
+def parse_document(document: Any) -> Topology:
+    """Validate a topology object (or a stack-output document holding one) into a Topology."""
+    if isinstance(document, Mapping) and "topology" in document and "regions" not in document:
+        document = document["topology"]
+    if not isinstance(document, Mapping):
+        raise TopologyDocumentError(
+            "topology: expected a JSON object with `version`, `regions`, ..."
+        )
+    version = document.get("version")
+    if type(version) is not int or version != TOPOLOGY_VERSION:  # `true == 1` in Python
+        raise TopologyDocumentError(
+            f"topology: unsupported version {version!r} (this opsctl reads version "
+            f"{TOPOLOGY_VERSION})"
+        )
+    app = _require_str(document, "app", "topology")
+    zone = zone_id(_require_str(document, "hostedZoneId", "topology"))
+    records = _parse_records(document)
+    regions = _parse_regions(document)
+    _require_distinct(records, regions)
+    alarm_region = _optional_str(document, "alarmRegion", "topology") or ALARM_REGION
+    dashboard_url = _optional_str(document, "dashboardUrl", "topology")
+    return Topology(
+        app=app,
+        hosted_zone_id=zone,
+        records=tuple(records),
+        alarm_region=alarm_region,
+        regions=(regions[0], regions[1]),
+        out_of_service=_parse_out_of_service(document, regions[1]),
+        name_servers=_parse_name_servers(document),
+        dashboard_url=dashboard_url,
+    )
