@@ -9,20 +9,7 @@ from infra.mockrun import RealisticMocks
 from opsctl.sandbox.mocks import apigateway, compute, monitoring
 from opsctl.sandbox.mocks.target import ClientFactory, Creator, MockTarget
 
-# How Pulumi's RPC marks a secret value (e.g. an SSM parameter's `value`).
-SECRET_SIGNATURE = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 CREATORS: dict[str, Creator] = {**monitoring.CREATORS, **compute.CREATORS, **apigateway.CREATORS}
-
-
-def plain(value: Any) -> Any:
-    """`value` with Pulumi's secret wrappers removed: the emulator stores plain values."""
-    if isinstance(value, dict):
-        if value.get(SECRET_SIGNATURE[0]) == SECRET_SIGNATURE[1]:
-            return plain(value.get("value"))
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 class SandboxMocks(RealisticMocks):
@@ -60,6 +47,6 @@ class SandboxMocks(RealisticMocks):
         if create is None:
             return resource_id, outputs
         region = args.region or "us-east-1"
-        inputs = plain(dict(args.inputs))
+        inputs = dict(args.inputs)  # the mock runner has unwrapped its secrets already
         real_id, real_outputs = create(self.target, inputs, region, resource_id or "", outputs)
         return real_id, {**outputs, **real_outputs}
