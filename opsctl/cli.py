@@ -25,7 +25,6 @@ from typing import Annotated, Any, Protocol, TypeVar
 import typer
 from rich.console import RenderableType
 from rich.live import Live
-from rich.table import Table
 
 from opsctl import output
 from opsctl.audit import AuditLog
@@ -40,7 +39,7 @@ from opsctl.dataplane import (
 from opsctl.errors import ExitCode, InputError, OpsctlError
 from opsctl.model import Approval, Weights
 from opsctl.options import number_option
-from opsctl.probe import DEFAULT_PATH, DnsResolver, ProbeReport, Resolver, probe
+from opsctl.probe import DEFAULT_PATH, DnsResolver, Resolver, probe
 from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
     ReadinessReport,
@@ -669,16 +668,6 @@ def show_topology(
         output.print_json(to_document(topo))
 
 
-def _probe_table(report: ProbeReport) -> Table:
-    table = Table(title=f"probe {report.hostname}{report.path}: {len(report.responses)} requests")
-    table.add_column("answered by")
-    table.add_column("requests", justify="right")
-    table.add_column("share", justify="right")
-    for region, count in sorted(report.by_region().items()):
-        table.add_row(region, str(count), f"{count / len(report.responses):.0%}")
-    return table
-
-
 @app.command(
     name="probe",
     epilog=_examples(
@@ -728,7 +717,7 @@ def run_probe(
         if json_output:
             output.print_json(report.to_json())
         else:
-            output.stdout.print(_probe_table(report))
+            output.stdout.print(output.probe_renderable(report))
             statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.by_status().items()))
             output.info(f"status codes: {statuses}; failed: {report.failed}")
             for message in report.to_json()["errors"]:

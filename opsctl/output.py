@@ -28,6 +28,7 @@ from rich.text import Text
 from opsctl.audit import INTENT, AuditRecord
 from opsctl.dataplane import LeverPlan, LeverResult
 from opsctl.model import Weights
+from opsctl.probe import ProbeReport
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.shift import ShiftPlan, ShiftResult
 from opsctl.status import RegionStatus, StatusReport
@@ -234,6 +235,16 @@ def status_renderable(report: StatusReport, now: datetime | None = None) -> Rend
         parts.append(text(f"-> {report.advice}", style="bold red"))
     parts.extend(text(f"! {line}", style="yellow") for line in report.errors)
     return Group(*parts)
+
+
+def probe_renderable(report: ProbeReport) -> RenderableType:
+    table = Table(title=f"probe {report.hostname}{report.path}: {len(report.responses)} requests")
+    table.add_column("answered by")
+    table.add_column("requests", justify="right")
+    table.add_column("share", justify="right")
+    for region, count in sorted(report.by_region().items()):
+        table.add_row(region, str(count), f"{count / len(report.responses):.0%}")
+    return table
 
 
 def checks_table(checks: Sequence[Check], title: str) -> Table:
