@@ -92,10 +92,12 @@ for role in ROLES:
             table_arn=table.arn_in(region, account_id),
             code=code,
             dependency_layer_dir=dependency_layer_dir,
-            provisioned_concurrency=(
-                settings.secondary_provisioned_concurrency if role == "secondary" else 0
+            provisioned_concurrency=role.pick(
+                primary=0, secondary=settings.secondary_provisioned_concurrency
             ),
-            fault_injection=fault_store.wiring if fault_store and role == "primary" else None,
+            fault_injection=role.pick(
+                primary=fault_store.wiring if fault_store else None, secondary=None
+            ),
             depends_on=[table],
         ),
         opts=provider,

@@ -142,7 +142,7 @@ class DnsFailover(pulumi.ComponentResource):
                         evaluate_target_health=False,
                     )
                 ],
-                health_check_id=self.primary_record_check.id if role == "primary" else None,
+                health_check_id=role.pick(primary=self.primary_record_check.id, secondary=None),
                 # Weights belong to the operator after creation (opsctl failover/fallback).
                 opts=pulumi.ResourceOptions(
                     parent=self, ignore_changes=["weightedRoutingPolicies"]

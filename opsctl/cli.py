@@ -1,12 +1,12 @@
 """The `opsctl` command line: thin Typer commands over the core modules.
 
 Every command is a plain Typer function: its examples are its --help epilog (`_examples`), the
-flags several commands share are `Annotated` aliases declared once below (the commands that act on
-AWS take --topology/--stack/--app/--profile and build one `Target` from them), and its body runs
-inside `_exit_on_error`, which turns every failure into one line on stderr and the documented
-exit code.
-The change commands (failover, fallback, switch) share one plan -> approve -> apply path,
-`_plan_then_apply`; each command only builds its plan and says how to apply it.
+flags several commands share are `Annotated` aliases declared once in `opsctl.options` (the
+commands that act on AWS take --topology/--stack/--app/--profile and build one `Target` from
+them), and its body runs inside `_exit_on_error`, which turns every failure into one line on
+stderr and the documented exit code. The change commands (failover, fallback, switch) share one
+plan -> approve -> apply flow, `opsctl.changes`; each command only builds its plan and says how
+to apply it.
 """
 
 from __future__ import annotations
@@ -14,70 +14,65 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from time import sleep
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import RenderableType
 from rich.live import Live
 
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.changes import approval_from_flags, plan_then_apply, shift_traffic
 from opsctl.dataplane import (
-    LeverPlan,
-    LeverResult,
-    apply_lever,
     plan_failover_via,
     plan_fallback_via,
 )
 from opsctl.errors import ExitCode, InputError, OpsctlError
-from opsctl.model import Approval, Weights
-from opsctl.options import number_option
+from opsctl.model import Approval
+from opsctl.options import (
+    TOPOLOGY_ENV,
+    AppOption,
+    ApproveOption,
+    ForceOption,
+    JsonOption,
+    ProbeTopologyOption,
+    ProfileOption,
+    ReasonOption,
+    RoleOption,
+    StackOption,
+    SwitchValue,
+    Target,
+    TimeoutOption,
+    TopologyOption,
+    Via,
+    ViaOption,
+    number_option,
+    topology_file_from_env,
+)
 from opsctl.probe import DEFAULT_PATH, DnsResolver, Resolver, probe
 from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
-    ReadinessReport,
     assess_readiness,
 )
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import (
     DEFAULT_INSYNC_TIMEOUT,
-    ShiftOptions,
-    ShiftPlan,
-    ShiftResult,
-    apply_shift,
     parse_steps,
 )
 from opsctl.status import read_status
 from opsctl.switch import SwitchResult, apply_switch, plan_switch
 from opsctl.topology import (
-    discover_topology,
     load_topology_file,
-    load_topology_from_stack,
 )
 from topology import Role, Topology, to_document
 
-TOPOLOGY_ENV = "OPSCTL_TOPOLOGY"
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 # Set to get the traceback of an unexpected error (a bug) instead of its one-line summary.
 DEBUG_ENV = "OPSCTL_DEBUG"
-
-
-class Via(StrEnum):
-    auto = "auto"
-    weights = "weights"
-    dataplane = "dataplane"
-
-
-class SwitchValue(StrEnum):
-    healthy = "healthy"
-    failing = "failing"
 
 
 app = typer.Typer(
@@ -98,97 +93,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-TopologyOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--topology",
-        help=(
-            "Topology JSON: the stack's `topology` output or the whole `pulumi stack output "
-            f"--json` document. Default: ${TOPOLOGY_ENV}, else discovery by tags."
-        ),
-        show_default=False,
-    ),
-]
-StackOption = Annotated[
-    str | None,
-    typer.Option("--stack", help="Read the topology with `pulumi stack output --json`."),
-]
-AppOption = Annotated[
-    str | None,
-    typer.Option("--app", help="App tag to discover by, when several apps share the account."),
-]
-ProfileOption = Annotated[
-    str | None,
-    typer.Option("--profile", help="AWS profile (default: AWS_PROFILE or the standard chain)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-ApproveOption = Annotated[
-    bool, typer.Option("--approve", help="Apply the change (without it: show the plan, exit 3).")
-]
-ReasonOption = Annotated[
-    str | None, typer.Option("--reason", help="Why (required with --approve; goes in the audit).")
-]
-ForceOption = Annotated[
-    bool,
-    typer.Option("--force", help="Override failing preflight checks (recorded in the audit)."),
-]
-TimeoutOption = Annotated[
-    float,
-    number_option(
-        "--timeout", low=1, high=3600, help="Seconds to wait for the change to reach INSYNC."
-    ),
-]
-ViaOption = Annotated[
-    Via,
-    typer.Option(
-        "--via",
-        help=(
-            "How to move traffic: `weights` (Route 53's control plane, us-east-1), `dataplane` "
-            "(the lever: an alarm in the secondary Region fails the primary's record; DNS only), "
-            "or `auto`: weights when the control plane answers, else the lever."
-        ),
-        case_sensitive=False,
-    ),
-]
-# The probe reads only the shared hostname from a topology, and discovers none.
-ProbeTopologyOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--topology", help=f"Topology JSON to read the hostname from (or ${TOPOLOGY_ENV})."
-    ),
-]
-RoleOption = Annotated[
-    Role,
-    typer.Option("--role", help="The Region, by role.", case_sensitive=False),
-]
-
-
-@dataclass(frozen=True)
-class Target:
-    """What to act on and as whom: the flags every AWS command shares."""
-
-    topology_file: Path | None
-    stack: str | None
-    app_name: str | None
-    profile: str | None
-
-    def resolve(self) -> tuple[AwsClients, Topology]:
-        """Clients for the profile, and the first topology source given (see docs/opsctl.md)."""
-        clients = AwsClients.from_profile(self.profile)
-        if self.topology_file is not None:
-            return clients, load_topology_file(self.topology_file)
-        if self.stack is not None:
-            return clients, load_topology_from_stack(self.stack)
-        from_env = _topology_file_from_env()
-        if from_env is not None:
-            return clients, load_topology_file(from_env)
-        return clients, discover_topology(clients.route53(), self.app_name)
-
-
-def _topology_file_from_env() -> Path | None:
-    from_env = os.environ.get(TOPOLOGY_ENV)
-    return Path(from_env) if from_env else None
 
 
 @contextmanager
@@ -233,187 +137,6 @@ def _stdout_closed() -> None:
 def _examples(*lines: str) -> str:
     """A command's --help epilog: one example per line."""
     return "Examples:\n\n" + "\n\n".join(f"  {line}" for line in lines)
-
-
-def _approval(approve: bool, reason: str | None, force: bool = False) -> Approval | None:
-    """Built before any AWS call: the approval time starts now, and a missing --reason stops
-    here (exit 2)."""
-    return Approval(reason=reason or "", force=force) if approve else None
-
-
-class _Plan(Protocol):
-    @property
-    def noop(self) -> bool: ...
-
-    def to_json(self) -> dict[str, Any]: ...
-
-
-class _Result(Protocol):
-    def to_json(self) -> dict[str, Any]: ...
-
-
-PlanT = TypeVar("PlanT", bound=_Plan)
-ResultT = TypeVar("ResultT", bound=_Result)
-
-
-def _plan_then_apply(
-    plan: PlanT,
-    approval: Approval | None,
-    json_output: bool,
-    *,
-    already: str,
-    show_plan: Callable[[PlanT], RenderableType],
-    apply: Callable[[Approval], ResultT],
-    show_result: Callable[[ResultT], RenderableType],
-    warnings: Iterable[str] = (),
-) -> ResultT | None:
-    """The one flow of every change command. A no-op says so (exit 0, returns None); without
-    approval the plan is shown and the command exits 3; otherwise `apply` runs and its result is
-    shown. JSON mode prints one document: {"plan": ..., "result": ... or null}."""
-    if plan.noop:
-        if json_output:
-            output.print_json({"plan": plan.to_json(), "result": None})
-        output.info(f"{already}; nothing to do")
-        return None
-    if not json_output:
-        output.stdout.print(show_plan(plan))
-    elif approval is None:
-        output.print_json({"plan": plan.to_json(), "result": None})
-    for warning in warnings:
-        output.warn(f"warning: {warning}")
-    if approval is None:
-        output.info("plan only: nothing changed. Add --approve --reason TEXT to apply it.")
-        raise typer.Exit(int(ExitCode.NOT_APPROVED))
-    result = apply(approval)
-    if json_output:
-        output.print_json({"plan": plan.to_json(), "result": result.to_json()})
-    else:
-        output.stdout.print(show_result(result))
-    return result
-
-
-def _preflight_warnings(preflight: ReadinessReport | None) -> list[str]:
-    return [f"{c.name}: {c.value} ({c.detail})" for c in preflight.warnings] if preflight else []
-
-
-def _shift(
-    target: Target,
-    plan_for: Callable[[AwsClients, Topology], ShiftPlan | LeverPlan],
-    approval: Approval | None,
-    json_output: bool,
-    timeout: float,
-    interval: float = 0.0,
-) -> None:
-    """failover and fallback: plan (weights or lever), then the shared flow, then the messages."""
-    clients, topo = target.resolve()
-    plan = plan_for(clients, topo)
-    if isinstance(plan, LeverPlan):
-        _lever_shift(clients, topo, plan, approval, json_output, timeout, interval)
-        return
-    destination = f"{plan.target_role} ({topo.role(plan.target_role).region})"
-
-    def apply(approved: Approval) -> ShiftResult:
-        def on_step(index: int, weights: Weights) -> None:
-            if len(plan.steps) > 1:
-                output.info(f"step {index + 1}/{len(plan.steps)}: {weights}")
-
-        with output.stderr.status(
-            output.text(f"changing weights to reach {destination}")
-        ) as spinner:
-            return apply_shift(
-                clients,
-                topo,
-                plan,
-                approved,
-                AuditLog(),
-                ShiftOptions(
-                    interval=interval,
-                    insync_timeout=timeout,
-                    on_poll=lambda state, waited: spinner.update(
-                        output.text(f"waiting for Route 53: {state} after {waited:.0f}s")
-                    ),
-                    on_step=on_step,
-                ),
-            )
-
-    result = _plan_then_apply(
-        plan,
-        approval,
-        json_output,
-        already=f"all traffic is already on the {destination}",
-        show_plan=output.plan_renderable,
-        apply=apply,
-        show_result=output.result_renderable,
-        warnings=_preflight_warnings(plan.preflight),
-    )
-    if result is not None:
-        _report_shift(result, destination)
-
-
-def _report_shift(result: ShiftResult, destination: str) -> None:
-    if result.overridden:
-        output.warn(f"--force overrode: {', '.join(result.overridden)} (recorded in the audit)")
-    if result.steps:
-        output.info(f"approval to INSYNC: {result.steps[-1].approval_to_insync_seconds:.1f}s")
-    if not result.completed:
-        output.error(
-            f"stopped on degradation of the {destination}: {result.stopped_reason}; "
-            f"{result.abort_report}"
-        )
-        raise typer.Exit(int(ExitCode.REFUSED))
-
-
-def _lever_shift(
-    clients: AwsClients,
-    topo: Topology,
-    plan: LeverPlan,
-    approval: Approval | None,
-    json_output: bool,
-    timeout: float,
-    interval: float,
-) -> None:
-    """The same plan -> approve -> apply flow for a lever plan, and its confirmation times."""
-    destination = f"{plan.target_role} ({topo.role(plan.target_role).region})"
-
-    def apply(approved: Approval) -> LeverResult:
-        with output.stderr.status(f"{plan.lever_action} the data-plane lever") as spinner:
-            return apply_lever(
-                clients,
-                topo,
-                plan,
-                approved,
-                AuditLog(),
-                timeout=timeout,
-                interval=interval,
-                on_poll=lambda what: spinner.update(f"waiting until {what}"),
-            )
-
-    result = _plan_then_apply(
-        plan,
-        approval,
-        json_output,
-        already=plan.noop_reason or "",
-        show_plan=output.lever_plan_renderable,
-        apply=apply,
-        show_result=output.lever_result_renderable,
-        warnings=_preflight_warnings(plan.preflight),
-    )
-    if result is None:
-        return
-    if result.overridden:
-        output.warn(f"--force overrode: {', '.join(result.overridden)} (recorded in the audit)")
-    engage = result.lever_action == "engage"
-    output.info(
-        f"approval to lever {'engaged' if engage else 'released'}: "
-        f"{result.approval_to_lever_seconds:.1f}s"
-    )
-    output.info(
-        f"approval to alarm {'ALARM' if engage else 'OK'}: {result.approval_to_alarm_seconds:.1f}s"
-    )
-    if result.approval_to_dns_seconds is not None:
-        output.info(f"approval to DNS answers: {result.approval_to_dns_seconds:.1f}s")
-    if result.then is not None:
-        _report_shift(result.then, destination)
 
 
 @app.command(
@@ -488,8 +211,8 @@ def failover(
     """Move all traffic to the secondary: one atomic compare-and-swap of the weights, or, when
     Route 53's control plane does not answer, the data-plane lever (--via)."""
     with _exit_on_error():
-        approval = _approval(approve, reason, force)
-        _shift(
+        approval = approval_from_flags(approve, reason, force)
+        shift_traffic(
             Target(topology, stack, app_name, profile),
             lambda clients, topo: plan_failover_via(clients, topo, via.value),
             approval,
@@ -540,8 +263,8 @@ def fallback(
     steps; with --via dataplane the lever is released only (all traffic back at once)."""
     with _exit_on_error():
         shares = parse_steps(steps)
-        approval = _approval(approve, reason, force)
-        _shift(
+        approval = approval_from_flags(approve, reason, force)
+        shift_traffic(
             Target(topology, stack, app_name, profile),
             lambda clients, topo: plan_fallback_via(clients, topo, shares, via.value),
             approval,
@@ -604,7 +327,7 @@ def switch(
 ) -> None:
     """Flip a Region's failure switch (simulated outage), audited like a failover."""
     with _exit_on_error():
-        approval = _approval(approve, reason)
+        approval = approval_from_flags(approve, reason)
         clients, topo = Target(topology, stack, app_name, profile).resolve()
         plan = plan_switch(clients, topo, role.value, value.value)
 
@@ -613,7 +336,7 @@ def switch(
             assert result is not None  # only a plan that changes something is applied
             return result
 
-        _plan_then_apply(
+        plan_then_apply(
             plan,
             approval,
             json_output,
@@ -749,7 +472,7 @@ def _through_sandbox(
 
 
 def _hostname_from_topology(topology_file: Path | None) -> str:
-    source = topology_file or _topology_file_from_env()
+    source = topology_file or topology_file_from_env()
     if source is None:
         raise InputError(f"no hostname: pass --hostname, --topology or set ${TOPOLOGY_ENV}")
     return load_topology_file(source).record_name.rstrip(".")

@@ -25,7 +25,7 @@ import dns.resolver
 
 from opsctl.errors import AwsError
 from opsctl.signals import gather
-from topology import NameServer, Topology
+from topology import ROLES, NameServer, Topology
 
 # How many times the shared name is asked (spread over the name servers): enough to see a weighted
 # split, few enough to stay well inside a status deadline.
@@ -59,7 +59,7 @@ class DnsAnswers:
     def serving(self) -> str | None:
         """primary | secondary | split: which Regions the answers send clients to; None when no
         answer names a Region (nothing answered, or addresses of neither target)."""
-        roles = [role for role in ("primary", "secondary") if self.counts.get(role)]
+        roles = [role for role in ROLES if self.counts.get(role)]
         if not roles:
             return None
         return roles[0] if len(roles) == 1 else "split"

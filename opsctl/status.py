@@ -220,9 +220,7 @@ class StatusReport:
     def _what_serves(self) -> str:
         if self.serving == "split":
             if self.dns is not None and self.dns.serving == "split":
-                counts = " / ".join(
-                    f"{r} {self.dns.counts.get(r, 0)}" for r in ("primary", "secondary")
-                )
+                counts = " / ".join(f"{r} {self.dns.counts.get(r, 0)}" for r in ROLES)
                 return f"traffic is split (DNS answers: {counts})"
             shares = " / ".join(f"{r.role} {r.share or 0:.0%}" for r in self.regions)
             return f"traffic is split: {shares}"
