@@ -3,7 +3,7 @@
 Every command is a plain Typer function: its examples are its --help epilog (`_examples`), the
 flags several commands share are `Annotated` aliases declared once in `opsctl.options` (the
 commands that act on AWS take --topology/--stack/--app/--profile and build one `Target` from
-them), and its body runs inside `_exit_on_error`, which turns every failure into one line on
+them), and its body runs inside `exit_on_error`, which turns every failure into one line on
 stderr and the documented exit code. The change commands (failover, fallback, switch) share one
 plan -> approve -> apply flow, `opsctl.changes`; each command only builds its plan and says how
 to apply it.
@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from time import sleep
 from typing import Annotated
@@ -58,6 +55,7 @@ from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
     assess_readiness,
 )
+from opsctl.reporting import exit_on_error
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import (
     DEFAULT_INSYNC_TIMEOUT,
@@ -71,8 +69,6 @@ from opsctl.topology import (
 from topology import Role, Topology, to_document
 
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
-# Set to get the traceback of an unexpected error (a bug) instead of its one-line summary.
-DEBUG_ENV = "OPSCTL_DEBUG"
 
 
 app = typer.Typer(
@@ -93,45 +89,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-@contextmanager
-def _exit_on_error() -> Iterator[None]:
-    """One line on stderr and the documented exit code; never a traceback."""
-    try:
-        yield
-    except typer.Exit:
-        raise  # a command's own exit code (3 plan only, 4 not ready)
-    except OpsctlError as error:
-        output.error(error.message)
-        raise typer.Exit(int(error.exit_code)) from None
-    except BrokenPipeError:
-        _stdout_closed()
-    except KeyboardInterrupt as interrupt:
-        # The core adds a note when the interrupt leaves something the operator must know.
-        notes = "; ".join(getattr(interrupt, "__notes__", ()))
-        output.error(f"interrupted: {notes}" if notes else "interrupted")
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    except Exception as error:
-        if os.environ.get(DEBUG_ENV):
-            raise
-        output.error(
-            f"unexpected {type(error).__name__}: {error} (a bug in opsctl; "
-            f"rerun with {DEBUG_ENV}=1 for the traceback)"
-        )
-        raise typer.Exit(int(ExitCode.ERROR)) from None
-
-
-def _stdout_closed() -> None:
-    """stdout was closed by its reader (`opsctl status | head -1`): say so on stderr, exit 1
-    (as click does when --help meets a closed pipe)."""
-    # Python flushes stdout again at exit: let that go to /dev/null, not fail again. (Tests
-    # capture stdout in memory: no descriptor to redirect.)
-    with suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    with suppress(OSError):
-        output.error("stdout was closed before all output was written (e.g. `| head`)")
-    raise typer.Exit(int(ExitCode.ERROR)) from None
 
 
 def _examples(*lines: str) -> str:
@@ -156,7 +113,7 @@ def status(
     profile: ProfileOption = None,
 ) -> None:
     """Where traffic goes, and the health, alarm and failure switch of each Region."""
-    with _exit_on_error():
+    with exit_on_error():
         clients, topo = Target(topology, stack, app_name, profile).resolve()
         if watch is None:
             report = read_status(clients, topo)
@@ -210,7 +167,7 @@ def failover(
 ) -> None:
     """Move all traffic to the secondary: one atomic compare-and-swap of the weights, or, when
     Route 53's control plane does not answer, the data-plane lever (--via)."""
-    with _exit_on_error():
+    with exit_on_error():
         approval = approval_from_flags(approve, reason, force)
         shift_traffic(
             Target(topology, stack, app_name, profile),
@@ -261,7 +218,7 @@ def fallback(
     """Return traffic to the primary, at once or gradually (--steps), stopping on degradation.
     After a lever failover: weights to the secondary first, then the lever released, then the
     steps; with --via dataplane the lever is released only (all traffic back at once)."""
-    with _exit_on_error():
+    with exit_on_error():
         shares = parse_steps(steps)
         approval = approval_from_flags(approve, reason, force)
         shift_traffic(
@@ -297,7 +254,7 @@ def readiness(
     profile: ProfileOption = None,
 ) -> None:
     """Can a Region take all traffic now? Each check pass / warn / fail; exit 4 if any fails."""
-    with _exit_on_error():
+    with exit_on_error():
         clients, topo = Target(topology, stack, app_name, profile).resolve()
         report = assess_readiness(
             clients, topo, role.value, max_replication_latency_ms=max_replication_latency_ms
@@ -326,7 +283,7 @@ def switch(
     profile: ProfileOption = None,
 ) -> None:
     """Flip a Region's failure switch (simulated outage), audited like a failover."""
-    with _exit_on_error():
+    with exit_on_error():
         approval = approval_from_flags(approve, reason)
         clients, topo = Target(topology, stack, app_name, profile).resolve()
         plan = plan_switch(clients, topo, role.value, value.value)
@@ -356,7 +313,7 @@ def history(
     ] = None,
 ) -> None:
     """Approved changes from the local audit log (OPSCTL_AUDIT_LOG), oldest first."""
-    with _exit_on_error():
+    with exit_on_error():
         log = AuditLog()
         read = log.read()
         for note in read.skipped:
@@ -386,7 +343,7 @@ def show_topology(
     profile: ProfileOption = None,
 ) -> None:
     """Print the resolved topology as JSON (save a discovered one for use with --topology)."""
-    with _exit_on_error():
+    with exit_on_error():
         _, topo = Target(topology, stack, app_name, profile).resolve()
         output.print_json(to_document(topo))
 
@@ -425,7 +382,7 @@ def run_probe(
 ) -> None:
     """Send N authorized requests to the shared hostname; show which Region answered and the
     status codes. Exit 1 when any request failed."""
-    with _exit_on_error():
+    with exit_on_error():
         resolver: Resolver
         if sandbox:
             resolver, hostname, token = _through_sandbox(directory, hostname, token)

@@ -15,13 +15,14 @@ import typer
 from rich.table import Table
 
 from opsctl import output
+from opsctl.errors import InputError, OpsctlError
 from opsctl.options import number_option
-from opsctl.sandbox.outage import OutageError, OutageMode
+from opsctl.reporting import exit_on_error
+from opsctl.sandbox.outage import OutageMode
 from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import (
     SANDBOX_DIR_ENV,
     SandboxState,
-    SandboxStateError,
     sandbox_dir,
 )
 
@@ -61,17 +62,12 @@ StackFileOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    output.error(message)
-    return typer.Exit(code)
-
-
 def _require_emulator() -> None:
     """The sandbox needs moto (the `sandbox` extra); say how to get it instead of a traceback."""
     try:
         import moto.server  # noqa: F401
     except ImportError:
-        raise _fail(
+        raise OpsctlError(
             "the sandbox needs moto: pip install 'multi-region-authorizer[sandbox]' "
             "(make demo installs it)"
         ) from None
@@ -90,22 +86,18 @@ def _sandbox_options(
         time_scale=time_scale,
     )
     if not options.stack_file.exists():
-        raise _fail(f"stack file {options.stack_file} does not exist", 2)
+        raise InputError(f"stack file {options.stack_file} does not exist")
     return options
 
 
-def _start_failed(error: SandboxStartError) -> typer.Exit:
-    """The supervisor's last log lines when it wrote any, then the one error line."""
+def _show_log_tail(error: SandboxStartError) -> None:
+    """The supervisor's last log lines when it wrote any (the error line follows)."""
     for line in error.log_tail:
         output.info(f"  {line}")
-    return _fail(str(error))
 
 
 def _load_state(directory: Path | None) -> SandboxState:
-    try:
-        return SandboxState.load(sandbox_dir(directory))
-    except SandboxStateError as error:
-        raise _fail(str(error)) from None
+    return SandboxState.load(sandbox_dir(directory))
 
 
 @sandbox_app.command(
@@ -120,46 +112,50 @@ def up(
     directory: DirOption = None,
 ) -> None:
     """Start the sandbox in the background: emulator, provisioning, both Regions, IdP, checkers."""
-    from opsctl.sandbox.lifecycle import SandboxStartError, start_background
+    with exit_on_error():
+        from opsctl.sandbox.lifecycle import SandboxStartError, start_background
 
-    options = _sandbox_options(time_scale, stack_file, directory)
-    output.info(f"starting the sandbox in {options.directory} ...")
-    try:
-        state = start_background(options)
-    except SandboxStartError as error:
-        raise _start_failed(error) from None
-    table = Table(title="sandbox up", show_header=False)
-    table.add_row("shared hostname", state.hostname)
-    table.add_row("AWS endpoint", state.endpoint_url)
-    for region, address in state.front_addresses.items():
-        table.add_row(f"API front {region}", f"http://{address}")
-    table.add_row("JWKS", state.jwks_url)
-    table.add_row("topology", state.topology_file)
-    table.add_row("log", state.log_file)
-    output.stdout.print(table)
-    output.info('next: eval "$(opsctl sandbox env)"; opsctl status; opsctl probe --sandbox')
+        options = _sandbox_options(time_scale, stack_file, directory)
+        output.info(f"starting the sandbox in {options.directory} ...")
+        try:
+            state = start_background(options)
+        except SandboxStartError as error:
+            _show_log_tail(error)
+            raise
+        table = Table(title="sandbox up", show_header=False)
+        table.add_row("shared hostname", state.hostname)
+        table.add_row("AWS endpoint", state.endpoint_url)
+        for region, address in state.front_addresses.items():
+            table.add_row(f"API front {region}", f"http://{address}")
+        table.add_row("JWKS", state.jwks_url)
+        table.add_row("topology", state.topology_file)
+        table.add_row("log", state.log_file)
+        output.stdout.print(table)
+        output.info('next: eval "$(opsctl sandbox env)"; opsctl status; opsctl probe --sandbox')
 
 
 @sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox down")
 def down(directory: DirOption = None) -> None:
     """Stop the sandbox: every process it started, every port it opened."""
-    from opsctl.sandbox.lifecycle import stop_background
+    with exit_on_error():
+        from opsctl.sandbox.lifecycle import stop_background
 
-    try:
         report = stop_background(sandbox_dir(directory))
-    except SandboxStateError as error:
-        raise _fail(str(error)) from None
-    if report.stale_state_removed:
-        output.info("the sandbox here had already stopped (stale state removed); nothing to stop")
-        return
-    if not report.stopped:
-        output.info("no sandbox is running here; nothing to stop")
-        return
-    if report.leftover_pids:
-        raise _fail(f"sandbox processes {report.leftover_pids} survived SIGKILL")
-    if report.leftover_addresses:
-        raise _fail(f"sandbox stopped, but {', '.join(report.leftover_addresses)} still answer")
-    output.info("sandbox stopped; no process or port left")
+        if report.stale_state_removed:
+            output.info(
+                "the sandbox here had already stopped (stale state removed); nothing to stop"
+            )
+            return
+        if not report.stopped:
+            output.info("no sandbox is running here; nothing to stop")
+            return
+        if report.leftover_pids:
+            raise OpsctlError(f"sandbox processes {report.leftover_pids} survived SIGKILL")
+        if report.leftover_addresses:
+            raise OpsctlError(
+                f"sandbox stopped, but {', '.join(report.leftover_addresses)} still answer"
+            )
+        output.info("sandbox stopped; no process or port left")
 
 
 RegionArgument = Annotated[str, typer.Argument(help="A sandbox Region, e.g. us-east-1.")]
@@ -184,28 +180,26 @@ def outage(
 ) -> None:
     """Take a Region out: its API front and every AWS API call signed for it stop answering,
     replication into and out of it stops. Route 53's health checks and DNS keep working."""
-    from opsctl.sandbox.outage import outage as take_out
+    with exit_on_error():
+        from opsctl.sandbox.outage import outage as take_out
 
-    state = _load_state(directory)
-    try:
+        state = _load_state(directory)
         out = take_out(state, region, mode)
-    except OutageError as error:
-        raise _fail(str(error), error.exit_code) from None
-    output.info(f"{region} is out ({out[region].value}); `opsctl sandbox restore {region}` ends it")
+        output.info(
+            f"{region} is out ({out[region].value}); `opsctl sandbox restore {region}` ends it"
+        )
 
 
 @sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox restore us-east-1")
 def restore(region: RegionArgument, directory: DirOption = None) -> None:
     """Bring a Region back: its front serves again and replication catches up."""
-    from opsctl.sandbox.outage import restore as bring_back
+    with exit_on_error():
+        from opsctl.sandbox.outage import restore as bring_back
 
-    state = _load_state(directory)
-    try:
+        state = _load_state(directory)
         still_out = bring_back(state, region)
-    except OutageError as error:
-        raise _fail(str(error), error.exit_code) from None
-    remaining = ", ".join(sorted(still_out)) or "none"
-    output.info(f"{region} is in; Regions still out: {remaining}")
+        remaining = ", ".join(sorted(still_out)) or "none"
+        output.info(f"{region} is in; Regions still out: {remaining}")
 
 
 @sandbox_app.command(
@@ -216,46 +210,48 @@ def status(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Show the running sandbox: each Region's front and whether it is out, the endpoints."""
-    from opsctl.sandbox.outage import regions_out
+    with exit_on_error():
+        from opsctl.sandbox.outage import regions_out
 
-    state = _load_state(directory)
-    out = regions_out(state)
-    regions = [
-        {
-            "region": region,
-            "front": state.front_addresses.get(region, ""),
-            "out": region in out,
-            "mode": out[region].value if region in out else None,
-        }
-        for region in state.front_addresses
-    ]
-    if json_output:
-        output.print_json(
+        state = _load_state(directory)
+        out = regions_out(state)
+        regions = [
             {
-                "hostname": state.hostname,
-                "endpointUrl": state.endpoint_url,
-                "dns": state.dns or None,
-                "regions": regions,
+                "region": region,
+                "front": state.front_addresses.get(region, ""),
+                "out": region in out,
+                "mode": out[region].value if region in out else None,
             }
-        )
-        return
-    table = Table(title=f"sandbox {state.hostname}")
-    table.add_column("Region")
-    table.add_column("API front")
-    table.add_column("state")
-    for row in regions:
-        shown = f"OUT ({row['mode']})" if row["out"] else "in"
-        table.add_row(str(row["region"]), str(row["front"]), shown)
-    output.stdout.print(table)
-    output.info(f"AWS endpoint {state.endpoint_url}; DNS {state.dns or '-'}")
+            for region in state.front_addresses
+        ]
+        if json_output:
+            output.print_json(
+                {
+                    "hostname": state.hostname,
+                    "endpointUrl": state.endpoint_url,
+                    "dns": state.dns or None,
+                    "regions": regions,
+                }
+            )
+            return
+        table = Table(title=f"sandbox {state.hostname}")
+        table.add_column("Region")
+        table.add_column("API front")
+        table.add_column("state")
+        for row in regions:
+            shown = f"OUT ({row['mode']})" if row["out"] else "in"
+            table.add_row(str(row["region"]), str(row["front"]), shown)
+        output.stdout.print(table)
+        output.info(f"AWS endpoint {state.endpoint_url}; DNS {state.dns or '-'}")
 
 
 @sandbox_app.command(epilog='Examples:\n\n  eval "$(opsctl sandbox env)"')
 def env(directory: DirOption = None) -> None:
     """Print `export` lines that point opsctl and the AWS CLI at the running sandbox."""
-    state = _load_state(directory)
-    for key, value in state.environment().items():
-        print(f"export {key}={shlex.quote(value)}")
+    with exit_on_error():
+        state = _load_state(directory)
+        for key, value in state.environment().items():
+            print(f"export {key}={shlex.quote(value)}")
 
 
 @sandbox_app.command(
@@ -276,11 +272,14 @@ def token(
     directory: DirOption = None,
 ) -> None:
     """Print a token signed by the sandbox's identity provider (stdout, nothing else)."""
-    from opsctl.sandbox.idp import SigningKey
+    with exit_on_error():
+        from opsctl.sandbox.idp import SigningKey
 
-    state = _load_state(directory)
-    key = SigningKey.load(Path(state.key_file))
-    print(key.mint(issuer=state.issuer, audience=state.audience, subject=subject, ttl_seconds=ttl))
+        state = _load_state(directory)
+        key = SigningKey.load(Path(state.key_file))
+        print(
+            key.mint(issuer=state.issuer, audience=state.audience, subject=subject, ttl_seconds=ttl)
+        )
 
 
 @sandbox_app.command(
@@ -307,19 +306,22 @@ def drill(
 ) -> None:
     """Rehearse a failover end to end on a fresh sandbox while players play; print the timeline
     and the measurements, tear down. Exit 1 when a check fails."""
-    from opsctl.sandbox.drill import DrillFailed
-    from opsctl.sandbox.drillrun import run_drill_command
-    from opsctl.sandbox.lifecycle import SandboxStartError
+    with exit_on_error():
+        from opsctl.sandbox.drill import DrillFailed
+        from opsctl.sandbox.drillrun import run_drill_command
+        from opsctl.sandbox.lifecycle import SandboxStartError
 
-    options = _sandbox_options(time_scale, stack_file, directory)
-    try:
-        run_drill_command(options, scenario)
-    except SandboxStartError as error:
-        raise _start_failed(error) from None
-    except DrillFailed as error:
-        raise _fail(f"drill failed: {error}") from None
-    except KeyboardInterrupt:
-        raise _fail("drill interrupted; the sandbox was torn down", 130) from None
+        options = _sandbox_options(time_scale, stack_file, directory)
+        try:
+            run_drill_command(options, scenario)
+        except SandboxStartError as error:
+            _show_log_tail(error)
+            raise
+        except DrillFailed as error:
+            raise OpsctlError(f"drill failed: {error}") from None
+        except KeyboardInterrupt as interrupt:
+            interrupt.add_note("the sandbox was torn down")
+            raise
 
 
 @sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox demo\n\n  make demo")
@@ -330,17 +332,19 @@ def demo(
 ) -> None:
     """Run every drill scenario at once, each on a fresh sandbox in its own subdirectory, and
     print their reports one after the other. Exit 1 when any drill fails."""
-    from opsctl.sandbox.demo import run_demo
+    with exit_on_error():
+        from opsctl.sandbox.demo import run_demo
 
-    options = _sandbox_options(time_scale, stack_file, directory)
-    try:
-        runs = run_demo(options.directory / "demo", options.time_scale, options.stack_file)
-    except KeyboardInterrupt:
-        raise _fail("demo interrupted; every drill tore its sandbox down", 130) from None
-    verdicts = ", ".join(
-        f"{run.scenario} {'passed' if run.passed else 'FAILED'} ({run.seconds:.0f}s)"
-        for run in runs
-    )
-    if not all(run.passed for run in runs):
-        raise _fail(f"demo: {verdicts}")
-    output.info(f"demo: {verdicts}")
+        options = _sandbox_options(time_scale, stack_file, directory)
+        try:
+            runs = run_demo(options.directory / "demo", options.time_scale, options.stack_file)
+        except KeyboardInterrupt as interrupt:
+            interrupt.add_note("every drill tore its sandbox down")
+            raise
+        verdicts = ", ".join(
+            f"{run.scenario} {'passed' if run.passed else 'FAILED'} ({run.seconds:.0f}s)"
+            for run in runs
+        )
+        if not all(run.passed for run in runs):
+            raise OpsctlError(f"demo: {verdicts}")
+        output.info(f"demo: {verdicts}")

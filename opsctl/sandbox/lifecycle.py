@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opsctl.errors import OpsctlError
 from opsctl.sandbox.processes import PROJECT_ROOT, SandboxOptions, sandbox_process_environment
 from opsctl.sandbox.state import (
     STATE_FILE,
@@ -28,7 +29,7 @@ STOP_TIMEOUT_SECONDS = 15.0
 REAP_TIMEOUT_SECONDS = 5.0
 
 
-class SandboxStartError(RuntimeError):
+class SandboxStartError(OpsctlError):
     """The sandbox could not start: a one-line message, and what this start's supervisor logged
     last (if it got that far)."""
 

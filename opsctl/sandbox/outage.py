@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opsctl.errors import ExitCode, OpsctlError
 from opsctl.sandbox.state import SandboxState, supervisor_running
 
 WANTED_FILE = "outages.json"
@@ -38,16 +39,16 @@ class OutageMode(enum.Enum):
     HANG = "hang"  # accepted, never answered (a black hole)
 
 
-class OutageError(RuntimeError):
+class OutageError(OpsctlError):
     """The supervisor did not apply the change (in time, or at all)."""
 
-    exit_code = 1
+    exit_code = ExitCode.ERROR
 
 
 class OutageInputError(OutageError):
     """Bad input: not one of the sandbox's Regions, or not an outage mode; nothing changed."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from opsctl.errors import OpsctlError
+
 STATE_VERSION = 1
 STATE_FILE = "state.json"
 # Held (flock) by the supervisor for its whole life. The kernel drops it when the process dies, so
@@ -41,7 +43,7 @@ SANDBOX_CLIENT_CONFIG = Config(
 )
 
 
-class SandboxStateError(RuntimeError):
+class SandboxStateError(OpsctlError):
     """No sandbox is running here, or its state file is unreadable."""
 
 
