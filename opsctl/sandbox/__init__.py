@@ -1,10 +1,10 @@
 """The local sandbox: the whole product on one machine, on an embedded AWS emulator.
 
 `opsctl sandbox up | down | token | env | drill` (see docs/sandbox.md). Parts:
-emulator (moto server + faithful Route 53 changes), provision (the real Pulumi program under
+emulator (moto server, made faithful by motopatches), provision (the real Pulumi program under
 mocks that create what runs in moto), front (an API Gateway-like front per Region, one process
 each), idp (signing key + JWKS on loopback), healthcheck (Route 53-like checkers),
 alarmevaluator (CloudWatch alarm evaluation), replicator (global-table replication between the
 Regional tables), resolver (the shared hostname answered from the weighted records), runtime (the
-background supervisor), drill (the failover rehearsal).
+background supervisor), drill (the rehearsals: switch_drill, outage_drill, drillrun).
 """

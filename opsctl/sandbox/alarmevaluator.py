@@ -40,7 +40,7 @@ REGION_NAMES = {
 }
 
 
-class AlarmEvaluator:
+class AlarmEvaluator(PeriodicWorker):
     """Evaluates every metric and composite alarm of the given Regions like CloudWatch, and
     publishes their actions to SNS."""
 
@@ -60,13 +60,7 @@ class AlarmEvaluator:
         self.tick_seconds = (
             tick_seconds if tick_seconds is not None else max(0.05, 5.0 * time_scale)
         )
-        self._worker = PeriodicWorker("alarm-evaluator", self._tick, self.tick_seconds)
-
-    def start(self) -> None:
-        self._worker.start()
-
-    def stop(self) -> None:
-        self._worker.stop()
+        super().__init__("alarm-evaluator", self._tick, self.tick_seconds)
 
     def _tick(self) -> None:
         try:

@@ -27,7 +27,7 @@ from opsctl.sandbox.state import (
 
 if TYPE_CHECKING:
     from opsctl.sandbox.lifecycle import SandboxStartError
-    from opsctl.sandbox.runtime import SandboxOptions
+    from opsctl.sandbox.processes import SandboxOptions
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -82,7 +82,7 @@ def _sandbox_options(
 ) -> SandboxOptions:
     """What `up` and `drill` start from; refuses (exit 2) a stack file that does not exist."""
     _require_emulator()
-    from opsctl.sandbox.runtime import DEFAULT_STACK_FILE, SandboxOptions
+    from opsctl.sandbox.processes import DEFAULT_STACK_FILE, SandboxOptions
 
     options = SandboxOptions(
         directory=sandbox_dir(directory),
@@ -307,7 +307,8 @@ def drill(
 ) -> None:
     """Rehearse a failover end to end on a fresh sandbox while players play; print the timeline
     and the measurements, tear down. Exit 1 when a check fails."""
-    from opsctl.sandbox.drill import DrillFailed, run_drill_command
+    from opsctl.sandbox.drill import DrillFailed
+    from opsctl.sandbox.drillrun import run_drill_command
     from opsctl.sandbox.lifecycle import SandboxStartError
 
     options = _sandbox_options(time_scale, stack_file, directory)

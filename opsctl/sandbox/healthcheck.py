@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opsctl.sandbox.periodic import PeriodicWorker
+from opsctl.sandbox.periodic import PeriodicWorker, stop_all
 
 ROUTE53_NAMESPACE = "AWS/Route53"
 HEALTHY_FRACTION = 0.18
@@ -134,8 +134,7 @@ class Route53HealthCheckers:
             worker.start()
 
     def stop(self) -> None:
-        for worker in self._workers:
-            worker.stop()
+        stop_all(self._workers)
 
     def _checkers_of(self, target: HealthTarget) -> Callable[[], None]:
         """One tick of `target`'s checkers: the next one probes, then the verdict is published."""

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opsctl.sandbox.runtime import PROJECT_ROOT, SandboxOptions, sandbox_process_environment
+from opsctl.sandbox.processes import PROJECT_ROOT, SandboxOptions, sandbox_process_environment
 from opsctl.sandbox.state import (
     STATE_FILE,
     SandboxState,

@@ -57,7 +57,7 @@ def fingerprint(key_id: KeyId, image: dict[str, Any] | None) -> str:
     return key_id + "|" + json.dumps(image, sort_keys=True)
 
 
-class GlobalTableReplicator:
+class GlobalTableReplicator(PeriodicWorker):
     """Tails every table's stream and replicates its changes to the others, last writer wins."""
 
     def __init__(
@@ -81,16 +81,13 @@ class GlobalTableReplicator:
         # Writes this replicator made, per target Region, to drop when they echo back.
         self._own_writes: dict[str, dict[str, int]] = {table.region: {} for table in tables}
         self._pending: list[tuple[float, Change, str]] = []  # (due at, change, receiving Region)
-        self._worker = PeriodicWorker("global-table-replicator", self._tick, poll_seconds)
+        super().__init__("global-table-replicator", self._tick, poll_seconds)
         self.replicated = 0
 
     def start(self) -> None:
         for table in self.tables:
             self._iterators[table.region] = self._latest_iterator(table)
-        self._worker.start()
-
-    def stop(self) -> None:
-        self._worker.stop()
+        super().start()
 
     def isolate(self, region: str) -> None:
         """Stop replicating into and out of `region` (it is out); changes for it wait."""

@@ -18,270 +18,35 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opsctl.sandbox import outage
 from opsctl.sandbox.alarmevaluator import AlarmEvaluator
 from opsctl.sandbox.dnsserver import ALIAS_TTL_SECONDS, DnsServer
 from opsctl.sandbox.emulator import Emulator, start_emulator
-from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.healthcheck import DEFAULT_CHECKERS, HealthTarget, Route53HealthCheckers, scaled
 from opsctl.sandbox.idp import JwksServer, SigningKey
-from opsctl.sandbox.outage import OutageMode, Outages, forget_outages
-from opsctl.sandbox.periodic import PeriodicWorker
-from opsctl.sandbox.provision import Provisioned, boto3_clients, provision
+from opsctl.sandbox.mocks.target import boto3_clients
+from opsctl.sandbox.outage import forget_outages
+from opsctl.sandbox.outagecontroller import OutageController
+from opsctl.sandbox.processes import DEFAULT_STACK_FILE, SandboxOptions
+from opsctl.sandbox.provision import Provisioned, provision
+from opsctl.sandbox.regionfront import RegionFront, address_of, bind_front_listeners
 from opsctl.sandbox.replicator import GlobalTableReplicator, RegionalTable
 from opsctl.sandbox.resolver import DataPlaneResolver, dns_lookup
 from opsctl.sandbox.state import (
-    SANDBOX_CREDENTIALS,
     STATE_FILE,
     SandboxState,
     hold_supervisor_lock,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STACK_FILE = PROJECT_ROOT / "Pulumi.primary.yaml"
-FRONT_READY_TIMEOUT_SECONDS = 30.0
-FRONT_STOP_TIMEOUT_SECONDS = 5.0
-FRONT_HOST_FORMAT = "127.0.0.{}"
-BIND_ATTEMPTS = 20
 # Route 53 reports INSYNC "normally within 60 seconds"; the sandbox scales that like the rest.
 ROUTE53_PROPAGATION_SECONDS = 30.0
 # Global tables usually replicate within a second.
 REPLICATION_DELAY_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class SandboxOptions:
-    directory: Path
-    stack_file: Path = DEFAULT_STACK_FILE
-    time_scale: float = 0.1  # multiplies AWS intervals: 10 s health checks run every 1 s
-    checkers: int = DEFAULT_CHECKERS
-
-    def to_args(self) -> list[str]:
-        return [
-            "--dir", str(self.directory),
-            "--stack", str(self.stack_file),
-            "--time-scale", str(self.time_scale),
-            "--checkers", str(self.checkers),
-        ]  # fmt: skip
-
-
-def sandbox_process_environment(parent: dict[str, str]) -> dict[str, str]:
-    """A clean environment for sandbox processes: none of the operator's AWS settings leak in."""
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "NO_COLOR")
-    environment = {key: parent[key] for key in keep if key in parent}
-    environment.update(SANDBOX_CREDENTIALS)
-    environment.update({"PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"})
-    return environment
-
-
-def wait_until_serving(address: str, timeout: float) -> None:
-    """Until the front at `address` (host:port) answers HTTP at all (a 403 for `/` proves it
-    routes)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(f"http://{address}/", timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"front on {address} did not serve within {timeout:.0f}s"
-                ) from None
-            time.sleep(0.05)
-
-
-def bind_listener(host: str, port: int) -> socket.socket:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    # A restored Region binds its address again while the old connections sit in TIME_WAIT.
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-        listener.listen(128)
-    except OSError:
-        listener.close()
-        raise
-    return listener
-
-
-def bind_front_listeners(regions: list[str]) -> dict[str, socket.socket]:
-    """One listener per Region, each on its own loopback address (127.0.0.2, 127.0.0.3, ...) and
-    all on one port, as every Region's API answers on 443: an A record alone tells them apart."""
-    for _ in range(BIND_ATTEMPTS):
-        first = bind_listener(FRONT_HOST_FORMAT.format(2), 0)
-        port = int(first.getsockname()[1])
-        listeners = {regions[0]: first}
-        try:
-            for index, region in enumerate(regions[1:], start=3):
-                listeners[region] = bind_listener(FRONT_HOST_FORMAT.format(index), port)
-            return listeners
-        except OSError:  # that port is taken on another address: try another one
-            for listener in listeners.values():
-                listener.close()
-    raise RuntimeError(f"no port free on every front address after {BIND_ATTEMPTS} attempts")
-
-
-def address_of(listener: socket.socket) -> str:
-    host, port = listener.getsockname()[:2]
-    return f"{host}:{port}"
-
-
-class RegionFront:
-    """One Region's API front: the listening socket this supervisor binds and the front process
-    serving it. Taking the Region out stops the process; `refuse` also closes the socket
-    (connection refused), `hang` keeps it listening so the kernel accepts connections nobody
-    ever answers."""
-
-    def __init__(
-        self, region: str, listener: socket.socket, spec_file: Path, directory: Path
-    ) -> None:
-        self.region = region
-        self.address = address_of(listener)
-        self.listener: socket.socket | None = listener
-        self.spec_file = spec_file
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the front process on the listener (bound again if it was closed)."""
-        if self.listener is None:
-            host, port = self.address.rsplit(":", 1)
-            self.listener = bind_listener(host, int(port))
-        listener = self.listener
-        # The functions' logs and EMF metrics, as CloudWatch Logs would hold them per Region.
-        with (self.directory / f"functions-{self.region}.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "opsctl.sandbox.front",
-                    str(self.spec_file),
-                    "--fd",
-                    str(listener.fileno()),
-                    "--supervisor-pid",
-                    str(os.getpid()),
-                ],
-                pass_fds=[listener.fileno()],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=sandbox_process_environment(dict(os.environ)),
-                cwd=PROJECT_ROOT,
-            )
-
-    def wait_serving(self) -> None:
-        wait_until_serving(self.address, FRONT_READY_TIMEOUT_SECONDS)
-
-    def take_out(self, mode: OutageMode) -> None:
-        self._stop_process()
-        if mode is OutageMode.REFUSE:
-            self._close_listener()
-        elif self.listener is None:
-            host, port = self.address.rsplit(":", 1)
-            self.listener = bind_listener(host, int(port))
-
-    def bring_back(self) -> None:
-        # A fresh socket: connections held while the Region hung are dropped, not served late.
-        self._close_listener()
-        self.start()
-        self.wait_serving()
-
-    def stop(self) -> None:
-        self._stop_process()
-        self._close_listener()
-
-    def _stop_process(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=FRONT_STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def _close_listener(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
-            self.listener = None
-
-
-class OutageController:
-    """Applies the outages `opsctl sandbox outage | restore` asks for (outage.py's control file)
-    to the running parts: the Region's front, the emulator's fault proxy, replication."""
-
-    def __init__(
-        self,
-        directory: Path,
-        fronts: dict[str, RegionFront],
-        replicator: GlobalTableReplicator,
-        faults: FaultProxy,
-        *,
-        on_applied: Callable[[], None],
-    ) -> None:
-        self.directory = directory
-        self.fronts = fronts
-        self.replicator = replicator
-        self.faults = faults
-        self.on_applied = on_applied
-        self.applied = Outages()
-        # Stopping waits for an outage being applied: a front stopped, then another serving.
-        self._worker = PeriodicWorker(
-            "outages",
-            self._tick,
-            outage.POLL_SECONDS,
-            join_seconds=FRONT_STOP_TIMEOUT_SECONDS + FRONT_READY_TIMEOUT_SECONDS,
-        )
-
-    def start(self) -> None:
-        self._worker.start()
-
-    def stop(self) -> None:
-        self._worker.stop()
-
-    def _tick(self) -> None:
-        try:
-            wanted = Outages.read(self.directory / outage.WANTED_FILE)
-        except (ValueError, KeyError, TypeError) as error:
-            print(f"outages: unreadable control file: {error!r}", file=sys.stderr, flush=True)
-            return
-        if wanted.generation != self.applied.generation:
-            self.apply(wanted)
-
-    def apply(self, wanted: Outages) -> None:
-        before = self.applied.regions
-        error = None
-        try:
-            for region, mode in wanted.regions.items():
-                if before.get(region) is not mode:
-                    self.faults.set_fault(region, Fault(mode.value))
-                    self.replicator.isolate(region)
-                    self.fronts[region].take_out(mode)
-                    print(f"outage: {region} is out ({mode.value})", file=sys.stderr, flush=True)
-            for region in before.keys() - wanted.regions.keys():
-                self.faults.clear(region)
-                self.replicator.rejoin(region)
-                self.fronts[region].bring_back()
-                print(f"outage: {region} is restored", file=sys.stderr, flush=True)
-        except Exception as failure:  # reported to the caller through the applied file
-            error = f"{type(failure).__name__}: {failure}"
-            print(f"outage: applying {wanted} failed: {error}", file=sys.stderr, flush=True)
-        self.on_applied()
-        self.applied = Outages(wanted.generation, wanted.regions, error)
-        self.applied.write(self.directory / outage.APPLIED_FILE)
 
 
 class Sandbox:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from opsctl.sandbox.lifecycle import address_open, process_alive, start_background, stop_background
-from opsctl.sandbox.runtime import PROJECT_ROOT, SandboxOptions
+from opsctl.sandbox.processes import PROJECT_ROOT, SandboxOptions
 from opsctl.sandbox.state import SandboxState
 
 # Fast enough for CI, slow enough that 2 vCPUs keep up: 10 s health checks run every 0.5 s.

@@ -24,14 +24,14 @@ from opsctl.sandbox.drill import (
     FALLBACK_STEPS,
     PROBE_COUNT,
     Drill,
-    SwitchDrill,
     sandbox_environment,
-    summary_table,
 )
+from opsctl.sandbox.drillrun import summary_table
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.lifecycle import address_open, process_alive
-from opsctl.sandbox.runtime import PROJECT_ROOT
+from opsctl.sandbox.processes import PROJECT_ROOT
 from opsctl.sandbox.state import STATE_FILE, SandboxState
+from opsctl.sandbox.switch_drill import SwitchDrill
 
 
 def weights(state: SandboxState, drill: Drill) -> dict[str, int]:

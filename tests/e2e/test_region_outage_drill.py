@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.console import Console
 
-from opsctl.sandbox.drill import measurements_table, sandbox_environment
+from opsctl.sandbox.drill import sandbox_environment
+from opsctl.sandbox.drillrun import measurements_table
 from opsctl.sandbox.outage import regions_out
 from opsctl.sandbox.outage_drill import RegionOutageDrill
 from opsctl.sandbox.state import SandboxState

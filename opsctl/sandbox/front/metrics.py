@@ -11,7 +11,7 @@ from opsctl.sandbox.front.emf import InvalidEmf, emf_metric_data
 from opsctl.sandbox.periodic import PeriodicWorker
 
 
-class MetricsPublisher:
+class MetricsPublisher(PeriodicWorker):
     """API Gateway's and Lambda's CloudWatch metrics for this Region, as AWS publishes them.
 
     Each request and invocation adds datapoints; a background thread sends them in batches to the
@@ -25,14 +25,11 @@ class MetricsPublisher:
         self._cloudwatch = cloudwatch
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
-        self._worker = PeriodicWorker("metrics", self.flush, flush_seconds)
-
-    def start(self) -> None:
-        self._worker.start()
+        super().__init__("metrics", self.flush, flush_seconds)
 
     def stop(self) -> None:
-        self._worker.stop()
-        self.flush()
+        super().stop()
+        self.flush()  # what came in during the last batch
 
     def add(self, namespace: str, dimensions: dict[str, str], values: dict[str, float]) -> None:
         stamp = datetime.now(UTC)

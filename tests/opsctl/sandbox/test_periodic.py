@@ -78,8 +78,8 @@ def test_the_interval_runs_from_the_tick_start_on_a_fixed_rate(
     monkeypatch.setattr(periodic, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     worker = PeriodicWorker("test-rate", tick, 0.4, fixed_rate=fixed_rate)
     recorded = RecordedWaits(rounds=2)
-    worker._stop = recorded  # type: ignore[assignment]
-    worker._run()  # in this thread: two ticks, two waits
+    worker._stopping = recorded  # type: ignore[assignment]
+    worker._loop()  # in this thread: two ticks, two waits
     assert recorded.waits == pytest.approx(waits)
 
 
@@ -108,3 +108,27 @@ def test_stop_before_start_and_stop_from_its_own_tick() -> None:
     holder[0].start()
     wait_until(lambda: not any(t.name == "test-self" for t in threading.enumerate()))
     assert ticks == [1]
+
+
+def test_stop_all_asks_every_worker_before_waiting_for_any() -> None:
+    """Checkers and players stop together: the second is asked while the first is still in its
+    tick, so their last requests run side by side instead of one after another."""
+    gate = threading.Event()
+    in_tick = threading.Barrier(3)
+
+    def tick() -> None:
+        in_tick.wait(timeout=5)
+        gate.wait(timeout=5)
+
+    workers = [PeriodicWorker(f"test-all-{n}", tick, 1.0) for n in range(2)]
+    for worker in workers:
+        worker.start()
+    in_tick.wait(timeout=5)  # both are in a tick
+    stopping = threading.Thread(target=periodic.stop_all, args=(workers,))
+    stopping.start()
+    wait_until(lambda: all(worker._stopping.is_set() for worker in workers))
+    assert stopping.is_alive()  # still waiting for the ticks in flight
+    gate.set()
+    stopping.join(timeout=5)
+    assert not stopping.is_alive()
+    assert not any(thread.name.startswith("test-all-") for thread in threading.enumerate())

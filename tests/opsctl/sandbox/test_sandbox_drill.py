@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.probe import ApiResponse, Endpoint, Resolver
-from opsctl.sandbox import drill, lifecycle
-from opsctl.sandbox.drill import DrillFailed, Players
+from opsctl.sandbox import drillrun, lifecycle
+from opsctl.sandbox.drill import DrillFailed
 from opsctl.sandbox.lifecycle import StopReport
-from opsctl.sandbox.runtime import SandboxOptions
+from opsctl.sandbox.players import Players
+from opsctl.sandbox.processes import SandboxOptions
 from opsctl.sandbox.timeline import Timeline
 from tests.opsctl.conftest import make_sandbox_state
 
@@ -91,10 +92,10 @@ def test_the_drill_tears_down_what_it_started_even_when_its_output_is_gone(
         if pipe_closed.is_set():
             raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(drill, "run_drill", failing_drill)
-    monkeypatch.setattr(drill.output, "info", info)
+    monkeypatch.setattr(drillrun, "run_drill", failing_drill)
+    monkeypatch.setattr(drillrun.output, "info", info)
     with pytest.raises(DrillFailed):
-        drill.run_drill_command(SandboxOptions(directory=tmp_path))
+        drillrun.run_drill_command(SandboxOptions(directory=tmp_path))
     assert stopped == [4242]
 
 
@@ -120,7 +121,7 @@ def test_a_window_is_counted_once_the_requests_sent_in_it_have_answered() -> Non
 
 
 def test_a_watch_marks_when_each_condition_first_holds_and_bounds_the_wait() -> None:
-    from opsctl.sandbox.outage_drill import Watch
+    from opsctl.sandbox.watch import Watch
 
     timeline = Timeline()
     flipped = threading.Event()

@@ -26,7 +26,7 @@ from opsctl.cli import app
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.lifecycle import port_open, process_alive, running_state, stop_background
-from opsctl.sandbox.runtime import PROJECT_ROOT
+from opsctl.sandbox.processes import PROJECT_ROOT
 from opsctl.sandbox.state import (
     LOCK_FILE,
     STATE_FILE,

@@ -1,8 +1,9 @@
 """A Region outage: the control channel from the CLI to the supervisor, and a front going dark.
 
-The supervisor's side is the OutageController (runtime.py) polling the control file; these tests run
-it in-process over recording fronts and a real replicator, and run one real front process to show
-what a client sees in each mode. The whole sandbox losing us-east-1 is covered in tests/e2e.
+The supervisor's side is the OutageController (outagecontroller.py) polling the control file;
+these tests run it in-process over recording fronts and a real replicator, and run one real front
+process to show what a client sees in each mode. The whole sandbox losing us-east-1 is covered in
+tests/e2e.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from opsctl.sandbox.outage import (
     regions_out,
     restore,
 )
+from opsctl.sandbox.outagecontroller import OutageController
+from opsctl.sandbox.regionfront import RegionFront, bind_front_listeners
 from opsctl.sandbox.replicator import GlobalTableReplicator
-from opsctl.sandbox.runtime import OutageController, RegionFront, bind_front_listeners
 from opsctl.sandbox.state import SandboxState, hold_supervisor_lock
 from tests.opsctl.conftest import make_sandbox_state
 

@@ -68,7 +68,7 @@ def test_alarms_topic_tables_and_switches_exist(provisioned: Provisioned) -> Non
         (alarm,) = cloudwatch.describe_alarms(AlarmNames=[region["alarmName"]])["MetricAlarms"]
         assert alarm["Dimensions"] == [{"Name": "HealthCheckId", "Value": region["healthCheckId"]}]
         assert alarm["AlarmActions"] == [topic]
-        # moto routes no PutCompositeAlarm; the emulator serves it (see emulator.py).
+        # moto routes no PutCompositeAlarm; the emulator serves it (see motopatches.py).
         regional = client("cloudwatch", region["region"])
         composite = regional.describe_alarms(
             AlarmNames=[region["impairedAlarmName"]], AlarmTypes=["CompositeAlarm"]
