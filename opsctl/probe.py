@@ -9,6 +9,7 @@ probe shows where traffic really lands.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -109,7 +110,9 @@ def call_api(
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
-    except (OSError, ValueError) as error:  # URLError is an OSError; InvalidURL a ValueError
+    # URLError is an OSError, InvalidURL a ValueError; a response cut off mid-body (a front
+    # killed as its Region goes out) an HTTPException such as IncompleteRead.
+    except (OSError, ValueError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", error)
         return ApiResponse(None, None, str(reason), (time.perf_counter() - started) * 1000)
     latency_ms = (time.perf_counter() - started) * 1000

@@ -43,7 +43,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     _environment.undo()
 
 
+LANES = ("unit", "emulator", "e2e")
+
+
 def cost_lane(item: pytest.Item) -> str:
+    """A module may declare its lane (`pytestmark = pytest.mark.unit` for pure logic in a directory
+    of emulator tests); a test that uses the emulator is in its lane whatever it declares."""
+    if "emulator" in getattr(item, "fixturenames", ()):
+        return "emulator"
+    declared = next((mark.name for mark in item.iter_markers() if mark.name in LANES), None)
+    if declared is not None:
+        return declared
     path = Path(str(item.path))
     if (TESTS / "e2e") in path.parents:
         return "e2e"
@@ -56,7 +66,9 @@ def cost_lane(item: pytest.Item) -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        item.add_marker(cost_lane(item))
+        lane = cost_lane(item)
+        if item.get_closest_marker(lane) is None:
+            item.add_marker(lane)
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,28 @@ def test_unreachable_endpoint_is_a_failed_request_not_an_exception() -> None:
     assert report.to_json()["failed"] == 2
 
 
+def test_a_response_cut_off_mid_body_is_a_failed_request_not_an_exception() -> None:
+    # A front killed mid-response (its Region going out): headers promise more than arrives.
+    class CutOff(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"principal": ')
+            self.wfile.flush()
+            self.close_connection = True
+
+    server = LoopbackServer(CutOff)
+    try:
+        resolver = AlternatingResolver(Endpoint(server.base_url, "auth.example.com"))
+        response = call_api("auth.example.com", resolver, token="t", timeout=5)
+    finally:
+        server.close()
+    assert response.status is None and not response.ok
+    assert response.error and "IncompleteRead" in response.error
+
+
 def test_probe_needs_at_least_one_request() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         probe("auth.example.com", AlternatingResolver(), token="t", count=0)

@@ -9,6 +9,8 @@ import pytest
 
 from opsctl.sandbox.alarmrule import evaluate_rule
 
+pytestmark = pytest.mark.unit  # pure logic: no emulator, no processes
+
 
 @pytest.mark.parametrize(
     ("rule", "expected"),

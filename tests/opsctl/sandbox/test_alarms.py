@@ -3,8 +3,12 @@ DatapointsToAlarm and TreatMissingData, on synthetic datapoints."""
 
 from __future__ import annotations
 
+import pytest
+
 from opsctl.sandbox.alarms import MathTerm, MetricMathSum, MetricSeries, evaluate_alarm
 from tests.opsctl.sandbox.conftest import HEALTH_ALARM
+
+pytestmark = pytest.mark.unit  # pure logic: no emulator, no processes
 
 
 def series_of(*points: tuple[float, float]) -> MetricSeries:

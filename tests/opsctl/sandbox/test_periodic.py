@@ -11,6 +11,8 @@ import pytest
 from opsctl.sandbox import periodic
 from opsctl.sandbox.periodic import PeriodicWorker
 
+pytestmark = pytest.mark.unit  # pure logic: no emulator, no processes
+
 
 def wait_until(condition: object, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout

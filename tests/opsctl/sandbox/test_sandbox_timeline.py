@@ -14,6 +14,8 @@ from opsctl.sandbox.timeline import (
     render_timeline,
 )
 
+pytestmark = pytest.mark.unit  # pure logic: no emulator, no processes
+
 EAST, WEST = "us-east-1", "us-west-2"
 
 
