@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.certificates import DomainCertificates, DomainCertificatesArgs
-from infra.config import ROLES, load_settings
+from infra.config import load_settings
 from infra.data import GlobalTable, GlobalTableArgs
 from infra.dns import DnsFailover, DnsFailoverArgs, RegionEndpoint
 from infra.fault_injection import (
@@ -28,6 +28,7 @@ from infra.packaging import LayerBuildSpec, active_layer_builder, functions_arch
 from infra.providers import create_providers
 from infra.regional_api import RegionalApi, RegionalApiArgs
 from infra.regional_functions import RegionalFunctions, RegionalFunctionsArgs
+from infra.settings import ROLES
 from infra.topology import LeverOutputs, RegionOutputs, topology_output
 
 PROJECT_DIR = Path(__file__).resolve().parent

@@ -14,8 +14,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aliases import former_regional_stack
-from infra.config import PROJECT, ROLES, Role, Settings
 from infra.providers import Providers
+from infra.settings import PROJECT, ROLES, Role, Settings
 
 
 @dataclass(frozen=True)

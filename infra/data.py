@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import PARTITION, PROJECT
+from infra.settings import PARTITION, PROJECT
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
 from infra.observability import alarm_topic
+from infra.settings import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
 
 INITIAL_WEIGHTS: dict[Role, int] = {"primary": 100, "secondary": 0}
 

@@ -2,9 +2,10 @@
 
 The row says everything that differs between functions: the code, the timeout, what the
 function may touch (its table partitions, the failure switch), which environment it needs and
-whether AWS FIS may target it. `infra.config` derives the functions' names, environments and
-limits from it; `infra.regional_functions` declares them. A new function is a new row (and its
-package under `functions/`). No Pulumi here: config reads it before any resource exists.
+whether AWS FIS may target it. `infra.settings`, `infra.environment` and `infra.limits` derive
+the functions' names, environments and limits from it; `infra.regional_functions` declares them.
+A new function is a new row (and its package under `functions/`). No Pulumi here: config reads it
+before any resource exists.
 """
 
 from __future__ import annotations

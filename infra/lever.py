@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import METRICS_NAMESPACE, PROJECT, Settings
+from infra.settings import METRICS_NAMESPACE, PROJECT, Settings
 
 OUT_OF_SERVICE_METRIC = "PrimaryOutOfService"
 # Route 53 alarms take only standard-resolution metrics and Average/Min/Max/Sum/SampleCount.

@@ -21,7 +21,7 @@ Stable API (used by tests/infra, `infra.preview` and the local sandbox):
   call, and the pip commands the Lambda dependency layer build would have run (nothing is
   installed).
 - Callable any number of times per process; each run starts a fresh root stack.
-- Bad config raises `infra.config.ConfigError` before any resource is declared.
+- Bad config raises `infra.errors.ConfigError` before any resource is declared.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import (
+from infra.settings import (
     ALARM_REGION,
     METRICS_NAMESPACE,
     PROJECT,
@@ -31,7 +31,7 @@ PERIOD_SECONDS = 60
 # function error, so a client sending junk tokens would mark the Region impaired.
 AUTHORIZER_ERROR_METRIC = "AuthorizerError"
 AUTHORIZER_ERROR_REASONS = ("error", "misconfigured")
-AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/config.py)
+AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/environment.py)
 
 
 def alarm_topic(

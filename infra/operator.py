@@ -17,8 +17,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import METRICS_NAMESPACE, PARTITION, PROJECT, ROLES, STAGE_NAME, Role, Settings
 from infra.policies import allow, regional_arn
+from infra.settings import METRICS_NAMESPACE, PARTITION, PROJECT, ROLES, STAGE_NAME, Role, Settings
 
 # The compare-and-swap deletes each weighted record exactly as read and creates it again.
 WEIGHT_CHANGE_ACTIONS = ("CREATE", "DELETE")

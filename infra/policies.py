@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import PARTITION
+from infra.settings import PARTITION
 
 
 def allow(

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from infra.config import ConfigError
+from infra.errors import ConfigError
 from infra.mockrun import ProgramRun, run_program
 
 

@@ -16,9 +16,9 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aliases import regional_child
-from infra.config import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
 from infra.policies import allow, regional_arn, service_role
 from infra.regional_functions import InvokeTarget
+from infra.settings import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
 
 R = TypeVar("R", bound=pulumi.Resource)
 

@@ -16,10 +16,11 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aliases import regional_child
-from infra.config import PROJECT, Role, Settings, function_environment
+from infra.environment import function_environment
 from infra.fault_injection import FisLambdaWiring
 from infra.function_specs import FUNCTION_SPECS, FunctionSpec
 from infra.policies import allow, regional_arn, service_role
+from infra.settings import PROJECT, Role, Settings
 
 HEALTHY = "healthy"
 

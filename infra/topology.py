@@ -11,8 +11,8 @@ from typing import Any
 
 import pulumi
 
-from infra.config import ALARM_REGION, METRICS_NAMESPACE, Role, Settings
 from infra.lever import OUT_OF_SERVICE_METRIC, out_of_service_dimensions
+from infra.settings import ALARM_REGION, METRICS_NAMESPACE, Role, Settings
 from topology import (
     OutOfService,
     RecordRef,

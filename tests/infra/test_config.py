@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import ConfigError
+from infra.errors import ConfigError
 from infra.mockrun import RealisticMocks, load_config, run_program
 
 PREFIX = "multi-region-authorizer:"

@@ -17,14 +17,10 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from functions.shared.jwks import parse_jwks
-from infra.config import (
-    FUNCTIONS,
-    LAMBDA_ENVIRONMENT_LIMIT_BYTES,
-    ConfigError,
-    StackNameError,
-    environment_size,
-)
+from infra.errors import ConfigError, StackNameError
+from infra.limits import LAMBDA_ENVIRONMENT_LIMIT_BYTES, environment_size
 from infra.mockrun import ProgramRun, run_program
+from infra.settings import FUNCTIONS
 from tests.infra.plan import RunProgram
 
 PREFIX = "multi-region-authorizer:"
