@@ -21,7 +21,8 @@ from opsctl.errors import ExitCode
 from opsctl.model import Approval, Weights
 from opsctl.options import Target
 from opsctl.readiness import ReadinessReport
-from opsctl.shift import ShiftOptions, ShiftPlan, ShiftResult, apply_shift
+from opsctl.shift import ShiftPlan
+from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
 from topology import Topology
 
 

@@ -57,10 +57,8 @@ from opsctl.readiness import (
 )
 from opsctl.reporting import exit_on_error
 from opsctl.sandbox.cli import DirOption, sandbox_app
-from opsctl.shift import (
-    DEFAULT_INSYNC_TIMEOUT,
-    parse_steps,
-)
+from opsctl.shift import parse_steps
+from opsctl.shiftapply import DEFAULT_INSYNC_TIMEOUT
 from opsctl.status import read_status
 from opsctl.switch import SwitchResult, apply_switch, plan_switch
 from opsctl.topology import (

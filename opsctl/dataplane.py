@@ -27,15 +27,8 @@ from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, OpsctlEr
 from opsctl.lever import ENGAGED, RELEASED, LeverState, require_lever
 from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
-from opsctl.shift import (
-    ShiftOptions,
-    ShiftPlan,
-    ShiftResult,
-    apply_shift,
-    check_preflight,
-    plan_failover,
-    plan_fallback,
-)
+from opsctl.shift import ShiftPlan, check_preflight, plan_failover, plan_fallback
+from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.status import StatusReport, read_status
 from topology import Topology
 

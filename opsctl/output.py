@@ -30,7 +30,8 @@ from opsctl.dataplane import LeverPlan, LeverResult
 from opsctl.model import Weights
 from opsctl.probe import ProbeReport
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
-from opsctl.shift import ShiftPlan, ShiftResult
+from opsctl.shift import ShiftPlan
+from opsctl.shiftapply import ShiftResult
 from opsctl.status import RegionStatus, StatusReport
 from opsctl.switch import SwitchPlan, SwitchResult
 

@@ -39,13 +39,8 @@ from opsctl.sandbox.drill import (
 )
 from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.timeline import failed
-from opsctl.shift import (
-    ShiftOptions,
-    ShiftResult,
-    apply_shift,
-    plan_failover,
-    plan_fallback,
-)
+from opsctl.shift import plan_failover, plan_fallback
+from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.switch import apply_switch, plan_switch
 
 

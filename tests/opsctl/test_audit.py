@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from opsctl import audit, shift
+from opsctl import audit, shiftapply
 from opsctl.audit import Actor, AuditLog, AuditRecord
 from opsctl.cli import app
 from opsctl.model import Weights
@@ -41,14 +41,14 @@ def _intent(reason: str = "INC-1") -> AuditRecord:
 def test_the_intent_is_on_disk_before_the_change_is_submitted(
     runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_submit = shift.submit_change
+    real_submit = shiftapply.submit_change
     seen_at_submit: list[list[dict[str, Any]]] = []
 
     def submit(*args: Any, **kwargs: Any) -> str:
         seen_at_submit.append(world.audit_lines())
         return real_submit(*args, **kwargs)
 
-    monkeypatch.setattr(shift, "submit_change", submit)
+    monkeypatch.setattr(shiftapply, "submit_change", submit)
     result = invoke(runner, world, "failover", "--approve", "--reason", "INC-1")
     assert result.exit_code == 0, result.stderr
     ((intent,),) = seen_at_submit

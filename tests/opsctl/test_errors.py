@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ConnectTimeoutError
 from typer.testing import CliRunner
 
-from opsctl import cli, shift
+from opsctl import cli, shiftoutcome
 from opsctl.aws import translate_aws_errors
 from opsctl.errors import AwsError
 from opsctl.model import Weights
@@ -193,7 +193,7 @@ def test_lost_endpoint_while_waiting_for_insync_says_the_change_was_applied(
     def endpoint_lost(route53: object, change_id: str, **_: object) -> float:
         raise AwsError(f"cannot reach AWS while waiting for change {change_id}: timeout")
 
-    monkeypatch.setattr(shift, "wait_insync", endpoint_lost)
+    monkeypatch.setattr(shiftoutcome, "wait_insync", endpoint_lost)
     result = invoke(runner, world, "failover", "--approve", "--reason", "x")
     (line,) = world.audit_outcomes()
     assert_one_line_error(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl import shift
+from opsctl import shiftoutcome
 from opsctl.model import Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import World
@@ -127,10 +127,10 @@ def test_ctrl_c_in_the_health_gate_while_aws_hangs_reports_the_applied_step(
     assert stderr.splitlines()[-1] == (
         "opsctl: error: interrupted: applied: step 1/2 primary 0 / secondary 100 -> primary 50 "
         f"/ secondary 50 (change {change_id}); not applied: step 2/2; the weights could "
-        f"not be read back (no answer within {shift.READ_BACK_TIMEOUT:g}s while reading the "
+        f"not be read back (no answer within {shiftoutcome.READ_BACK_TIMEOUT:g}s while reading the "
         "weighted records); run `opsctl status`"
     )
-    assert elapsed < EXIT_BOUND + shift.READ_BACK_TIMEOUT
+    assert elapsed < EXIT_BOUND + shiftoutcome.READ_BACK_TIMEOUT
     assert world.weights() == Weights(50, 50)
 
 

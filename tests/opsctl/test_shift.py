@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from opsctl import shift
+from opsctl import shift, shiftapply, shiftoutcome
 from opsctl.audit import AuditLog
 from opsctl.cli import app
 from opsctl.errors import AwsError, ChangeUnconfirmedError, ConflictError, InputError
@@ -154,21 +154,23 @@ def test_records_changed_between_plan_and_apply_is_a_conflict(world: World) -> N
     plan = shift.plan_failover(clients, world.topology)
     world.set_weights(30, 70)  # another operator got there first
     with pytest.raises(ConflictError, match="changed since the plan"):
-        shift.apply_shift(clients, world.topology, plan, Approval("x"), AuditLog(world.audit_path))
+        shiftapply.apply_shift(
+            clients, world.topology, plan, Approval("x"), AuditLog(world.audit_path)
+        )
     assert world.weights() == Weights(30, 70)
 
 
 def test_conflict_at_the_cas_exits_5(
     runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_read = shift.read_records
+    real_read = shiftapply.read_records
 
     def read_then_someone_writes(route53: Any, topology: Any) -> Any:
         state = real_read(route53, topology)
         world.set_weights(100, 1)  # lands between our re-read and our batch
         return state
 
-    monkeypatch.setattr(shift, "read_records", read_then_someone_writes)
+    monkeypatch.setattr(shiftapply, "read_records", read_then_someone_writes)
     result = invoke(runner, world, "failover", "--approve", "--reason", "race")
     assert result.exit_code == 5
     assert "changed since opsctl read them" in result.stderr
@@ -198,7 +200,7 @@ def test_a_change_route53_did_not_confirm_is_settled_by_rereading(
     applied: bool,
     outcome: str,
 ) -> None:
-    real_submit = shift.submit_change
+    real_submit = shiftapply.submit_change
     lost = "Route 53 did not answer the change request (Read timeout on endpoint URL)"
 
     def submit_losing_the_answer(*args: Any, **kwargs: Any) -> str:
@@ -206,7 +208,7 @@ def test_a_change_route53_did_not_confirm_is_settled_by_rereading(
             real_submit(*args, **kwargs)
         raise ChangeUnconfirmedError(lost)
 
-    monkeypatch.setattr(shift, "submit_change", submit_losing_the_answer)
+    monkeypatch.setattr(shiftapply, "submit_change", submit_losing_the_answer)
     result = invoke(runner, world, "failover", "--approve", "--reason", "INC-7")
     assert_one_line_error(result, 1, lost + outcome)
     if applied:
@@ -217,7 +219,7 @@ def test_a_change_route53_did_not_confirm_is_settled_by_rereading(
     assert line["detail"].startswith((lost + outcome).split("; applied: ")[0])
     if applied:
         assert world.weights() == Weights(0, 100)
-        assert line["changeId"] == shift.UNCONFIRMED_CHANGE_ID
+        assert line["changeId"] == shiftoutcome.UNCONFIRMED_CHANGE_ID
         assert line["after"] == {"primary": 0, "secondary": 100}
     else:
         assert world.weights() == Weights(100, 0)
@@ -240,14 +242,14 @@ def test_gradual_fallback_stops_on_degradation_leaving_the_last_safe_weights(
     runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.set_weights(0, 100)
-    real_submit = shift.submit_change
+    real_submit = shiftapply.submit_change
 
     def submit_then_primary_degrades(*args: Any, **kwargs: Any) -> str:
         change_id = real_submit(*args, **kwargs)
         world.set_alarm("primary", "ALARM")  # the primary buckles under its first 10%
         return change_id
 
-    monkeypatch.setattr(shift, "submit_change", submit_then_primary_degrades)
+    monkeypatch.setattr(shiftapply, "submit_change", submit_then_primary_degrades)
     result = invoke(
         runner, world, "fallback", "--steps", "10,50,100", "--interval", "0", "--approve",
         "--reason", "recovered",
@@ -358,7 +360,7 @@ def _between_steps(monkeypatch: pytest.MonkeyPatch, action: Any) -> None:
     def gate(clients: Any, topology: Any, role: str) -> str | None:
         return action()
 
-    monkeypatch.setattr(shift, "_degradation", gate)
+    monkeypatch.setattr(shiftapply, "_degradation", gate)
 
 
 APPLIED_STEP_1 = "applied: step 1/3 primary 0 / secondary 100 -> primary 10 / secondary 90 (change "
@@ -420,7 +422,7 @@ def test_an_abort_says_so_when_the_weights_cannot_be_read_back(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Route 53 stops answering right after step 1: the report is bounded and says it could not read.
-    monkeypatch.setattr(shift, "READ_BACK_TIMEOUT", 0.2)
+    monkeypatch.setattr(shiftoutcome, "READ_BACK_TIMEOUT", 0.2)
     world.set_weights(0, 100)
     clients = world.clients()
     plan = shift.plan_fallback(clients, world.topology, [10, 50, 100])
@@ -429,12 +431,14 @@ def test_an_abort_says_so_when_the_weights_cannot_be_read_back(
         def hang(*_: Any) -> Any:
             threading.Event().wait(5)
 
-        monkeypatch.setattr(shift, "read_records", hang)
+        monkeypatch.setattr(shiftoutcome, "read_records", hang)
         raise AwsError("cannot reach AWS while reading the weighted records")
 
-    monkeypatch.setattr(shift, "_degradation", gate_then_route53_hangs)
+    monkeypatch.setattr(shiftapply, "_degradation", gate_then_route53_hangs)
     with pytest.raises(AwsError) as raised:
-        shift.apply_shift(clients, world.topology, plan, Approval("x"), AuditLog(world.audit_path))
+        shiftapply.apply_shift(
+            clients, world.topology, plan, Approval("x"), AuditLog(world.audit_path)
+        )
     assert raised.value.message.endswith(
         "not applied: step 2/3, step 3/3; the weights could not be read back (no answer within "
         "0.2s while reading the weighted records); run `opsctl status`"
@@ -445,14 +449,14 @@ def test_an_abort_says_so_when_the_weights_cannot_be_read_back(
 def test_ctrl_c_while_the_change_is_in_flight_rereads_and_audits_what_it_finds(
     runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch, applied: bool
 ) -> None:
-    real_submit = shift.submit_change
+    real_submit = shiftapply.submit_change
 
     def submit_then_ctrl_c(*args: Any, **kwargs: Any) -> str:
         if applied:  # Route 53 got the batch; the answer never arrived
             real_submit(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(shift, "submit_change", submit_then_ctrl_c)
+    monkeypatch.setattr(shiftapply, "submit_change", submit_then_ctrl_c)
     result = invoke(runner, world, "failover", "--approve", "--reason", "INC-8")
     prefix = (
         "interrupted: while submitting primary 100 / secondary 0 -> primary 0 / secondary 100: "
@@ -475,7 +479,7 @@ def test_ctrl_c_while_the_change_is_in_flight_rereads_and_audits_what_it_finds(
     assert line["detail"].startswith("interrupted (SIGINT) while submitting; the records ")
     if applied:
         assert (line["changeId"], line["after"]) == (
-            shift.UNCONFIRMED_CHANGE_ID,
+            shiftoutcome.UNCONFIRMED_CHANGE_ID,
             {"primary": 0, "secondary": 100},
         )
 
