@@ -78,3 +78,15 @@ def test_the_sandbox_reaches_infra_only_through_the_mock_runner() -> None:
 @pytest.mark.parametrize("part", PARTS)
 def test_every_part_is_checked(part: str) -> None:
     assert modules(part), f"{part}/ has no modules: the rules above would pass vacuously"
+
+
+def test_the_architecture_document_names_every_module() -> None:
+    # A newcomer finds any behaviour from docs/architecture.md in one hop.
+    document = (ROOT / "docs" / "architecture.md").read_text()
+    unnamed = [
+        str(path.relative_to(ROOT))
+        for part in (*PARTS, "topology")
+        for path in modules(part)
+        if path.name != "__init__.py" and path.stem not in document
+    ]
+    assert unnamed == []
