@@ -32,7 +32,7 @@ test: $(STAMP)
 
 # The unit lane only: pure logic, Pulumi mocks, in-process handlers (seconds, no emulator).
 test-fast: $(STAMP)
-	$(BIN)/pytest -m unit
+	$(BIN)/pytest -m unit -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
