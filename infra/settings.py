@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from infra.function_specs import FUNCTION_SPECS
 
 # The roles and the alarm Region are the topology model's; infra's modules take them from here.
-from topology import ALARM_REGION as ALARM_REGION
-from topology import ROLES as ROLES
-from topology import AppNames, Role
+from stack_topology import ALARM_REGION as ALARM_REGION
+from stack_topology import ROLES as ROLES
+from stack_topology import AppNames, Role
 
 PROJECT = "multi-region-authorizer"
 PARTITION = "aws"  # every ARN this program builds is in the commercial partition

@@ -13,7 +13,7 @@ import pulumi
 
 from infra.lever import OUT_OF_SERVICE_METRIC, out_of_service_dimensions
 from infra.settings import ALARM_REGION, METRICS_NAMESPACE, Role, Settings
-from topology import (
+from stack_topology import (
     OutOfService,
     RecordRef,
     RegionTopology,

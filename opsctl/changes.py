@@ -23,7 +23,7 @@ from opsctl.options import Target
 from opsctl.readiness import ReadinessReport
 from opsctl.shift import ShiftPlan
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
-from topology import Topology
+from stack_topology import Topology
 
 
 def approval_from_flags(approve: bool, reason: str | None, force: bool = False) -> Approval | None:

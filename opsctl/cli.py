@@ -64,7 +64,7 @@ from opsctl.switch import SwitchResult, apply_switch, plan_switch
 from opsctl.topology import (
     load_topology_file,
 )
-from topology import Role, Topology, to_document
+from stack_topology import Role, Topology, to_document
 
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 

@@ -30,7 +30,7 @@ from opsctl.readiness import ReadinessReport, assess_readiness
 from opsctl.shift import ShiftPlan, check_preflight, plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.status import StatusReport, read_status
-from topology import Topology
+from stack_topology import Topology
 
 VIA_AUTO, VIA_WEIGHTS, VIA_DATAPLANE = "auto", "weights", "dataplane"
 # Seconds between two looks at the lever's alarm and at DNS while confirming (read at call time).

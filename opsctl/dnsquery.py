@@ -25,7 +25,7 @@ import dns.resolver
 
 from opsctl.errors import AwsError
 from opsctl.signals import gather
-from topology import ROLES, NameServer, Topology
+from stack_topology import ROLES, NameServer, Topology
 
 # How many times the shared name is asked (spread over the name servers): enough to see a weighted
 # split, few enough to stay well inside a status deadline.

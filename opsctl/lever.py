@@ -19,7 +19,7 @@ from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError, TopologyError
 from opsctl.model import Clock
 from opsctl.signals import iso_time, read_alarms
-from topology import OutOfService, Topology
+from stack_topology import OutOfService, Topology
 
 ENGAGED, RELEASED, UNKNOWN = "engaged", "released", "unknown"
 # How far back the lever's newest datapoint is looked for: the alarm latches (missing data is

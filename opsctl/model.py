@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from opsctl.errors import InputError, RecordsError
-from topology import Role
+from stack_topology import Role
 
 
 @dataclass(frozen=True)

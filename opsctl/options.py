@@ -22,7 +22,7 @@ import typer
 
 from opsctl.aws import AwsClients
 from opsctl.topology import discover_topology, load_topology_file, load_topology_from_stack
-from topology import Role, Topology
+from stack_topology import Role, Topology
 
 
 def _number(value: float) -> str:

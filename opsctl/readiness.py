@@ -23,7 +23,7 @@ from opsctl.signals import (
     read_capacity,
 )
 from opsctl.status import RegionStatus, StatusReport, read_status
-from topology import RegionTopology, Topology
+from stack_topology import RegionTopology, Topology
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 

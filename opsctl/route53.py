@@ -27,7 +27,7 @@ from opsctl.errors import (
 )
 from opsctl.model import Clock, Weights
 from opsctl.topology import MAX_WEIGHT
-from topology import ROLES, RecordRef, RegionTopology, Role, Topology
+from stack_topology import ROLES, RecordRef, RegionTopology, Role, Topology
 
 # Errors Route 53 documents as "slow down and try again"; the batch was not applied.
 RETRYABLE_CODES = frozenset(

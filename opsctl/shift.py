@@ -23,7 +23,7 @@ from opsctl.errors import InputError, PreflightRefused
 from opsctl.model import Approval, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
 from opsctl.status import StatusReport, read_status
-from topology import Topology
+from stack_topology import Topology
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from opsctl.shiftoutcome import (
     wait_and_audit,
 )
 from opsctl.status import read_status
-from topology import Topology
+from stack_topology import Topology
 
 DEFAULT_INSYNC_TIMEOUT = 300.0
 

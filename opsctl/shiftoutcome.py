@@ -18,7 +18,7 @@ from opsctl.errors import AwsError, OpsctlError
 from opsctl.model import Clock, Weights
 from opsctl.route53 import read_records, wait_insync
 from opsctl.signals import Outcome, gather
-from topology import Topology
+from stack_topology import Topology
 
 # The audit line's change id for a change Route 53 applied without answering the request.
 UNCONFIRMED_CHANGE_ID = "unconfirmed"

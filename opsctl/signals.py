@@ -28,7 +28,7 @@ from opsctl.aws import AwsClients, client_error_code, translate_aws_errors
 from opsctl.errors import AwsUnreachable, InputError, OpsctlError
 
 if TYPE_CHECKING:
-    from topology import RegionTopology
+    from stack_topology import RegionTopology
 
 T = TypeVar("T")
 

@@ -32,7 +32,7 @@ from opsctl.signals import (
     read_failure_switch,
     read_health_metrics,
 )
-from topology import ROLES, RegionTopology, Role, Topology
+from stack_topology import ROLES, RegionTopology, Role, Topology
 
 # Seconds the direct probe of a Region's healthUrl waits for an answer.
 HEALTH_PROBE_TIMEOUT = 2.0

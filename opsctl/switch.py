@@ -15,7 +15,7 @@ from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import AwsError, ConflictError, InputError, OpsctlError
 from opsctl.model import Approval
 from opsctl.signals import SWITCH_VALUES, read_failure_switch, read_failure_switch_version
-from topology import Topology
+from stack_topology import Topology
 
 
 @dataclass(frozen=True)

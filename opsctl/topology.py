@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from opsctl.aws import translate_aws_errors
 from opsctl.errors import TopologyError
 from opsctl.files import read_regular_file
-from topology import (
+from stack_topology import (
     ALARM_REGION,
     ROLES,
     TOPOLOGY_VERSION,

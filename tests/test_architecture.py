@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("infra", "functions", "opsctl", "topology")
+PARTS = ("infra", "functions", "opsctl", "stack_topology")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -44,16 +44,16 @@ def in_parts(*parts: str) -> Callable[[str], bool]:
 
 def test_functions_import_neither_infra_nor_opsctl() -> None:
     # They ship alone in a Lambda package.
-    assert violations(modules("functions"), in_parts("infra", "opsctl", "topology")) == {}
+    assert violations(modules("functions"), in_parts("infra", "opsctl", "stack_topology")) == {}
 
 
 def test_the_topology_model_imports_only_the_standard_library() -> None:
     # Both the program and opsctl import it; it must bring neither Pulumi nor boto3 along.
     def outside(module: str) -> bool:
         top = module.split(".")[0]
-        return top != "topology" and top not in sys.stdlib_module_names
+        return top != "stack_topology" and top not in sys.stdlib_module_names
 
-    assert violations(modules("topology"), outside) == {}
+    assert violations(modules("stack_topology"), outside) == {}
 
 
 def test_opsctl_outside_the_sandbox_never_imports_infra() -> None:
@@ -85,7 +85,7 @@ def test_the_architecture_document_names_every_module() -> None:
     document = (ROOT / "docs" / "architecture.md").read_text()
     unnamed = [
         str(path.relative_to(ROOT))
-        for part in (*PARTS, "topology")
+        for part in PARTS
         for path in modules(part)
         if path.name != "__init__.py" and path.stem not in document
     ]

@@ -37,7 +37,7 @@ from opsctl.sandbox.stubresolver import sandbox_resolver
 from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_timeline
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.topology import load_topology_file
-from topology import Topology
+from stack_topology import Topology
 
 DRILL_REASON = "drill"
 FALLBACK_STEPS = (10, 50, 100)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from infra.mockrun import ProgramRun
 from opsctl.topology import load_topology_file, parse_topology
-from tests.infra.plan import RunProgram
-from topology import (
+from stack_topology import (
     NameServer,
     OutOfService,
     RecordRef,
@@ -17,6 +16,7 @@ from topology import (
     Topology,
     to_document,
 )
+from tests.infra.plan import RunProgram
 
 APP = "multi-region-authorizer-primary"
 

@@ -44,10 +44,10 @@ from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.state import SandboxState
 from opsctl.status import RegionStatus
 from opsctl.topology import parse_topology
+from stack_topology import Topology
 from tests.support.aws import create_state_table
 from tests.support.dns import LoopbackDnsServer
 from tests.support.http import LoopbackServer, QuietHandler
-from topology import Topology
 
 APP = "multi-region-authorizer-primary"
 ZONE_NAME = "example.com."

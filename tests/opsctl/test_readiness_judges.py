@@ -17,8 +17,8 @@ from opsctl.signals import (
     StageThrottling,
 )
 from opsctl.status import HealthProbe, StatusReport
+from stack_topology import RegionTopology
 from tests.opsctl.conftest import region_status
-from topology import RegionTopology
 
 SECONDARY = RegionTopology(
     role="secondary",

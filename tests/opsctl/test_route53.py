@@ -36,9 +36,9 @@ from opsctl.route53 import (
     wait_insync,
 )
 from opsctl.topology import parse_topology
+from stack_topology import Topology
 from tests.opsctl.conftest import World, _record, alias_target
 from tests.support.http import LoopbackServer, QuietHandler
-from topology import Topology
 
 
 @dataclass

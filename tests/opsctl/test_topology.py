@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from opsctl.cli import app
 from opsctl.errors import TopologyError
 from opsctl.topology import MAX_TOPOLOGY_BYTES, load_topology_file, parse_topology
+from stack_topology import to_document
 from tests.opsctl.conftest import APP, World, assert_one_line_error
-from topology import to_document
 
 
 def test_parse_accepts_the_whole_stack_output_document(world: World) -> None:

@@ -13,8 +13,8 @@ from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.provision import Provisioned, provision
 from opsctl.signals import read_capacity, rest_api_of
 from opsctl.topology import parse_topology
+from stack_topology import Topology
 from tests.opsctl.sandbox.conftest import FRONT_ADDRESSES, JWKS_URL
-from topology import Topology
 
 
 def client(service: str, region: str = "us-east-1") -> Any:

@@ -4,7 +4,7 @@ Standard library only, so both `infra/` (which writes the document) and `opsctl/
 without the Pulumi program) import it; `functions/` never does.
 """
 
-from topology.document import (
+from stack_topology.document import (
     TopologyDocumentError,
     fqdn,
     parse_document,
@@ -12,8 +12,8 @@ from topology.document import (
     to_document,
     zone_id,
 )
-from topology.jsonvalue import json_field, to_json_value
-from topology.model import (
+from stack_topology.jsonvalue import json_field, to_json_value
+from stack_topology.model import (
     ALARM_REGION,
     DNS_PORT,
     ROLES,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from topology.jsonvalue import to_json_value
-from topology.model import (
+from stack_topology.jsonvalue import to_json_value
+from stack_topology.model import (
     ALARM_REGION,
     ROLES,
     TOPOLOGY_VERSION,

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 import pytest
 
-from topology import (
+from stack_topology import (
     AppNames,
     NameServer,
     RecordRef,

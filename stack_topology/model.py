@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from topology.jsonvalue import json_field
+from stack_topology.jsonvalue import json_field
 
 # Route 53's health-check metrics (and so their alarms) exist only in us-east-1.
 ALARM_REGION = "us-east-1"
@@ -120,7 +120,7 @@ def _name_server_strings(servers: tuple[NameServer, ...]) -> list[str]:
 
 @dataclass(frozen=True)
 class Topology:
-    """The whole document; `topology.document` reads and writes its JSON form."""
+    """The whole document; `stack_topology.document` reads and writes its JSON form."""
 
     version: int = field(default=TOPOLOGY_VERSION, init=False)
     app: str
