@@ -250,8 +250,11 @@ def probe_renderable(report: ProbeReport) -> RenderableType:
 
 def checks_table(checks: Sequence[Check], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("check", "result", "value", "detail"):
-        table.add_column(column)
+    # Names and results stay whole at 80 columns (a pipe's width); value and detail wrap.
+    table.add_column("check", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("value")
+    table.add_column("detail")
     for check in checks:
         table.add_row(
             check.name,
@@ -298,7 +301,8 @@ def plan_renderable(plan: ShiftPlan) -> RenderableType:
 def result_renderable(result: ShiftResult) -> RenderableType:
     table = Table(title=f"{result.action} applied", title_justify="left")
     for column in ("step", "from", "to", "change id", "INSYNC after", "approval to INSYNC"):
-        table.add_column(column)
+        # A change id is what the operator quotes to AWS: never cut, whatever the width.
+        table.add_column(column, no_wrap=column == "change id")
     for index, step in enumerate(result.steps, start=1):
         table.add_row(
             str(index),

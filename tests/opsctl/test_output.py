@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from opsctl import output
 from opsctl.cli import app
+from opsctl.model import Weights
+from opsctl.readiness import PASS, WARN, Check
+from opsctl.shiftapply import ShiftResult, StepResult
 from tests.opsctl.conftest import World, assert_one_line_error, invoke
 
 HOSTILE = "see [/] [bold]INC-1[/bold] :fire: \x1b[2J\x1b]0;pwned\x07 \u202eevil\r"
@@ -80,3 +84,30 @@ def test_a_markup_failure_switch_value_is_shown_not_parsed(runner: CliRunner, wo
     forced = invoke(runner, world, "failover", "--approve", "--force", "--reason", "INC-5")
     assert forced.exit_code == 0, forced.stderr
     assert "failure-switch" in forced.stderr
+
+
+def _render_at_80(renderable: object) -> str:
+    console = Console(width=80, no_color=True, record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_preflight_checks_keep_every_name_and_result_whole_at_80_columns() -> None:
+    # The longest names opsctl gives, each with a detail long enough to push the table's width.
+    checks = [
+        Check(name, WARN, "unknown", "could not read: no answer within 3.5s while reading it")
+        for name in ("lambda-concurrency-quota", "authorizer-concurrency", "replication-latency")
+    ] + [Check("health-check", PASS, "1 (3/3 checkers healthy)")]
+    rendered = _render_at_80(output.checks_table(checks, "preflight: secondary"))
+    assert "…" not in rendered
+    for check in checks:
+        assert check.name in rendered
+    assert rendered.count("WARN") == 3 and "PASS" in rendered
+
+
+def test_an_applied_change_id_is_never_cut_at_80_columns() -> None:
+    change_id = "C2741EE442F1FD9AABAA1"  # as long as Route 53's
+    step = StepResult(Weights(100, 0), Weights(0, 100), change_id, 1.73, 1.81)
+    result = ShiftResult("failover", (step,), final=Weights(0, 100))
+    rendered = _render_at_80(output.result_renderable(result))
+    assert change_id in rendered and "…" not in rendered
