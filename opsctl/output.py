@@ -384,7 +384,8 @@ def history_renderable(records: Sequence[AuditRecord]) -> RenderableType:
     for column in (
         "time", "action", "who", "from", "to", "outcome", "change id", "forced", "reason"
     ):  # fmt: skip
-        table.add_column(column)
+        # Nine columns do not fit 80 whole: long words fold onto the next line, never cut off.
+        table.add_column(column, overflow="fold")
     for record in records:
         action = f"{record.action} {record.step}" if record.step else record.action
         table.add_row(

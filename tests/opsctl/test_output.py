@@ -10,6 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from opsctl import output
+from opsctl.audit import Actor, AuditRecord
 from opsctl.cli import app
 from opsctl.model import Weights
 from opsctl.readiness import PASS, WARN, Check
@@ -111,3 +112,20 @@ def test_an_applied_change_id_is_never_cut_at_80_columns() -> None:
     result = ShiftResult("failover", (step,), final=Weights(0, 100))
     rendered = _render_at_80(output.result_renderable(result))
     assert change_id in rendered and "…" not in rendered
+
+
+def test_history_hides_nothing_at_80_columns() -> None:
+    # Nine columns cannot all fit 80 whole: long words fold onto the next line, none is cut off.
+    actor = Actor("arn:aws:sts::123456789012:assumed-role/oncall-operator/ada", "ada")
+    reason = "INC-2041 us-east-1 authorizer 5xx; approved by the incident commander"
+    intent = AuditRecord.intent(
+        action="failover", app="multi-region-authorizer-primary", actor=actor, reason=reason,
+        before={"primary": 100, "secondary": 0}, after={"primary": 0, "secondary": 100}, read=[],
+    )  # fmt: skip
+    outcome = intent.outcome(applied=True, change_id="C2741EE442F1FD9AABAA1", insync_seconds=1.7)
+    rendered = _render_at_80(output.history_renderable([intent, outcome]))
+    assert "…" not in rendered
+    assert max(len(line) for line in rendered.splitlines()) <= 80
+    # The reason column, read down its rows, holds the whole reason (folded, not cut).
+    reason_column = "".join(line.split("│")[-2] for line in rendered.splitlines() if "│" in line)
+    assert "".join(reason.split()) in "".join(reason_column.split())
