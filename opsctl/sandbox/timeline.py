@@ -198,11 +198,13 @@ class TimelineView:
     bar_width: int | None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.table(self.bar_width or self.fitting_bar_width(options.max_width))
-
-    def fitting_bar_width(self, columns: int) -> int:
-        """What `columns` leave for the bar after the other columns, their padding and rules."""
+        # Bucketed once: the bar's width and the table are drawn from the same rows, even while
+        # players are still adding requests.
         rows = intervals(self.timeline, self.width or pick_interval(self.timeline.now()))
+        yield self.table(rows, self.bar_width or self.fitting_bar_width(rows, options.max_width))
+
+    def fitting_bar_width(self, rows: Sequence[Interval], columns: int) -> int:
+        """What `columns` leave for the bar after the other columns, their padding and rules."""
         times = max(len(f"{row.start:g}s") for row in rows)
         counts = [max(len(region), 4) for region in self.regions] + [len("failed")]
         fixed = times + sum(counts) + EVENTS_MIN_WIDTH
@@ -210,8 +212,7 @@ class TimelineView:
         chrome = 2 * columns_count + (columns_count - 1)  # padding of 1 each side, one rule between
         return max(MIN_BAR_WIDTH, min(BAR_WIDTH, columns - fixed - chrome))
 
-    def table(self, bar_width: int) -> Table:
-        rows = intervals(self.timeline, self.width or pick_interval(self.timeline.now()))
+    def table(self, rows: Sequence[Interval], bar_width: int) -> Table:
         step = rows[0].end - rows[0].start
         busiest = max((row.total for row in rows), default=0)
         scale = max(1, math.ceil(busiest / bar_width))  # requests per block, a whole number
