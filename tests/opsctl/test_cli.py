@@ -54,6 +54,19 @@ def test_every_command_help_has_examples(runner: CliRunner, path: tuple[str, ...
     assert f"opsctl {path[0]}" in examples[1]
 
 
+@pytest.mark.parametrize("group", [(), ("sandbox",)], ids=["opsctl", "opsctl sandbox"])
+def test_a_command_list_shows_each_summary_as_one_paragraph(
+    runner: CliRunner, group: tuple[str, ...]
+) -> None:
+    """Wide enough for every summary: a row that breaks where the docstring's source line ended
+    leaves a continuation line with an empty name column."""
+    result = runner.invoke(app, [*group, "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    panel = result.stdout.split("Commands", 1)[1].split("╰", 1)[0]
+    rows = [line.strip("│ ") for line in panel.splitlines()[1:]]
+    assert rows and all(row.split(" ", 1)[0].isalpha() for row in rows), rows
+
+
 def test_completion_is_offered_under_the_opsctl_name() -> None:
     help_text = subprocess.run(
         [sys.executable, "-m", "opsctl", "--help"],
