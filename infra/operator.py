@@ -98,6 +98,17 @@ def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
                 for region in regions
             ],
         ),
+        # The marker `opsctl drill` holds while it runs, so that two drills never overlap.
+        allow(
+            ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
+            [
+                arn(
+                    "ssm",
+                    settings.secondary_region,
+                    f"parameter{settings.names.drill_marker_parameter}",
+                )
+            ],
+        ),
         # Readiness: capacity, throttling and the table in each Region.
         allow(["lambda:GetAccountSettings"], ["*"]),
         allow(

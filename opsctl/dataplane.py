@@ -328,6 +328,7 @@ def apply_lever(
         after={"lever": after},
         read=[plan.lever.to_json()],
         forced=approval.force,
+        drill=approval.drill_id,
         overridden=list(overridden),
         step="lever",
     )

@@ -25,12 +25,12 @@ from opsctl.drill.engine import (
     FALLBACK_STEPS,
     PROBE_COUNT,
     Drill,
-    sandbox_environment,
 )
-from opsctl.drill.switch_drill import SwitchDrill
+from opsctl.drill.scenario import Scenario
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.lifecycle import address_open, process_alive
 from opsctl.sandbox.processes import PROJECT_ROOT
+from opsctl.sandbox.rehearsal import sandbox_drill, sandbox_environment
 from opsctl.sandbox.state import STATE_FILE, SandboxState
 
 
@@ -53,7 +53,10 @@ def audit_lines(state: SandboxState) -> list[dict[str, Any]]:
 
 def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> None:
     said: list[str] = []
-    with sandbox_environment(sandbox), SwitchDrill(sandbox, say=said.append) as drill:
+    with (
+        sandbox_environment(sandbox),
+        sandbox_drill(sandbox, Scenario.SWITCH, say=said.append) as drill,
+    ):
         primary, secondary = drill.topology.primary.region, drill.topology.secondary.region
 
         # Given the sandbox as provisioned from the real program: the primary serves, all healthy.
