@@ -357,7 +357,7 @@ def rehearse_failover(
     ] = None,
     max_duration: Annotated[
         float | None,
-        number_option("--max-duration", low=60, high=86_400, help="Abort after this many seconds."),
+        number_option("--max-duration", low=1, high=86_400, help="Abort after this many seconds."),
     ] = None,
     token: Annotated[
         str | None, typer.Option("--token", help="The players' bearer token.", show_default=False)

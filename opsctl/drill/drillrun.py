@@ -1,6 +1,7 @@
 """Running a drill, the same for `opsctl drill` and `opsctl sandbox drill`: the scenario's steps
-while the players play, an abort (a failed check, --max-failed, --max-duration, Ctrl-C or
-SIGTERM) restoring what was found, the timeline and summary printed, the report written.
+while the players play; a failed check or an abort (--max-failed, --max-duration, Ctrl-C,
+SIGTERM or SIGHUP) restoring what was found; the timeline and summary printed, the report
+written.
 
 The restore runs while the players still play (its effect is on the timeline). A second Ctrl-C
 or SIGTERM during it does not stop it half-way: it is bounded, and each signal is answered with
@@ -51,6 +52,7 @@ def run_drill(drill: Drill, *, say: Callable[[str], None] = output.info) -> Dril
     an abort criterion or an interrupt ends it: what was found is then restored (and confirmed)
     before the players stop. The timeline is drawn either way."""
     found = drill.read_found()
+    interrupted = False
     with drill:
         try:
             drill.run()
@@ -60,7 +62,8 @@ def run_drill(drill: Drill, *, say: Callable[[str], None] = output.info) -> Dril
         except DrillAborted as abort:
             outcome, reason = "aborted", str(abort)
         except KeyboardInterrupt as interrupt:
-            outcome, reason = "interrupted", f"{interrupt.args[0] if interrupt.args else 'SIGINT'}"
+            signal_name = interrupt.args[0] if interrupt.args else "SIGINT"
+            outcome, reason, interrupted = "aborted", f"interrupted by {signal_name}", True
         restored = None
         if outcome != "passed":
             drill.mark(f"restoring as found (drill {outcome})")
@@ -74,7 +77,7 @@ def run_drill(drill: Drill, *, say: Callable[[str], None] = output.info) -> Dril
     drill.report.phases = drill.failures_by_phase(drill.phases)
     output.stdout.print(drill.timeline_table())
     output.info(drill.players_summary())
-    return DrillRun(drill, outcome, reason, restored)
+    return DrillRun(drill, outcome, reason, restored, interrupted)
 
 
 def summary_table(report: DrillReport) -> Table:
@@ -143,4 +146,4 @@ def conclude(run: DrillRun, files: ReportFiles) -> int:
     output.stdout.print(f"report: {files.directory}", soft_wrap=True, markup=False, highlight=False)
     if run.passed:
         return 0
-    return 130 if run.outcome == "interrupted" else 1
+    return 130 if run.interrupted else 1

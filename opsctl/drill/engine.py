@@ -102,10 +102,12 @@ class ShiftMeasurement:
     approval_to_insync_seconds: float
     requests: int
     failed: int
+    change_ids: tuple[str, ...] = ()  # Route 53's, one per step
 
     def to_json(self) -> dict[str, Any]:
         return {
             "shift": self.shift,
+            "changeIds": list(self.change_ids),
             "detectionSeconds": round(self.detection_seconds, 2),
             "approvalToInsyncSeconds": round(self.approval_to_insync_seconds, 2),
             "requests": self.requests,
@@ -531,6 +533,27 @@ class Drill(abc.ABC):
             f"retried POST answered {retry.status} with session {retried_id} "
             f"(the first was {session.session_id})",
         )
+
+    def every_player_served_by(self, region: str, since: float) -> float:
+        """Waits until each player has had an answer from `region` sent at or after `since`
+        (timeline seconds); the seconds from `since` to the last of those first answers."""
+
+        def firsts() -> dict[int, float]:
+            seen: dict[int, float] = {}
+            for sample in self.timeline.between(since):
+                if sample.ok and sample.region == region and sample.player is not None:
+                    seen.setdefault(sample.player, sample.at)
+            return seen
+
+        self.wait_until(
+            f"every player to be served by {region}",
+            lambda: len(firsts()) >= self.players.count,
+            self.signal_timeout,
+        )
+        last = max(firsts().values())
+        self.mark(f"every player served by {region}")
+        self.passed(f"every player served by {region} {last - since:.1f}s after the approval")
+        return last - since
 
     # ---- steps every scenario has ---------------------------------------------------------
 

@@ -294,6 +294,10 @@ class RegionOutageDrill(Drill):
             f"approval → first player served by {self.secondary}",
             f"{success.at - approved_at:.1f}s",
         )
+        served = self.every_player_served_by(self.secondary, approved_at)
+        self.measure(
+            "approval → every player served by the secondary (recovery time)", f"{served:.1f}s"
+        )
         self.check(
             result.lever_action == "engage",
             f"lever engaged, in the audit log ({result.change_id})",

@@ -33,12 +33,14 @@ BUCKET_SECONDS = 1.0  # events.jsonl's request buckets
 
 @dataclass(frozen=True)
 class DrillRun:
-    """How a drill ended: passed | failed | aborted | interrupted, why, and what was restored."""
+    """How a drill ended: passed | failed (a check) | aborted (a criterion or a signal), why,
+    and what was restored."""
 
     drill: Drill
     outcome: str
     reason: str | None
     restored: Restored | None
+    interrupted: bool = False  # by Ctrl-C, SIGTERM or SIGHUP (exit 130)
 
     @property
     def passed(self) -> bool:

@@ -124,6 +124,7 @@ class SwitchDrill(Drill):
             result.steps[-1].approval_to_insync_seconds if result.steps else 0.0,
             len(during),
             failed(during),
+            tuple(step.change_id for step in result.steps),
         )
         self.report.shifts.append(measured)
         if len(plan.steps) > 1:
@@ -236,27 +237,6 @@ class SwitchDrill(Drill):
         )
         self.failures_no_longer_expected()
         return measured
-
-    def every_player_served_by(self, region: str, since: float) -> float:
-        """Waits until each player has had an answer from `region` sent at or after `since`
-        (timeline seconds); the seconds from `since` to the last of those first answers."""
-
-        def firsts() -> dict[int, float]:
-            seen: dict[int, float] = {}
-            for sample in self.timeline.between(since):
-                if sample.ok and sample.region == region and sample.player is not None:
-                    seen.setdefault(sample.player, sample.at)
-            return seen
-
-        self.wait_until(
-            f"every player to be served by {region}",
-            lambda: len(firsts()) >= self.players.count,
-            self.signal_timeout,
-        )
-        last = max(firsts().values())
-        self.mark(f"every player served by {region}")
-        self.passed(f"every player served by {region} {last - since:.1f}s after the approval")
-        return last - since
 
     def verify_secondary_serving(self, session: CreatedSession) -> ProbeReport:
         self.step("probe: the secondary serves, tokens, sessions and idempotency survive")

@@ -353,6 +353,9 @@ def demo(
             f"{run.scenario} {'passed' if run.passed else 'FAILED'} ({run.seconds:.0f}s)"
             for run in runs
         )
+        for run in runs:
+            files = ", ".join(str(path) for path in run.written) or "none written"
+            output.info(f"{run.scenario} report: {files}")
         if not all(run.passed for run in runs):
             raise OpsctlError(f"demo: {verdicts}")
         output.info(f"demo: {verdicts}")
