@@ -13,6 +13,7 @@ threading module's traceback. Daemon threads are left behind; the process exits 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -44,19 +45,27 @@ HEALTH_LOOKBACK = timedelta(minutes=10)
 # SDK's minute of timeouts and retries (its reads are left behind). OPSCTL_READ_DEADLINE overrides.
 READ_DEADLINE = 3.5
 READ_DEADLINE_ENV = "OPSCTL_READ_DEADLINE"
+# What OPSCTL_READ_DEADLINE may be: long enough for one slow round trip, short enough that a
+# Region that does not answer never stalls a command for more than minutes (and far below what
+# the wait itself can represent).
+READ_DEADLINE_RANGE = (0.1, 600.0)
 
 
 def read_deadline() -> float:
-    """READ_DEADLINE, or OPSCTL_READ_DEADLINE when set (seconds, > 0)."""
+    """READ_DEADLINE, or OPSCTL_READ_DEADLINE when set (seconds, within READ_DEADLINE_RANGE)."""
     configured = os.environ.get(READ_DEADLINE_ENV)
     if not configured:
         return READ_DEADLINE
     try:
         seconds = float(configured)
     except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise InputError(f"{READ_DEADLINE_ENV} must be a number of seconds > 0, got {configured!r}")
+        seconds = math.nan
+    low, high = READ_DEADLINE_RANGE
+    if not low <= seconds <= high:  # NaN fails too
+        raise InputError(
+            f"{READ_DEADLINE_ENV} must be a number of seconds from {low:g} to {high:g}, "
+            f"got {configured!r}"
+        )
     return seconds
 
 
