@@ -15,11 +15,11 @@ import typer
 from rich.table import Table
 
 from opsctl import output
+from opsctl.drill.scenario import Scenario
 from opsctl.errors import InputError, OpsctlError
 from opsctl.options import number_option
 from opsctl.reporting import exit_on_error
 from opsctl.sandbox.outage import OutageMode
-from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import (
     SANDBOX_DIR_ENV,
     SandboxState,
@@ -312,8 +312,8 @@ def drill(
     """Rehearse a failover end to end on a fresh sandbox while players play; print the timeline
     and the measurements, tear down. Exit 1 when a check fails."""
     with exit_on_error():
-        from opsctl.sandbox.drill import DrillFailed
-        from opsctl.sandbox.drillrun import run_drill_command
+        from opsctl.drill.drillrun import run_drill_command
+        from opsctl.drill.engine import DrillFailed
         from opsctl.sandbox.lifecycle import SandboxStartError
 
         options = _sandbox_options(time_scale, stack_file, directory)

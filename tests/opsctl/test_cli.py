@@ -15,7 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from opsctl.cli import app
-from tests.opsctl.conftest import assert_one_line_error
+from tests.opsctl.conftest import World, assert_one_line_error, invoke
 
 
 def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -119,6 +119,19 @@ def test_every_numeric_flag_is_finite_and_bounded_when_parsed(
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert "must be a number from" in result.stderr
+
+
+@pytest.mark.parametrize("deadline", ["1e10", "0", "nan"])
+def test_the_read_deadline_is_bounded_with_a_usage_error(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch, deadline: str
+) -> None:
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", deadline)
+    result = invoke(runner, world, "status")
+    assert_one_line_error(
+        result,
+        2,
+        f"OPSCTL_READ_DEADLINE must be a number of seconds from 0.1 to 600, got '{deadline}'",
+    )
 
 
 @pytest.mark.parametrize("steps", ["1_0,100", "\u0665\u0660,100", "\uff15\uff10,100", "10,1e2"])
