@@ -348,7 +348,11 @@ class AuditLog:
                 failure.add_note(message)
 
     def read(self) -> AuditHistory:
-        if not self.path.exists():
+        try:
+            found = self.path.exists()
+        except OSError as error:  # a name too long, a directory on the way not searchable
+            raise OpsctlError(f"cannot read audit log {self.path}: {error.strerror}") from None
+        if not found:
             return AuditHistory([], [])
         text = read_regular_file(self.path, what="audit log", max_bytes=MAX_AUDIT_LOG_BYTES)
         lines = text.split("\n")
