@@ -138,6 +138,7 @@ dns = DnsFailover(
             for role, api in apis.items()
         ),
         lever_alarm_name=lever.alarm.name,
+        lever_alarm_settings=lever.alarm_settings,
         lever_region=lever.region,
     ),
     opts=pulumi.ResourceOptions(provider=providers.alarm),
@@ -151,8 +152,8 @@ operator = OperatorPolicy(
         zone_id=zone.zone_id,
         health_check_ids=[
             *(check.id for check in dns.health_checks.values()),
+            # Not the CALCULATED check of autoFailover: GetHealthCheckStatus refuses one.
             dns.lever_health_check.id,
-            *([dns.primary_record_check.id] if settings.auto_failover else []),
         ],
         rest_api_ids={role: api.rest_api.id for role, api in apis.items()},
     ),

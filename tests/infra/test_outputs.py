@@ -55,7 +55,7 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
         "regions": regions,
         "outOfService": {
             "region": "us-west-2",
-            "namespace": "MultiRegionAuthorizer",
+            "namespace": "MultiRegionAuthorizer/Lever",
             "metricName": "PrimaryOutOfService",
             "dimensions": {"App": APP},
             "alarmName": f"{APP}-primary-out-of-service",
@@ -139,7 +139,7 @@ def test_opsctl_reads_back_exactly_what_the_program_declared(
         regions=(region(Role.PRIMARY, "us-east-1"), region(Role.SECONDARY, "us-west-2")),
         out_of_service=OutOfService(
             region="us-west-2",
-            namespace="MultiRegionAuthorizer",
+            namespace="MultiRegionAuthorizer/Lever",
             metric_name="PrimaryOutOfService",
             dimensions={"App": APP},
             alarm_name=f"{APP}-primary-out-of-service",
