@@ -190,6 +190,7 @@ if fault_store is not None:
         "fault-injection",
         FaultInjectionExperimentsArgs(
             settings=settings,
+            account_id=account_id,
             wiring=fault_store.wiring,
             function_arns=[primary.functions[fn].arn for fn in fault_store.wiring.functions],
             stop_alarm_arns=[alarm.arn for alarm in alarms["primary"].metric_alarms],
