@@ -207,7 +207,8 @@ def read_alarms(cloudwatch: Any, names: Iterable[str]) -> dict[str, AlarmState]:
             found[alarm["AlarmName"]] = AlarmState(
                 name=alarm["AlarmName"],
                 state=alarm.get("StateValue"),
-                since=iso_time(alarm.get("StateUpdatedTimestamp")),
+                # StateUpdatedTimestamp moves on any update, a new reason in the same state too.
+                since=iso_time(alarm.get("StateTransitionedTimestamp")),
             )
     return found
 

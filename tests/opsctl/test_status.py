@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import boto3
 import pytest
@@ -74,6 +75,16 @@ def test_json_shape_when_all_is_well(runner: CliRunner, world: World) -> None:
         assert region["alarmSince"].endswith("Z")
         assert region["failureSwitch"] == "healthy"
         assert region["impairedAlarm"] == "OK"
+
+
+def test_alarm_since_is_the_last_change_of_state_not_of_its_reason(
+    runner: CliRunner, world: World
+) -> None:
+    world.set_alarm("primary", "ALARM")
+    since = status_json(runner, world)["regions"][0]["alarmSince"]
+    time.sleep(1.1)  # the timestamps have a resolution of one second
+    world.set_alarm("primary", "ALARM")  # a new evaluation, the same state
+    assert status_json(runner, world)["regions"][0]["alarmSince"] == since
 
 
 def test_table_shows_each_region_and_a_sane_headline(runner: CliRunner, world: World) -> None:
