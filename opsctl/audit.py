@@ -251,6 +251,13 @@ class AuditHistory:
     entries: list[AuditRecord]
     skipped: list[str]  # one note per unreadable line
 
+    def last_change(self, app: str, step: str) -> AuditRecord | None:
+        """The newest change of `app` at `step` (e.g. "lever") that was or may have been applied."""
+        for record in reversed(self.entries):
+            if record.app == app and record.step == step and record.applied is not False:
+                return record
+        return None
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
