@@ -56,7 +56,7 @@ class AuditRecord:
     id: str  # shared by a change's intent and outcome
     phase: str  # intent | outcome
     time: str
-    action: str  # failover | fallback | switch
+    action: str  # failover | fallback | switch | revoke
     app: str
     actor: Actor
     reason: str
