@@ -101,21 +101,28 @@ def gather(
 
     With `timeout`, a read still running after that many seconds yields an AwsUnreachable and is
     left behind (its thread ends with the SDK's own timeouts). A Ctrl-C while waiting propagates
-    at once. Any other exception in a read (a bug) is re-raised here.
+    at once. Any other exception in a read (something opsctl did not foresee in what a source
+    returned) makes that source unreadable with the exception as its reason: one source never
+    sinks the others.
     """
 
-    def run(task: Callable[[], T], future: Future[Outcome[T]]) -> None:
+    def run(key: str, task: Callable[[], T], future: Future[Outcome[T]]) -> None:
         try:
             future.set_result(Outcome(task()))
         except OpsctlError as error:
             future.set_result(Outcome(None, error))
-        except BaseException as error:  # a bug: re-raised in the waiting thread
+        except Exception as error:
+            unexpected = OpsctlError(
+                f"reading {key} failed: unexpected {type(error).__name__}: {error}"
+            )
+            future.set_result(Outcome(None, unexpected))
+        except BaseException as error:  # SystemExit and the like: re-raised in the waiter
             future.set_exception(error)
 
     futures: dict[str, Future[Outcome[T]]] = {key: Future() for key in tasks}
     for key, task in tasks.items():
         threading.Thread(
-            target=run, args=(task, futures[key]), name=f"opsctl-read-{key}", daemon=True
+            target=run, args=(key, task, futures[key]), name=f"opsctl-read-{key}", daemon=True
         ).start()
     wait(futures.values(), timeout=timeout)
     return {
@@ -200,7 +207,8 @@ def read_alarms(cloudwatch: Any, names: Iterable[str]) -> dict[str, AlarmState]:
             found[alarm["AlarmName"]] = AlarmState(
                 name=alarm["AlarmName"],
                 state=alarm.get("StateValue"),
-                since=iso_time(alarm.get("StateUpdatedTimestamp")),
+                # StateUpdatedTimestamp moves on any update, a new reason in the same state too.
+                since=iso_time(alarm.get("StateTransitionedTimestamp")),
             )
     return found
 
