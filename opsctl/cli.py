@@ -57,7 +57,7 @@ from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
     assess_readiness,
 )
-from opsctl.reporting import exit_on_error
+from opsctl.reporting import exit_on_error, reopen_closed_stdout
 from opsctl.revocation import apply_revoke, check_jti, list_revocations, parse_until, plan_revoke
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import parse_steps
@@ -547,5 +547,6 @@ def _interrupt_on_termination() -> None:
 
 def main() -> None:
     _interrupt_on_termination()
+    reopen_closed_stdout()
     # One name whether run as the console script or `python -m opsctl` (help, completion).
     app(prog_name="opsctl")
