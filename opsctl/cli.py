@@ -377,9 +377,17 @@ def revocations(
         output.emit(json_output, listed.to_json(), output.revocations_renderable(listed))
 
 
-@app.command(epilog=_examples("opsctl history", "opsctl history --limit 5 --json"))
+@app.command(
+    epilog=_examples("opsctl history", "opsctl history --limit 5 --wide", "opsctl history --json")
+)
 def history(
     json_output: JsonOption = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Every field in its own column: full times, ARNs, change ids, weights."
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         number_option("--limit", low=1, high=1_000_000, help="Only the newest N records."),
@@ -398,7 +406,7 @@ def history(
         output.emit(
             json_output,
             [record.to_json() for record in records],
-            output.history_renderable(records),
+            output.history_renderable(records, wide=wide),
         )
 
 
