@@ -63,7 +63,7 @@ from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
     assess_readiness,
 )
-from opsctl.reporting import exit_on_error
+from opsctl.reporting import exit_on_error, reopen_closed_stdout
 from opsctl.revocation import apply_revoke, check_jti, list_revocations, parse_until, plan_revoke
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import parse_steps
@@ -546,9 +546,17 @@ def _drill_target(
     )
 
 
-@app.command(epilog=_examples("opsctl history", "opsctl history --limit 5 --json"))
+@app.command(
+    epilog=_examples("opsctl history", "opsctl history --limit 5 --wide", "opsctl history --json")
+)
 def history(
     json_output: JsonOption = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Every field in its own column: full times, ARNs, change ids, weights."
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         number_option("--limit", low=1, high=1_000_000, help="Only the newest N records."),
@@ -567,7 +575,7 @@ def history(
         output.emit(
             json_output,
             [record.to_json() for record in records],
-            output.history_renderable(records),
+            output.history_renderable(records, wide=wide),
         )
 
 
@@ -716,5 +724,6 @@ def _interrupt_on_termination() -> None:
 
 def main() -> None:
     _interrupt_on_termination()
+    reopen_closed_stdout()
     # One name whether run as the console script or `python -m opsctl` (help, completion).
     app(prog_name="opsctl")

@@ -98,6 +98,14 @@ class ShiftResult:
     def completed(self) -> bool:
         return self.stopped_reason is None
 
+    @property
+    def summary(self) -> str:
+        """What was applied, in one line: each step with its change id."""
+        return "; ".join(
+            f"weights {step.before} -> {step.after} (change {step.change_id})"
+            for step in self.steps
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,

@@ -46,6 +46,12 @@ class SwitchResult:
     plan: SwitchPlan
     version: int  # the SSM parameter version written
 
+    @property
+    def summary(self) -> str:
+        """What was applied, in one line."""
+        plan = self.plan
+        return f"{plan.parameter} in {plan.region} set to {plan.target} (version {self.version})"
+
     def to_json(self) -> dict[str, Any]:
         return {**self.plan.to_json(), "version": self.version}
 
