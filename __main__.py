@@ -190,6 +190,7 @@ if fault_store is not None:
         "fault-injection",
         FaultInjectionExperimentsArgs(
             settings=settings,
+            account_id=account_id,
             wiring=fault_store.wiring,
             function_arns=[primary.functions[fn].arn for fn in fault_store.wiring.functions],
             stop_alarm_arns=[alarm.arn for alarm in alarms["primary"].metric_alarms],
@@ -219,6 +220,14 @@ pulumi.export(
     ),
 )
 pulumi.export("operatorPolicyArn", operator.policy.arn)
+# Where each alarm notifies: subscribe a pager to these (docs/paging.md).
+pulumi.export(
+    "alertTopics",
+    {
+        "health": dns.topic.arn,
+        **{f"{role}Region": regional.topic.arn for role, regional in alarms.items()},
+    },
+)
 pulumi.export("dashboardUrl", dashboard.url)
 pulumi.export("url", f"https://{settings.domain_name}")
 pulumi.export("primaryApiUrl", apis["primary"].api_url)

@@ -201,7 +201,15 @@ def test_each_function_reaches_only_its_own_partitions_of_the_table(
 def test_roles_trust_only_their_service(default_run: ProgramRun) -> None:
     for role in default_run.of_type("aws:iam/role:Role"):
         trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
-        service = "apigateway.amazonaws.com" if "apigw" in role.name else "lambda.amazonaws.com"
-        assert trust == [
-            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-        ]
+        if "apigw" in role.name:
+            # API Gateway assumes the logging role only on this account's behalf.
+            assert trust == [
+                {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+                 "Action": "sts:AssumeRole",
+                 "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}
+            ]  # fmt: skip
+        else:
+            assert trust == [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                 "Action": "sts:AssumeRole"}
+            ]  # fmt: skip
