@@ -343,8 +343,13 @@ def lever_result_renderable(result: LeverResult) -> RenderableType:
         if result.dns is not None and result.approval_to_dns_seconds is not None
         else "not checked (no nameServers in the topology)"
     )
+    moved = (
+        f"lever {result.lever_action}d ({result.change_id})"
+        if result.published
+        else f"lever already {result.lever_action}d by another change (nothing published)"
+    )
     lines = [
-        f"lever {result.lever_action}d ({result.change_id})",
+        moved,
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from opsctl.audit import AuditLog
 from opsctl.cli import app
-from opsctl.model import Weights
+from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via
+from opsctl.model import Approval, Clock, Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import (
     APP,
@@ -425,3 +427,89 @@ def test_a_lever_release_says_where_the_weights_send_traffic_and_confirms_that(
     assert result.exit_code == 0, result.stderr
     assert dns in result.stdout.split("DNS: ", 1)[1]
     assert world.lever_alarm() == "OK"
+
+
+# The lever path reports what it applied, as the weights path does ------------------------------
+
+
+def _engaged_this_minute(world: World) -> None:
+    """A lever engage published in the current minute, at least 5 s before its end."""
+    now = datetime.now(UTC)
+    if now.second >= 55:
+        time.sleep(61 - now.second)
+    _engaged_earlier(world, minutes=0)
+
+
+def test_a_release_that_cannot_fit_in_the_timeout_is_refused_before_the_weights_move(
+    runner: CliRunner, world: World
+) -> None:
+    _engaged_this_minute(world)
+    result = invoke(runner, world, "fallback", "--approve", "--reason", "x", "--timeout", "1")
+    assert_one_line_error(
+        result, 1, "the lever was engaged this minute; releasing it needs a later minute ("
+    )
+    assert result.stderr.rstrip().endswith("more than --timeout 1s; nothing changed")
+    assert world.weights() == Weights(100, 0)
+    assert world.audit_lines() == []
+
+
+def test_ctrl_c_while_confirming_says_the_lever_was_engaged_and_audited(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: object) -> float:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("opsctl.dataplane._poll", interrupted)
+    result = invoke(runner, world, "failover", "--via", "dataplane", "--approve", "--reason", "x")
+    (record,) = world.audit_outcomes()
+    assert record["applied"] is True
+    assert_one_line_error(
+        result,
+        130,
+        f"interrupted: applied: the lever engaged ({record['changeId']}) (in the audit log "
+        f"{world.audit_path})",
+    )
+
+
+def test_ctrl_c_waiting_for_the_release_minute_reports_the_reconciled_weights(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted before the release was published: no release intent is left without an
+    outcome, and the weights already moved are named."""
+    _engaged_this_minute(world)
+
+    def sleep_until_interrupted(seconds: float) -> None:
+        if seconds > 0.5:  # the wait for the next minute
+            raise KeyboardInterrupt
+        time.sleep(seconds)
+
+    monkeypatch.setattr("opsctl.dataplane.Clock", lambda: Clock(sleep=sleep_until_interrupted))
+    result = invoke(runner, world, "fallback", "--approve", "--reason", "x", "--timeout", "120")
+    (reconciled,) = world.audit_outcomes()
+    assert reconciled["after"] == {"primary": 0, "secondary": 100}
+    assert len(world.audit_lines()) == 2  # the reconcile's intent and outcome, nothing else
+    assert_one_line_error(
+        result,
+        130,
+        "interrupted: applied: weights primary 100 / secondary 0 -> primary 0 / secondary 100 "
+        f"(change {reconciled['changeId']}) (in the audit log {world.audit_path})",
+    )
+    assert world.weights() == Weights(0, 100)
+    assert world.lever_alarm() == "ALARM"
+
+
+def test_of_two_engages_at_once_the_second_publishes_nothing_and_is_audited_as_a_noop(
+    world: World,
+) -> None:
+    clients = world.clients()
+    plan = plan_failover_via(clients, world.topology, "dataplane")
+    assert isinstance(plan, LeverPlan) and plan.lever.state == "released"
+    _engaged_earlier(world, minutes=0)  # another operator's engage lands after our plan
+    result = apply_lever(
+        clients, world.topology, plan, Approval(reason="x"), AuditLog(world.audit_path), timeout=5
+    )
+    assert result.published is False and result.change_id == ""
+    (record,) = world.audit_outcomes()
+    assert record["applied"] is False
+    assert record["detail"].startswith("the lever was already engaged (since ")
+    assert record["detail"].endswith("): nothing published")
