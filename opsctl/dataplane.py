@@ -571,6 +571,7 @@ class _LeverRun:
             after={"lever": after},
             read=[plan.lever.to_json()],
             forced=self.approval.force,
+            drill=self.approval.drill_id,
             overridden=list(overridden),
             step=LEVER_STEP,
         )

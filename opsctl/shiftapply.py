@@ -226,6 +226,7 @@ def _apply_steps(
             after=target.as_dict(),
             read=[record.raw for record in state.records],
             forced=approval.force,
+            drill=approval.drill_id,
             overridden=list(overridden),
             step=f"{index + 1}/{total}" if total > 1 else None,
         )

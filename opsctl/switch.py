@@ -95,6 +95,7 @@ def apply_switch(
         after={plan.role: plan.target},
         read=[{"parameter": plan.parameter, "region": plan.region, **asdict(read)}],
         forced=approval.force,
+        drill=approval.drill_id,
     )
     try:
         audit_log.append(intent)
