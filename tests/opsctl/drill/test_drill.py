@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.drill.drillrun import signals_answered
 from opsctl.drill.engine import DrillFailed
 from opsctl.drill.players import Players
 from opsctl.drill.timeline import Timeline
@@ -138,3 +141,21 @@ def test_a_watch_marks_when_each_condition_first_holds_and_bounds_the_wait() -> 
             watch.wait("never", timeout=0.05)
     assert [e.label for e in timeline.events] == ["alarm ALARM"]
     assert seen == timeline.events[0].at > 0
+
+
+def test_a_second_signal_during_the_restore_is_answered_not_obeyed() -> None:
+    # The restore must not stop half-way: Ctrl-C and SIGTERM while it runs each get a line
+    # saying it is still restoring, and the handlers in force before are back afterwards.
+    said: list[str] = []
+    before = signal.getsignal(signal.SIGINT)
+    with signals_answered(said.append, "restoring the stack as found"):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handlers run between bytecodes of this thread
+        finished = True
+    assert finished
+    assert said == [
+        "SIGINT received: still restoring the stack as found; it is bounded, wait for it",
+        "SIGTERM received: still restoring the stack as found; it is bounded, wait for it",
+    ]
+    assert signal.getsignal(signal.SIGINT) is before
