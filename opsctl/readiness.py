@@ -109,9 +109,28 @@ def _alarm(region: RegionStatus, status: StatusReport) -> Check:
     return Check("health-alarm", WARN, region.alarm, "the alarm has no verdict yet")
 
 
-def _impaired(region: RegionStatus, deployed: bool) -> Check:
+def _unreadable(name: str, source: str, region: RegionStatus, status: StatusReport) -> Check | None:
+    """A signal of the Region that could not be read is neither missing nor a failure by itself:
+    a warning, unless the Region's own endpoint answers the direct probe with an error."""
+    key = f"{source}:{region.role}"
+    if key not in status.unreadable:
+        return None
+    why = status.error_of(key) or "no answer"
+    probe = region.probe
+    if probe is not None and probe.status is not None and not probe.ok:
+        return Check(
+            name, FAIL, f"unknown; probe {probe}", f"could not be read ({why}); probe failed"
+        )
+    seen = f"unknown; probe {probe}" if probe else "unknown"
+    return Check(name, WARN, seen, f"could not be read: {why}")
+
+
+def _impaired(region: RegionStatus, deployed: bool, status: StatusReport) -> Check:
     if not deployed:
         return Check("impaired-alarm", WARN, "not deployed", "no impairedAlarmName in the topology")
+    unreadable = _unreadable("impaired-alarm", "impaired", region, status)
+    if unreadable is not None:
+        return unreadable
     if region.impaired_alarm == "OK":
         return Check("impaired-alarm", PASS, "OK")
     if region.impaired_alarm == "ALARM":
@@ -126,7 +145,10 @@ def _impaired(region: RegionStatus, deployed: bool) -> Check:
     return Check("impaired-alarm", WARN, region.impaired_alarm, "the alarm has no verdict yet")
 
 
-def _switch(region: RegionStatus) -> Check:
+def _switch(region: RegionStatus, status: StatusReport) -> Check:
+    unreadable = _unreadable("failure-switch", "switch", region, status)
+    if unreadable is not None:
+        return unreadable
     if region.failure_switch == "healthy":
         return Check("failure-switch", PASS, "healthy")
     if region.failure_switch == "failing":
@@ -134,8 +156,8 @@ def _switch(region: RegionStatus) -> Check:
     return Check(
         "failure-switch",
         FAIL,
-        str(region.failure_switch),
-        "the failure switch is missing, unreadable or not healthy|failing",
+        "missing" if region.failure_switch is None else region.failure_switch,
+        "the failure switch is missing or not healthy|failing",
     )
 
 
@@ -146,8 +168,8 @@ def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, 
     return (
         _health(region, status),
         _alarm(region, status),
-        _impaired(region, impaired_deployed),
-        _switch(region),
+        _impaired(region, impaired_deployed, status),
+        _switch(region, status),
     )
 
 
