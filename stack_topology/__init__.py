@@ -25,6 +25,7 @@ from stack_topology.model import (
     RegionTopology,
     Role,
     Topology,
+    Watch,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Role",
     "Topology",
     "TopologyDocumentError",
+    "Watch",
     "fqdn",
     "json_field",
     "parse_document",
