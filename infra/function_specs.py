@@ -18,7 +18,7 @@ from typing import Any
 # only by the identity side, never by a function.
 REVOKED_PARTITION = "revoked"
 HEALTH_PROBE_PARTITION = "health"
-API_PARTITIONS = ("session#*", "idempotency#sessions")
+API_PARTITIONS = ("session#*",)
 
 # The alias API Gateway invokes the authorizer through; provisioned concurrency lives on it.
 AUTHORIZER_ALIAS = "live"
@@ -79,9 +79,9 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         name="api",
         handler="functions.api.app.handler",
         timeout_seconds=10,
-        # Sessions and Powertools idempotency records; never the revocation list.
+        # Sessions (each its own idempotency record); never the revocation list.
         table_access=TableAccess(
-            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+            ("dynamodb:GetItem", "dynamodb:PutItem"),
             API_PARTITIONS,
             match="StringLike",
         ),

@@ -18,7 +18,15 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.policies import allow, regional_arn
-from infra.settings import METRICS_NAMESPACE, PARTITION, PROJECT, ROLES, STAGE_NAME, Role, Settings
+from infra.settings import (
+    LEVER_METRICS_NAMESPACE,
+    PARTITION,
+    PROJECT,
+    ROLES,
+    STAGE_NAME,
+    Role,
+    Settings,
+)
 
 # The compare-and-swap deletes each weighted record exactly as read and creates it again.
 WEIGHT_CHANGE_ACTIONS = ("CREATE", "DELETE")
@@ -85,7 +93,7 @@ def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
             ["*"],
             {
                 "StringEquals": {
-                    "cloudwatch:namespace": METRICS_NAMESPACE,
+                    "cloudwatch:namespace": LEVER_METRICS_NAMESPACE,
                     "aws:RequestedRegion": settings.secondary_region,
                 }
             },

@@ -22,7 +22,7 @@ from infra.aliases import regional_child
 from infra.environment import function_environment
 from infra.fault_injection import FisLambdaWiring
 from infra.function_specs import FUNCTION_SPECS, FunctionSpec
-from infra.policies import allow, regional_arn, service_role
+from infra.policies import ServiceRole, allow, regional_arn, service_role
 from infra.settings import PROJECT, Role, Settings
 
 HEALTHY = "healthy"
@@ -145,7 +145,7 @@ class RegionalFunctions(pulumi.ComponentResource):
         fis = self._args.fault_injection
         return fis if fis is not None and spec.name in fis.functions else None
 
-    def _function_role(self, spec: FunctionSpec) -> aws.iam.Role:
+    def _function_role(self, spec: FunctionSpec) -> ServiceRole:
         return function_role(
             self.package,
             spec,
@@ -205,7 +205,7 @@ def function_role(
     log_group: aws.cloudwatch.LogGroup,
     opts: pulumi.ResourceOptions,
     fis: FisLambdaWiring | None = None,
-) -> aws.iam.Role:
+) -> ServiceRole:
     """An execution role with only what the row grants; `*` only for X-Ray and CloudWatch's
     PutMetricData (neither has resource-level permissions; the latter is held to its namespace)."""
     statements = [
@@ -260,7 +260,7 @@ def lambda_function(
     spec: FunctionSpec,
     name: str,
     *,
-    role: aws.iam.Role,
+    role: ServiceRole,
     log_group: aws.cloudwatch.LogGroup,
     environment: dict[str, pulumi.Input[str]],
     extra_layers: list[pulumi.Input[str]],

@@ -11,7 +11,9 @@ to apply it.
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import signal
 from pathlib import Path
 from time import sleep
@@ -434,6 +436,19 @@ def _hostname_from_topology(topology_file: Path | None) -> str:
 
 
 app.add_typer(sandbox_app, name="sandbox")
+
+
+def _summaries_as_paragraphs(*apps: typer.Typer) -> None:
+    """Each command's help is its docstring with the source's line breaks joined, so a command
+    list shows each summary as one paragraph (rich help keeps single newlines as written)."""
+    for typer_app in apps:
+        for command in typer_app.registered_commands:
+            if command.help is None and command.callback is not None:
+                doc = inspect.cleandoc(command.callback.__doc__ or "")
+                command.help = re.sub(r"(?<!\n)\n(?!\n)", " ", doc)
+
+
+_summaries_as_paragraphs(app, sandbox_app)
 
 
 def _interrupt_on_termination() -> None:

@@ -17,14 +17,22 @@ plane, `--via dataplane` releases the lever only: every answer goes back to the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from opsctl.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns
 from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, OpsctlError
-from opsctl.lever import ENGAGED, RELEASED, LeverState, require_lever
+from opsctl.lever import (
+    ENGAGED,
+    LEVER_STEP,
+    RELEASED,
+    UNKNOWN,
+    CloudWatchAlarmLever,
+    LeverState,
+    require_lever,
+)
 from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
 from opsctl.shift import ShiftPlan, check_preflight, plan_failover, plan_fallback
@@ -99,12 +107,38 @@ class LeverPlan:
                 "engage the lever: every new DNS answer goes to the secondary, whatever the weights"
             )
         elif self.then is None and self.reconcile is None:
-            out.append("release the lever: all traffic goes back to the primary at once")
+            out.append(f"release the lever: {self._release_goes()}")
         else:
             out.append("release the lever (the weights now keep traffic on the secondary)")
         if self.then is not None:
             out.extend(f"weights {w}" for w in self.then.steps)
         return tuple(out)
+
+    def _release_goes(self) -> str:
+        """Where a release alone sends traffic: wherever the weights do, once the primary's
+        record is healthy again."""
+        weights = self.status.weights
+        if weights is None:
+            return (
+                "traffic goes where the weights send it (they cannot be read now: all of it back "
+                "to the primary if they are still primary 100 / secondary 0)"
+            )
+        if weights.serving == "primary":
+            return "all traffic goes back to the primary at once"
+        if weights.serving == "secondary":
+            return "no traffic moves (the weights send all of it to the secondary)"
+        return f"traffic goes where the weights send it ({weights})"
+
+    @property
+    def dns_expected(self) -> tuple[str, bool]:
+        """The Region DNS answers name once the lever has moved, and whether every answer must
+        (else at least one): a release alone sends traffic where the weights do."""
+        if self.lever_action == "engage" or self.then is not None or self.reconcile is not None:
+            return "secondary", True  # a reconciled fallback: the weights hold it there
+        weights = self.status.weights
+        if weights is not None and weights.serving in ("primary", "secondary"):
+            return weights.serving, True
+        return "primary", False  # split or unreadable weights: the primary is back in answers
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,12 +196,63 @@ class LeverResult:
         }
 
 
+def _lever_when_unreadable(
+    topology: Topology, status: StatusReport, audit_log: AuditLog
+) -> LeverState:
+    """The lever's state when its alarm could not be read (its Region is dark): the newest lever
+    change in the audit log ("never" counts as released), checked against Route 53's view of the
+    lever's health check, which keeps its last known status while the alarm cannot be evaluated.
+    Unknown when the audit log cannot say, or the check contradicts it."""
+    why = [f"its alarm could not be read ({status.error_of('lever') or 'no answer'})"]
+    since = None
+    try:
+        last = audit_log.read().last_change(topology.app, LEVER_STEP)
+    except OpsctlError as error:
+        audited = UNKNOWN
+        why.append(f"the audit log cannot be read ({error.message})")
+    else:
+        if last is None:
+            audited = RELEASED
+            why.append("the audit log records no lever change (never engaged from here)")
+        else:
+            audited, since = str(last.after.get("lever", UNKNOWN)), last.time
+            maybe = "" if last.applied else ", which may not have been applied"
+            why.append(f"the audit log's last lever change: {audited} at {last.time}{maybe}")
+            if last.applied is None:
+                audited = UNKNOWN
+    checked = status.lever_check_healthy
+    if checked is not None:
+        seen = "healthy" if checked else "unhealthy"
+        why.append(f"Route 53 sees the lever's health check {seen}")
+    in_effect = None if checked is None else (RELEASED if checked else ENGAGED)
+    state = audited if in_effect in (None, audited) else UNKNOWN
+    return LeverState(CloudWatchAlarmLever.kind, state, since, None, "; ".join(why))
+
+
+def _lever_for_plan(
+    topology: Topology, status: StatusReport, audit_log: AuditLog
+) -> LeverState | None:
+    """The lever's state for a plan, read under the status deadline like every other input:
+    None without a lever in the topology."""
+    if topology.out_of_service is None:
+        return None
+    return status.lever or _lever_when_unreadable(topology, status, audit_log)
+
+
 def plan_failover_via(
-    clients: AwsClients, topology: Topology, via: str = VIA_AUTO
+    clients: AwsClients,
+    topology: Topology,
+    via: str = VIA_AUTO,
+    audit_log: AuditLog | None = None,
 ) -> ShiftPlan | LeverPlan:
-    """The weights when the control plane answers (or --via weights), else the lever."""
+    """The weights when the control plane answers (or --via weights, whatever the lever says),
+    else the lever."""
     status = read_status(clients, topology)
     down = control_plane_error(status)
+    if via == VIA_WEIGHTS:
+        if down is not None:
+            raise _weights_refused(down, "failover")
+        return plan_failover(clients, topology, status)
     if status.lever is not None and status.lever.state == ENGAGED:
         return LeverPlan(
             "failover",
@@ -179,12 +264,11 @@ def plan_failover_via(
             None,
             noop_reason="the data-plane lever is engaged: all traffic goes to the secondary",
         )
-    if via == VIA_WEIGHTS or (via == VIA_AUTO and down is None):
-        if down is not None:
-            raise _weights_refused(down, "failover")
+    if via == VIA_AUTO and down is None:
         return plan_failover(clients, topology, status)
-    lever = require_lever(clients, topology)
-    state = status.lever or lever.read_state()
+    require_lever(clients, topology)
+    state = _lever_for_plan(topology, status, audit_log or AuditLog())
+    assert state is not None  # require_lever: the topology has one
     reason = _lever_reason(via, down)
     if status.weights is not None and status.weights.serving == "secondary":
         return LeverPlan(
@@ -201,18 +285,48 @@ def plan_failover_via(
     return LeverPlan("failover", "secondary", "engage", reason, state, status, preflight)
 
 
+def _weights_fallback(
+    clients: AwsClients,
+    topology: Topology,
+    status: StatusReport,
+    steps: Sequence[int],
+    lever: LeverState | None,
+) -> ShiftPlan:
+    """The usual fallback by the weights; when the lever's alarm could not be read, the plan
+    says what its state rests on."""
+    plan = plan_fallback(clients, topology, steps, status)
+    if lever is None or status.lever is not None:
+        return plan
+    if lever.state == RELEASED:
+        note = f"the lever reads released: {lever.detail}"
+    else:
+        note = (
+            f"the lever's state is {lever.state}: {lever.detail}; traffic follows the weights "
+            "only while the lever is released"
+        )
+    return replace(plan, notes=(*plan.notes, note))
+
+
 def plan_fallback_via(
-    clients: AwsClients, topology: Topology, steps: Sequence[int], via: str = VIA_AUTO
+    clients: AwsClients,
+    topology: Topology,
+    steps: Sequence[int],
+    via: str = VIA_AUTO,
+    audit_log: AuditLog | None = None,
 ) -> ShiftPlan | LeverPlan:
     """After a lever failover: reconcile the weights, release, then the usual steps (control
     plane up), or release only (--via dataplane, or auto without the control plane). Without an
-    engaged lever: the usual weights fallback."""
+    engaged lever: the usual weights fallback. --via weights moves the weights whatever the
+    lever's state (when its alarm cannot be read, the plan says so)."""
     status = read_status(clients, topology)
     down = control_plane_error(status)
-    lever_state = status.lever
-    if lever_state is None and topology.out_of_service is not None:
-        # Engaged or not decides the whole plan: never guess it.
-        lever_state = require_lever(clients, topology).read_state()
+    lever_state = _lever_for_plan(topology, status, audit_log or AuditLog())
+    if via == VIA_WEIGHTS and down is not None:
+        raise _weights_refused(down, "fallback")
+    # An engaged lever that can be read is released on the way (the weights take over first).
+    engaged_and_readable = status.lever is not None and status.lever.state == ENGAGED
+    if via == VIA_WEIGHTS and not engaged_and_readable:
+        return _weights_fallback(clients, topology, status, steps, lever_state)
     if lever_state is None or lever_state.state == RELEASED:
         if via == VIA_DATAPLANE:
             return LeverPlan(
@@ -223,13 +337,18 @@ def plan_fallback_via(
                 lever_state or require_lever(clients, topology).read_state(),
                 status,
                 None,
-                noop_reason="the data-plane lever is not engaged",
+                noop_reason="the data-plane lever is released"
+                + ("" if status.lever is not None else f" ({lever_state.detail})"),
             )
         if down is not None:
-            raise _weights_refused(down, "fallback") if via == VIA_WEIGHTS else down
-        return plan_fallback(clients, topology, steps, status)
-    if lever_state.state != ENGAGED:
-        raise AwsError(f"the data-plane lever's state is unknown: {lever_state.detail}")
+            raise _weights_refused(down, "fallback")
+        return _weights_fallback(clients, topology, status, steps, lever_state)
+    if not engaged_and_readable:
+        weights_too = "" if down is not None else "; `--via weights` moves the weights anyway"
+        raise AwsError(
+            f"the data-plane lever's state is {lever_state.state} ({lever_state.detail}): it "
+            f"cannot be released now{weights_too}; nothing changed"
+        )
     preflight = assess_readiness(clients, topology, "primary", status)
     if via == VIA_DATAPLANE or (via == VIA_AUTO and down is not None):
         reason = _lever_reason(via, down)
@@ -329,7 +448,7 @@ def apply_lever(
         read=[plan.lever.to_json()],
         forced=approval.force,
         overridden=list(overridden),
-        step="lever",
+        step=LEVER_STEP,
     )
     try:
         audit_log.append(intent)
@@ -348,8 +467,7 @@ def apply_lever(
     audit_log.record_outcome(intent.outcome(applied=True, change_id=change_id))
     lever_seconds = clock.now() - approval.approved_at
     wanted_alarm = "ALARM" if engage else "OK"
-    # With the weights already on the secondary (a reconciled fallback), DNS does not move now.
-    dns_target = plan.target_role if plan.then is None else "secondary"
+    dns_target, every_answer = plan.dns_expected
     answers: list[DnsAnswers] = []
 
     def dns_follows() -> bool:
@@ -358,7 +476,8 @@ def apply_lever(
         except OpsctlError:
             return False
         latest = answers[-1]
-        return latest.answered > 0 and latest.counts.get(dns_target, 0) == latest.answered
+        named = latest.counts.get(dns_target, 0)
+        return latest.answered > 0 and (named == latest.answered if every_answer else named > 0)
 
     try:
         alarm_seconds = _poll(
@@ -372,7 +491,8 @@ def apply_lever(
         dns_seconds = None
         if topology.name_servers:
             dns_seconds = _poll(
-                f"every DNS answer for {topology.record_name} names the {dns_target}",
+                f"{'every' if every_answer else 'a'} DNS answer for {topology.record_name} "
+                f"names the {dns_target}",
                 dns_follows,
                 approval,
                 deadline,

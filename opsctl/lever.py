@@ -22,6 +22,8 @@ from opsctl.signals import iso_time, read_alarms
 from stack_topology import OutOfService, Topology
 
 ENGAGED, RELEASED, UNKNOWN = "engaged", "released", "unknown"
+# The audit log's `step` of a lever change (its before/after are {"lever": engaged|released}).
+LEVER_STEP = "lever"
 # How far back the lever's newest datapoint is looked for: the alarm latches (missing data is
 # ignored), so an older engage or release shows in the alarm's state instead.
 LEVER_LOOKBACK = timedelta(minutes=10)

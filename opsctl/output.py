@@ -293,6 +293,7 @@ def plan_renderable(plan: ShiftPlan) -> RenderableType:
     for index, step in enumerate(plan.steps, start=1):
         table.add_row(*_weights_row(f"{index}", step))
     parts: list[RenderableType] = [table]
+    parts.extend(text(f"note: {note}", style="yellow") for note in plan.notes)
     if plan.preflight is not None:
         parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
     return Group(*parts)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opsctl.sandbox.periodic import PeriodicWorker, stop_all
+from opsctl.periodic import PeriodicWorker, stop_all
 
 ROUTE53_NAMESPACE = "AWS/Route53"
 HEALTHY_FRACTION = 0.18

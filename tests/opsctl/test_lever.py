@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
@@ -26,6 +27,7 @@ from tests.opsctl.conftest import (
 )
 
 PRIMARY = REGIONS["primary"]
+SECONDARY = REGIONS["secondary"]
 
 
 def _engaged_earlier(world: World, minutes: int = 3) -> None:
@@ -188,7 +190,8 @@ def test_fallback_via_dataplane_without_the_control_plane_releases_the_lever(
     fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
     plan = invoke(runner, world, "fallback", "--via", "dataplane")
     assert plan.exit_code == 3, plan.stderr
-    assert "all traffic goes back to the primary at once" in plan.stdout
+    # The weights cannot be read: the plan says traffic goes where they send it.
+    assert "traffic goes where the weights send it (they cannot be read now" in plan.stdout
     # The primary's own signals are in us-east-1 too: the preflight refuses until overridden.
     refused = invoke(runner, world, "fallback", "--via", "dataplane", "--approve", "--reason", "ok")
     assert_one_line_error(refused, 4, "preflight refused fallback to primary")
@@ -233,3 +236,133 @@ def test_readiness_and_history_work_with_the_primary_down(
     assert checks["health-check"] == "warn"
     history = runner.invoke(app, ["history", "--json"])
     assert history.exit_code == 0, history.stderr
+
+
+# The secondary's Region dark after a failover by the weights: the way back must still work ---
+
+
+def _lever_check_health(world: World, healthy: bool) -> None:
+    """Route 53's HealthCheckStatus for the lever's own check (it keeps its last known status
+    while the lever's alarm cannot be evaluated)."""
+    assert world.topology.out_of_service is not None
+    check_id = world.topology.out_of_service.health_check_id
+    world.client("cloudwatch").put_metric_data(
+        Namespace="AWS/Route53",
+        MetricData=[
+            {
+                "MetricName": "HealthCheckStatus",
+                "Dimensions": [{"Name": "HealthCheckId", "Value": check_id}],
+                "Value": 1.0 if healthy else 0.0,
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize("fault", [Fault.REFUSE, Fault.HANG])
+def test_fallback_by_the_weights_works_with_the_secondary_region_dark(
+    runner: CliRunner,
+    world: World,
+    fault_proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: Fault,
+) -> None:
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "5")  # a held Region costs this per round of reads
+    world.set_weights(0, 100)  # a failover by the weights, then the secondary's Region went dark
+    _lever_check_health(world, healthy=True)
+    fault_proxy.set_fault(SECONDARY, fault)
+
+    result = invoke(
+        runner, world, "fallback", "--approve", "--reason", "INC-9 secondary dark", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    (note,) = json.loads(result.stdout)["plan"]["notes"]
+    assert note.startswith("the lever reads released: its alarm could not be read (")
+    assert "the audit log records no lever change" in note
+    assert "Route 53 sees the lever's health check healthy" in note
+    assert world.weights() == Weights(100, 0)
+
+
+def test_fallback_with_the_lever_unreadable_and_audited_engaged_needs_via_weights(
+    runner: CliRunner, world: World, fault_proxy: FaultProxy
+) -> None:
+    world.set_weights(0, 100)
+    fault_proxy.set_fault(SECONDARY, Fault.REFUSE)
+    world.audit_path.write_text(
+        json.dumps(
+            {
+                "id": "e1",
+                "phase": "outcome",
+                "time": "2026-12-01T03:00:00Z",
+                "action": "failover",
+                "app": APP,
+                "reason": "INC-8",
+                "before": {"lever": "released"},
+                "after": {"lever": "engaged"},
+                "step": "lever",
+                "applied": True,
+                "changeId": "cloudwatch:us-west-2:PrimaryOutOfService=1@2026-12-01T03:00:00Z",
+            }
+        )
+        + "\n"
+    )
+    refused = invoke(runner, world, "fallback", "--approve", "--reason", "INC-8 back")
+    assert_one_line_error(refused, 1, "the data-plane lever's state is engaged (its alarm could")
+    assert "`--via weights` moves the weights anyway; nothing changed" in refused.stderr
+    assert world.weights() == Weights(0, 100)
+
+    result = invoke(
+        runner, world, "fallback", "--via", "weights", "--approve", "--reason", "INC-8 back"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "traffic follows the weights only while the lever is released" in result.stdout
+    assert world.weights() == Weights(100, 0)
+
+
+def test_failover_via_weights_moves_the_weights_while_the_lever_is_engaged(
+    runner: CliRunner, world: World, dataplane: DataPlane
+) -> None:
+    _engaged_earlier(world)
+    result = invoke(runner, world, "failover", "--via", "weights", "--approve", "--reason", "x")
+    assert result.exit_code == 0, result.stderr
+    assert "nothing to do" not in result.stderr
+    assert world.weights() == Weights(0, 100)
+    assert world.lever_alarm() == "ALARM"
+
+
+@pytest.mark.parametrize(
+    ("weights", "goes", "dns"),
+    [
+        ((0, 100), "no traffic moves (the weights send all of it to the secondary)", "secondary 8"),
+        ((50, 50), "traffic goes where the weights send it (primary 50 / secondary 50)", "primary"),
+    ],
+)
+def test_a_lever_release_says_where_the_weights_send_traffic_and_confirms_that(
+    runner: CliRunner,
+    world: World,
+    dataplane: DataPlane,
+    weights: tuple[int, int],
+    goes: str,
+    dns: str,
+) -> None:
+    """Weights changed while the lever was engaged: a release alone sends traffic where they do,
+    and the confirmation waits for that, not for a DNS state that cannot come."""
+    _engaged_earlier(world)
+    world.set_weights(*weights)
+    plan = invoke(runner, world, "fallback", "--via", "dataplane", "--json")
+    assert plan.exit_code == 3, plan.stderr
+    assert json.loads(plan.stdout)["plan"]["steps"] == [f"release the lever: {goes}"]
+    result = invoke(
+        runner,
+        world,
+        "fallback",
+        "--via",
+        "dataplane",
+        "--approve",
+        "--reason",
+        "x",
+        "--timeout",
+        "30",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert dns in result.stdout.split("DNS: ", 1)[1]
+    assert world.lever_alarm() == "OK"

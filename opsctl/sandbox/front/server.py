@@ -11,11 +11,11 @@ from typing import Any
 
 import boto3
 
+from opsctl.periodic import PeriodicWorker
 from opsctl.sandbox.front.api import Front
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.metrics import MetricsPublisher
 from opsctl.sandbox.front.spec import FrontSpec
-from opsctl.sandbox.periodic import PeriodicWorker
 
 
 def make_server(front: Front, listening_socket: socket.socket) -> ThreadingHTTPServer:
