@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from opsctl.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
+from opsctl.audit import Actor, AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns
 from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, OpsctlError
@@ -37,6 +37,7 @@ from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
 from opsctl.shift import ShiftPlan, check_preflight, plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
+from opsctl.signals import gather, read_deadline
 from opsctl.status import StatusReport, read_status
 from stack_topology import Topology
 
@@ -172,10 +173,24 @@ class LeverResult:
     # The weight changes of a fallback made with the control plane up.
     reconcile: ShiftResult | None = None
     then: ShiftResult | None = None
+    # False: another change had moved the lever already (re-read just before publishing), so
+    # nothing was published and the audit records a no-op.
+    published: bool = True
 
     @property
     def completed(self) -> bool:
         return self.then is None or self.then.completed
+
+    @property
+    def summary(self) -> str:
+        """What was applied, in one line: weights reconciled, the lever, the steps after it."""
+        moved = (
+            f"the lever {self.lever_action}d ({self.change_id})"
+            if self.published
+            else f"nothing published (the lever was already {self.lever_action}d)"
+        )
+        shifts = [shift.summary for shift in (self.reconcile, self.then) if shift and shift.steps]
+        return "; ".join([*shifts[:1], moved, *shifts[1:]] if self.reconcile else [moved, *shifts])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -193,6 +208,7 @@ class LeverResult:
             "reconcile": self.reconcile.to_json() if self.reconcile else None,
             "then": self.then.to_json() if self.then else None,
             "completed": self.completed,
+            "published": self.published,
         }
 
 
@@ -414,10 +430,13 @@ def apply_lever(
     on_poll: Callable[[str], None] | None = None,
     clock: Clock | None = None,
 ) -> LeverResult:
-    """Carry out an approved lever plan; every confirmation is bounded by `timeout` seconds.
+    """Carry out an approved lever plan; every wait is bounded by `timeout` seconds.
 
-    Raises PreflightRefused before anything changes; ChangeTimeoutError when the lever was moved
-    (and audited) but the alarm or DNS did not follow in time."""
+    Raises PreflightRefused, or OpsctlError when a release cannot take effect within `timeout`,
+    before anything changes; ChangeTimeoutError when the lever was moved (and audited) but the
+    alarm or DNS did not follow in time. Once anything was applied (weights reconciled, the lever
+    moved), every error ends with what was, and a Ctrl-C or SIGTERM propagates as
+    KeyboardInterrupt carrying a note of it, as apply_shift does."""
     clock = clock or Clock()
     assert plan.preflight is not None  # set whenever there is something to do
     overridden = check_preflight(plan.preflight, plan.action, plan.target_role, approval)
@@ -425,106 +444,213 @@ def apply_lever(
     lever = require_lever(clients, topology)
     # The lever's own Region: the one that must answer for the lever to move at all.
     actor = current_actor(clients, lever.region)
-    deadline = clock.now() + timeout
-    reconcile = None
-    if plan.reconcile is not None:
-        reconcile = apply_shift(
-            clients,
-            topology,
-            plan.reconcile,
-            approval,
-            audit_log,
-            ShiftOptions(insync_timeout=timeout),
-        )
-    engage = plan.lever_action == "engage"
-    before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
-    intent = AuditRecord.intent(
-        action=plan.action,
-        app=topology.app,
-        actor=actor,
-        reason=approval.reason,
-        before={"lever": before},
-        after={"lever": after},
-        read=[plan.lever.to_json()],
-        forced=approval.force,
-        overridden=list(overridden),
-        step=LEVER_STEP,
-    )
+    if plan.lever_action == "release":
+        # Decided before anything changes: a release that cannot fit must not follow weight
+        # changes it was planned with.
+        _release_fits(lever.seconds_until_release_counts(), timeout, timeout, "nothing changed")
+    run = _LeverRun(clients, topology, plan, approval, audit_log, lever, clock, on_poll)
     try:
-        audit_log.append(intent)
-    except AuditWriteError as error:
-        raise AuditWriteError(f"{error.message}; the lever was not moved") from None
-    try:
-        if engage:
-            change_id = lever.engage()
-        else:
-            change_id = lever.release(clock, max(0.0, deadline - clock.now()))
-    except OpsctlError as failure:
-        # No answer may still mean the datapoint landed; an error answer means it did not.
-        applied = None if isinstance(failure, AwsUnreachable) else False
-        audit_log.record_outcome(intent.outcome(applied=applied, detail=failure.message), failure)
+        return run.carry_out(actor, overridden, timeout, interval)
+    except KeyboardInterrupt as interrupt:
+        if run.applied:
+            interrupt.add_note(run.applied_report())
         raise
-    audit_log.record_outcome(intent.outcome(applied=True, change_id=change_id))
-    lever_seconds = clock.now() - approval.approved_at
-    wanted_alarm = "ALARM" if engage else "OK"
-    dns_target, every_answer = plan.dns_expected
-    answers: list[DnsAnswers] = []
+    except OpsctlError as error:
+        if not run.applied:
+            raise
+        raise type(error)(f"{error.message}; {run.applied_report()}") from None
 
-    def dns_follows() -> bool:
-        try:
-            answers.append(read_dns(topology))
-        except OpsctlError:
-            return False
-        latest = answers[-1]
-        named = latest.counts.get(dns_target, 0)
-        return latest.answered > 0 and (named == latest.answered if every_answer else named > 0)
 
-    try:
-        alarm_seconds = _poll(
-            f"{lever.description} reads {wanted_alarm}",
-            lambda: lever.read_state().alarm == wanted_alarm,
-            approval,
-            deadline,
-            clock,
-            on_poll,
+def _release_fits(wait: float, left: float, timeout: float, unchanged: str) -> None:
+    """A release waits for the minute after the newest engage; refuse one that would not fit in
+    the `left` seconds of --timeout (`unchanged`: what the refusal leaves as it was)."""
+    if wait > left:
+        of = f"--timeout {timeout:g}s" if left == timeout else f"the {left:.0f}s left of --timeout"
+        raise OpsctlError(
+            f"the lever was engaged this minute; releasing it needs a later minute ({wait:.0f}s "
+            f"from now), more than {of}; {unchanged}"
         )
-        dns_seconds = None
-        if topology.name_servers:
-            dns_seconds = _poll(
-                f"{'every' if every_answer else 'a'} DNS answer for {topology.record_name} "
-                f"names the {dns_target}",
-                dns_follows,
-                approval,
-                deadline,
-                clock,
-                on_poll,
+
+
+class _LeverRun:
+    """One approved lever plan being carried out; `applied` says what took effect so far."""
+
+    def __init__(
+        self,
+        clients: AwsClients,
+        topology: Topology,
+        plan: LeverPlan,
+        approval: Approval,
+        audit_log: AuditLog,
+        lever: CloudWatchAlarmLever,
+        clock: Clock,
+        on_poll: Callable[[str], None] | None,
+    ) -> None:
+        self.clients = clients
+        self.topology = topology
+        self.plan = plan
+        self.approval = approval
+        self.audit_log = audit_log
+        self.lever = lever
+        self.clock = clock
+        self.on_poll = on_poll
+        self.applied: list[str] = []
+
+    def applied_report(self) -> str:
+        return f"applied: {'; '.join(self.applied)} (in the audit log {self.audit_log.path})"
+
+    def carry_out(
+        self, actor: Actor, overridden: tuple[str, ...], timeout: float, interval: float
+    ) -> LeverResult:
+        plan, clock = self.plan, self.clock
+        deadline = clock.now() + timeout
+        reconcile = None
+        if plan.reconcile is not None:
+            reconcile = apply_shift(
+                self.clients,
+                self.topology,
+                plan.reconcile,
+                self.approval,
+                self.audit_log,
+                ShiftOptions(insync_timeout=timeout),
             )
-    except ChangeTimeoutError as error:
-        seen = f"; DNS last answered {answers[-1].summary()}" if answers else ""
-        raise ChangeTimeoutError(
-            f"the lever was {'engaged' if engage else 'released'} ({change_id}, in the audit "
-            f"log) but is {error.message} after {timeout:g}s{seen}; run `opsctl status`"
-        ) from None
-    then = None
-    if plan.then is not None:
-        clock.sleep(interval)
-        then = apply_shift(
-            clients,
-            topology,
-            plan.then,
-            approval,
-            audit_log,
-            ShiftOptions(insync_timeout=timeout, interval=interval),
+            self.applied.extend(
+                f"weights {step.before} -> {step.after} (change {step.change_id})"
+                for step in reconcile.steps
+            )
+        engage = plan.lever_action == "engage"
+        if not engage:
+            # Before the intent: nothing is on record while waiting, so an interrupt here
+            # leaves no intent without an outcome.
+            wait = self.lever.seconds_until_release_counts()
+            _release_fits(wait, deadline - clock.now(), timeout, "the lever was not released")
+            if wait > 0:
+                if self.on_poll is not None:
+                    self.on_poll(f"the next minute ({wait:.0f}s), when a release takes effect")
+                clock.sleep(wait)
+        change_id = self._move(actor, overridden)
+        lever_seconds = clock.now() - self.approval.approved_at
+        alarm_seconds, dns_seconds, dns = self._confirm(deadline, timeout)
+        then = None
+        if plan.then is not None:
+            clock.sleep(interval)
+            then = apply_shift(
+                self.clients,
+                self.topology,
+                plan.then,
+                self.approval,
+                self.audit_log,
+                ShiftOptions(insync_timeout=timeout, interval=interval),
+            )
+        return LeverResult(
+            plan.action,
+            plan.lever_action,
+            change_id or "",
+            lever_seconds,
+            alarm_seconds,
+            dns_seconds,
+            dns,
+            overridden,
+            reconcile,
+            then,
+            published=change_id is not None,
         )
-    return LeverResult(
-        plan.action,
-        plan.lever_action,
-        change_id,
-        lever_seconds,
-        alarm_seconds,
-        dns_seconds,
-        answers[-1] if answers else None,
-        overridden,
-        reconcile,
-        then,
-    )
+
+    def _move(self, actor: Actor, overridden: tuple[str, ...]) -> str | None:
+        """Publish the lever's new state, audited (intent first); None when a re-read just
+        before found another change had moved it already (audited as a no-op)."""
+        plan, lever = self.plan, self.lever
+        engage = plan.lever_action == "engage"
+        before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
+        intent = AuditRecord.intent(
+            action=plan.action,
+            app=self.topology.app,
+            actor=actor,
+            reason=self.approval.reason,
+            before={"lever": before},
+            after={"lever": after},
+            read=[plan.lever.to_json()],
+            forced=self.approval.force,
+            drill=self.approval.drill_id,
+            overridden=list(overridden),
+            step=LEVER_STEP,
+        )
+        try:
+            self.audit_log.append(intent)
+        except AuditWriteError as error:
+            raise AuditWriteError(f"{error.message}; the lever was not moved") from None
+        # PutMetricData has no condition: re-read just before publishing, so of two operators
+        # moving the lever at once the second one sees the first and publishes nothing.
+        now = gather({"lever": lever.read_state}, read_deadline())["lever"].value
+        if now is not None and now.state == after:
+            detail = f"the lever was already {after} (since {now.since}): nothing published"
+            self.audit_log.record_outcome(intent.outcome(applied=False, detail=detail))
+            return None
+        try:
+            change_id = lever.engage() if engage else lever.release()
+        except KeyboardInterrupt as interrupt:
+            detail = "interrupted while publishing: it may have been applied"
+            self.audit_log.record_outcome(intent.outcome(applied=None, detail=detail), interrupt)
+            interrupt.add_note(
+                f"while publishing the lever {after}: it may have been applied (audited as "
+                "unknown); run `opsctl status`"
+            )
+            raise
+        except OpsctlError as failure:
+            # No answer may still mean the datapoint landed; an error answer means it did not.
+            applied = None if isinstance(failure, AwsUnreachable) else False
+            self.audit_log.record_outcome(
+                intent.outcome(applied=applied, detail=failure.message), failure
+            )
+            raise
+        self.audit_log.record_outcome(intent.outcome(applied=True, change_id=change_id))
+        self.applied.append(f"the lever {after} ({change_id})")
+        return change_id
+
+    def _confirm(
+        self, deadline: float, timeout: float
+    ) -> tuple[float, float | None, DnsAnswers | None]:
+        """Poll, bounded by the deadline, until the alarm and then DNS follow the lever: seconds
+        from the approval to each, and DNS's last answers."""
+        plan, lever, topology = self.plan, self.lever, self.topology
+        engage = plan.lever_action == "engage"
+        wanted_alarm = "ALARM" if engage else "OK"
+        dns_target, every_answer = plan.dns_expected
+        answers: list[DnsAnswers] = []
+
+        def dns_follows() -> bool:
+            try:
+                answers.append(read_dns(topology))
+            except OpsctlError:
+                return False
+            latest = answers[-1]
+            named = latest.counts.get(dns_target, 0)
+            return latest.answered > 0 and (named == latest.answered if every_answer else named > 0)
+
+        try:
+            alarm_seconds = _poll(
+                f"{lever.description} reads {wanted_alarm}",
+                lambda: lever.read_state().alarm == wanted_alarm,
+                self.approval,
+                deadline,
+                self.clock,
+                self.on_poll,
+            )
+            dns_seconds = None
+            if topology.name_servers:
+                dns_seconds = _poll(
+                    f"{'every' if every_answer else 'a'} DNS answer for {topology.record_name} "
+                    f"names the {dns_target}",
+                    dns_follows,
+                    self.approval,
+                    deadline,
+                    self.clock,
+                    self.on_poll,
+                )
+        except ChangeTimeoutError as error:
+            seen = f"; DNS last answered {answers[-1].summary()}" if answers else ""
+            raise ChangeTimeoutError(
+                f"the lever moved but is {error.message} after {timeout:g}s{seen}; run "
+                "`opsctl status`"
+            ) from None
+        return alarm_seconds, dns_seconds, answers[-1] if answers else None

@@ -21,7 +21,10 @@ from opsctl.signals import (
     CapacityReadings,
     Outcome,
     StageThrottling,
+    gather,
+    read_accelerated_recovery,
     read_capacity,
+    read_deadline,
 )
 from opsctl.status import RegionStatus, StatusReport, read_status
 from stack_topology import RegionTopology, Role, Topology
@@ -337,6 +340,48 @@ def capacity_checks(
     )
 
 
+# Recovery without us-east-1: what the operator's own setup depends on -------------------------
+
+
+def credentials_check(
+    sso_region: str | None, credentials_region: str | None, primary: str
+) -> Check:
+    """Credentials that need the primary's Region fail with it: an SSO sign-in lives in one
+    Region, and a new session (or a refresh) needs it."""
+    through = credentials_region or "the SDK's default Region"
+    if sso_region is None:
+        return Check("credentials", PASS, f"resolved through {through}")
+    value = f"SSO in {sso_region}; resolved through {through}"
+    if sso_region == primary:
+        return Check(
+            "credentials",
+            WARN,
+            value,
+            f"the profile's SSO sign-in is in {primary}, the primary's Region: with it down, no "
+            "SSO session can be started or refreshed (keep a profile whose sso_region is another "
+            "Region, or one that assumes a role from keys)",
+        )
+    return Check("credentials", PASS, value)
+
+
+def accelerated_recovery_check(status: Outcome[str | None]) -> Check:
+    """With accelerated recovery, the zone's control plane moves to us-west-2 about an hour into
+    a us-east-1 outage: weight changes work again then."""
+    name = "accelerated-recovery"
+    unknown = _unknown(name, status)
+    if unknown:
+        return unknown
+    if status.value == "ENABLED":
+        return Check(name, PASS, "ENABLED")
+    return Check(
+        name,
+        WARN,
+        status.value or "not reported",
+        "without Route 53 accelerated recovery, the weights cannot move for as long as "
+        "us-east-1 is down: only the data-plane lever can",
+    )
+
+
 def assess_readiness(
     clients: AwsClients,
     topology: Topology,
@@ -348,6 +393,22 @@ def assess_readiness(
     status = status or read_status(clients, topology)
     target = topology.role(role)
     checks = (*region_checks(status, target), _alias_targets(status))
-    readings = read_capacity(clients, target, topology.other(role), topology.names.table_name)
+    route53 = clients.route53()
+    reads = gather(
+        {
+            "capacity": lambda: read_capacity(
+                clients, target, topology.other(role), topology.names.table_name
+            ),
+            "zone": lambda: read_accelerated_recovery(route53, topology.hosted_zone_id),
+        },
+        # read_capacity waits read_deadline() for its own reads and returns what it has.
+        read_deadline() + 1.0,
+    )
+    readings = reads["capacity"].value
+    assert readings is not None  # read_capacity gathers: each read's error is in its Outcome
     capacity = capacity_checks(readings, max_replication_latency_ms)
-    return ReadinessReport(role=role, region=target.region, checks=checks + capacity)
+    recovery = (
+        credentials_check(clients.sso_region, clients.credentials_region, topology.primary.region),
+        accelerated_recovery_check(reads["zone"]),
+    )
+    return ReadinessReport(role=role, region=target.region, checks=checks + capacity + recovery)

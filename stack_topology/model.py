@@ -12,6 +12,9 @@ from stack_topology.jsonvalue import json_field
 ALARM_REGION = "us-east-1"
 DNS_PORT = 53
 TOPOLOGY_VERSION = 1
+# The global table's partition of revoked token ids (`sk` = the jti, `expiresAt` = its exp):
+# opsctl writes it, the authorizers read it (docs/contracts.md).
+REVOKED_PARTITION = "revoked"
 
 T = TypeVar("T")
 
@@ -48,6 +51,11 @@ class AppNames:
     @property
     def failure_switch_parameter(self) -> str:
         return f"/{self.app}/health/failure-switch"
+
+    @property
+    def drill_marker_parameter(self) -> str:
+        """The SSM parameter (secondary Region) an `opsctl drill` holds while it runs."""
+        return f"/{self.app}/opsctl/drill-running"
 
     def health_alarm_name(self, role: Role) -> str:
         return f"{self.app}-{role}-health"

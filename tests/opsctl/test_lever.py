@@ -7,13 +7,17 @@ like CloudWatch and answers the shared name like Route 53's name servers."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from opsctl.audit import AuditLog
 from opsctl.cli import app
-from opsctl.model import Weights
+from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via
+from opsctl.model import Approval, Clock, Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import (
     APP,
@@ -91,6 +95,63 @@ def test_status_with_us_east_1_black_holed_still_answers(
     assert "records" in status["unreadable"]
     assert status["lever"]["state"] == "released"
     assert status["regions"][1]["failureSwitch"] == "healthy"
+
+
+def test_a_role_assuming_profile_reads_the_secondary_view_with_us_east_1_black_holed(
+    runner: CliRunner,
+    world: World,
+    dataplane: DataPlane,
+    fault_proxy: FaultProxy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The most common operator setup: a role assumed from a source profile's keys. botocore
+    # would make that AssumeRole through the Region of opsctl's first client (Route 53's).
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile keys]\naws_access_key_id = AKIAOPERATOR\naws_secret_access_key = secret\n\n"
+        "[profile operator]\nrole_arn = arn:aws:iam::123456789012:role/operator\n"
+        "source_profile = keys\nregion = us-east-1\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "3.5")  # production's
+    warm = invoke(runner, world, "status", "--json", "--profile", "operator")  # imports done
+    assert warm.exit_code == 0, warm.stderr
+    fault_proxy.set_fault(PRIMARY, Fault.HANG)
+    started = time.monotonic()
+    result = invoke(runner, world, "status", "--json", "--profile", "operator")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert "records" in status["unreadable"] and "lever" not in status["unreadable"]
+    assert status["lever"]["state"] == "released" and status["lever"]["alarm"] == "OK"
+    assert status["regions"][1]["failureSwitch"] == "healthy"
+    # The deadline plus setup: about 4 s on an idle machine (credentials 0.3-0.5 s, clients about
+    # 0.5 s); the margin is for a loaded test machine, far below the SDK's own timeouts (39 s).
+    assert elapsed < 8.0
+
+
+def test_credentials_that_cannot_be_resolved_in_time_are_one_line(
+    runner: CliRunner,
+    world: World,
+    fault_proxy: FaultProxy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile keys]\naws_access_key_id = AKIAOPERATOR\naws_secret_access_key = secret\n\n"
+        "[profile operator]\nrole_arn = arn:aws:iam::123456789012:role/operator\n"
+        "source_profile = keys\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "1")
+    fault_proxy.set_fault(REGIONS["secondary"], Fault.HANG)
+    result = invoke(runner, world, "status", "--profile", "operator")
+    assert_one_line_error(
+        result, 1, "the AWS credentials could not be resolved through us-west-2 within 1s"
+    )
 
 
 def test_failover_auto_engages_the_lever_when_the_control_plane_is_down(
@@ -366,3 +427,89 @@ def test_a_lever_release_says_where_the_weights_send_traffic_and_confirms_that(
     assert result.exit_code == 0, result.stderr
     assert dns in result.stdout.split("DNS: ", 1)[1]
     assert world.lever_alarm() == "OK"
+
+
+# The lever path reports what it applied, as the weights path does ------------------------------
+
+
+def _engaged_this_minute(world: World) -> None:
+    """A lever engage published in the current minute, at least 5 s before its end."""
+    now = datetime.now(UTC)
+    if now.second >= 55:
+        time.sleep(61 - now.second)
+    _engaged_earlier(world, minutes=0)
+
+
+def test_a_release_that_cannot_fit_in_the_timeout_is_refused_before_the_weights_move(
+    runner: CliRunner, world: World
+) -> None:
+    _engaged_this_minute(world)
+    result = invoke(runner, world, "fallback", "--approve", "--reason", "x", "--timeout", "1")
+    assert_one_line_error(
+        result, 1, "the lever was engaged this minute; releasing it needs a later minute ("
+    )
+    assert result.stderr.rstrip().endswith("more than --timeout 1s; nothing changed")
+    assert world.weights() == Weights(100, 0)
+    assert world.audit_lines() == []
+
+
+def test_ctrl_c_while_confirming_says_the_lever_was_engaged_and_audited(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: object) -> float:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("opsctl.dataplane._poll", interrupted)
+    result = invoke(runner, world, "failover", "--via", "dataplane", "--approve", "--reason", "x")
+    (record,) = world.audit_outcomes()
+    assert record["applied"] is True
+    assert_one_line_error(
+        result,
+        130,
+        f"interrupted: applied: the lever engaged ({record['changeId']}) (in the audit log "
+        f"{world.audit_path})",
+    )
+
+
+def test_ctrl_c_waiting_for_the_release_minute_reports_the_reconciled_weights(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted before the release was published: no release intent is left without an
+    outcome, and the weights already moved are named."""
+    _engaged_this_minute(world)
+
+    def sleep_until_interrupted(seconds: float) -> None:
+        if seconds > 0.5:  # the wait for the next minute
+            raise KeyboardInterrupt
+        time.sleep(seconds)
+
+    monkeypatch.setattr("opsctl.dataplane.Clock", lambda: Clock(sleep=sleep_until_interrupted))
+    result = invoke(runner, world, "fallback", "--approve", "--reason", "x", "--timeout", "120")
+    (reconciled,) = world.audit_outcomes()
+    assert reconciled["after"] == {"primary": 0, "secondary": 100}
+    assert len(world.audit_lines()) == 2  # the reconcile's intent and outcome, nothing else
+    assert_one_line_error(
+        result,
+        130,
+        "interrupted: applied: weights primary 100 / secondary 0 -> primary 0 / secondary 100 "
+        f"(change {reconciled['changeId']}) (in the audit log {world.audit_path})",
+    )
+    assert world.weights() == Weights(0, 100)
+    assert world.lever_alarm() == "ALARM"
+
+
+def test_of_two_engages_at_once_the_second_publishes_nothing_and_is_audited_as_a_noop(
+    world: World,
+) -> None:
+    clients = world.clients()
+    plan = plan_failover_via(clients, world.topology, "dataplane")
+    assert isinstance(plan, LeverPlan) and plan.lever.state == "released"
+    _engaged_earlier(world, minutes=0)  # another operator's engage lands after our plan
+    result = apply_lever(
+        clients, world.topology, plan, Approval(reason="x"), AuditLog(world.audit_path), timeout=5
+    )
+    assert result.published is False and result.change_id == ""
+    (record,) = world.audit_outcomes()
+    assert record["applied"] is False
+    assert record["detail"].startswith("the lever was already engaged (since ")
+    assert record["detail"].endswith("): nothing published")
