@@ -110,9 +110,28 @@ def _alarm(region: RegionStatus, status: StatusReport) -> Check:
     return Check("health-alarm", WARN, region.alarm, "the alarm has no verdict yet")
 
 
-def _impaired(region: RegionStatus, deployed: bool) -> Check:
+def _unreadable(name: str, source: str, region: RegionStatus, status: StatusReport) -> Check | None:
+    """A signal of the Region that could not be read is neither missing nor a failure by itself:
+    a warning, unless the Region's own endpoint answers the direct probe with an error."""
+    key = f"{source}:{region.role}"
+    if key not in status.unreadable:
+        return None
+    why = status.error_of(key) or "no answer"
+    probe = region.probe
+    if probe is not None and probe.status is not None and not probe.ok:
+        return Check(
+            name, FAIL, f"unknown; probe {probe}", f"could not be read ({why}); probe failed"
+        )
+    seen = f"unknown; probe {probe}" if probe else "unknown"
+    return Check(name, WARN, seen, f"could not be read: {why}")
+
+
+def _impaired(region: RegionStatus, deployed: bool, status: StatusReport) -> Check:
     if not deployed:
         return Check("impaired-alarm", WARN, "not deployed", "no impairedAlarmName in the topology")
+    unreadable = _unreadable("impaired-alarm", "impaired", region, status)
+    if unreadable is not None:
+        return unreadable
     if region.impaired_alarm == "OK":
         return Check("impaired-alarm", PASS, "OK")
     if region.impaired_alarm == "ALARM":
@@ -169,7 +188,10 @@ def _view_of_other(target: RegionStatus, other: RegionStatus, status: StatusRepo
     return Check(name, PASS, f"the {other.role} seen from {watch.region}: {watch.alarm or '-'}")
 
 
-def _switch(region: RegionStatus) -> Check:
+def _switch(region: RegionStatus, status: StatusReport) -> Check:
+    unreadable = _unreadable("failure-switch", "switch", region, status)
+    if unreadable is not None:
+        return unreadable
     if region.failure_switch == "healthy":
         return Check("failure-switch", PASS, "healthy")
     if region.failure_switch == "failing":
@@ -177,8 +199,8 @@ def _switch(region: RegionStatus) -> Check:
     return Check(
         "failure-switch",
         FAIL,
-        str(region.failure_switch),
-        "the failure switch is missing, unreadable or not healthy|failing",
+        "missing" if region.failure_switch is None else region.failure_switch,
+        "the failure switch is missing or not healthy|failing",
     )
 
 
@@ -190,8 +212,8 @@ def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, 
     checks = [
         _health(region, status),
         _alarm(region, status),
-        _impaired(region, impaired_deployed),
-        _switch(region),
+        _impaired(region, impaired_deployed, status),
+        _switch(region, status),
     ]
     # Only with the watch in the topology (written before it, a topology has none).
     if region.watch is not None:

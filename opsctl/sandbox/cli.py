@@ -263,8 +263,7 @@ def env(directory: DirOption = None) -> None:
     epilog=(
         "Examples:\n\n"
         "  opsctl sandbox token\n\n"
-        '  curl -H "Authorization: Bearer $(opsctl sandbox token --subject ada)" '
-        "http://127.0.0.1:PORT/prod/whoami"
+        '  opsctl probe --sandbox --token "$(opsctl sandbox token --subject ada)"'
     )
 )
 def token(

@@ -128,8 +128,9 @@ def test_a_role_assuming_profile_reads_the_secondary_view_with_us_east_1_black_h
     assert status["lever"]["state"] == "released" and status["lever"]["alarm"] == "OK"
     assert status["regions"][1]["failureSwitch"] == "healthy"
     # The deadline plus setup: about 4 s on an idle machine (credentials 0.3-0.5 s, clients about
-    # 0.5 s); the margin is for a loaded test machine, far below the SDK's own timeouts (39 s).
-    assert elapsed < 8.0
+    # 0.5 s). The bound leaves room for a heavily loaded test machine and still fails a wait on
+    # the SDK's own timeouts (3 x (3 + 10) s).
+    assert elapsed < 15.0
 
 
 def test_credentials_that_cannot_be_resolved_in_time_are_one_line(

@@ -109,7 +109,7 @@ def test_a_region_whose_signals_are_all_good_passes_every_check() -> None:
             {"failure_switch": None},
             (),
             "failure-switch",
-            (FAIL, "the failure switch is missing, unreadable or not healthy|failing"),
+            (FAIL, "the failure switch is missing or not healthy|failing"),
         ),
     ],
 )
@@ -152,6 +152,50 @@ def test_an_unreadable_health_metric_in_another_region_is_judged_by_the_probe(
     only an HTTP answer that is not 2xx refuses it."""
     check = _secondary_checks(("health",), healthy=None, probe=probe)["health-check"]
     assert (check.result, check.value) == expected
+
+
+@pytest.mark.parametrize(
+    ("probe", "expected"),
+    [
+        (None, (WARN, "unknown")),
+        (
+            HealthProbe(SECONDARY.health_url, None, 2000.0, "timed out"),
+            (WARN, "unknown; probe no answer (timed out)"),
+        ),
+        (
+            HealthProbe(SECONDARY.health_url, 503, 40.0, None),
+            (FAIL, "unknown; probe HTTP 503 in 40 ms"),
+        ),
+    ],
+)
+def test_a_switch_or_composite_alarm_that_could_not_be_read_is_neither_missing_nor_a_failure(
+    probe: HealthProbe | None, expected: tuple[str, str]
+) -> None:
+    """The secondary's Region is dark: its SSM and CloudWatch do not answer. That is a warning
+    (the health check judges the Region), unless its own endpoint answers with an error."""
+    status = StatusReport(
+        record_name="auth.example.com.",
+        weights=Weights(100, 0),
+        regions=(
+            region_status("primary", "us-east-1"),
+            region_status(
+                "secondary", "us-west-2", failure_switch=None, impaired_alarm=None, probe=probe
+            ),
+        ),
+        errors=("no answer within 3.5s while reading switch:secondary", "connection refused"),
+        unreadable=("switch:secondary", "impaired:secondary"),
+    )
+    checks = {check.name: check for check in region_checks(status, SECONDARY)}
+    switch, impaired = checks["failure-switch"], checks["impaired-alarm"]
+    assert (switch.result, switch.value) == expected
+    assert (impaired.result, impaired.value) == expected
+    assert "no answer within 3.5s while reading switch:secondary" in switch.detail
+    assert "connection refused" in impaired.detail
+
+
+def test_a_missing_failure_switch_still_fails() -> None:
+    check = _secondary_checks(failure_switch=None)["failure-switch"]
+    assert (check.result, check.value) == (FAIL, "missing")
 
 
 def test_an_undeployed_impaired_alarm_is_a_warning() -> None:
