@@ -107,7 +107,7 @@ def test_readiness_fails_a_target_the_other_region_cannot_reach(
     # The standby's custom domain broken (its mapping or certificate): seen from the primary.
     world.set_watch("secondary", "ALARM")
     result = invoke(runner, world, "readiness", "--json")
-    assert result.exit_code == 1, result.stderr
+    assert result.exit_code == 4, result.stderr  # a check fails
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["custom-domain"]["result"] == "fail"
     assert checks["custom-domain"]["value"].startswith(f"unreachable from {PRIMARY} for ")
