@@ -68,17 +68,15 @@ class HealthProbe:
 
 @dataclass(frozen=True)
 class _DirectUrl:
-    """The healthUrl's own host, at `address` when the zone's name servers know it (the sandbox's
-    answer its API names), else as the operator's system resolves it."""
+    """The healthUrl's own host, connected at `address` when the zone's name servers know it
+    (the sandbox's answer its API names), else as the operator's system resolves it."""
 
     url: str
     address: str | None = None
 
     def resolve(self, hostname: str) -> Endpoint:
         parts = urlsplit(self.url)
-        host = self.address or parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return Endpoint(base_url=f"{parts.scheme}://{netloc}", host_header=parts.netloc)
+        return Endpoint(f"{parts.scheme}://{parts.netloc}", parts.netloc, self.address)
 
 
 def probe_health_url(

@@ -55,7 +55,7 @@ from opsctl.sandbox.drill import (
 )
 from opsctl.sandbox.outage import OutageMode, outage, restore
 from opsctl.sandbox.scenario import Scenario
-from opsctl.sandbox.stubresolver import CachedAnswer, parse_address, sandbox_resolver
+from opsctl.sandbox.stubresolver import CachedAnswer, sandbox_resolver
 from opsctl.sandbox.timeline import failed
 from opsctl.sandbox.watch import Watch
 
@@ -73,7 +73,9 @@ class Pinned:
         self.address = address
 
     def resolve(self, hostname: str) -> Endpoint:
-        return Endpoint(base_url=f"http://{self.address}", host_header=hostname.rstrip("."))
+        name = hostname.rstrip(".")
+        host, port = self.address.rsplit(":", 1)
+        return Endpoint(base_url=f"https://{name}:{port}", host_header=name, address=host)
 
 
 class RegionOutageDrill(Drill):
@@ -128,8 +130,7 @@ class RegionOutageDrill(Drill):
         return sandbox_resolver(self.state).lookup(self.state.hostname)
 
     def _dns_region(self) -> str | None:
-        by_address = {parse_address(a)[0]: r for r, a in self.state.front_addresses.items()}
-        return by_address.get(self._dns_answer().address)
+        return self.state.region_of_address(self._dns_answer().address)
 
     def _lever_alarm(self) -> str | None:
         lever = self.topology.out_of_service

@@ -138,11 +138,23 @@ def test_the_data_plane_resolver_and_dns_lookup_answer_by_health(
     data_plane = FakeDataPlane(records, unhealthy=set())
     fronts = {
         "d-east.execute-api.us-east-1.amazonaws.com": "127.0.0.2:8443",
-        "d-west.execute-api.us-west-2.amazonaws.com": "127.0.0.3:8443",
+        "d-west.execute-api.us-west-2.amazonaws.com": "127.0.0.6:8443",
     }
-    lookup = dns_lookup(DataPlaneResolver(data_plane, "Z", "A"), "auth.example.com", fronts, 3)
-    assert lookup("auth.example.com") == DnsAnswer("127.0.0.2", 3)
+    doors = {
+        "127.0.0.2:8443": ["127.0.0.3:8443", "127.0.0.4:8443"],
+        "127.0.0.6:8443": ["127.0.0.7:8443", "127.0.0.8:8443"],
+    }
+    resolver = DataPlaneResolver(data_plane, "Z", "A")
+    lookup = dns_lookup(resolver, "auth.example.com", fronts, doors, 3)
+    # The shared name rotates through its Region's front doors ...
+    assert [lookup("auth.example.com") for _ in range(3)] == [
+        DnsAnswer("127.0.0.3", 3),
+        DnsAnswer("127.0.0.4", 3),
+        DnsAnswer("127.0.0.3", 3),
+    ]
     data_plane.unhealthy.add("hc-lever")  # the lever engaged: weights untouched
-    assert lookup("auth.example.com") == DnsAnswer("127.0.0.3", 3)
+    assert lookup("auth.example.com") == DnsAnswer("127.0.0.7", 3)
+    # ... and a lookup of the alias target never returns one of them (API Gateway's addresses
+    # are dynamic and shared: only the answered address can tell its Region).
     assert lookup("d-east.execute-api.us-east-1.amazonaws.com") == DnsAnswer("127.0.0.2", 3)
     assert lookup("elsewhere.example.com") is None
