@@ -345,6 +345,8 @@ def lever_result_renderable(result: LeverResult) -> RenderableType:
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
+    if result.dns is not None:
+        lines.append(f"each answered address, asked over HTTPS: {result.dns.asked()}")
     parts: list[RenderableType] = [text(line) for line in lines]
     parts.extend(result_renderable(shift) for shift in (result.reconcile, result.then) if shift)
     return Group(*parts)
