@@ -1,5 +1,5 @@
-# `make demo` and `make test` work on a fresh machine with only Python 3.11+ and make:
-# each creates .venv and installs the project (with its dev extra) on first use.
+# `make install`, `make demo` and `make test` work on a fresh machine with only Python 3.11+ and
+# make: each creates .venv and installs the project (with its dev extra) on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Most tests wait on subprocesses and the emulator, so a worker more than the cores pays off.
 TEST_WORKERS ?= 3
 
-.PHONY: demo test test-fast lint format bench clean
+.PHONY: install venv demo test test-fast lint format bench clean
 
 # uv installs in seconds what pip takes a minute and more for; pip remains the fallback.
 $(STAMP): pyproject.toml
@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' \
 		|| $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# .venv with the project installed: what `pulumi up` (Pulumi.yaml's virtualenv) and `opsctl` need.
+install: $(STAMP)
+	@echo "installed in $(VENV): run $(BIN)/opsctl, or 'source $(BIN)/activate' to put opsctl on PATH"
+
+venv: install
 
 # Both drills side by side, each on its own sandbox; their timelines and summaries one after the
 # other. Exit 1 when either fails.

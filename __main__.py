@@ -138,6 +138,7 @@ dns = DnsFailover(
             for role, api in apis.items()
         ),
         lever_alarm_name=lever.alarm.name,
+        lever_alarm_settings=lever.alarm_settings,
         lever_region=lever.region,
     ),
     opts=pulumi.ResourceOptions(provider=providers.alarm),
@@ -151,8 +152,8 @@ operator = OperatorPolicy(
         zone_id=zone.zone_id,
         health_check_ids=[
             *(check.id for check in dns.health_checks.values()),
+            # Not the CALCULATED check of autoFailover: GetHealthCheckStatus refuses one.
             dns.lever_health_check.id,
-            *([dns.primary_record_check.id] if settings.auto_failover else []),
         ],
         rest_api_ids={role: api.rest_api.id for role, api in apis.items()},
     ),
@@ -189,6 +190,7 @@ if fault_store is not None:
         "fault-injection",
         FaultInjectionExperimentsArgs(
             settings=settings,
+            account_id=account_id,
             wiring=fault_store.wiring,
             function_arns=[primary.functions[fn].arn for fn in fault_store.wiring.functions],
             stop_alarm_arns=[alarm.arn for alarm in alarms["primary"].metric_alarms],
@@ -218,6 +220,14 @@ pulumi.export(
     ),
 )
 pulumi.export("operatorPolicyArn", operator.policy.arn)
+# Where each alarm notifies: subscribe a pager to these (docs/paging.md).
+pulumi.export(
+    "alertTopics",
+    {
+        "health": dns.topic.arn,
+        **{f"{role}Region": regional.topic.arn for role, regional in alarms.items()},
+    },
+)
 pulumi.export("dashboardUrl", dashboard.url)
 pulumi.export("url", f"https://{settings.domain_name}")
 pulumi.export("primaryApiUrl", apis["primary"].api_url)

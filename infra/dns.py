@@ -38,6 +38,8 @@ class DnsFailoverArgs:
     zone_id: pulumi.Input[str]
     endpoints: tuple[RegionEndpoint, RegionEndpoint]
     lever_alarm_name: pulumi.Input[str]  # the lever's alarm (infra/lever.py)
+    # The alarm's evaluation settings (infra/lever.py), which its health check must follow.
+    lever_alarm_settings: pulumi.Input[str]
     lever_region: str  # where that alarm is: the secondary Region
 
 
@@ -92,8 +94,11 @@ class DnsFailover(pulumi.ComponentResource):
                 opts=child,
             )
 
-        # The lever: unhealthy while its alarm (in the secondary Region) is in ALARM. Without
-        # data the check keeps its last status, like the alarm (TreatMissingData `ignore`).
+        # The lever: unhealthy while the alarm's metric (in the secondary Region), evaluated by
+        # Route 53 with the alarm's settings, breaches. Route 53 ignores the alarm's
+        # TreatMissingData: without data the check keeps its last status. Route 53 copies the
+        # alarm's settings when the check is created or updated only, and the provider has no
+        # update that re-reads them: a change to the alarm's settings replaces the check.
         lever_name = settings.out_of_service_alarm_name
         self.lever_health_check = aws.route53.HealthCheck(
             f"{name}-primary-out-of-service-check",
@@ -104,7 +109,7 @@ class DnsFailover(pulumi.ComponentResource):
             tags=self._tagged(
                 settings, endpoints["primary"], args.zone_id, Name=lever_name, AlarmName=lever_name
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=args.lever_alarm_settings),
         )
         # What the primary's record answers to: the lever, or with autoFailover the lever AND
         # the primary's own HTTPS check (both must be healthy).

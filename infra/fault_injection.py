@@ -77,6 +77,7 @@ class FaultInjectionStore(pulumi.ComponentResource):
 @dataclass(frozen=True)
 class FaultInjectionExperimentsArgs:
     settings: Settings
+    account_id: pulumi.Input[str]  # FIS may assume the role only on this account's behalf
     wiring: FisLambdaWiring
     function_arns: list[pulumi.Input[str]]  # the primary's API and health functions
     stop_alarm_arns: list[pulumi.Input[str]]
@@ -105,6 +106,7 @@ class FaultInjectionExperiments(pulumi.ComponentResource):
                 ),
             ],
             child,
+            source_account=args.account_id,
         )
 
         common_parameters = {

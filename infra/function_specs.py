@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from stack_topology import REVOKED_PARTITION
+
 # The global table's partitions each function may touch (`dynamodb:LeadingKeys`), as the
 # functions spell them (tests/infra check them against functions/): revocations are written
-# only by the identity side, never by a function.
-REVOKED_PARTITION = "revoked"
+# only by operators (`opsctl revoke`), never by a function.
 HEALTH_PROBE_PARTITION = "health"
-API_PARTITIONS = ("session#*", "idempotency#sessions")
+API_PARTITIONS = ("session#*",)
 
 # The alias API Gateway invokes the authorizer through; provisioned concurrency lives on it.
 AUTHORIZER_ALIAS = "live"
@@ -70,9 +71,9 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         name="api",
         handler="functions.api.app.handler",
         timeout_seconds=10,
-        # Sessions and Powertools idempotency records; never the revocation list.
+        # Sessions (each its own idempotency record); never the revocation list.
         table_access=TableAccess(
-            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+            ("dynamodb:GetItem", "dynamodb:PutItem"),
             API_PARTITIONS,
             match="StringLike",
         ),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import METRICS_NAMESPACE, PROJECT, Settings
+from infra.settings import LEVER_METRICS_NAMESPACE, PROJECT, Settings
 
 OUT_OF_SERVICE_METRIC = "PrimaryOutOfService"
 # Route 53 alarms take only standard-resolution metrics and Average/Min/Max/Sum/SampleCount.
@@ -47,7 +47,7 @@ class OutOfServiceLever(pulumi.ComponentResource):
             name=settings.out_of_service_alarm_name,
             alarm_description="The data-plane failover lever: ALARM takes the primary Region out "
             "of DNS answers (opsctl failover publishes 1, fallback 0)",
-            namespace=METRICS_NAMESPACE,
+            namespace=LEVER_METRICS_NAMESPACE,
             metric_name=OUT_OF_SERVICE_METRIC,
             dimensions=out_of_service_dimensions(settings),
             statistic="Maximum",
@@ -59,5 +59,22 @@ class OutOfServiceLever(pulumi.ComponentResource):
             # The state latches until the next datapoint: a lever stays where it was set.
             treat_missing_data="ignore",
             opts=pulumi.ResourceOptions(parent=self),
+        )
+        # What Route 53 evaluates the metric stream with: its health check must follow a change.
+        self.alarm_settings: pulumi.Output[str] = pulumi.Output.json_dumps(
+            {
+                key: getattr(self.alarm, key)
+                for key in (
+                    "namespace",
+                    "metric_name",
+                    "dimensions",
+                    "statistic",
+                    "period",
+                    "evaluation_periods",
+                    "datapoints_to_alarm",
+                    "threshold",
+                    "comparison_operator",
+                )
+            }
         )
         self.register_outputs({"alarmName": self.alarm.name, "region": self.region})

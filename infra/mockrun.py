@@ -16,8 +16,8 @@ Stable API (used by tests/infra, `infra.preview` and the local sandbox):
   `new_resource` too, with `custom=False`, as in Pulumi's own mock monitor.
 - Returns `ProgramRun(resources, outputs, calls, layer_commands)`: every declared resource as a
   `DeclaredResource` (type, name, inputs, outputs, region, plus urn, id, parent, provider,
-  ignore_changes, custom, dependencies, aliases; URNs as the engine makes them, aliases resolved
-  to the URNs they name), the resolved stack outputs, every provider function
+  ignore_changes, custom, dependencies, aliases, replacement_trigger; URNs as the engine makes
+  them, aliases resolved to the URNs they name), the resolved stack outputs, every provider function
   call, and the pip commands the Lambda dependency layer build would have run (nothing is
   installed).
 - Callable any number of times per process; each run starts a fresh root stack.
@@ -44,6 +44,7 @@ from infra.pulumi_internals import (
     fresh_root_stack,
     is_secret,
     provider_pb2,
+    replacement_trigger_of,
     resource_pb2,
     root_stack,
     run_program_func,
@@ -96,6 +97,8 @@ class DeclaredResource:
     # The URNs it was known by (its `aliases`, resolved as the engine does, in `urn`'s scheme):
     # the engine carries a resource found under one of them over to `urn` instead of replacing it.
     aliases: tuple[str, ...] = ()
+    # Its `replacement_trigger` option: a change of this value replaces the resource.
+    replacement_trigger: Any = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,7 @@ class _RecordingMonitor(MockMonitor):
                 custom=request.custom or False,
                 dependencies=tuple(request.dependencies),
                 aliases=tuple(self._alias_urn(request, alias) for alias in request.aliases),
+                replacement_trigger=replacement_trigger_of(request),
             )
         )
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)

@@ -8,6 +8,7 @@ the SDK that are not documented API (checked against pulumi 3.100 to 3.272):
 - `pulumi.runtime.proto.{resource_pb2, provider_pb2}`: the gRPC messages the monitor answers.
 - `pulumi.runtime.rpc.{serialize_properties, deserialize_properties}` and the secret marker
   `_special_sig_key`/`_special_secret_sig`: the wire form of resource properties.
+- `RegisterResourceRequest.replacement_trigger`: the option's value, as a protobuf Value.
 - `pulumi.runtime.settings.ROOT` and `get_root_resource`: the root stack, reset per run.
 - `pulumi.runtime.config.set_all_config`: the config the CLI would hand the program.
 - `pulumi.runtime.stack.run_pulumi_func`: runs a program and waits for its registrations.
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from google.protobuf import json_format
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as _settings
 from pulumi.runtime.config import set_all_config
@@ -36,6 +38,7 @@ __all__ = [
     "fresh_root_stack",
     "is_secret",
     "provider_pb2",
+    "replacement_trigger_of",
     "resource_pb2",
     "root_stack",
     "run_program_func",
@@ -62,6 +65,14 @@ def deserialize_properties(struct: Any) -> dict[str, Any]:
 def serialize_properties(properties: dict[str, Any]) -> Any:
     """Resource properties onto the wire, as a mock monitor's answer carries them."""
     return run_sync(rpc.serialize_properties(properties, {}))
+
+
+def replacement_trigger_of(request: Any) -> Any:
+    """A RegisterResourceRequest's `replacement_trigger` option (a protobuf Value), as Python;
+    None when it is not set. An unknown (a preview's) value stays Pulumi's unknown marker."""
+    if not request.HasField("replacement_trigger"):
+        return None
+    return json_format.MessageToDict(request.replacement_trigger)
 
 
 def is_secret(value: dict[str, Any]) -> bool:

@@ -26,6 +26,10 @@ R = TypeVar("R", bound=pulumi.Resource)
 # require that header.
 AUTHORIZER_FUNCTION = "authorizer"
 TOKEN_SOURCE = "method.request.header.Authorization"
+# API Gateway answers 401 without invoking the authorizer when the header does not have this
+# shape: `Bearer` (any case, as the authorizer accepts it) and a compact JWS. Junk costs no
+# invocation and cannot use up the authorizer's concurrency.
+TOKEN_SHAPE = r"^[Bb][Ee][Aa][Rr][Ee][Rr] [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ class RegionalApi(pulumi.ComponentResource):
             rest_api=self.rest_api.id,
             type="TOKEN",
             identity_source=TOKEN_SOURCE,
+            identity_validation_expression=TOKEN_SHAPE,
             authorizer_uri=self._args.targets[AUTHORIZER_FUNCTION].invoke_arn,
             authorizer_result_ttl_in_seconds=settings.authorizer_cache_ttl,
         )
@@ -320,11 +325,13 @@ class RegionalApi(pulumi.ComponentResource):
                 )
             ],
             self._child(),
+            source_account=self._args.account_id,
         )
+        # Without its policy the role cannot write logs, and API Gateway checks that it can.
         return aws.apigateway.Account(
             f"{self._name}-apigw-account",
             cloudwatch_role_arn=role.arn,
-            opts=self._child(),
+            opts=self._child(depends_on=[role.policy]),
         )
 
     def _custom_domain(self, settings: Settings) -> None:

@@ -19,7 +19,7 @@ from infra.aliases import regional_child
 from infra.environment import function_environment
 from infra.fault_injection import FisLambdaWiring
 from infra.function_specs import FUNCTION_SPECS, FunctionSpec
-from infra.policies import allow, regional_arn, service_role
+from infra.policies import ServiceRole, allow, regional_arn, service_role
 from infra.settings import PROJECT, Role, Settings
 
 HEALTHY = "healthy"
@@ -137,7 +137,7 @@ class RegionalFunctions(pulumi.ComponentResource):
         fis = self._args.fault_injection
         return fis if fis is not None and spec.name in fis.functions else None
 
-    def _function_role(self, spec: FunctionSpec) -> aws.iam.Role:
+    def _function_role(self, spec: FunctionSpec) -> ServiceRole:
         """An execution role with only what the row grants; `*` only for X-Ray (it requires it)."""
         args = self._args
         statements = [

@@ -18,6 +18,9 @@ PROJECT = "multi-region-authorizer"
 PARTITION = "aws"  # every ARN this program builds is in the commercial partition
 STAGE_NAME = "prod"
 METRICS_NAMESPACE = "MultiRegionAuthorizer"  # the functions' own metrics (docs/contracts.md)
+# The data-plane lever's metric: a namespace of its own, so the operator policy's PutMetricData
+# (limited to it) cannot forge the functions' metrics.
+LEVER_METRICS_NAMESPACE = "MultiRegionAuthorizer/Lever"
 HEALTH_PATH = "/health"
 FUNCTIONS = tuple(spec.name for spec in FUNCTION_SPECS)
 # The functions AWS FIS Lambda actions target (they get the FIS extension's wiring).

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 
 from infra.lever import OUT_OF_SERVICE_METRIC, out_of_service_dimensions
-from infra.settings import ALARM_REGION, METRICS_NAMESPACE, Role, Settings
+from infra.settings import ALARM_REGION, LEVER_METRICS_NAMESPACE, Role, Settings
 from stack_topology import (
     OutOfService,
     RecordRef,
@@ -83,7 +83,7 @@ def topology_output(
                 regions=(primary, secondary),
                 out_of_service=OutOfService(
                     region=lever.region,
-                    namespace=METRICS_NAMESPACE,
+                    namespace=LEVER_METRICS_NAMESPACE,
                     metric_name=OUT_OF_SERVICE_METRIC,
                     dimensions=out_of_service_dimensions(settings),
                     alarm_name=settings.out_of_service_alarm_name,

@@ -8,8 +8,9 @@ with the change) and as two JSON lines in the local audit log (`OPSCTL_AUDIT_LOG
 - the *outcome*, written once AWS has answered: the change id, whether it was applied, INSYNC.
 
 Both carry the same `id`; the outcome repeats the intent's fields, so it reads on its own. Each
-line is one write(2) of the whole line with O_APPEND, then fsync: a crash leaves at most a torn
-last line, which `read` reports and the next `append` never continues.
+line is one write(2) of the whole line with O_APPEND, then fsync. A write that fills the disk is
+truncated back to the last whole line; a crash mid-write leaves at most a torn last line, which
+`read` reports and the next `append` never continues.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class AuditRecord:
     id: str  # shared by a change's intent and outcome
     phase: str  # intent | outcome
     time: str
-    action: str  # failover | fallback | switch
+    action: str  # failover | fallback | switch | revoke
     app: str
     actor: Actor
     reason: str
@@ -250,6 +251,13 @@ class AuditHistory:
     entries: list[AuditRecord]
     skipped: list[str]  # one note per unreadable line
 
+    def last_change(self, app: str, step: str) -> AuditRecord | None:
+        """The newest change of `app` at `step` (e.g. "lever") that was or may have been applied."""
+        for record in reversed(self.entries):
+            if record.app == app and record.step == step and record.applied is not False:
+                return record
+        return None
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -304,8 +312,8 @@ class AuditLog:
 
     def append(self, record: AuditRecord) -> None:
         """Write the record as one whole line (one write, then fsync); AuditWriteError if the
-        line is not on disk. A torn last line (a crash mid-write) is ended first, never
-        continued."""
+        line is not on disk, and then no part of it is. A torn last line (a crash mid-write) is
+        ended first, never continued."""
         line = (json.dumps(record.to_json(), sort_keys=True) + "\n").encode("utf-8")
         try:
             fd = self._open_for_append()
@@ -315,6 +323,8 @@ class AuditLog:
                     line = b"\n" + line
                 written = os.write(fd, line)
                 if written != len(line):  # a full disk takes part of the line
+                    # Take the part back: the log ends with its last whole line, as before.
+                    os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_CUR) - written)
                     raise OSError(0, f"only {written} of {len(line)} bytes were written")
                 os.fsync(fd)
             finally:
@@ -345,7 +355,11 @@ class AuditLog:
                 failure.add_note(message)
 
     def read(self) -> AuditHistory:
-        if not self.path.exists():
+        try:
+            found = self.path.exists()
+        except OSError as error:  # a name too long, a directory on the way not searchable
+            raise OpsctlError(f"cannot read audit log {self.path}: {error.strerror}") from None
+        if not found:
             return AuditHistory([], [])
         text = read_regular_file(self.path, what="audit log", max_bytes=MAX_AUDIT_LOG_BYTES)
         lines = text.split("\n")

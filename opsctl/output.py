@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from opsctl.dataplane import LeverPlan, LeverResult
 from opsctl.model import Weights
 from opsctl.probe import ProbeReport
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
+from opsctl.revocation import RevocationList, RevokePlan, RevokeResult, iso
 from opsctl.shift import ShiftPlan
 from opsctl.shiftapply import ShiftResult
 from opsctl.status import RegionStatus, StatusReport
@@ -293,6 +295,7 @@ def plan_renderable(plan: ShiftPlan) -> RenderableType:
     for index, step in enumerate(plan.steps, start=1):
         table.add_row(*_weights_row(f"{index}", step))
     parts: list[RenderableType] = [table]
+    parts.extend(text(f"note: {note}", style="yellow") for note in plan.notes)
     if plan.preflight is not None:
         parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
     return Group(*parts)
@@ -340,8 +343,13 @@ def lever_result_renderable(result: LeverResult) -> RenderableType:
         if result.dns is not None and result.approval_to_dns_seconds is not None
         else "not checked (no nameServers in the topology)"
     )
+    moved = (
+        f"lever {result.lever_action}d ({result.change_id})"
+        if result.published
+        else f"lever already {result.lever_action}d by another change (nothing published)"
+    )
     lines = [
-        f"lever {result.lever_action}d ({result.change_id})",
+        moved,
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
@@ -365,6 +373,42 @@ def switch_result_renderable(result: SwitchResult) -> RenderableType:
         f"{switch_label(result.plan)} is now {result.plan.target} "
         f"(parameter version {result.version})"
     )
+
+
+def revoke_label(plan: RevokePlan) -> str:
+    return f"token {plan.jti}"
+
+
+def revoke_already(plan: RevokePlan) -> str:
+    until = plan.current.until if plan.current else "-"
+    return f"{revoke_label(plan)} is already revoked until {until}"
+
+
+def revoke_plan_renderable(plan: RevokePlan) -> RenderableType:
+    current = f"revoked until {plan.current.until}" if plan.current else "not revoked"
+    return text(
+        f"{revoke_label(plan)}: {current} -> revoked until {iso(plan.expires_at)}, "
+        f"written to {plan.table} in {plan.region} ({plan.role})"
+    )
+
+
+def revoke_result_renderable(result: RevokeResult) -> RenderableType:
+    return text(
+        f"{revoke_label(result.plan)} is revoked until {iso(result.plan.expires_at)} "
+        f"({result.change_id}); every authorizer denies it within 60 s plus replication and "
+        "its cache TTL"
+    )
+
+
+def revocations_renderable(listed: RevocationList, now: float | None = None) -> RenderableType:
+    moment = time.time() if now is None else now
+    table = Table(title=f"revoked tokens in {listed.table} ({listed.region})", title_justify="left")
+    for column in ("jti", "until", "revoked by", "reason"):
+        table.add_column(column, overflow="fold")
+    for revocation in listed.revocations:
+        until = revocation.until + (" (expired)" if revocation.expired(moment) else "")
+        table.add_row(revocation.jti, until, _dash(revocation.revoked_by), _dash(revocation.reason))
+    return table
 
 
 _OUTCOME_CELL = {

@@ -13,6 +13,7 @@ threading module's traceback. Daemon threads are left behind; the process exits 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -44,19 +45,27 @@ HEALTH_LOOKBACK = timedelta(minutes=10)
 # SDK's minute of timeouts and retries (its reads are left behind). OPSCTL_READ_DEADLINE overrides.
 READ_DEADLINE = 3.5
 READ_DEADLINE_ENV = "OPSCTL_READ_DEADLINE"
+# What OPSCTL_READ_DEADLINE may be: long enough for one slow round trip, short enough that a
+# Region that does not answer never stalls a command for more than minutes (and far below what
+# the wait itself can represent).
+READ_DEADLINE_RANGE = (0.1, 600.0)
 
 
 def read_deadline() -> float:
-    """READ_DEADLINE, or OPSCTL_READ_DEADLINE when set (seconds, > 0)."""
+    """READ_DEADLINE, or OPSCTL_READ_DEADLINE when set (seconds, within READ_DEADLINE_RANGE)."""
     configured = os.environ.get(READ_DEADLINE_ENV)
     if not configured:
         return READ_DEADLINE
     try:
         seconds = float(configured)
     except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise InputError(f"{READ_DEADLINE_ENV} must be a number of seconds > 0, got {configured!r}")
+        seconds = math.nan
+    low, high = READ_DEADLINE_RANGE
+    if not low <= seconds <= high:  # NaN fails too
+        raise InputError(
+            f"{READ_DEADLINE_ENV} must be a number of seconds from {low:g} to {high:g}, "
+            f"got {configured!r}"
+        )
     return seconds
 
 
@@ -92,21 +101,28 @@ def gather(
 
     With `timeout`, a read still running after that many seconds yields an AwsUnreachable and is
     left behind (its thread ends with the SDK's own timeouts). A Ctrl-C while waiting propagates
-    at once. Any other exception in a read (a bug) is re-raised here.
+    at once. Any other exception in a read (something opsctl did not foresee in what a source
+    returned) makes that source unreadable with the exception as its reason: one source never
+    sinks the others.
     """
 
-    def run(task: Callable[[], T], future: Future[Outcome[T]]) -> None:
+    def run(key: str, task: Callable[[], T], future: Future[Outcome[T]]) -> None:
         try:
             future.set_result(Outcome(task()))
         except OpsctlError as error:
             future.set_result(Outcome(None, error))
-        except BaseException as error:  # a bug: re-raised in the waiting thread
+        except Exception as error:
+            unexpected = OpsctlError(
+                f"reading {key} failed: unexpected {type(error).__name__}: {error}"
+            )
+            future.set_result(Outcome(None, unexpected))
+        except BaseException as error:  # SystemExit and the like: re-raised in the waiter
             future.set_exception(error)
 
     futures: dict[str, Future[Outcome[T]]] = {key: Future() for key in tasks}
     for key, task in tasks.items():
         threading.Thread(
-            target=run, args=(task, futures[key]), name=f"opsctl-read-{key}", daemon=True
+            target=run, args=(key, task, futures[key]), name=f"opsctl-read-{key}", daemon=True
         ).start()
     wait(futures.values(), timeout=timeout)
     return {
@@ -191,7 +207,8 @@ def read_alarms(cloudwatch: Any, names: Iterable[str]) -> dict[str, AlarmState]:
             found[alarm["AlarmName"]] = AlarmState(
                 name=alarm["AlarmName"],
                 state=alarm.get("StateValue"),
-                since=iso_time(alarm.get("StateUpdatedTimestamp")),
+                # StateUpdatedTimestamp moves on any update, a new reason in the same state too.
+                since=iso_time(alarm.get("StateTransitionedTimestamp")),
             )
     return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from stack_topology.jsonvalue import to_json_value
 from stack_topology.model import (
@@ -50,6 +51,29 @@ def _optional_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
     if not isinstance(value, str):
         raise TopologyDocumentError(f"topology: {where}.{key} must be a string")
     return value or None
+
+
+# The record types a weighted alias to a Regional API can have (what the name servers are asked).
+RECORD_TYPES = ("A", "AAAA")
+
+
+def _optional_url(obj: Mapping[str, Any], key: str, where: str) -> str:
+    """An http(s) URL with a host and a valid port, or "" when absent: every later use (the
+    direct probe, readiness finding the API) takes it apart without checking again."""
+    value = _optional_str(obj, key, where)
+    if value is None:
+        return ""
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        valid = False
+    if not valid or any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise TopologyDocumentError(
+            f"topology: {where}.{key} is not an http(s) URL with a host: {value!r}"
+        )
+    return value
 
 
 def _require_distinct(records: list[RecordRef], regions: list[RegionTopology]) -> None:
@@ -157,12 +181,12 @@ def _parse_records(document: Mapping[str, Any]) -> list[RecordRef]:
         if not isinstance(raw, Mapping):
             raise TopologyDocumentError(f"topology: records[{index}] must be an object")
         where = f"records[{index}]"
-        records.append(
-            RecordRef(
-                name=fqdn(_require_str(raw, "name", where)),
-                type=_require_str(raw, "type", where).upper(),
+        record_type = _require_str(raw, "type", where).upper()
+        if record_type not in RECORD_TYPES:
+            raise TopologyDocumentError(
+                f"topology: {where}.type must be {' or '.join(RECORD_TYPES)}, not {record_type!r}"
             )
-        )
+        records.append(RecordRef(name=fqdn(_require_str(raw, "name", where)), type=record_type))
     return records
 
 
@@ -185,8 +209,8 @@ def _parse_regions(document: Mapping[str, Any]) -> list[RegionTopology]:
                 set_identifier=_require_str(raw_region, "setIdentifier", where),
                 health_check_id=_require_str(raw_region, "healthCheckId", where),
                 alarm_name=_require_str(raw_region, "alarmName", where),
-                api_url=_optional_str(raw_region, "apiUrl", where) or "",
-                health_url=_optional_str(raw_region, "healthUrl", where) or "",
+                api_url=_optional_url(raw_region, "apiUrl", where),
+                health_url=_optional_url(raw_region, "healthUrl", where),
                 failure_switch=_require_str(raw_region, "failureSwitch", where),
                 impaired_alarm_name=_optional_str(raw_region, "impairedAlarmName", where),
                 alias_target=_alias_target(_optional_str(raw_region, "aliasTarget", where)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
@@ -11,14 +10,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.api.idempotency import idempotency_config, idempotent_create
 from functions.api.models import (
     Caller,
     CreateSessionRequest,
-    Session,
     SessionSpec,
     parse_idempotency_key,
     parse_session_id,
@@ -37,8 +33,6 @@ app = APIGatewayRestResolver()
 class ApiRuntime:
     region: str
     sessions: SessionService
-    create_session: Callable[[CreateSessionRequest], Session]
-    idempotency: IdempotencyConfig
 
 
 @cache
@@ -46,13 +40,7 @@ def runtime() -> ApiRuntime:
     settings = TableSettings.from_env()
     dynamodb = aws.client("dynamodb", settings.region)
     sessions = SessionService(SessionStore(dynamodb, settings.table_name), settings.region)
-    config = idempotency_config()
-    return ApiRuntime(
-        region=settings.region,
-        sessions=sessions,
-        create_session=idempotent_create(sessions.create, dynamodb, settings.table_name, config),
-        idempotency=config,
-    )
+    return ApiRuntime(region=settings.region, sessions=sessions)
 
 
 def _caller() -> Caller:
@@ -71,7 +59,7 @@ def whoami() -> Response:
         HTTPStatus.OK,
         {
             "principal": caller.principal_id,
-            "claims": {"sub": caller.subject, "iss": caller.issuer, "scope": list(caller.scopes)},
+            "claims": {**caller.identity.as_json(), "scope": list(caller.scopes)},
             "region": runtime().region,
             "authorizerRegion": caller.authorizer_region,
         },
@@ -82,13 +70,11 @@ def whoami() -> Response:
 def create_session() -> Response:
     caller = _caller()
     request = CreateSessionRequest(
-        owner=caller.subject,
+        owner=caller.identity,
         idempotency_key=parse_idempotency_key(app.current_event.headers.get("idempotency-key")),
         spec=SessionSpec.from_body(app.current_event.decoded_body),
     )
-    current = runtime()
-    current.idempotency.register_lambda_context(app.lambda_context)
-    session = current.create_session(request)
+    session = runtime().sessions.create(request)
     metrics.add_metric(name="SessionCreateRequests", unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.CREATED, session.as_json())
 

@@ -17,9 +17,21 @@ MAX_BODY_BYTES = 4096
 GAME_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MODES = ("casual", "ranked")
 MIN_PLAYERS, MAX_PLAYERS = 2, 64
-# Visible ASCII only: the key is hashed into the idempotency record, never echoed.
+# Visible ASCII only: the key is hashed into the session id, never echoed.
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a caller is: a token's `sub` is unique only within its issuer (RFC 7519 §4.1.2), so
+    ownership and idempotency always key on both."""
+
+    issuer: str
+    subject: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"iss": self.issuer, "sub": self.subject}
 
 
 @dataclass(frozen=True)
@@ -27,19 +39,24 @@ class Caller:
     """Who is calling, as the authorizer established it (its policy context)."""
 
     principal_id: str
-    subject: str
-    issuer: str
+    identity: Identity
     scopes: tuple[str, ...]
     authorizer_region: str
 
     @classmethod
     def from_authorizer(cls, authorizer: object) -> Caller:
-        if not isinstance(authorizer, Mapping) or not authorizer.get("principalId"):
+        if (
+            not isinstance(authorizer, Mapping)
+            or not authorizer.get("principalId")
+            or not authorizer.get("issuer")
+        ):
             raise Unauthenticated("no authenticated caller on this request")
         return cls(
             principal_id=str(authorizer["principalId"]),
-            subject=str(authorizer.get("subject", authorizer["principalId"])),
-            issuer=str(authorizer.get("issuer", "")),
+            identity=Identity(
+                issuer=str(authorizer["issuer"]),
+                subject=str(authorizer.get("subject", authorizer["principalId"])),
+            ),
             scopes=tuple(str(authorizer.get("scopes", "")).split()),
             authorizer_region=str(authorizer.get("region", "")),
         )
@@ -114,7 +131,7 @@ def parse_session_id(value: str) -> str:
 class CreateSessionRequest:
     """What makes a create idempotent: the same owner and key; `spec` must match on replay."""
 
-    owner: str
+    owner: Identity
     idempotency_key: str
     spec: SessionSpec
 
@@ -122,20 +139,18 @@ class CreateSessionRequest:
 @dataclass(frozen=True)
 class Session:
     id: str
-    owner: str
-    game: str
-    mode: str
-    max_players: int
+    owner: Identity
+    spec: SessionSpec
     created_at: str  # ISO 8601, UTC
     region: str  # the Region that created it
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "owner": self.owner,
-            "game": self.game,
-            "mode": self.mode,
-            "maxPlayers": self.max_players,
+            "owner": self.owner.as_json(),
+            "game": self.spec.game,
+            "mode": self.spec.mode,
+            "maxPlayers": self.spec.max_players,
             "createdAt": self.created_at,
             "region": self.region,
         }

@@ -6,5 +6,5 @@ mocks that create what runs in moto), front (an API Gateway-like front per Regio
 each), idp (signing key + JWKS on loopback), healthcheck (Route 53-like checkers),
 alarmevaluator (CloudWatch alarm evaluation), replicator (global-table replication between the
 Regional tables), resolver (the shared hostname answered from the weighted records), runtime (the
-background supervisor), drill (the rehearsals: switch_drill, outage_drill, drillrun).
+background supervisor). The drills that rehearse on it live in opsctl.drill.
 """

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from opsctl.periodic import PeriodicWorker
 from opsctl.sandbox.alarmrule import evaluate_rule
 from opsctl.sandbox.alarms import (
     COMPARISONS,
@@ -28,7 +29,6 @@ from opsctl.sandbox.alarms import (
     statistic_for,
     statistic_named,
 )
-from opsctl.sandbox.periodic import PeriodicWorker
 
 REGION_NAMES = {
     "us-east-1": "US East (N. Virginia)",

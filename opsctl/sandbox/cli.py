@@ -15,14 +15,15 @@ import typer
 from rich.table import Table
 
 from opsctl import output
+from opsctl.drill.scenario import Scenario
 from opsctl.errors import InputError, OpsctlError
 from opsctl.options import number_option
 from opsctl.reporting import exit_on_error
 from opsctl.sandbox.outage import OutageMode
-from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import (
     SANDBOX_DIR_ENV,
     SandboxState,
+    dir_flag,
     sandbox_dir,
 )
 
@@ -68,8 +69,8 @@ def _require_emulator() -> None:
         import moto.server  # noqa: F401
     except ImportError:
         raise OpsctlError(
-            "the sandbox needs moto: pip install 'multi-region-authorizer[sandbox]' "
-            "(make demo installs it)"
+            "the sandbox needs moto: run `make install` in the repository "
+            "(or `pip install -e '.[sandbox]'` there)"
         ) from None
 
 
@@ -132,7 +133,10 @@ def up(
         table.add_row("topology", state.topology_file)
         table.add_row("log", state.log_file)
         output.stdout.print(table)
-        output.info('next: eval "$(opsctl sandbox env)"; opsctl status; opsctl probe --sandbox')
+        flag = dir_flag(options.directory)
+        output.info(
+            f'next: eval "$(opsctl sandbox env{flag})"; opsctl status; opsctl probe --sandbox{flag}'
+        )
 
 
 @sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox down")
@@ -187,7 +191,8 @@ def outage(
         state = _load_state(directory)
         out = take_out(state, region, mode)
         output.info(
-            f"{region} is out ({out[region].value}); `opsctl sandbox restore {region}` ends it"
+            f"{region} is out ({out[region].value}); "
+            f"`opsctl sandbox restore {region}{dir_flag(sandbox_dir(directory))}` ends it"
         )
 
 
@@ -308,8 +313,8 @@ def drill(
     """Rehearse a failover end to end on a fresh sandbox while players play; print the timeline
     and the measurements, tear down. Exit 1 when a check fails."""
     with exit_on_error():
-        from opsctl.sandbox.drill import DrillFailed
-        from opsctl.sandbox.drillrun import run_drill_command
+        from opsctl.drill.drillrun import run_drill_command
+        from opsctl.drill.engine import DrillFailed
         from opsctl.sandbox.lifecycle import SandboxStartError
 
         options = _sandbox_options(time_scale, stack_file, directory)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsctl import output
-from opsctl.sandbox.scenario import Scenario
+from opsctl.drill.scenario import Scenario
 
 # One drill from start to teardown; alone each takes one to two and a half minutes.
 DRILL_BOUND_SECONDS = 480.0

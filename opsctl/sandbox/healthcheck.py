@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from opsctl.periodic import PeriodicWorker, stop_all
 from opsctl.probe import Endpoint, http_exchange
-from opsctl.sandbox.periodic import PeriodicWorker, stop_all
 
 ROUTE53_NAMESPACE = "AWS/Route53"
 HEALTHY_FRACTION = 0.18

@@ -19,6 +19,7 @@ from opsctl.sandbox.state import (
     SandboxState,
     SandboxStateError,
     SupervisorIdentity,
+    dir_flag,
     lock_holder,
 )
 
@@ -97,7 +98,7 @@ def start_background(
         if holder is not None:
             raise SandboxStartError(
                 f"a sandbox is already running in {directory} (supervisor pid {holder.pid}); "
-                "run `opsctl sandbox down` first"
+                f"run `opsctl sandbox down{dir_flag(directory)}` first"
             )
         (directory / STATE_FILE).unlink(missing_ok=True)  # left by one that died
         log_file = directory / "sandbox.log"

@@ -16,6 +16,7 @@ from typing import Any
 
 from moto.awslambda import urls as lambda_urls
 from moto.awslambda.responses import LambdaResponse
+from moto.cloudwatch.models import Alarm
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
 from moto.route53.models import HealthCheck
@@ -29,6 +30,7 @@ _MOTO_GET_HEALTH_CHECK_STATUS = Route53Response.get_health_check_status
 _MOTO_CREATE_HEALTH_CHECK = Route53Response.create_health_check
 _MOTO_UPDATE_HEALTH_CHECK = Route53Response.update_health_check
 _MOTO_HEALTH_CHECK_CONFIG = HealthCheck.health_check_config.fget  # type: ignore[attr-defined]
+_MOTO_ALARM_UPDATE_STATE = Alarm.update_state
 _LAMBDA_ACCOUNT_SETTINGS_URL = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
 _PROVISIONED_CONCURRENCY_URL = (
     r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)"
@@ -93,6 +95,20 @@ def install(
     # alarm; Route 53 shows its AlarmIdentifier and InsufficientDataHealthStatus instead.
     HealthCheck.health_check_config = property(  # type: ignore[assignment,method-assign]
         lambda check: data_plane.shown_config(check, _MOTO_HEALTH_CHECK_CONFIG(check))
+    )
+
+    # CloudWatch DescribeAlarms: moto has no StateTransitionedTimestamp. CloudWatch moves it only
+    # when the state changes, and StateUpdatedTimestamp on any state update (a SetAlarmState to
+    # the same state, a new reason).
+    def update_state(alarm: Alarm, reason: str, reason_data: str, state_value: str) -> None:
+        changed = state_value != alarm.state_value
+        _MOTO_ALARM_UPDATE_STATE(alarm, reason, reason_data, state_value)
+        if changed:
+            alarm.transitioned_at = alarm.state_updated_timestamp  # type: ignore[attr-defined]
+
+    Alarm.update_state = update_state  # type: ignore[method-assign]
+    Alarm.state_transitioned_timestamp = property(  # type: ignore[attr-defined]
+        lambda alarm: getattr(alarm, "transitioned_at", alarm.configuration_updated_timestamp)
     )
 
     # CloudWatch PutCompositeAlarm: moto routes no action to it, though its PutMetricAlarm

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from opsctl.periodic import PeriodicWorker
 from opsctl.sandbox import outage
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.sandbox.outage import Outages
-from opsctl.sandbox.periodic import PeriodicWorker
 from opsctl.sandbox.regionfront import (
     FRONT_READY_TIMEOUT_SECONDS,
     FRONT_STOP_TIMEOUT_SECONDS,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opsctl.sandbox.periodic import PeriodicWorker
+from opsctl.periodic import PeriodicWorker
 
 KeyId = str  # canonical JSON of the item's key attributes
 DYNAMODB_NAMESPACE = "AWS/DynamoDB"

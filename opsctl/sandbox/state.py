@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +53,14 @@ def sandbox_dir(explicit: Path | None = None) -> Path:
         return explicit
     configured = os.environ.get(SANDBOX_DIR_ENV)
     return Path(configured) if configured else Path.cwd() / ".sandbox"
+
+
+def dir_flag(directory: Path) -> str:
+    """` --dir DIR` when `directory` is not where a command finds the sandbox by default, else
+    nothing: a hint to run another command must reach the same sandbox when pasted."""
+    if directory.resolve() == sandbox_dir().resolve():
+        return ""
+    return f" --dir {shlex.quote(str(directory))}"
 
 
 def _open_lock(directory: Path) -> int:
@@ -180,7 +189,8 @@ class SandboxState:
         path = directory / STATE_FILE
         if not path.exists():
             raise SandboxStateError(
-                f"no sandbox is running in {directory} (run `opsctl sandbox up`)"
+                f"no sandbox is running in {directory} "
+                f"(run `opsctl sandbox up{dir_flag(directory)}`)"
             )
         try:
             raw = json.loads(path.read_text())

@@ -19,19 +19,19 @@ import boto3
 import jwt
 from rich.console import Console
 
-from opsctl.sandbox.drill import (
+from opsctl.drill.drillrun import summary_table
+from opsctl.drill.engine import (
     DRILL_REASON,
     FALLBACK_STEPS,
     PROBE_COUNT,
     Drill,
     sandbox_environment,
 )
-from opsctl.sandbox.drillrun import summary_table
+from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.lifecycle import address_open, process_alive
 from opsctl.sandbox.processes import PROJECT_ROOT
 from opsctl.sandbox.state import STATE_FILE, SandboxState
-from opsctl.sandbox.switch_drill import SwitchDrill
 
 
 def weights(state: SandboxState, drill: Drill) -> dict[str, int]:

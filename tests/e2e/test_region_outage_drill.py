@@ -10,12 +10,12 @@ from typing import Any
 
 from rich.console import Console
 
-from opsctl.sandbox.drill import sandbox_environment
-from opsctl.sandbox.drillrun import measurements_table
+from opsctl.drill.drillrun import measurements_table
+from opsctl.drill.engine import sandbox_environment
+from opsctl.drill.outage_drill import RegionOutageDrill
+from opsctl.drill.timeline import failed
 from opsctl.sandbox.outage import regions_out
-from opsctl.sandbox.outage_drill import RegionOutageDrill
 from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.timeline import failed
 
 
 def audit_lines(state: SandboxState) -> list[dict[str, Any]]:

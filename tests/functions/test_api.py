@@ -1,5 +1,5 @@
-"""The session API: whoami, idempotent session creation (also across a failover), reads, and
-clear errors for bad input on every route."""
+"""The session API: whoami, idempotent session creation (also across Regions, with or without
+replication), reads, and clear errors for bad input on every route."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from functions.api import app as api_app
 from tests.functions.support import (
+    ISSUER,
     OTHER_REGION,
     REGION,
     TABLE_NAME,
@@ -21,6 +22,7 @@ from tests.functions.support import (
 )
 
 SESSION_BODY = {"game": "chess", "mode": "ranked", "maxPlayers": 2}
+PARTNER_ISSUER = "https://login.partner.example/"
 
 
 def call(event: dict[str, Any], function_name: str = "api") -> tuple[int, dict[str, Any]]:
@@ -28,8 +30,10 @@ def call(event: dict[str, Any], function_name: str = "api") -> tuple[int, dict[s
     return response["statusCode"], json.loads(response["body"])
 
 
-def as_caller(event: dict[str, Any], subject: str) -> dict[str, Any]:
-    event["requestContext"]["authorizer"].update(principalId=subject, subject=subject)
+def as_caller(event: dict[str, Any], subject: str, issuer: str = ISSUER) -> dict[str, Any]:
+    event["requestContext"]["authorizer"].update(
+        principalId=subject, subject=subject, issuer=issuer
+    )
     return event
 
 
@@ -37,8 +41,9 @@ def create_event(
     body: Any = SESSION_BODY,
     key: str | None = "3f0c2a8e-5b8d-4f57-9c1e-2d7f0b6a9e41",
     subject: str = "user-8f14e45f",
+    issuer: str = ISSUER,
 ) -> dict[str, Any]:
-    event = as_caller(load_event("api_create_session"), subject)
+    event = as_caller(load_event("api_create_session"), subject, issuer)
     event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
     for headers in (event["headers"], event["multiValueHeaders"]):
         headers.pop("Idempotency-Key")
@@ -48,8 +53,10 @@ def create_event(
     return event
 
 
-def get_event(session_id: str, subject: str = "user-8f14e45f") -> dict[str, Any]:
-    event = as_caller(load_event("api_get_session"), subject)
+def get_event(
+    session_id: str, subject: str = "user-8f14e45f", issuer: str = ISSUER
+) -> dict[str, Any]:
+    event = as_caller(load_event("api_get_session"), subject, issuer)
     event["path"] = f"/sessions/{session_id}"
     event["pathParameters"] = {"id": session_id}
     return event
@@ -78,7 +85,10 @@ def test_whoami_returns_the_caller_and_the_serving_region(function_env: Function
     }
 
 
-@pytest.mark.parametrize("authorizer", [None, {}, {"principalId": ""}])
+@pytest.mark.parametrize(
+    "authorizer",
+    [None, {}, {"principalId": ""}, {"principalId": "user-8f14e45f", "subject": "user-8f14e45f"}],
+)
 def test_a_request_without_a_caller_is_401(function_env: FunctionEnv, authorizer: Any) -> None:
     event = load_event("api_whoami")
     event["requestContext"]["authorizer"] = authorizer
@@ -91,7 +101,7 @@ def test_a_request_without_a_caller_is_401(function_env: FunctionEnv, authorizer
 def test_creating_a_session_returns_201_and_stores_it(function_env: FunctionEnv) -> None:
     status, session = call(create_event())
     assert status == 201
-    assert session["owner"] == "user-8f14e45f"
+    assert session["owner"] == {"iss": ISSUER, "sub": "user-8f14e45f"}
     assert {k: session[k] for k in SESSION_BODY} == SESSION_BODY
     assert session["region"] == REGION
     assert len(session["id"]) == 32
@@ -118,7 +128,16 @@ def test_keys_are_scoped_to_the_caller(function_env: FunctionEnv) -> None:
     _, mine = call(create_event(key="shared-key", subject="alice"))
     status, theirs = call(create_event(key="shared-key", subject="mallory"))
     assert status == 201
-    assert theirs["id"] != mine["id"] and theirs["owner"] == "mallory"
+    assert theirs["id"] != mine["id"] and theirs["owner"]["sub"] == "mallory"
+
+
+def test_the_same_subject_from_another_issuer_is_another_caller(function_env: FunctionEnv) -> None:
+    _, mine = call(create_event(key="shared-key", subject="alice"))
+    status, theirs = call(create_event(key="shared-key", subject="alice", issuer=PARTNER_ISSUER))
+    assert status == 201
+    assert theirs["id"] != mine["id"]
+    assert theirs["owner"] == {"iss": PARTNER_ISSUER, "sub": "alice"}
+    assert call(get_event(mine["id"], subject="alice", issuer=PARTNER_ISSUER))[0] == 404
 
 
 def test_reusing_a_key_with_another_body_is_422(function_env: FunctionEnv) -> None:
@@ -149,6 +168,42 @@ def test_a_retry_landing_in_the_other_region_after_failover_gets_the_first_sessi
     assert replay == first
     assert replay["region"] == REGION  # created once, in the primary
     assert len(session_items(replica)) == 1
+
+
+def test_the_same_create_in_both_regions_without_replication_yields_one_session_id(
+    function_env: FunctionEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the replication lag each Region's conditional write sees only its own replica:
+    both creates succeed, and they must meet on one item when the replicas converge."""
+    _, in_primary = call(create_event())
+    replica = boto3.client("dynamodb", region_name=OTHER_REGION)
+    create_state_table(replica)  # nothing replicated yet
+    monkeypatch.setenv("AWS_REGION", OTHER_REGION)
+    api_app.runtime.cache_clear()
+    status, in_secondary = call(create_event())
+    assert status == 201
+    assert in_secondary["id"] == in_primary["id"]
+    assert in_secondary["region"] == OTHER_REGION  # each Region wrote its own copy
+    primary_keys = [(i["pk"], i["sk"]) for i in session_items(function_env.dynamodb)]
+    assert primary_keys == [(i["pk"], i["sk"]) for i in session_items(replica)]
+    assert len(primary_keys) == 1  # last writer wins on this one item: one session
+
+
+def test_an_expired_session_is_gone_and_its_key_creates_a_fresh_one(
+    function_env: FunctionEnv,
+) -> None:
+    _, created = call(create_event())
+    key = {"pk": {"S": f"session#{created['id']}"}, "sk": {"S": "session"}}
+    # TTL deletes late: the expired item is still in the table.
+    function_env.dynamodb.update_item(
+        TableName=TABLE_NAME,
+        Key=key,
+        UpdateExpression="SET expiresAt = :past",
+        ExpressionAttributeValues={":past": {"N": "1700000000"}},
+    )
+    assert call(get_event(created["id"]))[0] == 404
+    status, again = call(create_event(body={**SESSION_BODY, "maxPlayers": 8}))
+    assert status == 201 and again["id"] == created["id"] and again["maxPlayers"] == 8
 
 
 def test_the_owner_reads_a_session_back(function_env: FunctionEnv) -> None:

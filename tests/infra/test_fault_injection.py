@@ -103,7 +103,11 @@ def test_fis_permissions_are_scoped_to_the_config_prefix_and_targets(fis_run: Pr
          "Resource": [f"{bucket_arn}/FisConfigs/*"]},
     ]  # fmt: skip
     trust = json.loads(fis_run.named("fault-injection-role").inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Principal"] == {"Service": "fis.amazonaws.com"}
+    assert trust["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"},
+         "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}
+    ]  # fmt: skip
     for fn in ("api", "health"):
         statements = policy(fis_run.named(f"primary-{fn}-policy"))["Statement"]
         s3 = [s for s in statements if s["Action"][0].startswith("s3:")]

@@ -30,8 +30,9 @@ def test_lever_alarm_in_the_secondary_region(default_run: ProgramRun) -> None:
     assert alarm.region == "us-west-2"
     inputs = alarm.inputs
     assert inputs["name"] == f"{APP}-primary-out-of-service"
+    # Its own namespace: the operator may publish there and nowhere else.
     assert (inputs["namespace"], inputs["metricName"]) == (
-        "MultiRegionAuthorizer",
+        "MultiRegionAuthorizer/Lever",
         "PrimaryOutOfService",
     )
     assert inputs["dimensions"] == {"App": APP}
@@ -67,6 +68,18 @@ def test_lever_check_watches_the_alarm_and_is_tagged_like_the_others(
     assert check.inputs["insufficientDataHealthStatus"] == "LastKnownStatus"
     for endpoint_only in ("fqdn", "port", "resourcePath", "requestInterval"):
         assert endpoint_only not in check.inputs
+    # Route 53 copies the alarm's settings only when the check is created or updated.
+    assert json.loads(check.replacement_trigger) == {
+        "namespace": "MultiRegionAuthorizer/Lever",
+        "metric_name": "PrimaryOutOfService",
+        "dimensions": {"App": APP},
+        "statistic": "Maximum",
+        "period": 60,
+        "evaluation_periods": 1,
+        "datapoints_to_alarm": 1,
+        "threshold": 1,
+        "comparison_operator": "GreaterThanOrEqualToThreshold",
+    }
     primary_tags = default_run.named("dns-primary-health-check").inputs["tags"]
     assert check.inputs["tags"] == {
         **primary_tags,
@@ -130,6 +143,26 @@ def test_operator_policy_grants_exactly_what_opsctl_calls(default_run: ProgramRu
         "lambda:ListProvisionedConcurrencyConfigs",
         "apigateway:GET",
         "dynamodb:DescribeTable",
+        # revocations
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+    }
+
+
+def test_operator_revokes_only_in_the_revoked_partition(default_run: ProgramRun) -> None:
+    (revocations,) = [s for s in granted(default_run) if "dynamodb:PutItem" in s["Action"]]
+    assert sorted(revocations["Action"]) == [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+    ]
+    assert set(revocations["Resource"]) == {
+        f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{APP}-state"
+        for region in ("us-east-1", "us-west-2")
+    }
+    assert revocations["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["revoked"]}
     }
 
 
@@ -155,7 +188,7 @@ def test_lever_publishing_is_limited_to_its_namespace_and_region(default_run: Pr
     assert put["Action"] == ["cloudwatch:PutMetricData"]
     assert put["Condition"] == {
         "StringEquals": {
-            "cloudwatch:namespace": "MultiRegionAuthorizer",
+            "cloudwatch:namespace": "MultiRegionAuthorizer/Lever",
             "aws:RequestedRegion": "us-west-2",
         }
     }
@@ -167,8 +200,13 @@ def test_operator_reads_every_check_and_alarm_it_judges(
 ) -> None:
     run = run_with(autoFailover=auto_failover)
     statements = granted(run)
-    checks = {c.id for c in run.of_type("aws:route53/healthCheck:HealthCheck")}
-    assert len(checks) == (4 if auto_failover else 3)
+    checks = {
+        c.id
+        for c in run.of_type("aws:route53/healthCheck:HealthCheck")
+        # GetHealthCheckStatus refuses a CALCULATED check: no grant for one.
+        if c.inputs["type"] != "CALCULATED"
+    }
+    assert len(checks) == 3
     assert resources_of(statements, "route53:GetHealthCheckStatus") == {
         f"arn:aws:route53:::healthcheck/{check}" for check in checks
     }

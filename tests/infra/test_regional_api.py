@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from functions.authorizer.tokens import TokenRejected, extract_bearer_token
 from infra import regional_api
 from infra.mockrun import ProgramRun
 from infra.regional_api import ApiDefinition, Route
@@ -224,7 +226,41 @@ def test_custom_domain_is_the_same_hostname_in_both_regions(default_run: Program
         assert mapping.inputs["stageName"] == "prod"
 
 
+@pytest.mark.parametrize("role", ["primary", "secondary"])
+def test_the_api_gateway_account_waits_for_its_roles_policy(
+    default_run: ProgramRun, role: str
+) -> None:
+    """API Gateway refuses a logging role that cannot yet write logs."""
+    account = default_run.named(f"{role}-apigw-account")
+    assert default_run.named(f"{role}-apigw-logs-policy").urn in account.dependencies
+
+
 def test_api_gateway_account_logging_role_is_optional(run_with: RunProgram) -> None:
     run = run_with(manageApiGatewayAccount=False)
     assert run.of_type("aws:apigateway/account:Account") == []
     assert not [r for r in run.of_type("aws:iam/role:Role") if "apigw" in r.name]
+
+
+JWT = (
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0yMDI2LTExIn0"
+    ".eyJzdWIiOiJ1c2VyLThmMTRlNDVmIiwiaXNzIjoiaHR0cHM6Ly9pZHAuZXhhbXBsZS5jb20vIn0"
+    ".c2lnbmF0dXJlLWJ5dGVz"
+)
+
+
+@pytest.mark.parametrize("role", ["primary", "secondary"])
+def test_the_authorizer_is_invoked_only_for_a_bearer_jwt(
+    default_run: ProgramRun, role: str
+) -> None:
+    expression = default_run.named(f"{role}-token-authorizer").inputs[
+        "identityValidationExpression"
+    ]
+    shape = re.compile(expression)  # the subset used here means the same in Java and Python
+    for accepted in (f"Bearer {JWT}", f"bearer {JWT}", f"BEARER {JWT}"):
+        assert shape.fullmatch(accepted)
+        assert extract_bearer_token(accepted) == JWT  # and the authorizer would read it
+    for junk in ("Bearer", f"Basic {JWT}", "Bearer not-a-jwt", f"Bearer {JWT}.x",
+                 f"Bearer  {JWT}", "Bearer a.b", "' OR 1=1 --"):  # fmt: skip
+        assert not shape.fullmatch(junk), junk
+        with pytest.raises(TokenRejected):
+            extract_bearer_token(junk)

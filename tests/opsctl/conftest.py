@@ -60,7 +60,7 @@ REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
 ALIAS_ZONES = {"us-east-1": "Z1UJRXOUMOOFQ8", "us-west-2": "Z2OJLYMUO9EFXC"}
 API_IDS = {"primary": "a1b2c3d4e5", "secondary": "f6g7h8i9j0"}
 # The data-plane lever (contract: docs/contracts.md), in the secondary Region.
-LEVER_NAMESPACE = "MultiRegionAuthorizer"
+LEVER_NAMESPACE = "MultiRegionAuthorizer/Lever"
 LEVER_METRIC = "PrimaryOutOfService"
 LEVER_ALARM = f"{APP}-primary-out-of-service"
 

@@ -1,6 +1,7 @@
 """The audit log never loses or corrupts a record: the intent is on disk before the change is
 submitted, the outcome after it, each as one whole line; a failed write is reported and changes
-the exit code; a torn line (crash, full disk) is reported by `history` and never continued."""
+the exit code, and a write the disk cut short is taken back; a torn line (a crash) is reported by
+`history` and never continued."""
 
 from __future__ import annotations
 
@@ -147,6 +148,7 @@ def test_a_full_disk_on_the_intent_changes_nothing(
     )
     assert result.stderr.rstrip().endswith("bytes were written; nothing changed")
     assert world.weights() == Weights(100, 0)
+    assert world.audit_path.read_bytes() == b""  # no half line left behind
 
 
 def test_a_full_disk_on_the_outcome_is_reported_and_fails_the_command(
@@ -159,9 +161,11 @@ def test_a_full_disk_on_the_outcome_is_reported_and_fails_the_command(
         result.stderr
     )
     assert world.weights() == Weights(0, 100)
+    # The half-written outcome was taken back: the log ends with the intent, whole.
+    assert world.audit_path.read_text().count("\n") == 1
     history = runner.invoke(app, ["history"])
     assert history.exit_code == 0
-    assert "the last line (2) is torn" in history.stderr
+    assert "torn" not in history.stderr
     assert "no outcome recorded" in history.stdout
 
 

@@ -15,7 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from opsctl.cli import app
-from tests.opsctl.conftest import assert_one_line_error
+from tests.opsctl.conftest import World, assert_one_line_error, invoke
 
 
 def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -40,6 +40,8 @@ def test_the_operator_commands_are_all_there() -> None:
         "fallback",
         "readiness",
         "switch",
+        "revoke",
+        "revocations",
         "history",
         "topology",
     } <= names
@@ -52,6 +54,19 @@ def test_every_command_help_has_examples(runner: CliRunner, path: tuple[str, ...
     examples = result.stdout.split("Examples:", 1)
     assert len(examples) == 2, f"`opsctl {' '.join(path)} --help` has no examples"
     assert f"opsctl {path[0]}" in examples[1]
+
+
+@pytest.mark.parametrize("group", [(), ("sandbox",)], ids=["opsctl", "opsctl sandbox"])
+def test_a_command_list_shows_each_summary_as_one_paragraph(
+    runner: CliRunner, group: tuple[str, ...]
+) -> None:
+    """Wide enough for every summary: a row that breaks where the docstring's source line ended
+    leaves a continuation line with an empty name column."""
+    result = runner.invoke(app, [*group, "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    panel = result.stdout.split("Commands", 1)[1].split("╰", 1)[0]
+    rows = [line.strip("│ ") for line in panel.splitlines()[1:]]
+    assert rows and all(row.split(" ", 1)[0].isalpha() for row in rows), rows
 
 
 def test_completion_is_offered_under_the_opsctl_name() -> None:
@@ -106,6 +121,19 @@ def test_every_numeric_flag_is_finite_and_bounded_when_parsed(
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert "must be a number from" in result.stderr
+
+
+@pytest.mark.parametrize("deadline", ["1e10", "0", "nan"])
+def test_the_read_deadline_is_bounded_with_a_usage_error(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch, deadline: str
+) -> None:
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", deadline)
+    result = invoke(runner, world, "status")
+    assert_one_line_error(
+        result,
+        2,
+        f"OPSCTL_READ_DEADLINE must be a number of seconds from 0.1 to 600, got '{deadline}'",
+    )
 
 
 @pytest.mark.parametrize("steps", ["1_0,100", "\u0665\u0660,100", "\uff15\uff10,100", "10,1e2"])

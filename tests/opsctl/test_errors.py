@@ -214,6 +214,10 @@ def _directory(tmp_path: Path) -> Path:
     return path
 
 
+def _name_too_long(tmp_path: Path) -> Path:
+    return tmp_path / ("a" * 300)  # beyond NAME_MAX: stat fails with ENAMETOOLONG
+
+
 def _not_utf8(tmp_path: Path) -> Path:
     path = tmp_path / "binary"
     path.write_bytes(b"\xff\xfe\x00garbage")
@@ -295,6 +299,7 @@ def test_an_unwritable_audit_log_refuses_the_change_before_making_it(
     [
         (_directory, "cannot read audit log {}: Is a directory"),
         (_not_utf8, "audit log {} is not UTF-8 text"),
+        (_name_too_long, "cannot read audit log {}: File name too long"),
     ],
 )
 def test_unreadable_audit_log_in_history(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import boto3
 import pytest
@@ -74,6 +75,16 @@ def test_json_shape_when_all_is_well(runner: CliRunner, world: World) -> None:
         assert region["alarmSince"].endswith("Z")
         assert region["failureSwitch"] == "healthy"
         assert region["impairedAlarm"] == "OK"
+
+
+def test_alarm_since_is_the_last_change_of_state_not_of_its_reason(
+    runner: CliRunner, world: World
+) -> None:
+    world.set_alarm("primary", "ALARM")
+    since = status_json(runner, world)["regions"][0]["alarmSince"]
+    time.sleep(1.1)  # the timestamps have a resolution of one second
+    world.set_alarm("primary", "ALARM")  # a new evaluation, the same state
+    assert status_json(runner, world)["regions"][0]["alarmSince"] == since
 
 
 def test_table_shows_each_region_and_a_sane_headline(runner: CliRunner, world: World) -> None:
@@ -237,3 +248,22 @@ def test_a_record_pointing_at_the_other_region_is_a_loud_inconsistency(
     table = invoke(runner, world, "status")
     assert table.exit_code == 0
     assert " ".join(table.stdout.split()).startswith(status["headline"])  # wrapped to the width
+
+
+def test_a_read_that_fails_unforeseen_is_an_unreadable_source_with_its_reason(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever a source returns that opsctl did not foresee costs that source, not the command."""
+
+    def odd_answer(*_: object) -> str:
+        raise ValueError("Invalid IPv6 URL")
+
+    monkeypatch.setattr("opsctl.status.read_failure_switch", odd_answer)
+    result = invoke(runner, world, "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert {"switch:primary", "switch:secondary"} <= set(status["unreadable"])
+    assert (
+        "reading switch:primary failed: unexpected ValueError: Invalid IPv6 URL" in status["errors"]
+    )
+    assert status["serving"] == "primary"

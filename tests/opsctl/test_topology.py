@@ -64,6 +64,22 @@ def test_round_trip_through_the_contract_json(world: World) -> None:
             ),
             "share one healthCheckId",
         ),
+        (
+            lambda d: d["records"][0].update(type="FOO"),
+            "records\\[0\\].type must be A or AAAA, not 'FOO'",
+        ),
+        (
+            lambda d: d["regions"]["primary"].update(healthUrl="https://[abc..."),
+            "regions.primary.healthUrl is not an http\\(s\\) URL with a host",
+        ),
+        (
+            lambda d: d["regions"]["secondary"].update(apiUrl="https://h:99999/v1"),
+            "regions.secondary.apiUrl is not an http\\(s\\) URL with a host",
+        ),
+        (
+            lambda d: d["regions"]["secondary"].update(healthUrl="ftp://h/health"),
+            "regions.secondary.healthUrl is not an http\\(s\\) URL with a host",
+        ),
     ],
 )
 def test_invalid_topology_is_one_clear_error(world: World, mutate, message: str) -> None:

@@ -22,7 +22,7 @@ def test_the_lever_and_alias_targets_are_typed_fields(world: World) -> None:
     topology = world.topology
     assert topology.out_of_service == OutOfService(
         region="us-west-2",
-        namespace="MultiRegionAuthorizer",
+        namespace="MultiRegionAuthorizer/Lever",
         metric_name="PrimaryOutOfService",
         dimensions={"App": APP},
         alarm_name=LEVER_ALARM,

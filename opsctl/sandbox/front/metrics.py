@@ -7,8 +7,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from opsctl.periodic import PeriodicWorker
 from opsctl.sandbox.front.emf import InvalidEmf, emf_metric_data
-from opsctl.sandbox.periodic import PeriodicWorker
 
 
 class MetricsPublisher(PeriodicWorker):

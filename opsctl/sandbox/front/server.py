@@ -14,11 +14,11 @@ from typing import Any
 
 import boto3
 
+from opsctl.periodic import PeriodicWorker
 from opsctl.sandbox.front.api import Front
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.metrics import MetricsPublisher
 from opsctl.sandbox.front.spec import FrontSpec
-from opsctl.sandbox.periodic import PeriodicWorker
 from opsctl.sandbox.tlsca import server_context
 
 # Seconds a client has to complete the TLS handshake: one that connects and sends nothing holds

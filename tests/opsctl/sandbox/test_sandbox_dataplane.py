@@ -22,7 +22,8 @@ def lever_alarm(aws_endpoint: str) -> Any:
     """The lever's alarm in the secondary Region, as the program declares it."""
     cloudwatch = boto3.client("cloudwatch", region_name="us-west-2")
     cloudwatch.put_metric_alarm(
-        AlarmName=LEVER_ALARM, Namespace="MultiRegionAuthorizer", MetricName="PrimaryOutOfService",
+        AlarmName=LEVER_ALARM, Namespace="MultiRegionAuthorizer/Lever",
+        MetricName="PrimaryOutOfService",
         Dimensions=[{"Name": "App", "Value": "app"}], Statistic="Maximum", Period=60,
         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
         TreatMissingData="ignore",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from opsctl.drill.scenario import Scenario
 from opsctl.sandbox import demo
-from opsctl.sandbox.scenario import Scenario
 
 # Stand-ins for `opsctl sandbox drill`, by scenario: what each prints, how long it takes, its exit.
 STUB = textwrap.dedent(

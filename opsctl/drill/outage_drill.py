@@ -42,10 +42,7 @@ from opsctl.dataplane import (
     plan_failover_via,
     plan_fallback_via,
 )
-from opsctl.model import Approval
-from opsctl.probe import ApiResponse, Endpoint, call_api
-from opsctl.route53 import read_records
-from opsctl.sandbox.drill import (
+from opsctl.drill.engine import (
     DRILL_REASON,
     FALLBACK_STEPS,
     CreatedSession,
@@ -53,11 +50,14 @@ from opsctl.sandbox.drill import (
     DrillFailed,
     DrillReport,
 )
+from opsctl.drill.scenario import Scenario
+from opsctl.drill.timeline import failed
+from opsctl.drill.watch import Watch
+from opsctl.model import Approval
+from opsctl.probe import ApiResponse, Endpoint, call_api
+from opsctl.route53 import read_records
 from opsctl.sandbox.outage import OutageMode, outage, restore
-from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.stubresolver import CachedAnswer, sandbox_resolver
-from opsctl.sandbox.timeline import failed
-from opsctl.sandbox.watch import Watch
 
 # The harder mode for clients: connections are accepted and never answered.
 OUTAGE_MODE = OutageMode.HANG

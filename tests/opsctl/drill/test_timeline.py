@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from opsctl.sandbox.timeline import (
+from opsctl.drill.timeline import (
     Timeline,
     failed,
     failure_reasons,

@@ -28,13 +28,13 @@ from rich.table import Table
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS, Players
+from opsctl.drill.scenario import Scenario
+from opsctl.drill.timeline import Timeline, failed, failure_reasons, render_timeline
 from opsctl.probe import ApiResponse, Resolver, call_api, probe
 from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.players import PLAYER_TIMEOUT_SECONDS, Players
-from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import SandboxState
 from opsctl.sandbox.stubresolver import sandbox_resolver
-from opsctl.sandbox.timeline import Timeline, failed, failure_reasons, render_timeline
 from opsctl.status import RegionStatus, StatusReport, read_status
 from opsctl.topology import load_topology_file
 from stack_topology import Topology

@@ -1,4 +1,5 @@
-"""One background loop for every part of the sandbox that does something every so often."""
+"""One background loop for every part of opsctl that does something every so often: the
+sandbox's emulated AWS services and the drill's players and watches."""
 
 from __future__ import annotations
 

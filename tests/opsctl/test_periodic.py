@@ -1,4 +1,5 @@
-"""The one background loop of the sandbox: ticks, stop, a tick that ends it, bounded stop."""
+"""The one background loop (sandbox services, drill players): ticks, stop, a tick that ends it,
+bounded stop."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from opsctl.sandbox import periodic
-from opsctl.sandbox.periodic import PeriodicWorker
+from opsctl import periodic
+from opsctl.periodic import PeriodicWorker
 
 pytestmark = pytest.mark.unit  # pure logic: no emulator, no processes
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from opsctl.sandbox.drill import DrillFailed
-from opsctl.sandbox.periodic import PeriodicWorker
+from opsctl.drill.engine import DrillFailed
+from opsctl.periodic import PeriodicWorker
 
 
 class Watch:

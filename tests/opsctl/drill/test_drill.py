@@ -10,13 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.drill import drillrun
+from opsctl.drill.engine import DrillFailed
+from opsctl.drill.players import Players
+from opsctl.drill.timeline import Timeline
 from opsctl.probe import ApiResponse, Endpoint, Resolver
-from opsctl.sandbox import drillrun, lifecycle
-from opsctl.sandbox.drill import DrillFailed
+from opsctl.sandbox import lifecycle
 from opsctl.sandbox.lifecycle import StopReport
-from opsctl.sandbox.players import Players
 from opsctl.sandbox.processes import SandboxOptions
-from opsctl.sandbox.timeline import Timeline
 from tests.opsctl.conftest import make_sandbox_state
 
 
@@ -121,7 +122,7 @@ def test_a_window_is_counted_once_the_requests_sent_in_it_have_answered() -> Non
 
 
 def test_a_watch_marks_when_each_condition_first_holds_and_bounds_the_wait() -> None:
-    from opsctl.sandbox.watch import Watch
+    from opsctl.drill.watch import Watch
 
     timeline = Timeline()
     flipped = threading.Event()

@@ -26,9 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opsctl import output
-from opsctl.model import Approval
-from opsctl.probe import ProbeReport, probe
-from opsctl.sandbox.drill import (
+from opsctl.drill.engine import (
     DRILL_REASON,
     FALLBACK_STEPS,
     PROBE_COUNT,
@@ -37,8 +35,10 @@ from opsctl.sandbox.drill import (
     DrillReport,
     ShiftMeasurement,
 )
-from opsctl.sandbox.scenario import Scenario
-from opsctl.sandbox.timeline import failed
+from opsctl.drill.scenario import Scenario
+from opsctl.drill.timeline import failed
+from opsctl.model import Approval
+from opsctl.probe import ProbeReport, probe
 from opsctl.shift import plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.switch import apply_switch, plan_switch

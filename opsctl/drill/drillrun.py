@@ -11,12 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from opsctl import output
-from opsctl.sandbox.drill import Drill, DrillReport, sandbox_environment
-from opsctl.sandbox.outage_drill import RegionOutageDrill
+from opsctl.drill.engine import Drill, DrillReport, sandbox_environment
+from opsctl.drill.outage_drill import RegionOutageDrill
+from opsctl.drill.scenario import Scenario
+from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.sandbox.processes import SandboxOptions
-from opsctl.sandbox.scenario import Scenario
 from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.switch_drill import SwitchDrill
 
 
 def drill_class(scenario: Scenario) -> type[Drill]:
