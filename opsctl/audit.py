@@ -75,6 +75,7 @@ class AuditRecord:
     insync: bool = False
     insync_seconds: float | None = None
     detail: str | None = None  # what ended the change, when not a plain success
+    drill: str | None = None  # the drill id, when `opsctl drill` made the change
 
     @classmethod
     def intent(
@@ -90,6 +91,7 @@ class AuditRecord:
         forced: bool = False,
         overridden: list[str] | None = None,
         step: str | None = None,
+        drill: str | None = None,
     ) -> AuditRecord:
         return cls(
             id=uuid.uuid4().hex,
@@ -105,6 +107,7 @@ class AuditRecord:
             overridden=list(overridden or []),
             step=step,
             read=read,
+            drill=drill,
         )
 
     def outcome(
@@ -146,6 +149,8 @@ class AuditRecord:
             "overridden": self.overridden,
             "step": self.step,
         }
+        if self.drill is not None:
+            document["drill"] = self.drill
         if self.phase == INTENT:
             document["read"] = self.read
         else:
@@ -190,6 +195,7 @@ class AuditRecord:
             insync=fields.get("insync", _is_bool, raw.get("insyncSeconds") is not None),
             insync_seconds=fields.get("insyncSeconds", _is_seconds, None),
             detail=fields.get("detail", _is_str, None),
+            drill=fields.get("drill", _is_str, None),
         )
 
 

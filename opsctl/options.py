@@ -117,6 +117,15 @@ ProbeTopologyOption = Annotated[
         "--topology", help=f"Topology JSON to read the hostname from (or ${TOPOLOGY_ENV})."
     ),
 ]
+ReportDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report-dir",
+        help="Where the drill writes report.md, timeline.svg and events.jsonl "
+        "(default: ./drills/<UTC time>-<scenario>/).",
+        show_default=False,
+    ),
+]
 RoleOption = Annotated[
     Role,
     typer.Option("--role", help="The Region, by role.", case_sensitive=False),

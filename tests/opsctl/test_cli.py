@@ -15,6 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.model import Weights
 from tests.opsctl.conftest import World, assert_one_line_error, invoke
 
 
@@ -181,3 +182,44 @@ def test_a_closed_stdout_is_one_line_not_a_traceback(tmp_path: Path) -> None:
         assert stderr.decode().splitlines() == [
             "opsctl: error: stdout was closed before all output was written (e.g. `| head`)"
         ]
+
+
+def _run_with_stdout_closed(args: list[str], how: str) -> subprocess.CompletedProcess[bytes]:
+    """`python -m opsctl ARGS` with its stdout closed: by a reader that went away (`| true`), or
+    before it started (`>&-`)."""
+    command = [sys.executable, "-m", "opsctl", *args]
+    if how == ">&-":
+        return subprocess.run(
+            command, stdout=None, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), timeout=90
+        )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=90)
+    return subprocess.CompletedProcess(command, process.returncode, b"", stderr)
+
+
+def test_a_closed_stdout_after_an_applied_change_names_the_change(world: World) -> None:
+    topology = ["--topology", str(world.topology_path)]
+    for how, command in (("| true", "failover"), (">&-", "fallback")):
+        done = _run_with_stdout_closed(
+            [command, "--approve", "--reason", "x", "--json", *topology], how
+        )
+        record = world.audit_outcomes()[-1]
+        before, after = Weights(**record["before"]), Weights(**record["after"])
+        assert done.returncode == 1, how
+        assert done.stderr.decode().splitlines()[-1] == (
+            "opsctl: error: stdout was closed before all output was written (e.g. `| head`); "
+            f"the change was applied: weights {before} -> {after} (change {record['changeId']})"
+        )
+    assert world.weights() == Weights(100, 0)
+
+
+def test_a_stdout_closed_before_opsctl_started_is_one_line(world: World) -> None:
+    topology = ["--topology", str(world.topology_path)]
+    for args in (["status", "--json", *topology], ["history", "--json"], ["topology", *topology]):
+        done = _run_with_stdout_closed(args, ">&-")
+        assert done.returncode == 1, args
+        assert done.stderr.decode().splitlines() == [
+            "opsctl: error: stdout was closed before all output was written (e.g. `| head`)"
+        ], args

@@ -10,12 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
-from opsctl.drill import drillrun
 from opsctl.drill.engine import DrillFailed
 from opsctl.drill.players import Players
 from opsctl.drill.timeline import Timeline
 from opsctl.probe import ApiResponse, Endpoint, Resolver
-from opsctl.sandbox import lifecycle
+from opsctl.sandbox import lifecycle, rehearsal
 from opsctl.sandbox.lifecycle import StopReport
 from opsctl.sandbox.processes import SandboxOptions
 from tests.opsctl.conftest import make_sandbox_state
@@ -93,10 +92,11 @@ def test_the_drill_tears_down_what_it_started_even_when_its_output_is_gone(
         if pipe_closed.is_set():
             raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(drillrun, "run_drill", failing_drill)
-    monkeypatch.setattr(drillrun.output, "info", info)
+    monkeypatch.setattr(rehearsal, "sandbox_drill", lambda *args: None)
+    monkeypatch.setattr(rehearsal, "run_drill", failing_drill)
+    monkeypatch.setattr(rehearsal.output, "info", info)
     with pytest.raises(DrillFailed):
-        drillrun.run_drill_command(SandboxOptions(directory=tmp_path))
+        rehearsal.run_sandbox_drill(SandboxOptions(directory=tmp_path))
     assert stopped == [4242]
 
 
