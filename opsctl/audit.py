@@ -35,6 +35,9 @@ AUDIT_LOG_ENV = "OPSCTL_AUDIT_LOG"
 MAX_AUDIT_LOG_BYTES = 64 << 20
 INTENT = "intent"
 OUTCOME = "outcome"
+# The account every caller identity has on the sandbox's emulator (moto; AWS's documentation
+# example account): a change recorded with it was made on a sandbox, not on AWS.
+EMULATOR_ACCOUNT_ID = "123456789012"
 
 
 class AuditWriteError(OpsctlError):
@@ -76,6 +79,11 @@ class AuditRecord:
     insync_seconds: float | None = None
     detail: str | None = None  # what ended the change, when not a plain success
     drill: str | None = None  # the drill id, when `opsctl drill` made the change
+
+    @property
+    def from_emulator(self) -> bool:
+        """Made with the sandbox emulator's identity, not on AWS."""
+        return f":{EMULATOR_ACCOUNT_ID}:" in self.actor.arn
 
     @classmethod
     def intent(

@@ -19,6 +19,7 @@ import signal
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from enum import StrEnum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from time import sleep
 from typing import TYPE_CHECKING, Annotated
@@ -79,6 +80,8 @@ if TYPE_CHECKING:
     from opsctl.drill.engine import DrillTarget
 
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
+# The installed distribution whose version `opsctl --version` prints (pyproject.toml).
+DISTRIBUTION = "multi-region-authorizer"
 
 
 app = typer.Typer(
@@ -93,12 +96,35 @@ app = typer.Typer(
         "Examples:\n\n"
         "  opsctl status\n\n"
         '  opsctl failover --approve --reason "INC-123 primary 5xx"\n\n'
-        "  opsctl COMMAND --help"
+        "  opsctl COMMAND --help\n\n"
+        "Words (INSYNC, lever, failure switch, steps, dwell) and the runbook: docs/opsctl.md "
+        "in the repository (Glossary; The primary Region is down)."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(requested: bool) -> None:
+    if requested:
+        output.stdout.print(f"opsctl {package_version(DISTRIBUTION)}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print opsctl's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """The options every command takes come before it: --version, --help, completion."""
 
 
 def _examples(*lines: str) -> str:
@@ -249,7 +275,12 @@ def fallback(
 )
 def readiness(
     role: Annotated[
-        Role, typer.Option("--role", help="The Region that would take all traffic.")
+        Role,
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            help="The Region that would take all traffic: primary or secondary.",
+        ),
     ] = Role.SECONDARY,
     max_replication_latency_ms: Annotated[
         float,

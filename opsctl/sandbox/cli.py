@@ -264,8 +264,7 @@ def env(directory: DirOption = None) -> None:
     epilog=(
         "Examples:\n\n"
         "  opsctl sandbox token\n\n"
-        '  curl --resolve NAME:PORT:ADDRESS -H "Authorization: Bearer $(opsctl sandbox token)" '
-        "https://NAME:PORT/whoami"
+        '  opsctl probe --sandbox --token "$(opsctl sandbox token --subject ada)"'
     )
 )
 def token(
