@@ -29,7 +29,7 @@ from rich.text import Text
 
 from opsctl.audit import INTENT, AuditRecord
 from opsctl.dataplane import LeverPlan, LeverResult
-from opsctl.model import Weights
+from opsctl.model import Weights, ago
 from opsctl.probe import ProbeReport
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.revocation import RevocationList, RevokePlan, RevokeResult, iso
@@ -126,28 +126,23 @@ def _health_cell(region: RegionStatus) -> Text:
     return text(f"{label}{checkers}", style=style)
 
 
-def ago(since: str | None, now: datetime) -> str:
-    """How long before `now` an ISO 8601 time was, in its largest unit: 42s, 3m, 2h, 5d ("?" when
-    it is not a time; a time ahead of our clock is 0s)."""
-    if since is None:
-        return "?"
-    try:
-        then = datetime.fromisoformat(since)
-    except ValueError:
-        return "?"
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=UTC)
-    seconds = max(0, int((now - then).total_seconds()))
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def _alarm_cell(state: str | None, since: str | None, now: datetime) -> Text:
     if state is None:
         return text("-")
     return text(f"{state} {ago(since, now)}", style=_ALARM_STYLE.get(state, "yellow"))
+
+
+def _watch_cell(region: RegionStatus, unreadable: set[str], now: datetime) -> Text:
+    """How the other Region's watcher sees this one: `us-west-2: ALARM 3m`."""
+    watch = region.watch
+    if watch is None:
+        return text("-")
+    if f"watch:{region.role}" in unreadable:
+        return text(f"{watch.region}: unknown", style="yellow")
+    if watch.alarm is None:
+        return text(f"{watch.region}: -")
+    state = f"{watch.alarm} {ago(watch.since, now)}"
+    return text(f"{watch.region}: {state}", style=_ALARM_STYLE.get(watch.alarm, "yellow"))
 
 
 def _switch_cell(value: str | None) -> Text:
@@ -231,6 +226,9 @@ def status_renderable(report: StatusReport, now: datetime | None = None) -> Rend
         "switch",
         lambda r: _unknown_if(f"switch:{r.role}" in unreadable, _switch_cell(r.failure_switch)),
     )
+    if any(r.watch is not None for r in regions):
+        # The other Region's watcher: what pages when this Region (or us-east-1) is dark.
+        row("seen from", lambda r: _watch_cell(r, unreadable, now))
     if any(r.probe is not None for r in regions):
         row("probe", _probe_cell)
     parts: list[RenderableType] = [headline, table]
