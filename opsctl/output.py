@@ -331,6 +331,7 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
         text(f"why the lever: {plan.reason}", style="bold"),
         text(f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"),
         table,
+        text(f"expected: {plan.expected}"),
     ]
     if plan.preflight is not None:
         parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
@@ -354,6 +355,8 @@ def lever_result_renderable(result: LeverResult) -> RenderableType:
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
+    if result.reasserted:
+        lines.insert(1, f"asserted again {result.reasserted}x (once a minute until DNS followed)")
     parts: list[RenderableType] = [text(line) for line in lines]
     parts.extend(result_renderable(shift) for shift in (result.reconcile, result.then) if shift)
     return Group(*parts)
