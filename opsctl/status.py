@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,10 +18,10 @@ import dns.inet
 
 from opsctl import signals
 from opsctl.aws import AwsClients
-from opsctl.dnsquery import DnsAnswers, read_dns, resolve_target, zone_servers
+from opsctl.dnsquery import DnsAnswers, read_dns, zone_answer, zone_servers
 from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
 from opsctl.lever import ENGAGED, LeverState, lever_for
-from opsctl.model import Weights
+from opsctl.model import Weights, ago
 from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import RecordState, alias_mismatches, read_records
 from opsctl.signals import (
@@ -68,17 +69,15 @@ class HealthProbe:
 
 @dataclass(frozen=True)
 class _DirectUrl:
-    """The healthUrl's own host, at `address` when the zone's name servers know it (the sandbox's
-    answer its API names), else as the operator's system resolves it."""
+    """The healthUrl's own host, connected at `address` when the zone's name servers know it
+    (the sandbox's answer its API names), else as the operator's system resolves it."""
 
     url: str
     address: str | None = None
 
     def resolve(self, hostname: str) -> Endpoint:
         parts = urlsplit(self.url)
-        host = self.address or parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return Endpoint(base_url=f"{parts.scheme}://{netloc}", host_header=parts.netloc)
+        return Endpoint(f"{parts.scheme}://{parts.netloc}", parts.netloc, self.address)
 
 
 def probe_health_url(
@@ -88,7 +87,7 @@ def probe_health_url(
     parts = urlsplit(url)
     host = parts.hostname or ""
     by_zone = servers and not dns.inet.is_address(host)
-    known = resolve_target(host, servers, "A", timeout, system=False) if by_zone else ()
+    known = zone_answer(host, servers, "A", timeout) if by_zone else ()
     response: ApiResponse = call_api(
         host,
         _DirectUrl(url, known[0] if known else None),
@@ -96,6 +95,24 @@ def probe_health_url(
         timeout=timeout,
     )
     return HealthProbe(url, response.status, response.latency_ms, response.error)
+
+
+@dataclass(frozen=True)
+class WatchView:
+    """A Region as the other Region's watcher sees it: the alarm there on this one
+    (`<app>-<role>-unreachable`), which pages from that Region, so it still speaks when this
+    Region's own signals (and us-east-1's) are dark."""
+
+    region: str  # the watching Region, where the alarm is
+    alarm: str | None  # OK | ALARM | INSUFFICIENT_DATA; None: missing or unreadable
+    since: str | None
+
+    @property
+    def unreachable(self) -> bool:
+        return self.alarm == "ALARM"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"region": self.region, "alarm": self.alarm, "since": self.since}
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,7 @@ class RegionStatus:
     impaired_alarm: str | None = None
     impaired_alarm_since: str | None = None
     probe: HealthProbe | None = None  # None: no healthUrl, or the probe was not made
+    watch: WatchView | None = None  # None: no watch in the topology
 
     @property
     def health(self) -> str:
@@ -139,8 +157,16 @@ class RegionStatus:
             self.healthy is False
             or self.alarm == "ALARM"
             or self.impaired_alarm == "ALARM"
+            or (self.watch is not None and self.watch.unreachable)
             or probe_failed
         )
+
+    def unreachable_for(self, now: datetime) -> str | None:
+        """`unreachable from us-west-2 for 3m` while the other Region's watcher cannot reach this
+        one; None otherwise."""
+        if self.watch is None or not self.watch.unreachable:
+            return None
+        return f"unreachable from {self.watch.region} for {ago(self.watch.since, now)}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,6 +184,7 @@ class RegionStatus:
             "impairedAlarm": self.impaired_alarm,
             "impairedAlarmSince": self.impaired_alarm_since,
             "probe": self.probe.to_json() if self.probe else None,
+            "watch": self.watch.to_json() if self.watch else None,
         }
 
 
@@ -180,6 +207,7 @@ class StatusReport:
     # the lever takes the primary out of DNS answers; None without data, unreadable or unnamed.
     # It keeps its last known status while the lever's alarm cannot be evaluated.
     lever_check_healthy: bool | None = None
+    read_at: datetime | None = None  # when the reads were made (None: now)
 
     def error_of(self, source: str) -> str | None:
         """Why `source` (e.g. `lever`, `switch:primary`) could not be read; None when it was."""
@@ -198,16 +226,18 @@ class StatusReport:
 
     @property
     def serving(self) -> str:
-        """primary | secondary | split | none | unknown. What DNS answered, when the name servers
-        were asked; else what Route 53 answers given the weights and the lever (an engaged lever
-        fails the primary's record, so every answer is the secondary's)."""
+        """primary | secondary | split | none | unknown. With the weights readable, what Route 53
+        answers given them and the lever (an engaged lever fails the primary's record, so every
+        answer is the secondary's): a handful of DNS samples cannot tell a 10/90 step from all
+        on the secondary (8 samples are all secondary 43% of the time), so they corroborate,
+        they do not decide. Without the weights, what the DNS answers named, else the lever."""
+        if self.weights is not None:
+            return "secondary" if self.lever_engaged else self.weights.serving
         if self.dns is not None and self.dns.serving is not None:
             return self.dns.serving
         if self.lever_engaged:
             return "secondary"
-        if self.weights is None:
-            return "unknown"
-        return self.weights.serving
+        return "unknown"
 
     @property
     def serving_regions(self) -> tuple[RegionStatus, ...]:
@@ -227,8 +257,8 @@ class StatusReport:
 
     def _what_serves(self) -> str:
         if self.serving == "split":
-            if self.dns is not None and self.dns.serving == "split":
-                counts = " / ".join(f"{r} {self.dns.counts.get(r, 0)}" for r in ROLES)
+            if self.weights is None and self.dns is not None:
+                counts = " / ".join(f"{r} {self.dns.of(r)}" for r in ROLES)
                 return f"traffic is split (DNS answers: {counts})"
             shares = " / ".join(f"{r.role} {r.share or 0:.0%}" for r in self.regions)
             return f"traffic is split: {shares}"
@@ -238,17 +268,40 @@ class StatusReport:
             text += " (data-plane lever engaged)"
         return text
 
+    @staticmethod
+    def _why_degraded(region: RegionStatus, now: datetime) -> str:
+        """`primary (us-east-1) has been unreachable from us-west-2 for 3m`: the watch from the
+        other Region is what still speaks when this Region's own signals are dark."""
+        unreachable = region.unreachable_for(now)
+        why = f"has been {unreachable}" if unreachable else "is unhealthy"
+        return f"{region.role} ({region.region}) {why}"
+
     @property
     def sources(self) -> str:
         """What the judgement of who serves rests on, e.g. `DNS answers, lever`."""
         used = []
-        if self.dns is not None and self.dns.serving is not None:
-            used.append("DNS answers")
-        if self.lever is not None:
-            used.append("lever")
         if self.weights is not None:
             used.append("weights")
+        if self.lever is not None:
+            used.append("lever")
+        if self.dns is not None and self.dns.serving is not None:
+            used.append("DNS answers")
         return ", ".join(used) or "nothing readable"
+
+    @property
+    def dns_note(self) -> str | None:
+        """What the DNS samples say beside the judgement, with their counts: they agree, name a
+        Region that should get no traffic, or hold answers that name no Region (unclassified,
+        unanswered, empty, failed), which are shown, never dropped."""
+        if self.dns is None:
+            return None
+        expected = {r.role for r in self.serving_regions}
+        unexpected = [r for r in ROLES if self.dns.of(r) and r not in expected]
+        if unexpected and self.serving not in ("none", "unknown"):
+            return f"DNS DISAGREES: {self.dns.summary()}"
+        if self.dns.not_a_region:
+            return f"DNS: {self.dns.summary()}; {self.dns.not_a_region} name no Region"
+        return f"DNS: {self.dns.summary()}"
 
     @property
     def headline(self) -> str:
@@ -257,21 +310,28 @@ class StatusReport:
                 "INCONSISTENT: the records do not point where the topology says, so the weights "
                 f"do not tell who serves: {'; '.join(self.alias_mismatches)}"
             )
-        if self.serving == "unknown":
-            text = "who serves is unknown: neither the weights, the lever nor DNS could be read"
-        elif self.serving == "none":
-            text = "both weights are 0: Route 53 splits traffic equally (not a state opsctl sets)"
+        now = self.read_at or datetime.now(UTC)
+        if self.serving in ("unknown", "none"):
+            text = (
+                "who serves is unknown: neither the weights, the lever nor DNS could be read"
+                if self.serving == "unknown"
+                else "both weights are 0: Route 53 splits traffic equally (not a state opsctl sets)"
+            )
+            unreachable = [r for r in self.regions if r.unreachable_for(now)]
+            if unreachable:
+                text += "; " + " and ".join(self._why_degraded(r, now) for r in unreachable)
         else:
             text = self._what_serves()
             degraded = [r for r in self.serving_regions if r.degraded]
             if degraded:
-                names = " and ".join(f"{r.role} ({r.region})" for r in degraded)
-                text = f"{text}, but {names} is unhealthy"
+                text = f"{text}, but " + " and ".join(self._why_degraded(r, now) for r in degraded)
             elif self.unverified:
                 names = " and ".join(f"{r.role} ({r.region})" for r in self.unverified)
                 text = f"{text}; health of {names} unknown (no HealthCheckStatus data)"
             else:
                 text = f"{text}; healthy"
+        if self.dns_note is not None:
+            text += f"; {self.dns_note}"
         if self.partial:
             text += f" [partial data: {', '.join(self.partial)} unreadable; from {self.sources}]"
         return text
@@ -328,8 +388,16 @@ def _region_status(
     switch: str | None,
     impaired: AlarmState | None,
     probe: HealthProbe | None,
+    watch: AlarmState | None,
 ) -> RegionStatus:
     alarm = (alarms or {}).get(topology.alarm_name)
+    watch_view = None
+    if topology.watch is not None:
+        watch_view = WatchView(
+            topology.watch.region,
+            watch.state if watch else None,
+            watch.since if watch else None,
+        )
     return RegionStatus(
         role=topology.role,
         region=topology.region,
@@ -345,6 +413,7 @@ def _region_status(
         impaired_alarm=impaired.state if impaired else None,
         impaired_alarm_since=impaired.since if impaired else None,
         probe=probe,
+        watch=watch_view,
     )
 
 
@@ -365,6 +434,9 @@ def read_status(
     # Clients are created here, up front, so the threads only make calls.
     ssm = {r.role: clients.client("ssm", r.region) for r in topology.regions}
     regional_cloudwatch = {r.role: clients.client("cloudwatch", r.region) for r in topology.regions}
+    watching_cloudwatch = {
+        r.role: clients.client("cloudwatch", r.watch.region) for r in topology.regions if r.watch
+    }
     lever = lever_for(clients, topology)
 
     health_check_ids = [r.health_check_id for r in topology.regions]
@@ -380,7 +452,7 @@ def read_status(
     if lever is not None:
         tasks["lever"] = lever.read_state
     if topology.name_servers:
-        tasks["dns"] = lambda: read_dns(topology)
+        tasks["dns"] = lambda: read_dns(topology, deadline=max(0.5, deadline - 0.2))
     for region in topology.regions:
         role = region.role
         tasks[f"checkers:{role}"] = lambda r=region: read_checker_counts(route53, r.health_check_id)
@@ -391,6 +463,11 @@ def read_status(
             tasks[f"impaired:{role}"] = lambda r=region: read_alarms(
                 regional_cloudwatch[r.role], [r.impaired_alarm_name]
             )[r.impaired_alarm_name]
+        if region.watch is not None:
+            # Read in the watching Region: what pages about this Region when it is dark.
+            tasks[f"watch:{role}"] = lambda r=region.role, name=region.watch.alarm_name: (
+                read_alarms(watching_cloudwatch[r], [name])[name]
+            )
         if region.health_url:
             tasks[f"probe:{role}"] = lambda r=region: probe_health_url(
                 r.health_url,
@@ -425,6 +502,7 @@ def read_status(
             value(f"switch:{region.role}"),
             value(f"impaired:{region.role}"),
             value(f"probe:{region.role}"),
+            value(f"watch:{region.role}"),
         )
         for region in topology.regions
     )
@@ -441,4 +519,5 @@ def read_status(
         records_error=records.error,
         alarm_region=topology.alarm_region,
         lever_check_healthy=(value("health") or {}).get(lever_check_id),
+        read_at=datetime.now(UTC),
     )

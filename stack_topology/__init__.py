@@ -16,6 +16,7 @@ from stack_topology.jsonvalue import json_field, to_json_value
 from stack_topology.model import (
     ALARM_REGION,
     DNS_PORT,
+    HTTPS_PORT,
     REVOKED_PARTITION,
     ROLES,
     TOPOLOGY_VERSION,
@@ -26,11 +27,13 @@ from stack_topology.model import (
     RegionTopology,
     Role,
     Topology,
+    Watch,
 )
 
 __all__ = [
     "ALARM_REGION",
     "DNS_PORT",
+    "HTTPS_PORT",
     "REVOKED_PARTITION",
     "ROLES",
     "TOPOLOGY_VERSION",
@@ -42,6 +45,7 @@ __all__ = [
     "Role",
     "Topology",
     "TopologyDocumentError",
+    "Watch",
     "fqdn",
     "json_field",
     "parse_document",

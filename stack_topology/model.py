@@ -11,6 +11,7 @@ from stack_topology.jsonvalue import json_field
 # Route 53's health-check metrics (and so their alarms) exist only in us-east-1.
 ALARM_REGION = "us-east-1"
 DNS_PORT = 53
+HTTPS_PORT = 443
 TOPOLOGY_VERSION = 1
 # The global table's partition of revoked token ids (`sk` = the jti, `expiresAt` = its exp):
 # opsctl writes it, the authorizers read it (docs/contracts.md).
@@ -68,6 +69,11 @@ class AppNames:
         """The data-plane lever's alarm, in the secondary Region."""
         return f"{self.app}-{Role.PRIMARY}-out-of-service"
 
+    def unreachable_alarm_name(self, role: Role) -> str:
+        """The alarm on `role`'s Region as the other Region's watcher sees it (in that other
+        Region)."""
+        return f"{self.app}-{role}-unreachable"
+
 
 @dataclass(frozen=True)
 class RecordRef:
@@ -75,6 +81,15 @@ class RecordRef:
 
     name: str
     type: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Who watches a Region from outside it: the other Region, where the watcher's alarm on
+    this one (`<app>-<role>-unreachable`) is, so a page needs nothing of the watched Region."""
+
+    region: str
+    alarm_name: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +107,8 @@ class RegionTopology:
     # The Regional domain name the weighted record's alias points at (lower case, no trailing
     # dot); None in topologies written before it was part of the output.
     alias_target: str | None = field(default=None, metadata=json_field(omit_empty=True))
+    # The other Region's watch on this one; None when not deployed (or written before it).
+    watch: Watch | None = field(default=None, metadata=json_field(omit_empty=True))
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,8 @@ class Topology:
         default=(), metadata=json_field(omit_empty=True, encode=_name_server_strings)
     )
     dashboard_url: str | None = field(default=None, metadata=json_field(omit_empty=True))
+    # The port the shared name's HTTPS fronts answer on; None (absent) is HTTPS's own, 443.
+    https_port: int | None = field(default=None, metadata=json_field(omit_empty=True))
 
     def __post_init__(self) -> None:
         if tuple(region.role for region in self.regions) != ROLES:
@@ -155,6 +174,11 @@ class Topology:
     @property
     def secondary(self) -> RegionTopology:
         return self.regions[1]
+
+    @property
+    def front_port(self) -> int:
+        """Where an address the shared name answers with is asked over HTTPS."""
+        return self.https_port or HTTPS_PORT
 
     @property
     def record_name(self) -> str:
