@@ -27,6 +27,7 @@ from stack_topology.model import (
     RegionTopology,
     Role,
     Topology,
+    Watch,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Role",
     "Topology",
     "TopologyDocumentError",
+    "Watch",
     "fqdn",
     "json_field",
     "parse_document",
