@@ -400,6 +400,8 @@ def lever_result_renderable(result: LeverResult, brief: bool = False) -> Rendera
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
+    if result.dns is not None:
+        lines.append(f"each answered address, asked over HTTPS: {result.dns.asked()}")
     parts: list[RenderableType] = [text(line) for line in lines]
     shifts = [shift for shift in (result.reconcile, result.then) if shift]
     parts.extend((result_brief if brief else result_renderable)(shift) for shift in shifts)
