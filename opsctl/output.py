@@ -336,6 +336,8 @@ def plan_renderable(plan: ShiftPlan) -> RenderableType:
     for index, step in enumerate(plan.steps, start=1):
         table.add_row(*_weights_row(f"{index}", step))
     parts: list[RenderableType] = [table]
+    if plan.dwell:
+        parts.append(text(f"dwell between steps: {plan.dwell:g}s by default ({plan.dwell_basis})"))
     parts.extend(text(f"note: {note}", style="yellow") for note in plan.notes)
     if plan.preflight is not None:
         parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
@@ -373,6 +375,9 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
         table,
         text(f"expected: {plan.expected}"),
     ]
+    if plan.then is not None and plan.then.dwell:
+        dwell = f"{plan.then.dwell:g}s by default ({plan.then.dwell_basis})"
+        parts.append(text(f"dwell between the weight steps: {dwell}"))
     if plan.preflight is not None:
         parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
     return Group(*parts)
