@@ -19,6 +19,7 @@ CONFIG_KEY_BY_VARIABLE = {
 def function_environment(
     settings: Settings,
     function: str,
+    authorizer_alias_arn: pulumi.Input[str],
     fis_configuration_location: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """Every environment variable of `function` (docs/contracts.md); with a FIS configuration
@@ -40,6 +41,8 @@ def function_environment(
             env["AUTH_JWKS_PINNED"] = settings.auth.jwks_pinned
     if spec.reads_failure_switch:
         env["FAILURE_SWITCH_PARAMETER"] = settings.failure_switch_parameter
+    if spec.invokes_authorizer:
+        env["AUTHORIZER_ALIAS_ARN"] = authorizer_alias_arn
     if fis_configuration_location is not None:
         env |= {
             "AWS_LAMBDA_EXEC_WRAPPER": "/opt/aws-fis/bootstrap",

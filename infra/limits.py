@@ -18,6 +18,11 @@ LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
 # The FIS configuration location is `arn:aws:s3:::<bucket>/FisConfigs/`; bucket names are at most
 # 63 characters, so the size check reserves the longest.
 LONGEST_FIS_CONFIGURATION_LOCATION = "arn:aws:s3:::" + "b" * 63 + "/FisConfigs/"
+# The authorizer alias's ARN, with the longest partition and Region names and a 64-character
+# function name.
+LONGEST_AUTHORIZER_ALIAS_ARN = (
+    "arn:aws-iso-b:lambda:ap-southeast-7:123456789012:function:" + "f" * 64 + ":live"
+)
 
 
 def variable_size(name: str, value: str) -> int:
@@ -84,7 +89,9 @@ def check_environment_sizes(settings: Settings, config_key: Callable[[str], str]
     for function in FUNCTIONS:
         targeted = settings.fault_injection.enabled and function in FAULT_INJECTION_FUNCTIONS
         location = LONGEST_FIS_CONFIGURATION_LOCATION if targeted else None
-        env: dict[str, Any] = function_environment(settings, function, location)
+        env: dict[str, Any] = function_environment(
+            settings, function, LONGEST_AUTHORIZER_ALIAS_ARN, location
+        )
         size = environment_size(env)
         if size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES:
             continue

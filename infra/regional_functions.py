@@ -18,7 +18,7 @@ import pulumi_aws as aws
 from infra.aliases import regional_child
 from infra.environment import function_environment
 from infra.fault_injection import FisLambdaWiring
-from infra.function_specs import FUNCTION_SPECS, FunctionSpec
+from infra.function_specs import AUTHORIZER_ALIAS, FUNCTION_SPECS, FunctionSpec
 from infra.policies import ServiceRole, allow, regional_arn, service_role
 from infra.settings import PROJECT, Role, Settings
 
@@ -65,6 +65,13 @@ class RegionalFunctions(pulumi.ComponentResource):
         self.function_names = {
             spec.name: settings.function_name(spec.name) for spec in FUNCTION_SPECS
         }
+        # Known before the alias exists, so the canary's caller does not wait for it.
+        self.authorizer_alias_arn = regional_arn(
+            "lambda",
+            args.region,
+            args.account_id,
+            f"function:{self.function_names['authorizer']}:{AUTHORIZER_ALIAS}",
+        )
 
         self.failure_switch = aws.ssm.Parameter(
             f"{name}-failure-switch",
@@ -156,6 +163,8 @@ class RegionalFunctions(pulumi.ComponentResource):
                     [regional_arn("ssm", self.region, args.account_id, parameter)],
                 )
             )
+        if spec.invokes_authorizer:
+            statements.append(allow(["lambda:InvokeFunction"], [self.authorizer_alias_arn]))
         fis = self._fis_wiring(spec)
         if fis is not None:
             # The FIS extension polls its fault configuration from this prefix.
@@ -186,7 +195,10 @@ class RegionalFunctions(pulumi.ComponentResource):
         if fis is not None:
             layers.append(fis.extension_layer_arn)
         environment = function_environment(
-            settings, spec.name, fis.configuration_location if fis is not None else None
+            settings,
+            spec.name,
+            self.authorizer_alias_arn,
+            fis.configuration_location if fis is not None else None,
         )
         return aws.lambda_.Function(
             f"{self._name}-{spec.name}",

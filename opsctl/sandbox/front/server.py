@@ -13,6 +13,7 @@ import boto3
 
 from opsctl.periodic import PeriodicWorker
 from opsctl.sandbox.front.api import Front
+from opsctl.sandbox.front.lambda_endpoint import LambdaEndpoint
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.metrics import MetricsPublisher
 from opsctl.sandbox.front.spec import FrontSpec
@@ -84,6 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     metrics = MetricsPublisher(boto3.client("cloudwatch", region_name=spec.region))
     metrics.start()
     runtime = LambdaRuntime(spec.functions, spec.region, spec.account_id, metrics)
+    # This Region's Lambda Invoke API, for a function that invokes another (moto's Invoke
+    # needs Docker): botocore sends the functions' Lambda calls here.
+    lambda_endpoint = LambdaEndpoint(
+        runtime.invoke_from_function, {f.name: f.aliases for f in spec.functions}
+    )
+    os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_endpoint.url
     runtime.preload()
     server = make_server(Front(spec, runtime, metrics), listening_socket)
     print(f"front {spec.region} serving on {listening_socket.getsockname()[1]}", flush=True)
@@ -93,4 +100,5 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server.server_close()
+        lambda_endpoint.close()
         metrics.stop()
