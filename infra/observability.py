@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.regional_api import ROUTES
 from infra.settings import (
     ALARM_REGION,
     METRICS_NAMESPACE,
@@ -32,6 +33,45 @@ PERIOD_SECONDS = 60
 AUTHORIZER_ERROR_METRIC = "AuthorizerError"
 AUTHORIZER_ERROR_REASONS = ("error", "misconfigured")
 AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/environment.py)
+
+
+def served_5xx_share(
+    api_dimensions: dict[str, pulumi.Input[str]],
+) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """5XXError / Count over the routes players call, from the stage's detailed metrics (by
+    Method and Resource). The health route is left out: on the idle standby the checkers are
+    its only traffic, so a health failure (a drill included) would read as 100% 5xx and the
+    Region's own signal would merely echo the health check. Missing values count as 0 in
+    CloudWatch's arithmetic; a minute without requests divides by zero and is dropped (missing,
+    not breaching)."""
+    queries = []
+    served = [route for route in ROUTES if route.protected]
+    for index, route in enumerate(served):
+        dimensions = {**api_dimensions, "Method": route.method, "Resource": route.resource_path}
+        for ident, metric_name in ((f"e{index}", "5XXError"), (f"n{index}", "Count")):
+            queries.append(
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id=ident,
+                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                        namespace="AWS/ApiGateway",
+                        metric_name=metric_name,
+                        dimensions=dimensions,
+                        stat="Sum",
+                        period=PERIOD_SECONDS,
+                    ),
+                )
+            )
+    errors = " + ".join(f"e{index}" for index in range(len(served)))
+    requests = " + ".join(f"n{index}" for index in range(len(served)))
+    queries.append(
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id="share",
+            expression=f"({errors}) / ({requests})",
+            label="5xx share of the API's routes",
+            return_data=True,
+        )
+    )
+    return queries
 
 
 def alarm_topic(
@@ -98,12 +138,9 @@ class RegionalAlarms(pulumi.ComponentResource):
             aws.cloudwatch.MetricAlarm(
                 f"{name}-api-5xx",
                 name=settings.region_alarm_name(role, "api-5xx"),
-                alarm_description="Share of API requests answered 5xx",
-                namespace="AWS/ApiGateway",
-                metric_name="5XXError",
-                period=PERIOD_SECONDS,
-                dimensions=api_dimensions,
-                statistic="Average",  # the average of 5XXError is the 5xx share
+                alarm_description="Share of API requests answered 5xx (the health route's own "
+                "answers excluded)",
+                metric_queries=served_5xx_share(api_dimensions),
                 threshold=thresholds.api_5xx_rate_percent / 100,
                 comparison_operator="GreaterThanThreshold",
                 **common,
@@ -142,9 +179,11 @@ class RegionalAlarms(pulumi.ComponentResource):
                     ),
                     aws.cloudwatch.MetricAlarmMetricQueryArgs(
                         id="errors",
-                        # No FILL: `+` already counts a reason missing in a minute as 0, and
-                        # FILL would pin a late-arriving newest minute to 0 (CloudWatch's
-                        # warning), so the alarm might never fire.
+                        # No FILL: CloudWatch documents that its arithmetic operators treat
+                        # missing values as 0 ("Metric math syntax and functions"), so `+`
+                        # already counts a reason missing in a minute as 0; FILL would pin a
+                        # late-arriving newest minute to 0 (its own warning) and the alarm
+                        # might never fire.
                         expression=" + ".join(
                             f"e{i}" for i in range(len(AUTHORIZER_ERROR_REASONS))
                         ),

@@ -33,9 +33,23 @@ def test_region_alarms_watch_that_regions_own_signals(default_run: ProgramRun, r
     api_name = default_run.named(f"{role}-rest-api").inputs["name"]
 
     five_xx = alarms["api-5xx"].inputs
-    assert (five_xx["namespace"], five_xx["metricName"]) == ("AWS/ApiGateway", "5XXError")
-    assert five_xx["dimensions"] == {"ApiName": api_name, "Stage": "prod"}
-    assert (five_xx["statistic"], five_xx["threshold"]) == ("Average", 0.05)
+    assert five_xx["threshold"] == 0.05
+    # The routes players call, by the detailed metrics' Method and Resource; never the health
+    # route, whose 500s on the idle standby are the checkers' own traffic.
+    watched = {q["id"]: q["metric"] for q in five_xx["metricQueries"] if "metric" in q}
+    routes = {("GET", "/whoami"), ("POST", "/sessions"), ("GET", "/sessions/{id}")}
+    for metric_name in ("5XXError", "Count"):
+        assert {
+            (m["dimensions"]["Method"], m["dimensions"]["Resource"])
+            for m in watched.values() if m["metricName"] == metric_name
+        } == routes  # fmt: skip
+    for metric in watched.values():
+        assert metric["namespace"] == "AWS/ApiGateway" and metric["stat"] == "Sum"
+        assert {k: metric["dimensions"][k] for k in ("ApiName", "Stage")} == {
+            "ApiName": api_name, "Stage": "prod"
+        }  # fmt: skip
+    (share,) = [q for q in five_xx["metricQueries"] if q.get("returnData")]
+    assert share["expression"] == "(e0 + e1 + e2) / (n0 + n1 + n2)"
 
     latency = alarms["api-p99-latency"].inputs
     assert (latency["metricName"], latency["extendedStatistic"]) == ("Latency", "p99")
@@ -69,7 +83,7 @@ def test_region_alarms_watch_that_regions_own_signals(default_run: ProgramRun, r
     assert watched == {f"{APP}-{fn}" for fn in ("authorizer", "api", "health")}
     (result,) = [q for q in throttles["metricQueries"] if q.get("returnData")]
     assert result["expression"] == "t0 + t1 + t2"
-    for alarm in (errors, throttles):
+    for alarm in (five_xx, errors, throttles):
         # Every query is read at the alarm's one-minute period; only the sum is returned.
         assert {q["metric"]["period"] for q in alarm["metricQueries"] if "metric" in q} == {60}
         assert [q.get("returnData", False) for q in alarm["metricQueries"]].count(True) == 1
