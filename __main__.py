@@ -167,6 +167,7 @@ signals = tuple(
         api_name=api.rest_api.name,
         function_names=functions[role].function_names,
         health_check_id=dns.health_checks[role].id,
+        certificate_arn=certificates.certificate_arns[role],
     )
     for role, api in apis.items()
 )

@@ -11,7 +11,14 @@ from typing import Any
 
 from infra.environment import CONFIG_KEY_BY_VARIABLE, function_environment
 from infra.errors import ConfigError, StackNameError
-from infra.settings import FAULT_INJECTION_FUNCTIONS, FUNCTIONS, REGION_SIGNALS, ROLES, Settings
+from infra.settings import (
+    CERTIFICATE_SIGNAL,
+    FAULT_INJECTION_FUNCTIONS,
+    FUNCTIONS,
+    REGION_SIGNALS,
+    ROLES,
+    Settings,
+)
 
 # Lambda refuses a function whose environment variables exceed 4 KB in total.
 LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
@@ -56,7 +63,10 @@ def derived_names(settings: Settings) -> list[tuple[str, str, int]]:
         names.append(("SNS topic name", settings.region_alarm_topic_name(role), 256))
         names.append(("API Gateway REST API name", settings.rest_api_name(role), 1024))
         alarms = [settings.health_alarm_name(role), settings.impaired_alarm_name(role)]
-        alarms += [settings.region_alarm_name(role, signal) for signal in REGION_SIGNALS]
+        alarms += [
+            settings.region_alarm_name(role, signal)
+            for signal in (*REGION_SIGNALS, CERTIFICATE_SIGNAL)
+        ]
         names += [("CloudWatch alarm name", alarm, 255) for alarm in alarms]
     return names
 

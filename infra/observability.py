@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from infra.regional_api import ROUTES
 from infra.settings import (
     ALARM_REGION,
+    CERTIFICATE_SIGNAL,
     METRICS_NAMESPACE,
     PROJECT,
     REGION_SIGNALS,
@@ -33,6 +34,11 @@ PERIOD_SECONDS = 60
 AUTHORIZER_ERROR_METRIC = "AuthorizerError"
 AUTHORIZER_ERROR_REASONS = ("error", "misconfigured")
 AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/environment.py)
+# ACM starts renewing a DNS-validated certificate 60 days before it expires; under this many
+# days left, renewal has been failing for two weeks and someone must act before the custom
+# domain serves an expired certificate (Route 53's HTTPS checks would not notice: they do not
+# validate certificates).
+CERTIFICATE_ALARM_DAYS = 45
 
 
 def served_5xx_share(
@@ -99,6 +105,7 @@ class RegionSignals:
     api_name: pulumi.Input[str]  # API Gateway's ApiName dimension
     function_names: dict[str, str]  # authorizer/api/health -> Lambda function name
     health_check_id: pulumi.Input[str]
+    certificate_arn: pulumi.Input[str]  # the custom domain's certificate in this Region
 
 
 @dataclass(frozen=True)
@@ -226,6 +233,25 @@ class RegionalAlarms(pulumi.ComponentResource):
                 **common,
             ),
         ]
+        self.certificate_expiry = aws.cloudwatch.MetricAlarm(
+            f"{name}-{CERTIFICATE_SIGNAL}",
+            name=settings.region_alarm_name(role, CERTIFICATE_SIGNAL),
+            alarm_description=f"The custom domain's ACM certificate in {signals.region} expires "
+            f"in under {CERTIFICATE_ALARM_DAYS} days: its managed renewal is failing",
+            namespace="AWS/CertificateManager",
+            metric_name="DaysToExpiry",
+            dimensions={"CertificateArn": signals.certificate_arn},
+            statistic="Minimum",
+            period=24 * 3600,  # ACM publishes DaysToExpiry once a day
+            evaluation_periods=1,
+            threshold=CERTIFICATE_ALARM_DAYS,
+            comparison_operator="LessThanThreshold",
+            # The first datapoint of a new certificate can take a day: not an alarm.
+            treat_missing_data="missing",
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            opts=child,
+        )
         self.alarm_names = [settings.region_alarm_name(role, signal) for signal in REGION_SIGNALS]
         rule = " OR ".join(f'ALARM("{alarm_name}")' for alarm_name in self.alarm_names)
         self.impaired = aws.cloudwatch.CompositeAlarm(
