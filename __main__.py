@@ -221,6 +221,14 @@ pulumi.export(
     ),
 )
 pulumi.export("operatorPolicyArn", operator.policy.arn)
+# Where each alarm notifies: subscribe a pager to these (docs/paging.md).
+pulumi.export(
+    "alertTopics",
+    {
+        "health": dns.topic.arn,
+        **{f"{role}Region": regional.topic.arn for role, regional in alarms.items()},
+    },
+)
 pulumi.export("dashboardUrl", dashboard.url)
 pulumi.export("url", f"https://{settings.domain_name}")
 pulumi.export("primaryApiUrl", apis["primary"].api_url)

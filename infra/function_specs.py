@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from stack_topology import REVOKED_PARTITION
+
 # The global table's partitions each function may touch (`dynamodb:LeadingKeys`), as the
 # functions spell them (tests/infra check them against functions/): revocations are written
-# only by the identity side, never by a function.
-REVOKED_PARTITION = "revoked"
+# only by operators (`opsctl revoke`), never by a function.
 HEALTH_PROBE_PARTITION = "health"
 API_PARTITIONS = ("session#*",)
 

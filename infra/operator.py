@@ -27,6 +27,7 @@ from infra.settings import (
     Role,
     Settings,
 )
+from stack_topology import REVOKED_PARTITION
 
 # The compare-and-swap deletes each weighted record exactly as read and creates it again.
 WEIGHT_CHANGE_ACTIONS = ("CREATE", "DELETE")
@@ -105,6 +106,12 @@ def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
                 arn("ssm", region, f"parameter{settings.failure_switch_parameter}")
                 for region in regions
             ],
+        ),
+        # Revocations (opsctl revoke, revocations): only the `revoked` partition of the table.
+        allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+            [arn("dynamodb", region, f"table/{settings.table_name}") for region in regions],
+            {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [REVOKED_PARTITION]}},
         ),
         # Readiness: capacity, throttling and the table in each Region.
         allow(["lambda:GetAccountSettings"], ["*"]),

@@ -56,7 +56,7 @@ class AuditRecord:
     id: str  # shared by a change's intent and outcome
     phase: str  # intent | outcome
     time: str
-    action: str  # failover | fallback | switch
+    action: str  # failover | fallback | switch | revoke
     app: str
     actor: Actor
     reason: str
@@ -250,6 +250,13 @@ class AuditHistory:
 
     entries: list[AuditRecord]
     skipped: list[str]  # one note per unreadable line
+
+    def last_change(self, app: str, step: str) -> AuditRecord | None:
+        """The newest change of `app` at `step` (e.g. "lever") that was or may have been applied."""
+        for record in reversed(self.entries):
+            if record.app == app and record.step == step and record.applied is not False:
+                return record
+        return None
 
 
 def now_iso() -> str:

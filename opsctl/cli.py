@@ -58,6 +58,7 @@ from opsctl.readiness import (
     assess_readiness,
 )
 from opsctl.reporting import exit_on_error
+from opsctl.revocation import apply_revoke, check_jti, list_revocations, parse_until, plan_revoke
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import parse_steps
 from opsctl.shiftapply import DEFAULT_INSYNC_TIMEOUT
@@ -304,9 +305,89 @@ def switch(
         )
 
 
-@app.command(epilog=_examples("opsctl history", "opsctl history --limit 5 --json"))
+@app.command(
+    epilog=_examples(
+        "opsctl revoke 3f2a9c0e --until 2026-12-08T12:00:00Z          # plan only, exit 3",
+        'opsctl revoke 3f2a9c0e --until 1796731200 --approve --reason "INC-123 leaked token"',
+        'opsctl revoke 3f2a9c0e --until 1796731200 --role secondary --approve --reason "INC-123"',
+    )
+)
+def revoke(
+    jti: Annotated[str, typer.Argument(help="The token's id (its jti claim).")],
+    until: Annotated[
+        str,
+        typer.Option(
+            "--until",
+            help="The token's exp: epoch seconds or ISO 8601 with offset (2026-12-08T12:00:00Z).",
+        ),
+    ],
+    approve: ApproveOption = False,
+    reason: ReasonOption = None,
+    role: Annotated[
+        Role,
+        typer.Option(
+            "--role",
+            help="The Region whose replica is written (the other gets it by replication).",
+            case_sensitive=False,
+        ),
+    ] = Role.PRIMARY,
+    json_output: JsonOption = False,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Revoke one token until it expires: the authorizers deny it within about a minute plus
+    their cache TTL. Audited like a failover."""
+    with exit_on_error():
+        expires_at = parse_until(until)
+        approval = approval_from_flags(approve, reason)
+        clients, topo = Target(topology, stack, app_name, profile).resolve()
+        plan = plan_revoke(clients, topo, check_jti(jti), expires_at, role.value)
+        plan_then_apply(
+            plan,
+            approval,
+            json_output,
+            already=output.revoke_already(plan),
+            show_plan=output.revoke_plan_renderable,
+            apply=lambda approved: apply_revoke(clients, topo, plan, approved, AuditLog()),
+            show_result=output.revoke_result_renderable,
+        )
+
+
+@app.command(epilog=_examples("opsctl revocations", "opsctl revocations --role secondary --json"))
+def revocations(
+    role: Annotated[
+        Role,
+        typer.Option("--role", help="The Region whose replica is read.", case_sensitive=False),
+    ] = Role.PRIMARY,
+    json_output: JsonOption = False,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """The revoked tokens in the global table, soonest expiry first."""
+    with exit_on_error():
+        clients, topo = Target(topology, stack, app_name, profile).resolve()
+        listed = list_revocations(clients, topo, role.value)
+        if not listed.revocations and not json_output:
+            output.info(f"no revoked tokens in {listed.table} ({listed.region})")
+            return
+        output.emit(json_output, listed.to_json(), output.revocations_renderable(listed))
+
+
+@app.command(
+    epilog=_examples("opsctl history", "opsctl history --limit 5 --wide", "opsctl history --json")
+)
 def history(
     json_output: JsonOption = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Every field in its own column: full times, ARNs, change ids, weights."
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         number_option("--limit", low=1, high=1_000_000, help="Only the newest N records."),
@@ -325,7 +406,7 @@ def history(
         output.emit(
             json_output,
             [record.to_json() for record in records],
-            output.history_renderable(records),
+            output.history_renderable(records, wide=wide),
         )
 
 

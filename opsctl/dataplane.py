@@ -17,18 +17,27 @@ plane, `--via dataplane` releases the lever only: every answer goes back to the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from opsctl.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
+from opsctl.audit import Actor, AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns
 from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, OpsctlError
-from opsctl.lever import ENGAGED, RELEASED, LeverState, require_lever
+from opsctl.lever import (
+    ENGAGED,
+    LEVER_STEP,
+    RELEASED,
+    UNKNOWN,
+    CloudWatchAlarmLever,
+    LeverState,
+    require_lever,
+)
 from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
 from opsctl.shift import ShiftPlan, check_preflight, plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
+from opsctl.signals import gather, read_deadline
 from opsctl.status import StatusReport, read_status
 from stack_topology import Topology
 
@@ -99,12 +108,38 @@ class LeverPlan:
                 "engage the lever: every new DNS answer goes to the secondary, whatever the weights"
             )
         elif self.then is None and self.reconcile is None:
-            out.append("release the lever: all traffic goes back to the primary at once")
+            out.append(f"release the lever: {self._release_goes()}")
         else:
             out.append("release the lever (the weights now keep traffic on the secondary)")
         if self.then is not None:
             out.extend(f"weights {w}" for w in self.then.steps)
         return tuple(out)
+
+    def _release_goes(self) -> str:
+        """Where a release alone sends traffic: wherever the weights do, once the primary's
+        record is healthy again."""
+        weights = self.status.weights
+        if weights is None:
+            return (
+                "traffic goes where the weights send it (they cannot be read now: all of it back "
+                "to the primary if they are still primary 100 / secondary 0)"
+            )
+        if weights.serving == "primary":
+            return "all traffic goes back to the primary at once"
+        if weights.serving == "secondary":
+            return "no traffic moves (the weights send all of it to the secondary)"
+        return f"traffic goes where the weights send it ({weights})"
+
+    @property
+    def dns_expected(self) -> tuple[str, bool]:
+        """The Region DNS answers name once the lever has moved, and whether every answer must
+        (else at least one): a release alone sends traffic where the weights do."""
+        if self.lever_action == "engage" or self.then is not None or self.reconcile is not None:
+            return "secondary", True  # a reconciled fallback: the weights hold it there
+        weights = self.status.weights
+        if weights is not None and weights.serving in ("primary", "secondary"):
+            return weights.serving, True
+        return "primary", False  # split or unreadable weights: the primary is back in answers
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -138,6 +173,9 @@ class LeverResult:
     # The weight changes of a fallback made with the control plane up.
     reconcile: ShiftResult | None = None
     then: ShiftResult | None = None
+    # False: another change had moved the lever already (re-read just before publishing), so
+    # nothing was published and the audit records a no-op.
+    published: bool = True
 
     @property
     def completed(self) -> bool:
@@ -159,15 +197,67 @@ class LeverResult:
             "reconcile": self.reconcile.to_json() if self.reconcile else None,
             "then": self.then.to_json() if self.then else None,
             "completed": self.completed,
+            "published": self.published,
         }
 
 
+def _lever_when_unreadable(
+    topology: Topology, status: StatusReport, audit_log: AuditLog
+) -> LeverState:
+    """The lever's state when its alarm could not be read (its Region is dark): the newest lever
+    change in the audit log ("never" counts as released), checked against Route 53's view of the
+    lever's health check, which keeps its last known status while the alarm cannot be evaluated.
+    Unknown when the audit log cannot say, or the check contradicts it."""
+    why = [f"its alarm could not be read ({status.error_of('lever') or 'no answer'})"]
+    since = None
+    try:
+        last = audit_log.read().last_change(topology.app, LEVER_STEP)
+    except OpsctlError as error:
+        audited = UNKNOWN
+        why.append(f"the audit log cannot be read ({error.message})")
+    else:
+        if last is None:
+            audited = RELEASED
+            why.append("the audit log records no lever change (never engaged from here)")
+        else:
+            audited, since = str(last.after.get("lever", UNKNOWN)), last.time
+            maybe = "" if last.applied else ", which may not have been applied"
+            why.append(f"the audit log's last lever change: {audited} at {last.time}{maybe}")
+            if last.applied is None:
+                audited = UNKNOWN
+    checked = status.lever_check_healthy
+    if checked is not None:
+        seen = "healthy" if checked else "unhealthy"
+        why.append(f"Route 53 sees the lever's health check {seen}")
+    in_effect = None if checked is None else (RELEASED if checked else ENGAGED)
+    state = audited if in_effect in (None, audited) else UNKNOWN
+    return LeverState(CloudWatchAlarmLever.kind, state, since, None, "; ".join(why))
+
+
+def _lever_for_plan(
+    topology: Topology, status: StatusReport, audit_log: AuditLog
+) -> LeverState | None:
+    """The lever's state for a plan, read under the status deadline like every other input:
+    None without a lever in the topology."""
+    if topology.out_of_service is None:
+        return None
+    return status.lever or _lever_when_unreadable(topology, status, audit_log)
+
+
 def plan_failover_via(
-    clients: AwsClients, topology: Topology, via: str = VIA_AUTO
+    clients: AwsClients,
+    topology: Topology,
+    via: str = VIA_AUTO,
+    audit_log: AuditLog | None = None,
 ) -> ShiftPlan | LeverPlan:
-    """The weights when the control plane answers (or --via weights), else the lever."""
+    """The weights when the control plane answers (or --via weights, whatever the lever says),
+    else the lever."""
     status = read_status(clients, topology)
     down = control_plane_error(status)
+    if via == VIA_WEIGHTS:
+        if down is not None:
+            raise _weights_refused(down, "failover")
+        return plan_failover(clients, topology, status)
     if status.lever is not None and status.lever.state == ENGAGED:
         return LeverPlan(
             "failover",
@@ -179,12 +269,11 @@ def plan_failover_via(
             None,
             noop_reason="the data-plane lever is engaged: all traffic goes to the secondary",
         )
-    if via == VIA_WEIGHTS or (via == VIA_AUTO and down is None):
-        if down is not None:
-            raise _weights_refused(down, "failover")
+    if via == VIA_AUTO and down is None:
         return plan_failover(clients, topology, status)
-    lever = require_lever(clients, topology)
-    state = status.lever or lever.read_state()
+    require_lever(clients, topology)
+    state = _lever_for_plan(topology, status, audit_log or AuditLog())
+    assert state is not None  # require_lever: the topology has one
     reason = _lever_reason(via, down)
     if status.weights is not None and status.weights.serving == "secondary":
         return LeverPlan(
@@ -201,18 +290,48 @@ def plan_failover_via(
     return LeverPlan("failover", "secondary", "engage", reason, state, status, preflight)
 
 
+def _weights_fallback(
+    clients: AwsClients,
+    topology: Topology,
+    status: StatusReport,
+    steps: Sequence[int],
+    lever: LeverState | None,
+) -> ShiftPlan:
+    """The usual fallback by the weights; when the lever's alarm could not be read, the plan
+    says what its state rests on."""
+    plan = plan_fallback(clients, topology, steps, status)
+    if lever is None or status.lever is not None:
+        return plan
+    if lever.state == RELEASED:
+        note = f"the lever reads released: {lever.detail}"
+    else:
+        note = (
+            f"the lever's state is {lever.state}: {lever.detail}; traffic follows the weights "
+            "only while the lever is released"
+        )
+    return replace(plan, notes=(*plan.notes, note))
+
+
 def plan_fallback_via(
-    clients: AwsClients, topology: Topology, steps: Sequence[int], via: str = VIA_AUTO
+    clients: AwsClients,
+    topology: Topology,
+    steps: Sequence[int],
+    via: str = VIA_AUTO,
+    audit_log: AuditLog | None = None,
 ) -> ShiftPlan | LeverPlan:
     """After a lever failover: reconcile the weights, release, then the usual steps (control
     plane up), or release only (--via dataplane, or auto without the control plane). Without an
-    engaged lever: the usual weights fallback."""
+    engaged lever: the usual weights fallback. --via weights moves the weights whatever the
+    lever's state (when its alarm cannot be read, the plan says so)."""
     status = read_status(clients, topology)
     down = control_plane_error(status)
-    lever_state = status.lever
-    if lever_state is None and topology.out_of_service is not None:
-        # Engaged or not decides the whole plan: never guess it.
-        lever_state = require_lever(clients, topology).read_state()
+    lever_state = _lever_for_plan(topology, status, audit_log or AuditLog())
+    if via == VIA_WEIGHTS and down is not None:
+        raise _weights_refused(down, "fallback")
+    # An engaged lever that can be read is released on the way (the weights take over first).
+    engaged_and_readable = status.lever is not None and status.lever.state == ENGAGED
+    if via == VIA_WEIGHTS and not engaged_and_readable:
+        return _weights_fallback(clients, topology, status, steps, lever_state)
     if lever_state is None or lever_state.state == RELEASED:
         if via == VIA_DATAPLANE:
             return LeverPlan(
@@ -223,13 +342,18 @@ def plan_fallback_via(
                 lever_state or require_lever(clients, topology).read_state(),
                 status,
                 None,
-                noop_reason="the data-plane lever is not engaged",
+                noop_reason="the data-plane lever is released"
+                + ("" if status.lever is not None else f" ({lever_state.detail})"),
             )
         if down is not None:
-            raise _weights_refused(down, "fallback") if via == VIA_WEIGHTS else down
-        return plan_fallback(clients, topology, steps, status)
-    if lever_state.state != ENGAGED:
-        raise AwsError(f"the data-plane lever's state is unknown: {lever_state.detail}")
+            raise _weights_refused(down, "fallback")
+        return _weights_fallback(clients, topology, status, steps, lever_state)
+    if not engaged_and_readable:
+        weights_too = "" if down is not None else "; `--via weights` moves the weights anyway"
+        raise AwsError(
+            f"the data-plane lever's state is {lever_state.state} ({lever_state.detail}): it "
+            f"cannot be released now{weights_too}; nothing changed"
+        )
     preflight = assess_readiness(clients, topology, "primary", status)
     if via == VIA_DATAPLANE or (via == VIA_AUTO and down is not None):
         reason = _lever_reason(via, down)
@@ -295,10 +419,13 @@ def apply_lever(
     on_poll: Callable[[str], None] | None = None,
     clock: Clock | None = None,
 ) -> LeverResult:
-    """Carry out an approved lever plan; every confirmation is bounded by `timeout` seconds.
+    """Carry out an approved lever plan; every wait is bounded by `timeout` seconds.
 
-    Raises PreflightRefused before anything changes; ChangeTimeoutError when the lever was moved
-    (and audited) but the alarm or DNS did not follow in time."""
+    Raises PreflightRefused, or OpsctlError when a release cannot take effect within `timeout`,
+    before anything changes; ChangeTimeoutError when the lever was moved (and audited) but the
+    alarm or DNS did not follow in time. Once anything was applied (weights reconciled, the lever
+    moved), every error ends with what was, and a Ctrl-C or SIGTERM propagates as
+    KeyboardInterrupt carrying a note of it, as apply_shift does."""
     clock = clock or Clock()
     assert plan.preflight is not None  # set whenever there is something to do
     overridden = check_preflight(plan.preflight, plan.action, plan.target_role, approval)
@@ -306,105 +433,212 @@ def apply_lever(
     lever = require_lever(clients, topology)
     # The lever's own Region: the one that must answer for the lever to move at all.
     actor = current_actor(clients, lever.region)
-    deadline = clock.now() + timeout
-    reconcile = None
-    if plan.reconcile is not None:
-        reconcile = apply_shift(
-            clients,
-            topology,
-            plan.reconcile,
-            approval,
-            audit_log,
-            ShiftOptions(insync_timeout=timeout),
-        )
-    engage = plan.lever_action == "engage"
-    before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
-    intent = AuditRecord.intent(
-        action=plan.action,
-        app=topology.app,
-        actor=actor,
-        reason=approval.reason,
-        before={"lever": before},
-        after={"lever": after},
-        read=[plan.lever.to_json()],
-        forced=approval.force,
-        overridden=list(overridden),
-        step="lever",
-    )
+    if plan.lever_action == "release":
+        # Decided before anything changes: a release that cannot fit must not follow weight
+        # changes it was planned with.
+        _release_fits(lever.seconds_until_release_counts(), timeout, timeout, "nothing changed")
+    run = _LeverRun(clients, topology, plan, approval, audit_log, lever, clock, on_poll)
     try:
-        audit_log.append(intent)
-    except AuditWriteError as error:
-        raise AuditWriteError(f"{error.message}; the lever was not moved") from None
-    try:
-        if engage:
-            change_id = lever.engage()
-        else:
-            change_id = lever.release(clock, max(0.0, deadline - clock.now()))
-    except OpsctlError as failure:
-        # No answer may still mean the datapoint landed; an error answer means it did not.
-        applied = None if isinstance(failure, AwsUnreachable) else False
-        audit_log.record_outcome(intent.outcome(applied=applied, detail=failure.message), failure)
+        return run.carry_out(actor, overridden, timeout, interval)
+    except KeyboardInterrupt as interrupt:
+        if run.applied:
+            interrupt.add_note(run.applied_report())
         raise
-    audit_log.record_outcome(intent.outcome(applied=True, change_id=change_id))
-    lever_seconds = clock.now() - approval.approved_at
-    wanted_alarm = "ALARM" if engage else "OK"
-    # With the weights already on the secondary (a reconciled fallback), DNS does not move now.
-    dns_target = plan.target_role if plan.then is None else "secondary"
-    answers: list[DnsAnswers] = []
+    except OpsctlError as error:
+        if not run.applied:
+            raise
+        raise type(error)(f"{error.message}; {run.applied_report()}") from None
 
-    def dns_follows() -> bool:
-        try:
-            answers.append(read_dns(topology))
-        except OpsctlError:
-            return False
-        latest = answers[-1]
-        return latest.answered > 0 and latest.counts.get(dns_target, 0) == latest.answered
 
-    try:
-        alarm_seconds = _poll(
-            f"{lever.description} reads {wanted_alarm}",
-            lambda: lever.read_state().alarm == wanted_alarm,
-            approval,
-            deadline,
-            clock,
-            on_poll,
+def _release_fits(wait: float, left: float, timeout: float, unchanged: str) -> None:
+    """A release waits for the minute after the newest engage; refuse one that would not fit in
+    the `left` seconds of --timeout (`unchanged`: what the refusal leaves as it was)."""
+    if wait > left:
+        of = f"--timeout {timeout:g}s" if left == timeout else f"the {left:.0f}s left of --timeout"
+        raise OpsctlError(
+            f"the lever was engaged this minute; releasing it needs a later minute ({wait:.0f}s "
+            f"from now), more than {of}; {unchanged}"
         )
-        dns_seconds = None
-        if topology.name_servers:
-            dns_seconds = _poll(
-                f"every DNS answer for {topology.record_name} names the {dns_target}",
-                dns_follows,
-                approval,
-                deadline,
-                clock,
-                on_poll,
+
+
+class _LeverRun:
+    """One approved lever plan being carried out; `applied` says what took effect so far."""
+
+    def __init__(
+        self,
+        clients: AwsClients,
+        topology: Topology,
+        plan: LeverPlan,
+        approval: Approval,
+        audit_log: AuditLog,
+        lever: CloudWatchAlarmLever,
+        clock: Clock,
+        on_poll: Callable[[str], None] | None,
+    ) -> None:
+        self.clients = clients
+        self.topology = topology
+        self.plan = plan
+        self.approval = approval
+        self.audit_log = audit_log
+        self.lever = lever
+        self.clock = clock
+        self.on_poll = on_poll
+        self.applied: list[str] = []
+
+    def applied_report(self) -> str:
+        return f"applied: {'; '.join(self.applied)} (in the audit log {self.audit_log.path})"
+
+    def carry_out(
+        self, actor: Actor, overridden: tuple[str, ...], timeout: float, interval: float
+    ) -> LeverResult:
+        plan, clock = self.plan, self.clock
+        deadline = clock.now() + timeout
+        reconcile = None
+        if plan.reconcile is not None:
+            reconcile = apply_shift(
+                self.clients,
+                self.topology,
+                plan.reconcile,
+                self.approval,
+                self.audit_log,
+                ShiftOptions(insync_timeout=timeout),
             )
-    except ChangeTimeoutError as error:
-        seen = f"; DNS last answered {answers[-1].summary()}" if answers else ""
-        raise ChangeTimeoutError(
-            f"the lever was {'engaged' if engage else 'released'} ({change_id}, in the audit "
-            f"log) but is {error.message} after {timeout:g}s{seen}; run `opsctl status`"
-        ) from None
-    then = None
-    if plan.then is not None:
-        clock.sleep(interval)
-        then = apply_shift(
-            clients,
-            topology,
-            plan.then,
-            approval,
-            audit_log,
-            ShiftOptions(insync_timeout=timeout, interval=interval),
+            self.applied.extend(
+                f"weights {step.before} -> {step.after} (change {step.change_id})"
+                for step in reconcile.steps
+            )
+        engage = plan.lever_action == "engage"
+        if not engage:
+            # Before the intent: nothing is on record while waiting, so an interrupt here
+            # leaves no intent without an outcome.
+            wait = self.lever.seconds_until_release_counts()
+            _release_fits(wait, deadline - clock.now(), timeout, "the lever was not released")
+            if wait > 0:
+                if self.on_poll is not None:
+                    self.on_poll(f"the next minute ({wait:.0f}s), when a release takes effect")
+                clock.sleep(wait)
+        change_id = self._move(actor, overridden)
+        lever_seconds = clock.now() - self.approval.approved_at
+        alarm_seconds, dns_seconds, dns = self._confirm(deadline, timeout)
+        then = None
+        if plan.then is not None:
+            clock.sleep(interval)
+            then = apply_shift(
+                self.clients,
+                self.topology,
+                plan.then,
+                self.approval,
+                self.audit_log,
+                ShiftOptions(insync_timeout=timeout, interval=interval),
+            )
+        return LeverResult(
+            plan.action,
+            plan.lever_action,
+            change_id or "",
+            lever_seconds,
+            alarm_seconds,
+            dns_seconds,
+            dns,
+            overridden,
+            reconcile,
+            then,
+            published=change_id is not None,
         )
-    return LeverResult(
-        plan.action,
-        plan.lever_action,
-        change_id,
-        lever_seconds,
-        alarm_seconds,
-        dns_seconds,
-        answers[-1] if answers else None,
-        overridden,
-        reconcile,
-        then,
-    )
+
+    def _move(self, actor: Actor, overridden: tuple[str, ...]) -> str | None:
+        """Publish the lever's new state, audited (intent first); None when a re-read just
+        before found another change had moved it already (audited as a no-op)."""
+        plan, lever = self.plan, self.lever
+        engage = plan.lever_action == "engage"
+        before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
+        intent = AuditRecord.intent(
+            action=plan.action,
+            app=self.topology.app,
+            actor=actor,
+            reason=self.approval.reason,
+            before={"lever": before},
+            after={"lever": after},
+            read=[plan.lever.to_json()],
+            forced=self.approval.force,
+            overridden=list(overridden),
+            step=LEVER_STEP,
+        )
+        try:
+            self.audit_log.append(intent)
+        except AuditWriteError as error:
+            raise AuditWriteError(f"{error.message}; the lever was not moved") from None
+        # PutMetricData has no condition: re-read just before publishing, so of two operators
+        # moving the lever at once the second one sees the first and publishes nothing.
+        now = gather({"lever": lever.read_state}, read_deadline())["lever"].value
+        if now is not None and now.state == after:
+            detail = f"the lever was already {after} (since {now.since}): nothing published"
+            self.audit_log.record_outcome(intent.outcome(applied=False, detail=detail))
+            return None
+        try:
+            change_id = lever.engage() if engage else lever.release()
+        except KeyboardInterrupt as interrupt:
+            detail = "interrupted while publishing: it may have been applied"
+            self.audit_log.record_outcome(intent.outcome(applied=None, detail=detail), interrupt)
+            interrupt.add_note(
+                f"while publishing the lever {after}: it may have been applied (audited as "
+                "unknown); run `opsctl status`"
+            )
+            raise
+        except OpsctlError as failure:
+            # No answer may still mean the datapoint landed; an error answer means it did not.
+            applied = None if isinstance(failure, AwsUnreachable) else False
+            self.audit_log.record_outcome(
+                intent.outcome(applied=applied, detail=failure.message), failure
+            )
+            raise
+        self.audit_log.record_outcome(intent.outcome(applied=True, change_id=change_id))
+        self.applied.append(f"the lever {after} ({change_id})")
+        return change_id
+
+    def _confirm(
+        self, deadline: float, timeout: float
+    ) -> tuple[float, float | None, DnsAnswers | None]:
+        """Poll, bounded by the deadline, until the alarm and then DNS follow the lever: seconds
+        from the approval to each, and DNS's last answers."""
+        plan, lever, topology = self.plan, self.lever, self.topology
+        engage = plan.lever_action == "engage"
+        wanted_alarm = "ALARM" if engage else "OK"
+        dns_target, every_answer = plan.dns_expected
+        answers: list[DnsAnswers] = []
+
+        def dns_follows() -> bool:
+            try:
+                answers.append(read_dns(topology))
+            except OpsctlError:
+                return False
+            latest = answers[-1]
+            named = latest.counts.get(dns_target, 0)
+            return latest.answered > 0 and (named == latest.answered if every_answer else named > 0)
+
+        try:
+            alarm_seconds = _poll(
+                f"{lever.description} reads {wanted_alarm}",
+                lambda: lever.read_state().alarm == wanted_alarm,
+                self.approval,
+                deadline,
+                self.clock,
+                self.on_poll,
+            )
+            dns_seconds = None
+            if topology.name_servers:
+                dns_seconds = _poll(
+                    f"{'every' if every_answer else 'a'} DNS answer for {topology.record_name} "
+                    f"names the {dns_target}",
+                    dns_follows,
+                    self.approval,
+                    deadline,
+                    self.clock,
+                    self.on_poll,
+                )
+        except ChangeTimeoutError as error:
+            seen = f"; DNS last answered {answers[-1].summary()}" if answers else ""
+            raise ChangeTimeoutError(
+                f"the lever moved but is {error.message} after {timeout:g}s{seen}; run "
+                "`opsctl status`"
+            ) from None
+        return alarm_seconds, dns_seconds, answers[-1] if answers else None

@@ -16,12 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from opsctl.aws import AwsClients, translate_aws_errors
-from opsctl.errors import OpsctlError, TopologyError
-from opsctl.model import Clock
+from opsctl.errors import TopologyError
 from opsctl.signals import iso_time, read_alarms
 from stack_topology import OutOfService, Topology
 
 ENGAGED, RELEASED, UNKNOWN = "engaged", "released", "unknown"
+# The audit log's `step` of a lever change (its before/after are {"lever": engaged|released}).
+LEVER_STEP = "lever"
 # How far back the lever's newest datapoint is looked for: the alarm latches (missing data is
 # ignored), so an older engage or release shows in the alarm's state instead.
 LEVER_LOOKBACK = timedelta(minutes=10)
@@ -74,8 +75,12 @@ class Lever(Protocol):
         """Pull the lever; returns an id of the action for the audit."""
         ...
 
-    def release(self, clock: Clock, timeout: float) -> str:
-        """Let go (waiting, at most `timeout` s, until a release can take effect); returns an id."""
+    def seconds_until_release_counts(self) -> float:
+        """How long a release must wait before it can take effect (0: it can now)."""
+        ...
+
+    def release(self) -> str:
+        """Let go; returns an id of the action for the audit."""
         ...
 
 
@@ -181,19 +186,16 @@ class CloudWatchAlarmLever:
     def engage(self) -> str:
         return self._publish(1.0, self._now())
 
-    def release(self, clock: Clock, timeout: float) -> str:
+    def seconds_until_release_counts(self) -> float:
         """The alarm takes each minute's Maximum, so a 0 in the minute of a 1 changes nothing:
-        wait (bounded) for the next minute when the newest datapoint is from this one."""
+        a release made in the minute of the newest engage must wait for the next minute."""
         newest = self._newest_datapoint()
         now = self._now()
         if newest is not None and newest[1] >= 1 and newest[0] >= _minute(now):
-            wait = (_minute(now) + timedelta(minutes=1) - now).total_seconds()
-            if wait > timeout:
-                raise OpsctlError(
-                    f"the lever was engaged this minute; releasing it needs a later minute "
-                    f"({wait:.0f}s), more than --timeout {timeout:g}s; nothing changed"
-                )
-            clock.sleep(wait)
+            return (_minute(now) + timedelta(minutes=1) - now).total_seconds()
+        return 0.0
+
+    def release(self) -> str:
         return self._publish(0.0, self._now())
 
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -30,6 +32,7 @@ from opsctl.dataplane import LeverPlan, LeverResult
 from opsctl.model import Weights
 from opsctl.probe import ProbeReport
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
+from opsctl.revocation import RevocationList, RevokePlan, RevokeResult, iso
 from opsctl.shift import ShiftPlan
 from opsctl.shiftapply import ShiftResult
 from opsctl.status import RegionStatus, StatusReport
@@ -293,6 +296,7 @@ def plan_renderable(plan: ShiftPlan) -> RenderableType:
     for index, step in enumerate(plan.steps, start=1):
         table.add_row(*_weights_row(f"{index}", step))
     parts: list[RenderableType] = [table]
+    parts.extend(text(f"note: {note}", style="yellow") for note in plan.notes)
     if plan.preflight is not None:
         parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
     return Group(*parts)
@@ -340,8 +344,13 @@ def lever_result_renderable(result: LeverResult) -> RenderableType:
         if result.dns is not None and result.approval_to_dns_seconds is not None
         else "not checked (no nameServers in the topology)"
     )
+    moved = (
+        f"lever {result.lever_action}d ({result.change_id})"
+        if result.published
+        else f"lever already {result.lever_action}d by another change (nothing published)"
+    )
     lines = [
-        f"lever {result.lever_action}d ({result.change_id})",
+        moved,
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
@@ -365,6 +374,42 @@ def switch_result_renderable(result: SwitchResult) -> RenderableType:
     )
 
 
+def revoke_label(plan: RevokePlan) -> str:
+    return f"token {plan.jti}"
+
+
+def revoke_already(plan: RevokePlan) -> str:
+    until = plan.current.until if plan.current else "-"
+    return f"{revoke_label(plan)} is already revoked until {until}"
+
+
+def revoke_plan_renderable(plan: RevokePlan) -> RenderableType:
+    current = f"revoked until {plan.current.until}" if plan.current else "not revoked"
+    return text(
+        f"{revoke_label(plan)}: {current} -> revoked until {iso(plan.expires_at)}, "
+        f"written to {plan.table} in {plan.region} ({plan.role})"
+    )
+
+
+def revoke_result_renderable(result: RevokeResult) -> RenderableType:
+    return text(
+        f"{revoke_label(result.plan)} is revoked until {iso(result.plan.expires_at)} "
+        f"({result.change_id}); every authorizer denies it within 60 s plus replication and "
+        "its cache TTL"
+    )
+
+
+def revocations_renderable(listed: RevocationList, now: float | None = None) -> RenderableType:
+    moment = time.time() if now is None else now
+    table = Table(title=f"revoked tokens in {listed.table} ({listed.region})", title_justify="left")
+    for column in ("jti", "until", "revoked by", "reason"):
+        table.add_column(column, overflow="fold")
+    for revocation in listed.revocations:
+        until = revocation.until + (" (expired)" if revocation.expired(moment) else "")
+        table.add_row(revocation.jti, until, _dash(revocation.revoked_by), _dash(revocation.reason))
+    return table
+
+
 _OUTCOME_CELL = {
     True: ("applied", "green"),
     False: ("not applied", ""),
@@ -379,7 +424,86 @@ def _outcome_cell(record: AuditRecord) -> Text:
     return text(f"{label}, INSYNC" if record.insync else label, style=style)
 
 
-def history_renderable(records: Sequence[AuditRecord]) -> RenderableType:
+def history_renderable(records: Sequence[AuditRecord], wide: bool = False) -> RenderableType:
+    """One entry in two lines at 80 columns (when, what, who, from -> to, outcome; then the
+    reason); `wide`: every field in its own column."""
+    return _history_table(records) if wide else _history_lines(records)
+
+
+def _short_time(iso_time: str) -> str:
+    """`2026-12-07T03:04:12Z` -> `12-07 03:04`; anything else as it is."""
+    try:
+        moment = datetime.fromisoformat(iso_time.replace("Z", "+00:00"))
+    except ValueError:
+        return iso_time
+    return moment.astimezone(UTC).strftime("%m-%d %H:%M")
+
+
+def _short_actor(record: AuditRecord) -> str:
+    """The last part of the caller's ARN (the user, or the assumed role's session), else the
+    local user."""
+    return record.actor.arn.rsplit("/", 1)[-1] or record.actor.local_user or "-"
+
+
+def _change(record: AuditRecord) -> str:
+    """`100/0 → 0/100` for weights, `released → engaged` for the lever, `healthy → failing` for a
+    switch, `until 12-08 12:00` for a revocation."""
+    before, after = record.before, record.after
+    if not before and not after:
+        return "-"
+    if set(before) == set(after) == {"primary", "secondary"}:
+        return (
+            f"{before['primary']}/{before['secondary']} → {after['primary']}/{after['secondary']}"
+        )
+    if record.action == "revoke" and len(after) == 1:
+        (until,) = after.values()
+        return f"until {_short_time(iso(until))}" if isinstance(until, int) else _dash(until)
+    if len(before) == len(after) == 1 and before.keys() == after.keys():
+        (key,) = before
+        return f"{_dash(before[key])} → {_dash(after[key])}"
+    return (
+        f"{json.dumps(before, separators=(',', ':'))} → {json.dumps(after, separators=(',', ':'))}"
+    )
+
+
+def _history_action(record: AuditRecord) -> str:
+    """The action, its step, and for a switch its Region's role."""
+    if record.action == "switch" and len(record.after) == 1:
+        return f"switch {next(iter(record.after))}"
+    return f"{record.action} {record.step}" if record.step else record.action
+
+
+# when, action, who, change; the outcome takes the rest of 80 columns (at least 21).
+_HISTORY_COLUMNS = "{:<11} {:<14} {:<11} {:<18} "
+
+
+def _history_lines(records: Sequence[AuditRecord]) -> RenderableType:
+    lines: list[RenderableType] = [
+        text(_HISTORY_COLUMNS.format("when", "action", "who", "change") + "outcome", "bold")
+    ]
+    for record in records:
+        head = text(
+            _HISTORY_COLUMNS.format(
+                _short_time(record.time),
+                _history_action(record),
+                _short_actor(record),
+                _change(record),
+            )
+        )
+        head.append(_outcome_cell(record))
+        notes = []
+        if record.action == "revoke" and len(record.after) == 1:
+            notes.append(f"token {next(iter(record.after))}")
+        if record.forced:
+            notes.append(
+                "forced" + (f" ({', '.join(record.overridden)})" if record.overridden else "")
+            )
+        detail = "; ".join([*notes, record.reason]) if notes else record.reason
+        lines += [head, Padding(text(detail), (0, 0, 0, 2))]
+    return Group(*lines)
+
+
+def _history_table(records: Sequence[AuditRecord]) -> RenderableType:
     table = Table(title="approved changes (oldest first)", title_justify="left")
     for column in (
         "time", "action", "who", "from", "to", "outcome", "change id", "forced", "reason"

@@ -34,6 +34,8 @@ class ShiftPlan:
     steps: tuple[Weights, ...]  # successive target weights; empty when there is nothing to do
     preflight: ReadinessReport | None  # None when there is nothing to do
     status: StatusReport
+    # What the operator must know beside the steps (e.g. that the lever's state is unknown).
+    notes: tuple[str, ...] = ()
 
     @property
     def noop(self) -> bool:
@@ -47,6 +49,7 @@ class ShiftPlan:
             "steps": [step.as_dict() for step in self.steps],
             "noop": self.noop,
             "preflight": self.preflight.to_json() if self.preflight else None,
+            "notes": list(self.notes),
         }
 
 

@@ -176,6 +176,14 @@ class StatusReport:
     # Why the weights are missing (raised again by whatever needs them, e.g. a weight change).
     records_error: OpsctlError | None = None
     alarm_region: str = "us-east-1"  # where the health metrics and alarms live
+    # Route 53's view of the lever's own health check (its HealthCheckStatus metric): False while
+    # the lever takes the primary out of DNS answers; None without data, unreadable or unnamed.
+    # It keeps its last known status while the lever's alarm cannot be evaluated.
+    lever_check_healthy: bool | None = None
+
+    def error_of(self, source: str) -> str | None:
+        """Why `source` (e.g. `lever`, `switch:primary`) could not be read; None when it was."""
+        return dict(zip(self.unreadable, self.errors, strict=False)).get(source)
 
     def require_weights(self) -> Weights:
         """The weights, or the error that kept them from being read."""
@@ -359,11 +367,14 @@ def read_status(
     regional_cloudwatch = {r.role: clients.client("cloudwatch", r.region) for r in topology.regions}
     lever = lever_for(clients, topology)
 
+    health_check_ids = [r.health_check_id for r in topology.regions]
+    lever_check_id = topology.out_of_service.health_check_id if topology.out_of_service else None
+    if lever_check_id:
+        health_check_ids.append(lever_check_id)
+
     tasks: dict[str, Callable[[], Any]] = {
         "records": lambda: read_records(route53, topology),
-        "health": lambda: read_health_metrics(
-            alarm_cloudwatch, [r.health_check_id for r in topology.regions]
-        ),
+        "health": lambda: read_health_metrics(alarm_cloudwatch, health_check_ids),
         "alarms": lambda: read_alarms(alarm_cloudwatch, [r.alarm_name for r in topology.regions]),
     }
     if lever is not None:
@@ -429,4 +440,5 @@ def read_status(
         dns=value("dns"),
         records_error=records.error,
         alarm_region=topology.alarm_region,
+        lever_check_healthy=(value("health") or {}).get(lever_check_id),
     )

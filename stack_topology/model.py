@@ -12,6 +12,9 @@ from stack_topology.jsonvalue import json_field
 ALARM_REGION = "us-east-1"
 DNS_PORT = 53
 TOPOLOGY_VERSION = 1
+# The global table's partition of revoked token ids (`sk` = the jti, `expiresAt` = its exp):
+# opsctl writes it, the authorizers read it (docs/contracts.md).
+REVOKED_PARTITION = "revoked"
 
 T = TypeVar("T")
 

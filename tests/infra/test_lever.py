@@ -143,6 +143,26 @@ def test_operator_policy_grants_exactly_what_opsctl_calls(default_run: ProgramRu
         "lambda:ListProvisionedConcurrencyConfigs",
         "apigateway:GET",
         "dynamodb:DescribeTable",
+        # revocations
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+    }
+
+
+def test_operator_revokes_only_in_the_revoked_partition(default_run: ProgramRun) -> None:
+    (revocations,) = [s for s in granted(default_run) if "dynamodb:PutItem" in s["Action"]]
+    assert sorted(revocations["Action"]) == [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+    ]
+    assert set(revocations["Resource"]) == {
+        f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{APP}-state"
+        for region in ("us-east-1", "us-west-2")
+    }
+    assert revocations["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["revoked"]}
     }
 
 

@@ -153,3 +153,24 @@ def test_opsctl_reads_back_exactly_what_the_program_declared(
     # One spelling both ways: writing what was read gives the program's document back.
     assert to_document(read) == document
     assert parse_topology(to_document(declared)) == declared
+
+
+def test_alert_topics_name_every_topic_an_alarm_notifies(run_with: RunProgram) -> None:
+    run = run_with(alarmEmail="oncall@example.com")
+    topics = {topic.name: topic.outputs["arn"] for topic in run.of_type("aws:sns/topic:Topic")}
+    assert run.outputs["alertTopics"] == {
+        "health": topics["dns-alarms"],
+        "primaryRegion": topics["primary-alarms-topic"],
+        "secondaryRegion": topics["secondary-alarms-topic"],
+    }
+    notified = {
+        action
+        for kind in (
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            "aws:cloudwatch/compositeAlarm:CompositeAlarm",
+        )
+        for alarm in run.of_type(kind)
+        for action in alarm.inputs.get("alarmActions", [])
+    }
+    assert notified == set(run.outputs["alertTopics"].values())
+    assert notified == set(topics.values())

@@ -40,6 +40,8 @@ def test_the_operator_commands_are_all_there() -> None:
         "fallback",
         "readiness",
         "switch",
+        "revoke",
+        "revocations",
         "history",
         "topology",
     } <= names

@@ -167,6 +167,15 @@ COMMANDS: dict[tuple[str, ...], list[st.SearchStrategy[list[str]]]] = {
         _option("--role", ROLES),
         st.one_of(st.sampled_from(["healthy", "failing"]), texts).map(lambda v: [v]),
     ],
+    ("revoke",): [
+        *TARGET,
+        *CHANGE[:2],
+        _flag("--json"),
+        _option("--role", ROLES),
+        _option("--until", st.one_of(numbers, texts, st.just("2026-12-31T00:00:00Z"))),
+        st.one_of(st.just("3f2a9c0e"), texts).map(lambda v: [v]),
+    ],
+    ("revocations",): [*TARGET, _flag("--json"), _option("--role", ROLES)],
     ("history",): [_flag("--json"), _option("--limit", numbers)],
     ("topology",): TARGET,
     ("probe",): [

@@ -7,12 +7,16 @@ like CloudWatch and answers the shared name like Route 53's name servers."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from typer.testing import CliRunner
 
+from opsctl.audit import AuditLog
 from opsctl.cli import app
-from opsctl.model import Weights
+from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via
+from opsctl.model import Approval, Clock, Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import (
     APP,
@@ -26,6 +30,7 @@ from tests.opsctl.conftest import (
 )
 
 PRIMARY = REGIONS["primary"]
+SECONDARY = REGIONS["secondary"]
 
 
 def _engaged_earlier(world: World, minutes: int = 3) -> None:
@@ -188,7 +193,8 @@ def test_fallback_via_dataplane_without_the_control_plane_releases_the_lever(
     fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
     plan = invoke(runner, world, "fallback", "--via", "dataplane")
     assert plan.exit_code == 3, plan.stderr
-    assert "all traffic goes back to the primary at once" in plan.stdout
+    # The weights cannot be read: the plan says traffic goes where they send it.
+    assert "traffic goes where the weights send it (they cannot be read now" in plan.stdout
     # The primary's own signals are in us-east-1 too: the preflight refuses until overridden.
     refused = invoke(runner, world, "fallback", "--via", "dataplane", "--approve", "--reason", "ok")
     assert_one_line_error(refused, 4, "preflight refused fallback to primary")
@@ -233,3 +239,219 @@ def test_readiness_and_history_work_with_the_primary_down(
     assert checks["health-check"] == "warn"
     history = runner.invoke(app, ["history", "--json"])
     assert history.exit_code == 0, history.stderr
+
+
+# The secondary's Region dark after a failover by the weights: the way back must still work ---
+
+
+def _lever_check_health(world: World, healthy: bool) -> None:
+    """Route 53's HealthCheckStatus for the lever's own check (it keeps its last known status
+    while the lever's alarm cannot be evaluated)."""
+    assert world.topology.out_of_service is not None
+    check_id = world.topology.out_of_service.health_check_id
+    world.client("cloudwatch").put_metric_data(
+        Namespace="AWS/Route53",
+        MetricData=[
+            {
+                "MetricName": "HealthCheckStatus",
+                "Dimensions": [{"Name": "HealthCheckId", "Value": check_id}],
+                "Value": 1.0 if healthy else 0.0,
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize("fault", [Fault.REFUSE, Fault.HANG])
+def test_fallback_by_the_weights_works_with_the_secondary_region_dark(
+    runner: CliRunner,
+    world: World,
+    fault_proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: Fault,
+) -> None:
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "5")  # a held Region costs this per round of reads
+    world.set_weights(0, 100)  # a failover by the weights, then the secondary's Region went dark
+    _lever_check_health(world, healthy=True)
+    fault_proxy.set_fault(SECONDARY, fault)
+
+    result = invoke(
+        runner, world, "fallback", "--approve", "--reason", "INC-9 secondary dark", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    (note,) = json.loads(result.stdout)["plan"]["notes"]
+    assert note.startswith("the lever reads released: its alarm could not be read (")
+    assert "the audit log records no lever change" in note
+    assert "Route 53 sees the lever's health check healthy" in note
+    assert world.weights() == Weights(100, 0)
+
+
+def test_fallback_with_the_lever_unreadable_and_audited_engaged_needs_via_weights(
+    runner: CliRunner, world: World, fault_proxy: FaultProxy
+) -> None:
+    world.set_weights(0, 100)
+    fault_proxy.set_fault(SECONDARY, Fault.REFUSE)
+    world.audit_path.write_text(
+        json.dumps(
+            {
+                "id": "e1",
+                "phase": "outcome",
+                "time": "2026-12-01T03:00:00Z",
+                "action": "failover",
+                "app": APP,
+                "reason": "INC-8",
+                "before": {"lever": "released"},
+                "after": {"lever": "engaged"},
+                "step": "lever",
+                "applied": True,
+                "changeId": "cloudwatch:us-west-2:PrimaryOutOfService=1@2026-12-01T03:00:00Z",
+            }
+        )
+        + "\n"
+    )
+    refused = invoke(runner, world, "fallback", "--approve", "--reason", "INC-8 back")
+    assert_one_line_error(refused, 1, "the data-plane lever's state is engaged (its alarm could")
+    assert "`--via weights` moves the weights anyway; nothing changed" in refused.stderr
+    assert world.weights() == Weights(0, 100)
+
+    result = invoke(
+        runner, world, "fallback", "--via", "weights", "--approve", "--reason", "INC-8 back"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "traffic follows the weights only while the lever is released" in result.stdout
+    assert world.weights() == Weights(100, 0)
+
+
+def test_failover_via_weights_moves_the_weights_while_the_lever_is_engaged(
+    runner: CliRunner, world: World, dataplane: DataPlane
+) -> None:
+    _engaged_earlier(world)
+    result = invoke(runner, world, "failover", "--via", "weights", "--approve", "--reason", "x")
+    assert result.exit_code == 0, result.stderr
+    assert "nothing to do" not in result.stderr
+    assert world.weights() == Weights(0, 100)
+    assert world.lever_alarm() == "ALARM"
+
+
+@pytest.mark.parametrize(
+    ("weights", "goes", "dns"),
+    [
+        ((0, 100), "no traffic moves (the weights send all of it to the secondary)", "secondary 8"),
+        ((50, 50), "traffic goes where the weights send it (primary 50 / secondary 50)", "primary"),
+    ],
+)
+def test_a_lever_release_says_where_the_weights_send_traffic_and_confirms_that(
+    runner: CliRunner,
+    world: World,
+    dataplane: DataPlane,
+    weights: tuple[int, int],
+    goes: str,
+    dns: str,
+) -> None:
+    """Weights changed while the lever was engaged: a release alone sends traffic where they do,
+    and the confirmation waits for that, not for a DNS state that cannot come."""
+    _engaged_earlier(world)
+    world.set_weights(*weights)
+    plan = invoke(runner, world, "fallback", "--via", "dataplane", "--json")
+    assert plan.exit_code == 3, plan.stderr
+    assert json.loads(plan.stdout)["plan"]["steps"] == [f"release the lever: {goes}"]
+    result = invoke(
+        runner,
+        world,
+        "fallback",
+        "--via",
+        "dataplane",
+        "--approve",
+        "--reason",
+        "x",
+        "--timeout",
+        "30",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert dns in result.stdout.split("DNS: ", 1)[1]
+    assert world.lever_alarm() == "OK"
+
+
+# The lever path reports what it applied, as the weights path does ------------------------------
+
+
+def _engaged_this_minute(world: World) -> None:
+    """A lever engage published in the current minute, at least 5 s before its end."""
+    now = datetime.now(UTC)
+    if now.second >= 55:
+        time.sleep(61 - now.second)
+    _engaged_earlier(world, minutes=0)
+
+
+def test_a_release_that_cannot_fit_in_the_timeout_is_refused_before_the_weights_move(
+    runner: CliRunner, world: World
+) -> None:
+    _engaged_this_minute(world)
+    result = invoke(runner, world, "fallback", "--approve", "--reason", "x", "--timeout", "1")
+    assert_one_line_error(
+        result, 1, "the lever was engaged this minute; releasing it needs a later minute ("
+    )
+    assert result.stderr.rstrip().endswith("more than --timeout 1s; nothing changed")
+    assert world.weights() == Weights(100, 0)
+    assert world.audit_lines() == []
+
+
+def test_ctrl_c_while_confirming_says_the_lever_was_engaged_and_audited(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: object) -> float:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("opsctl.dataplane._poll", interrupted)
+    result = invoke(runner, world, "failover", "--via", "dataplane", "--approve", "--reason", "x")
+    (record,) = world.audit_outcomes()
+    assert record["applied"] is True
+    assert_one_line_error(
+        result,
+        130,
+        f"interrupted: applied: the lever engaged ({record['changeId']}) (in the audit log "
+        f"{world.audit_path})",
+    )
+
+
+def test_ctrl_c_waiting_for_the_release_minute_reports_the_reconciled_weights(
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted before the release was published: no release intent is left without an
+    outcome, and the weights already moved are named."""
+    _engaged_this_minute(world)
+
+    def sleep_until_interrupted(seconds: float) -> None:
+        if seconds > 0.5:  # the wait for the next minute
+            raise KeyboardInterrupt
+        time.sleep(seconds)
+
+    monkeypatch.setattr("opsctl.dataplane.Clock", lambda: Clock(sleep=sleep_until_interrupted))
+    result = invoke(runner, world, "fallback", "--approve", "--reason", "x", "--timeout", "120")
+    (reconciled,) = world.audit_outcomes()
+    assert reconciled["after"] == {"primary": 0, "secondary": 100}
+    assert len(world.audit_lines()) == 2  # the reconcile's intent and outcome, nothing else
+    assert_one_line_error(
+        result,
+        130,
+        "interrupted: applied: weights primary 100 / secondary 0 -> primary 0 / secondary 100 "
+        f"(change {reconciled['changeId']}) (in the audit log {world.audit_path})",
+    )
+    assert world.weights() == Weights(0, 100)
+    assert world.lever_alarm() == "ALARM"
+
+
+def test_of_two_engages_at_once_the_second_publishes_nothing_and_is_audited_as_a_noop(
+    world: World,
+) -> None:
+    clients = world.clients()
+    plan = plan_failover_via(clients, world.topology, "dataplane")
+    assert isinstance(plan, LeverPlan) and plan.lever.state == "released"
+    _engaged_earlier(world, minutes=0)  # another operator's engage lands after our plan
+    result = apply_lever(
+        clients, world.topology, plan, Approval(reason="x"), AuditLog(world.audit_path), timeout=5
+    )
+    assert result.published is False and result.change_id == ""
+    (record,) = world.audit_outcomes()
+    assert record["applied"] is False
+    assert record["detail"].startswith("the lever was already engaged (since ")
+    assert record["detail"].endswith("): nothing published")

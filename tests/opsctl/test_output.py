@@ -3,7 +3,9 @@ printed as the text it is, with control characters made visible, in every table 
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 
 import pytest
 from rich.console import Console
@@ -68,8 +70,12 @@ def test_a_hostile_audit_log_is_shown_as_text(runner: CliRunner, world: World) -
     table = runner.invoke(app, ["history"])
     assert table.exit_code == 0, table.stderr
     assert "\x1b" not in table.stdout
-    for shown in ("failover [/]", "C-\\x1b[31m", "arn:[bold]x", "see [/] [bold]INC-1[/bold]"):
+    for shown in ("failover [/]", "arn:[bold]x", "see [/] [bold]INC-1[/bold]"):
         assert shown in table.stdout
+    wide = runner.invoke(app, ["history", "--wide"])
+    assert wide.exit_code == 0, wide.stderr
+    assert "\x1b" not in wide.stdout
+    assert "C-\\x1b[31m" in wide.stdout
 
 
 def test_a_markup_failure_switch_value_is_shown_not_parsed(runner: CliRunner, world: World) -> None:
@@ -114,18 +120,67 @@ def test_an_applied_change_id_is_never_cut_at_80_columns() -> None:
     assert change_id in rendered and "…" not in rendered
 
 
-def test_history_hides_nothing_at_80_columns() -> None:
-    # Nine columns cannot all fit 80 whole: long words fold onto the next line, none is cut off.
-    actor = Actor("arn:aws:sts::123456789012:assumed-role/oncall-operator/ada", "ada")
-    reason = "INC-2041 us-east-1 authorizer 5xx; approved by the incident commander"
+ACTOR = Actor("arn:aws:sts::123456789012:assumed-role/oncall-operator/ada", "ada")
+LONG_REASON = "INC-2041 us-east-1 authorizer 5xx; approved by the incident commander"
+
+
+def _applied(action: str, before: dict, after: dict, **fields: object) -> list[AuditRecord]:
     intent = AuditRecord.intent(
-        action="failover", app="multi-region-authorizer-primary", actor=actor, reason=reason,
-        before={"primary": 100, "secondary": 0}, after={"primary": 0, "secondary": 100}, read=[],
+        action=action, app="multi-region-authorizer-primary", actor=ACTOR, reason=LONG_REASON,
+        before=before, after=after, read=[], **fields,  # type: ignore[arg-type]
     )  # fmt: skip
-    outcome = intent.outcome(applied=True, change_id="C2741EE442F1FD9AABAA1", insync_seconds=1.7)
-    rendered = _render_at_80(output.history_renderable([intent, outcome]))
-    assert "…" not in rendered
-    assert max(len(line) for line in rendered.splitlines()) <= 80
-    # The reason column, read down its rows, holds the whole reason (folded, not cut).
-    reason_column = "".join(line.split("│")[-2] for line in rendered.splitlines() if "│" in line)
-    assert "".join(reason.split()) in "".join(reason_column.split())
+    return [
+        intent,
+        intent.outcome(applied=True, change_id="C2741EE442F1FD9AABAA1", insync_seconds=1.7),
+    ]
+
+
+def test_history_shows_each_entry_in_two_lines_at_80_columns() -> None:
+    records = [
+        *_applied("failover", {"primary": 100, "secondary": 0}, {"primary": 0, "secondary": 100}),
+        *_applied("failover", {"lever": "released"}, {"lever": "engaged"}, step="lever"),
+        *_applied("switch", {"primary": "healthy"}, {"primary": "failing"}),
+        *_applied("revoke", {"3f2a9c0e": None}, {"3f2a9c0e": 1796731200}, forced=False),
+        *_applied(
+            "fallback", {"primary": 0, "secondary": 100}, {"primary": 10, "secondary": 90},
+            step="1/3", forced=True, overridden=["health-check"],
+        ),
+    ]  # fmt: skip
+    outcomes = [record for record in records if record.phase == "outcome"]
+    lines = _render_at_80(output.history_renderable(outcomes)).splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in "\n".join(lines)
+    starts = [i for i, line in enumerate(lines) if re.match(r"\d\d-\d\d \d\d:\d\d ", line)]
+    assert len(starts) == len(outcomes)
+    heads = [lines[i] for i in starts]
+    details = [
+        " ".join(" ".join(lines[i + 1 : end]).split())
+        for i, end in zip(starts, [*starts[1:], len(lines)], strict=True)
+    ]
+    assert heads[0].split()[2:] == ["failover", "ada", "100/0", "→", "0/100", "applied,", "INSYNC"]
+    assert "failover lever" in heads[1] and "released → engaged" in heads[1]
+    assert "switch primary" in heads[2] and "healthy → failing" in heads[2]
+    assert "until 12-08" in heads[3]
+    assert "fallback 1/3" in heads[4] and "0/100 → 10/90" in heads[4]
+    assert all(detail.endswith(LONG_REASON) for detail in details)
+    assert details[3].startswith("token 3f2a9c0e; ")
+    assert details[4].startswith("forced (health-check); ")
+    # A reason that fits: the entry is two lines.
+    brief = dataclasses.replace(outcomes[0], reason="INC-2041 us-east-1 authorizer 5xx")
+    assert len(_render_at_80(output.history_renderable([brief])).splitlines()) == 1 + 2
+
+
+def test_history_wide_has_every_field() -> None:
+    records = _applied(
+        "failover", {"primary": 100, "secondary": 0}, {"primary": 0, "secondary": 100}
+    )
+    console = Console(width=400, no_color=True, record=True)
+    console.print(output.history_renderable(records[1:], wide=True))
+    rendered = console.export_text()
+    for shown in (
+        ACTOR.arn,
+        "C2741EE442F1FD9AABAA1",
+        '{"primary":100,"secondary":0}',
+        records[1].time,
+    ):
+        assert shown in rendered
