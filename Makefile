@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Most tests wait on subprocesses and the emulator, so a worker more than the cores pays off.
 TEST_WORKERS ?= 3
 
-.PHONY: install venv demo test test-fast lint format bench clean
+.PHONY: install venv demo test test-fast lint format bench bench-recovery clean
 
 # uv installs in seconds what pip takes a minute and more for; pip remains the fallback.
 $(STAMP): pyproject.toml
@@ -47,6 +47,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/authorizer_bench.py
 	$(BIN)/python benchmarks/status_bench.py
+
+# Recovery time at AWS's own timings: both drills at time scale 1, side by side (~15 min). A
+# benchmark, not a test: results in README ("Recovery time"), reports in benchmarks/results/.
+bench-recovery: $(STAMP)
+	$(BIN)/python benchmarks/recovery_bench.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

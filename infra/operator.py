@@ -107,6 +107,17 @@ def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
                 for region in regions
             ],
         ),
+        # The marker `opsctl drill` holds while it runs, so that two drills never overlap.
+        allow(
+            ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
+            [
+                arn(
+                    "ssm",
+                    settings.secondary_region,
+                    f"parameter{settings.names.drill_marker_parameter}",
+                )
+            ],
+        ),
         # Revocations (opsctl revoke, revocations): only the `revoked` partition of the table.
         allow(
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],

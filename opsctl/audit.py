@@ -35,6 +35,9 @@ AUDIT_LOG_ENV = "OPSCTL_AUDIT_LOG"
 MAX_AUDIT_LOG_BYTES = 64 << 20
 INTENT = "intent"
 OUTCOME = "outcome"
+# The account every caller identity has on the sandbox's emulator (moto; AWS's documentation
+# example account): a change recorded with it was made on a sandbox, not on AWS.
+EMULATOR_ACCOUNT_ID = "123456789012"
 
 
 class AuditWriteError(OpsctlError):
@@ -75,6 +78,12 @@ class AuditRecord:
     insync: bool = False
     insync_seconds: float | None = None
     detail: str | None = None  # what ended the change, when not a plain success
+    drill: str | None = None  # the drill id, when `opsctl drill` made the change
+
+    @property
+    def from_emulator(self) -> bool:
+        """Made with the sandbox emulator's identity, not on AWS."""
+        return f":{EMULATOR_ACCOUNT_ID}:" in self.actor.arn
 
     @classmethod
     def intent(
@@ -90,6 +99,7 @@ class AuditRecord:
         forced: bool = False,
         overridden: list[str] | None = None,
         step: str | None = None,
+        drill: str | None = None,
     ) -> AuditRecord:
         return cls(
             id=uuid.uuid4().hex,
@@ -105,6 +115,7 @@ class AuditRecord:
             overridden=list(overridden or []),
             step=step,
             read=read,
+            drill=drill,
         )
 
     def outcome(
@@ -146,6 +157,8 @@ class AuditRecord:
             "overridden": self.overridden,
             "step": self.step,
         }
+        if self.drill is not None:
+            document["drill"] = self.drill
         if self.phase == INTENT:
             document["read"] = self.read
         else:
@@ -190,6 +203,7 @@ class AuditRecord:
             insync=fields.get("insync", _is_bool, raw.get("insyncSeconds") is not None),
             insync_seconds=fields.get("insyncSeconds", _is_seconds, None),
             detail=fields.get("detail", _is_str, None),
+            drill=fields.get("drill", _is_str, None),
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.credentials
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
@@ -82,24 +83,100 @@ def check_endpoint_urls(environment: Mapping[str, str] = os.environ) -> None:
 class AwsClients:
     """Creates and caches one boto3 client per (service, Region); safe to share across threads."""
 
-    def __init__(self, session: boto3.Session | None = None) -> None:
+    def __init__(
+        self, session: boto3.Session | None = None, *, credentials_region: str | None = None
+    ) -> None:
         check_endpoint_urls()
         self._session = session or boto3.Session()
+        # The Region whose STS (or SSO) endpoints resolve the credentials; None: botocore's choice.
+        self.credentials_region = credentials_region
         self._clients: dict[tuple[str, str, bool], Any] = {}
         # boto3 sessions are not thread-safe while creating clients; clients themselves are.
         self._lock = threading.Lock()
 
     @classmethod
-    def from_profile(cls, profile: str | None) -> AwsClients:
+    def from_profile(cls, profile: str | None, credentials_region: str | None = None) -> AwsClients:
         """Clients for a named profile, or the default chain (AWS_PROFILE, env, SSO...) if None.
 
         STS always uses the Regional endpoint of the Region a client is made for, whatever the
         profile's `sts_regional_endpoints` says: the `legacy` setting would send most Regions to
-        the global endpoint, which lives in us-east-1."""
+        the global endpoint, which lives in us-east-1.
+
+        With `credentials_region`, a profile's AssumeRole (`role_arn` + `source_profile`) and web
+        identity go through that Region's STS. Left to itself, botocore builds the credential
+        provider chain once, lazily, when the session's first client is created, with that
+        client's Region for STS (botocore/session.py `_create_credential_resolver` passes
+        `self._last_client_region_used` to botocore/credentials.py
+        `create_credential_resolver(session, cache, region_name)`, whose `_get_client_creator`
+        makes the STS client in it): opsctl's first client is often Route 53's, in us-east-1.
+        Registering the chain first fixes the Region. The SDK clients made for credentials
+        (STS, SSO) get opsctl's timeouts too (the session's default client config)."""
         with translate_aws_errors("opening the AWS session"):
             core = botocore.session.Session(profile=profile)
             core.set_config_variable("sts_regional_endpoints", "regional")
-            return cls(boto3.Session(botocore_session=core))
+            core.set_default_client_config(CLIENT_CONFIG)
+            if credentials_region is not None:
+                core.register_component(
+                    "credential_provider",
+                    botocore.credentials.create_credential_resolver(
+                        core, region_name=credentials_region
+                    ),
+                )
+            return cls(boto3.Session(botocore_session=core), credentials_region=credentials_region)
+
+    def resolve_credentials(self, timeout: float) -> None:
+        """Resolve the credentials now (an AssumeRole or SSO call, when the profile needs one),
+        waiting at most `timeout` seconds: AwsUnreachable when its Region does not answer."""
+        where = f" through {self.credentials_region}" if self.credentials_region else ""
+        outcome: list[BaseException | None] = []
+        done = threading.Event()
+
+        def resolve() -> None:
+            try:
+                with translate_aws_errors(f"resolving the credentials{where}"):
+                    credentials = self._session.get_credentials()
+                    if credentials is None:
+                        raise NoCredentialsError()
+                    credentials.get_frozen_credentials()
+                outcome.append(None)
+            except BaseException as error:  # handed to the waiting thread
+                outcome.append(error)
+            finally:
+                done.set()
+
+        # A daemon thread: a credentials Region that black-holes costs `timeout`, not the SDK's
+        # retries, and never holds up the exit.
+        threading.Thread(target=resolve, name="opsctl-credentials", daemon=True).start()
+        if not done.wait(timeout):
+            raise AwsUnreachable(
+                f"the AWS credentials could not be resolved{where} within {timeout:g}s "
+                "(the profile's AssumeRole or SSO endpoint does not answer)"
+            )
+        if outcome[0] is not None:
+            raise outcome[0]
+
+    @property
+    def sso_region(self) -> str | None:
+        """The Region the profile's SSO sign-in lives in (its own, its sso-session's, or its
+        source profile's); None when the credentials need no SSO."""
+        core = self._session._session  # the botocore session: boto3 has no accessor for it
+        try:
+            profiles = core.full_config.get("profiles", {})
+            sessions = core.full_config.get("sso_sessions", {})
+            name = core.get_config_variable("profile") or "default"
+        except BotoCoreError:
+            return None
+        seen: set[str] = set()
+        while name in profiles and name not in seen:
+            seen.add(name)
+            config = profiles[name]
+            region = config.get("sso_region") or sessions.get(
+                config.get("sso_session", ""), {}
+            ).get("sso_region")
+            if region:
+                return str(region)
+            name = config.get("source_profile", "")
+        return None
 
     def client(self, service: str, region: str, *, sdk_retries: bool = True) -> Any:
         key = (service, region, sdk_retries)

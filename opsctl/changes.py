@@ -40,6 +40,11 @@ class _Plan(Protocol):
 
 
 class _Result(Protocol):
+    @property
+    def summary(self) -> str:
+        """What was applied, in one line (named when the result cannot be shown)."""
+        ...
+
     def to_json(self) -> dict[str, Any]: ...
 
 
@@ -76,10 +81,14 @@ def plan_then_apply(
         output.info("plan only: nothing changed. Add --approve --reason TEXT to apply it.")
         raise typer.Exit(int(ExitCode.NOT_APPROVED))
     result = apply(approval)
-    if json_output:
-        output.print_json({"plan": plan.to_json(), "result": result.to_json()})
-    else:
-        output.stdout.print(show_result(result))
+    try:
+        if json_output:
+            output.print_json({"plan": plan.to_json(), "result": result.to_json()})
+        else:
+            output.stdout.print(show_result(result))
+    except BrokenPipeError as closed:
+        closed.add_note(f"the change was applied: {result.summary}")
+        raise
     return result
 
 

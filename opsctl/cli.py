@@ -11,13 +11,18 @@ to apply it.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import re
 import signal
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from enum import StrEnum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from time import sleep
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.live import Live
@@ -30,6 +35,7 @@ from opsctl.dataplane import (
     plan_failover_via,
     plan_fallback_via,
 )
+from opsctl.drill.scenario import Scenario
 from opsctl.errors import ExitCode, InputError, OpsctlError
 from opsctl.model import Approval
 from opsctl.options import (
@@ -41,6 +47,7 @@ from opsctl.options import (
     ProbeTopologyOption,
     ProfileOption,
     ReasonOption,
+    ReportDirOption,
     RoleOption,
     StackOption,
     SwitchValue,
@@ -57,7 +64,7 @@ from opsctl.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
     assess_readiness,
 )
-from opsctl.reporting import exit_on_error
+from opsctl.reporting import exit_on_error, reopen_closed_stdout
 from opsctl.revocation import apply_revoke, check_jti, list_revocations, parse_until, plan_revoke
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.shift import parse_steps
@@ -69,7 +76,12 @@ from opsctl.topology import (
 )
 from stack_topology import Role, Topology, to_document
 
+if TYPE_CHECKING:
+    from opsctl.drill.engine import DrillTarget
+
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
+# The installed distribution whose version `opsctl --version` prints (pyproject.toml).
+DISTRIBUTION = "multi-region-authorizer"
 
 
 app = typer.Typer(
@@ -84,12 +96,35 @@ app = typer.Typer(
         "Examples:\n\n"
         "  opsctl status\n\n"
         '  opsctl failover --approve --reason "INC-123 primary 5xx"\n\n'
-        "  opsctl COMMAND --help"
+        "  opsctl COMMAND --help\n\n"
+        "Words (INSYNC, lever, failure switch, steps, dwell) and the runbook: docs/opsctl.md "
+        "in the repository (Glossary; The primary Region is down)."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(requested: bool) -> None:
+    if requested:
+        output.stdout.print(f"opsctl {package_version(DISTRIBUTION)}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print opsctl's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """The options every command takes come before it: --version, --help, completion."""
 
 
 def _examples(*lines: str) -> str:
@@ -240,7 +275,12 @@ def fallback(
 )
 def readiness(
     role: Annotated[
-        Role, typer.Option("--role", help="The Region that would take all traffic.")
+        Role,
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            help="The Region that would take all traffic: primary or secondary.",
+        ),
     ] = Role.SECONDARY,
     max_replication_latency_ms: Annotated[
         float,
@@ -375,6 +415,166 @@ def revocations(
             output.info(f"no revoked tokens in {listed.table} ({listed.region})")
             return
         output.emit(json_output, listed.to_json(), output.revocations_renderable(listed))
+
+
+class DrillDns(StrEnum):
+    system = "system"
+    authoritative = "authoritative"
+
+
+@app.command(
+    name="drill",
+    epilog=_examples(
+        "opsctl drill --token-command 'get-token --audience game'      # guard + plan, exit 3",
+        'opsctl drill --approve --reason "monthly game day" --token-file ~/.cache/token '
+        "--max-duration 1800 --max-failed 20",
+        'opsctl drill --sandbox --approve --reason "try it"   # on the running sandbox',
+    ),
+)
+def rehearse_failover(
+    scenario: Annotated[
+        Scenario,
+        typer.Option(
+            "--scenario",
+            help="switch: the primary's failure switch breaks it (region-outage: sandbox only, "
+            "`opsctl sandbox drill --scenario region-outage`).",
+        ),
+    ] = Scenario.SWITCH,
+    approve: ApproveOption = False,
+    reason: ReasonOption = None,
+    steps: Annotated[
+        str,
+        typer.Option("--steps", help="The fallback's steps: primary's share in percent."),
+    ] = "10,50,100",
+    interval: Annotated[
+        float,
+        number_option("--interval", low=0, high=3600, help="Seconds between fallback steps."),
+    ] = 30.0,
+    max_failed: Annotated[
+        int | None,
+        number_option(
+            "--max-failed",
+            low=0,
+            high=1_000_000,
+            help="Abort after more player failures than this outside the detection window.",
+        ),
+    ] = None,
+    max_duration: Annotated[
+        float | None,
+        number_option("--max-duration", low=1, high=86_400, help="Abort after this many seconds."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="The players' bearer token.", show_default=False)
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="A file holding the token (read again to renew it)."),
+    ] = None,
+    token_command: Annotated[
+        str | None,
+        typer.Option(
+            "--token-command", help="A command printing a token; run again when it nears expiry."
+        ),
+    ] = None,
+    dns: Annotated[
+        DrillDns,
+        typer.Option(
+            "--dns",
+            help="How players resolve the shared hostname: `system` (this machine's resolver, as "
+            "a client would) or `authoritative` (the zone's name servers, each answer kept for "
+            "its TTL).",
+        ),
+    ] = DrillDns.system,
+    report_dir: ReportDirOption = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Drill the running sandbox: its topology, its DNS and a token from its IdP.",
+        ),
+    ] = False,
+    directory: DirOption = None,
+    topology: TopologyOption = None,
+    stack: StackOption = None,
+    app_name: AppOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Rehearse failover and fallback on the stack in use while players play through DNS: refuses
+    unless in steady state (exit 4), plans (exit 3 without --approve), restores what it found on
+    an abort, and writes a report directory whose path it prints last."""
+    with exit_on_error():
+        from opsctl.drill.drillrun import conclude
+        from opsctl.drill.engine import AbortLimits
+        from opsctl.drill.stackdrill import DrillSettings, guard, plan_lines, rehearse
+
+        if scenario is not Scenario.SWITCH:
+            raise InputError(
+                f"--scenario {scenario} needs the sandbox's fault injection: run "
+                f"`opsctl sandbox drill --scenario {scenario}`"
+            )
+        approval = approval_from_flags(approve, reason)
+        settings = DrillSettings(
+            parse_steps(steps), interval, AbortLimits(max_failed, max_duration)
+        )
+        with _drill_target(
+            sandbox, directory, Target(topology, stack, app_name, profile), dns,
+            (token, token_file, token_command), approval,
+        ) as target:  # fmt: skip
+            guard(target)
+            for line in plan_lines(target, settings):
+                output.stdout.print(line, soft_wrap=True, markup=False, highlight=False)
+            if approval is None:
+                output.info("plan only: nothing changed. Add --approve --reason TEXT to run it.")
+                raise typer.Exit(int(ExitCode.NOT_APPROVED))
+            run, files = rehearse(target, settings, report_dir)
+        code = conclude(run, files)
+        if code:
+            raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _drill_target(
+    sandbox: bool,
+    directory: Path | None,
+    target: Target,
+    dns: DrillDns,
+    tokens: tuple[str | None, Path | None, str | None],
+    approval: Approval | None,
+) -> Iterator[DrillTarget]:
+    """The drill's target: the running sandbox (its environment set for the block), or the
+    topology in use with the players' DNS and token as the flags say."""
+    from opsctl.drill.engine import DRILL_REASON, DrillTarget
+    from opsctl.drill.resolvers import authoritative_resolver
+    from opsctl.drill.tokens import TokenSource, token_origin
+
+    reason = approval.reason if approval is not None else DRILL_REASON
+    if sandbox:
+        from opsctl.sandbox.rehearsal import sandbox_environment, sandbox_target
+        from opsctl.sandbox.state import SandboxState, SandboxStateError, sandbox_dir
+
+        try:
+            state = SandboxState.load(sandbox_dir(directory))
+        except SandboxStateError as error:
+            raise OpsctlError(str(error)) from None
+        with sandbox_environment(state):
+            yield replace(sandbox_target(state), reason=reason)
+        return
+    origin = token_origin(*tokens)  # usage errors before any AWS call
+    clients, topo = target.resolve()
+    hostname = topo.record_name.rstrip(".")
+    new_resolver: Callable[[], Resolver] = DnsResolver
+    if dns is DrillDns.authoritative:
+        new_resolver = lambda: authoritative_resolver(topo)  # noqa: E731
+    yield DrillTarget(
+        clients=clients,
+        topology=topo,
+        hostname=hostname,
+        new_resolver=new_resolver,
+        tokens=TokenSource(origin),
+        audit_log=AuditLog(),
+        reason=reason,
+        dns=dns.value,
+    )
 
 
 @app.command(
@@ -555,5 +755,6 @@ def _interrupt_on_termination() -> None:
 
 def main() -> None:
     _interrupt_on_termination()
+    reopen_closed_stdout()
     # One name whether run as the console script or `python -m opsctl` (help, completion).
     app(prog_name="opsctl")

@@ -181,6 +181,17 @@ class LeverResult:
     def completed(self) -> bool:
         return self.then is None or self.then.completed
 
+    @property
+    def summary(self) -> str:
+        """What was applied, in one line: weights reconciled, the lever, the steps after it."""
+        moved = (
+            f"the lever {self.lever_action}d ({self.change_id})"
+            if self.published
+            else f"nothing published (the lever was already {self.lever_action}d)"
+        )
+        shifts = [shift.summary for shift in (self.reconcile, self.then) if shift and shift.steps]
+        return "; ".join([*shifts[:1], moved, *shifts[1:]] if self.reconcile else [moved, *shifts])
+
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
@@ -560,6 +571,7 @@ class _LeverRun:
             after={"lever": after},
             read=[plan.lever.to_json()],
             forced=self.approval.force,
+            drill=self.approval.drill_id,
             overridden=list(overridden),
             step=LEVER_STEP,
         )

@@ -77,6 +77,8 @@ class Approval:
     force: bool = False
     # Clock.now() when the operator approved; approval-to-INSYNC is measured from here.
     approved_at: float = field(default_factory=lambda: Clock().now())
+    # Set when a drill (`opsctl drill`) makes the change: its id goes in the audit line.
+    drill_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.reason.strip():

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from opsctl.aws import AwsClients
+from opsctl.signals import read_deadline
 from opsctl.topology import discover_topology, load_topology_file, load_topology_from_stack
 from stack_topology import Role, Topology
 
@@ -117,6 +118,15 @@ ProbeTopologyOption = Annotated[
         "--topology", help=f"Topology JSON to read the hostname from (or ${TOPOLOGY_ENV})."
     ),
 ]
+ReportDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report-dir",
+        help="Where the drill writes report.md, timeline.svg and events.jsonl "
+        "(default: ./drills/<UTC time>-<scenario>/).",
+        show_default=False,
+    ),
+]
 RoleOption = Annotated[
     Role,
     typer.Option("--role", help="The Region, by role.", case_sensitive=False),
@@ -133,16 +143,27 @@ class Target:
     profile: str | None
 
     def resolve(self) -> tuple[AwsClients, Topology]:
-        """Clients for the profile, and the first topology source given (see docs/opsctl.md)."""
-        clients = AwsClients.from_profile(self.profile)
+        """Clients for the profile, and the first topology source given (see docs/opsctl.md).
+
+        With a topology at hand, the credentials are resolved through the secondary's Region,
+        within the read deadline: the lever and the secondary's reads must work while the
+        primary's Region (often us-east-1, Route 53's home) is down. Discovery reads Route 53,
+        in us-east-1, anyway."""
+        topology = self._given_topology()
+        if topology is None:
+            clients = AwsClients.from_profile(self.profile)
+            return clients, discover_topology(clients.route53(), self.app_name)
+        clients = AwsClients.from_profile(self.profile, topology.secondary.region)
+        clients.resolve_credentials(read_deadline())
+        return clients, topology
+
+    def _given_topology(self) -> Topology | None:
         if self.topology_file is not None:
-            return clients, load_topology_file(self.topology_file)
+            return load_topology_file(self.topology_file)
         if self.stack is not None:
-            return clients, load_topology_from_stack(self.stack)
+            return load_topology_from_stack(self.stack)
         from_env = topology_file_from_env()
-        if from_env is not None:
-            return clients, load_topology_file(from_env)
-        return clients, discover_topology(clients.route53(), self.app_name)
+        return load_topology_file(from_env) if from_env is not None else None
 
 
 def topology_file_from_env() -> Path | None:

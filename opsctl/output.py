@@ -498,6 +498,8 @@ def _history_lines(records: Sequence[AuditRecord]) -> RenderableType:
             notes.append(
                 "forced" + (f" ({', '.join(record.overridden)})" if record.overridden else "")
             )
+        if record.from_emulator:
+            notes.append("on a sandbox (the emulator's identity)")
         detail = "; ".join([*notes, record.reason]) if notes else record.reason
         lines += [head, Padding(text(detail), (0, 0, 0, 2))]
     return Group(*lines)
@@ -515,7 +517,8 @@ def _history_table(records: Sequence[AuditRecord]) -> RenderableType:
         table.add_row(
             record.time,
             action,
-            f"{record.actor.arn} ({record.actor.local_user})",
+            f"{record.actor.arn} ({record.actor.local_user})"
+            + (" on a sandbox" if record.from_emulator else ""),
             json.dumps(record.before, separators=(",", ":")),
             json.dumps(record.after, separators=(",", ":")),
             _outcome_cell(record),

@@ -9,12 +9,16 @@ probe shows where traffic really lands.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,6 +43,40 @@ class Endpoint:
 
     base_url: str
     host_header: str
+    # HTTPS to an address: the name the TLS handshake asks for and the certificate is checked
+    # against (the hostname the address was resolved for).
+    server_name: str | None = None
+
+
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address, with another name for SNI and the certificate check."""
+
+    def __init__(self, host: str, *, server_name: str, **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
+
+
+class _NamedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, server_name: str, context: ssl.SSLContext | None = None) -> None:
+        super().__init__(context=context or ssl.create_default_context())
+        self._server_name = server_name
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(
+            _NamedHTTPSConnection, server_name=self._server_name, context=self._context
+        )
+        return self.do_open(connection, req)
+
+
+def _opener(endpoint: Endpoint) -> Callable[..., Any]:
+    """urlopen, or for HTTPS to an address an opener that names the hostname in TLS."""
+    if endpoint.server_name is None:
+        return urllib.request.urlopen
+    return urllib.request.build_opener(_NamedHTTPSHandler(endpoint.server_name)).open
 
 
 class Resolver(Protocol):
@@ -106,7 +144,7 @@ def call_api(
         endpoint.base_url + path, data=data, method=method, headers=request_headers
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _opener(endpoint)(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()

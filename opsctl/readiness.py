@@ -20,7 +20,10 @@ from opsctl.signals import (
     CapacityReadings,
     Outcome,
     StageThrottling,
+    gather,
+    read_accelerated_recovery,
     read_capacity,
+    read_deadline,
 )
 from opsctl.status import RegionStatus, StatusReport, read_status
 from stack_topology import RegionTopology, Topology
@@ -106,9 +109,28 @@ def _alarm(region: RegionStatus, status: StatusReport) -> Check:
     return Check("health-alarm", WARN, region.alarm, "the alarm has no verdict yet")
 
 
-def _impaired(region: RegionStatus, deployed: bool) -> Check:
+def _unreadable(name: str, source: str, region: RegionStatus, status: StatusReport) -> Check | None:
+    """A signal of the Region that could not be read is neither missing nor a failure by itself:
+    a warning, unless the Region's own endpoint answers the direct probe with an error."""
+    key = f"{source}:{region.role}"
+    if key not in status.unreadable:
+        return None
+    why = status.error_of(key) or "no answer"
+    probe = region.probe
+    if probe is not None and probe.status is not None and not probe.ok:
+        return Check(
+            name, FAIL, f"unknown; probe {probe}", f"could not be read ({why}); probe failed"
+        )
+    seen = f"unknown; probe {probe}" if probe else "unknown"
+    return Check(name, WARN, seen, f"could not be read: {why}")
+
+
+def _impaired(region: RegionStatus, deployed: bool, status: StatusReport) -> Check:
     if not deployed:
         return Check("impaired-alarm", WARN, "not deployed", "no impairedAlarmName in the topology")
+    unreadable = _unreadable("impaired-alarm", "impaired", region, status)
+    if unreadable is not None:
+        return unreadable
     if region.impaired_alarm == "OK":
         return Check("impaired-alarm", PASS, "OK")
     if region.impaired_alarm == "ALARM":
@@ -123,7 +145,10 @@ def _impaired(region: RegionStatus, deployed: bool) -> Check:
     return Check("impaired-alarm", WARN, region.impaired_alarm, "the alarm has no verdict yet")
 
 
-def _switch(region: RegionStatus) -> Check:
+def _switch(region: RegionStatus, status: StatusReport) -> Check:
+    unreadable = _unreadable("failure-switch", "switch", region, status)
+    if unreadable is not None:
+        return unreadable
     if region.failure_switch == "healthy":
         return Check("failure-switch", PASS, "healthy")
     if region.failure_switch == "failing":
@@ -131,8 +156,8 @@ def _switch(region: RegionStatus) -> Check:
     return Check(
         "failure-switch",
         FAIL,
-        str(region.failure_switch),
-        "the failure switch is missing, unreadable or not healthy|failing",
+        "missing" if region.failure_switch is None else region.failure_switch,
+        "the failure switch is missing or not healthy|failing",
     )
 
 
@@ -143,8 +168,8 @@ def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, 
     return (
         _health(region, status),
         _alarm(region, status),
-        _impaired(region, impaired_deployed),
-        _switch(region),
+        _impaired(region, impaired_deployed, status),
+        _switch(region, status),
     )
 
 
@@ -287,6 +312,48 @@ def capacity_checks(
     )
 
 
+# Recovery without us-east-1: what the operator's own setup depends on -------------------------
+
+
+def credentials_check(
+    sso_region: str | None, credentials_region: str | None, primary: str
+) -> Check:
+    """Credentials that need the primary's Region fail with it: an SSO sign-in lives in one
+    Region, and a new session (or a refresh) needs it."""
+    through = credentials_region or "the SDK's default Region"
+    if sso_region is None:
+        return Check("credentials", PASS, f"resolved through {through}")
+    value = f"SSO in {sso_region}; resolved through {through}"
+    if sso_region == primary:
+        return Check(
+            "credentials",
+            WARN,
+            value,
+            f"the profile's SSO sign-in is in {primary}, the primary's Region: with it down, no "
+            "SSO session can be started or refreshed (keep a profile whose sso_region is another "
+            "Region, or one that assumes a role from keys)",
+        )
+    return Check("credentials", PASS, value)
+
+
+def accelerated_recovery_check(status: Outcome[str | None]) -> Check:
+    """With accelerated recovery, the zone's control plane moves to us-west-2 about an hour into
+    a us-east-1 outage: weight changes work again then."""
+    name = "accelerated-recovery"
+    unknown = _unknown(name, status)
+    if unknown:
+        return unknown
+    if status.value == "ENABLED":
+        return Check(name, PASS, "ENABLED")
+    return Check(
+        name,
+        WARN,
+        status.value or "not reported",
+        "without Route 53 accelerated recovery, the weights cannot move for as long as "
+        "us-east-1 is down: only the data-plane lever can",
+    )
+
+
 def assess_readiness(
     clients: AwsClients,
     topology: Topology,
@@ -298,6 +365,22 @@ def assess_readiness(
     status = status or read_status(clients, topology)
     target = topology.role(role)
     checks = (*region_checks(status, target), _alias_targets(status))
-    readings = read_capacity(clients, target, topology.other(role), topology.names.table_name)
+    route53 = clients.route53()
+    reads = gather(
+        {
+            "capacity": lambda: read_capacity(
+                clients, target, topology.other(role), topology.names.table_name
+            ),
+            "zone": lambda: read_accelerated_recovery(route53, topology.hosted_zone_id),
+        },
+        # read_capacity waits read_deadline() for its own reads and returns what it has.
+        read_deadline() + 1.0,
+    )
+    readings = reads["capacity"].value
+    assert readings is not None  # read_capacity gathers: each read's error is in its Outcome
     capacity = capacity_checks(readings, max_replication_latency_ms)
-    return ReadinessReport(role=role, region=target.region, checks=checks + capacity)
+    recovery = (
+        credentials_check(clients.sso_region, clients.credentials_region, topology.primary.region),
+        accelerated_recovery_check(reads["zone"]),
+    )
+    return ReadinessReport(role=role, region=target.region, checks=checks + capacity + recovery)

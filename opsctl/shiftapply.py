@@ -98,6 +98,14 @@ class ShiftResult:
     def completed(self) -> bool:
         return self.stopped_reason is None
 
+    @property
+    def summary(self) -> str:
+        """What was applied, in one line: each step with its change id."""
+        return "; ".join(
+            f"weights {step.before} -> {step.after} (change {step.change_id})"
+            for step in self.steps
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
@@ -218,6 +226,7 @@ def _apply_steps(
             after=target.as_dict(),
             read=[record.raw for record in state.records],
             forced=approval.force,
+            drill=approval.drill_id,
             overridden=list(overridden),
             step=f"{index + 1}/{total}" if total > 1 else None,
         )

@@ -213,6 +213,15 @@ def read_alarms(cloudwatch: Any, names: Iterable[str]) -> dict[str, AlarmState]:
     return found
 
 
+def read_accelerated_recovery(route53: Any, hosted_zone_id: str) -> str | None:
+    """GetHostedZone's `Features.AcceleratedRecoveryStatus` (ENABLED, DISABLED, ENABLING, ...);
+    None when Route 53 reports no features for the zone."""
+    with translate_aws_errors(f"reading hosted zone {hosted_zone_id}"):
+        zone = route53.get_hosted_zone(Id=hosted_zone_id)["HostedZone"]
+    status = zone.get("Features", {}).get("AcceleratedRecoveryStatus")
+    return None if status is None else str(status)
+
+
 @dataclass(frozen=True)
 class SwitchReading:
     value: str | None  # None: the parameter does not exist

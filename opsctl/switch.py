@@ -46,6 +46,12 @@ class SwitchResult:
     plan: SwitchPlan
     version: int  # the SSM parameter version written
 
+    @property
+    def summary(self) -> str:
+        """What was applied, in one line."""
+        plan = self.plan
+        return f"{plan.parameter} in {plan.region} set to {plan.target} (version {self.version})"
+
     def to_json(self) -> dict[str, Any]:
         return {**self.plan.to_json(), "version": self.version}
 
@@ -89,6 +95,7 @@ def apply_switch(
         after={plan.role: plan.target},
         read=[{"parameter": plan.parameter, "region": plan.region, **asdict(read)}],
         forced=approval.force,
+        drill=approval.drill_id,
     )
     try:
         audit_log.append(intent)

@@ -52,6 +52,11 @@ class AppNames:
     def failure_switch_parameter(self) -> str:
         return f"/{self.app}/health/failure-switch"
 
+    @property
+    def drill_marker_parameter(self) -> str:
+        """The SSM parameter (secondary Region) an `opsctl drill` holds while it runs."""
+        return f"/{self.app}/opsctl/drill-running"
+
     def health_alarm_name(self, role: Role) -> str:
         return f"{self.app}-{role}-health"
 

@@ -62,6 +62,13 @@ def test_opsctl_outside_the_sandbox_never_imports_infra() -> None:
     assert violations(core, in_parts("infra", "functions")) == {}
 
 
+def test_the_drill_needs_the_sandbox_only_for_the_region_outage() -> None:
+    # `opsctl drill` runs on a real account: only the scenario that breaks a sandbox Region may
+    # reach into the sandbox.
+    drill = [p for p in modules("opsctl/drill") if p.name != "outage_drill.py"]
+    assert violations(drill, lambda module: module.startswith("opsctl.sandbox")) == {}
+
+
 def test_infra_imports_neither_functions_nor_opsctl() -> None:
     # It packages functions/ as files, never as code.
     assert violations(modules("infra"), in_parts("functions", "opsctl")) == {}

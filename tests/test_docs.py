@@ -37,3 +37,29 @@ def test_the_cost_totals_are_the_sums_of_the_lines(column: int) -> None:
     (total,) = [row for row in rows if row[0] == "**total**"]
     lines = [row for row in rows if row[0] != "**total**"]
     assert sum(_amount(row[column]) for row in lines) == _amount(total[column])
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    kept = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return kept.replace(" ", "-")
+
+
+LINK = re.compile(r"\]\(([^)#\s]+\.(?:md|json|svg))(?:#([^)\s]+))?\)")
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/README.md"])
+def test_every_link_of_the_indexes_reaches_a_file_and_its_heading(document: str) -> None:
+    source = ROOT / document
+    links = LINK.findall(source.read_text())
+    assert links
+    for target, anchor in links:
+        path = (source.parent / target).resolve()
+        assert path.is_file(), f"{document}: {target} does not exist"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", path.read_text(), re.M)
+            assert anchor in {_anchor(h) for h in headings}, f"{document}: {target}#{anchor}"
+
+
+def test_the_readme_links_the_docs_index() -> None:
+    assert "(docs/README.md)" in (ROOT / "README.md").read_text()

@@ -1,26 +1,26 @@
-"""The drills: a whole incident, rehearsed on the sandbox through opsctl's real core.
+"""The drills: a whole incident, rehearsed through opsctl's real core on the stack in use (a
+real account or the sandbox).
 
 Every drill runs players against the shared hostname from start to end (each with its own
 resolver), records each request on a `Timeline` with the drill's events, and ends with the
-timeline drawn and a summary.
+timeline drawn and a report.
 
-This module is what every scenario shares (`Drill`); the scenarios are `switch_drill`
-(`switch`, the default) and `outage_drill` (`region-outage`); `players` plays throughout;
-`drillrun` runs one from the command line. Each check that fails stops the drill with
-DrillFailed.
+This module is what every scenario shares (`Drill`, acting on a `DrillTarget`); the scenarios are
+`switch_drill` (`switch`, the default) and `outage_drill` (`region-outage`, sandbox only);
+`players` plays throughout; `drillrun` runs one and writes its report. Each check that fails stops
+the drill with DrillFailed; an abort criterion (`AbortLimits`) that is met stops it with
+DrillAborted.
 """
 
 from __future__ import annotations
 
 import abc
-import contextlib
 import json
-import os
+import math
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -31,12 +31,15 @@ from opsctl.aws import AwsClients
 from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS, Players
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import Timeline, failed, failure_reasons, render_timeline
+from opsctl.drill.tokens import TokenSource
+from opsctl.model import Approval, Weights
 from opsctl.probe import ApiResponse, Resolver, call_api, probe
-from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.stubresolver import sandbox_resolver
+from opsctl.route53 import read_records
+from opsctl.shift import plan_failover, plan_fallback
+from opsctl.shiftapply import ShiftOptions, apply_shift
+from opsctl.signals import read_failure_switch
 from opsctl.status import RegionStatus, StatusReport, read_status
-from opsctl.topology import load_topology_file
+from opsctl.switch import apply_switch, plan_switch
 from stack_topology import Topology
 
 DRILL_REASON = "drill"
@@ -49,6 +52,47 @@ class DrillFailed(RuntimeError):
     """A drill check did not hold; the message says which and what was seen."""
 
 
+class DrillAborted(RuntimeError):
+    """An abort criterion was met (--max-failed, --max-duration); the message says which."""
+
+
+def new_drill_id() -> str:
+    return f"drill-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class DrillTarget:
+    """The stack a drill acts on and how its players reach it: the same for a real account and
+    for the sandbox (which also knows its checker count and has an alarm inbox to subscribe)."""
+
+    clients: AwsClients
+    topology: Topology
+    hostname: str
+    new_resolver: Callable[[], Resolver]  # one per player: each caches its own answers
+    tokens: TokenSource
+    audit_log: AuditLog
+    reason: str = DRILL_REASON
+    drill_id: str = field(default_factory=new_drill_id)
+    # 1 on AWS; the sandbox runs AWS's intervals scaled by this.
+    time_scale: float = 1.0
+    checkers: int | None = None  # Route 53 checkers expected to report; None: not known
+    alarm_inbox: bool = False  # subscribe a queue to the alarm topic and wait for the notice
+    dns: str = "system"  # how the players resolve: system | authoritative | sandbox
+
+    def approval(self, *, force: bool = False, why: str = "") -> Approval:
+        """An approval for one of the drill's changes: its reason and drill id go in the audit."""
+        reason = f"{self.reason} ({why})" if why else self.reason
+        return Approval(reason=reason, force=force, drill_id=self.drill_id)
+
+
+@dataclass(frozen=True)
+class AbortLimits:
+    """When a drill stops by itself and restores what it found."""
+
+    max_failed: int | None = None  # player failures outside the windows where they are expected
+    max_duration: float | None = None  # seconds from the drill's start
+
+
 @dataclass(frozen=True)
 class ShiftMeasurement:
     shift: str
@@ -58,10 +102,12 @@ class ShiftMeasurement:
     approval_to_insync_seconds: float
     requests: int
     failed: int
+    change_ids: tuple[str, ...] = ()  # Route 53's, one per step
 
     def to_json(self) -> dict[str, Any]:
         return {
             "shift": self.shift,
+            "changeIds": list(self.change_ids),
             "detectionSeconds": round(self.detection_seconds, 2),
             "approvalToInsyncSeconds": round(self.approval_to_insync_seconds, 2),
             "requests": self.requests,
@@ -85,6 +131,59 @@ class CreatedSession:
     region: str
 
 
+@dataclass(frozen=True)
+class StepRecord:
+    number: int
+    text: str
+    at: float  # timeline seconds
+
+
+@dataclass(frozen=True)
+class StepGate:
+    """One step of a gradual fallback: the health gate it passed and what it took."""
+
+    step: str  # "2/3"
+    weights: str
+    gate_passed_at: float  # timeline seconds: the primary's health re-checked, the step submitted
+    insync_seconds: float
+    requests: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class FoundState:
+    """What the drill found before it changed anything: what an abort restores."""
+
+    switches: dict[str, str | None]  # role -> failure switch value
+    weights: Weights
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What an abort put back, and whether a re-read confirmed the stack is as found."""
+
+    actions: list[str]
+    confirmed: bool
+    now: str  # the state read back, in words
+    error: str | None = None  # what kept the restore from finishing
+
+    def lines(self) -> list[str]:
+        done = self.actions or ["nothing needed restoring"]
+        verdict = "confirmed" if self.confirmed else "NOT confirmed"
+        tail = [f"restore {verdict}: {self.now}"]
+        if self.error:
+            tail.append(f"restore stopped: {self.error}")
+        return [*done, *tail]
+
+
+@dataclass(frozen=True)
+class PhaseCount:
+    phase: str
+    start: float  # timeline seconds
+    requests: int
+    failed: int
+
+
 @dataclass
 class DrillReport:
     scenario: Scenario
@@ -92,53 +191,54 @@ class DrillReport:
     shifts: list[ShiftMeasurement] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
     note: str = ""  # how to read the summary's numbers
-
-
-@contextlib.contextmanager
-def sandbox_environment(state: SandboxState) -> Iterator[None]:
-    """Point boto3 (and so opsctl's clients) at the sandbox for the duration of the block."""
-    saved = {key: os.environ.get(key) for key in (*state.environment(), "AWS_PROFILE")}
-    os.environ.update(state.environment())
-    os.environ.pop("AWS_PROFILE", None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    steps: list[StepRecord] = field(default_factory=list)
+    gates: list[StepGate] = field(default_factory=list)
+    phases: list[PhaseCount] = field(default_factory=list)
 
 
 class Drill(abc.ABC):
-    """What every scenario shares: opsctl's clients on the sandbox, the players and the timeline,
-    checks, waits and the operator's alarm inbox. Use as a context manager (the players play
-    inside it); a scenario's `run` calls its steps in order."""
+    """What every scenario shares: opsctl's clients on the target, the players and the timeline,
+    checks, waits, the abort criteria and (on the sandbox) the operator's alarm inbox. Use as a
+    context manager (the players play inside it); a scenario's `run` calls its steps in order."""
 
     scenario: Scenario
     title: str
+    # The drill's phases for "failures per phase": (name, label prefix of the event starting it).
+    phases: tuple[tuple[str, str], ...] = ()
 
-    def __init__(self, state: SandboxState, *, say: Callable[[str], None] = output.info) -> None:
-        self.state = state
+    def __init__(
+        self,
+        target: DrillTarget,
+        *,
+        say: Callable[[str], None] = output.info,
+        limits: AbortLimits | None = None,
+    ) -> None:
+        self.target = target
         self.say = say
-        self.clients = AwsClients()
-        self.topology: Topology = load_topology_file(Path(state.topology_file))
-        self.audit_log = AuditLog(Path(state.log_file).parent / "audit.jsonl")
+        self.limits = limits or AbortLimits()
+        self.clients = target.clients
+        self.topology: Topology = target.topology
+        self.hostname = target.hostname
+        self.audit_log = target.audit_log
         self.report = DrillReport(self.scenario)
         self._steps = 0
         self.timeline = Timeline()
+        self.started_wall = time.time()  # the timeline's 0, as a wall-clock time for the report
         self.resolver = self.new_resolver()
-        self.token = SigningKey.load(Path(state.key_file)).mint(
-            issuer=state.issuer, audience=state.audience, subject="drill-player"
-        )
-        scale = state.time_scale
-        self.poll_seconds = max(0.05, scale)
+        scale = target.time_scale
+        self.poll_seconds = min(5.0, max(0.05, scale))
         # Long enough for FailureThreshold probes, the alarm period and the switch's cache, and
         # for a clean HealthCheckStatus minute: opsctl reads the newest 1-minute datapoint's
         # Minimum, and CloudWatch's minute does not scale.
         self.signal_timeout = 90.0 + 300 * scale
-        self._alarm_inbox = self._subscribe_to_alarms()
+        # Windows (timeline seconds; end None: still open) in which players may fail.
+        self.expected_failures: list[list[float | None]] = []
+        self._alarm_inbox = self._subscribe_to_alarms() if target.alarm_inbox else None
         self.players = Players(self.timeline, self.new_resolver, self._play)
+
+    @property
+    def token(self) -> str:
+        return self.target.tokens.current()
 
     def __enter__(self) -> Drill:
         self.players.start()
@@ -150,6 +250,84 @@ class Drill(abc.ABC):
     @abc.abstractmethod
     def run(self) -> DrillReport:
         """The scenario's steps in order; returns the report."""
+
+    # ---- what was found, and putting it back ------------------------------------------------
+
+    def read_found(self) -> FoundState:
+        switches = {
+            str(region.role): read_failure_switch(
+                self.clients.client("ssm", region.region), region.failure_switch
+            )
+            for region in (self.topology.primary, self.topology.secondary)
+        }
+        weights = read_records(self.clients.route53(), self.topology).weights
+        return FoundState(switches, weights)
+
+    def _found_now(self, found: FoundState) -> tuple[bool, str]:
+        now = self.read_found()
+        switches = ", ".join(f"{role} switch {value}" for role, value in now.switches.items())
+        return now == found, f"weights {now.weights}; {switches}"
+
+    def restore(self, found: FoundState, why: str) -> Restored:
+        """Put the failure switches and the weights back as found, through the same core (the
+        weights forced: a preflight that waits for alarms to clear must not hold a restore up),
+        then read both back. Every change is audited with the drill id."""
+        actions: list[str] = []
+        approval = self.target.approval(force=True, why=f"restore after {why}")
+        try:
+            for region in (self.topology.primary, self.topology.secondary):
+                value = found.switches[str(region.role)]
+                if value is None:
+                    continue
+                plan = plan_switch(self.clients, self.topology, str(region.role), value)
+                if not plan.noop:
+                    apply_switch(self.clients, self.topology, plan, approval, self.audit_log)
+                    actions.append(f"{region.role} failure switch: {plan.current} -> {value}")
+            weights = read_records(self.clients.route53(), self.topology).weights
+            if weights != found.weights:
+                role = "primary" if found.weights == Weights.all_on("primary") else "secondary"
+                plan = (
+                    plan_fallback(self.clients, self.topology)
+                    if role == "primary"
+                    else plan_failover(self.clients, self.topology)
+                )
+                result = apply_shift(
+                    self.clients,
+                    self.topology,
+                    plan,
+                    approval,
+                    self.audit_log,
+                    ShiftOptions(poll_interval=self.poll_seconds),
+                )
+                change = result.steps[-1].change_id if result.steps else "none"
+                actions.append(f"weights: {weights} -> {result.final} (change {change} INSYNC)")
+        except Exception as error:  # say what was done and what was not, never hide it
+            confirmed, now = self._found_now(found)
+            return Restored(actions, confirmed, now, f"{type(error).__name__}: {error}")
+        confirmed, now = self._found_now(found)
+        return Restored(actions, confirmed, now)
+
+    def failures_by_phase(self, phases: Sequence[tuple[str, str]]) -> list[PhaseCount]:
+        """Requests and failures between consecutive events: `phases` are (name, label prefix of
+        the event that starts it); the first phase starts at 0, the last runs to the end. A phase
+        whose event never came (an aborted drill) is left out."""
+        events = self.timeline.events
+        starts: list[tuple[str, float]] = []
+        for name, prefix in phases:
+            at = (
+                0.0
+                if not prefix
+                else next((e.at for e in events if e.label.startswith(prefix)), None)
+            )
+            if at is not None:
+                starts.append((name, at))
+        starts.sort(key=lambda start: start[1])
+        counts = []
+        for index, (name, start) in enumerate(starts):
+            end = starts[index + 1][1] if index + 1 < len(starts) else math.inf
+            window = self.timeline.between(start, end)
+            counts.append(PhaseCount(name, start, len(window), failed(window)))
+        return counts
 
     def timeline_table(self) -> Table:
         regions = [self.topology.primary.region, self.topology.secondary.region]
@@ -165,19 +343,58 @@ class Drill(abc.ABC):
     # ---- helpers ----------------------------------------------------------------------------
 
     def new_resolver(self) -> Resolver:
-        """A client's own stub resolver: asks the sandbox's DNS (Route 53's data plane) and keeps
-        each answer for its TTL, so a client follows a shift once its cached answer expires."""
-        return sandbox_resolver(self.state)
+        """A client's own resolver: through DNS as the target says, so a client follows a shift
+        once its cached answer expires."""
+        return self.target.new_resolver()
 
     def _play(self, resolver: Resolver) -> ApiResponse:
-        return call_api(
-            self.state.hostname, resolver, token=self.token, timeout=PLAYER_TIMEOUT_SECONDS
-        )
+        try:
+            token = self.token
+        except Exception as error:  # the token command failed: the request cannot be sent
+            return ApiResponse(None, None, f"token: {error}", 0.0)
+        return call_api(self.hostname, resolver, token=token, timeout=PLAYER_TIMEOUT_SECONDS)
 
     def step(self, text: str) -> None:
-        """Announce the next step, numbered."""
+        """Announce the next step, numbered, and mark it on the timeline."""
+        self.check_abort()
         self._steps += 1
         self.say(f"{self._steps}. {text}")
+        self.report.steps.append(StepRecord(self._steps, text, self.timeline.now()))
+
+    # ---- abort criteria -------------------------------------------------------------------
+
+    def expect_failures(self) -> None:
+        """From now on players may fail (the switch is flipped: the detection window)."""
+        self.expected_failures.append([self.timeline.now(), None])
+
+    def failures_no_longer_expected(self) -> None:
+        for window in self.expected_failures:
+            if window[1] is None:
+                window[1] = self.timeline.now()
+
+    def unexpected_failures(self) -> int:
+        """Player failures sent outside every window in which failures are expected."""
+
+        def expected(at: float) -> bool:
+            return any(
+                start is not None and start <= at < (math.inf if end is None else end)
+                for start, end in self.expected_failures
+            )
+
+        return sum(1 for s in self.timeline.samples if not s.ok and not expected(s.at))
+
+    def check_abort(self) -> None:
+        """Raise DrillAborted when an abort criterion is met; every wait calls it each poll."""
+        limits = self.limits
+        if limits.max_duration is not None and self.timeline.now() > limits.max_duration:
+            raise DrillAborted(f"--max-duration {limits.max_duration:g}s reached")
+        if limits.max_failed is not None:
+            unexpected = self.unexpected_failures()
+            if unexpected > limits.max_failed:
+                raise DrillAborted(
+                    f"--max-failed {limits.max_failed}: {unexpected} player requests failed "
+                    "outside the detection window"
+                )
 
     def mark(self, label: str) -> float:
         """An event on the timeline (seconds since the drill started)."""
@@ -202,6 +419,7 @@ class Drill(abc.ABC):
     def wait_for(self, what: str, predicate: Callable[[StatusReport], bool]) -> StatusReport:
         deadline = time.monotonic() + self.signal_timeout
         while True:
+            self.check_abort()
             report = self.status()
             if predicate(report):
                 return report
@@ -215,6 +433,7 @@ class Drill(abc.ABC):
         started = time.monotonic()
         deadline = started + timeout
         while True:
+            self.check_abort()
             try:
                 if condition():
                     return time.monotonic() - started
@@ -227,15 +446,16 @@ class Drill(abc.ABC):
 
     def call(self, method: str = "GET", path: str = "/whoami", **kwargs: Any) -> ApiResponse:
         return call_api(
-            self.state.hostname, self.resolver, method=method, path=path, token=self.token, **kwargs
+            self.hostname, self.resolver, method=method, path=path, token=self.token, **kwargs
         )
 
     def _all_clear(self, region: RegionStatus) -> bool:
         """Healthy by the metric, alarm OK, and every checker's latest observation a success."""
+        expected = self.target.checkers
         return (
             region.healthy is True
             and region.alarm == "OK"
-            and region.checkers_total == self.state.checkers
+            and (expected is None or region.checkers_total == expected)
             and region.checkers_healthy == region.checkers_total
         )
 
@@ -269,10 +489,13 @@ class Drill(abc.ABC):
         """The alarm notices received until one says `alarm_name` went to `state`, or the signal
         timeout. CloudWatch sets the alarm's state first and notifies after, and SNS delivers
         asynchronously (on AWS as here), so the notice can trail the state by a moment."""
+        if self._alarm_inbox is None:
+            return []
         sqs = self.clients.client("sqs", self._inbox_region)
         deadline = time.monotonic() + self.signal_timeout
         notices: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
+            self.check_abort()
             received = sqs.receive_message(
                 QueueUrl=self._alarm_inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1
             ).get("Messages", [])
@@ -310,6 +533,27 @@ class Drill(abc.ABC):
             f"retried POST answered {retry.status} with session {retried_id} "
             f"(the first was {session.session_id})",
         )
+
+    def every_player_served_by(self, region: str, since: float) -> float:
+        """Waits until each player has had an answer from `region` sent at or after `since`
+        (timeline seconds); the seconds from `since` to the last of those first answers."""
+
+        def firsts() -> dict[int, float]:
+            seen: dict[int, float] = {}
+            for sample in self.timeline.between(since):
+                if sample.ok and sample.region == region and sample.player is not None:
+                    seen.setdefault(sample.player, sample.at)
+            return seen
+
+        self.wait_until(
+            f"every player to be served by {region}",
+            lambda: len(firsts()) >= self.players.count,
+            self.signal_timeout,
+        )
+        last = max(firsts().values())
+        self.mark(f"every player served by {region}")
+        self.passed(f"every player served by {region} {last - since:.1f}s after the approval")
+        return last - since
 
     # ---- steps every scenario has ---------------------------------------------------------
 
@@ -353,7 +597,7 @@ class Drill(abc.ABC):
         self.step("status: the primary serves again")
         report = self.show_status()
         primary = self.topology.primary.region
-        answered = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
+        answered = probe(self.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
         self.check(
             report.serving == "primary"
             and report.consistent
@@ -361,6 +605,7 @@ class Drill(abc.ABC):
             f"primary serves all traffic again ({PROBE_COUNT}/{PROBE_COUNT} probes from {primary})",
             f"after fallback: {report.headline}; probes {answered.by_region()}",
         )
+        self.mark("primary serves again")
         self._check_session_readable(session, primary)
         return report
 

@@ -43,20 +43,22 @@ from opsctl.dataplane import (
     plan_fallback_via,
 )
 from opsctl.drill.engine import (
-    DRILL_REASON,
     FALLBACK_STEPS,
     CreatedSession,
     Drill,
     DrillFailed,
     DrillReport,
+    DrillTarget,
+    FoundState,
+    Restored,
 )
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import failed
 from opsctl.drill.watch import Watch
-from opsctl.model import Approval
 from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import read_records
-from opsctl.sandbox.outage import OutageMode, outage, restore
+from opsctl.sandbox.outage import OutageMode, outage, regions_out, restore
+from opsctl.sandbox.state import SandboxState
 from opsctl.sandbox.stubresolver import CachedAnswer, parse_address, sandbox_resolver
 
 # The harder mode for clients: connections are accepted and never answered.
@@ -82,10 +84,29 @@ class RegionOutageDrill(Drill):
     scenario = Scenario.REGION_OUTAGE
     title = "region-outage drill"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, target: DrillTarget, state: SandboxState, **kwargs: Any) -> None:
+        super().__init__(target, **kwargs)
+        self.state = state
         self.primary = self.topology.primary.region
         self.secondary = self.topology.secondary.region
+        self.phases = (
+            ("steady state", ""),
+            ("outage → failover approved", f"{self.primary} out"),
+            ("failover → DNS switch + TTL", "failover approved"),
+            ("on the secondary", "DNS switch + TTL"),
+            ("restored → fallback", f"{self.primary} restored"),
+            ("fallback", "fallback approved"),
+            ("primary again", "primary serves again"),
+            ("restore", "restoring as found"),
+        )
+
+    def restore(self, found: FoundState, why: str) -> Restored:
+        """The Region comes back first: the weights and the switches are read and written
+        through its control plane."""
+        if self.primary in regions_out(self.state):
+            restore(self.state, self.primary)
+            self.mark(f"{self.primary} restored")
+        return super().restore(found, why)
 
     def run(self) -> DrillReport:
         if self.topology.out_of_service is None:
@@ -181,6 +202,7 @@ class RegionOutageDrill(Drill):
 
     def lose_primary(self) -> tuple[float, datetime]:
         self.step(f"{self.primary} goes out as a whole ({OUTAGE_MODE.value}: connections hang)")
+        self.expect_failures()  # until the players follow DNS to the secondary
         outage(self.state, self.primary, OUTAGE_MODE)
         lost_wall = datetime.now(UTC)
         lost_at = self.mark(f"{self.primary} out")
@@ -240,7 +262,7 @@ class RegionOutageDrill(Drill):
         self.passed(f"the plan engages the lever, planned in {planned:.1f}s: {plan.reason}")
         # Status and preflight read every source with the primary's reads hanging.
         self.measure("failover plan (status + preflight) without the primary", f"{planned:.1f}s")
-        self.say(f"  approving the failover (reason {DRILL_REASON!r}, non-interactive)")
+        self.say(f"  approving the failover (reason {self.target.reason!r}, non-interactive)")
         conditions = {
             "lever alarm ALARM": lambda: self._lever_alarm() == "ALARM",
             f"DNS answers {self.secondary}": lambda: self._dns_region() == self.secondary,
@@ -248,7 +270,7 @@ class RegionOutageDrill(Drill):
         approved_at = self.mark("failover approved")
         with Watch(self.mark, conditions, self.poll_seconds) as watch:
             result = apply_lever(
-                self.clients, self.topology, plan, Approval(reason=DRILL_REASON),
+                self.clients, self.topology, plan, self.target.approval(),
                 self.audit_log, timeout=self.signal_timeout,
             )  # fmt: skip
             lever_at = watch.wait("lever alarm ALARM", self.signal_timeout)
@@ -272,6 +294,10 @@ class RegionOutageDrill(Drill):
             f"approval → first player served by {self.secondary}",
             f"{success.at - approved_at:.1f}s",
         )
+        served = self.every_player_served_by(self.secondary, approved_at)
+        self.measure(
+            "approval → every player served by the secondary (recovery time)", f"{served:.1f}s"
+        )
         self.check(
             result.lever_action == "engage",
             f"lever engaged, in the audit log ({result.change_id})",
@@ -292,6 +318,7 @@ class RegionOutageDrill(Drill):
             self.signal_timeout,
         )
         self.mark(f"DNS switch + TTL ({ttl}s)")
+        self.failures_no_longer_expected()
         self.players.wait_recorded(self.timeline.now())
         before, after = self.timeline.between(lost_at, settled), self.timeline.between(settled)
         self.measure(
@@ -356,7 +383,7 @@ class RegionOutageDrill(Drill):
         output.stdout.print(output.lever_plan_renderable(plan))
         started = self.mark("fallback approved")
         result = apply_lever(
-            self.clients, self.topology, plan, Approval(reason=DRILL_REASON), self.audit_log,
+            self.clients, self.topology, plan, self.target.approval(), self.audit_log,
             timeout=self.signal_timeout, interval=30.0 * self.state.time_scale,
         )  # fmt: skip
         ended = self.mark("fallback done")

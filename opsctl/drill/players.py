@@ -55,7 +55,7 @@ class Players:
             self._in_flight[n] = sent_at
             response = self._send(resolvers[0])
             error = None if response.ok else (response.error or f"HTTP {response.status}")
-            self._timeline.record(sent_at, response.region, response.ok, error)
+            self._timeline.record(sent_at, response.region, response.ok, error, player=n)
             self._in_flight.pop(n, None)
 
         return play

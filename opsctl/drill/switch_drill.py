@@ -1,23 +1,29 @@
-"""The switch drill, on the sandbox through opsctl's real core.
+"""The switch drill, on the stack in use (a real account or the sandbox) through opsctl's core.
 
 `switch` (the default): the primary's failure switch breaks it while the rest of its Region runs.
  1. the primary serves and every Region is healthy (opsctl status);
  2. a player creates a game session through the shared hostname (lands in the primary);
  3. the primary's failure switch is flipped to `failing` through opsctl's switch core (approved,
-    reason "drill", audited);
- 4. the health checkers see it, the primary's alarm fires and SNS notifies the operator —
-    detection time is measured from the flip to the alarm; the primary's own "Region impaired"
-    composite alarm stays OK (its api-5xx alarm leaves out the health route: players are still
-    served, so the Region's own signals rightly disagree with the drilled health check);
- 5. failover with approval (non-interactive, reason "drill") through opsctl's plan/apply, with
-    players' requests running throughout — approval-to-INSYNC and failed requests are measured;
+    with the drill's reason and id, audited);
+ 4. the health checkers see it and the primary's alarm fires (on the sandbox SNS's notice to the
+    operator is checked too) — detection time is measured from the flip to the alarm; the
+    primary's own "Region impaired" composite alarm stays OK when deployed (its api-5xx alarm
+    leaves out the health route: players are still served, so the Region's own signals rightly
+    disagree with the drilled health check);
+ 5. failover with approval (non-interactive) through opsctl's plan/apply, with players' requests
+    running throughout — decision (alarm to approval), approval-to-INSYNC, approval to every
+    player served by the secondary and failed requests are measured;
  6. the probe shows the secondary serving with tokens still accepted, the session created before
     the failover readable there, and a retried POST with the same Idempotency-Key returning the
     same session instead of a second one; a new session is created in the secondary;
  7. the primary is healed (switch back to `healthy`, approved and audited like step 3) and its
     alarms return to OK;
- 8. fallback in steps (10, 50, 100 percent) through opsctl, again measured under load;
+ 8. fallback in steps (10, 50, 100 percent by default) through opsctl, again measured under
+    load, each step's health gate recorded;
  9. the primary serves again, all healthy, and the session created in the secondary is readable.
+
+Players may fail only from the flip until every player is served by the secondary (the detection
+window); a failure outside it counts against `--max-failed`.
 """
 
 from __future__ import annotations
@@ -28,17 +34,17 @@ from typing import Any
 
 from opsctl import output
 from opsctl.drill.engine import (
-    DRILL_REASON,
     FALLBACK_STEPS,
     PROBE_COUNT,
     CreatedSession,
     Drill,
     DrillReport,
     ShiftMeasurement,
+    StepGate,
 )
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import failed
-from opsctl.model import Approval
+from opsctl.model import Weights
 from opsctl.probe import ProbeReport, probe
 from opsctl.shift import plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
@@ -50,6 +56,21 @@ class SwitchDrill(Drill):
 
     scenario = Scenario.SWITCH
     title = "switch drill"
+
+    phases = (
+        ("steady state", ""),
+        ("detection (switch → alarm)", "primary switch: failing"),
+        ("decision (alarm → approval)", "primary health alarm: ALARM"),
+        ("failover (approval → every player on the secondary)", "failover approved"),
+        ("on the secondary", "every player served by"),
+        ("healing (switch healthy → alarms OK)", "primary switch: healthy"),
+        ("fallback", "fallback"),
+        ("primary again", "primary serves again"),
+        ("restore", "restoring as found"),
+    )
+    fallback_steps: tuple[int, ...] = FALLBACK_STEPS
+    # Seconds between the fallback's steps, at AWS's timings (scaled on the sandbox).
+    fallback_interval: float = 30.0
 
     def run(self) -> DrillReport:
         self.primary_serving_all_healthy()
@@ -71,9 +92,7 @@ class SwitchDrill(Drill):
     def _set_switch(self, role: str, value: str) -> None:
         """Flip a failure switch through opsctl's switch core: approved, audited."""
         plan = plan_switch(self.clients, self.topology, role, value)
-        apply_switch(
-            self.clients, self.topology, plan, Approval(reason=DRILL_REASON), self.audit_log
-        )
+        apply_switch(self.clients, self.topology, plan, self.target.approval(), self.audit_log)
 
     def _shift(
         self,
@@ -86,14 +105,15 @@ class SwitchDrill(Drill):
         """Plan, approve and apply a shift while the players play; the measurement is recorded."""
         plan = plan_factory()
         output.stdout.print(output.plan_renderable(plan))
-        self.say(f"  approving {name} (reason {DRILL_REASON!r}, non-interactive)")
-        approval = Approval(reason=DRILL_REASON)
+        self.say(f"  approving {name} (reason {self.target.reason!r}, non-interactive)")
+        approval = self.target.approval()
         started = self.mark(f"{name} approved")
-        options = ShiftOptions(
-            interval=interval,
-            poll_interval=self.poll_seconds,
-            on_step=lambda index, weights: self.mark(f"step {index + 1}: {weights}"),
-        )
+        gates: list[tuple[int, Weights, float]] = []
+
+        def on_step(index: int, weights: Weights) -> None:
+            gates.append((index, weights, self.mark(f"step {index + 1}: {weights}")))
+
+        options = ShiftOptions(interval=interval, poll_interval=self.poll_seconds, on_step=on_step)
         result = apply_shift(self.clients, self.topology, plan, approval, self.audit_log, options)
         ended = self.mark(f"{name} INSYNC")
         output.stdout.print(output.result_renderable(result))
@@ -105,16 +125,39 @@ class SwitchDrill(Drill):
             result.steps[-1].approval_to_insync_seconds if result.steps else 0.0,
             len(during),
             failed(during),
+            tuple(step.change_id for step in result.steps),
         )
         self.report.shifts.append(measured)
+        if len(plan.steps) > 1:
+            self._record_gates(gates, result, ended)
         return result, measured
+
+    def _record_gates(
+        self, gates: list[tuple[int, Weights, float]], result: ShiftResult, ended: float
+    ) -> None:
+        """Each step of a gradual shift: when its health gate passed, its INSYNC, its traffic."""
+        total = len(gates)
+        for (index, weights, at), done in zip(gates, result.steps, strict=False):
+            until = gates[index + 1][2] if index + 1 < total else ended
+            window = self.timeline.between(at, until)
+            self.report.gates.append(
+                StepGate(
+                    f"{index + 1}/{total}",
+                    str(weights),
+                    at,
+                    done.insync_seconds,
+                    len(window),
+                    failed(window),
+                )
+            )
 
     # ---- the steps ----------------------------------------------------------------------------
 
     def fail_primary(self) -> float:
         self.step("flip the primary's failure switch to `failing`")
+        self.expect_failures()  # from the flip, players may fail until the failover reaches them
         self._set_switch("primary", "failing")
-        self.mark("primary switch: failing")
+        self.flipped_at = self.mark("primary switch: failing")
         return time.monotonic()
 
     def detect_failure(self, flipped_at: float) -> float:
@@ -123,7 +166,8 @@ class SwitchDrill(Drill):
             "the primary's alarm to fire", lambda r: r.region("primary").alarm == "ALARM"
         )
         detection = time.monotonic() - flipped_at
-        self.mark("primary health alarm: ALARM")
+        self.alarm_at = self.mark("primary health alarm: ALARM")
+        self.measure("detection: switch flipped → alarm ALARM", f"{detection:.1f}s")
         self.show_status()
         primary = report.region("primary")
         self.check(
@@ -132,6 +176,13 @@ class SwitchDrill(Drill):
             f"unexpected status after the flip: {report.headline}",
         )
         alarm_name = self.topology.primary.alarm_name
+        if self.target.alarm_inbox:
+            self._check_notice(alarm_name)
+        if self.topology.primary.impaired_alarm_name is not None:
+            self._region_impaired(flipped_at)
+        return detection
+
+    def _check_notice(self, alarm_name: str) -> None:
         notices = self.wait_for_notice(alarm_name, "ALARM")
         self.check(
             any(
@@ -141,9 +192,6 @@ class SwitchDrill(Drill):
             f"SNS notified the operator of the ALARM (seen at {self.mark('SNS notice'):.1f}s)",
             f"no ALARM notice on the alarm topic (got {notices})",
         )
-        if self.topology.primary.impaired_alarm_name is not None:
-            self._region_impaired(flipped_at)
-        return detection
 
     def _region_impaired(self, flipped_at: float) -> None:
         """The primary's own signals do not echo the drill. Its api-5xx alarm counts the routes
@@ -167,18 +215,30 @@ class SwitchDrill(Drill):
             interval=0.0,
             detection=detection,
         )
+        approved = next(
+            e.at for e in reversed(self.timeline.events) if e.label == "failover approved"
+        )
+        self.measure(
+            "decision: alarm ALARM → failover approved", f"{approved - self.alarm_at:.1f}s"
+        )
+        self.measure("approval → INSYNC (failover)", f"{measured.approval_to_insync_seconds:.1f}s")
         report = self.status()
         self.check(
             result.completed and report.serving == "secondary" and report.consistent,
             f"secondary serves after failover (change {result.steps[-1].change_id} INSYNC)",
             f"after failover: {report.headline}",
         )
+        served = self.every_player_served_by(self.topology.secondary.region, approved)
+        self.measure(
+            "approval → every player served by the secondary (recovery time)", f"{served:.1f}s"
+        )
+        self.failures_no_longer_expected()
         return measured
 
     def verify_secondary_serving(self, session: CreatedSession) -> ProbeReport:
         self.step("probe: the secondary serves, tokens, sessions and idempotency survive")
         secondary = self.topology.secondary.region
-        report = probe(self.state.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
+        report = probe(self.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
         self.check(
             report.by_region() == {secondary: PROBE_COUNT} and report.failed == 0,
             f"{PROBE_COUNT}/{PROBE_COUNT} requests answered 200 by {secondary}: tokens accepted",
@@ -198,17 +258,21 @@ class SwitchDrill(Drill):
         return recovery
 
     def fallback(self, recovery: float) -> ShiftMeasurement:
-        steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
+        shares = self.fallback_steps
+        steps = ", ".join(f"{p}%" for p in shares)
         self.step(f"fall back to the primary in steps ({steps}), approved")
-        interval = 30.0 * self.state.time_scale
+        interval = self.fallback_interval * self.target.time_scale
         result, measured = self._shift(
             f"fallback ({steps})",
-            lambda: plan_fallback(self.clients, self.topology, FALLBACK_STEPS),
+            lambda: plan_fallback(self.clients, self.topology, shares),
             interval=interval,
             detection=recovery,
         )
+        self.measure(
+            "approval → INSYNC (fallback, last step)", f"{measured.approval_to_insync_seconds:.1f}s"
+        )
         self.check(
-            result.completed and len(result.steps) == len(FALLBACK_STEPS),
+            result.completed and len(result.steps) == len(shares),
             f"fallback completed in {len(result.steps)} steps",
             f"fallback stopped: {result.stopped_reason}",
         )

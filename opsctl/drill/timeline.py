@@ -38,6 +38,7 @@ class RequestSample:
     region: str | None  # the Region that answered (None: no answer naming one)
     ok: bool
     error: str | None = None  # why it failed: the HTTP status or the client's error
+    player: int | None = None  # which player sent it
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,14 @@ class Timeline:
         return self._clock() - self._origin
 
     def record(
-        self, sent_at: float, region: str | None, ok: bool, error: str | None = None
+        self,
+        sent_at: float,
+        region: str | None,
+        ok: bool,
+        error: str | None = None,
+        player: int | None = None,
     ) -> RequestSample:
-        sample = RequestSample(sent_at, region, ok, error)
+        sample = RequestSample(sent_at, region, ok, error, player)
         with self._lock:
             self._samples.append(sample)
         return sample

@@ -17,7 +17,7 @@ from rich.table import Table
 from opsctl import output
 from opsctl.drill.scenario import Scenario
 from opsctl.errors import InputError, OpsctlError
-from opsctl.options import number_option
+from opsctl.options import ReportDirOption, number_option
 from opsctl.reporting import exit_on_error
 from opsctl.sandbox.outage import OutageMode
 from opsctl.sandbox.state import (
@@ -263,8 +263,7 @@ def env(directory: DirOption = None) -> None:
     epilog=(
         "Examples:\n\n"
         "  opsctl sandbox token\n\n"
-        '  curl -H "Authorization: Bearer $(opsctl sandbox token --subject ada)" '
-        "http://127.0.0.1:PORT/prod/whoami"
+        '  opsctl probe --sandbox --token "$(opsctl sandbox token --subject ada)"'
     )
 )
 def token(
@@ -308,25 +307,28 @@ def drill(
     time_scale: TimeScaleOption = 0.05,
     stack_file: StackFileOption = None,
     directory: DirOption = None,
+    report_dir: ReportDirOption = None,
 ) -> None:
-    """Rehearse a failover end to end on a fresh sandbox while players play; print the timeline
-    and the measurements, tear down. Exit 1 when a check fails."""
+    """Rehearse a failover end to end on a fresh sandbox while players play (`opsctl drill`'s
+    run, on the sandbox's topology); print the timeline and the measurements, write the report,
+    tear down. Exit 1 when a check fails."""
     with exit_on_error():
-        from opsctl.drill.drillrun import run_drill_command
-        from opsctl.drill.engine import DrillFailed
+        from opsctl.drill.drillrun import conclude
         from opsctl.sandbox.lifecycle import SandboxStartError
+        from opsctl.sandbox.rehearsal import run_sandbox_drill
 
         options = _sandbox_options(time_scale, stack_file, directory)
         try:
-            run_drill_command(options, scenario)
+            run, files = run_sandbox_drill(options, scenario, report_dir)
         except SandboxStartError as error:
             _show_log_tail(error)
             raise
-        except DrillFailed as error:
-            raise OpsctlError(f"drill failed: {error}") from None
         except KeyboardInterrupt as interrupt:
             interrupt.add_note("the sandbox was torn down")
             raise
+        code = conclude(run, files)
+        if code:
+            raise typer.Exit(code)
 
 
 @sandbox_app.command(epilog="Examples:\n\n  opsctl sandbox demo\n\n  make demo")
@@ -350,6 +352,9 @@ def demo(
             f"{run.scenario} {'passed' if run.passed else 'FAILED'} ({run.seconds:.0f}s)"
             for run in runs
         )
+        for run in runs:
+            files = ", ".join(str(path) for path in run.written) or "none written"
+            output.info(f"{run.scenario} report: {files}")
         if not all(run.passed for run in runs):
             raise OpsctlError(f"demo: {verdicts}")
         output.info(f"demo: {verdicts}")

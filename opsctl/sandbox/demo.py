@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsctl import output
+from opsctl.drill.report import default_report_dir
 from opsctl.drill.scenario import Scenario
 
 # One drill from start to teardown; alone each takes one to two and a half minutes.
 DRILL_BOUND_SECONDS = 480.0
 # A drill told to stop tears its sandbox down within this, or it is killed.
 STOP_BOUND_SECONDS = 60.0
+REPORT_FILES = ("report.md", "timeline.svg")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class DrillRun:
     scenario: Scenario
     exit_code: int | None  # None: it did not finish within DRILL_BOUND_SECONDS and was stopped
     seconds: float
+    report_dir: Path
+
+    @property
+    def written(self) -> list[Path]:
+        """The report's files the drill wrote (report.md, timeline.svg)."""
+        return [p for p in (self.report_dir / n for n in REPORT_FILES) if p.exists()]
 
     @property
     def passed(self) -> bool:
@@ -44,6 +52,7 @@ class _Running:
     process: subprocess.Popen[bytes]
     log: Path
     started: float
+    report_dir: Path
 
 
 def _child_environment() -> dict[str, str]:
@@ -55,12 +64,13 @@ def _child_environment() -> dict[str, str]:
 
 
 def drill_command(
-    scenario: Scenario, sandbox: Path, time_scale: float, stack_file: Path
+    scenario: Scenario, sandbox: Path, time_scale: float, stack_file: Path, report_dir: Path
 ) -> list[str]:
     """One drill as the operator would run it, on the sandbox directory `sandbox`."""
     return [
         sys.executable, "-m", "opsctl", "sandbox", "drill", "--scenario", scenario.value,
         "--dir", str(sandbox), "--time-scale", str(time_scale), "--stack-file", str(stack_file),
+        "--report-dir", str(report_dir),
     ]  # fmt: skip
 
 
@@ -68,17 +78,18 @@ def _start(scenario: Scenario, directory: Path, time_scale: float, stack_file: P
     sandbox = directory / scenario.value
     sandbox.mkdir(parents=True, exist_ok=True)
     log = sandbox / "drill.log"
+    report_dir = default_report_dir(scenario.value)
     with log.open("wb") as sink:
         # A session of its own: a Ctrl-C here reaches the drills once, from _stop, not twice.
         process = subprocess.Popen(
-            drill_command(scenario, sandbox, time_scale, stack_file),
+            drill_command(scenario, sandbox, time_scale, stack_file, report_dir),
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=_child_environment(),
             start_new_session=True,
         )
-    return _Running(scenario, process, log, time.monotonic())
+    return _Running(scenario, process, log, time.monotonic(), report_dir)
 
 
 def _stop(running: _Running) -> None:
@@ -112,7 +123,7 @@ def _finish(running: _Running, deadline: float) -> DrillRun:
             f"the {running.scenario} drill did not finish within {DRILL_BOUND_SECONDS:.0f}s; "
             "it was stopped and its sandbox torn down"
         )
-    return DrillRun(running.scenario, exit_code, seconds)
+    return DrillRun(running.scenario, exit_code, seconds, running.report_dir)
 
 
 def run_demo(directory: Path, time_scale: float, stack_file: Path) -> list[DrillRun]:

@@ -18,8 +18,9 @@ from moto.awslambda import urls as lambda_urls
 from moto.awslambda.responses import LambdaResponse
 from moto.cloudwatch.models import Alarm
 from moto.cloudwatch.responses import CloudWatchResponse
-from moto.core.responses import ActionResult
-from moto.route53.models import HealthCheck
+from moto.core.responses import ActionResult, EmptyResult
+from moto.route53 import urls as route53_urls
+from moto.route53.models import FakeZone, HealthCheck
 from moto.route53.responses import Route53 as Route53Response
 
 from opsctl.sandbox.lambdaapis import LambdaAccountSettings, ProvisionedConcurrency
@@ -31,6 +32,7 @@ _MOTO_CREATE_HEALTH_CHECK = Route53Response.create_health_check
 _MOTO_UPDATE_HEALTH_CHECK = Route53Response.update_health_check
 _MOTO_HEALTH_CHECK_CONFIG = HealthCheck.health_check_config.fget  # type: ignore[attr-defined]
 _MOTO_ALARM_UPDATE_STATE = Alarm.update_state
+_HOSTED_ZONE_FEATURES_URL = r"{0}/(?P<api_version>[\d_-]+)/hostedzone/(?P<zone_id>[^/]+)/features$"
 _LAMBDA_ACCOUNT_SETTINGS_URL = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
 _PROVISIONED_CONCURRENCY_URL = (
     r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)"
@@ -96,6 +98,26 @@ def install(
     HealthCheck.health_check_config = property(  # type: ignore[assignment,method-assign]
         lambda check: data_plane.shown_config(check, _MOTO_HEALTH_CHECK_CONFIG(check))
     )
+
+    # Route 53 GetHostedZone / UpdateHostedZoneFeatures: moto shows no Features and has no route
+    # for the update (404). Route 53 reports the zone's AcceleratedRecoveryStatus, off until the
+    # zone's owner opts in (the sandbox's switch is immediate; Route 53's goes through ENABLING).
+    FakeZone.features = property(  # type: ignore[attr-defined]
+        lambda zone: {
+            "AcceleratedRecoveryStatus": getattr(zone, "accelerated_recovery", "DISABLED")
+        }
+    )
+    route53_urls.url_paths[_HOSTED_ZONE_FEATURES_URL] = Route53Response.dispatch
+
+    def update_hosted_zone_features(self: Route53Response) -> EmptyResult:
+        zone = self.backend.get_hosted_zone(self._get_param("Id"))
+        enable = self._get_param("EnableAcceleratedRecovery")
+        if enable is not None:
+            on = str(enable).lower() == "true"  # the XML body's text
+            zone.accelerated_recovery = "ENABLED" if on else "DISABLED"  # type: ignore[attr-defined]
+        return EmptyResult()
+
+    Route53Response.update_hosted_zone_features = update_hosted_zone_features  # type: ignore[attr-defined]
 
     # CloudWatch DescribeAlarms: moto has no StateTransitionedTimestamp. CloudWatch moves it only
     # when the state changes, and StateUpdatedTimestamp on any state update (a SetAlarmState to

@@ -10,7 +10,9 @@ The caller and the supervisor share one control file in the sandbox directory: t
 wanted outages (`outages.json`, under a lock, with a new generation number), the supervisor polls it
 every `POLL_SECONDS`, applies it and writes what it applied (`outages-applied.json`, same
 generation). The caller returns once the supervisor applied its generation, or fails after
-`APPLY_TIMEOUT_SECONDS` (a restore waits for the Region's front to serve again).
+`APPLY_TIMEOUT_SECONDS` (a restore waits for the Region's front to serve again). A request that
+times out or is interrupted (Ctrl-C, SIGTERM) is withdrawn: a later generation puts back what was
+wanted before, so a supervisor that resumes later does not apply a change nobody waits for.
 """
 
 from __future__ import annotations
@@ -154,20 +156,43 @@ def _change(
             return dict(applied.regions)
         changed = Outages(max(wanted.generation, applied.generation) + 1, regions)
         changed.write(directory / WANTED_FILE)
-    return _wait_applied(directory, changed.generation, timeout)
+    try:
+        done = _wait_applied(directory, changed.generation, timeout)
+    except KeyboardInterrupt as interrupt:
+        interrupt.add_note(_withdraw(directory, changed, wanted.regions))
+        raise
+    if done is None:
+        raise OutageError(
+            f"the sandbox supervisor did not apply the change within {timeout:.0f}s (see "
+            f"{directory / 'sandbox.log'}); {_withdraw(directory, changed, wanted.regions)}"
+        )
+    if done.error:
+        raise OutageError(f"the sandbox could not apply it: {done.error}")
+    return dict(done.regions)
 
 
-def _wait_applied(directory: Path, generation: int, timeout: float) -> dict[str, OutageMode]:
+def _wait_applied(directory: Path, generation: int, timeout: float) -> Outages | None:
+    """What the supervisor applied once it reached `generation`; None past the timeout."""
     deadline = time.monotonic() + timeout
     while True:
         applied = Outages.read(directory / APPLIED_FILE)
         if applied.generation >= generation:
-            if applied.error:
-                raise OutageError(f"the sandbox could not apply it: {applied.error}")
-            return dict(applied.regions)
+            return applied
         if time.monotonic() > deadline:
-            raise OutageError(
-                f"the sandbox supervisor did not apply the change within {timeout:.0f}s "
-                f"(see {directory / 'sandbox.log'})"
-            )
+            return None
         time.sleep(POLL_SECONDS)
+
+
+def _withdraw(directory: Path, changed: Outages, before: dict[str, OutageMode]) -> str:
+    """Take back a change the caller stopped waiting for, unless the supervisor applied it
+    meanwhile (or a later request already replaced it); says which."""
+    with _locked(directory):
+        if Outages.read(directory / APPLIED_FILE).generation >= changed.generation:
+            return "the change was applied meanwhile (`opsctl sandbox status` shows it)"
+        if Outages.read(directory / WANTED_FILE).generation != changed.generation:
+            return "a later request replaced it, and it is still pending"
+        # A new generation, so a supervisor in the middle of applying ours undoes it after.
+        Outages(changed.generation + 1, before).write(directory / WANTED_FILE)
+    out = ", ".join(f"{region} ({mode.value})" for region, mode in sorted(before.items()))
+    kept = f"{out} out" if out else "every Region in"
+    return f"the request was withdrawn: the supervisor, when it resumes, keeps {kept}"

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from opsctl.audit import AUDIT_LOG_ENV
 from opsctl.errors import OpsctlError
 
 STATE_VERSION = 1
@@ -28,6 +29,8 @@ STATE_FILE = "state.json"
 LOCK_FILE = "supervisor.lock"
 SANDBOX_DIR_ENV = "OPSCTL_SANDBOX_DIR"
 SANDBOX_DNS_ENV = "OPSCTL_SANDBOX_DNS"
+# Changes made on the sandbox are audited here, in its directory: never in the operator's log.
+AUDIT_LOG_FILE = "audit.jsonl"
 # A supervisor writes its identity into the lock file right after taking the lock.
 IDENTITY_TIMEOUT_SECONDS = 2.0
 # The emulator accepts any credentials; fixed ones keep an operator's real ones out of it.
@@ -217,12 +220,19 @@ class SandboxState:
         others = [f"127.0.0.1:{port}" for name, port in self.ports.items() if name not in fronts]
         return others + list(self.front_addresses.values())
 
+    @property
+    def audit_log(self) -> str:
+        """The sandbox's own audit log, in its directory (where the supervisor writes its log)."""
+        return str(Path(self.log_file).parent / AUDIT_LOG_FILE)
+
     def environment(self) -> dict[str, str]:
-        """What a shell needs for opsctl and the AWS CLI to talk to this sandbox."""
+        """What a shell needs for opsctl and the AWS CLI to talk to this sandbox; changes tried
+        on it are audited in the sandbox's directory, not in the operator's real log."""
         environment = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             **SANDBOX_CREDENTIALS,
             "OPSCTL_TOPOLOGY": self.topology_file,
+            AUDIT_LOG_ENV: self.audit_log,
         }
         if self.dns:
             environment[SANDBOX_DNS_ENV] = self.dns

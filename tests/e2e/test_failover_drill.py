@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,12 @@ from opsctl.drill.engine import (
     FALLBACK_STEPS,
     PROBE_COUNT,
     Drill,
-    sandbox_environment,
 )
-from opsctl.drill.switch_drill import SwitchDrill
+from opsctl.drill.scenario import Scenario
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.lifecycle import address_open, process_alive
 from opsctl.sandbox.processes import PROJECT_ROOT
+from opsctl.sandbox.rehearsal import sandbox_drill, sandbox_environment
 from opsctl.sandbox.state import STATE_FILE, SandboxState
 
 
@@ -53,7 +54,10 @@ def audit_lines(state: SandboxState) -> list[dict[str, Any]]:
 
 def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> None:
     said: list[str] = []
-    with sandbox_environment(sandbox), SwitchDrill(sandbox, say=said.append) as drill:
+    with (
+        sandbox_environment(sandbox),
+        sandbox_drill(sandbox, Scenario.SWITCH, say=said.append) as drill,
+    ):
         primary, secondary = drill.topology.primary.region, drill.topology.secondary.region
 
         # Given the sandbox as provisioned from the real program: the primary serves, all healthy.
@@ -170,6 +174,160 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert event in drawn
 
 
+# ---- `opsctl drill` on the same sandbox: aborts restore what they found; a whole run reports ---
+
+
+def drill_audit(state: SandboxState, drill_id: str) -> list[dict[str, Any]]:
+    """The audited outcomes of one drill's changes."""
+    return [line for line in audit_lines(state) if line.get("drill") == drill_id]
+
+
+def summary_of(report_dir: Path) -> dict[str, Any]:
+    lines = [json.loads(line) for line in (report_dir / "events.jsonl").read_text().splitlines()]
+    (summary,) = [line for line in lines if line["type"] == "summary"]
+    return summary
+
+
+def wait_steady(state: SandboxState, timeout: float = 180.0) -> None:
+    """Until the sandbox is back in steady state (alarms clear on CloudWatch's own minute)."""
+    from opsctl.aws import AwsClients
+    from opsctl.drill.guard import steady_state_problems
+    from opsctl.status import read_status
+    from opsctl.topology import load_topology_file
+
+    topology = load_topology_file(Path(state.topology_file))
+    deadline = time.monotonic() + timeout
+    with sandbox_environment(state):
+        while problems := steady_state_problems(read_status(AwsClients(), topology)):
+            assert time.monotonic() < deadline, f"not steady after {timeout:.0f}s: {problems}"
+            time.sleep(1)
+
+
+def opsctl_drill(state: SandboxState, report_dir: Path, *args: str) -> list[str]:
+    """`opsctl drill` on the running sandbox, approved (the arguments after `opsctl`)."""
+    return [
+        "drill", "--sandbox",
+        "--dir", str(Path(state.log_file).parent), "--report-dir", str(report_dir),
+        "--approve", "--reason", "game day", *args,
+    ]  # fmt: skip
+
+
+def test_opsctl_drill_on_the_sandbox_reports_what_the_audit_shows(
+    sandbox: SandboxState, run_opsctl: Any, tmp_path: Path
+) -> None:
+    wait_steady(sandbox)
+    report_dir = tmp_path / "report"
+    ran = run_opsctl(*opsctl_drill(sandbox, report_dir, "--steps", "50,100", "--max-failed", "0"))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[-1] == f"report: {report_dir}"
+
+    summary = summary_of(report_dir)
+    assert summary["outcome"] == "passed"
+    outcomes = [a for a in drill_audit(sandbox, summary["drillId"]) if a["phase"] == "outcome"]
+    assert [(a["action"], a["after"]) for a in outcomes] == [
+        ("switch", {"primary": "failing"}),
+        ("failover", {"primary": 0, "secondary": 100}),
+        ("switch", {"primary": "healthy"}),
+        ("fallback", {"primary": 50, "secondary": 50}),
+        ("fallback", {"primary": 100, "secondary": 0}),
+    ]
+    assert all(a["applied"] and a["reason"] == "game day" for a in outcomes)
+    assert all(a["insync"] for a in outcomes if a["action"] != "switch")
+    # The report's shifts are the audited changes, and approval → INSYNC spans Route 53's own.
+    shifts = {s["shift"]: s for s in summary["shifts"]}
+    by_change = {a["changeId"]: a for a in outcomes if a["action"] != "switch"}
+    assert shifts["failover"]["changeIds"] + shifts["fallback (50%, 100%)"]["changeIds"] == list(
+        by_change
+    )
+    for shift in shifts.values():
+        last = by_change[shift["changeIds"][-1]]
+        assert shift["approvalToInsyncSeconds"] >= last["insyncSeconds"]
+    measured = {m["what"]: m["value"] for m in summary["measurements"]}
+    assert "approval → every player served by the secondary (recovery time)" in measured
+    report = (report_dir / "report.md").read_text()
+    assert "## Fallback step gates" in report and "| 2/2 | primary 100 / secondary 0 |" in report
+
+    # The picture parses and names both Regions.
+    svg = ElementTree.parse(report_dir / "timeline.svg").getroot()
+    texts = " ".join(svg.itertext())
+    assert "us-east-1 served" in texts and "us-west-2 served" in texts
+
+
+def test_a_drill_past_its_max_duration_restores_what_it_found(
+    sandbox: SandboxState, run_opsctl: Any, tmp_path: Path
+) -> None:
+    # Past the flip (at about 1.5 s), before the failover (after the alarms, at about 13 s).
+    wait_steady(sandbox)
+    report_dir = tmp_path / "report"
+    ran = run_opsctl(*opsctl_drill(sandbox, report_dir, "--max-duration", "6"))
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stdout.splitlines()[-1] == f"report: {report_dir}"
+    assert "switch drill aborted: --max-duration 6s reached; restored as found" in ran.stderr
+
+    summary = summary_of(report_dir)
+    assert (summary["outcome"], summary["reason"]) == ("aborted", "--max-duration 6s reached")
+    assert summary["restored"]["confirmed"] is True
+    assert summary["restored"]["actions"] == ["primary failure switch: failing -> healthy"]
+    report = (report_dir / "report.md").read_text()
+    assert "**aborted**: --max-duration 6s reached" in report
+    assert "- primary failure switch: failing -> healthy" in report
+    # The audit shows the drill's flip and the restore, both with its id.
+    audited = drill_audit(sandbox, summary["drillId"])
+    assert [(a["action"], a["after"]) for a in audited if a["phase"] == "outcome"] == [
+        ("switch", {"primary": "failing"}),
+        ("switch", {"primary": "healthy"}),
+    ]
+
+
+def test_sigterm_mid_failover_puts_the_weights_and_the_switch_back(
+    sandbox: SandboxState, tmp_path: Path
+) -> None:
+    wait_steady(sandbox)
+    report_dir = tmp_path / "report"
+    drill = subprocess.Popen(
+        [sys.executable, "-m", "opsctl", *opsctl_drill(sandbox, report_dir)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said: list[str] = []
+    try:
+        assert drill.stderr is not None
+        for line in drill.stderr:  # bounded by the drill's own signal timeouts
+            said.append(line)
+            if "approving failover" in line:
+                time.sleep(0.2)  # the compare-and-swap is under way
+                break
+    finally:
+        drill.send_signal(signal.SIGTERM)
+    stdout, rest = drill.communicate(timeout=120)
+    stderr = "".join(said) + rest
+    assert drill.returncode == 130, stderr
+    assert stdout.splitlines()[-1] == f"report: {report_dir}"
+
+    summary = summary_of(report_dir)
+    assert (summary["outcome"], summary["reason"]) == ("aborted", "interrupted by SIGTERM")
+    restored = summary["restored"]
+    assert restored["confirmed"] is True, restored
+    assert "primary failure switch: failing -> healthy" in restored["actions"]
+    assert any(a.startswith("weights: primary 0 / secondary 100 -> primary 100 / secondary 0")
+               for a in restored["actions"]), restored  # fmt: skip
+    assert "switch drill aborted: interrupted by SIGTERM; restored as found" in stderr
+    outcomes = [
+        (a["action"], a["after"], a["forced"])
+        for a in drill_audit(sandbox, summary["drillId"])
+        if a["phase"] == "outcome"
+    ]
+    assert outcomes == [
+        ("switch", {"primary": "failing"}, False),
+        ("failover", {"primary": 0, "secondary": 100}, False),
+        ("switch", {"primary": "healthy"}, True),
+        ("fallback", {"primary": 100, "secondary": 0}, True),
+    ]
+
+
 def test_token_is_signed_by_the_sandbox_idp(sandbox: SandboxState, run_opsctl: Any) -> None:
     directory = str(Path(sandbox.log_file).parent)
     minted = run_opsctl("sandbox", "token", "--subject", "ada", "--dir", directory)
@@ -201,7 +359,17 @@ def test_down_with_nothing_running_changes_nothing(tmp_path: Path, run_opsctl: A
 
 def test_interrupted_drill_tears_everything_down(tmp_path: Path) -> None:
     drill = subprocess.Popen(
-        [sys.executable, "-m", "opsctl", "sandbox", "drill", "--dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "opsctl",
+            "sandbox",
+            "drill",
+            "--dir",
+            str(tmp_path),
+            "--report-dir",
+            str(tmp_path / "report"),
+        ],
         cwd=PROJECT_ROOT,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "NO_COLOR": "1"},
         stdout=subprocess.PIPE,

@@ -11,10 +11,10 @@ from typing import Any
 from rich.console import Console
 
 from opsctl.drill.drillrun import measurements_table
-from opsctl.drill.engine import sandbox_environment
-from opsctl.drill.outage_drill import RegionOutageDrill
+from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import failed
 from opsctl.sandbox.outage import regions_out
+from opsctl.sandbox.rehearsal import sandbox_drill, sandbox_environment
 from opsctl.sandbox.state import SandboxState
 
 
@@ -25,7 +25,10 @@ def audit_lines(state: SandboxState) -> list[dict[str, Any]]:
 
 def test_region_outage_drill_end_to_end(sandbox: SandboxState) -> None:
     said: list[str] = []
-    with sandbox_environment(sandbox), RegionOutageDrill(sandbox, say=said.append) as drill:
+    with (
+        sandbox_environment(sandbox),
+        sandbox_drill(sandbox, Scenario.REGION_OUTAGE, say=said.append) as drill,
+    ):
         report = drill.run()
         primary, secondary = drill.primary, drill.secondary
         weights_after = drill.weights()

@@ -137,6 +137,8 @@ def test_operator_policy_grants_exactly_what_opsctl_calls(default_run: ProgramRu
         # failure switches
         "ssm:GetParameter",
         "ssm:PutParameter",
+        # the drill marker (opsctl drill)
+        "ssm:DeleteParameter",
         # readiness
         "lambda:GetAccountSettings",
         "lambda:GetFunctionConcurrency",
@@ -164,6 +166,11 @@ def test_operator_revokes_only_in_the_revoked_partition(default_run: ProgramRun)
     assert revocations["Condition"] == {
         "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["revoked"]}
     }
+
+
+def test_the_drill_marker_is_the_only_parameter_opsctl_may_delete(default_run: ProgramRun) -> None:
+    (marker,) = resources_of(granted(default_run), "ssm:DeleteParameter")
+    assert marker == f"arn:aws:ssm:us-west-2:123456789012:parameter/{APP}/opsctl/drill-running"
 
 
 def test_weight_change_only_on_this_zones_shared_a_records(default_run: ProgramRun) -> None:
@@ -221,8 +228,9 @@ def test_operator_switches_and_readiness_reads_name_the_deployed_resources(
 ) -> None:
     statements = granted(default_run)
     switches = {s.outputs["arn"] for s in default_run.of_type("aws:ssm/parameter:Parameter")}
-    assert resources_of(statements, "ssm:PutParameter") == switches
-    assert resources_of(statements, "ssm:GetParameter") == switches
+    marker = resources_of(statements, "ssm:DeleteParameter")  # the drill's: no resource of ours
+    assert resources_of(statements, "ssm:PutParameter") == switches | marker
+    assert resources_of(statements, "ssm:GetParameter") == switches | marker
     authorizers = {
         f.outputs["arn"]
         for f in default_run.of_type("aws:lambda/function:Function")

@@ -3,8 +3,11 @@ and `python -m opsctl` names itself `opsctl` (help and completion scripts match 
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +18,7 @@ import typer
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.model import Weights
 from tests.opsctl.conftest import World, assert_one_line_error, invoke
 
 
@@ -181,3 +185,108 @@ def test_a_closed_stdout_is_one_line_not_a_traceback(tmp_path: Path) -> None:
         assert stderr.decode().splitlines() == [
             "opsctl: error: stdout was closed before all output was written (e.g. `| head`)"
         ]
+
+
+# What a newcomer reads first: --help at 80 columns, examples, the version ----------------------
+
+
+@pytest.mark.parametrize("path", [(), *COMMANDS], ids=lambda path: " ".join(path) or "opsctl")
+def test_help_at_80_columns_cuts_nothing(runner: CliRunner, path: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout, result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def _example_command_lines(path: tuple[str, ...]) -> list[str]:
+    """The opsctl command lines of a command's examples: comments dropped, `a && b` split."""
+    help_text = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "400"}).stdout
+    lines = []
+    for line in help_text.split("Examples:", 1)[1].splitlines():
+        line = line.strip(" │").split("  #", 1)[0]
+        lines += re.findall(r"\$\((opsctl [^)]*)\)", line)  # a command substitution
+        for part in line.split("&&"):
+            command = part.split(" > ", 1)[0].strip()  # a redirection is the shell's
+            if command.startswith("opsctl "):
+                lines.append(command)
+    return lines
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_every_example_parses_as_it_is_printed(path: tuple[str, ...]) -> None:
+    """Pasted into a shell, each example is a valid command line: its words split, its command
+    exists and every flag and value it gives is accepted (parsed, not run)."""
+    examples = _example_command_lines(path)
+    assert examples
+    root = typer.main.get_command(app)
+    for example in examples:
+        words = shlex.split(example)[1:]
+        # No placeholder to fill in (PORT, JTI); shell variables ("$TOKEN") are fine.
+        assert not any(re.fullmatch(r"[A-Z_]{2,}", word) for word in words), example
+        command: Any = root
+        name = "opsctl"
+        while hasattr(command, "commands") and words and words[0] in command.commands:
+            name, words = words[0], words[1:]
+            command = command.commands[name]
+        assert not hasattr(command, "commands"), example
+        command.make_context(name, words, resilient_parsing=False)  # raises on a bad flag
+
+
+def test_version_prints_the_installed_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout.strip() == f"opsctl {importlib.metadata.version('multi-region-authorizer')}"
+    )
+
+
+def test_the_help_names_the_glossary_and_the_glossary_has_its_words(
+    runner: CliRunner, project_root: str
+) -> None:
+    help_text = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout
+    assert "docs/opsctl.md" in help_text and "Glossary" in help_text
+    glossary = (Path(project_root) / "docs" / "opsctl.md").read_text().split("## Glossary", 1)[1]
+    glossary = glossary.split("\n## ", 1)[0]
+    for word in ("INSYNC", "lever", "failure switch", "steps", "dwell"):
+        assert f"| {word}" in glossary, word
+
+
+def _run_with_stdout_closed(args: list[str], how: str) -> subprocess.CompletedProcess[bytes]:
+    """`python -m opsctl ARGS` with its stdout closed: by a reader that went away (`| true`), or
+    before it started (`>&-`)."""
+    command = [sys.executable, "-m", "opsctl", *args]
+    if how == ">&-":
+        return subprocess.run(
+            command, stdout=None, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), timeout=90
+        )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=90)
+    return subprocess.CompletedProcess(command, process.returncode, b"", stderr)
+
+
+def test_a_closed_stdout_after_an_applied_change_names_the_change(world: World) -> None:
+    topology = ["--topology", str(world.topology_path)]
+    for how, command in (("| true", "failover"), (">&-", "fallback")):
+        done = _run_with_stdout_closed(
+            [command, "--approve", "--reason", "x", "--json", *topology], how
+        )
+        record = world.audit_outcomes()[-1]
+        before, after = Weights(**record["before"]), Weights(**record["after"])
+        assert done.returncode == 1, how
+        assert done.stderr.decode().splitlines()[-1] == (
+            "opsctl: error: stdout was closed before all output was written (e.g. `| head`); "
+            f"the change was applied: weights {before} -> {after} (change {record['changeId']})"
+        )
+    assert world.weights() == Weights(100, 0)
+
+
+def test_a_stdout_closed_before_opsctl_started_is_one_line(world: World) -> None:
+    topology = ["--topology", str(world.topology_path)]
+    for args in (["status", "--json", *topology], ["history", "--json"], ["topology", *topology]):
+        done = _run_with_stdout_closed(args, ">&-")
+        assert done.returncode == 1, args
+        assert done.stderr.decode().splitlines() == [
+            "opsctl: error: stdout was closed before all output was written (e.g. `| head`)"
+        ], args

@@ -95,13 +95,14 @@ def aws_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (
             ["--profile", "ops"],
             {},
-            "no AWS credentials found while reading the weighted records: set AWS_PROFILE",
+            "no AWS credentials found while resolving the credentials through us-west-2: set "
+            "AWS_PROFILE",
         ),
         (
             ["--profile", "half"],
             {},
-            "incomplete AWS credentials while creating the route53 client: Partial "
-            "credentials found in config-file, missing: aws_secret_access_key",
+            "incomplete AWS credentials while resolving the credentials through us-west-2: "
+            "Partial credentials found in config-file, missing: aws_secret_access_key",
         ),
     ],
 )
@@ -128,7 +129,9 @@ def test_no_credentials_at_all(
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(variable)
     result = invoke(runner, world, "status")
-    assert_one_line_error(result, 1, "no AWS credentials found while reading the weighted records")
+    assert_one_line_error(
+        result, 1, "no AWS credentials found while resolving the credentials through us-west-2"
+    )
 
 
 # The endpoint down or silent --------------------------------------------------------------------

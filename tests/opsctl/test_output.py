@@ -120,7 +120,7 @@ def test_an_applied_change_id_is_never_cut_at_80_columns() -> None:
     assert change_id in rendered and "…" not in rendered
 
 
-ACTOR = Actor("arn:aws:sts::123456789012:assumed-role/oncall-operator/ada", "ada")
+ACTOR = Actor("arn:aws:sts::210987654321:assumed-role/oncall-operator/ada", "ada")
 LONG_REASON = "INC-2041 us-east-1 authorizer 5xx; approved by the incident commander"
 
 
@@ -184,3 +184,20 @@ def test_history_wide_has_every_field() -> None:
         records[1].time,
     ):
         assert shown in rendered
+
+
+def test_history_marks_changes_made_with_the_sandbox_emulators_identity() -> None:
+    """`opsctl sandbox env` points the audit log into the sandbox; a log that still holds a
+    sandbox change (an older setup, a copied file) says which entries were not made on AWS."""
+    on_aws = _applied(
+        "failover", {"primary": 100, "secondary": 0}, {"primary": 0, "secondary": 100}
+    )
+    sandbox_actor = Actor(arn="arn:aws:sts::123456789012:user/moto", local_user="ada")
+    on_sandbox = [dataclasses.replace(record, actor=sandbox_actor) for record in on_aws]
+    records = [on_aws[1], on_sandbox[1]]
+    lines = _render_at_80(output.history_renderable(records)).splitlines()
+    marked = [line for line in lines if "on a sandbox (the emulator's identity)" in line]
+    assert len(marked) == 1 and lines.index(marked[0]) > 2  # the second entry's detail line
+    wide = Console(width=400, no_color=True, record=True)
+    wide.print(output.history_renderable(records, wide=True))
+    assert wide.export_text().count("(ada) on a sandbox") == 1

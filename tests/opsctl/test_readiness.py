@@ -146,6 +146,9 @@ def test_rest_api_of_execute_api_urls_only() -> None:
 
 def test_everything_ready(runner: CliRunner, capacity_world: World) -> None:
     put_replication_latency(capacity_world, 850)
+    capacity_world.client("route53").update_hosted_zone_features(
+        HostedZoneId=capacity_world.topology.hosted_zone_id, EnableAcceleratedRecovery=True
+    )
     code, report = readiness(runner, capacity_world)
     assert code == 0
     assert (report["role"], report["region"], report["ready"]) == ("secondary", "us-west-2", True)
@@ -160,6 +163,19 @@ def test_everything_ready(runner: CliRunner, capacity_world: World) -> None:
     )
     assert values["replication-latency"] == "850 ms (max 5000 ms)"
     assert values["table-replicas"] == "ACTIVE vs ACTIVE"
+    # Static keys: nothing depends on the primary's Region.
+    assert values["credentials"] == "resolved through us-west-2"
+    assert values["accelerated-recovery"] == "ENABLED"
+
+
+def test_a_zone_without_accelerated_recovery_is_a_warning(
+    runner: CliRunner, capacity_world: World
+) -> None:
+    code, report = readiness(runner, capacity_world)
+    assert code == 0  # a warning, never a refusal
+    check = {c["name"]: c for c in report["checks"]}["accelerated-recovery"]
+    assert (check["result"], check["value"]) == ("warn", "DISABLED")
+    assert "only the data-plane lever can" in check["detail"]
 
 
 @pytest.mark.parametrize(

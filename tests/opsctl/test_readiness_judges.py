@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from opsctl.aws import AwsClients
 from opsctl.errors import AwsUnreachable
 from opsctl.model import Weights
-from opsctl.readiness import FAIL, PASS, WARN, Check, capacity_checks, region_checks
+from opsctl.readiness import (
+    FAIL,
+    PASS,
+    WARN,
+    Check,
+    accelerated_recovery_check,
+    capacity_checks,
+    credentials_check,
+    region_checks,
+)
 from opsctl.signals import (
     AccountConcurrency,
     AuthorizerConcurrency,
@@ -98,7 +109,7 @@ def test_a_region_whose_signals_are_all_good_passes_every_check() -> None:
             {"failure_switch": None},
             (),
             "failure-switch",
-            (FAIL, "the failure switch is missing, unreadable or not healthy|failing"),
+            (FAIL, "the failure switch is missing or not healthy|failing"),
         ),
     ],
 )
@@ -141,6 +152,50 @@ def test_an_unreadable_health_metric_in_another_region_is_judged_by_the_probe(
     only an HTTP answer that is not 2xx refuses it."""
     check = _secondary_checks(("health",), healthy=None, probe=probe)["health-check"]
     assert (check.result, check.value) == expected
+
+
+@pytest.mark.parametrize(
+    ("probe", "expected"),
+    [
+        (None, (WARN, "unknown")),
+        (
+            HealthProbe(SECONDARY.health_url, None, 2000.0, "timed out"),
+            (WARN, "unknown; probe no answer (timed out)"),
+        ),
+        (
+            HealthProbe(SECONDARY.health_url, 503, 40.0, None),
+            (FAIL, "unknown; probe HTTP 503 in 40 ms"),
+        ),
+    ],
+)
+def test_a_switch_or_composite_alarm_that_could_not_be_read_is_neither_missing_nor_a_failure(
+    probe: HealthProbe | None, expected: tuple[str, str]
+) -> None:
+    """The secondary's Region is dark: its SSM and CloudWatch do not answer. That is a warning
+    (the health check judges the Region), unless its own endpoint answers with an error."""
+    status = StatusReport(
+        record_name="auth.example.com.",
+        weights=Weights(100, 0),
+        regions=(
+            region_status("primary", "us-east-1"),
+            region_status(
+                "secondary", "us-west-2", failure_switch=None, impaired_alarm=None, probe=probe
+            ),
+        ),
+        errors=("no answer within 3.5s while reading switch:secondary", "connection refused"),
+        unreadable=("switch:secondary", "impaired:secondary"),
+    )
+    checks = {check.name: check for check in region_checks(status, SECONDARY)}
+    switch, impaired = checks["failure-switch"], checks["impaired-alarm"]
+    assert (switch.result, switch.value) == expected
+    assert (impaired.result, impaired.value) == expected
+    assert "no answer within 3.5s while reading switch:secondary" in switch.detail
+    assert "connection refused" in impaired.detail
+
+
+def test_a_missing_failure_switch_still_fails() -> None:
+    check = _secondary_checks(failure_switch=None)["failure-switch"]
+    assert (check.result, check.value) == (FAIL, "missing")
 
 
 def test_an_undeployed_impaired_alarm_is_a_warning() -> None:
@@ -264,3 +319,63 @@ def test_each_capacity_comparison(
     checks = _capacity(**changes)
     assert (checks[name].result, checks[name].detail) == expected
     assert [c.result for n, c in checks.items() if n != name] == [PASS] * 4
+
+
+# Recovery without us-east-1 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sso_region", "result"),
+    [(None, PASS), ("eu-west-1", PASS), ("us-east-1", WARN)],
+)
+def test_an_sso_sign_in_in_the_primarys_region_is_a_warning(
+    sso_region: str | None, result: str
+) -> None:
+    check = credentials_check(sso_region, "us-west-2", primary="us-east-1")
+    assert check.result == result
+    if result == WARN:
+        assert "SSO sign-in is in us-east-1, the primary's Region" in check.detail
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("[profile operator]\nsso_region = us-east-1\nsso_account_id = 1\n", "us-east-1"),
+        (
+            "[profile operator]\nsso_session = corp\n\n"
+            "[sso-session corp]\nsso_region = eu-west-1\n",
+            "eu-west-1",
+        ),
+        # The role is assumed with the source profile's SSO credentials.
+        (
+            "[profile operator]\nrole_arn = arn:aws:iam::1:role/ops\nsource_profile = sso\n\n"
+            "[profile sso]\nsso_region = us-east-1\n",
+            "us-east-1",
+        ),
+        (
+            "[profile operator]\nrole_arn = arn:aws:iam::1:role/ops\nsource_profile = keys\n\n"
+            "[profile keys]\naws_access_key_id = AKIA\n",
+            None,
+        ),
+    ],
+)
+def test_the_sso_region_a_profile_depends_on(
+    config: str, expected: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "aws-config"
+    path.write_text(config)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(path))
+    assert AwsClients.from_profile("operator", "us-west-2").sso_region == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "result"),
+    [("ENABLED", PASS), ("DISABLED", WARN), ("ENABLING", WARN), (None, WARN)],
+)
+def test_accelerated_recovery_off_is_a_warning(status: str | None, result: str) -> None:
+    assert accelerated_recovery_check(Outcome(status)).result == result
+
+
+def test_an_unreadable_zone_is_a_warning_never_a_refusal() -> None:
+    check = accelerated_recovery_check(Outcome(None, AwsUnreachable("no answer within 3.5s")))
+    assert (check.result, check.value) == (WARN, "unknown")

@@ -50,6 +50,8 @@ def test_plan_json(runner: CliRunner, world: World) -> None:
         "api-throttling",
         "table-replicas",
         "replication-latency",
+        "credentials",
+        "accelerated-recovery",
     ]
     assert {checks[name] for name in list(checks)[:5]} == {"pass"}  # the target's own signals
     assert checks["table-replicas"] == "pass"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -10,12 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
-from opsctl.drill import drillrun
+from opsctl.drill.drillrun import signals_answered
 from opsctl.drill.engine import DrillFailed
 from opsctl.drill.players import Players
 from opsctl.drill.timeline import Timeline
 from opsctl.probe import ApiResponse, Endpoint, Resolver
-from opsctl.sandbox import lifecycle
+from opsctl.sandbox import lifecycle, rehearsal
 from opsctl.sandbox.lifecycle import StopReport
 from opsctl.sandbox.processes import SandboxOptions
 from tests.opsctl.conftest import make_sandbox_state
@@ -93,10 +95,11 @@ def test_the_drill_tears_down_what_it_started_even_when_its_output_is_gone(
         if pipe_closed.is_set():
             raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(drillrun, "run_drill", failing_drill)
-    monkeypatch.setattr(drillrun.output, "info", info)
+    monkeypatch.setattr(rehearsal, "sandbox_drill", lambda *args: None)
+    monkeypatch.setattr(rehearsal, "run_drill", failing_drill)
+    monkeypatch.setattr(rehearsal.output, "info", info)
     with pytest.raises(DrillFailed):
-        drillrun.run_drill_command(SandboxOptions(directory=tmp_path))
+        rehearsal.run_sandbox_drill(SandboxOptions(directory=tmp_path))
     assert stopped == [4242]
 
 
@@ -138,3 +141,21 @@ def test_a_watch_marks_when_each_condition_first_holds_and_bounds_the_wait() -> 
             watch.wait("never", timeout=0.05)
     assert [e.label for e in timeline.events] == ["alarm ALARM"]
     assert seen == timeline.events[0].at > 0
+
+
+def test_a_second_signal_during_the_restore_is_answered_not_obeyed() -> None:
+    # The restore must not stop half-way: Ctrl-C and SIGTERM while it runs each get a line
+    # saying it is still restoring, and the handlers in force before are back afterwards.
+    said: list[str] = []
+    before = signal.getsignal(signal.SIGINT)
+    with signals_answered(said.append, "restoring the stack as found"):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handlers run between bytecodes of this thread
+        finished = True
+    assert finished
+    assert said == [
+        "SIGINT received: still restoring the stack as found; it is bounded, wait for it",
+        "SIGTERM received: still restoring the stack as found; it is bounded, wait for it",
+    ]
+    assert signal.getsignal(signal.SIGINT) is before

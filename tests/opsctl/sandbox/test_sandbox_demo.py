@@ -15,8 +15,9 @@ from opsctl.sandbox import demo
 # Stand-ins for `opsctl sandbox drill`, by scenario: what each prints, how long it takes, its exit.
 STUB = textwrap.dedent(
     """
-    import signal, sys, time
+    import pathlib, signal, sys, time
     scenario, seconds, code = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    report = pathlib.Path(sys.argv[4])
     def torn_down(*_):
         print(f"{scenario}: interrupted, sandbox torn down", flush=True)
         sys.exit(130)
@@ -24,17 +25,30 @@ STUB = textwrap.dedent(
     print(f"{scenario}: report line 1", flush=True)
     time.sleep(seconds)
     print(f"{scenario}: report line 2", flush=True)
+    report.mkdir(parents=True)
+    (report / "report.md").write_text(f"# {scenario} drill")
     sys.exit(code)
     """
 )
 
 
 def _stub_drills(
-    monkeypatch: pytest.MonkeyPatch, behaviour: dict[Scenario, tuple[float, int]]
+    monkeypatch: pytest.MonkeyPatch,
+    behaviour: dict[Scenario, tuple[float, int]],
+    directory: Path,
 ) -> None:
-    def command(scenario: Scenario, sandbox: Path, time_scale: float, stack: Path) -> list[str]:
+    sandbox_root = [directory]
+
+    def command(
+        scenario: Scenario, sandbox: Path, time_scale: float, stack: Path, report: Path
+    ) -> list[str]:
         seconds, code = behaviour[scenario]
-        return [sys.executable, "-c", STUB, scenario.value, str(seconds), str(code)]
+        return [sys.executable, "-c", STUB, scenario.value, str(seconds), str(code), str(report)]
+
+    # Each drill's report lands under the sandbox directory, not in the repository's drills/.
+    monkeypatch.setattr(
+        demo, "default_report_dir", lambda scenario: sandbox_root[0] / "reports" / scenario
+    )
 
     monkeypatch.setattr(demo, "drill_command", command)
 
@@ -43,7 +57,9 @@ def test_reports_come_out_whole_and_in_scenario_order(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The first scenario finishes last: its report still comes first, and neither is interleaved.
-    _stub_drills(monkeypatch, {Scenario.SWITCH: (1.0, 0), Scenario.REGION_OUTAGE: (0.0, 0)})
+    _stub_drills(
+        monkeypatch, {Scenario.SWITCH: (1.0, 0), Scenario.REGION_OUTAGE: (0.0, 0)}, tmp_path
+    )
 
     runs = demo.run_demo(tmp_path, 0.05, tmp_path / "Pulumi.primary.yaml")
 
@@ -58,12 +74,18 @@ def test_reports_come_out_whole_and_in_scenario_order(
     ]
     for scenario in Scenario:  # each drill had a sandbox directory of its own
         assert (tmp_path / scenario.value / "drill.log").is_file()
+    # Where each report is, for the demo's last lines.
+    assert [run.written for run in runs] == [
+        [tmp_path / "reports" / scenario.value / "report.md"] for scenario in Scenario
+    ]
 
 
 def test_a_failed_drill_fails_the_demo_and_the_other_still_reports(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _stub_drills(monkeypatch, {Scenario.SWITCH: (0.0, 1), Scenario.REGION_OUTAGE: (0.0, 0)})
+    _stub_drills(
+        monkeypatch, {Scenario.SWITCH: (0.0, 1), Scenario.REGION_OUTAGE: (0.0, 0)}, tmp_path
+    )
 
     runs = demo.run_demo(tmp_path, 0.05, tmp_path / "Pulumi.primary.yaml")
 
@@ -78,7 +100,9 @@ def test_a_drill_past_its_bound_is_told_to_tear_down_and_reported(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(demo, "DRILL_BOUND_SECONDS", 1.0)
-    _stub_drills(monkeypatch, {Scenario.SWITCH: (120.0, 0), Scenario.REGION_OUTAGE: (0.0, 0)})
+    _stub_drills(
+        monkeypatch, {Scenario.SWITCH: (120.0, 0), Scenario.REGION_OUTAGE: (0.0, 0)}, tmp_path
+    )
 
     runs = demo.run_demo(tmp_path, 0.05, tmp_path / "Pulumi.primary.yaml")
 

@@ -124,3 +124,11 @@ def test_sandbox_env_exports_the_dns_server(tmp_path: Path) -> None:
     shown = CliRunner().invoke(app, ["sandbox", "env", "--dir", str(tmp_path)])
     assert shown.exit_code == 0
     assert "export OPSCTL_SANDBOX_DNS=127.0.0.1:5353" in shown.stdout.splitlines()
+
+
+def test_sandbox_env_points_the_audit_log_into_the_sandbox(tmp_path: Path) -> None:
+    """Failovers tried on the sandbox never land in the operator's real audit log."""
+    make_sandbox_state(tmp_path, pid=1).save(tmp_path)
+    shown = CliRunner().invoke(app, ["sandbox", "env", "--dir", str(tmp_path)])
+    assert shown.exit_code == 0
+    assert f"export OPSCTL_AUDIT_LOG={tmp_path / 'audit.jsonl'}" in shown.stdout.splitlines()

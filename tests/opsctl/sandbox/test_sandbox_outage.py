@@ -160,6 +160,58 @@ def test_a_supervisor_that_does_not_apply_the_change_fails_at_the_bound(tmp_path
         os.close(held)
 
 
+def _controller(directory: Path, fronts: dict[str, RecordingFront], faults: FaultProxy) -> Any:
+    return OutageController(
+        directory,
+        fronts,  # type: ignore[arg-type]
+        GlobalTableReplicator([]),
+        faults,
+        on_applied=lambda: None,
+    )
+
+
+@pytest.mark.parametrize("ended_by", ["timeout", "interrupt"])
+def test_a_request_nobody_waits_for_any_more_is_withdrawn(
+    tmp_path: Path, aws_endpoint: str, monkeypatch: pytest.MonkeyPatch, ended_by: str
+) -> None:
+    """The supervisor is stalled: the caller's wait ends (its bound, or Ctrl-C). When the
+    supervisor resumes, the outage is not applied after all."""
+    state = make_sandbox_state(tmp_path, pid=1)
+    held = hold_supervisor_lock(tmp_path)  # a live supervisor, not reading the control file yet
+    assert held is not None
+    fronts = {"us-east-1": RecordingFront(), "us-west-2": RecordingFront()}
+    try:
+        if ended_by == "timeout":
+            with pytest.raises(OutageError) as raised:
+                outage(state, "us-east-1", timeout=0.2)
+            message = raised.value.message
+        else:
+
+            def interrupted(_: float) -> None:
+                raise KeyboardInterrupt
+
+            monkeypatch.setattr("opsctl.sandbox.outage.time.sleep", interrupted)
+            with pytest.raises(KeyboardInterrupt) as interrupt:
+                outage(state, "us-east-1", timeout=10)
+            monkeypatch.undo()
+            message = "; ".join(interrupt.value.__notes__)
+        assert message.endswith(
+            "the request was withdrawn: the supervisor, when it resumes, keeps every Region in"
+        )
+        with FaultProxy(upstream=aws_endpoint) as faults:
+            controller = _controller(tmp_path, fronts, faults)
+            controller.start()
+            try:
+                # The next request waits for the resumed supervisor: everything before is applied.
+                assert restore(state, "us-west-2", timeout=10) == {}
+            finally:
+                controller.stop()
+    finally:
+        os.close(held)
+    assert regions_out(state) == {}
+    assert fronts["us-east-1"].calls == []
+
+
 def test_without_a_live_supervisor_it_fails_at_once(tmp_path: Path) -> None:
     state = make_sandbox_state(tmp_path, pid=1)
     started = time.monotonic()

@@ -1,0 +1,81 @@
+"""`--dns authoritative`: a player that asks the hosted zone's own name servers for the shared
+hostname and keeps each answer for its TTL, then sends HTTPS to the answered address with the
+hostname as TLS server name (so the certificate is checked against the hostname, as a browser
+does). Route 53 answers an alias record with the target's addresses and the target's TTL (60 s
+for API Gateway), so the player follows a shift once that TTL has run out, without the operator's
+resolver or its cache in between."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dns.exception
+import dns.nameserver
+import dns.resolver
+
+from opsctl.dnsquery import DNS_QUERY_TIMEOUT, zone_servers
+from opsctl.errors import AwsError
+from opsctl.probe import Endpoint
+from stack_topology import Topology
+
+
+@dataclass(frozen=True)
+class Answer:
+    address: str
+    expires_at: float
+
+
+class AuthoritativeResolver:
+    """Asks the zone's name servers; keeps each answer for its TTL (see the module docstring)."""
+
+    def __init__(
+        self,
+        servers: list[tuple[str, int]],
+        *,
+        scheme: str = "https",
+        timeout: float = DNS_QUERY_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not servers:
+            raise AwsError("none of the zone's name servers could be found to ask")
+        self._resolver = dns.resolver.Resolver(configure=False)
+        self._resolver.nameservers = [
+            dns.nameserver.Do53Nameserver(ip, port) for ip, port in servers
+        ]
+        self._resolver.lifetime = 2 * timeout
+        self._resolver.cache = None  # the TTL is kept here, per player
+        self._scheme = scheme
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._answers: dict[str, Answer] = {}
+
+    def lookup(self, hostname: str) -> str:
+        name = hostname.rstrip(".").lower()
+        now = self._clock()
+        with self._lock:
+            cached = self._answers.get(name)
+        if cached is not None and now < cached.expires_at:
+            return cached.address
+        try:
+            answer = self._resolver.resolve(name + ".", "A")
+        except dns.exception.DNSException as error:
+            raise AwsError(f"the zone's name servers did not answer {name}: {error}") from None
+        address = str(answer[0].address)
+        with self._lock:
+            self._answers[name] = Answer(address, now + (answer.rrset.ttl if answer.rrset else 0))
+        return address
+
+    def resolve(self, hostname: str) -> Endpoint:
+        name = hostname.rstrip(".")
+        address = self.lookup(name)
+        return Endpoint(f"{self._scheme}://{address}", host_header=name, server_name=name)
+
+
+def authoritative_resolver(topology: Topology) -> AuthoritativeResolver:
+    """A player's resolver asking the topology's name servers (`nameServers`)."""
+    if not topology.name_servers:
+        raise AwsError("--dns authoritative needs the topology's nameServers")
+    return AuthoritativeResolver(zone_servers(topology, DNS_QUERY_TIMEOUT))
