@@ -59,7 +59,7 @@ table = GlobalTable(
 code = functions_archive(PROJECT_DIR / "functions")
 dependency_layer_dir = active_layer_builder(PROJECT_DIR).build(
     LayerBuildSpec.for_runtime(
-        PROJECT_DIR / "functions" / "requirements.txt", settings.lambda_runtime
+        PROJECT_DIR / "functions" / "requirements.lock", settings.lambda_runtime
     )
 )
 

@@ -97,7 +97,7 @@ class RegionalFunctions(pulumi.ComponentResource):
             code=pulumi.FileArchive(str(args.dependency_layer_dir)),
             compatible_runtimes=[settings.lambda_runtime],
             compatible_architectures=["arm64"],
-            description="Third-party deps of functions/ (functions/requirements.txt), arm64",
+            description="Third-party deps of functions/ (functions/requirements.lock), arm64",
             opts=self._child(),
         )
         self.roles = {spec.name: self._function_role(spec) for spec in FUNCTION_SPECS}
