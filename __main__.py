@@ -9,6 +9,7 @@ from infra.certificates import DomainCertificates, DomainCertificatesArgs
 from infra.config import load_settings
 from infra.data import GlobalTable, GlobalTableArgs
 from infra.dns import DnsFailover, DnsFailoverArgs, RegionEndpoint
+from infra.environment import WatchedPeer
 from infra.fault_injection import (
     FaultInjectionExperiments,
     FaultInjectionExperimentsArgs,
@@ -30,6 +31,7 @@ from infra.regional_api import RegionalApi, RegionalApiArgs
 from infra.regional_functions import RegionalFunctions, RegionalFunctionsArgs
 from infra.settings import ROLES
 from infra.topology import LeverOutputs, RegionOutputs, topology_output
+from infra.watch import PeerWatch, PeerWatchArgs
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -115,6 +117,25 @@ for role in ROLES:
         ),
         opts=provider,
     )
+
+# Each Region watches the other through its custom domain (so after both APIs exist).
+watches = {
+    role: PeerWatch(
+        f"{role}-watch",
+        PeerWatchArgs(
+            settings=settings,
+            role=role,
+            package=functions[role].package,
+            peer=WatchedPeer(
+                role=role.other,
+                region=apis[role.other].region,
+                address=apis[role.other].domain.regional_domain_name,
+            ),
+        ),
+        opts=pulumi.ResourceOptions(provider=providers.for_role(role)),
+    )
+    for role in ROLES
+}
 
 lever = OutOfServiceLever(
     "lever",
@@ -212,6 +233,7 @@ pulumi.export(
                 api_url=api.api_url,
                 health_url=api.health_url,
                 alias_target=api.domain.regional_domain_name,
+                watched_from=watches[role.other].region,
             )
             for role, api in apis.items()
         ],
@@ -227,6 +249,9 @@ pulumi.export(
     {
         "health": dns.topic.arn,
         **{f"{role}Region": regional.topic.arn for role, regional in alarms.items()},
+        # Each Region's watch on the other pages through its own topic: the secondary's is the
+        # one that speaks in a us-east-1 outage.
+        **{f"{role}Alerts": watch.topic.arn for role, watch in watches.items()},
     },
 )
 pulumi.export("dashboardUrl", dashboard.url)

@@ -185,6 +185,7 @@ GRANTS: tuple[Grant, ...] = (
             "aws:lambda/alias:Alias",
             "aws:lambda/permission:Permission",
             "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
+            "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
         ),
         (
             "lambda:CreateFunction",
@@ -209,6 +210,10 @@ GRANTS: tuple[Grant, ...] = (
             "lambda:PutProvisionedConcurrencyConfig",
             "lambda:GetProvisionedConcurrencyConfig",
             "lambda:DeleteProvisionedConcurrencyConfig",
+            "lambda:PutFunctionEventInvokeConfig",
+            "lambda:GetFunctionEventInvokeConfig",
+            "lambda:UpdateFunctionEventInvokeConfig",
+            "lambda:DeleteFunctionEventInvokeConfig",
             "lambda:TagResource",
             "lambda:UntagResource",
             "lambda:ListTags",
@@ -217,6 +222,21 @@ GRANTS: tuple[Grant, ...] = (
             f"arn:{P}:lambda:{{region}}:*:function:{{app}}-*",
             f"arn:{P}:lambda:{{region}}:*:function:{{app}}-*:*",
         ),
+    ),
+    # The peer watcher's schedule (infra/watch.py): one rule per Region and its target.
+    Grant(
+        "Schedules",
+        ("aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"),
+        (
+            "events:PutRule",
+            "events:DescribeRule",
+            "events:DeleteRule",
+            "events:PutTargets",
+            "events:ListTargetsByRule",
+            "events:RemoveTargets",
+            *(f"events:{action}" for action in _TAGS),
+        ),
+        (f"arn:{P}:events:{{region}}:*:rule/{{app}}-*",),
     ),
     Grant(
         "Layers",

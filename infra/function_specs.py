@@ -23,6 +23,9 @@ API_PARTITIONS = ("session#*",)
 
 # The alias API Gateway invokes the authorizer through; provisioned concurrency lives on it.
 AUTHORIZER_ALIAS = "live"
+# The peer watcher's metrics (functions/watcher/metric.py spells it too; tests/infra check).
+WATCH_NAMESPACE = "MultiRegionAuthorizer/Watch"
+PEER_HEALTHY_METRIC = "PeerHealthy"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class FunctionSpec:
     name: str  # names the function `<app>-<name>`, its role and its log group
     handler: str
     timeout_seconds: int
-    table_access: TableAccess
+    # None: no table access at all (and no TABLE_NAME).
+    table_access: TableAccess | None
     # Gets the identity provider's settings (AUTH_ISSUERS, AUTH_AUDIENCE, AUTH_JWKS_*).
     verifies_tokens: bool = False
     # May read the Region's failure switch, named in FAILURE_SWITCH_PARAMETER.
@@ -58,6 +62,11 @@ class FunctionSpec:
     # May invoke the authorizer's alias (and only it), named in AUTHORIZER_ALIAS_ARN: the
     # health function's canary.
     invokes_authorizer: bool = False
+    # May PutMetricData into this CloudWatch namespace (and no other).
+    metric_namespace: str | None = None
+    # Watches the other Region: declared by `infra.watch` once the other Region's API exists
+    # (its custom domain is what it reaches), invoked by a schedule, not by API Gateway.
+    watches_peer: bool = False
 
 
 FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
@@ -93,6 +102,15 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         reads_failure_switch=True,
         invokes_authorizer=True,
         fault_injection_target=True,
+    ),
+    FunctionSpec(
+        name="watcher",
+        handler="functions.watcher.app.handler",
+        # Its GET of the peer has one 4 s deadline; then one PutMetricData.
+        timeout_seconds=10,
+        table_access=None,
+        metric_namespace=WATCH_NAMESPACE,
+        watches_peer=True,
     ),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in FUNCTION_SPECS}

@@ -9,8 +9,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infra.environment import CONFIG_KEY_BY_VARIABLE, function_environment
+from infra.environment import CONFIG_KEY_BY_VARIABLE, WatchedPeer, function_environment
 from infra.errors import ConfigError, StackNameError
+from infra.function_specs import SPEC_BY_NAME
 from infra.settings import (
     CERTIFICATE_SIGNAL,
     FAULT_INJECTION_FUNCTIONS,
@@ -30,6 +31,9 @@ LONGEST_FIS_CONFIGURATION_LOCATION = "arn:aws:s3:::" + "b" * 63 + "/FisConfigs/"
 LONGEST_AUTHORIZER_ALIAS_ARN = (
     "arn:aws-iso-b:lambda:ap-southeast-7:123456789012:function:" + "f" * 64 + ":live"
 )
+# What the watcher connects to: a Regional custom domain's target, `d-<id>.execute-api.<region>.
+# amazonaws.com`; the size check reserves a long id and Region.
+LONGEST_PEER_ADDRESS = "d-" + "x" * 20 + ".execute-api.ap-southeast-5.amazonaws.com"
 
 
 def variable_size(name: str, value: str) -> int:
@@ -55,6 +59,8 @@ def derived_names(settings: Settings) -> list[tuple[str, str, int]]:
         ("CloudWatch dashboard name", settings.app, 255),
         ("CloudWatch alarm name", settings.out_of_service_alarm_name, 255),
         ("IAM policy name", settings.operator_policy_name, 128),
+        ("SNS topic name", settings.alerts_topic_name, 256),
+        ("EventBridge rule name", settings.watch_schedule_name, 64),
     ]
     for function in FUNCTIONS:
         names.append(("Lambda function name", settings.function_name(function), 64))
@@ -63,6 +69,7 @@ def derived_names(settings: Settings) -> list[tuple[str, str, int]]:
         names.append(("SNS topic name", settings.region_alarm_topic_name(role), 256))
         names.append(("API Gateway REST API name", settings.rest_api_name(role), 1024))
         alarms = [settings.health_alarm_name(role), settings.impaired_alarm_name(role)]
+        alarms.append(settings.unreachable_alarm_name(role))
         alarms += [
             settings.region_alarm_name(role, signal)
             for signal in (*REGION_SIGNALS, CERTIFICATE_SIGNAL)
@@ -99,8 +106,11 @@ def check_environment_sizes(settings: Settings, config_key: Callable[[str], str]
     for function in FUNCTIONS:
         targeted = settings.fault_injection.enabled and function in FAULT_INJECTION_FUNCTIONS
         location = LONGEST_FIS_CONFIGURATION_LOCATION if targeted else None
+        peer = None
+        if SPEC_BY_NAME[function].watches_peer:
+            peer = WatchedPeer(ROLES[0], settings.primary_region, LONGEST_PEER_ADDRESS)
         env: dict[str, Any] = function_environment(
-            settings, function, LONGEST_AUTHORIZER_ALIAS_ARN, location
+            settings, function, location, peer, authorizer_alias_arn=LONGEST_AUTHORIZER_ALIAS_ARN
         )
         size = environment_size(env)
         if size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES:

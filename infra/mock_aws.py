@@ -197,6 +197,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 "streamArn": f"{arn}/stream/2024-01-01T00:00:00.000",
                 "replicas": replicas,
             }
+        if typ == "aws:cloudwatch/eventRule:EventRule":
+            return own, {"arn": f"arn:aws:events:{region}:{account}:rule/{own}"}
+        if typ == "aws:cloudwatch/eventTarget:EventTarget":
+            target_id = inputs.get("targetId") or f"terraform-{uid[:20]}"
+            return f"{inputs['rule']}-{target_id}", {"targetId": target_id}
         if typ == "aws:ssm/parameter:Parameter":
             return own, {"arn": f"arn:aws:ssm:{region}:{account}:parameter{own}"}
         if typ == "aws:s3/bucket:Bucket":

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.function_specs import PEER_HEALTHY_METRIC, WATCH_NAMESPACE
 from infra.regional_api import ROUTES
 from infra.settings import (
     ALARM_REGION,
@@ -321,6 +322,23 @@ def dashboard_body(
                     s.health_check_id,
                     {"stat": "Average", "region": ALARM_REGION, "yAxis": "right"},
                 ],
+            ],
+        ),
+        (
+            # The other Region's watcher (infra/watch.py): 1 while it reaches this Region.
+            "Seen from the other Region (PeerHealthy, min)",
+            lambda s: [
+                [
+                    WATCH_NAMESPACE,
+                    PEER_HEALTHY_METRIC,
+                    "App",
+                    settings.app,
+                    "Peer",
+                    str(s.role),
+                    {"stat": "Minimum", "region": other.region},
+                ]
+                for other in signals
+                if other.region != s.region
             ],
         ),
         (

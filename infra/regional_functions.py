@@ -1,5 +1,8 @@
 """A Region's Lambda functions, one per row of `infra.function_specs`, and the failure switch.
 
+The peer watcher's row is declared by `infra.watch` from the same builders (`function_log_group`,
+`function_role`, `lambda_function`), once the other Region's API exists.
+
 Each function gets its log group (with retention), an execution role with only what its row
 grants, the shared dependency layer and, where the row names an alias, a published version behind
 that alias (where provisioned concurrency lives). With fault injection on, the functions the FIS
@@ -23,6 +26,8 @@ from infra.policies import ServiceRole, allow, regional_arn, service_role
 from infra.settings import PROJECT, Role, Settings
 
 HEALTHY = "healthy"
+# Every function but the peer watcher (infra/watch.py declares it, after the other Region's API).
+REGIONAL_SPECS = tuple(spec for spec in FUNCTION_SPECS if not spec.watches_peer)
 
 
 @dataclass(frozen=True)
@@ -63,15 +68,8 @@ class RegionalFunctions(pulumi.ComponentResource):
         settings = args.settings
         self.region = args.region
         self.function_names = {
-            spec.name: settings.function_name(spec.name) for spec in FUNCTION_SPECS
+            spec.name: settings.function_name(spec.name) for spec in REGIONAL_SPECS
         }
-        # Known before the alias exists, so the canary's caller does not wait for it.
-        self.authorizer_alias_arn = regional_arn(
-            "lambda",
-            args.region,
-            args.account_id,
-            f"function:{self.function_names['authorizer']}:{AUTHORIZER_ALIAS}",
-        )
 
         self.failure_switch = aws.ssm.Parameter(
             f"{name}-failure-switch",
@@ -82,15 +80,6 @@ class RegionalFunctions(pulumi.ComponentResource):
             # Operators flip it (opsctl switch); `pulumi up` must not flip it back.
             opts=self._child(ignore_changes=["value"]),
         )
-        self.log_groups = {
-            spec.name: aws.cloudwatch.LogGroup(
-                f"{name}-{spec.name}-logs",
-                name=settings.log_group_name(spec.name),
-                retention_in_days=settings.log_retention_days,
-                opts=self._child(),
-            )
-            for spec in FUNCTION_SPECS
-        }
         self.dependency_layer = aws.lambda_.LayerVersion(
             f"{name}-deps",
             layer_name=settings.dependency_layer_name,
@@ -100,13 +89,25 @@ class RegionalFunctions(pulumi.ComponentResource):
             description="Third-party deps of functions/ (functions/requirements.lock), arm64",
             opts=self._child(),
         )
-        self.roles = {spec.name: self._function_role(spec) for spec in FUNCTION_SPECS}
-        self.functions = {spec.name: self._function(spec) for spec in FUNCTION_SPECS}
+        self.package = FunctionPackage(
+            settings=settings,
+            region=args.region,
+            account_id=args.account_id,
+            table_arn=args.table_arn,
+            code=args.code,
+            layer_arn=self.dependency_layer.arn,
+        )
+        self.log_groups = {
+            spec.name: function_log_group(self.package, spec, f"{name}-{spec.name}", self._child())
+            for spec in REGIONAL_SPECS
+        }
+        self.roles = {spec.name: self._function_role(spec) for spec in REGIONAL_SPECS}
+        self.functions = {spec.name: self._function(spec) for spec in REGIONAL_SPECS}
 
         self.aliases: dict[str, aws.lambda_.Alias] = {}
         self.provisioned_concurrency: dict[str, aws.lambda_.ProvisionedConcurrencyConfig] = {}
         self.targets: dict[str, InvokeTarget] = {}
-        for spec in FUNCTION_SPECS:
+        for spec in REGIONAL_SPECS:
             function = self.functions[spec.name]
             if spec.alias is None:
                 self.targets[spec.name] = InvokeTarget(function.name, None, function.invoke_arn)
@@ -145,77 +146,157 @@ class RegionalFunctions(pulumi.ComponentResource):
         return fis if fis is not None and spec.name in fis.functions else None
 
     def _function_role(self, spec: FunctionSpec) -> ServiceRole:
-        """An execution role with only what the row grants; `*` only for X-Ray (it requires it)."""
-        args = self._args
-        statements = [
-            allow(
-                ["logs:CreateLogStream", "logs:PutLogEvents"],
-                [pulumi.Output.concat(self.log_groups[spec.name].arn, ":*")],
-            ),
-            allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
-            allow(list(spec.table_access.actions), [args.table_arn], spec.table_access.condition()),
-        ]
-        if spec.reads_failure_switch:
-            parameter = f"parameter{args.settings.failure_switch_parameter}"
-            statements.append(
-                allow(
-                    ["ssm:GetParameter"],
-                    [regional_arn("ssm", self.region, args.account_id, parameter)],
-                )
-            )
-        if spec.invokes_authorizer:
-            statements.append(allow(["lambda:InvokeFunction"], [self.authorizer_alias_arn]))
-        fis = self._fis_wiring(spec)
-        if fis is not None:
-            # The FIS extension polls its fault configuration from this prefix.
-            statements.append(
-                allow(
-                    ["s3:ListBucket"],
-                    [fis.bucket_arn],
-                    {"StringLike": {"s3:prefix": [f"{fis.prefix}*"]}},
-                )
-            )
-            statements.append(
-                allow(["s3:GetObject"], [pulumi.Output.concat(fis.bucket_arn, f"/{fis.prefix}*")])
-            )
-        return service_role(
+        return function_role(
+            self.package,
+            spec,
             f"{self._name}-{spec.name}",
-            "lambda.amazonaws.com",
-            f"{spec.name} function in {self.region}",
-            statements,
+            self.log_groups[spec.name],
             self._child(),
+            self._fis_wiring(spec),
         )
 
     def _function(self, spec: FunctionSpec) -> aws.lambda_.Function:
-        settings = self._args.settings
         fis = self._fis_wiring(spec)
-        # Powertools comes in the dependency layer, without extras: the AWS-managed Powertools
-        # layer also ships the X-Ray SDK, pydantic and more that no function uses.
-        layers: list[pulumi.Input[str]] = [self.dependency_layer.arn]
-        if fis is not None:
-            layers.append(fis.extension_layer_arn)
-        environment = function_environment(
-            settings,
-            spec.name,
-            self.authorizer_alias_arn,
-            fis.configuration_location if fis is not None else None,
-        )
-        return aws.lambda_.Function(
+        return lambda_function(
+            self.package,
+            spec,
             f"{self._name}-{spec.name}",
-            name=self.function_names[spec.name],
-            role=self.roles[spec.name].arn,
-            runtime=settings.lambda_runtime,
-            architectures=["arm64"],
-            handler=spec.handler,
-            code=self._args.code,
-            layers=layers,
-            memory_size=settings.lambda_memory_mb,
-            timeout=spec.timeout_seconds,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=self.log_groups[spec.name].name
+            role=self.roles[spec.name],
+            log_group=self.log_groups[spec.name],
+            environment=function_environment(
+                self._args.settings,
+                spec.name,
+                fis.configuration_location if fis is not None else None,
+                authorizer_alias_arn=self.package.authorizer_alias_arn,
             ),
-            publish=spec.alias is not None,  # a version for the alias
+            extra_layers=[fis.extension_layer_arn] if fis is not None else [],
             opts=self._child(depends_on=[*self._args.depends_on, self.log_groups[spec.name]]),
         )
+
+
+@dataclass(frozen=True)
+class FunctionPackage:
+    """What every function of one Region is built from: the code, the dependency layer, and
+    where it runs (its component declares the rest)."""
+
+    settings: Settings
+    region: str
+    account_id: pulumi.Input[str]
+    table_arn: pulumi.Input[str]  # this Region's replica
+    code: pulumi.Archive
+    layer_arn: pulumi.Input[str]
+
+    @property
+    def authorizer_alias_arn(self) -> pulumi.Output[str]:
+        """The alias API Gateway invokes the authorizer through (the health canary's target),
+        known before the alias exists, so its caller does not wait for it."""
+        name = self.settings.function_name("authorizer")
+        return regional_arn(
+            "lambda", self.region, self.account_id, f"function:{name}:{AUTHORIZER_ALIAS}"
+        )
+
+
+def function_log_group(
+    package: FunctionPackage, spec: FunctionSpec, name: str, opts: pulumi.ResourceOptions
+) -> aws.cloudwatch.LogGroup:
+    settings = package.settings
+    return aws.cloudwatch.LogGroup(
+        f"{name}-logs",
+        name=settings.log_group_name(spec.name),
+        retention_in_days=settings.log_retention_days,
+        opts=opts,
+    )
+
+
+def function_role(
+    package: FunctionPackage,
+    spec: FunctionSpec,
+    name: str,
+    log_group: aws.cloudwatch.LogGroup,
+    opts: pulumi.ResourceOptions,
+    fis: FisLambdaWiring | None = None,
+) -> ServiceRole:
+    """An execution role with only what the row grants; `*` only for X-Ray and CloudWatch's
+    PutMetricData (neither has resource-level permissions; the latter is held to its namespace)."""
+    statements = [
+        allow(
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [pulumi.Output.concat(log_group.arn, ":*")],
+        ),
+        allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+    ]
+    if spec.table_access is not None:
+        access = spec.table_access
+        statements.append(allow(list(access.actions), [package.table_arn], access.condition()))
+    if spec.metric_namespace is not None:
+        statements.append(
+            allow(
+                ["cloudwatch:PutMetricData"],
+                ["*"],
+                {"StringEquals": {"cloudwatch:namespace": spec.metric_namespace}},
+            )
+        )
+    if spec.reads_failure_switch:
+        parameter = f"parameter{package.settings.failure_switch_parameter}"
+        statements.append(
+            allow(
+                ["ssm:GetParameter"],
+                [regional_arn("ssm", package.region, package.account_id, parameter)],
+            )
+        )
+    if spec.invokes_authorizer:
+        statements.append(allow(["lambda:InvokeFunction"], [package.authorizer_alias_arn]))
+    if fis is not None:
+        # The FIS extension polls its fault configuration from this prefix.
+        statements.append(
+            allow(
+                ["s3:ListBucket"],
+                [fis.bucket_arn],
+                {"StringLike": {"s3:prefix": [f"{fis.prefix}*"]}},
+            )
+        )
+        statements.append(
+            allow(["s3:GetObject"], [pulumi.Output.concat(fis.bucket_arn, f"/{fis.prefix}*")])
+        )
+    return service_role(
+        name,
+        "lambda.amazonaws.com",
+        f"{spec.name} function in {package.region}",
+        statements,
+        opts,
+    )
+
+
+def lambda_function(
+    package: FunctionPackage,
+    spec: FunctionSpec,
+    name: str,
+    *,
+    role: ServiceRole,
+    log_group: aws.cloudwatch.LogGroup,
+    environment: dict[str, pulumi.Input[str]],
+    extra_layers: list[pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+) -> aws.lambda_.Function:
+    settings = package.settings
+    # Powertools comes in the dependency layer, without extras: the AWS-managed Powertools
+    # layer also ships the X-Ray SDK, pydantic and more that no function uses.
+    return aws.lambda_.Function(
+        name,
+        name=settings.function_name(spec.name),
+        role=role.arn,
+        runtime=settings.lambda_runtime,
+        architectures=["arm64"],
+        handler=spec.handler,
+        code=package.code,
+        layers=[package.layer_arn, *extra_layers],
+        memory_size=settings.lambda_memory_mb,
+        timeout=spec.timeout_seconds,
+        tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+            log_format="Text", log_group=log_group.name
+        ),
+        publish=spec.alias is not None,  # a version for the alias
+        opts=opts,
+    )

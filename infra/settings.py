@@ -116,6 +116,19 @@ class Settings:
         return f"{self.app}-alarms"
 
     @property
+    def alerts_topic_name(self) -> str:
+        """Each Region's own topic for the watcher's alarm (us-east-1 included)."""
+        return f"{self.app}-alerts"
+
+    @property
+    def watch_schedule_name(self) -> str:
+        """The EventBridge rule invoking the Region's peer watcher each minute."""
+        return f"{self.app}-watch"
+
+    def unreachable_alarm_name(self, watched: Role) -> str:
+        return self.names.unreachable_alarm_name(watched)
+
+    @property
     def dependency_layer_name(self) -> str:
         return f"{self.app}-deps"
 

@@ -18,6 +18,7 @@ from stack_topology import (
     RecordRef,
     RegionTopology,
     Topology,
+    Watch,
     parse_name_server,
     to_document,
     zone_id,
@@ -34,6 +35,7 @@ class RegionOutputs:
     api_url: pulumi.Input[str]
     health_url: pulumi.Input[str]
     alias_target: pulumi.Input[str]  # the Regional domain name the weighted record points to
+    watched_from: str | None = None  # the Region whose watcher watches this one (infra/watch.py)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ def _region_topology(settings: Settings, declared: RegionOutputs) -> pulumi.Outp
             alarm_name=names.health_alarm_name(declared.role),
             failure_switch=names.failure_switch_parameter,
             impaired_alarm_name=names.impaired_alarm_name(declared.role),
+            watch=(
+                Watch(declared.watched_from, names.unreachable_alarm_name(declared.role))
+                if declared.watched_from is not None
+                else None
+            ),
             **resolved,
         )
     )

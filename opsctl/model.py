@@ -1,5 +1,5 @@
 """The small value types opsctl's parts pass to each other: the weighted pair's weights, the
-clock every wait is measured with, and an operator's approval.
+clock every wait is measured with, an operator's approval, and how long ago a time was.
 
 They hold no client and make no call, so any module can use them without reaching AWS.
 """
@@ -9,9 +9,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from opsctl.errors import InputError, RecordsError
 from stack_topology import Role
+
+
+def ago(since: str | None, now: datetime) -> str:
+    """How long before `now` an ISO 8601 time was, in its largest unit: 42s, 3m, 2h, 5d ("?" when
+    it is not a time; a time ahead of our clock is 0s)."""
+    if since is None:
+        return "?"
+    try:
+        then = datetime.fromisoformat(since)
+    except ValueError:
+        return "?"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from rich.text import Text
 
 from opsctl.audit import INTENT, AuditRecord
 from opsctl.dataplane import LeverPlan, LeverResult
-from opsctl.model import Weights
+from opsctl.model import Weights, ago
 from opsctl.probe import ProbeReport
 from opsctl.readiness import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.revocation import RevocationList, RevokePlan, RevokeResult, iso
@@ -126,28 +126,23 @@ def _health_cell(region: RegionStatus) -> Text:
     return text(f"{label}{checkers}", style=style)
 
 
-def ago(since: str | None, now: datetime) -> str:
-    """How long before `now` an ISO 8601 time was, in its largest unit: 42s, 3m, 2h, 5d ("?" when
-    it is not a time; a time ahead of our clock is 0s)."""
-    if since is None:
-        return "?"
-    try:
-        then = datetime.fromisoformat(since)
-    except ValueError:
-        return "?"
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=UTC)
-    seconds = max(0, int((now - then).total_seconds()))
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def _alarm_cell(state: str | None, since: str | None, now: datetime) -> Text:
     if state is None:
         return text("-")
     return text(f"{state} {ago(since, now)}", style=_ALARM_STYLE.get(state, "yellow"))
+
+
+def _watch_cell(region: RegionStatus, unreadable: set[str], now: datetime) -> Text:
+    """How the other Region's watcher sees this one: `us-west-2: ALARM 3m`."""
+    watch = region.watch
+    if watch is None:
+        return text("-")
+    if f"watch:{region.role}" in unreadable:
+        return text(f"{watch.region}: unknown", style="yellow")
+    if watch.alarm is None:
+        return text(f"{watch.region}: -")
+    state = f"{watch.alarm} {ago(watch.since, now)}"
+    return text(f"{watch.region}: {state}", style=_ALARM_STYLE.get(watch.alarm, "yellow"))
 
 
 def _switch_cell(value: str | None) -> Text:
@@ -231,6 +226,9 @@ def status_renderable(report: StatusReport, now: datetime | None = None) -> Rend
         "switch",
         lambda r: _unknown_if(f"switch:{r.role}" in unreadable, _switch_cell(r.failure_switch)),
     )
+    if any(r.watch is not None for r in regions):
+        # The other Region's watcher: what pages when this Region (or us-east-1) is dark.
+        row("seen from", lambda r: _watch_cell(r, unreadable, now))
     if any(r.probe is not None for r in regions):
         row("probe", _probe_cell)
     parts: list[RenderableType] = [headline, table]
@@ -239,6 +237,48 @@ def status_renderable(report: StatusReport, now: datetime | None = None) -> Rend
         parts.append(text(f"-> {report.advice}", style="bold red"))
     parts.extend(text(f"! {line}", style="yellow") for line in report.errors)
     return Group(*parts)
+
+
+def status_brief(report: StatusReport) -> RenderableType:
+    """The status in a line or two (the headline, then the advice when there is one): what a
+    drill shows at each step, where the whole table would repeat itself."""
+    lines = [text(f"status: {report.headline}")]
+    if report.advice:
+        lines.append(text(f"  -> {report.advice}"))
+    return Group(*lines)
+
+
+def preflight_brief(preflight: ReadinessReport | None) -> str:
+    """`preflight: 11 PASS, 1 WARN (accelerated-recovery: DISABLED)`: the counts, and each check
+    that did not pass."""
+    if preflight is None:
+        return "preflight: none"
+    counts = {
+        result: sum(check.result == result for check in preflight.checks)
+        for result in (PASS, WARN, FAIL)
+    }
+    shown = ", ".join(f"{n} {result}" for result, n in counts.items() if n)
+    others = "; ".join(f"{c.name}: {c.value}" for c in preflight.checks if c.result != PASS)
+    return f"preflight: {shown}" + (f" ({others})" if others else "")
+
+
+def plan_brief(plan: ShiftPlan) -> Text:
+    steps = " → ".join(str(step) for step in plan.steps)
+    return text(f"{plan.action} plan: {plan.current} → {steps}; {preflight_brief(plan.preflight)}")
+
+
+def result_brief(result: ShiftResult) -> Text:
+    lines = [
+        f"step {index + 1}: {step.after} (change {step.change_id}, approval → INSYNC "
+        f"{step.approval_to_insync_seconds:.1f}s)"
+        for index, step in enumerate(result.steps)
+    ]
+    return text(f"{result.action} applied: " + "; ".join(lines))
+
+
+def lever_plan_brief(plan: LeverPlan) -> Text:
+    return text(f"{plan.action} plan by the data-plane lever: {'; '.join(plan.steps)}; "
+                f"{preflight_brief(plan.preflight)}")  # fmt: skip
 
 
 def probe_renderable(report: ProbeReport) -> RenderableType:
@@ -337,7 +377,8 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
     return Group(*parts)
 
 
-def lever_result_renderable(result: LeverResult) -> RenderableType:
+def lever_result_renderable(result: LeverResult, brief: bool = False) -> RenderableType:
+    """The lever's change and its confirmation; `brief`: its weight shifts in a line each."""
     alarm = "ALARM" if result.lever_action == "engage" else "OK"
     dns = (
         f"{result.dns.summary()} after {result.approval_to_dns_seconds:.1f}s"
@@ -355,7 +396,8 @@ def lever_result_renderable(result: LeverResult) -> RenderableType:
         f"DNS: {dns}",
     ]
     parts: list[RenderableType] = [text(line) for line in lines]
-    parts.extend(result_renderable(shift) for shift in (result.reconcile, result.then) if shift)
+    shifts = [shift for shift in (result.reconcile, result.then) if shift]
+    parts.extend((result_brief if brief else result_renderable)(shift) for shift in shifts)
     return Group(*parts)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from opsctl.aws import AwsClients
@@ -26,7 +27,7 @@ from opsctl.signals import (
     read_deadline,
 )
 from opsctl.status import RegionStatus, StatusReport, read_status
-from stack_topology import RegionTopology, Topology
+from stack_topology import RegionTopology, Role, Topology
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -145,6 +146,48 @@ def _impaired(region: RegionStatus, deployed: bool, status: StatusReport) -> Che
     return Check("impaired-alarm", WARN, region.impaired_alarm, "the alarm has no verdict yet")
 
 
+def _reached_from_other(region: RegionStatus, status: StatusReport) -> Check:
+    """The target through its custom domain, as the other Region's watcher reaches it: a broken
+    mapping or certificate there would fail every player the shift sends."""
+    name = "custom-domain"
+    watch = region.watch
+    assert watch is not None
+    if f"watch:{region.role}" in status.unreadable:
+        return Check(name, WARN, "unknown", f"the watcher's alarm in {watch.region} was not read")
+    if watch.alarm == "OK":
+        return Check(name, PASS, f"reached from {watch.region}")
+    if watch.alarm == "ALARM":
+        now = status.read_at or datetime.now(UTC)
+        return Check(
+            name,
+            FAIL,
+            str(region.unreachable_for(now)),
+            f"{watch.region}'s watcher gets no healthy answer through the custom domain",
+        )
+    if watch.alarm is None:
+        return Check(name, WARN, "missing", f"the watcher's alarm in {watch.region} was not found")
+    return Check(name, WARN, watch.alarm, "the watcher's alarm has no verdict yet")
+
+
+def _view_of_other(target: RegionStatus, other: RegionStatus, status: StatusReport) -> Check:
+    """What the target Region sees of the other (its own watcher's alarm): the signal that
+    says the other is unreachable when us-east-1, and the other's own signals, are dark."""
+    name = "view-of-other"
+    watch = other.watch
+    assert watch is not None
+    if f"watch:{other.role}" in status.unreadable:
+        return Check(
+            name, WARN, "unknown", f"the alarm in {target.region} (the target) was not read"
+        )
+    now = status.read_at or datetime.now(UTC)
+    unreachable = other.unreachable_for(now)
+    if unreachable:
+        return Check(name, PASS, f"the {other.role} has been {unreachable}")
+    if watch.alarm == "OK":
+        return Check(name, PASS, f"the {other.role} is reachable from {watch.region}")
+    return Check(name, PASS, f"the {other.role} seen from {watch.region}: {watch.alarm or '-'}")
+
+
 def _switch(region: RegionStatus, status: StatusReport) -> Check:
     unreadable = _unreadable("failure-switch", "switch", region, status)
     if unreadable is not None:
@@ -164,13 +207,20 @@ def _switch(region: RegionStatus, status: StatusReport) -> Check:
 def region_checks(status: StatusReport, target: RegionTopology) -> tuple[Check, ...]:
     """The Region's own signals: what the preflight and each gradual step insist on."""
     region = status.region(target.role)
+    other = status.region(Role(target.role).other)
     impaired_deployed = target.impaired_alarm_name is not None
-    return (
+    checks = [
         _health(region, status),
         _alarm(region, status),
         _impaired(region, impaired_deployed, status),
         _switch(region, status),
-    )
+    ]
+    # Only with the watch in the topology (written before it, a topology has none).
+    if region.watch is not None:
+        checks.append(_reached_from_other(region, status))
+    if other.watch is not None:
+        checks.append(_view_of_other(region, other, status))
+    return tuple(checks)
 
 
 def _alias_targets(status: StatusReport) -> Check:

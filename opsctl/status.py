@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from opsctl.aws import AwsClients
 from opsctl.dnsquery import DnsAnswers, read_dns, resolve_target, zone_servers
 from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
 from opsctl.lever import ENGAGED, LeverState, lever_for
-from opsctl.model import Weights
+from opsctl.model import Weights, ago
 from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import RecordState, alias_mismatches, read_records
 from opsctl.signals import (
@@ -99,6 +100,24 @@ def probe_health_url(
 
 
 @dataclass(frozen=True)
+class WatchView:
+    """A Region as the other Region's watcher sees it: the alarm there on this one
+    (`<app>-<role>-unreachable`), which pages from that Region, so it still speaks when this
+    Region's own signals (and us-east-1's) are dark."""
+
+    region: str  # the watching Region, where the alarm is
+    alarm: str | None  # OK | ALARM | INSUFFICIENT_DATA; None: missing or unreadable
+    since: str | None
+
+    @property
+    def unreachable(self) -> bool:
+        return self.alarm == "ALARM"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"region": self.region, "alarm": self.alarm, "since": self.since}
+
+
+@dataclass(frozen=True)
 class RegionStatus:
     role: str
     region: str
@@ -115,6 +134,7 @@ class RegionStatus:
     impaired_alarm: str | None = None
     impaired_alarm_since: str | None = None
     probe: HealthProbe | None = None  # None: no healthUrl, or the probe was not made
+    watch: WatchView | None = None  # None: no watch in the topology
 
     @property
     def health(self) -> str:
@@ -139,8 +159,16 @@ class RegionStatus:
             self.healthy is False
             or self.alarm == "ALARM"
             or self.impaired_alarm == "ALARM"
+            or (self.watch is not None and self.watch.unreachable)
             or probe_failed
         )
+
+    def unreachable_for(self, now: datetime) -> str | None:
+        """`unreachable from us-west-2 for 3m` while the other Region's watcher cannot reach this
+        one; None otherwise."""
+        if self.watch is None or not self.watch.unreachable:
+            return None
+        return f"unreachable from {self.watch.region} for {ago(self.watch.since, now)}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,6 +186,7 @@ class RegionStatus:
             "impairedAlarm": self.impaired_alarm,
             "impairedAlarmSince": self.impaired_alarm_since,
             "probe": self.probe.to_json() if self.probe else None,
+            "watch": self.watch.to_json() if self.watch else None,
         }
 
 
@@ -180,6 +209,7 @@ class StatusReport:
     # the lever takes the primary out of DNS answers; None without data, unreadable or unnamed.
     # It keeps its last known status while the lever's alarm cannot be evaluated.
     lever_check_healthy: bool | None = None
+    read_at: datetime | None = None  # when the reads were made (None: now)
 
     def error_of(self, source: str) -> str | None:
         """Why `source` (e.g. `lever`, `switch:primary`) could not be read; None when it was."""
@@ -238,6 +268,14 @@ class StatusReport:
             text += " (data-plane lever engaged)"
         return text
 
+    @staticmethod
+    def _why_degraded(region: RegionStatus, now: datetime) -> str:
+        """`primary (us-east-1) has been unreachable from us-west-2 for 3m`: the watch from the
+        other Region is what still speaks when this Region's own signals are dark."""
+        unreachable = region.unreachable_for(now)
+        why = f"has been {unreachable}" if unreachable else "is unhealthy"
+        return f"{region.role} ({region.region}) {why}"
+
     @property
     def sources(self) -> str:
         """What the judgement of who serves rests on, e.g. `DNS answers, lever`."""
@@ -257,16 +295,21 @@ class StatusReport:
                 "INCONSISTENT: the records do not point where the topology says, so the weights "
                 f"do not tell who serves: {'; '.join(self.alias_mismatches)}"
             )
-        if self.serving == "unknown":
-            text = "who serves is unknown: neither the weights, the lever nor DNS could be read"
-        elif self.serving == "none":
-            text = "both weights are 0: Route 53 splits traffic equally (not a state opsctl sets)"
+        now = self.read_at or datetime.now(UTC)
+        if self.serving in ("unknown", "none"):
+            text = (
+                "who serves is unknown: neither the weights, the lever nor DNS could be read"
+                if self.serving == "unknown"
+                else "both weights are 0: Route 53 splits traffic equally (not a state opsctl sets)"
+            )
+            unreachable = [r for r in self.regions if r.unreachable_for(now)]
+            if unreachable:
+                text += "; " + " and ".join(self._why_degraded(r, now) for r in unreachable)
         else:
             text = self._what_serves()
             degraded = [r for r in self.serving_regions if r.degraded]
             if degraded:
-                names = " and ".join(f"{r.role} ({r.region})" for r in degraded)
-                text = f"{text}, but {names} is unhealthy"
+                text = f"{text}, but " + " and ".join(self._why_degraded(r, now) for r in degraded)
             elif self.unverified:
                 names = " and ".join(f"{r.role} ({r.region})" for r in self.unverified)
                 text = f"{text}; health of {names} unknown (no HealthCheckStatus data)"
@@ -328,8 +371,16 @@ def _region_status(
     switch: str | None,
     impaired: AlarmState | None,
     probe: HealthProbe | None,
+    watch: AlarmState | None,
 ) -> RegionStatus:
     alarm = (alarms or {}).get(topology.alarm_name)
+    watch_view = None
+    if topology.watch is not None:
+        watch_view = WatchView(
+            topology.watch.region,
+            watch.state if watch else None,
+            watch.since if watch else None,
+        )
     return RegionStatus(
         role=topology.role,
         region=topology.region,
@@ -345,6 +396,7 @@ def _region_status(
         impaired_alarm=impaired.state if impaired else None,
         impaired_alarm_since=impaired.since if impaired else None,
         probe=probe,
+        watch=watch_view,
     )
 
 
@@ -365,6 +417,9 @@ def read_status(
     # Clients are created here, up front, so the threads only make calls.
     ssm = {r.role: clients.client("ssm", r.region) for r in topology.regions}
     regional_cloudwatch = {r.role: clients.client("cloudwatch", r.region) for r in topology.regions}
+    watching_cloudwatch = {
+        r.role: clients.client("cloudwatch", r.watch.region) for r in topology.regions if r.watch
+    }
     lever = lever_for(clients, topology)
 
     health_check_ids = [r.health_check_id for r in topology.regions]
@@ -391,6 +446,11 @@ def read_status(
             tasks[f"impaired:{role}"] = lambda r=region: read_alarms(
                 regional_cloudwatch[r.role], [r.impaired_alarm_name]
             )[r.impaired_alarm_name]
+        if region.watch is not None:
+            # Read in the watching Region: what pages about this Region when it is dark.
+            tasks[f"watch:{role}"] = lambda r=region.role, name=region.watch.alarm_name: (
+                read_alarms(watching_cloudwatch[r], [name])[name]
+            )
         if region.health_url:
             tasks[f"probe:{role}"] = lambda r=region: probe_health_url(
                 r.health_url,
@@ -425,6 +485,7 @@ def read_status(
             value(f"switch:{region.role}"),
             value(f"impaired:{region.role}"),
             value(f"probe:{region.role}"),
+            value(f"watch:{region.role}"),
         )
         for region in topology.regions
     )
@@ -441,4 +502,5 @@ def read_status(
         records_error=records.error,
         alarm_region=topology.alarm_region,
         lever_check_healthy=(value("health") or {}).get(lever_check_id),
+        read_at=datetime.now(UTC),
     )

@@ -26,6 +26,7 @@ from stack_topology.model import (
     RegionTopology,
     Role,
     Topology,
+    Watch,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Role",
     "Topology",
     "TopologyDocumentError",
+    "Watch",
     "fqdn",
     "json_field",
     "parse_document",

@@ -16,6 +16,7 @@ from stack_topology.model import (
     RecordRef,
     RegionTopology,
     Topology,
+    Watch,
 )
 
 
@@ -94,6 +95,18 @@ def _require_distinct(records: list[RecordRef], regions: list[RegionTopology]) -
             raise TopologyDocumentError(f"topology: primary and secondary share one {label}")
 
 
+def _require_watched_from_the_other(regions: list[RegionTopology]) -> None:
+    """A Region's watcher runs in the other Region: a watch from inside the watched Region
+    would fall silent in exactly the outage it exists for."""
+    primary, secondary = regions
+    for region, other in ((primary, secondary), (secondary, primary)):
+        if region.watch is not None and region.watch.region != other.region:
+            raise TopologyDocumentError(
+                f"topology: regions.{region.role}.watch.region is {region.watch.region}, "
+                f"expected the other Region {other.region}"
+            )
+
+
 def _alias_target(raw: str | None) -> str | None:
     # Route 53 returns alias DNS names with a trailing dot; the output may not have one.
     return (raw or "").rstrip(".").lower() or None
@@ -163,6 +176,19 @@ def _parse_out_of_service(
     return lever
 
 
+def _parse_watch(raw_region: Mapping[str, Any], where: str) -> Watch | None:
+    raw = raw_region.get("watch")
+    if raw is None:
+        return None
+    where = f"{where}.watch"
+    if not isinstance(raw, Mapping):
+        raise TopologyDocumentError(f"topology: {where} must be an object")
+    return Watch(
+        region=_require_str(raw, "region", where),
+        alarm_name=_require_str(raw, "alarmName", where),
+    )
+
+
 def _parse_records(document: Mapping[str, Any]) -> list[RecordRef]:
     raw_records = document.get("records")
     if not isinstance(raw_records, list) or not raw_records:
@@ -205,6 +231,7 @@ def _parse_regions(document: Mapping[str, Any]) -> list[RegionTopology]:
                 failure_switch=_require_str(raw_region, "failureSwitch", where),
                 impaired_alarm_name=_optional_str(raw_region, "impairedAlarmName", where),
                 alias_target=_alias_target(_optional_str(raw_region, "aliasTarget", where)),
+                watch=_parse_watch(raw_region, where),
             )
         )
     extra_roles = sorted(set(regions) - set(ROLES))
@@ -232,6 +259,7 @@ def parse_document(document: Any) -> Topology:
     records = _parse_records(document)
     regions = _parse_regions(document)
     _require_distinct(records, regions)
+    _require_watched_from_the_other(regions)
     alarm_region = _optional_str(document, "alarmRegion", "topology") or ALARM_REGION
     dashboard_url = _optional_str(document, "dashboardUrl", "topology")
     return Topology(

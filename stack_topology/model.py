@@ -68,6 +68,11 @@ class AppNames:
         """The data-plane lever's alarm, in the secondary Region."""
         return f"{self.app}-{Role.PRIMARY}-out-of-service"
 
+    def unreachable_alarm_name(self, role: Role) -> str:
+        """The alarm on `role`'s Region as the other Region's watcher sees it (in that other
+        Region)."""
+        return f"{self.app}-{role}-unreachable"
+
 
 @dataclass(frozen=True)
 class RecordRef:
@@ -75,6 +80,15 @@ class RecordRef:
 
     name: str
     type: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Who watches a Region from outside it: the other Region, where the watcher's alarm on
+    this one (`<app>-<role>-unreachable`) is, so a page needs nothing of the watched Region."""
+
+    region: str
+    alarm_name: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +106,8 @@ class RegionTopology:
     # The Regional domain name the weighted record's alias points at (lower case, no trailing
     # dot); None in topologies written before it was part of the output.
     alias_target: str | None = field(default=None, metadata=json_field(omit_empty=True))
+    # The other Region's watch on this one; None when not deployed (or written before it).
+    watch: Watch | None = field(default=None, metadata=json_field(omit_empty=True))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
+from functions.shared.deadline import DeadlineExceeded, call_within
 from functions.shared.observability import logger
 from functions.shared.settings import AuthSettings, ConfigurationError
 
@@ -124,29 +125,12 @@ def fetch_jwks(uri: str, deadline: float) -> bytes:
     loopback http by the settings).
 
     urllib's timeout bounds each socket operation, not their sum, and name resolution not at all
-    (getaddrinfo has no timeout): a slow resolver or a server trickling bytes could hold the
-    invocation far past its budget. The fetch therefore runs on a daemon thread and the caller
-    waits at most `deadline`; a fetch still stuck after that ends on its own (its socket
-    operations carry the same timeout) or with the environment.
+    (getaddrinfo has no timeout), so the whole fetch runs under `call_within`'s one deadline.
     """
-    outcome: list[bytes | Exception] = []
-    finished = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome.append(_get(uri, deadline))
-        except Exception as exc:
-            outcome.append(exc)
-        finally:
-            finished.set()
-
-    threading.Thread(target=run, name="jwks-fetch", daemon=True).start()
-    if not finished.wait(deadline):
-        raise JwksError(f"JWKS fetch exceeded its {deadline:g} s deadline")
-    result = outcome[0]
-    if isinstance(result, Exception):
-        raise result
-    return result
+    try:
+        return call_within(lambda: _get(uri, deadline), deadline, "jwks-fetch")
+    except DeadlineExceeded as exc:
+        raise JwksError(f"JWKS fetch exceeded its {deadline:g} s deadline") from exc
 
 
 class JwksCache:

@@ -98,3 +98,42 @@ class HealthSettings:
             failure_switch_parameter=_required(env, "FAILURE_SWITCH_PARAMETER"),
             authorizer_alias_arn=_required(env, "AUTHORIZER_ALIAS_ARN"),
         )
+
+
+@dataclass(frozen=True)
+class WatcherSettings:
+    """What the peer watcher watches and how it labels what it sees."""
+
+    app: str  # the `App` dimension
+    region: str  # where this watcher runs (and publishes)
+    peer_role: str  # `primary` or `secondary`: the `Peer` dimension
+    peer_region: str  # the Region the peer's health answer must name
+    # The health route through the custom domain of the shared name: its host is the TLS server
+    # name and the Host header, its path the route (https; http only towards a loopback address).
+    peer_url: str
+    # host[:port] connected to: the peer's Regional custom-domain target, so this Region's view
+    # of the peer does not depend on where DNS sends the shared name.
+    peer_address: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> WatcherSettings:
+        peer_role = _required(env, "WATCH_PEER_ROLE")
+        if peer_role not in ("primary", "secondary"):
+            raise ConfigurationError("WATCH_PEER_ROLE must be primary or secondary")
+        address = _required(env, "WATCH_PEER_ADDRESS")
+        url = _required(env, "WATCH_PEER_URL")
+        parts = urlsplit(url)
+        host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+        loopback_http = parts.scheme == "http" and host in LOOPBACK_HOSTS
+        if not parts.hostname or not (parts.scheme == "https" or loopback_http):
+            raise ConfigurationError(
+                "WATCH_PEER_URL must be an https URL (http only towards a loopback address)"
+            )
+        return cls(
+            app=_required(env, "WATCH_APP"),
+            region=_required(env, "AWS_REGION"),
+            peer_role=peer_role,
+            peer_region=_required(env, "WATCH_PEER_REGION"),
+            peer_url=url,
+            peer_address=address,
+        )

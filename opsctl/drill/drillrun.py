@@ -22,6 +22,7 @@ from rich.text import Text
 from opsctl import output
 from opsctl.drill.engine import Drill, DrillAborted, DrillFailed, DrillReport
 from opsctl.drill.report import DrillRun, ReportFiles, write_report
+from opsctl.errors import OpsctlError
 
 
 @contextlib.contextmanager
@@ -64,6 +65,10 @@ def run_drill(drill: Drill, *, say: Callable[[str], None] = output.info) -> Dril
         except KeyboardInterrupt as interrupt:
             signal_name = interrupt.args[0] if interrupt.args else "SIGINT"
             outcome, reason, interrupted = "aborted", f"interrupted by {signal_name}", True
+        except OpsctlError as error:  # AWS did not answer a read, a change was refused, ...
+            outcome, reason = "failed", error.message
+        except Exception as error:  # a bug in opsctl: still restore what was found, and report
+            outcome, reason = "failed", f"unexpected {type(error).__name__}: {error} (a bug)"
         restored = None
         if outcome != "passed":
             drill.mark(f"restoring as found (drill {outcome})")

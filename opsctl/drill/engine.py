@@ -460,8 +460,10 @@ class Drill(abc.ABC):
         )
 
     def show_status(self) -> StatusReport:
+        """The status in a line or two: a drill reads it at every step, the table once is
+        enough (`opsctl status` prints it)."""
         report = self.status()
-        output.stdout.print(output.status_renderable(report))
+        output.stdout.print(output.status_brief(report))
         return report
 
     @property
@@ -563,7 +565,7 @@ class Drill(abc.ABC):
             "the primary serving with both Regions healthy",
             lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
         )
-        output.stdout.print(output.status_renderable(report))
+        output.stdout.print(output.status_brief(report))
         self.check(
             report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
         )

@@ -104,7 +104,7 @@ class SwitchDrill(Drill):
     ) -> tuple[ShiftResult, ShiftMeasurement]:
         """Plan, approve and apply a shift while the players play; the measurement is recorded."""
         plan = plan_factory()
-        output.stdout.print(output.plan_renderable(plan))
+        output.stdout.print(output.plan_brief(plan))
         self.say(f"  approving {name} (reason {self.target.reason!r}, non-interactive)")
         approval = self.target.approval()
         started = self.mark(f"{name} approved")
@@ -116,7 +116,7 @@ class SwitchDrill(Drill):
         options = ShiftOptions(interval=interval, poll_interval=self.poll_seconds, on_step=on_step)
         result = apply_shift(self.clients, self.topology, plan, approval, self.audit_log, options)
         ended = self.mark(f"{name} INSYNC")
-        output.stdout.print(output.result_renderable(result))
+        output.stdout.print(output.result_brief(result))
         self.players.wait_recorded(ended)
         during = self.timeline.between(started, ended)
         measured = ShiftMeasurement(

@@ -340,7 +340,7 @@ def demo(
     """Run every drill scenario at once, each on a fresh sandbox in its own subdirectory, and
     print their reports one after the other. Exit 1 when any drill fails."""
     with exit_on_error():
-        from opsctl.sandbox.demo import run_demo
+        from opsctl.sandbox.demo import demo_summary, run_demo
 
         options = _sandbox_options(time_scale, stack_file, directory)
         try:
@@ -348,13 +348,8 @@ def demo(
         except KeyboardInterrupt as interrupt:
             interrupt.add_note("every drill tore its sandbox down")
             raise
-        verdicts = ", ".join(
-            f"{run.scenario} {'passed' if run.passed else 'FAILED'} ({run.seconds:.0f}s)"
-            for run in runs
-        )
-        for run in runs:
-            files = ", ".join(str(path) for path in run.written) or "none written"
-            output.info(f"{run.scenario} report: {files}")
+        # The last lines on stdout: both drills' verdicts, failures and reports.
+        output.stdout.print(demo_summary(runs))
         if not all(run.passed for run in runs):
+            verdicts = ", ".join(f"{run.scenario} {run.verdict()}" for run in runs)
             raise OpsctlError(f"demo: {verdicts}")
-        output.info(f"demo: {verdicts}")

@@ -13,6 +13,7 @@ from functions.api import app as api_app
 from functions.authorizer import app as authorizer_app
 from functions.health import app as health_app
 from functions.shared import aws
+from functions.watcher import app as watcher_app
 from opsctl.sandbox.front.lambda_endpoint import LambdaEndpoint
 from tests.functions.support import (
     AUDIENCE,
@@ -81,6 +82,7 @@ def fresh_function_state() -> Iterator[None]:
         authorizer_app.authorizer,
         health_app.runtime,
         api_app.runtime,
+        watcher_app.runtime,
     )
     for cached in caches:
         cached.cache_clear()

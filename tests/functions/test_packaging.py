@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-HANDLER_MODULES = ["functions.authorizer.app", "functions.health.app", "functions.api.app"]
+HANDLER_MODULES = [
+    "functions.authorizer.app",
+    "functions.health.app",
+    "functions.api.app",
+    "functions.watcher.app",
+]
 
 
 def fresh_import(module: str, project_root: str, probe: str = "") -> subprocess.CompletedProcess:

@@ -158,7 +158,7 @@ def test_dashboard_puts_both_regions_side_by_side(default_run: ProgramRun) -> No
     rows: dict[int, list[dict[str, Any]]] = {}
     for widget in widgets:
         rows.setdefault(widget["y"], []).append(widget)
-    assert len(rows) == 7
+    assert len(rows) == 8
     for row in rows.values():
         assert [(w["x"], w["properties"]["region"]) for w in sorted(row, key=lambda w: w["x"])] == [
             (0, "us-east-1"),
@@ -178,6 +178,11 @@ def test_dashboard_puts_both_regions_side_by_side(default_run: ProgramRun) -> No
         assert {m[-1]["region"] for m in widget["properties"]["metrics"]} == {"us-east-1"}
     latency = [w for w in widgets if w["properties"]["title"].startswith("API latency")]
     assert {m[-1]["stat"] for w in latency for m in w["properties"]["metrics"]} == {"p50", "p99"}
+    # Each Region's column shows how the other Region's watcher sees it, read where it publishes.
+    watched = [w for w in widgets if w["properties"]["title"].startswith("Seen from")]
+    seen = {(w["properties"]["region"], m[5], m[-1]["region"])
+            for w in watched for m in w["properties"]["metrics"]}  # fmt: skip
+    assert seen == {("us-east-1", "primary", "us-west-2"), ("us-west-2", "secondary", "us-east-1")}
     replication = [w for w in widgets if "replication" in w["properties"]["title"]]
     receiving = {(w["properties"]["region"], m[5]) for w in replication
                  for m in w["properties"]["metrics"] if "ReplicationLatency" in m}  # fmt: skip

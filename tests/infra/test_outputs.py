@@ -14,6 +14,7 @@ from stack_topology import (
     RegionTopology,
     Role,
     Topology,
+    Watch,
     to_document,
 )
 from tests.infra.plan import RunProgram
@@ -40,6 +41,11 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
             "impairedAlarmName": f"{APP}-{role}-impaired",
             # The Regional domain name the weighted alias record points to.
             "aliasTarget": default_run.named(f"{role}-domain").outputs["regionalDomainName"],
+            # Watched from the other Region, by the alarm there.
+            "watch": {
+                "region": {"us-east-1": "us-west-2", "us-west-2": "us-east-1"}[region],
+                "alarmName": f"{APP}-{role}-unreachable",
+            },
         }
         assert invoke_url.startswith("https://") and region in invoke_url
         assert (
@@ -116,7 +122,7 @@ def test_opsctl_reads_back_exactly_what_the_program_declared(
     saved.write_text(json.dumps({"topology": document, "url": default_run.outputs["url"]}))
     read = load_topology_file(saved)
 
-    def region(role: Role, name: str) -> RegionTopology:
+    def region(role: Role, name: str, watched_from: str) -> RegionTopology:
         invoke_url = default_run.named(f"{role}-stage").outputs["invokeUrl"]
         return RegionTopology(
             role=role,
@@ -129,6 +135,7 @@ def test_opsctl_reads_back_exactly_what_the_program_declared(
             failure_switch=f"/{APP}/health/failure-switch",
             impaired_alarm_name=f"{APP}-{role}-impaired",
             alias_target=default_run.named(f"{role}-domain").outputs["regionalDomainName"],
+            watch=Watch(region=watched_from, alarm_name=f"{APP}-{role}-unreachable"),
         )
 
     declared = Topology(
@@ -136,7 +143,10 @@ def test_opsctl_reads_back_exactly_what_the_program_declared(
         hosted_zone_id="Z0123456789ABC",
         records=(RecordRef(name="auth.example.com.", type="A"),),
         alarm_region="us-east-1",
-        regions=(region(Role.PRIMARY, "us-east-1"), region(Role.SECONDARY, "us-west-2")),
+        regions=(
+            region(Role.PRIMARY, "us-east-1", "us-west-2"),
+            region(Role.SECONDARY, "us-west-2", "us-east-1"),
+        ),
         out_of_service=OutOfService(
             region="us-west-2",
             namespace="MultiRegionAuthorizer/Lever",
@@ -162,6 +172,8 @@ def test_alert_topics_name_every_topic_an_alarm_notifies(run_with: RunProgram) -
         "health": topics["dns-alarms"],
         "primaryRegion": topics["primary-alarms-topic"],
         "secondaryRegion": topics["secondary-alarms-topic"],
+        "primaryAlerts": topics["primary-watch-alerts"],
+        "secondaryAlerts": topics["secondary-watch-alerts"],
     }
     notified = {
         action

@@ -87,7 +87,7 @@ def test_issuers_and_pinned_jwks_come_from_config(run_with: RunProgram) -> None:
 def test_log_retention_comes_from_config(run_with: RunProgram) -> None:
     run = run_with(logRetentionDays=90)
     groups = run.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 10  # 3 functions, access and execution logs, per Region
+    assert len(groups) == 12  # 4 functions (the watcher too), access and execution logs, per Region
     assert {g.inputs["retentionInDays"] for g in groups} == {90}
 
 
@@ -130,7 +130,7 @@ def test_no_policy_grants_wildcard_actions_or_resources_beyond_xray(
     default_run: ProgramRun,
 ) -> None:
     documents = default_run.of_type("aws:iam/rolePolicy:RolePolicy")
-    assert len(documents) == 8  # 3 functions + API Gateway logging role, per Region
+    assert len(documents) == 10  # 4 functions + API Gateway logging role, per Region
     for document in documents:
         for statement in policy(document)["Statement"]:
             assert statement["Effect"] == "Allow"
@@ -139,7 +139,14 @@ def test_no_policy_grants_wildcard_actions_or_resources_beyond_xray(
             assert all("*" not in action for action in actions), (document.name, actions)
             if "*" in resources:
                 assert resources == ["*"]
-                assert set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+                # PutMetricData has no resource-level permission: its namespace holds it.
+                metrics_in_own_namespace = actions == ["cloudwatch:PutMetricData"] and statement[
+                    "Condition"
+                ] == {"StringEquals": {"cloudwatch:namespace": "MultiRegionAuthorizer/Watch"}}
+                assert metrics_in_own_namespace or set(actions) <= {
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                }
 
 
 @pytest.mark.parametrize("role", REGIONS)
@@ -149,11 +156,11 @@ def test_each_function_gets_only_what_it_uses(default_run: ProgramRun, role: str
     granted = {
         fn: {(a, r) for s in statements(default_run, f"{role}-{fn}-policy")
              for a in s["Action"] for r in s["Resource"]}
-        for fn in FUNCTIONS
+        for fn in (*FUNCTIONS, "watcher")
     }  # fmt: skip
     logs = {
         fn: f"arn:aws:logs:{region}:123456789012:log-group:/aws/lambda/{APP}-{fn}:*"
-        for fn in FUNCTIONS
+        for fn in (*FUNCTIONS, "watcher")
     }
     xray = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 
@@ -172,6 +179,8 @@ def test_each_function_gets_only_what_it_uses(default_run: ProgramRun, role: str
         ("ssm:GetParameter", switch),
         ("lambda:InvokeFunction", alias),  # the canary: the authorizer's alias, nothing else
     }
+    # The watcher reads no table: it publishes PeerHealthy, in its namespace only.
+    assert granted["watcher"] == base("watcher") | {("cloudwatch:PutMetricData", "*")}
 
 
 def table_partitions(run: ProgramRun, role: str, fn: str) -> tuple[str, list[str]]:

@@ -53,6 +53,7 @@ APP = "multi-region-authorizer-primary"
 ZONE_NAME = "example.com."
 RECORD_NAME = "auth.example.com."
 REGIONS = {"primary": "us-east-1", "secondary": "us-west-2"}
+OTHER_ROLE = {"primary": "secondary", "secondary": "primary"}
 # The Regional API Gateway custom-domain targets the alias records point at.
 ALIAS_ZONES = {"us-east-1": "Z1UJRXOUMOOFQ8", "us-west-2": "Z2OJLYMUO9EFXC"}
 API_IDS = {"primary": "a1b2c3d4e5", "secondary": "f6g7h8i9j0"}
@@ -95,6 +96,36 @@ class World:
         self.topology_document = document
         self.topology_path.write_text(json.dumps(document))
         self.topology = parse_topology(document)
+
+    def add_watches(self) -> None:
+        """Each Region watched from the other (docs/contracts.md): the alarm
+        `<app>-<role>-unreachable` (OK) in the watching Region and `regions.<role>.watch`."""
+        document = json.loads(json.dumps(self.topology_document))
+        for role in REGIONS:
+            watching = REGIONS[OTHER_ROLE[role]]
+            _put_alarm_in_ok(
+                self.client("cloudwatch", watching),
+                f"{APP}-{role}-unreachable",
+                "MultiRegionAuthorizer/Watch",
+                "PeerHealthy",
+                [{"Name": "App", "Value": APP}, {"Name": "Peer", "Value": role}],
+                comparison="LessThanThreshold",
+                threshold=1,
+                statistic="Minimum",
+            )
+            document["regions"][role]["watch"] = {
+                "region": watching,
+                "alarmName": f"{APP}-{role}-unreachable",
+            }
+        self.set_topology(document)
+
+    def set_watch(self, role: str, state: str) -> None:
+        """The other Region's watcher's alarm on `role` (in that other Region)."""
+        watch = self.topology.role(role).watch
+        assert watch is not None, "add_watches() first"
+        self.client("cloudwatch", watch.region).set_alarm_state(
+            AlarmName=watch.alarm_name, StateValue=state, StateReason="test"
+        )
 
     def lever_alarm(self) -> str:
         alarm = self.client("cloudwatch", REGIONS["secondary"]).describe_alarms(

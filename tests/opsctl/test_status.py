@@ -41,6 +41,7 @@ REGION_KEYS = {
     "impairedAlarm",
     "impairedAlarmSince",
     "probe",
+    "watch",
 }
 
 

@@ -15,6 +15,8 @@ from stack_topology import (
     RegionTopology,
     Role,
     Topology,
+    TopologyDocumentError,
+    Watch,
     json_field,
     parse_document,
     to_document,
@@ -130,3 +132,29 @@ def test_dataclasses_become_json_by_their_fields() -> None:
             "alarmState": None,
         },
     ]
+
+
+def test_a_regions_watch_is_optional_read_back_and_must_come_from_the_other_region() -> None:
+    watched = replace(
+        TOPOLOGY,
+        regions=(
+            replace(TOPOLOGY.primary, watch=Watch("us-west-2", f"{APP}-primary-unreachable")),
+            replace(TOPOLOGY.secondary, watch=Watch("us-east-1", f"{APP}-secondary-unreachable")),
+        ),
+    )
+    document = to_document(watched)
+    assert document["regions"]["primary"]["watch"] == {
+        "region": "us-west-2",
+        "alarmName": f"{APP}-primary-unreachable",
+    }
+    assert parse_document(document) == watched
+    # Written before the watch existed: no key, no watch.
+    assert "watch" not in to_document(TOPOLOGY)["regions"]["primary"]
+    assert parse_document(to_document(TOPOLOGY)).primary.watch is None
+    # A Region watched from inside itself would fall silent in its own outage.
+    document["regions"]["primary"]["watch"]["region"] = "us-east-1"
+    with pytest.raises(TopologyDocumentError, match=r"regions.primary.watch.region is us-east-1"):
+        parse_document(document)
+    document["regions"]["primary"]["watch"] = {"region": "us-west-2"}
+    with pytest.raises(TopologyDocumentError, match=r"regions.primary.watch.alarmName"):
+        parse_document(document)

@@ -4,6 +4,7 @@ invoked: moto needs Docker for that; the fronts run the handlers), in the emulat
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,21 @@ def parameter(
     return inputs["name"], {}
 
 
+# moto's IAM backend iterates its roles while another request adds one ("dictionary changed
+# size during iteration", a 500): Pulumi registers resources concurrently, so roles are created
+# one at a time.
+_IAM_ROLES = threading.Lock()
+
+
 def role(
     target: MockTarget, inputs: dict[str, Any], region: str, _id: str, outputs: dict
 ) -> tuple[str, dict]:
-    created = target.clients("iam", "us-east-1").create_role(
-        RoleName=outputs["name"],
-        AssumeRolePolicyDocument=inputs["assumeRolePolicy"],
-        Description=inputs.get("description") or "",
-    )["Role"]
+    with _IAM_ROLES:
+        created = target.clients("iam", "us-east-1").create_role(
+            RoleName=outputs["name"],
+            AssumeRolePolicyDocument=inputs["assumeRolePolicy"],
+            Description=inputs.get("description") or "",
+        )["Role"]
     return created["RoleName"], {"arn": created["Arn"]}
 
 

@@ -11,16 +11,24 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from opsctl.audit import AuditLog
+from opsctl.aws import AwsClients
 from opsctl.cli import app
-from opsctl.drill.drillrun import signals_answered
-from opsctl.drill.engine import DrillFailed
+from opsctl.drill.drillrun import run_drill, signals_answered
+from opsctl.drill.engine import DrillFailed, DrillTarget, FoundState, Restored
 from opsctl.drill.players import Players
+from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.drill.timeline import Timeline
+from opsctl.drill.tokens import TokenSource, token_from_value
+from opsctl.errors import AwsUnreachable
+from opsctl.model import Weights
 from opsctl.probe import ApiResponse, Endpoint, Resolver
 from opsctl.sandbox import lifecycle, rehearsal
 from opsctl.sandbox.lifecycle import StopReport
 from opsctl.sandbox.processes import SandboxOptions
+from opsctl.topology import parse_topology
 from tests.opsctl.conftest import make_sandbox_state
+from tests.opsctl.drill.test_report import TOPOLOGY
 
 
 class CountingResolver:
@@ -159,3 +167,33 @@ def test_a_second_signal_during_the_restore_is_answered_not_obeyed() -> None:
         "SIGTERM received: still restoring the stack as found; it is bounded, wait for it",
     ]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_aws_not_answering_mid_drill_still_restores_and_reports(tmp_path: Path) -> None:
+    # On a loaded stack a read can miss its deadline mid-drill: the drill fails, restores what
+    # it found, and says so, rather than leaving the switch flipped without a report.
+    restored: list[str] = []
+
+    class ReadTimesOut(SwitchDrill):
+        def read_found(self) -> FoundState:
+            return FoundState({"primary": "healthy", "secondary": "healthy"}, Weights(100, 0))
+
+        def run(self) -> None:  # type: ignore[override]
+            raise AwsUnreachable("no answer within 3.5s while reading records")
+
+        def restore(self, found: FoundState, why: str) -> Restored:
+            restored.append(why)
+            return Restored(["primary failure switch: failing -> healthy"], True, "as found")
+
+    target = DrillTarget(
+        clients=AwsClients(),
+        topology=parse_topology(TOPOLOGY),
+        hostname="auth.example.com",
+        new_resolver=CountingResolver,
+        tokens=TokenSource(token_from_value("eyJhbGciOiJub25lIn0.eyJzdWIiOiJkcmlsbCJ9.sig")),
+        audit_log=AuditLog(tmp_path / "audit.jsonl"),
+    )
+    run = run_drill(ReadTimesOut(target))
+    assert (run.outcome, run.reason) == ("failed", "no answer within 3.5s while reading records")
+    assert restored == ["drill failed"]
+    assert run.restored is not None and run.restored.confirmed
