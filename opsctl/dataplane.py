@@ -35,7 +35,7 @@ from opsctl.lever import (
 )
 from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
-from opsctl.shift import ShiftPlan, check_preflight, plan_failover, plan_fallback
+from opsctl.shift import ShiftPlan, check_preflight, gate_dwell, plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.signals import gather, read_deadline
 from opsctl.status import StatusReport, read_status
@@ -377,13 +377,10 @@ def plan_fallback_via(
     if current != on_secondary:
         no_checks = ReadinessReport("secondary", topology.secondary.region, ())
         reconcile = ShiftPlan("fallback", "secondary", current, (on_secondary,), no_checks, status)
+    shares = tuple(Weights.primary_share(p) for p in steps)
+    dwell, basis = gate_dwell(topology) if len(shares) > 1 else (0.0, "")
     then = ShiftPlan(
-        "fallback",
-        "primary",
-        on_secondary,
-        tuple(Weights.primary_share(p) for p in steps),
-        preflight,
-        status,
+        "fallback", "primary", on_secondary, shares, preflight, status, (), dwell, basis
     )
     return LeverPlan(
         "fallback",
@@ -532,8 +529,7 @@ class _LeverRun:
         lever_seconds = clock.now() - self.approval.approved_at
         alarm_seconds, dns_seconds, dns = self._confirm(deadline, timeout)
         then = None
-        if plan.then is not None:
-            clock.sleep(interval)
+        if plan.then is not None:  # the release moved no traffic: no dwell before the steps
             then = apply_shift(
                 self.clients,
                 self.topology,

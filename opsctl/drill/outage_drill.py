@@ -60,7 +60,7 @@ from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import read_records
 from opsctl.sandbox.outage import OutageMode, outage, regions_out, restore
 from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.stubresolver import CachedAnswer, parse_address, sandbox_resolver
+from opsctl.sandbox.stubresolver import CachedAnswer, sandbox_resolver
 
 # The harder mode for clients: connections are accepted and never answered.
 OUTAGE_MODE = OutageMode.HANG
@@ -76,7 +76,9 @@ class Pinned:
         self.address = address
 
     def resolve(self, hostname: str) -> Endpoint:
-        return Endpoint(base_url=f"http://{self.address}", host_header=hostname.rstrip("."))
+        name = hostname.rstrip(".")
+        host, port = self.address.rsplit(":", 1)
+        return Endpoint(base_url=f"https://{name}:{port}", host_header=name, address=host)
 
 
 class RegionOutageDrill(Drill):
@@ -150,8 +152,7 @@ class RegionOutageDrill(Drill):
         return sandbox_resolver(self.state).lookup(self.state.hostname)
 
     def _dns_region(self) -> str | None:
-        by_address = {parse_address(a)[0]: r for r, a in self.state.front_addresses.items()}
-        return by_address.get(self._dns_answer().address)
+        return self.state.region_of_address(self._dns_answer().address)
 
     def _lever_alarm(self) -> str | None:
         lever = self.topology.out_of_service
@@ -303,6 +304,15 @@ class RegionOutageDrill(Drill):
             result.lever_action == "engage",
             f"lever engaged, in the audit log ({result.change_id})",
             f"the failover did {result.lever_action}, not engage",
+        )
+        # opsctl's own confirmation: each answered address asked which Region it is, over HTTPS.
+        confirmed = result.dns
+        self.check(
+            confirmed is not None and confirmed.all_name("secondary"),
+            "opsctl confirmed the failover by DNS answers it classified by asking each address: "
+            f"{confirmed.summary() if confirmed else ''}; {confirmed.asked() if confirmed else ''}",
+            "opsctl's DNS confirmation did not name the secondary for every answer: "
+            f"{confirmed.summary() if confirmed else 'no DNS answers'}",
         )
         return dns_at
 

@@ -127,7 +127,8 @@ def up(
         table.add_row("shared hostname", state.hostname)
         table.add_row("AWS endpoint", state.endpoint_url)
         for region, address in state.front_addresses.items():
-            table.add_row(f"API front {region}", f"http://{address}")
+            doors = ", ".join(state.front_doors.get(region, ()))
+            table.add_row(f"API front {region}", f"https://{address}; shared name: {doors}")
         table.add_row("JWKS", state.jwks_url)
         table.add_row("topology", state.topology_file)
         table.add_row("log", state.log_file)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from infra.mockrun import ProgramRun, run_program
 from opsctl.sandbox.front.spec import AuthorizerSpec, FrontSpec, LambdaSpec, RouteSpec
@@ -158,6 +159,24 @@ def with_data_plane(run: ProgramRun, topology: dict[str, Any]) -> dict[str, Any]
                 "healthCheckId": check.id,
             }
     return topology
+
+
+def _on_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    if not parts.hostname or parts.port is not None:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
+
+
+def served_topology(topology: dict[str, Any], name_server: str, port: int) -> dict[str, Any]:
+    """The topology as the running sandbox serves it: its DNS server as the zone's name server,
+    and every front's HTTPS port (one for all, not 443) in `httpsPort` and the Regions' URLs."""
+    urls = ("apiUrl", "healthUrl")
+    regions = {
+        role: {**region, **{key: _on_port(region[key], port) for key in urls if key in region}}
+        for role, region in topology["regions"].items()
+    }
+    return {**topology, "regions": regions, "nameServers": [name_server], "httpsPort": port}
 
 
 def provision(
