@@ -576,9 +576,10 @@ class _LeverRun:
         except AuditWriteError as error:
             raise AuditWriteError(f"{error.message}; the lever was not moved") from None
         # PutMetricData has no condition: re-read just before publishing, so of two operators
-        # moving the lever at once the second one sees the first and publishes nothing.
+        # moving the lever at once the second one sees the first and publishes nothing. (A plan
+        # made with the lever already there publishes again on purpose: a re-assertion.)
         now = gather({"lever": lever.read_state}, read_deadline())["lever"].value
-        if now is not None and now.state == after:
+        if now is not None and now.state == after != plan.lever.state:
             detail = f"the lever was already {after} (since {now.since}): nothing published"
             self.audit_log.record_outcome(intent.outcome(applied=False, detail=detail))
             return None
