@@ -376,6 +376,7 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
             + (f"; {lever.detail}" if lever.detail else "")
         ),
         table,
+        text(f"expected: {plan.expected}"),
     ]
     if plan.then is not None and plan.then.dwell:
         dwell = f"{plan.then.dwell:g}s by default ({plan.then.dwell_basis})"
@@ -403,6 +404,8 @@ def lever_result_renderable(result: LeverResult, brief: bool = False) -> Rendera
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
+    if result.reasserted:
+        lines.insert(1, f"asserted again {result.reasserted}x (once a minute until DNS followed)")
     if result.dns is not None:
         lines.append(f"each answered address, asked over HTTPS: {result.dns.asked()}")
     parts: list[RenderableType] = [text(line) for line in lines]
