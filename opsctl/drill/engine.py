@@ -606,6 +606,7 @@ class Drill(abc.ABC):
     def primary_serving_again(self, session: CreatedSession) -> StatusReport:
         self.step("status: the primary serves again")
         report = self.show_status()
+        self.resolver = self.new_resolver()  # a client arriving now: no answer cached from before
         primary = self.topology.primary.region
         answered = probe(self.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
         self.check(

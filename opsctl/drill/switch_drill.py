@@ -238,6 +238,7 @@ class SwitchDrill(Drill):
     def verify_secondary_serving(self, session: CreatedSession) -> ProbeReport:
         self.step("probe: the secondary serves, tokens, sessions and idempotency survive")
         secondary = self.topology.secondary.region
+        self.resolver = self.new_resolver()  # a client arriving now: no answer cached from before
         report = probe(self.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
         self.check(
             report.by_region() == {secondary: PROBE_COUNT} and report.failed == 0,
