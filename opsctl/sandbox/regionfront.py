@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from opsctl.sandbox.front.spec import FrontSpec
 from opsctl.sandbox.outage import OutageMode
 from opsctl.sandbox.processes import PROJECT_ROOT, sandbox_process_environment
 
@@ -82,14 +83,22 @@ class RegionFront:
     ever answers."""
 
     def __init__(
-        self, region: str, listener: socket.socket, spec_file: Path, directory: Path
+        self,
+        region: str,
+        listener: socket.socket,
+        spec_file: Path,
+        directory: Path,
+        time_scale: float = 1.0,
     ) -> None:
         self.region = region
         self.address = address_of(listener)
         self.listener: socket.socket | None = listener
         self.spec_file = spec_file
         self.directory = directory
+        self.time_scale = time_scale
         self.process: subprocess.Popen[bytes] | None = None
+        # The Region's EventBridge schedules (front/schedule.py): out with the Region, as on AWS.
+        self.schedules: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start the front process on the listener (bound again if it was closed)."""
@@ -111,6 +120,28 @@ class RegionFront:
                     str(os.getpid()),
                 ],
                 pass_fds=[listener.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=sandbox_process_environment(dict(os.environ)),
+                cwd=PROJECT_ROOT,
+            )
+        if FrontSpec.from_json(self.spec_file.read_text()).schedules:
+            self.schedules = self._start_schedules()
+
+    def _start_schedules(self) -> subprocess.Popen[bytes]:
+        with (self.directory / f"functions-{self.region}.log").open("ab") as log:
+            return subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "opsctl.sandbox.front.schedule",
+                    str(self.spec_file),
+                    "--time-scale",
+                    str(self.time_scale),
+                    "--supervisor-pid",
+                    str(os.getpid()),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -140,15 +171,16 @@ class RegionFront:
         self._close_listener()
 
     def _stop_process(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=FRONT_STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+        for process in (self.process, self.schedules):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(timeout=FRONT_STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.process = self.schedules = None
 
     def _close_listener(self) -> None:
         if self.listener is not None:

@@ -83,7 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     listening_socket = socket.socket(fileno=args.fd)
     metrics = MetricsPublisher(boto3.client("cloudwatch", region_name=spec.region))
     metrics.start()
-    runtime = LambdaRuntime(spec.functions, spec.region, spec.account_id, metrics)
+    # The scheduled functions run beside the front (front/schedule.py), not behind its routes.
+    scheduled = spec.scheduled_functions()
+    routed = [function for function in spec.functions if function not in scheduled]
+    runtime = LambdaRuntime(routed, spec.region, spec.account_id, metrics)
     runtime.preload()
     server = make_server(Front(spec, runtime, metrics), listening_socket)
     print(f"front {spec.region} serving on {listening_socket.getsockname()[1]}", flush=True)
