@@ -706,6 +706,9 @@ def _through_sandbox(
     token = token or SigningKey.load(Path(state.key_file)).mint(
         issuer=state.issuer, audience=state.audience, subject="probe"
     )
+    if state.trust_bundle:
+        # A player of the sandbox trusts its CA, as `opsctl sandbox env` would have set up.
+        os.environ.setdefault("SSL_CERT_FILE", state.trust_bundle)
     return resolver, hostname or state.hostname, token
 
 

@@ -239,6 +239,48 @@ def status_renderable(report: StatusReport, now: datetime | None = None) -> Rend
     return Group(*parts)
 
 
+def status_brief(report: StatusReport) -> RenderableType:
+    """The status in a line or two (the headline, then the advice when there is one): what a
+    drill shows at each step, where the whole table would repeat itself."""
+    lines = [text(f"status: {report.headline}")]
+    if report.advice:
+        lines.append(text(f"  -> {report.advice}"))
+    return Group(*lines)
+
+
+def preflight_brief(preflight: ReadinessReport | None) -> str:
+    """`preflight: 11 PASS, 1 WARN (accelerated-recovery: DISABLED)`: the counts, and each check
+    that did not pass."""
+    if preflight is None:
+        return "preflight: none"
+    counts = {
+        result: sum(check.result == result for check in preflight.checks)
+        for result in (PASS, WARN, FAIL)
+    }
+    shown = ", ".join(f"{n} {result}" for result, n in counts.items() if n)
+    others = "; ".join(f"{c.name}: {c.value}" for c in preflight.checks if c.result != PASS)
+    return f"preflight: {shown}" + (f" ({others})" if others else "")
+
+
+def plan_brief(plan: ShiftPlan) -> Text:
+    steps = " → ".join(str(step) for step in plan.steps)
+    return text(f"{plan.action} plan: {plan.current} → {steps}; {preflight_brief(plan.preflight)}")
+
+
+def result_brief(result: ShiftResult) -> Text:
+    lines = [
+        f"step {index + 1}: {step.after} (change {step.change_id}, approval → INSYNC "
+        f"{step.approval_to_insync_seconds:.1f}s)"
+        for index, step in enumerate(result.steps)
+    ]
+    return text(f"{result.action} applied: " + "; ".join(lines))
+
+
+def lever_plan_brief(plan: LeverPlan) -> Text:
+    return text(f"{plan.action} plan by the data-plane lever: {'; '.join(plan.steps)}; "
+                f"{preflight_brief(plan.preflight)}")  # fmt: skip
+
+
 def probe_renderable(report: ProbeReport) -> RenderableType:
     table = Table(title=f"probe {report.hostname}{report.path}: {len(report.responses)} requests")
     table.add_column("answered by")
@@ -335,7 +377,8 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
     return Group(*parts)
 
 
-def lever_result_renderable(result: LeverResult) -> RenderableType:
+def lever_result_renderable(result: LeverResult, brief: bool = False) -> RenderableType:
+    """The lever's change and its confirmation; `brief`: its weight shifts in a line each."""
     alarm = "ALARM" if result.lever_action == "engage" else "OK"
     dns = (
         f"{result.dns.summary()} after {result.approval_to_dns_seconds:.1f}s"
@@ -352,8 +395,11 @@ def lever_result_renderable(result: LeverResult) -> RenderableType:
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
+    if result.dns is not None:
+        lines.append(f"each answered address, asked over HTTPS: {result.dns.asked()}")
     parts: list[RenderableType] = [text(line) for line in lines]
-    parts.extend(result_renderable(shift) for shift in (result.reconcile, result.then) if shift)
+    shifts = [shift for shift in (result.reconcile, result.then) if shift]
+    parts.extend((result_brief if brief else result_renderable)(shift) for shift in shifts)
     return Group(*parts)
 
 

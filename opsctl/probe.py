@@ -12,15 +12,14 @@ from __future__ import annotations
 import functools
 import http.client
 import json
+import os
 import socket
 import ssl
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from opsctl.errors import InputError
 
@@ -39,44 +38,13 @@ def require_request_path(path: str) -> None:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where one request to the shared hostname goes: base URL and the Host header to send."""
+    """Where one request to the shared hostname goes: base URL and the Host header to send, and
+    optionally the address to connect to instead of resolving the URL's host (as `curl
+    --resolve`): TLS still names, and verifies, the URL's host."""
 
     base_url: str
     host_header: str
-    # HTTPS to an address: the name the TLS handshake asks for and the certificate is checked
-    # against (the hostname the address was resolved for).
-    server_name: str | None = None
-
-
-class _NamedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS to an address, with another name for SNI and the certificate check."""
-
-    def __init__(self, host: str, *, server_name: str, **kwargs: Any) -> None:
-        super().__init__(host, **kwargs)
-        self._server_name = server_name
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
-
-
-class _NamedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, server_name: str, context: ssl.SSLContext | None = None) -> None:
-        super().__init__(context=context or ssl.create_default_context())
-        self._server_name = server_name
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        connection = functools.partial(
-            _NamedHTTPSConnection, server_name=self._server_name, context=self._context
-        )
-        return self.do_open(connection, req)
-
-
-def _opener(endpoint: Endpoint) -> Callable[..., Any]:
-    """urlopen, or for HTTPS to an address an opener that names the hostname in TLS."""
-    if endpoint.server_name is None:
-        return urllib.request.urlopen
-    return urllib.request.build_opener(_NamedHTTPSHandler(endpoint.server_name)).open
+    address: str | None = None
 
 
 class Resolver(Protocol):
@@ -112,6 +80,59 @@ class ApiResponse:
         return region if isinstance(region, str) else None
 
 
+@functools.cache
+def _verifying_context(extra_ca_file: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    system = ssl.get_default_verify_paths().openssl_cafile
+    if extra_ca_file and os.path.isfile(system):
+        # SSL_CERT_FILE replaced OpenSSL's default CA file above: keep the system's CAs too.
+        context.load_verify_locations(cafile=system)
+    return context
+
+
+def verifying_context() -> ssl.SSLContext:
+    """TLS as a browser would check it: the system's trusted CAs, extended by the file the
+    standard `SSL_CERT_FILE` names (the sandbox's CA, a corporate one); host names verified."""
+    return _verifying_context(os.environ.get(ssl.get_default_verify_paths().openssl_cafile_env))
+
+
+def http_exchange(
+    endpoint: Endpoint,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    data: bytes | None,
+    timeout: float,
+    context: ssl.SSLContext | None = None,
+) -> tuple[int, bytes]:
+    """One HTTP(S) exchange: status and body. HTTPS is verified by `context`, by default
+    `verifying_context()`. Raises OSError, ValueError or HTTPException when it fails."""
+    parts = urlsplit(endpoint.base_url)
+    host = parts.hostname or ""
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            host, parts.port, timeout=timeout, context=context or verifying_context()
+        )
+    elif parts.scheme == "http":
+        connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+    else:
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r}")
+    if endpoint.address is not None:
+        address = endpoint.address
+        # http.client's connect hook: the TCP connection goes to `address`, while SNI, the
+        # certificate check and the Host header keep the URL's name.
+        connection._create_connection = (  # type: ignore[attr-defined]
+            lambda target, *args: socket.create_connection((address, target[1]), *args)
+        )
+    try:
+        connection.request(method, parts.path + path, body=data, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
 def call_api(
     hostname: str,
     resolver: Resolver,
@@ -140,19 +161,14 @@ def call_api(
     if json_body is not None:
         data = json.dumps(json_body).encode()
         request_headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(
-        endpoint.base_url + path, data=data, method=method, headers=request_headers
-    )
     try:
-        with _opener(endpoint)(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    # URLError is an OSError, InvalidURL a ValueError; a response cut off mid-body (a front
-    # killed as its Region goes out) an HTTPException such as IncompleteRead.
+        status, raw = http_exchange(endpoint, method, path, request_headers, data, timeout)
+    # A refused or timed-out connection and a certificate that does not verify are OSErrors,
+    # InvalidURL a ValueError; a response cut off mid-body (a front killed as its Region goes
+    # out) an HTTPException such as IncompleteRead.
     except (OSError, ValueError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", error)
-        return ApiResponse(None, None, str(reason), (time.perf_counter() - started) * 1000)
+        reason = str(error) or type(error).__name__
+        return ApiResponse(None, None, reason, (time.perf_counter() - started) * 1000)
     latency_ms = (time.perf_counter() - started) * 1000
     try:
         parsed = json.loads(raw) if raw else None

@@ -111,15 +111,34 @@ def plan_fallback(
     )
 
 
+# What clears a failing check by itself, to wait for before trying again ({role}: the target).
+WAIT_FOR = {
+    "health-check": "its Route 53 health check reports healthy for a whole minute",
+    "health-alarm": "its health alarm is OK",
+    "impaired-alarm": "its Region-impaired alarm is OK",
+    "failure-switch": "its failure switch is healthy (opsctl switch --role {role} healthy)",
+    "table-replicas": "the table is ACTIVE in both Regions",
+    "replication-latency": "replication has caught up",
+}
+
+
 def check_preflight(
     preflight: ReadinessReport, action: str, target_role: str, approval: Approval
 ) -> tuple[str, ...]:
-    """The failing checks --force overrides; PreflightRefused when they are not overridden."""
+    """The failing checks --force overrides; PreflightRefused when they are not overridden,
+    saying what to wait for before running the command again."""
     overridden = tuple(check.name for check in preflight.failures)
     if overridden and not approval.force:
         failed = "; ".join(f"{c.name}: {c.value}" for c in preflight.failures)
+        waits = [WAIT_FOR[name].format(role=target_role) for name in overridden if name in WAIT_FOR]
+        wait = (
+            f"Wait until {' and '.join(waits)}, then run it again "
+            f"(`opsctl readiness --role {target_role}` shows each check); "
+            if waits
+            else f"`opsctl readiness --role {target_role}` shows each check; "
+        )
         raise PreflightRefused(
-            f"preflight refused {action} to {target_role}: {failed}; nothing changed "
-            "(--force overrides)"
+            f"preflight refused {action} to {target_role}: {failed}; nothing changed. "
+            f"{wait}--force overrides"
         )
     return overridden

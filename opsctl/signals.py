@@ -248,7 +248,9 @@ def read_failure_switch(ssm: Any, parameter: str) -> str | None:
 
 # Capacity: what each Region runs with, for readiness to compare --------------------------------
 
-_EXECUTE_API = re.compile(r"^https://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/([^/]+)")
+_EXECUTE_API = re.compile(
+    r"^https://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?::\d+)?/([^/]+)"
+)
 _FUNCTION_IN_URI = re.compile(r"/functions/(arn:aws[^/]*:lambda:[^/]+)/invocations$")
 
 

@@ -16,6 +16,7 @@ from stack_topology.jsonvalue import json_field, to_json_value
 from stack_topology.model import (
     ALARM_REGION,
     DNS_PORT,
+    HTTPS_PORT,
     REVOKED_PARTITION,
     ROLES,
     TOPOLOGY_VERSION,
@@ -32,6 +33,7 @@ from stack_topology.model import (
 __all__ = [
     "ALARM_REGION",
     "DNS_PORT",
+    "HTTPS_PORT",
     "REVOKED_PARTITION",
     "ROLES",
     "TOPOLOGY_VERSION",

@@ -141,6 +141,15 @@ def _parse_name_servers(document: Mapping[str, Any]) -> tuple[NameServer, ...]:
     )
 
 
+def _parse_https_port(document: Mapping[str, Any]) -> int | None:
+    raw = document.get("httpsPort")
+    if raw is None:
+        return None
+    if type(raw) is not int or not 0 < raw < 65536:  # `true` is an int in Python
+        raise TopologyDocumentError(f"topology: httpsPort must be a port number, got {raw!r}")
+    return raw
+
+
 def _parse_out_of_service(
     document: Mapping[str, Any], secondary: RegionTopology
 ) -> OutOfService | None:
@@ -271,4 +280,5 @@ def parse_document(document: Any) -> Topology:
         out_of_service=_parse_out_of_service(document, regions[1]),
         name_servers=_parse_name_servers(document),
         dashboard_url=dashboard_url,
+        https_port=_parse_https_port(document),
     )

@@ -11,6 +11,7 @@ from stack_topology.jsonvalue import json_field
 # Route 53's health-check metrics (and so their alarms) exist only in us-east-1.
 ALARM_REGION = "us-east-1"
 DNS_PORT = 53
+HTTPS_PORT = 443
 TOPOLOGY_VERSION = 1
 # The global table's partition of revoked token ids (`sk` = the jti, `expiresAt` = its exp):
 # opsctl writes it, the authorizers read it (docs/contracts.md).
@@ -159,6 +160,8 @@ class Topology:
         default=(), metadata=json_field(omit_empty=True, encode=_name_server_strings)
     )
     dashboard_url: str | None = field(default=None, metadata=json_field(omit_empty=True))
+    # The port the shared name's HTTPS fronts answer on; None (absent) is HTTPS's own, 443.
+    https_port: int | None = field(default=None, metadata=json_field(omit_empty=True))
 
     def __post_init__(self) -> None:
         if tuple(region.role for region in self.regions) != ROLES:
@@ -171,6 +174,11 @@ class Topology:
     @property
     def secondary(self) -> RegionTopology:
         return self.regions[1]
+
+    @property
+    def front_port(self) -> int:
+        """Where an address the shared name answers with is asked over HTTPS."""
+        return self.https_port or HTTPS_PORT
 
     @property
     def record_name(self) -> str:

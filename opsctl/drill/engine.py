@@ -77,6 +77,9 @@ class DrillTarget:
     time_scale: float = 1.0
     checkers: int | None = None  # Route 53 checkers expected to report; None: not known
     alarm_inbox: bool = False  # subscribe a queue to the alarm topic and wait for the notice
+    # The health checks' 500s are most of the primary's requests (the sandbox's light traffic),
+    # so its 5xx alarm, and with it the Region-impaired alarm, must follow the flip.
+    impaired_by_health_checks: bool = False
     dns: str = "system"  # how the players resolve: system | authoritative | sandbox
 
     def approval(self, *, force: bool = False, why: str = "") -> Approval:
@@ -462,8 +465,10 @@ class Drill(abc.ABC):
         )
 
     def show_status(self) -> StatusReport:
+        """The status in a line or two: a drill reads it at every step, the table once is
+        enough (`opsctl status` prints it)."""
         report = self.status()
-        output.stdout.print(output.status_renderable(report))
+        output.stdout.print(output.status_brief(report))
         return report
 
     @property
@@ -579,7 +584,7 @@ class Drill(abc.ABC):
             "the primary serving with both Regions healthy",
             lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
         )
-        output.stdout.print(output.status_renderable(report))
+        output.stdout.print(output.status_brief(report))
         self.check(
             report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
         )

@@ -56,6 +56,7 @@ from opsctl.drill.engine import (
     FoundState,
     Restored,
 )
+from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import failed
 from opsctl.drill.watch import Watch
@@ -63,7 +64,7 @@ from opsctl.probe import ApiResponse, Endpoint, call_api
 from opsctl.route53 import read_records
 from opsctl.sandbox.outage import OutageMode, outage, regions_out, restore
 from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.stubresolver import CachedAnswer, parse_address, sandbox_resolver
+from opsctl.sandbox.stubresolver import CachedAnswer, sandbox_resolver
 
 # The harder mode for clients: connections are accepted and never answered.
 OUTAGE_MODE = OutageMode.HANG
@@ -79,7 +80,9 @@ class Pinned:
         self.address = address
 
     def resolve(self, hostname: str) -> Endpoint:
-        return Endpoint(base_url=f"http://{self.address}", host_header=hostname.rstrip("."))
+        name = hostname.rstrip(".")
+        host, port = self.address.rsplit(":", 1)
+        return Endpoint(base_url=f"https://{name}:{port}", host_header=name, address=host)
 
 
 class RegionOutageDrill(Drill):
@@ -156,8 +159,7 @@ class RegionOutageDrill(Drill):
         return sandbox_resolver(self.state).lookup(self.state.hostname)
 
     def _dns_region(self) -> str | None:
-        by_address = {parse_address(a)[0]: r for r, a in self.state.front_addresses.items()}
-        return by_address.get(self._dns_answer().address)
+        return self.state.region_of_address(self._dns_answer().address)
 
     def _lever_alarm(self) -> str | None:
         lever = self.topology.out_of_service
@@ -303,7 +305,7 @@ class RegionOutageDrill(Drill):
         self.mark("failover planned")
         if not isinstance(plan, LeverPlan) or plan.lever_action != "engage" or plan.noop:
             raise DrillFailed(f"the failover plan does not engage the lever: {plan}")
-        output.stdout.print(output.lever_plan_renderable(plan))
+        output.stdout.print(output.lever_plan_brief(plan))
         self.passed(f"the plan engages the lever, planned in {planned:.1f}s: {plan.reason}")
         # Status and preflight read every source with the primary's reads hanging.
         self.measure("failover plan (status + preflight) without the primary", f"{planned:.1f}s")
@@ -320,7 +322,7 @@ class RegionOutageDrill(Drill):
             )  # fmt: skip
             lever_at = watch.wait("lever alarm ALARM", self.signal_timeout)
             dns_at = watch.wait(f"DNS answers {self.secondary}", self.signal_timeout)
-        output.stdout.print(output.lever_result_renderable(result))
+        output.stdout.print(output.lever_result_renderable(result, brief=True))
         self.wait_until(
             f"a player served by {self.secondary}",
             lambda: self.timeline.first_success(approved_at, self.secondary) is not None,
@@ -366,13 +368,18 @@ class RegionOutageDrill(Drill):
         self.failures_no_longer_expected()
         self.players.wait_recorded(self.timeline.now())
         before, after = self.timeline.between(lost_at, settled), self.timeline.between(settled)
+        # Sent before the outage and still unanswered when it hit: they fail too, counted apart
+        # so that the failures here and the timeline's total add up.
+        in_flight = failed(self.timeline.between(lost_at - PLAYER_TIMEOUT_SECONDS, lost_at))
+        self.measure("requests in flight at the outage, lost with it", str(in_flight))
         self.measure(
             "requests failed, outage → DNS switch + TTL", f"{failed(before)} of {len(before)}"
         )
         self.check(
             failed(after) == 0,
             f"no request failed after the DNS switch + TTL ({len(after)} so far); "
-            f"{failed(before)} of {len(before)} failed before",
+            f"{failed(before)} of {len(before)} sent after the outage failed before it, "
+            f"and {in_flight} in flight when it hit",
             f"{failed(after)} of {len(after)} requests failed after the DNS switch + TTL",
         )
         return settled
@@ -425,14 +432,14 @@ class RegionOutageDrill(Drill):
         steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
         self.step(f"fall back: weights follow the lever, the lever is released, then {steps}")
         plan = plan_fallback_via(self.clients, self.topology, FALLBACK_STEPS)
-        output.stdout.print(output.lever_plan_renderable(plan))
+        output.stdout.print(output.lever_plan_brief(plan))
         started = self.mark("fallback approved")
         result = apply_lever(
             self.clients, self.topology, plan, self.target.approval(), self.audit_log,
             timeout=self.signal_timeout, interval=30.0 * self.state.time_scale,
         )  # fmt: skip
         ended = self.mark("fallback done")
-        output.stdout.print(output.lever_result_renderable(result))
+        output.stdout.print(output.lever_result_renderable(result, brief=True))
         self.players.wait_recorded(ended)
         during = self.timeline.between(started, ended)
         self.measure(

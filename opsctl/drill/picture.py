@@ -10,7 +10,10 @@ from pathlib import Path
 
 from opsctl.drill.timeline import Timeline, intervals, pick_interval
 
-INSTALL_HINT = "pip install 'multi-region-authorizer[report]' (matplotlib) to get timeline.svg"
+INSTALL_HINT = (
+    "matplotlib is not installed: `make install` in the repository installs it "
+    "(or `pip install -e '.[report]'` there)"
+)
 # Colours per Region in the order given (primary first), failures red: as in the terminal.
 REGION_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#17becf")
 FAILED_COLOUR = "#d62728"

@@ -1,9 +1,9 @@
 """`--dns authoritative`: a player that asks the hosted zone's own name servers for the shared
 hostname and keeps each answer for its TTL, then sends HTTPS to the answered address with the
-hostname as TLS server name (so the certificate is checked against the hostname, as a browser
-does). Route 53 answers an alias record with the target's addresses and the target's TTL (60 s
-for API Gateway), so the player follows a shift once that TTL has run out, without the operator's
-resolver or its cache in between."""
+hostname for TLS (SNI and the certificate check, as a browser does) and as Host. Route 53 answers
+an alias record with the target's addresses and the target's TTL (60 s for API Gateway), so the
+player follows a shift once that TTL has run out, without the operator's resolver or its cache
+in between."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class AuthoritativeResolver:
         servers: list[tuple[str, int]],
         *,
         scheme: str = "https",
+        port: int | None = None,
         timeout: float = DNS_QUERY_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -48,6 +49,7 @@ class AuthoritativeResolver:
         self._resolver.lifetime = 2 * timeout
         self._resolver.cache = None  # the TTL is kept here, per player
         self._scheme = scheme
+        self._port = f":{port}" if port is not None else ""
         self._clock = clock
         self._lock = threading.Lock()
         self._answers: dict[str, Answer] = {}
@@ -71,11 +73,13 @@ class AuthoritativeResolver:
     def resolve(self, hostname: str) -> Endpoint:
         name = hostname.rstrip(".")
         address = self.lookup(name)
-        return Endpoint(f"{self._scheme}://{address}", host_header=name, server_name=name)
+        base_url = f"{self._scheme}://{name}{self._port}"
+        return Endpoint(base_url, host_header=name, address=address)
 
 
 def authoritative_resolver(topology: Topology) -> AuthoritativeResolver:
     """A player's resolver asking the topology's name servers (`nameServers`)."""
     if not topology.name_servers:
         raise AwsError("--dns authoritative needs the topology's nameServers")
-    return AuthoritativeResolver(zone_servers(topology, DNS_QUERY_TIMEOUT))
+    port = topology.https_port  # the fronts' port when not HTTPS's own (the sandbox's)
+    return AuthoritativeResolver(zone_servers(topology, DNS_QUERY_TIMEOUT), port=port)

@@ -6,9 +6,10 @@
  3. the primary's failure switch is flipped to `failing` through opsctl's switch core (approved,
     with the drill's reason and id, audited);
  4. the health checkers see it and the primary's alarm fires (on the sandbox SNS's notice to the
-    operator is checked too) — detection time is measured from the flip to the alarm; the
-    primary's own "Region impaired" composite alarm follows when deployed (its api-5xx alarm
-    counts the health checks' 500s);
+    operator is checked too) — detection time is measured from the flip to the alarm; on the
+    sandbox the primary's own "Region impaired" composite alarm follows (its api-5xx alarm counts
+    the health checks' 500s, most of its light traffic; on AWS the players' requests and real
+    traffic outweigh them, so the drill does not wait for it there);
  5. failover with approval (non-interactive) through opsctl's plan/apply, with players' requests
     running throughout — decision (alarm to approval), approval-to-INSYNC, approval to every
     player served by the secondary and failed requests are measured;
@@ -103,7 +104,7 @@ class SwitchDrill(Drill):
     ) -> tuple[ShiftResult, ShiftMeasurement]:
         """Plan, approve and apply a shift while the players play; the measurement is recorded."""
         plan = plan_factory()
-        output.stdout.print(output.plan_renderable(plan))
+        output.stdout.print(output.plan_brief(plan))
         self.say(f"  approving {name} (reason {self.target.reason!r}, non-interactive)")
         approval = self.target.approval()
         started = self.mark(f"{name} approved")
@@ -115,7 +116,7 @@ class SwitchDrill(Drill):
         options = ShiftOptions(interval=interval, poll_interval=self.poll_seconds, on_step=on_step)
         result = apply_shift(self.clients, self.topology, plan, approval, self.audit_log, options)
         ended = self.mark(f"{name} INSYNC")
-        output.stdout.print(output.result_renderable(result))
+        output.stdout.print(output.result_brief(result))
         self.players.wait_recorded(ended)
         during = self.timeline.between(started, ended)
         measured = ShiftMeasurement(
@@ -177,7 +178,7 @@ class SwitchDrill(Drill):
         alarm_name = self.topology.primary.alarm_name
         if self.target.alarm_inbox:
             self._check_notice(alarm_name)
-        if self.topology.primary.impaired_alarm_name is not None:
+        if self.target.impaired_by_health_checks and self.topology.primary.impaired_alarm_name:
             self._region_impaired(flipped_at)
         return detection
 

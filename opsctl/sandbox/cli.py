@@ -127,7 +127,8 @@ def up(
         table.add_row("shared hostname", state.hostname)
         table.add_row("AWS endpoint", state.endpoint_url)
         for region, address in state.front_addresses.items():
-            table.add_row(f"API front {region}", f"http://{address}")
+            doors = ", ".join(state.front_doors.get(region, ()))
+            table.add_row(f"API front {region}", f"https://{address}; shared name: {doors}")
         table.add_row("JWKS", state.jwks_url)
         table.add_row("topology", state.topology_file)
         table.add_row("log", state.log_file)
@@ -340,7 +341,7 @@ def demo(
     """Run every drill scenario at once, each on a fresh sandbox in its own subdirectory, and
     print their reports one after the other. Exit 1 when any drill fails."""
     with exit_on_error():
-        from opsctl.sandbox.demo import run_demo
+        from opsctl.sandbox.demo import demo_summary, run_demo
 
         options = _sandbox_options(time_scale, stack_file, directory)
         try:
@@ -348,13 +349,8 @@ def demo(
         except KeyboardInterrupt as interrupt:
             interrupt.add_note("every drill tore its sandbox down")
             raise
-        verdicts = ", ".join(
-            f"{run.scenario} {'passed' if run.passed else 'FAILED'} ({run.seconds:.0f}s)"
-            for run in runs
-        )
-        for run in runs:
-            files = ", ".join(str(path) for path in run.written) or "none written"
-            output.info(f"{run.scenario} report: {files}")
+        # The last lines on stdout: both drills' verdicts, failures and reports.
+        output.stdout.print(demo_summary(runs))
         if not all(run.passed for run in runs):
+            verdicts = ", ".join(f"{run.scenario} {run.verdict()}" for run in runs)
             raise OpsctlError(f"demo: {verdicts}")
-        output.info(f"demo: {verdicts}")

@@ -10,6 +10,7 @@ runs, checks and measures exactly what it does alone (the other one's load inclu
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from rich.console import Group, RenderableType
 
 from opsctl import output
 from opsctl.drill.report import default_report_dir
@@ -44,6 +48,21 @@ class DrillRun:
     @property
     def passed(self) -> bool:
         return self.exit_code == 0
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """The drill's summary (the last line of its events.jsonl); None when it wrote none."""
+        try:
+            lines = (self.report_dir / "events.jsonl").read_text().splitlines()
+            last = json.loads(lines[-1]) if lines else None
+        except (OSError, ValueError):
+            return None
+        return last if isinstance(last, dict) and last.get("type") == "summary" else None
+
+    def verdict(self) -> str:
+        if self.exit_code is None:
+            return f"STOPPED after {self.seconds:.0f}s (over its {DRILL_BOUND_SECONDS:.0f}s bound)"
+        return f"{'passed' if self.passed else 'FAILED'} in {self.seconds:.0f}s"
 
 
 @dataclass
@@ -146,3 +165,33 @@ def run_demo(directory: Path, time_scale: float, stack_file: Path) -> list[Drill
         for drill in running:
             _stop(drill)
         output.info(f"demo done in {time.monotonic() - started:.0f}s")
+
+
+# The measurements a reader of the demo looks for first, by the start of their name.
+HEADLINE_MEASUREMENTS = ("approval → every player served", "approval → first player served")
+
+
+def demo_summary(runs: list[DrillRun]) -> RenderableType:
+    """Both drills in a few lines, the last thing the demo prints on stdout: each one's verdict,
+    its requests and failures by phase (they add up to the total), its recovery time and where
+    its report is."""
+    lines = [output.text("demo summary", style="bold")]
+    for run in runs:
+        summary = run.summary or {}
+        lines.append(output.text(f"  {run.scenario}: {run.verdict()}"))
+        if summary:
+            failing = [p for p in summary.get("phases", []) if p.get("failed")]
+            where = ", ".join(f"{p['failed']} {p['phase']}" for p in failing)
+            lines.append(
+                output.text(
+                    f"    players: {summary.get('requests')} requests, "
+                    f"{summary.get('failed')} failed" + (f" ({where})" if where else "")
+                )
+            )
+            for measurement in summary.get("measurements", []):
+                what = str(measurement.get("what", ""))
+                if what.startswith(HEADLINE_MEASUREMENTS) or what.startswith("requests in flight"):
+                    lines.append(output.text(f"    {what}: {measurement.get('value')}"))
+        files = ", ".join(str(path) for path in run.written) or "none written"
+        lines.append(output.text(f"    report: {files}"))
+    return Group(*lines)

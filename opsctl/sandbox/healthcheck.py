@@ -12,18 +12,21 @@ metrics are evaluated by `alarmevaluator`.
 
 from __future__ import annotations
 
+import http
+import http.client
 import itertools
 import math
+import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from opsctl.periodic import PeriodicWorker, stop_all
+from opsctl.probe import Endpoint, http_exchange
 
 ROUTE53_NAMESPACE = "AWS/Route53"
 HEALTHY_FRACTION = 0.18
@@ -41,10 +44,11 @@ class HealthTarget:
     """One Route 53 health check as the sandbox probes it."""
 
     health_check_id: str
-    url: str  # where the check's FQDN/port/path lands in the sandbox (a loopback front)
+    url: str  # the check's protocol, FQDN, port and path
     host_header: str  # the FQDN the check is configured with
     interval_seconds: float  # RequestInterval, already scaled
     failure_threshold: int
+    address: str | None = None  # where the FQDN lands in the sandbox (a loopback front)
 
 
 @dataclass(frozen=True)
@@ -84,19 +88,38 @@ class CheckerState:
             self.healthy, self.contrary_streak = passed, 0
 
 
+def _unverified() -> ssl.SSLContext:
+    # Route 53's HTTPS health checks do not validate the endpoint's certificate.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+UNVERIFIED_TLS = _unverified()
+
+
 def probe_once(target: HealthTarget) -> ProbeResult:
     """One checker's request: passes on 2xx/3xx within the response timeout."""
-    request = urllib.request.Request(target.url, headers={"Host": target.host_header})
+    parts = urlsplit(target.url)
+    endpoint = Endpoint(f"{parts.scheme}://{parts.netloc}", target.host_header, target.address)
     checked_at = datetime.now(UTC)
     try:
-        with urllib.request.urlopen(request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:
-            status, reason = response.status, response.reason
-    except urllib.error.HTTPError as error:
-        status, reason = error.code, error.reason
-    except (OSError, urllib.error.URLError) as error:
-        return ProbeResult(
-            False, f"Connection failure: {getattr(error, 'reason', error)}", checked_at
+        status, _ = http_exchange(
+            endpoint,
+            "GET",
+            parts.path or "/",
+            {"Host": target.host_header},
+            None,
+            RESPONSE_TIMEOUT_SECONDS,
+            UNVERIFIED_TLS,
         )
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        return ProbeResult(False, f"Connection failure: {error}", checked_at)
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
     return ProbeResult(200 <= status < 400, f"HTTP Status Code {status}, {reason}", checked_at)
 
 

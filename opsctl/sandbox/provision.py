@@ -156,16 +156,15 @@ def rate_seconds(expression: str) -> float:
 
 
 def _watching_front(spec: FrontSpec, host_map: dict[str, str]) -> FrontSpec:
-    """The watcher reaches the peer's custom-domain target: the sandbox's stand-in for public DNS
-    sends that name to the peer's front, which serves plain HTTP on loopback."""
+    """The watcher connects to the peer's custom-domain target: the sandbox's stand-in for public
+    DNS sends that name to the peer's front (HTTPS on the fronts' one port), where the server
+    name and the certificate are checked against the shared name, as on AWS."""
     functions = []
     for function in spec.functions:
         environment = dict(function.environment)
         address = host_map.get(environment.get("WATCH_PEER_ADDRESS", ""))
         if address is not None:
             environment["WATCH_PEER_ADDRESS"] = address
-            url = urlsplit(environment["WATCH_PEER_URL"])
-            environment["WATCH_PEER_URL"] = urlunsplit(url._replace(scheme="http"))
         functions.append(replace(function, environment=environment))
     return replace(spec, functions=functions)
 
@@ -201,6 +200,24 @@ def with_data_plane(run: ProgramRun, topology: dict[str, Any]) -> dict[str, Any]
                 "healthCheckId": check.id,
             }
     return topology
+
+
+def _on_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    if not parts.hostname or parts.port is not None:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
+
+
+def served_topology(topology: dict[str, Any], name_server: str, port: int) -> dict[str, Any]:
+    """The topology as the running sandbox serves it: its DNS server as the zone's name server,
+    and every front's HTTPS port (one for all, not 443) in `httpsPort` and the Regions' URLs."""
+    urls = ("apiUrl", "healthUrl")
+    regions = {
+        role: {**region, **{key: _on_port(region[key], port) for key in urls if key in region}}
+        for role, region in topology["regions"].items()
+    }
+    return {**topology, "regions": regions, "nameServers": [name_server], "httpsPort": port}
 
 
 def provision(

@@ -66,6 +66,7 @@ def sandbox_target(state: SandboxState) -> DrillTarget:
         time_scale=state.time_scale,
         checkers=state.checkers,
         alarm_inbox=True,
+        impaired_by_health_checks=True,
         dns="sandbox (its DNS server, each answer kept for its TTL)",
     )
 

@@ -17,8 +17,10 @@ answers; clients ask that server (stubresolver.py).
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -113,20 +115,35 @@ class DataPlaneResolver:
         return choose_weighted(considered(answers, self.data_plane.healthy), self.rng)
 
 
+def _host(address: str) -> str:
+    return address.rsplit(":", 1)[0]
+
+
 def dns_lookup(
-    resolver: DataPlaneResolver, hostname: str, host_map: dict[str, str], ttl: int
+    resolver: DataPlaneResolver,
+    hostname: str,
+    host_map: dict[str, str],
+    front_doors: Mapping[str, Sequence[str]],
+    ttl: int,
 ) -> Lookup:
-    """The DNS server's lookup: the shared name answers its chosen alias target's address, each
-    alias target (a Region's API name) its front's address (host_map's "127.0.0.x:port")."""
+    """The DNS server's lookup: each API name (execute-api, a Regional domain name: host_map's
+    keys) answers its front's own address; the shared name answers one of its chosen alias
+    target's front doors (`front_doors`: a front's own "host:port" -> its doors), the next one
+    each time. So, as on AWS, the shared name's answers are never what a lookup of the alias
+    target returns, and only the answered address itself can tell which Region it is."""
     shared = hostname.lower().rstrip(".")
-    addresses = {
-        name.lower().rstrip("."): address.rsplit(":", 1)[0] for name, address in host_map.items()
-    }
+    addresses = {name.lower().rstrip("."): address for name, address in host_map.items()}
+    turns = {own: itertools.cycle([_host(d) for d in doors]) for own, doors in front_doors.items()}
+    lock = threading.Lock()
 
     def lookup(name: str) -> DnsAnswer | None:
         if name == shared:
-            name = resolver.answer(shared).target
+            own = addresses.get(resolver.answer(shared).target)
+            if own is None or own not in turns:
+                return None
+            with lock:
+                return DnsAnswer(next(turns[own]), ttl)
         address = addresses.get(name)
-        return DnsAnswer(address, ttl) if address is not None else None
+        return DnsAnswer(_host(address), ttl) if address is not None else None
 
     return lookup

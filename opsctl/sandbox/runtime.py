@@ -33,7 +33,7 @@ from opsctl.sandbox.mocks.target import boto3_clients
 from opsctl.sandbox.outage import forget_outages
 from opsctl.sandbox.outagecontroller import OutageController
 from opsctl.sandbox.processes import DEFAULT_STACK_FILE, SandboxOptions
-from opsctl.sandbox.provision import Provisioned, provision
+from opsctl.sandbox.provision import Provisioned, provision, served_topology
 from opsctl.sandbox.regionfront import RegionFront, address_of, bind_front_listeners
 from opsctl.sandbox.replicator import GlobalTableReplicator, RegionalTable
 from opsctl.sandbox.resolver import DataPlaneResolver, dns_lookup
@@ -42,6 +42,7 @@ from opsctl.sandbox.state import (
     SandboxState,
     hold_supervisor_lock,
 )
+from opsctl.sandbox.tlsca import FrontCertificate, issue_front_certificate
 
 # Route 53 reports INSYNC "normally within 60 seconds"; the sandbox scales that like the rest.
 ROUTE53_PROPAGATION_SECONDS = 30.0
@@ -86,17 +87,18 @@ class Sandbox:
         provisioned = provision(
             options.stack_file,
             endpoint_url=self.emulator.endpoint_url,
-            front_addresses={
-                region: address_of(listener) for region, listener in listeners.items()
-            },
+            front_addresses={region: address_of(bound[0]) for region, bound in listeners.items()},
             jwks_url=self.jwks.url,
         )
-        self._start_fronts(provisioned, listeners)
+        certificate = issue_front_certificate(
+            self.directory, [provisioned.hostname, *provisioned.host_map]
+        )
+        self._start_fronts(provisioned, listeners, certificate)
         self._start_replicator(provisioned)
         self._start_health(provisioned)
         self.dns = self._start_dns(provisioned)
-        # opsctl asks the zone's name servers what the shared name answers: here, the sandbox's.
-        topology = {**provisioned.topology, "nameServers": [self.dns.address]}
+        port = int(next(iter(self.fronts.values())).address.rsplit(":", 1)[1])
+        topology = served_topology(provisioned.topology, self.dns.address, port)
         topology_file = self.directory / "stack-outputs.json"
         outputs = {**provisioned.run.outputs, "topology": topology}
         topology_file.write_text(json.dumps(outputs, indent=2) + "\n")
@@ -132,6 +134,8 @@ class Sandbox:
             log_file=str(self.directory / "sandbox.log"),
             front_addresses={region: front.address for region, front in self.fronts.items()},
             dns=self.dns.address,
+            front_doors={region: front.addresses[1:] for region, front in self.fronts.items()},
+            trust_bundle=str(certificate.trust_bundle),
         )
         self.state.save(self.directory)
         assert self.replicator is not None
@@ -160,12 +164,22 @@ class Sandbox:
             self.state = dataclasses.replace(self.state, front_pids=self._front_pids())
             self.state.save(self.directory)
 
-    def _start_fronts(self, provisioned: Provisioned, listeners: dict[str, socket.socket]) -> None:
+    def _start_fronts(
+        self,
+        provisioned: Provisioned,
+        listeners: dict[str, list[socket.socket]],
+        certificate: FrontCertificate,
+    ) -> None:
         for region, spec in provisioned.fronts.items():
             spec_file = self.directory / f"front-{region}.json"
             spec_file.write_text(spec.to_json())
             self.fronts[region] = RegionFront(
-                region, listeners[region], spec_file, self.directory, self.options.time_scale
+                region,
+                listeners[region],
+                spec_file,
+                self.directory,
+                certificate,
+                self.options.time_scale,
             )
             self.fronts[region].start()
         for front in self.fronts.values():
@@ -211,13 +225,15 @@ class Sandbox:
             if address is None:  # not an endpoint check on a sandbox front (metric, calculated)
                 continue
             fqdn = config["FullyQualifiedDomainName"]
+            host, port = address.rsplit(":", 1)
             targets.append(
                 HealthTarget(
                     health_check_id=check["Id"],
-                    url=f"http://{address}{config.get('ResourcePath', '/')}",
+                    url=f"https://{fqdn}:{port}{config.get('ResourcePath', '/')}",
                     host_header=fqdn,
                     interval_seconds=scaled(config["RequestInterval"], self.options.time_scale),
                     failure_threshold=int(config["FailureThreshold"]),
+                    address=host,
                 )
             )
         self.checkers = Route53HealthCheckers(
@@ -246,7 +262,8 @@ class Sandbox:
         )
         ttl = max(1, round(ALIAS_TTL_SECONDS * self.options.time_scale))
         zone = self.emulator.data_plane.zone_name(topology["hostedZoneId"])
-        lookup = dns_lookup(resolver, provisioned.hostname, provisioned.host_map, ttl)
+        doors = {front.address: front.addresses[1:] for front in self.fronts.values()}
+        lookup = dns_lookup(resolver, provisioned.hostname, provisioned.host_map, doors, ttl)
         server = DnsServer(lookup, zone)
         server.start()
         return server

@@ -171,9 +171,14 @@ class SandboxState:
     checkers: int  # Route 53-like checkers per health check
     log_file: str
     version: int = STATE_VERSION
-    # Region -> "127.0.0.x:port": each Region's front on its own loopback address, one port for all.
+    # Region -> "127.0.0.x:port": where each Region's API names (execute-api, its Regional domain
+    # name) resolve to; one port for every front address.
     front_addresses: dict[str, str] = field(default_factory=dict)
     dns: str = ""  # the sandbox's DNS server (Route 53's data plane), "127.0.0.1:port"
+    # Region -> its front doors ("127.0.0.x:port"), which DNS rotates through for the shared name.
+    front_doors: dict[str, list[str]] = field(default_factory=dict)
+    # The bundle of the system's CAs and the sandbox's own, which signed the fronts' certificate.
+    trust_bundle: str = ""
 
     def save(self, directory: Path) -> Path:
         path = directory / STATE_FILE
@@ -213,12 +218,28 @@ class SandboxState:
             config=SANDBOX_CLIENT_CONFIG,
         )  # fmt: skip
 
+    def every_front_address(self) -> list[str]:
+        """Every "host:port" a front listens on: its API names' address, then its front doors."""
+        return [
+            address
+            for region, own in self.front_addresses.items()
+            for address in (own, *self.front_doors.get(region, ()))
+        ]
+
+    def region_of_address(self, host: str) -> str | None:
+        """The Region whose front listens on `host` (an IP address), if any."""
+        for region, own in self.front_addresses.items():
+            for address in (own, *self.front_doors.get(region, ())):
+                if address.rsplit(":", 1)[0] == host:
+                    return region
+        return None
+
     def listening(self) -> list[str]:
-        """Every "host:port" the sandbox listens on: each front on its own loopback address, the
-        rest on 127.0.0.1."""
+        """Every "host:port" the sandbox listens on: each front on its own loopback addresses,
+        the rest on 127.0.0.1."""
         fronts = {f"front:{region}" for region in self.front_addresses}
         others = [f"127.0.0.1:{port}" for name, port in self.ports.items() if name not in fronts]
-        return others + list(self.front_addresses.values())
+        return others + self.every_front_address()
 
     @property
     def audit_log(self) -> str:
@@ -236,4 +257,7 @@ class SandboxState:
         }
         if self.dns:
             environment[SANDBOX_DNS_ENV] = self.dns
+        if self.trust_bundle:
+            # The standard variable OpenSSL (so Python, curl, opsctl) reads its trusted CAs from.
+            environment["SSL_CERT_FILE"] = self.trust_bundle
         return environment

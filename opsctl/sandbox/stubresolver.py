@@ -4,7 +4,8 @@ Like the stub resolver in a player's device, it asks a DNS server for the shared
 record and keeps the answer for its TTL; only then does it ask again. So after a switch a client
 keeps going to the Region it was sent to until its cached answer expires, as on the Internet.
 The server is the sandbox's (dnsserver.py, `$OPSCTL_SANDBOX_DNS`); each Region's front listens on
-its own loopback address, all on one port, so the address alone names the Region.
+its own loopback addresses, all on one port. The request then goes over HTTPS to the answered
+address, with the shared name for TLS (SNI, the certificate's check) and as Host, as a browser's.
 """
 
 from __future__ import annotations
@@ -50,13 +51,13 @@ class CachingStubResolver:
     def __init__(
         self,
         server: str,
-        http_port: int,
+        https_port: int,
         *,
         timeout: float = QUERY_TIMEOUT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.server_host, self.server_port = parse_address(server)
-        self.http_port = http_port
+        self.https_port = https_port
         self.timeout = timeout
         self.clock = clock
         self.queries = 0  # sent to the server (the cache answered the rest)
@@ -99,9 +100,9 @@ class CachingStubResolver:
 
     def resolve(self, hostname: str) -> Endpoint:
         answer = self.lookup(hostname)
+        name = hostname.rstrip(".")
         return Endpoint(
-            base_url=f"http://{answer.address}:{self.http_port}",
-            host_header=hostname.rstrip("."),
+            base_url=f"https://{name}:{self.https_port}", host_header=name, address=answer.address
         )
 
 
@@ -109,7 +110,12 @@ def sandbox_resolver(state: SandboxState) -> CachingStubResolver:
     """A player's resolver for the running sandbox: its DNS server, its fronts' port."""
     if not state.dns:
         raise ResolutionError("this sandbox has no DNS server (started by an older opsctl?)")
-    ports = {parse_address(address)[1] for address in state.front_addresses.values()}
+    return CachingStubResolver(state.dns, front_port(state))
+
+
+def front_port(state: SandboxState) -> int:
+    """The one port every front address of the sandbox listens on."""
+    ports = {parse_address(address)[1] for address in state.every_front_address()}
     if len(ports) != 1:
         raise ResolutionError(f"the sandbox's fronts do not share one port: {sorted(ports)}")
-    return CachingStubResolver(state.dns, ports.pop())
+    return ports.pop()

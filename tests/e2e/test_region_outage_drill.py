@@ -65,6 +65,11 @@ def test_region_outage_drill_end_to_end(sandbox: SandboxState) -> None:
     settled = next(at for label, at in events.items() if label.startswith("DNS switch + TTL"))
     assert failed(drill.timeline.between(lost, settled)) > 0
     assert failed(drill.timeline.between(settled)) == 0
+    # The counts reconcile: every failure is one in flight when the outage hit or one sent
+    # between the outage and DNS switch + TTL, as the measurements say.
+    in_flight = int(measured["requests in flight at the outage, lost with it"].value)
+    window = int(measured["requests failed, outage → DNS switch + TTL"].value.split()[0])
+    assert failed(drill.timeline.samples) == in_flight + window
     served_after = {s.region for s in drill.timeline.between(settled) if s.ok}
     assert served_after == {primary, secondary}
     assert drill.timeline.samples[-1].region == primary

@@ -15,6 +15,7 @@ alarm like CloudWatch would, and name servers answering the shared name by Route
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import random
@@ -37,6 +38,7 @@ from typer.testing import CliRunner, Result
 from opsctl import output
 from opsctl.aws import AwsClients
 from opsctl.cli import app
+from opsctl.dnsquery import ADDRESS_CACHE
 from opsctl.model import Weights
 from opsctl.route53 import read_records
 from opsctl.sandbox.emulator import Emulator
@@ -47,6 +49,7 @@ from opsctl.topology import parse_topology
 from stack_topology import Topology
 from tests.support.aws import create_state_table
 from tests.support.dns import LoopbackDnsServer
+from tests.support.fronts import HttpsFronts
 from tests.support.http import LoopbackServer, QuietHandler
 
 APP = "multi-region-authorizer-primary"
@@ -61,8 +64,6 @@ API_IDS = {"primary": "a1b2c3d4e5", "secondary": "f6g7h8i9j0"}
 LEVER_NAMESPACE = "MultiRegionAuthorizer/Lever"
 LEVER_METRIC = "PrimaryOutOfService"
 LEVER_ALARM = f"{APP}-primary-out-of-service"
-# What each Region's aliasTarget resolves to on the test name servers (documentation ranges).
-TARGET_ADDRESSES = {"primary": "192.0.2.10", "secondary": "198.51.100.10"}
 
 
 def alias_target(region: str) -> str:
@@ -610,13 +611,17 @@ class DataPlane:
       else OK; no data: unchanged);
     - Route 53's name servers: the shared name answered by the rules for weighted records
       (healthy non-zero weights first, then zero weights, else all), the primary unhealthy while
-      the lever alarm is in ALARM; each aliasTarget by its address.
+      the lever alarm is in ALARM, with one of the chosen Region's front doors in turn; each
+      aliasTarget with another of that Region's addresses (as on AWS, never the same ones);
+    - the front doors (`fronts`): HTTPS for the shared name, answering /health with the Region.
 
     It reads the emulator directly (not through any fault proxy), as the data plane does not go
     through the control plane; answers come from the newest snapshot, so they are immediate."""
 
-    def __init__(self, world: World, interval: float = 0.05) -> None:
+    def __init__(self, world: World, fronts: HttpsFronts, interval: float = 0.05) -> None:
         self._world = world
+        self.fronts = fronts
+        self._turn = itertools.count()
         self._interval = interval
         self._weights = world.weights().as_dict()
         self._lever_alarm = world.lever_alarm()
@@ -656,9 +661,9 @@ class DataPlane:
                 self.last_error = error
 
     def answer(self, name: str) -> list[str] | None:
-        targets = {alias_target(region): TARGET_ADDRESSES[role] for role, region in REGIONS.items()}
+        targets = {alias_target(region): role for role, region in REGIONS.items()}
         if name in targets:
-            return [targets[name]]
+            return [self.fronts.own[targets[name]]]
         if name != RECORD_NAME.rstrip("."):
             return None
         weights = self._weights
@@ -667,7 +672,8 @@ class DataPlane:
             r for r in REGIONS if healthy[r]
         ]
         chosen = random.choices(pool, weights=[weights[r] or 1 for r in pool])[0]
-        return [TARGET_ADDRESSES[chosen]]
+        doors = self.fronts.doors[chosen]
+        return [doors[next(self._turn) % len(doors)]]
 
     def close(self) -> None:
         self._stopped.set()
@@ -676,10 +682,33 @@ class DataPlane:
 
 
 @pytest.fixture
-def dataplane(world: World) -> Iterator[DataPlane]:
-    """The World with name servers in its topology and its lever alarm evaluated."""
-    plane = DataPlane(world)
-    world.set_topology({**world.topology_document, "nameServers": [plane.server.address]})
+def https_fronts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpsFronts]:
+    """Both Regions' HTTPS front doors for the shared name, their CA trusted (SSL_CERT_FILE)."""
+    fronts = HttpsFronts(tmp_path / "tls", RECORD_NAME.rstrip("."), REGIONS)
+    monkeypatch.setenv("SSL_CERT_FILE", fronts.trust_bundle)
+    yield fronts
+    fronts.close()
+
+
+@pytest.fixture(autouse=True)
+def _forget_addresses() -> Iterator[None]:
+    """Each test asks its own fronts: no Region remembered from another test's addresses."""
+    ADDRESS_CACHE.clear()
+    yield
+    ADDRESS_CACHE.clear()
+
+
+@pytest.fixture
+def dataplane(world: World, https_fronts: HttpsFronts) -> Iterator[DataPlane]:
+    """The World with name servers and front doors in its topology, its lever alarm evaluated."""
+    plane = DataPlane(world, https_fronts)
+    world.set_topology(
+        {
+            **world.topology_document,
+            "nameServers": [plane.server.address],
+            "httpsPort": https_fronts.port,
+        }
+    )
     yield plane
     plane.close()
 

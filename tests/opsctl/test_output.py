@@ -201,3 +201,34 @@ def test_history_marks_changes_made_with_the_sandbox_emulators_identity() -> Non
     wide = Console(width=400, no_color=True, record=True)
     wide.print(output.history_renderable(records, wide=True))
     assert wide.export_text().count("(ada) on a sandbox") == 1
+
+
+def test_a_drill_shows_the_status_and_its_plans_in_a_few_lines() -> None:
+    from opsctl.readiness import ReadinessReport
+    from opsctl.shift import ShiftPlan
+    from opsctl.status import StatusReport
+    from tests.opsctl.conftest import region_status
+
+    sick = region_status("primary", "us-east-1", healthy=False, alarm="ALARM")
+    report = StatusReport(
+        record_name="auth.example.com.",
+        weights=Weights(100, 0),
+        regions=(sick, region_status("secondary", "us-west-2")),
+        errors=(),
+    )
+    lines = _render_at_80(output.status_brief(report)).splitlines()
+    assert lines[0].startswith("status: primary (us-east-1) serves all traffic, but")
+    assert lines[-1] == '  -> opsctl failover --approve --reason "..."'
+    checks = (
+        Check("health-check", PASS, "healthy"),
+        Check("accelerated-recovery", WARN, "DISABLED", "weights cannot move"),
+    )
+    plan = ShiftPlan(
+        "failover", "secondary", Weights(100, 0), (Weights(0, 100),),
+        ReadinessReport("secondary", "us-west-2", checks), report,
+    )  # fmt: skip
+    brief = " ".join(_render_at_80(output.plan_brief(plan)).split())
+    assert brief == (
+        "failover plan: primary 100 / secondary 0 → primary 0 / secondary 100; "
+        "preflight: 1 pass, 1 warn (accelerated-recovery: DISABLED)"
+    )

@@ -127,7 +127,7 @@ def test_preflight_refuses_an_unready_target(
     result = invoke(runner, world, "failover", "--approve", "--reason", "INC-1")
     assert result.exit_code == 4
     assert check in result.stderr
-    assert "nothing changed (--force overrides)" in result.stderr
+    assert "nothing changed. " in result.stderr and "--force overrides" in result.stderr
     assert world.weights() == Weights(100, 0)
     assert world.audit_lines() == []
 
@@ -504,7 +504,7 @@ def test_a_misrouted_record_refuses_the_shift_unless_forced(
     refused = invoke(runner, world, command, "--approve", "--reason", "INC-5")
     assert_one_line_error(refused, 4, f"preflight refused {command} to ")
     assert MISROUTED in refused.stderr
-    assert "nothing changed (--force overrides)" in refused.stderr
+    assert "nothing changed. " in refused.stderr and "--force overrides" in refused.stderr
     assert world.weights() == weights
     forced = invoke(runner, world, command, "--approve", "--force", "--reason", "INC-5")
     assert forced.exit_code == 0, forced.stderr
@@ -555,3 +555,19 @@ def test_bad_steps_are_refused_with_what_is_wrong(raw: str, message: str) -> Non
     with pytest.raises(InputError, match=message) as refused:
         shift.parse_steps(raw)
     assert refused.value.exit_code == 2
+
+
+def test_a_refused_fallback_says_what_to_wait_for(runner: CliRunner, world: World) -> None:
+    """The primary is back but its health has not cleared yet: the refusal says what to wait for
+    and how to see it, not only that --force would override it."""
+    world.set_weights(0, 100)
+    world.set_health("primary", False)
+    refused = invoke(runner, world, "fallback", "--approve", "--reason", "INC-1 resolved")
+    assert_one_line_error(refused, 4, "preflight refused fallback to primary: health-check")
+    assert (
+        "Wait until its Route 53 health check reports healthy for a whole minute" in refused.stderr
+    )
+    assert "then run it again (`opsctl readiness --role primary` shows each check)" in (
+        refused.stderr
+    )
+    assert world.weights() == Weights(0, 100)

@@ -50,7 +50,7 @@ def _report(**fields: object) -> StatusReport:
         errors=("AWS gave no answer while reading the failure switch",),
         unreadable=("switch:primary",),
         lever=LeverState("alarm", "released", "2026-11-29T07:06:50Z", "OK"),
-        dns=DnsAnswers("auth.example.com", "A", ("ns-1.awsdns-01.org",), {"primary": 8}, {}, ()),
+        dns=DnsAnswers("auth.example.com", "A", ("ns-1.awsdns-01.org",), {"primary": 8}, {}),
     )
     return replace(report, **fields)  # type: ignore[arg-type]
 

@@ -1,7 +1,8 @@
 """An API Gateway-like front for one Region: REST API routing, TOKEN authorizer, Lambda proxy.
 
-Runs as its own process per Region (`python -m opsctl.sandbox.front SPEC_FILE --fd N
---supervisor-pid PID`), so the
+Runs as its own process per Region (`python -m opsctl.sandbox.front SPEC_FILE --fd N [--fd M ...]
+--tls-cert PEM --tls-key PEM --supervisor-pid PID`), serving HTTPS on every address the
+supervisor bound for the Region, so the
 handlers' module-level caches live per Region as they do in per-Region Lambdas. It calls the real
 handlers from `functions/` with REST API event shapes:
 

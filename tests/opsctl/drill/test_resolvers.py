@@ -129,13 +129,14 @@ def test_https_to_the_address_checks_the_certificate_against_the_hostname(
         host, dns_port = server.address.split(":")
         resolver = AuthoritativeResolver([(host, int(dns_port))])
         endpoint = resolver.resolve(HOSTNAME)
-        assert ipaddress.ip_address(endpoint.base_url.removeprefix("https://")).is_loopback
+        assert endpoint.address and ipaddress.ip_address(endpoint.address).is_loopback
         at_port = replace(endpoint, base_url=f"{endpoint.base_url}:{port}")
         served = call_api(HOSTNAME, Fixed(at_port))
         assert (served.status, served.region) == (200, "us-west-2"), served.error
         assert served.body is not None and served.body["host"] == HOSTNAME
-        # Without the hostname as server name the same certificate does not hold for the address.
-        refused = call_api(HOSTNAME, Fixed(replace(at_port, server_name=None)))
+        # Without the hostname for TLS the same certificate does not hold for the address.
+        by_address = replace(at_port, base_url=f"https://{endpoint.address}:{port}", address=None)
+        refused = call_api(HOSTNAME, Fixed(by_address))
         assert refused.status is None and "CERTIFICATE_VERIFY_FAILED" in (refused.error or "")
     finally:
         server.close()

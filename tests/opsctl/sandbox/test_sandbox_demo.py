@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from opsctl.drill.scenario import Scenario
 from opsctl.sandbox import demo
@@ -15,7 +16,7 @@ from opsctl.sandbox import demo
 # Stand-ins for `opsctl sandbox drill`, by scenario: what each prints, how long it takes, its exit.
 STUB = textwrap.dedent(
     """
-    import pathlib, signal, sys, time
+    import json, pathlib, signal, sys, time
     scenario, seconds, code = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
     report = pathlib.Path(sys.argv[4])
     def torn_down(*_):
@@ -27,6 +28,13 @@ STUB = textwrap.dedent(
     print(f"{scenario}: report line 2", flush=True)
     report.mkdir(parents=True)
     (report / "report.md").write_text(f"# {scenario} drill")
+    summary = {"type": "summary", "scenario": scenario, "requests": 120, "failed": 5,
+               "phases": [{"phase": "steady state", "failed": 2}, {"phase": "outage", "failed": 3},
+                          {"phase": "after", "failed": 0}],
+               "measurements": [{"what": "approval → every player served by us-west-2",
+                                 "value": "3.0s", "ok": None},
+                                {"what": "detection", "value": "4.7s", "ok": None}]}
+    (report / "events.jsonl").write_text('{"type": "step"}\\n' + json.dumps(summary) + "\\n")
     sys.exit(code)
     """
 )
@@ -113,3 +121,23 @@ def test_a_drill_past_its_bound_is_told_to_tear_down_and_reported(
     assert "switch: interrupted, sandbox torn down" in captured.out
     assert "did not finish within 1s" in captured.err
     assert runs[1].passed
+
+
+def test_the_summary_of_both_drills_is_the_last_thing_on_stdout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _stub_drills(
+        monkeypatch, {Scenario.SWITCH: (0.0, 0), Scenario.REGION_OUTAGE: (0.0, 1)}, tmp_path
+    )
+    runs = demo.run_demo(tmp_path, 0.05, tmp_path / "Pulumi.primary.yaml")
+    console = Console(width=300, record=True, no_color=True)
+    console.print(demo.demo_summary(runs))
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert lines[0] == "demo summary"
+    assert lines[1].startswith("  switch: passed in ")
+    # The failures by phase add up to the total.
+    assert lines[2] == "    players: 120 requests, 5 failed (2 steady state, 3 outage)"
+    assert lines[3] == "    approval → every player served by us-west-2: 3.0s"
+    assert lines[4] == f"    report: {tmp_path / 'reports' / 'switch' / 'report.md'}"
+    assert lines[5].startswith("  region-outage: FAILED in ")
+    assert not any("detection" in line for line in lines)

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.probe import Endpoint
 from opsctl.sandbox.dnsserver import DnsAnswer, DnsServer
 from opsctl.sandbox.resolver import ResolutionError
 from opsctl.sandbox.stubresolver import CachingStubResolver, sandbox_resolver
@@ -85,13 +86,14 @@ def test_the_stub_resolver_keeps_an_answer_for_its_ttl(server: DnsServer, answer
     clock = Clock()
     resolver = CachingStubResolver(server.address, 8443, clock=clock)
     endpoint = resolver.resolve(SHARED)
-    assert (endpoint.base_url, endpoint.host_header) == ("http://127.0.0.2:8443", SHARED)
+    # HTTPS to the answered address, with the shared name for TLS and as Host.
+    assert endpoint == Endpoint(f"https://{SHARED}:8443", SHARED, "127.0.0.2")
     answers.address = "127.0.0.3"  # DNS now sends players to the other Region
     clock.now += 2.9
-    assert resolver.resolve(SHARED).base_url == "http://127.0.0.2:8443"  # still cached
+    assert resolver.resolve(SHARED).address == "127.0.0.2"  # still cached
     assert resolver.queries == 1
     clock.now += 0.1  # the TTL (3 s) has passed
-    assert resolver.resolve(SHARED).base_url == "http://127.0.0.3:8443"
+    assert resolver.resolve(SHARED).address == "127.0.0.3"
     assert resolver.queries == 2
 
 
@@ -116,14 +118,19 @@ def test_a_sandbox_resolver_uses_the_sandbox_dns_and_the_fronts_port(tmp_path: P
         front_addresses={"us-east-1": "127.0.0.2:8443", "us-west-2": "127.0.0.3:8443"},
     )
     resolver = sandbox_resolver(state)
-    assert (resolver.server_port, resolver.http_port) == (5353, 8443)
+    assert (resolver.server_port, resolver.https_port) == (5353, 8443)
 
 
-def test_sandbox_env_exports_the_dns_server(tmp_path: Path) -> None:
-    replace(make_sandbox_state(tmp_path, pid=1), dns="127.0.0.1:5353").save(tmp_path)
+def test_sandbox_env_exports_the_dns_server_and_the_bundle_trusting_the_sandbox_ca(
+    tmp_path: Path,
+) -> None:
+    bundle = str(tmp_path / "trust-bundle.pem")
+    state = make_sandbox_state(tmp_path, pid=1)
+    replace(state, dns="127.0.0.1:5353", trust_bundle=bundle).save(tmp_path)
     shown = CliRunner().invoke(app, ["sandbox", "env", "--dir", str(tmp_path)])
     assert shown.exit_code == 0
     assert "export OPSCTL_SANDBOX_DNS=127.0.0.1:5353" in shown.stdout.splitlines()
+    assert f"export SSL_CERT_FILE={bundle}" in shown.stdout.splitlines()
 
 
 def test_sandbox_env_points_the_audit_log_into_the_sandbox(tmp_path: Path) -> None:

@@ -80,3 +80,10 @@ def test_make_install_is_a_target(project_root: str) -> None:
             ["make", "-n", "-C", project_root, target], capture_output=True, text=True
         )
         assert dry_run.returncode == 0, dry_run.stderr
+
+
+def test_the_missing_picture_hint_names_the_repository_install() -> None:
+    from opsctl.drill.picture import INSTALL_HINT
+
+    assert "make install" in INSTALL_HINT
+    assert "multi-region-authorizer[" not in INSTALL_HINT

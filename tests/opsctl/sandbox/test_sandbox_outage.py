@@ -8,12 +8,12 @@ tests/e2e.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, 
 from typer.testing import CliRunner
 
 from opsctl.cli import app
+from opsctl.probe import Endpoint, http_exchange
 from opsctl.sandbox.alarmevaluator import AlarmEvaluator
 from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.front.spec import FrontSpec
@@ -42,6 +43,7 @@ from opsctl.sandbox.outagecontroller import OutageController
 from opsctl.sandbox.regionfront import RegionFront, bind_front_listeners
 from opsctl.sandbox.replicator import GlobalTableReplicator
 from opsctl.sandbox.state import SandboxState, hold_supervisor_lock
+from opsctl.sandbox.tlsca import issue_front_certificate
 from tests.opsctl.conftest import make_sandbox_state
 
 
@@ -241,42 +243,64 @@ def test_the_cli_refuses_an_unknown_region_with_exit_2(tmp_path: Path) -> None:
     assert "'mars-1' is not one of the sandbox's Regions" in result.output
 
 
-def _answer(address: str, timeout: float = 3.0) -> str:
-    """What a client sees: an HTTP status, "refused" or "timeout"."""
+SHARED_NAME = "auth.example.com"
+
+
+def _answer(address: str, trust: ssl.SSLContext, timeout: float = 3.0) -> str:
+    """What a client of the shared name sees at `address`: an HTTP status, "refused" or
+    "timeout" (HTTPS, the certificate verified for the shared name)."""
+    host, port = address.rsplit(":", 1)
+    endpoint = Endpoint(f"https://{SHARED_NAME}:{port}", SHARED_NAME, host)
     try:
-        with urllib.request.urlopen(f"http://{address}/", timeout=timeout) as response:
-            return str(response.status)
-    except urllib.error.HTTPError as error:
-        return str(error.code)
-    except urllib.error.URLError as error:
-        return "refused" if isinstance(error.reason, ConnectionRefusedError) else repr(error)
+        status, _ = http_exchange(endpoint, "GET", "/", {}, None, timeout, trust)
+    except ConnectionRefusedError:
+        return "refused"
     except TimeoutError:
         return "timeout"
+    except (OSError, http.client.HTTPException) as error:
+        return repr(error)
+    return str(status)
 
 
 @pytest.fixture
 def front(tmp_path: Path, aws_endpoint: str) -> Iterator[RegionFront]:
-    """A real front process with nothing to serve (every path is a 403), on its own address."""
+    """A real front process with nothing to serve (every path is a 403), on its addresses."""
     spec = FrontSpec(
         region="us-east-1", account_id="123456789012", api_id="a1b2c3d4e5", stage="prod",
         routes=[], functions=[], authorizer=None, endpoint_url=aws_endpoint,
     )  # fmt: skip
     spec_file = tmp_path / "front.json"
     spec_file.write_text(spec.to_json())
-    listener = bind_front_listeners(["us-east-1", "us-west-2"])
-    listener.pop("us-west-2").close()
-    running = RegionFront("us-east-1", listener["us-east-1"], spec_file, tmp_path)
+    listeners = bind_front_listeners(["us-east-1", "us-west-2"])
+    for listener in listeners.pop("us-west-2"):
+        listener.close()
+    certificate = issue_front_certificate(tmp_path, [SHARED_NAME])
+    running = RegionFront("us-east-1", listeners["us-east-1"], spec_file, tmp_path, certificate)
     running.start()
     running.wait_serving()
     yield running
     running.stop()
 
 
+def test_a_front_serves_https_for_the_shared_name_on_every_address(
+    front: RegionFront, tmp_path: Path
+) -> None:
+    trust = ssl.create_default_context(cafile=str(front.certificate.trust_bundle))
+    assert [a.rsplit(":", 1)[0] for a in front.addresses] == [
+        "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5",
+    ]  # fmt: skip
+    assert all(_answer(address, trust) == "403" for address in front.addresses)
+    # A client that does not trust the sandbox's CA is refused the connection.
+    untrusting = ssl.create_default_context(cafile=str(tmp_path / "front-cert.pem"))
+    assert "CERTIFICATE_VERIFY_FAILED" in _answer(front.address, untrusting)
+
+
 def test_a_front_out_refuses_or_hangs_and_serves_again_when_restored(front: RegionFront) -> None:
+    trust = ssl.create_default_context(cafile=str(front.certificate.trust_bundle))
     assert front.address.startswith("127.0.0.2:")
-    assert _answer(front.address) == "403"
+    assert _answer(front.address, trust) == "403"
     front.take_out(OutageMode.REFUSE)
-    assert _answer(front.address) == "refused"
+    assert _answer(front.address, trust) == "refused"
     front.take_out(OutageMode.HANG)
     # The connection is accepted (the kernel completes the handshake), then nothing answers.
     host, port = front.address.rsplit(":", 1)
@@ -286,10 +310,10 @@ def test_a_front_out_refuses_or_hangs_and_serves_again_when_restored(front: Regi
         with pytest.raises(TimeoutError):
             connection.recv(1)
     started = time.monotonic()
-    assert _answer(front.address, timeout=0.5) == "timeout"
+    assert _answer(front.address, trust, timeout=0.5) == "timeout"
     assert time.monotonic() - started >= 0.5
     front.bring_back()
-    assert _answer(front.address) == "403"
+    assert _answer(front.address, trust) == "403"
 
 
 def test_the_cli_takes_a_region_out_shows_it_and_restores_it(

@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from opsctl.sandbox.dnsserver import DnsAnswer
+from opsctl.dnsquery import read_dns, zone_answer, zone_servers
+from opsctl.sandbox.dnsserver import DnsAnswer, DnsServer
 from opsctl.sandbox.resolver import (
     DataPlaneResolver,
     WeightedAnswer,
@@ -17,8 +18,12 @@ from opsctl.sandbox.resolver import (
     considered,
     dns_lookup,
 )
+from stack_topology import parse_document
+from tests.opsctl.conftest import REGIONS, alias_target
+from tests.support.fronts import HttpsFronts
 
 RECORD = "auth.example.com."
+RECORD_NAME = "auth.example.com"
 HOST_MAP = {
     "d-east.execute-api.us-east-1.amazonaws.com": "127.0.0.1:4001",
     "d-west.execute-api.us-west-2.amazonaws.com": "127.0.0.1:4002",
@@ -138,11 +143,82 @@ def test_the_data_plane_resolver_and_dns_lookup_answer_by_health(
     data_plane = FakeDataPlane(records, unhealthy=set())
     fronts = {
         "d-east.execute-api.us-east-1.amazonaws.com": "127.0.0.2:8443",
-        "d-west.execute-api.us-west-2.amazonaws.com": "127.0.0.3:8443",
+        "d-west.execute-api.us-west-2.amazonaws.com": "127.0.0.6:8443",
     }
-    lookup = dns_lookup(DataPlaneResolver(data_plane, "Z", "A"), "auth.example.com", fronts, 3)
-    assert lookup("auth.example.com") == DnsAnswer("127.0.0.2", 3)
+    doors = {
+        "127.0.0.2:8443": ["127.0.0.3:8443", "127.0.0.4:8443"],
+        "127.0.0.6:8443": ["127.0.0.7:8443", "127.0.0.8:8443"],
+    }
+    resolver = DataPlaneResolver(data_plane, "Z", "A")
+    lookup = dns_lookup(resolver, "auth.example.com", fronts, doors, 3)
+    # The shared name rotates through its Region's front doors ...
+    assert [lookup("auth.example.com") for _ in range(3)] == [
+        DnsAnswer("127.0.0.3", 3),
+        DnsAnswer("127.0.0.4", 3),
+        DnsAnswer("127.0.0.3", 3),
+    ]
     data_plane.unhealthy.add("hc-lever")  # the lever engaged: weights untouched
-    assert lookup("auth.example.com") == DnsAnswer("127.0.0.3", 3)
+    assert lookup("auth.example.com") == DnsAnswer("127.0.0.7", 3)
+    # ... and a lookup of the alias target never returns one of them (API Gateway's addresses
+    # are dynamic and shared: only the answered address can tell its Region).
     assert lookup("d-east.execute-api.us-east-1.amazonaws.com") == DnsAnswer("127.0.0.2", 3)
     assert lookup("elsewhere.example.com") is None
+
+
+def test_in_the_sandbox_only_asking_the_answered_address_tells_its_region(
+    https_fronts: HttpsFronts,
+) -> None:
+    """The sandbox's DNS as opsctl meets it: matching the shared name's answers against a lookup
+    of each aliasTarget (the old way) names no Region; asking each answered address does."""
+    records = [
+        {
+            "Name": RECORD_NAME,
+            "Type": "A",
+            "SetIdentifier": region,
+            "Weight": 100 if role == "primary" else 0,
+            "AliasTarget": {"DNSName": alias_target(region) + ".", "HostedZoneId": "Z"},
+        }
+        for role, region in REGIONS.items()
+    ]
+    port = https_fronts.port
+    host_map = {
+        alias_target(region): f"{https_fronts.own[role]}:{port}" for role, region in REGIONS.items()
+    }
+    doors = {
+        f"{https_fronts.own[role]}:{port}": [f"{door}:{port}" for door in https_fronts.doors[role]]
+        for role in REGIONS
+    }
+    resolver = DataPlaneResolver(FakeDataPlane(records, unhealthy=set()), "Z", "A")
+    lookup = dns_lookup(resolver, RECORD_NAME, host_map, doors, ttl=1)
+    with DnsServer(lookup, "example.com.") as server:
+        document = {
+            "version": 1,
+            "app": "app",
+            "hostedZoneId": "Z",
+            "records": [{"name": RECORD_NAME, "type": "A"}],
+            "regions": {
+                role: {
+                    "region": region,
+                    "setIdentifier": region,
+                    "healthCheckId": f"hc-{role}",
+                    "alarmName": f"app-{role}-health",
+                    "failureSwitch": "/app/health/failure-switch",
+                    "aliasTarget": alias_target(region),
+                }
+                for role, region in REGIONS.items()
+            },
+            "nameServers": [server.address],
+            "httpsPort": port,
+        }
+        topology = parse_document(document)
+        answers = read_dns(topology)
+        servers = zone_servers(topology, 1.0)
+        targets = {
+            role: set(zone_answer(alias_target(region), servers, "A", 1.0))
+            for role, region in REGIONS.items()
+        }
+    assert all(targets.values())  # each aliasTarget resolves ...
+    # ... to addresses the shared name is never answered with: the old way names no Region.
+    assert not any(target & set(answers.addresses) for target in targets.values())
+    assert answers.counts == {"primary": 8}
+    assert len(answers.addresses) > 1  # rotating front doors, each asked
