@@ -29,6 +29,8 @@ FAULT_INJECTION_FUNCTIONS = tuple(
 )
 # The Region's own signals; each is one alarm `<app>-<role>-<signal>`.
 REGION_SIGNALS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
+# Not an impairment but a warning ahead of one: alarm `<app>-<role>-certificate-expiry`.
+CERTIFICATE_SIGNAL = "certificate-expiry"
 
 
 @dataclass(frozen=True)

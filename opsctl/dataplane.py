@@ -42,7 +42,7 @@ from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
 from opsctl.shift import ShiftPlan, check_preflight, gate_dwell, plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
-from opsctl.signals import gather, read_deadline
+from opsctl.signals import gather, read_checker_counts, read_deadline
 from opsctl.status import StatusReport, read_status
 from stack_topology import Topology
 
@@ -611,6 +611,7 @@ class _LeverRun:
         alarm_seconds, dns_seconds, dns = self._confirm(deadline, timeout)
         then = None
         if plan.then is not None:  # the release moved no traffic: no dwell before the steps
+            self._route53_released(deadline, timeout)
             then = apply_shift(
                 self.clients,
                 self.topology,
@@ -686,6 +687,39 @@ class _LeverRun:
         self.audit_log.record_outcome(intent.outcome(applied=True, change_id=change_id))
         self.applied.append(f"the lever {after} ({change_id})")
         return change_id
+
+    def _route53_released(self, deadline: float, timeout: float) -> None:
+        """With the control plane up, before any step gives the primary weight: wait (bounded)
+        until Route 53 itself sees the lever's health check healthy (GetHealthCheckStatus on
+        it). The alarm is CloudWatch's view; Route 53 evaluates the metric's stream on its own
+        and may trail it, and DNS proves nothing while the weights keep everything on the
+        secondary."""
+        lever = self.topology.out_of_service
+        assert lever is not None  # require_lever: the topology has one
+        route53 = self.clients.route53()
+
+        def healthy() -> bool:
+            try:
+                counts = read_checker_counts(route53, lever.health_check_id)
+            except OpsctlError:
+                return False
+            # Route 53 counts a check healthy when more than 18% of its checkers do.
+            return counts.total > 0 and counts.healthy / counts.total > 0.18
+
+        try:
+            _poll(
+                f"Route 53 sees the lever's health check {lever.health_check_id} healthy",
+                healthy,
+                self.approval,
+                deadline,
+                self.clock,
+                self.on_poll,
+            )
+        except ChangeTimeoutError as error:
+            raise ChangeTimeoutError(
+                f"the lever was released but {error.message} after {timeout:g}s: no weight was "
+                "given to the primary; run `opsctl status`, then `opsctl fallback` again"
+            ) from None
 
     def _reassert(self) -> None:
         """Publish the engaged lever again once a minute has passed since the last publish, so

@@ -89,6 +89,7 @@ class HealthSettings:
     auth: AuthSettings
     table: TableSettings
     failure_switch_parameter: str
+    authorizer_alias_arn: str  # the alias API Gateway invokes; the canary invokes it too
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> HealthSettings:
@@ -96,6 +97,7 @@ class HealthSettings:
             auth=AuthSettings.from_env(env),
             table=TableSettings.from_env(env),
             failure_switch_parameter=_required(env, "FAILURE_SWITCH_PARAMETER"),
+            authorizer_alias_arn=_required(env, "AUTHORIZER_ALIAS_ARN"),
         )
 
 

@@ -77,9 +77,6 @@ class DrillTarget:
     time_scale: float = 1.0
     checkers: int | None = None  # Route 53 checkers expected to report; None: not known
     alarm_inbox: bool = False  # subscribe a queue to the alarm topic and wait for the notice
-    # The health checks' 500s are most of the primary's requests (the sandbox's light traffic),
-    # so its 5xx alarm, and with it the Region-impaired alarm, must follow the flip.
-    impaired_by_health_checks: bool = False
     dns: str = "system"  # how the players resolve: system | authoritative | sandbox
 
     def approval(self, *, force: bool = False, why: str = "") -> Approval:
@@ -625,6 +622,7 @@ class Drill(abc.ABC):
     def primary_serving_again(self, session: CreatedSession) -> StatusReport:
         self.step("status: the primary serves again")
         report = self.show_status()
+        self.resolver = self.new_resolver()  # a client arriving now: no answer cached from before
         primary = self.topology.primary.region
         answered = probe(self.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
         self.check(

@@ -59,17 +59,22 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
     functions_by_invoke_arn = {}
     functions_by_arn = {}
     functions = []
+    aliases: dict[str, list[str]] = {}
+    for alias in of("aws:lambda/alias:Alias"):
+        aliases.setdefault(alias.inputs["functionName"], []).append(alias.inputs["name"])
     for declared in of("aws:lambda/function:Function"):
         environment = dict((declared.inputs.get("environment") or {}).get("variables") or {})
         if "AUTH_JWKS_URI" in environment:
             # The identity provider's hostname "resolves" to the sandbox IdP.
             environment["AUTH_JWKS_URI"] = jwks_url
+        name = declared.outputs.get("name") or declared.inputs["name"]
         spec = LambdaSpec(
-            name=declared.outputs.get("name") or declared.inputs["name"],
+            name=name,
             handler=declared.inputs["handler"],
             environment={k: str(v) for k, v in environment.items()},
             timeout_seconds=int(declared.inputs.get("timeout") or 3),
             memory_mb=int(declared.inputs.get("memorySize") or 128),
+            aliases=aliases.get(name, []),
         )
         functions.append(spec)
         functions_by_invoke_arn[declared.outputs["invokeArn"]] = spec.name

@@ -15,6 +15,7 @@ class LambdaSpec:
     environment: dict[str, str]
     timeout_seconds: int = 3
     memory_mb: int = 128
+    aliases: list[str] = field(default_factory=list)  # what Invoke accepts as a qualifier
 
 
 @dataclass(frozen=True)
