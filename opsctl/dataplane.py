@@ -661,7 +661,8 @@ class _LeverRun:
         except AuditWriteError as error:
             raise AuditWriteError(f"{error.message}; the lever was not moved") from None
         # PutMetricData has no condition: re-read just before publishing, so of two operators
-        # moving the lever at once the second one sees the first and publishes nothing.
+        # moving the lever at once the second one sees the first and publishes nothing. (A plan
+        # made with the lever already there publishes again on purpose: a re-assertion.)
         now = gather({"lever": lever.read_state}, read_deadline())["lever"].value
         if now is not None and now.state == after and not plan.reassert:
             detail = f"the lever was already {after} (since {now.since}): nothing published"

@@ -371,7 +371,10 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
     lever = plan.lever
     parts: list[RenderableType] = [
         text(f"why the lever: {plan.reason}", style="bold"),
-        text(f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"),
+        text(
+            f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"
+            + (f"; {lever.detail}" if lever.detail else "")
+        ),
         table,
         text(f"expected: {plan.expected}"),
     ]
