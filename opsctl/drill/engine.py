@@ -579,7 +579,13 @@ class Drill(abc.ABC):
         self.step("status: the primary serves, every Region healthy")
         report = self.wait_for(
             "the primary serving with both Regions healthy",
-            lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
+            # Consistent too: every signal (DNS answers, each Region's view of the other) agrees,
+            # which a freshly started or loaded stack may take a few polls to show.
+            lambda r: (
+                r.serving == "primary"
+                and r.consistent
+                and all(self._all_clear(x) for x in r.regions)
+            ),
         )
         output.stdout.print(output.status_brief(report))
         self.check(
