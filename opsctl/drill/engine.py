@@ -452,13 +452,15 @@ class Drill(abc.ABC):
         )
 
     def _all_clear(self, region: RegionStatus) -> bool:
-        """Healthy by the metric, alarm OK, and every checker's latest observation a success."""
+        """Healthy by the metric, alarm OK, every checker's latest observation a success, and
+        the other Region's watcher reaching it."""
         expected = self.target.checkers
         return (
             region.healthy is True
             and region.alarm == "OK"
             and (expected is None or region.checkers_total == expected)
             and region.checkers_healthy == region.checkers_total
+            and _reached(region)
         )
 
     def show_status(self) -> StatusReport:

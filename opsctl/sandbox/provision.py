@@ -133,6 +133,10 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
         for target in of("aws:cloudwatch/eventTarget:EventTarget")
         if target.inputs["arn"] in functions_by_arn
     ]
+    throttle: dict[str, Any] = {}
+    for declared in of("aws:apigateway/methodSettings:MethodSettings"):
+        if declared.inputs.get("methodPath") == "*/*":
+            throttle = declared.inputs.get("settings") or {}
     return FrontSpec(
         region=region,
         account_id=rest_api.outputs["executionArn"].split(":")[4],
@@ -145,6 +149,8 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
         endpoint_url=endpoint_url,
         api_name=rest_api.inputs["name"],
         schedules=schedules,
+        throttle_rate=throttle.get("throttlingRateLimit"),
+        throttle_burst=throttle.get("throttlingBurstLimit"),
     )
 
 

@@ -57,6 +57,10 @@ class FrontSpec:
     custom_domains: list[str] = field(default_factory=list)
     endpoint_url: str = ""
     api_name: str = ""  # the REST API's name: API Gateway's ApiName metric dimension
+    # The stage's default method throttling (`*/*`): each method's own token bucket, shared by
+    # every caller. None: not throttled.
+    throttle_rate: float | None = None
+    throttle_burst: int | None = None
     # The Region's scheduled functions (the peer watcher), run beside the front.
     schedules: list[ScheduleSpec] = field(default_factory=list)
 
@@ -77,6 +81,8 @@ class FrontSpec:
             custom_domains=list(raw["custom_domains"]),
             endpoint_url=raw["endpoint_url"],
             api_name=raw["api_name"],
+            throttle_rate=raw.get("throttle_rate"),
+            throttle_burst=raw.get("throttle_burst"),
             schedules=[ScheduleSpec(**schedule) for schedule in raw.get("schedules", [])],
         )
 
