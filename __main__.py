@@ -40,7 +40,7 @@ settings = load_settings()
 
 providers = create_providers(settings)
 account_id = aws.get_caller_identity_output(
-    opts=pulumi.InvokeOutputOptions(provider=providers.alarm)
+    opts=pulumi.InvokeOutputOptions(provider=providers.reads)
 ).account_id
 zone = aws.route53.get_zone_output(
     name=settings.hosted_zone,

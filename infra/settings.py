@@ -87,6 +87,9 @@ class Settings:
     manage_api_gateway_account: bool
     alarms: AlarmThresholds
     fault_injection: FaultInjectionSettings
+    # A Region the program must not call during this deploy ("" for none): its providers skip
+    # their start-up checks and the account id is read elsewhere (an incident deploy).
+    incident_region: str = ""
 
     # Names other parts rely on (docs/contracts.md); derived here so there is one spelling (the
     # topology model's AppNames for those opsctl finds too).

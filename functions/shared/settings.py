@@ -6,6 +6,7 @@ imports cleanly with an empty environment (cold-start measurement, tests, the lo
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -100,6 +101,18 @@ class HealthSettings:
         )
 
 
+def _is_loopback(address: str) -> bool:
+    """host[:port] on this machine: a loopback name or any 127/8 or ::1 address."""
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+    host = host.strip("[]")
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class WatcherSettings:
     """What the peer watcher watches and how it labels what it sees."""
@@ -123,8 +136,7 @@ class WatcherSettings:
         address = _required(env, "WATCH_PEER_ADDRESS")
         url = _required(env, "WATCH_PEER_URL")
         parts = urlsplit(url)
-        host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
-        loopback_http = parts.scheme == "http" and host in LOOPBACK_HOSTS
+        loopback_http = parts.scheme == "http" and _is_loopback(address)
         if not parts.hostname or not (parts.scheme == "https" or loopback_http):
             raise ConfigurationError(
                 "WATCH_PEER_URL must be an https URL (http only towards a loopback address)"

@@ -59,10 +59,21 @@ class AlarmEvaluator(PeriodicWorker):
         self.sns_by_region = sns_by_region
         self.store = store
         self.time_scale = time_scale
+        # Regions that are out: CloudWatch there neither evaluates nor notifies (as on AWS,
+        # where a Region's outage takes its alarms and SNS with it).
+        self.out: set[str] = set()
         self.tick_seconds = (
             tick_seconds if tick_seconds is not None else max(0.05, 5.0 * time_scale)
         )
         super().__init__("alarm-evaluator", self._tick, self.tick_seconds)
+
+    def isolate(self, region: str) -> None:
+        self.out.add(region)
+
+    def rejoin(self, region: str) -> None:
+        """Evaluation resumes from the datapoints there are (what the Region's CloudWatch
+        received while out stays lost, as the sandbox's API calls to it were refused)."""
+        self.out.discard(region)
 
     def _tick(self) -> None:
         try:
@@ -74,6 +85,8 @@ class AlarmEvaluator(PeriodicWorker):
         """Metric alarms first, then the composite alarms over the states they now have."""
         self.store.refresh()
         for region, cloudwatch in self.cloudwatch_by_region.items():
+            if region in self.out:
+                continue
             states: dict[str, str] = {}
             paginator = cloudwatch.get_paginator("describe_alarms")
             pages = list(paginator.paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"]))

@@ -205,6 +205,13 @@ def evaluate_alarm(
         "threshold": threshold,
         "evaluatedDatapoints": len(shown),
     }
+    if breaching >= to_alarm and not shown:
+        # CloudWatch's words when missing data alone breaches (recentDatapoints stays empty).
+        reason = (
+            f"Threshold Crossed: no datapoints were received for {periods} periods and "
+            f"{breaching} missing datapoints were treated as [Breaching]."
+        )
+        return AlarmEvaluation("ALARM", reason, reason_data)
     if breaching >= to_alarm:
         reason = (
             f"Threshold Crossed: {breaching} out of the last {periods} datapoints {shown} "

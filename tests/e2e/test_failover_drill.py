@@ -142,7 +142,12 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
                                env=sandbox.environment())  # fmt: skip
         assert readiness.returncode == 0, readiness.stderr
         checks = {c["name"]: c for c in json.loads(readiness.stdout)["checks"]}
-        assert {name: c["result"] for name, c in checks.items()} == dict.fromkeys(checks, "pass")
+        # Every check passes but one the sandbox cannot: its zone has no Route 53 accelerated
+        # recovery (a feature of the user's public zone), which readiness warns about.
+        assert {name: c["result"] for name, c in checks.items()} == {
+            **dict.fromkeys(checks, "pass"),
+            "accelerated-recovery": "warn",
+        }
         assert checks["lambda-concurrency-quota"]["value"] == (
             "limit 1000, unreserved 1000 vs limit 1000, unreserved 1000"
         )

@@ -611,3 +611,37 @@ def test_fallback_gives_the_primary_no_weight_before_route53_sees_the_lever_rele
     follower.join(timeout=5)
     assert seen == [Weights(0, 100)]  # the alarm said OK, Route 53 did not yet: no primary weight
     assert world.weights() == Weights(100, 0)
+
+
+@pytest.mark.parametrize("control_plane", [False, True])
+def test_name_servers_unreachable_from_here_are_noticed_at_once_and_said(
+    runner: CliRunner,
+    world: World,
+    dataplane: DataPlane,
+    fault_proxy: FaultProxy,
+    control_plane: bool,
+) -> None:
+    # A corporate network that lets DNS through to its own resolvers only.
+    world.set_topology({**world.topology_document, "nameServers": ["127.0.0.1:9"]})
+    if not control_plane:
+        fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    started = time.monotonic()
+    result = invoke(
+        runner,
+        world,
+        "failover",
+        "--via",
+        "dataplane",
+        "--approve",
+        "--reason",
+        "INC-14",
+        "--timeout",
+        "60",
+        "--json",
+    )
+    assert result.exit_code == 0, (result.stderr, dataplane.last_error)
+    assert time.monotonic() - started < 40  # not the whole --timeout
+    unconfirmed = json.loads(result.stdout)["result"]["dnsUnconfirmed"]
+    assert unconfirmed.startswith("DNS unconfirmed: name servers unreachable from here")
+    # With the control plane up, Route 53's own view of the lever's check confirms it.
+    assert ("Route 53 sees the lever's health check unhealthy" in unconfirmed) is control_plane

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,34 @@ from opsctl.sandbox.front.spec import FrontSpec, RouteSpec
 
 NOT_FOUND_BODY = {"message": "Missing Authentication Token"}
 UNAUTHORIZED_BODY = {"message": "Unauthorized"}
+THROTTLED_BODY = {"message": "Too Many Requests"}
+
+
+class TokenBucket:
+    """API Gateway's throttle for one method: `burst` tokens, refilled at `rate` per second;
+    a request without a token is answered 429 before the authorizer or the integration runs."""
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._clock = clock
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+
 EXPLICIT_DENY_BODY = {
     "Message": "User is not authorized to access this resource with an explicit deny"
 }
@@ -80,6 +109,15 @@ class Front:
         self._custom_domains = {domain.lower().rstrip(".") for domain in spec.custom_domains}
         self._policy_cache: dict[str, CachedPolicy] = {}
         self._cache_lock = threading.Lock()
+        # One bucket per method (route), shared by every caller, as the stage's `*/*` settings
+        # apply to each method separately.
+        self._buckets = {
+            (route.method, route.resource_path): TokenBucket(
+                spec.throttle_rate, spec.throttle_burst
+            )
+            for route in spec.routes
+            if spec.throttle_rate is not None and spec.throttle_burst is not None
+        }
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
@@ -125,6 +163,9 @@ class Front:
                 None,
             )
         route, path_parameters = matched
+        bucket = self._buckets.get((route.method, route.resource_path))
+        if bucket is not None and not bucket.take():
+            return HttpResponse.json(429, THROTTLED_BODY, **{"x-amzn-RequestId": request_id}), route
         authorizer_context: dict[str, Any] = {}
         if route.authorized and self.spec.authorizer is not None:
             method_arn = (

@@ -107,6 +107,8 @@ def test_front_specs_come_from_the_declared_api(provisioned: Provisioned) -> Non
         assert health.environment["AUTHORIZER_ALIAS_ARN"].endswith(f":{authorizer.name}:live")
         assert spec.custom_domains == ["auth.example.com"]
         assert spec.region == region
+        # The stage's `*/*` method throttling: each method's own bucket on the front.
+        assert (spec.throttle_rate, spec.throttle_burst) == (100, 200)
 
 
 def test_recorded_checker_observations_answer_get_health_check_status(
