@@ -330,9 +330,9 @@ def test_fallback_by_the_weights_works_with_the_secondary_region_dark(
     monkeypatch: pytest.MonkeyPatch,
     fault: Fault,
 ) -> None:
-    # A held Region costs this per round of reads; it leaves a loaded machine time to answer the
-    # other Region.
-    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "8")
+    # A held Region costs this per round of reads (two here); it leaves a loaded machine (the
+    # whole suite on two workers) time to answer the other Region.
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "15")
     world.set_weights(0, 100)  # a failover by the weights, then the secondary's Region went dark
     _lever_check_health(world, healthy=True)
     fault_proxy.set_fault(SECONDARY, fault)
