@@ -108,11 +108,15 @@ class Emulator:
         self.stop()
 
 
-def start_emulator(port: int = 0, propagation_seconds: float = 0.0) -> Emulator:
-    """Start moto on 127.0.0.1 (port 0 picks a free one) with the faithful Route 53 layer."""
+def start_emulator(
+    port: int = 0, propagation_seconds: float = 0.0, time_scale: float = 1.0
+) -> Emulator:
+    """Start moto on 127.0.0.1 (port 0 picks a free one) with the faithful Route 53 layer;
+    `time_scale` scales Route 53's lag behind a metric check's data stream."""
     route53 = FaithfulRoute53(propagation_seconds=propagation_seconds)
     health_checks = HealthCheckObservations()
-    data_plane = Route53DataPlane()
+    metrics = CloudWatchStore()
+    data_plane = Route53DataPlane(metrics=metrics, time_scale=time_scale)
     lambda_account = LambdaAccountSettings()
     provisioned_concurrency = ProvisionedConcurrency()
     motopatches.install(
@@ -131,6 +135,7 @@ def start_emulator(port: int = 0, propagation_seconds: float = 0.0) -> Emulator:
         _server=server,
         health_checks=health_checks,
         data_plane=data_plane,
+        metrics=metrics,
         lambda_account=lambda_account,
         provisioned_concurrency=provisioned_concurrency,
     )

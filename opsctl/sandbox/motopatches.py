@@ -63,9 +63,13 @@ def install(
     Route53Response.get_change = lambda self: route53.get_change(self)
 
     # Route 53 GetHealthCheckStatus: moto always answers one healthy checker; Route 53 answers
-    # what each of its checkers last observed (the sandbox's checkers record it).
+    # what each of its checkers last observed (the sandbox's checkers record it), and for a
+    # CLOUDWATCH_METRIC check its own evaluation of the alarm's metric (not the alarm's state).
     def get_health_check_status(self: Route53Response) -> ActionResult:
-        observations = health_checks.observations(self._get_param("HealthCheckId"))
+        health_check_id = self._get_param("HealthCheckId")
+        observations = health_checks.observations(health_check_id)
+        if observations is None:
+            observations = data_plane.metric_check_observations(health_check_id)
         if observations is None:  # nobody probes it: moto's answer
             return _MOTO_GET_HEALTH_CHECK_STATUS(self)
         return ActionResult({"HealthCheckObservations": observations})

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.route53.models import HealthCheck, Route53Backend, route53_backends
 
+from opsctl.sandbox.alarms import MetricStore, evaluate_alarm, statistic_for
 from opsctl.sandbox.route53changes import fqdn, stored_record
 
 
@@ -40,6 +43,12 @@ class HealthCheckObservations:
 
 # InsufficientDataHealthStatus: what a CLOUDWATCH_METRIC check reports while its alarm has no data.
 _INSUFFICIENT_DATA_STATUS = {"Healthy": True, "Unhealthy": False}
+# How far Route 53's evaluation of a CLOUDWATCH_METRIC check trails the metric's data stream
+# (AWS seconds, scaled by the time scale): its own reading of the datapoints, about a minute
+# behind what CloudWatch received.
+METRIC_CHECK_LAG_SECONDS = 60.0
+# The checker Regions GetHealthCheckStatus lists for a metric check (Route 53's own evaluation).
+_METRIC_CHECK_REPORTERS = ("us-east-1", "us-west-1", "eu-west-1")
 
 
 @dataclass
@@ -55,16 +64,23 @@ class Route53DataPlane:
     A check's status, as Route 53 computes it:
     - HTTP/HTTPS/TCP: the sandbox's checkers' verdict (`record_checkers`), healthy until they
       report;
-    - CLOUDWATCH_METRIC: the named alarm's state in its Region (OK healthy, ALARM unhealthy;
-      INSUFFICIENT_DATA as InsufficientDataHealthStatus says: Healthy, Unhealthy or
-      LastKnownStatus, healthy when there is none);
+    - CLOUDWATCH_METRIC: Route 53's own evaluation of the alarm's metric data stream with the
+      alarm's settings (period, statistic, threshold, comparison, evaluation periods),
+      `METRIC_CHECK_LAG_SECONDS` (scaled) behind the stream; the alarm's state (SetAlarmState
+      included) and its TreatMissingData play no part. Without datapoints in the window,
+      InsufficientDataHealthStatus decides: Healthy, Unhealthy or LastKnownStatus (the check's
+      last evaluated status, healthy when there is none);
     - CALCULATED: healthy while at least HealthThreshold of its children are;
     then Inverted flips it and a Disabled check is healthy.
     """
 
+    # The emulator's CloudWatch datapoints (None: no metric check ever has data).
+    metrics: MetricStore | None = None
+    time_scale: float = 1.0
     account_id: str = DEFAULT_ACCOUNT_ID
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _checkers: dict[str, bool] = field(default_factory=dict)
+    _last_metric_status: dict[str, bool] = field(default_factory=dict)
 
     def record_checkers(self, health_check_id: str, healthy: bool) -> None:
         with self._lock:
@@ -80,7 +96,7 @@ class Route53DataPlane:
         if check.disabled:
             return True
         if check.type_ == "CLOUDWATCH_METRIC":
-            status = self._alarm_status(check)
+            status = self._metric_status(health_check_id, check)
         elif check.type_ == "CALCULATED":
             children = check.children or []
             status = sum(self.healthy(child) for child in children) >= int(
@@ -91,20 +107,68 @@ class Route53DataPlane:
                 status = self._checkers.get(health_check_id, True)
         return status != bool(check.inverted)
 
-    def _alarm_status(self, check: HealthCheck) -> bool:
-        identifier = getattr(check, "alarm_identifier", None) or {}
-        backend = cloudwatch_backends[self.account_id].get(identifier.get("Region", ""))
-        alarm = backend.alarms.get(identifier.get("Name", "")) if backend is not None else None
-        state = alarm.state_value if alarm is not None else "INSUFFICIENT_DATA"
+    def _metric_status(self, health_check_id: str, check: HealthCheck) -> bool:
+        state = self._evaluated_state(check, time.time())
         if state in ("OK", "ALARM"):
+            with self._lock:
+                self._last_metric_status[health_check_id] = state == "OK"
             return state == "OK"
         insufficient = getattr(check, "insufficient_data_health_status", None)
         if insufficient in _INSUFFICIENT_DATA_STATUS:
             return _INSUFFICIENT_DATA_STATUS[insufficient]
-        # LastKnownStatus: the alarm's latest OK or ALARM (moto's history keeps each old state).
-        earlier = [entry[3] for entry in (alarm.history if alarm is not None else [])]
-        known = [old for old in earlier if old in ("OK", "ALARM")]
-        return not known or known[-1] == "OK"
+        with self._lock:  # LastKnownStatus
+            return self._last_metric_status.get(health_check_id, True)
+
+    def _evaluated_state(self, check: HealthCheck, now: float) -> str:
+        """OK, ALARM or INSUFFICIENT_DATA: the alarm's settings applied to its metric's
+        datapoints as they stood the lag ago, missing data treated as missing."""
+        identifier = getattr(check, "alarm_identifier", None) or {}
+        region = identifier.get("Region", "")
+        backend = cloudwatch_backends[self.account_id].get(region)
+        alarm = backend.alarms.get(identifier.get("Name", "")) if backend is not None else None
+        if alarm is None or self.metrics is None:
+            return "INSUFFICIENT_DATA"
+        settings = {
+            "Period": alarm.period,
+            "EvaluationPeriods": alarm.evaluation_periods,
+            "DatapointsToAlarm": alarm.datapoints_to_alarm,
+            "Statistic": alarm.statistic,
+            "ExtendedStatistic": alarm.extended_statistic,
+            "ComparisonOperator": alarm.comparison_operator,
+            "Threshold": alarm.threshold,
+            "TreatMissingData": "missing",  # Route 53 ignores the alarm's TreatMissingData
+        }
+        if not alarm.metric_name or statistic_for(settings) is None:
+            return "INSUFFICIENT_DATA"
+        self.metrics.refresh()
+        dimensions = {d.name: d.value for d in alarm.dimensions or []}
+        series = self.metrics.series(region, alarm.namespace, alarm.metric_name, dimensions)
+        if series is None or not series.published:
+            return "INSUFFICIENT_DATA"
+        lag = METRIC_CHECK_LAG_SECONDS * self.time_scale
+        evaluation = evaluate_alarm(settings, series, now - lag, self.time_scale)
+        return evaluation.state if evaluation is not None else "INSUFFICIENT_DATA"
+
+    def metric_check_observations(self, health_check_id: str) -> list[dict[str, Any]] | None:
+        """GetHealthCheckStatus's answer for a CLOUDWATCH_METRIC check: Route 53's own evaluation
+        of the metric, the same from every checker; None for any other check."""
+        check = self._backend().health_checks.get(health_check_id)
+        if check is None or check.type_ != "CLOUDWATCH_METRIC":
+            return None
+        status = (
+            "Success: the alarm's metric is within its threshold"
+            if self.healthy(health_check_id)
+            else "Failure: the alarm's metric breaches its threshold"
+        )
+        checked = datetime.now(UTC)
+        return [
+            {
+                "Region": region,
+                "IPAddress": "127.0.0.1",
+                "StatusReport": {"Status": status, "CheckedTime": checked},
+            }
+            for region in _METRIC_CHECK_REPORTERS
+        ]
 
     def zone_name(self, hosted_zone_id: str) -> str:
         return str(self._backend().get_hosted_zone(hosted_zone_id).name)

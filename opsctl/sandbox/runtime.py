@@ -75,7 +75,8 @@ class Sandbox:
         key_file = self.directory / "idp-key.pem"
         key.save(key_file)
         self.emulator = start_emulator(
-            propagation_seconds=ROUTE53_PROPAGATION_SECONDS * options.time_scale
+            propagation_seconds=ROUTE53_PROPAGATION_SECONDS * options.time_scale,
+            time_scale=options.time_scale,
         )
         # What opsctl and other clients call AWS through; the sandbox's own parts (AWS's data plane)
         # call the emulator directly, so an outage of a Region's API leaves them running.

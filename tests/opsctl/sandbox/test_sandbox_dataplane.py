@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
 import pytest
 
 from opsctl.sandbox.emulator import Emulator
+from opsctl.sandbox.route53dataplane import METRIC_CHECK_LAG_SECONDS
 
 LEVER_ALARM = "app-primary-out-of-service"
 
@@ -68,29 +70,69 @@ def test_a_metric_check_keeps_what_moto_drops(route53: Any, lever_alarm: Any) ->
     assert listed[0]["HealthCheckConfig"]["AlarmIdentifier"]["Name"] == LEVER_ALARM
 
 
-def test_a_metric_check_follows_its_alarm_and_remembers_the_last_known_status(
-    route53: Any, lever_alarm: Any, emulator: Emulator
+# Route 53's lag behind the data stream at this scale: 60 s * 0.005 = 0.3 s, periods of 0.3 s.
+SCALE = 0.005
+
+
+@pytest.fixture
+def scaled(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    monkeypatch.setattr(emulator.data_plane, "time_scale", SCALE)
+    return emulator
+
+
+def publish(cloudwatch: Any, value: float) -> None:
+    cloudwatch.put_metric_data(
+        Namespace="MultiRegionAuthorizer/Lever",
+        MetricData=[{"MetricName": "PrimaryOutOfService",
+                     "Dimensions": [{"Name": "App", "Value": "app"}], "Value": value}],
+    )  # fmt: skip
+
+
+def lag() -> float:
+    return METRIC_CHECK_LAG_SECONDS * SCALE
+
+
+def test_set_alarm_state_does_not_move_a_metric_check(
+    route53: Any, lever_alarm: Any, scaled: Emulator
 ) -> None:
     check_id = metric_check(route53)
-    healthy = emulator.data_plane.healthy
+    set_alarm(lever_alarm, "ALARM")  # an operator's SetAlarmState, no datapoint
+    time.sleep(lag() * 2)
+    assert scaled.data_plane.healthy(check_id)
+    statuses = route53.get_health_check_status(HealthCheckId=check_id)
+    reports = [o["StatusReport"]["Status"] for o in statuses["HealthCheckObservations"]]
+    assert reports and all(report.startswith("Success") for report in reports)
+
+
+def test_a_datapoint_makes_a_metric_check_unhealthy_after_the_lag(
+    route53: Any, lever_alarm: Any, scaled: Emulator
+) -> None:
+    check_id = metric_check(route53)
     set_alarm(lever_alarm, "OK")
-    assert healthy(check_id)
-    set_alarm(lever_alarm, "ALARM")  # the lever engaged
-    assert not healthy(check_id)
-    set_alarm(lever_alarm, "INSUFFICIENT_DATA")
-    assert not healthy(check_id)  # LastKnownStatus: still the ALARM's
+    publish(lever_alarm, 1.0)  # the lever engaged
+    assert scaled.data_plane.healthy(check_id)  # Route 53 has not read it yet
+    time.sleep(lag() + 0.05)
+    assert not scaled.data_plane.healthy(check_id)
+    statuses = route53.get_health_check_status(HealthCheckId=check_id)
+    reports = [o["StatusReport"]["Status"] for o in statuses["HealthCheckObservations"]]
+    assert reports and all(report.startswith("Failure") for report in reports)
+    # The datapoint leaves the window: LastKnownStatus keeps the check unhealthy, although the
+    # alarm (TreatMissingData ignore) and SetAlarmState say otherwise.
     set_alarm(lever_alarm, "OK")
-    set_alarm(lever_alarm, "INSUFFICIENT_DATA")
-    assert healthy(check_id)
+    time.sleep(lag() * 2 + 0.05)
+    assert not scaled.data_plane.healthy(check_id)
+    publish(lever_alarm, 0.0)  # released
+    time.sleep(lag() + 0.05)
+    assert scaled.data_plane.healthy(check_id)
 
 
 @pytest.mark.parametrize(("insufficient", "expected"), [("Healthy", True), ("Unhealthy", False)])
 def test_insufficient_data_takes_the_configured_status(
-    route53: Any, lever_alarm: Any, emulator: Emulator, insufficient: str, expected: bool
+    route53: Any, lever_alarm: Any, scaled: Emulator, insufficient: str, expected: bool
 ) -> None:
     check_id = metric_check(route53, insufficient)
-    set_alarm(lever_alarm, "INSUFFICIENT_DATA")
-    assert emulator.data_plane.healthy(check_id) is expected
+    set_alarm(lever_alarm, "ALARM" if expected else "OK")  # no data: the state plays no part
+    assert scaled.data_plane.healthy(check_id) is expected
 
 
 def test_a_metric_check_on_a_missing_alarm_has_insufficient_data(
@@ -99,14 +141,15 @@ def test_a_metric_check_on_a_missing_alarm_has_insufficient_data(
     assert not emulator.data_plane.healthy(metric_check(route53, "Unhealthy"))
 
 
-def test_inverted_and_disabled_checks(route53: Any, lever_alarm: Any, emulator: Emulator) -> None:
-    set_alarm(lever_alarm, "ALARM")
-    assert emulator.data_plane.healthy(metric_check(route53, "Healthy", Inverted=True))
-    assert emulator.data_plane.healthy(metric_check(route53, "Unhealthy", Disabled=True))
+def test_inverted_and_disabled_checks(route53: Any, lever_alarm: Any, scaled: Emulator) -> None:
+    publish(lever_alarm, 1.0)
+    time.sleep(lag() + 0.05)
+    assert scaled.data_plane.healthy(metric_check(route53, "Healthy", Inverted=True))
+    assert scaled.data_plane.healthy(metric_check(route53, "Unhealthy", Disabled=True))
 
 
 def test_a_calculated_check_counts_its_healthy_children_against_the_threshold(
-    route53: Any, lever_alarm: Any, emulator: Emulator
+    route53: Any, lever_alarm: Any, scaled: Emulator
 ) -> None:
     # The auto-failover shape: the endpoint check AND the lever, both required.
     endpoint, lever = http_check(route53), metric_check(route53)
@@ -120,16 +163,17 @@ def test_a_calculated_check_counts_its_healthy_children_against_the_threshold(
         return str(created["HealthCheck"]["Id"])
 
     both, either = calculated(2), calculated(1)
-    healthy = emulator.data_plane.healthy
-    set_alarm(lever_alarm, "OK")
+    healthy = scaled.data_plane.healthy
     assert healthy(endpoint)  # no checker has reported yet: healthy, as Route 53 starts
     assert healthy(both) and healthy(either)
-    emulator.data_plane.record_checkers(endpoint, False)
+    scaled.data_plane.record_checkers(endpoint, False)
     assert not healthy(both) and healthy(either)
-    set_alarm(lever_alarm, "ALARM")
+    publish(lever_alarm, 1.0)
+    time.sleep(lag() + 0.05)
     assert not healthy(either)
-    emulator.data_plane.record_checkers(endpoint, True)
-    set_alarm(lever_alarm, "OK")
+    scaled.data_plane.record_checkers(endpoint, True)
+    publish(lever_alarm, 0.0)
+    time.sleep(lag() + 0.05)
     assert healthy(both)
 
 
