@@ -52,7 +52,8 @@ from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402
 from opsctl.sandbox.faultproxy import Fault, FaultProxy  # noqa: E402
 from opsctl.status import read_status  # noqa: E402
 from opsctl.topology import load_topology_file  # noqa: E402
-from tests.opsctl.conftest import DataPlane, build_world  # noqa: E402
+from tests.opsctl.conftest import RECORD_NAME, REGIONS, DataPlane, build_world  # noqa: E402
+from tests.support.fronts import HttpsFronts  # noqa: E402
 from tests.support.http import LoopbackServer, QuietHandler  # noqa: E402
 
 
@@ -156,8 +157,17 @@ def lever_failover(emulator: Emulator, runs: int) -> list[LeverRun]:
         emulator.reset()
         with tempfile.TemporaryDirectory() as tmp, FaultProxy(emulator.endpoint_url) as proxy:
             world = build_world(emulator.endpoint_url, Path(tmp))
-            plane = DataPlane(world, interval=0.02)
-            world.set_topology({**world.topology_document, "nameServers": [plane.server.address]})
+            # Each Region's HTTPS front doors: DNS answers are classified by asking them.
+            fronts = HttpsFronts(Path(tmp) / "tls", RECORD_NAME.rstrip("."), REGIONS)
+            os.environ["SSL_CERT_FILE"] = fronts.trust_bundle
+            plane = DataPlane(world, fronts, interval=0.02)
+            world.set_topology(
+                {
+                    **world.topology_document,
+                    "nameServers": [plane.server.address],
+                    "httpsPort": fronts.port,
+                }
+            )
             proxy.set_fault("us-east-1", Fault.HANG)
             os.environ["AWS_ENDPOINT_URL"] = proxy.url
             clients = AwsClients()
@@ -186,6 +196,7 @@ def lever_failover(emulator: Emulator, runs: int) -> list[LeverRun]:
                 )
             )
             plane.close()
+            fronts.close()
             world.close()
     return results
 

@@ -14,6 +14,7 @@ import pulumi
 from infra.lever import OUT_OF_SERVICE_METRIC, out_of_service_dimensions
 from infra.settings import ALARM_REGION, LEVER_METRICS_NAMESPACE, Role, Settings
 from stack_topology import (
+    HealthCheckTiming,
     OutOfService,
     RecordRef,
     RegionTopology,
@@ -102,6 +103,10 @@ def topology_output(
                     for index, server in enumerate(resolved["name_servers"])
                 ),
                 dashboard_url=resolved["dashboard_url"],
+                health_check=HealthCheckTiming(
+                    request_interval=settings.health_check.request_interval,
+                    failure_threshold=settings.health_check.failure_threshold,
+                ),
             )
         )
 

@@ -17,7 +17,7 @@ from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
 from opsctl.dataplane import LeverPlan, LeverResult, apply_lever
-from opsctl.errors import ExitCode
+from opsctl.errors import ExitCode, PreflightRefused
 from opsctl.model import Approval, Weights
 from opsctl.options import Target
 from opsctl.readiness import ReadinessReport
@@ -93,6 +93,26 @@ def plan_then_apply(
     return result
 
 
+def _interval(plan: ShiftPlan | None, asked: float | None, approval: Approval | None) -> float:
+    """--interval, else the dwell the plan's health gate needs; a shorter one is refused before
+    anything changes, unless forced."""
+    dwell = plan.dwell if plan is not None else 0.0
+    if asked is None:
+        return dwell
+    if plan is not None and asked < dwell:
+        short = (
+            f"--interval {asked:g}s is shorter than the {dwell:g}s the health gate needs to see "
+            f"a step ({plan.dwell_basis})"
+        )
+        if approval is None:
+            output.warn(f"warning: {short}; --approve refuses it without --force")
+        elif not approval.force:
+            raise PreflightRefused(f"{short}; nothing changed (--force overrides)")
+        else:
+            output.warn(f"--force overrode: {short}")
+    return asked
+
+
 def _preflight_warnings(preflight: ReadinessReport | None) -> list[str]:
     return [f"{c.name}: {c.value} ({c.detail})" for c in preflight.warnings] if preflight else []
 
@@ -103,11 +123,13 @@ def shift_traffic(
     approval: Approval | None,
     json_output: bool,
     timeout: float,
-    interval: float = 0.0,
+    interval: float | None = None,
 ) -> None:
-    """failover and fallback: plan (weights or lever), then the shared flow, then the messages."""
+    """failover and fallback: plan (weights or lever), then the shared flow, then the messages.
+    `interval` between steps: None for the dwell the plan's health gate needs."""
     clients, topo = target.resolve()
     plan = plan_for(clients, topo)
+    interval = _interval(plan if isinstance(plan, ShiftPlan) else plan.then, interval, approval)
     if isinstance(plan, LeverPlan):
         _lever_shift(clients, topo, plan, approval, json_output, timeout, interval)
         return

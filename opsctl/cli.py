@@ -235,14 +235,16 @@ def fallback(
         ),
     ] = "100",
     interval: Annotated[
-        float,
+        float | None,
         number_option(
             "--interval",
             low=0,
             high=86_400,
-            help="Seconds between steps (health re-checked before each).",
+            help="Seconds between steps (health re-checked before each). Default: what the "
+            "health gate needs to see a step, from the topology's health checks (in the plan); "
+            "a shorter one needs --force.",
         ),
-    ] = 0.0,
+    ] = None,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
     via: ViaOption = Via.auto,

@@ -8,10 +8,15 @@ Region and DNS.
 
 A lever failover engages the lever, then confirms, bounded by the timeout and polling: the alarm
 reads ALARM, and (with name servers in the topology) every DNS answer for the shared name carries
-the secondary's addresses. A fallback after a lever failover, with the control plane up, first
-moves the weights to the secondary (no traffic moves: the lever already sends it there), then
-releases the lever, then runs the usual fallback steps, each gated as usual. Without the control
-plane, `--via dataplane` releases the lever only: every answer goes back to the primary at once.
+the secondary's addresses. Route 53 follows the metric's data stream, not the alarm, and a
+datapoint can arrive late or go unseen: until confirmed, the lever is asserted again (published
+once more) every minute. A failover with the lever engaged but DNS still answering the primary
+asserts it again; it is not a no-op.
+
+A fallback after a lever failover, with the control plane up, first moves the weights to the
+secondary (no traffic moves: the lever already sends it there), then releases the lever, then runs
+the usual fallback steps, each gated as usual. Without the control plane, `--via dataplane`
+releases the lever only: every answer goes back to the primary at once.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from opsctl.lever import (
 )
 from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
-from opsctl.shift import ShiftPlan, check_preflight, plan_failover, plan_fallback
+from opsctl.shift import ShiftPlan, check_preflight, gate_dwell, plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.signals import gather, read_deadline
 from opsctl.status import StatusReport, read_status
@@ -44,6 +49,21 @@ from stack_topology import Topology
 VIA_AUTO, VIA_WEIGHTS, VIA_DATAPLANE = "auto", "weights", "dataplane"
 # Seconds between two looks at the lever's alarm and at DNS while confirming (read at call time).
 CONFIRM_POLL_INTERVAL = 2.0
+# Time to effect on AWS, in seconds (min, max). A CLOUDWATCH_METRIC check has no failure
+# threshold or interval: the alarm's 60 s period plus CloudWatch's evaluation delay (up to about a
+# minute), then Route 53's own evaluation of the metric's data stream (budget 1-2 minutes); the
+# zone's name servers answer accordingly, and resolvers follow within the answer's TTL (60 s for
+# these alias answers). The default --timeout (300 s) covers the name servers' worst case.
+ALARM_SECONDS = (60, 120)
+ROUTE53_EVALUATION_SECONDS = (60, 120)
+ANSWER_TTL_SECONDS = 60
+NAME_SERVERS_SECONDS = (
+    ALARM_SECONDS[0] + ROUTE53_EVALUATION_SECONDS[0],
+    ALARM_SECONDS[1] + ROUTE53_EVALUATION_SECONDS[1],
+)
+# Seconds between two publishes of an engaged lever while DNS does not confirm it: one per minute,
+# the metric's period, so each minute Route 53 evaluates has a datapoint (read at call time).
+REASSERT_INTERVAL = 60.0
 
 
 def control_plane_error(status: StatusReport) -> OpsctlError | None:
@@ -86,6 +106,8 @@ class LeverPlan:
     reconcile: ShiftPlan | None = None
     then: ShiftPlan | None = None
     noop_reason: str | None = None
+    # Engage a lever that is engaged already, because DNS does not follow it: publish anyway.
+    reassert: bool = False
 
     @property
     def noop(self) -> bool:
@@ -103,7 +125,12 @@ class LeverPlan:
                 "the lever already sends it to the secondary)"
                 for w in self.reconcile.steps
             )
-        if self.lever_action == "engage":
+        if self.reassert:
+            out.append(
+                "assert the engaged lever again (publish it once more, then each minute until "
+                "DNS answers the secondary)"
+            )
+        elif self.lever_action == "engage":
             out.append(
                 "engage the lever: every new DNS answer goes to the secondary, whatever the weights"
             )
@@ -114,6 +141,18 @@ class LeverPlan:
         if self.then is not None:
             out.extend(f"weights {w}" for w in self.then.steps)
         return tuple(out)
+
+    @property
+    def expected(self) -> str:
+        """How long the lever takes to show on AWS, in words (for the plan)."""
+        low, high = NAME_SERVERS_SECONDS
+        return (
+            f"on AWS the alarm follows in {ALARM_SECONDS[0] // 60}-{ALARM_SECONDS[1] // 60} min, "
+            f"Route 53's own evaluation of the metric in {ROUTE53_EVALUATION_SECONDS[0] // 60}-"
+            f"{ROUTE53_EVALUATION_SECONDS[1] // 60} min more: the name servers answer after "
+            f"{low // 60}-{high // 60} min, resolvers within the {ANSWER_TTL_SECONDS} s TTL after "
+            "that; --timeout bounds the wait for the name servers"
+        )
 
     def _release_goes(self) -> str:
         """Where a release alone sends traffic: wherever the weights do, once the primary's
@@ -154,6 +193,11 @@ class LeverPlan:
             "noop": self.noop,
             "noopReason": self.noop_reason,
             "preflight": self.preflight.to_json() if self.preflight else None,
+            "expectedSeconds": {
+                "alarm": list(ALARM_SECONDS),
+                "nameServers": list(NAME_SERVERS_SECONDS),
+                "resolvers": [n + ANSWER_TTL_SECONDS for n in NAME_SERVERS_SECONDS],
+            },
         }
 
 
@@ -176,6 +220,8 @@ class LeverResult:
     # False: another change had moved the lever already (re-read just before publishing), so
     # nothing was published and the audit records a no-op.
     published: bool = True
+    # Publishes of the engaged lever after the first, while DNS did not confirm it yet.
+    reasserted: int = 0
 
     @property
     def completed(self) -> bool:
@@ -209,6 +255,7 @@ class LeverResult:
             "then": self.then.to_json() if self.then else None,
             "completed": self.completed,
             "published": self.published,
+            "reasserted": self.reasserted,
         }
 
 
@@ -255,6 +302,19 @@ def _lever_for_plan(
     return status.lever or _lever_when_unreadable(topology, status, audit_log)
 
 
+def _dns_not_following(status: StatusReport) -> str | None:
+    """How DNS shows that Route 53 has not taken an engaged lever; None when it has, or when
+    nothing readable says otherwise. The zone's answers first; without them, Route 53's own view
+    of the lever's health check (healthy: it does not see the lever)."""
+    if status.dns is not None and status.dns.answered:
+        if status.dns.counts.get("secondary", 0) == status.dns.answered:
+            return None
+        return f"DNS still answers {status.dns.summary()}"
+    if status.lever_check_healthy is True:
+        return "Route 53 sees the lever's health check healthy"
+    return None
+
+
 def plan_failover_via(
     clients: AwsClients,
     topology: Topology,
@@ -270,15 +330,29 @@ def plan_failover_via(
             raise _weights_refused(down, "failover")
         return plan_failover(clients, topology, status)
     if status.lever is not None and status.lever.state == ENGAGED:
+        unfollowed = _dns_not_following(status)
+        if unfollowed is None:
+            return LeverPlan(
+                "failover",
+                "secondary",
+                "engage",
+                "the lever is already engaged",
+                status.lever,
+                status,
+                None,
+                noop_reason="the data-plane lever is engaged: all traffic goes to the secondary",
+            )
+        preflight = assess_readiness(clients, topology, "secondary", status)
         return LeverPlan(
             "failover",
             "secondary",
             "engage",
-            "the lever is already engaged",
+            f"the lever is engaged but {unfollowed}: Route 53 has not taken it (a late or "
+            "unseen datapoint)",
             status.lever,
             status,
-            None,
-            noop_reason="the data-plane lever is engaged: all traffic goes to the secondary",
+            preflight,
+            reassert=True,
         )
     if via == VIA_AUTO and down is None:
         return plan_failover(clients, topology, status)
@@ -377,13 +451,10 @@ def plan_fallback_via(
     if current != on_secondary:
         no_checks = ReadinessReport("secondary", topology.secondary.region, ())
         reconcile = ShiftPlan("fallback", "secondary", current, (on_secondary,), no_checks, status)
+    shares = tuple(Weights.primary_share(p) for p in steps)
+    dwell, basis = gate_dwell(topology) if len(shares) > 1 else (0.0, "")
     then = ShiftPlan(
-        "fallback",
-        "primary",
-        on_secondary,
-        tuple(Weights.primary_share(p) for p in steps),
-        preflight,
-        status,
+        "fallback", "primary", on_secondary, shares, preflight, status, (), dwell, basis
     )
     return LeverPlan(
         "fallback",
@@ -405,14 +476,18 @@ def _poll(
     deadline: float,
     clock: Clock,
     on_poll: Callable[[str], None] | None,
+    between: Callable[[], None] | None = None,
 ) -> float:
-    """Poll `check` until true; seconds since the approval. ChangeTimeoutError past deadline."""
+    """Poll `check` until true; seconds since the approval. ChangeTimeoutError past deadline.
+    `between` runs after each look that was not yet true."""
     while True:
         if check():
             return clock.now() - approval.approved_at
         remaining = deadline - clock.now()
         if remaining <= 0:
             raise ChangeTimeoutError(f"not confirmed in time: {what}")
+        if between is not None:
+            between()
         if on_poll is not None:
             on_poll(what)
         clock.sleep(min(CONFIRM_POLL_INTERVAL, remaining))
@@ -495,6 +570,8 @@ class _LeverRun:
         self.clock = clock
         self.on_poll = on_poll
         self.applied: list[str] = []
+        self.published_at = 0.0  # clock time of the lever's last publish
+        self.reasserted = 0
 
     def applied_report(self) -> str:
         return f"applied: {'; '.join(self.applied)} (in the audit log {self.audit_log.path})"
@@ -530,10 +607,10 @@ class _LeverRun:
                 clock.sleep(wait)
         change_id = self._move(actor, overridden)
         lever_seconds = clock.now() - self.approval.approved_at
+        self.published_at = clock.now()
         alarm_seconds, dns_seconds, dns = self._confirm(deadline, timeout)
         then = None
-        if plan.then is not None:
-            clock.sleep(interval)
+        if plan.then is not None:  # the release moved no traffic: no dwell before the steps
             then = apply_shift(
                 self.clients,
                 self.topology,
@@ -554,6 +631,7 @@ class _LeverRun:
             reconcile,
             then,
             published=change_id is not None,
+            reasserted=self.reasserted,
         )
 
     def _move(self, actor: Actor, overridden: tuple[str, ...]) -> str | None:
@@ -562,6 +640,8 @@ class _LeverRun:
         plan, lever = self.plan, self.lever
         engage = plan.lever_action == "engage"
         before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
+        if plan.reassert:
+            before = ENGAGED
         intent = AuditRecord.intent(
             action=plan.action,
             app=self.topology.app,
@@ -582,7 +662,7 @@ class _LeverRun:
         # PutMetricData has no condition: re-read just before publishing, so of two operators
         # moving the lever at once the second one sees the first and publishes nothing.
         now = gather({"lever": lever.read_state}, read_deadline())["lever"].value
-        if now is not None and now.state == after:
+        if now is not None and now.state == after and not plan.reassert:
             detail = f"the lever was already {after} (since {now.since}): nothing published"
             self.audit_log.record_outcome(intent.outcome(applied=False, detail=detail))
             return None
@@ -607,6 +687,22 @@ class _LeverRun:
         self.applied.append(f"the lever {after} ({change_id})")
         return change_id
 
+    def _reassert(self) -> None:
+        """Publish the engaged lever again once a minute has passed since the last publish, so
+        each minute Route 53 evaluates has a datapoint. A publish that fails is tried again at
+        the next look: the first one is already audited and may well have been seen."""
+        if self.clock.now() - self.published_at < REASSERT_INTERVAL:
+            return
+        try:
+            change_id = self.lever.engage()
+        except OpsctlError as failure:
+            if self.on_poll is not None:
+                self.on_poll(f"asserting the lever again failed ({failure.message})")
+            return
+        self.published_at = self.clock.now()
+        self.reasserted += 1
+        self.applied.append(f"the lever asserted again ({change_id})")
+
     def _confirm(
         self, deadline: float, timeout: float
     ) -> tuple[float, float | None, DnsAnswers | None]:
@@ -627,6 +723,8 @@ class _LeverRun:
             named = latest.counts.get(dns_target, 0)
             return latest.answered > 0 and (named == latest.answered if every_answer else named > 0)
 
+        # An engage is asserted until DNS confirms it; a release is not (a 0 never needs it).
+        reassert = self._reassert if engage else None
         try:
             alarm_seconds = _poll(
                 f"{lever.description} reads {wanted_alarm}",
@@ -635,6 +733,7 @@ class _LeverRun:
                 deadline,
                 self.clock,
                 self.on_poll,
+                reassert,
             )
             dns_seconds = None
             if topology.name_servers:
@@ -646,6 +745,7 @@ class _LeverRun:
                     deadline,
                     self.clock,
                     self.on_poll,
+                    reassert,
                 )
         except ChangeTimeoutError as error:
             seen = f"; DNS last answered {answers[-1].summary()}" if answers else ""

@@ -96,7 +96,13 @@ ForceOption = Annotated[
 TimeoutOption = Annotated[
     float,
     number_option(
-        "--timeout", low=1, high=3600, help="Seconds to wait for the change to reach INSYNC."
+        "--timeout",
+        low=1,
+        high=3600,
+        help=(
+            "Seconds to wait for the change to take effect: each weight step to reach INSYNC, "
+            "or the name servers to answer by the lever (2-4 minutes on AWS)."
+        ),
     ),
 ]
 ViaOption = Annotated[

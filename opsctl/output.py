@@ -386,6 +386,8 @@ def plan_renderable(plan: ShiftPlan) -> RenderableType:
     for index, step in enumerate(plan.steps, start=1):
         table.add_row(*_weights_row(f"{index}", step))
     parts: list[RenderableType] = [table]
+    if plan.dwell:
+        parts.append(text(f"dwell between steps: {plan.dwell:g}s by default ({plan.dwell_basis})"))
     parts.extend(text(f"note: {note}", style="yellow") for note in plan.notes)
     if plan.preflight is not None:
         parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
@@ -421,7 +423,11 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
         text(f"why the lever: {plan.reason}", style="bold"),
         text(f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"),
         table,
+        text(f"expected: {plan.expected}"),
     ]
+    if plan.then is not None and plan.then.dwell:
+        dwell = f"{plan.then.dwell:g}s by default ({plan.then.dwell_basis})"
+        parts.append(text(f"dwell between the weight steps: {dwell}"))
     if plan.preflight is not None:
         parts.append(checks_table(plan.preflight.checks, f"preflight: {plan.target_role}"))
     return Group(*parts)
@@ -445,6 +451,8 @@ def lever_result_renderable(result: LeverResult, brief: bool = False) -> Rendera
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
         f"DNS: {dns}",
     ]
+    if result.reasserted:
+        lines.insert(1, f"asserted again {result.reasserted}x (once a minute until DNS followed)")
     if result.dns is not None:
         lines.append(f"each answered address, asked over HTTPS: {result.dns.asked()}")
     parts: list[RenderableType] = [text(line) for line in lines]

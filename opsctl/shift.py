@@ -22,8 +22,12 @@ from opsctl.aws import AwsClients
 from opsctl.errors import InputError, PreflightRefused
 from opsctl.model import Approval, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
+from opsctl.signals import HEALTH_METRIC_PERIOD
 from opsctl.status import StatusReport, read_status
-from stack_topology import Topology
+from stack_topology import HealthCheckTiming, Topology
+
+# A health check's timing when the topology does not carry it: Route 53's defaults.
+DEFAULT_HEALTH_CHECK = HealthCheckTiming(request_interval=30, failure_threshold=3)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,9 @@ class ShiftPlan:
     status: StatusReport
     # What the operator must know beside the steps (e.g. that the lever's state is unknown).
     notes: tuple[str, ...] = ()
+    # Between steps: the seconds the health gate needs before it can judge a step, and why.
+    dwell: float = 0.0
+    dwell_basis: str = ""
 
     @property
     def noop(self) -> bool:
@@ -50,6 +57,7 @@ class ShiftPlan:
             "noop": self.noop,
             "preflight": self.preflight.to_json() if self.preflight else None,
             "notes": list(self.notes),
+            "dwellSeconds": self.dwell or None,
         }
 
 
@@ -84,7 +92,22 @@ def _plan(
     share = current.share(target_role)
     steps = tuple(t for t in targets if t.share(target_role) > share and t != current)
     preflight = assess_readiness(clients, topology, target_role, status) if steps else None
-    return ShiftPlan(action, target_role, current, steps, preflight, status)
+    dwell, basis = gate_dwell(topology) if len(steps) > 1 else (0.0, "")
+    return ShiftPlan(action, target_role, current, steps, preflight, status, (), dwell, basis)
+
+
+def gate_dwell(topology: Topology) -> tuple[float, str]:
+    """How long after a step the health gate can first judge it, and why: the endpoint checks'
+    failures to notice (Route 53's defaults when the topology does not say), then one period of
+    the HealthCheckStatus metric the gate reads."""
+    timing = topology.health_check or DEFAULT_HEALTH_CHECK
+    seconds = timing.seconds_to_notice + HEALTH_METRIC_PERIOD
+    basis = (
+        f"health checks every {timing.request_interval}s x {timing.failure_threshold} failures"
+        f"{'' if topology.health_check else ' (Route 53 defaults)'} + the "
+        f"{HEALTH_METRIC_PERIOD}s HealthCheckStatus period"
+    )
+    return float(seconds), basis
 
 
 def plan_failover(

@@ -193,6 +193,7 @@ def discover_topology(route53: Any, app: str | None = None) -> Topology:
     missing_roles = [role for role in ROLES if role not in by_role]
     if missing_roles:
         raise TopologyError(f"no health check tagged App={app} Role={missing_roles[0]}")
+    primary_check = checks[by_role["primary"]["healthCheckId"]].get("HealthCheckConfig", {})
     zones = {by_role[role].pop("_zone") for role in ROLES}
     record_names = {fqdn(by_role[role].pop("_record")) for role in ROLES}
     if len(zones) != 1 or len(record_names) != 1:
@@ -205,5 +206,10 @@ def discover_topology(route53: Any, app: str | None = None) -> Topology:
             "records": [{"name": record_names.pop(), "type": "A"}],
             "alarmRegion": ALARM_REGION,
             "regions": by_role,
+            # Route 53's defaults where the check does not say (GetHealthCheck always does).
+            "healthCheck": {
+                "requestInterval": primary_check.get("RequestInterval", 30),
+                "failureThreshold": primary_check.get("FailureThreshold", 3),
+            },
         }
     )

@@ -11,6 +11,7 @@ from stack_topology.model import (
     ALARM_REGION,
     ROLES,
     TOPOLOGY_VERSION,
+    HealthCheckTiming,
     NameServer,
     OutOfService,
     RecordRef,
@@ -185,6 +186,39 @@ def _parse_out_of_service(
     return lever
 
 
+# What Route 53 accepts for an endpoint health check (RequestInterval, FailureThreshold).
+REQUEST_INTERVALS = (10, 30)
+FAILURE_THRESHOLDS = range(1, 11)
+
+
+def _parse_health_check(document: Mapping[str, Any]) -> HealthCheckTiming | None:
+    raw = document.get("healthCheck")
+    if raw is None:
+        return None
+    where = "topology: healthCheck"
+    if not isinstance(raw, Mapping):
+        raise TopologyDocumentError(f"{where} must be an object")
+    interval = _whole_number(raw.get("requestInterval"))
+    threshold = _whole_number(raw.get("failureThreshold"))
+    if interval not in REQUEST_INTERVALS:
+        shown = raw.get("requestInterval")
+        raise TopologyDocumentError(f"{where}.requestInterval must be 10 or 30, not {shown!r}")
+    if threshold not in FAILURE_THRESHOLDS:
+        raise TopologyDocumentError(
+            f"{where}.failureThreshold must be an integer from 1 to 10, not "
+            f"{raw.get('failureThreshold')!r}"
+        )
+    assert interval is not None and threshold is not None
+    return HealthCheckTiming(request_interval=interval, failure_threshold=threshold)
+
+
+def _whole_number(value: Any) -> int | None:
+    """An integer, also one a stack output spells as a float (Pulumi's numbers are doubles)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
 def _parse_watch(raw_region: Mapping[str, Any], where: str) -> Watch | None:
     raw = raw_region.get("watch")
     if raw is None:
@@ -280,5 +314,6 @@ def parse_document(document: Any) -> Topology:
         out_of_service=_parse_out_of_service(document, regions[1]),
         name_servers=_parse_name_servers(document),
         dashboard_url=dashboard_url,
+        health_check=_parse_health_check(document),
         https_port=_parse_https_port(document),
     )

@@ -112,6 +112,19 @@ class RegionTopology:
 
 
 @dataclass(frozen=True)
+class HealthCheckTiming:
+    """How often the Regions' endpoint health checks probe, and after how many failures in a row
+    Route 53 calls an endpoint unhealthy: how long a health signal takes to show a change."""
+
+    request_interval: int  # seconds: 10 or 30
+    failure_threshold: int  # 1-10
+
+    @property
+    def seconds_to_notice(self) -> int:
+        return self.request_interval * self.failure_threshold
+
+
+@dataclass(frozen=True)
 class OutOfService:
     """The data-plane lever: a metric in the secondary Region whose alarm fails the primary's
     record health check, so DNS answers the secondary without a Route 53 control-plane call."""
@@ -160,6 +173,10 @@ class Topology:
         default=(), metadata=json_field(omit_empty=True, encode=_name_server_strings)
     )
     dashboard_url: str | None = field(default=None, metadata=json_field(omit_empty=True))
+    # The endpoint health checks' timing; None in topologies written before it was exported.
+    health_check: HealthCheckTiming | None = field(
+        default=None, metadata=json_field(omit_empty=True)
+    )
     # The port the shared name's HTTPS fronts answer on; None (absent) is HTTPS's own, 443.
     https_port: int | None = field(default=None, metadata=json_field(omit_empty=True))
 

@@ -572,6 +572,14 @@ class Drill(abc.ABC):
         self.check(
             report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
         )
+        # The operator's own view of each Region: its healthUrl, probed from this machine.
+        probed = [r for r in report.regions if r.probe is not None]
+        probes = "; ".join(f"{r.region} {r.probe}" for r in probed) or "no healthUrl to probe"
+        self.check(
+            all(r.probe is not None and r.probe.ok for r in probed),
+            f"the direct probe of each healthUrl answers: {probes}",
+            f"the direct probe of a healthUrl does not answer 2xx: {probes}",
+        )
         # The story starts once the players are being served (the fronts' first requests are
         # cold: JWKS fetch, first table reads).
         took = self.wait_until(

@@ -305,6 +305,15 @@ class RegionOutageDrill(Drill):
             f"lever engaged, in the audit log ({result.change_id})",
             f"the failover did {result.lever_action}, not engage",
         )
+        # opsctl's own confirmation: each answered address asked which Region it is, over HTTPS.
+        confirmed = result.dns
+        self.check(
+            confirmed is not None and confirmed.all_name("secondary"),
+            "opsctl confirmed the failover by DNS answers it classified by asking each address: "
+            f"{confirmed.summary() if confirmed else ''}; {confirmed.asked() if confirmed else ''}",
+            "opsctl's DNS confirmation did not name the secondary for every answer: "
+            f"{confirmed.summary() if confirmed else 'no DNS answers'}",
+        )
         return dns_at
 
     def clients_follow(self, lost_at: float, dns_at: float) -> float:

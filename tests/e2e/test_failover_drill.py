@@ -156,6 +156,9 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         "fallback (10%, 50%, 100%)",
     ]
     assert len(drill.report.checks) == len([line for line in said if line.startswith("  ok")])
+    # The operator's direct probe of each healthUrl answers (HTTPS, the sandbox's CA trusted).
+    probed = next(c for c in drill.report.checks if c.startswith("the direct probe"))
+    assert f"{primary} HTTP 200" in probed and f"{secondary} HTTP 200" in probed
 
     # The players played throughout, served by each Region in turn, and the timeline shows who
     # served them around the drill's events; every request of a shift is on it.

@@ -35,6 +35,11 @@ def test_region_outage_drill_end_to_end(sandbox: SandboxState) -> None:
 
     # Every check held, and the drill gave the primary back: nothing left out, weights 100/0.
     assert len(report.checks) == len([line for line in said if line.startswith("  ok")])
+    probed = next(c for c in report.checks if c.startswith("the direct probe"))
+    assert f"{primary} HTTP 200" in probed and f"{secondary} HTTP 200" in probed
+    # opsctl confirmed the lever by DNS answers it classified by asking each answered address.
+    confirmed = next(c for c in report.checks if c.startswith("opsctl confirmed the failover"))
+    assert f"{secondary} (secondary)" in confirmed and "answers: secondary" in confirmed
     assert regions_out(sandbox) == {}
     assert weights_after == {"primary": 100, "secondary": 0}
 

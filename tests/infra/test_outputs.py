@@ -8,6 +8,7 @@ from pathlib import Path
 from infra.mockrun import ProgramRun
 from opsctl.topology import load_topology_file, parse_topology
 from stack_topology import (
+    HealthCheckTiming,
     NameServer,
     OutOfService,
     RecordRef,
@@ -71,6 +72,15 @@ def test_topology_matches_the_contract(default_run: ProgramRun) -> None:
         "nameServers": [ns.rstrip(".") for ns in zone_lookup["nameServers"]],
         "dashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home"
         f"?region=us-east-1#dashboards/dashboard/{APP}",
+        # The endpoint checks' timing, as declared: what opsctl's stepped fallback dwells for.
+        "healthCheck": {
+            "requestInterval": default_run.named("dns-primary-health-check").inputs[
+                "requestInterval"
+            ],
+            "failureThreshold": default_run.named("dns-primary-health-check").inputs[
+                "failureThreshold"
+            ],
+        },
     }
     assert topology == expected
     assert default_run.outputs["url"] == "https://auth.example.com"
@@ -158,6 +168,14 @@ def test_opsctl_reads_back_exactly_what_the_program_declared(
         name_servers=(NameServer("ns-1.awsdns-01.org"), NameServer("ns-2.awsdns-02.net")),
         dashboard_url="https://us-east-1.console.aws.amazon.com/cloudwatch/home"
         f"?region=us-east-1#dashboards/dashboard/{APP}",
+        health_check=HealthCheckTiming(
+            request_interval=default_run.named("dns-primary-health-check").inputs[
+                "requestInterval"
+            ],
+            failure_threshold=default_run.named("dns-primary-health-check").inputs[
+                "failureThreshold"
+            ],
+        ),
     )
     assert read == declared
     # One spelling both ways: writing what was read gives the program's document back.

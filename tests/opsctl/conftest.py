@@ -609,10 +609,15 @@ class DataPlane:
 
     - CloudWatch: the lever alarm takes the newest minute's Maximum of its metric (>= 1: ALARM,
       else OK; no data: unchanged);
+    - Route 53's view of the lever's CLOUDWATCH_METRIC check: its own evaluation of the metric's
+      datapoints, not the alarm (SetAlarmState does not move it): unhealthy when the newest
+      minute it saw data in has a 1, healthy when only 0s, else its last status. Route 53 may
+      miss a datapoint: `lose_engage_datapoints(n)` drops the next n 1s from its view only;
     - Route 53's name servers: the shared name answered by the rules for weighted records
       (healthy non-zero weights first, then zero weights, else all), the primary unhealthy while
-      the lever alarm is in ALARM, with one of the chosen Region's front doors in turn; each
-      aliasTarget with another of that Region's addresses (as on AWS, never the same ones);
+      Route 53 sees the lever's check unhealthy, with one of the chosen Region's front doors in
+      turn; each aliasTarget with another of that Region's addresses (as on AWS, never the same
+      ones);
     - the front doors (`fronts`): HTTPS for the shared name, answering /health with the Region.
 
     It reads the emulator directly (not through any fault proxy), as the data plane does not go
@@ -625,11 +630,39 @@ class DataPlane:
         self._interval = interval
         self._weights = world.weights().as_dict()
         self._lever_alarm = world.lever_alarm()
+        # Route 53's own view of the lever's check, and what it has seen per minute:
+        # minute -> [samples accounted, ones accounted, ones seen].
+        self.lever_check_healthy = True
+        self._minutes: dict[datetime, list[int]] = {}
+        self._to_lose = 0
         self.last_error: Exception | None = None
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         self.server = LoopbackDnsServer(self.answer)
+
+    def lose_engage_datapoints(self, count: int) -> None:
+        """Route 53 will not see the next `count` datapoints of 1 (late, or never listed)."""
+        self._to_lose += count
+
+    def _route53_view(self, points: list[dict[str, Any]]) -> bool:
+        for point in sorted(points, key=lambda p: p["Timestamp"]):
+            accounted = self._minutes.setdefault(point["Timestamp"], [0, 0, 0])
+            new_samples = int(point["SampleCount"]) - accounted[0]
+            new_ones = int(point["Sum"]) - accounted[1]
+            lost = min(new_ones, self._to_lose)
+            self._to_lose -= lost
+            accounted[0] += new_samples
+            accounted[1] += new_ones
+            accounted[2] += new_ones - lost
+        seen = [
+            (minute, counts)
+            for minute, counts in self._minutes.items()
+            if counts[2] or counts[0] > counts[1]  # a seen 1, or a 0
+        ]
+        if not seen:
+            return self.lever_check_healthy  # InsufficientDataHealthStatus LastKnownStatus
+        return max(seen, key=lambda item: item[0])[1][2] == 0
 
     def _evaluate_lever_alarm(self, cloudwatch: Any) -> str:
         end = datetime.now(UTC) + timedelta(minutes=1)
@@ -640,8 +673,9 @@ class DataPlane:
             StartTime=end - timedelta(minutes=10),
             EndTime=end,
             Period=60,
-            Statistics=["Maximum"],
+            Statistics=["Maximum", "Sum", "SampleCount"],
         )["Datapoints"]
+        self.lever_check_healthy = self._route53_view(points)
         state = self._world.lever_alarm()
         if points:
             newest = max(points, key=lambda point: point["Timestamp"])
@@ -667,7 +701,7 @@ class DataPlane:
         if name != RECORD_NAME.rstrip("."):
             return None
         weights = self._weights
-        healthy = {"primary": self._lever_alarm != "ALARM", "secondary": True}
+        healthy = {"primary": self.lever_check_healthy, "secondary": True}
         pool = [r for r in REGIONS if weights[r] > 0 and healthy[r]] or [
             r for r in REGIONS if healthy[r]
         ]

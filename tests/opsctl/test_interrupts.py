@@ -110,7 +110,7 @@ def test_ctrl_c_in_the_health_gate_while_aws_hangs_reports_the_applied_step(
 ) -> None:
     world.set_weights(0, 100)
     process = start_opsctl(
-        world, tmp_path, "fallback", "--steps", "50,100", "--interval", "1", "--approve",
+        world, tmp_path, "fallback", "--steps", "50,100", "--interval", "1", "--force", "--approve",
         "--reason", "recovered",
     )  # fmt: skip
     audit = tmp_path / "audit.jsonl"

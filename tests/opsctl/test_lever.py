@@ -19,6 +19,7 @@ from opsctl.cli import app
 from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via
 from opsctl.model import Approval, Clock, Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from opsctl.shiftapply import DEFAULT_INSYNC_TIMEOUT
 from tests.opsctl.conftest import (
     APP,
     LEVER_METRIC,
@@ -514,3 +515,69 @@ def test_of_two_engages_at_once_the_second_publishes_nothing_and_is_audited_as_a
     assert record["applied"] is False
     assert record["detail"].startswith("the lever was already engaged (since ")
     assert record["detail"].endswith("): nothing published")
+
+
+# Route 53 follows the metric's data stream: the lever is asserted until DNS confirms it -------
+
+
+def test_a_lost_first_datapoint_is_asserted_again_and_still_confirmed(
+    runner: CliRunner,
+    world: World,
+    dataplane: DataPlane,
+    fault_proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("opsctl.dataplane.REASSERT_INTERVAL", 0.3)  # a minute, scaled
+    fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    dataplane.lose_engage_datapoints(1)  # CloudWatch has it; Route 53 never sees it
+    result = invoke(
+        runner, world, "failover", "--approve", "--reason", "INC-11", "--timeout", "30", "--json"
+    )
+    assert result.exit_code == 0, (result.stderr, dataplane.last_error)
+    outcome = json.loads(result.stdout)["result"]
+    assert outcome["reasserted"] >= 1
+    assert outcome["dns"]["answers"] == {"secondary": 8}
+    (record,) = world.audit_outcomes()  # one audited engage; asserting it again is part of it
+    assert record["applied"] and record["after"] == {"lever": "engaged"}
+
+
+def test_failover_with_the_lever_engaged_but_dns_on_the_primary_asserts_it_again(
+    runner: CliRunner,
+    world: World,
+    dataplane: DataPlane,
+    fault_proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("opsctl.dataplane.REASSERT_INTERVAL", 0.3)
+    fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    dataplane.lose_engage_datapoints(1)
+    _engaged_earlier(world)  # the alarm is in ALARM, but Route 53 missed the datapoint
+    assert _dns(runner, world) == {"primary": 8}
+
+    plan = invoke(runner, world, "failover", "--json")
+    assert plan.exit_code == 3, plan.stderr  # not "nothing to do"
+    planned = json.loads(plan.stdout)["plan"]
+    assert planned["reason"].startswith("the lever is engaged but DNS still answers 8/8")
+    assert planned["steps"][0].startswith("assert the engaged lever again")
+
+    result = invoke(runner, world, "failover", "--approve", "--reason", "INC-12", "--timeout", "30")
+    assert result.exit_code == 0, (result.stderr, dataplane.last_error)
+    assert "DNS: 8/8 answers: secondary 8" in result.stdout
+    (record,) = world.audit_outcomes()
+    assert (record["before"], record["after"]) == ({"lever": "engaged"}, {"lever": "engaged"})
+    assert record["applied"] is True  # published, not deduplicated away
+
+
+def test_the_lever_plan_states_the_time_to_effect_and_the_default_timeout_covers_it(
+    runner: CliRunner, world: World, dataplane: DataPlane, fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
+    plan = invoke(runner, world, "failover", "--json")
+    assert plan.exit_code == 3, plan.stderr
+    # No failure threshold x interval: the alarm, then Route 53's evaluation of the stream.
+    expected = json.loads(plan.stdout)["plan"]["expectedSeconds"]
+    assert expected == {"alarm": [60, 120], "nameServers": [120, 240], "resolvers": [180, 300]}
+    assert expected["nameServers"][1] <= DEFAULT_INSYNC_TIMEOUT
+    table = invoke(runner, world, "failover")
+    assert "expected: on AWS the alarm follows in 1-2 min" in table.stdout
+    assert "the name servers answer after 2-4 min" in table.stdout

@@ -19,6 +19,10 @@ from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from tests.opsctl.conftest import REGIONS, DataPlane, World, assert_one_line_error, invoke
 
+# Steps back to back: the emulator's health signals need no dwell (a shorter --interval than the
+# topology's health checks need is refused unless forced).
+NO_DWELL = ("--interval", "0", "--force")
+
 
 def test_plan_only_exits_3_and_changes_nothing(runner: CliRunner, world: World) -> None:
     result = invoke(runner, world, "failover")
@@ -237,8 +241,9 @@ def test_a_change_route53_did_not_confirm_is_settled_by_rereading(
 def test_gradual_fallback_walks_every_step(runner: CliRunner, world: World) -> None:
     world.set_weights(0, 100)
     result = invoke(
-        runner, world, "fallback", "--steps", "10,50,100", "--approve", "--reason", "ok", "--json"
-    )
+        runner, world, "fallback", "--steps", "10,50,100", *NO_DWELL, "--approve", "--reason",
+        "ok", "--json",
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     steps = json.loads(result.stdout)["result"]["steps"]
     assert [s["after"]["primary"] for s in steps] == [10, 50, 100]
@@ -259,7 +264,7 @@ def test_gradual_fallback_stops_on_degradation_leaving_the_last_safe_weights(
 
     monkeypatch.setattr(shiftapply, "submit_change", submit_then_primary_degrades)
     result = invoke(
-        runner, world, "fallback", "--steps", "10,50,100", "--interval", "0", "--approve",
+        runner, world, "fallback", "--steps", "10,50,100", *NO_DWELL, "--approve",
         "--reason", "recovered",
     )  # fmt: skip
     assert result.exit_code == 4
@@ -347,8 +352,8 @@ def test_history_of_an_empty_or_corrupt_log(runner: CliRunner, world: World) -> 
 def test_gradual_fallback_waits_the_interval_between_steps(runner: CliRunner, world: World) -> None:
     world.set_weights(0, 100)
     result = invoke(
-        runner, world, "fallback", "--steps", "50,100", "--interval", "0.5", "--approve",
-        "--reason", "ok", "--json",
+        runner, world, "fallback", "--steps", "50,100", "--interval", "0.5", "--force",
+        "--approve", "--reason", "ok", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     first, second = json.loads(result.stdout)["result"]["steps"]
@@ -358,8 +363,9 @@ def test_gradual_fallback_waits_the_interval_between_steps(runner: CliRunner, wo
 
 def _fallback_in_steps(runner: CliRunner, world: World) -> Any:
     return invoke(
-        runner, world, "fallback", "--steps", "10,50,100", "--approve", "--reason", "recovered"
-    )
+        runner, world, "fallback", "--steps", "10,50,100", *NO_DWELL, "--approve", "--reason",
+        "recovered",
+    )  # fmt: skip
 
 
 def _between_steps(monkeypatch: pytest.MonkeyPatch, action: Any) -> None:
@@ -561,6 +567,38 @@ def test_bad_steps_are_refused_with_what_is_wrong(raw: str, message: str) -> Non
     with pytest.raises(InputError, match=message) as refused:
         shift.parse_steps(raw)
     assert refused.value.exit_code == 2
+
+
+def test_a_gradual_fallback_dwells_by_default_for_what_the_health_gate_needs(
+    runner: CliRunner, world: World
+) -> None:
+    """--steps 10,100 once went from 10% to 100% in seconds, before any health signal could
+    reflect the first step: the dwell defaults to the health checks' time to notice plus the
+    metric's period, is in the plan, and a shorter --interval needs --force."""
+    world.set_weights(0, 100)
+    world.set_topology(
+        {**world.topology_document, "healthCheck": {"requestInterval": 10, "failureThreshold": 2}}
+    )
+    plan = invoke(runner, world, "fallback", "--steps", "10,100")
+    assert plan.exit_code == 3, plan.stderr
+    assert (
+        "dwell between steps: 80s by default (health checks every 10s x 2 failures + the 60s "
+        "HealthCheckStatus period)"
+    ) in plan.stdout
+    planned = invoke(runner, world, "fallback", "--steps", "10,100", "--json")
+    assert json.loads(planned.stdout)["plan"]["dwellSeconds"] == 80
+    short = invoke(
+        runner, world, "fallback", "--steps", "10,100", "--interval", "5", "--approve",
+        "--reason", "x",
+    )  # fmt: skip
+    assert_one_line_error(
+        short,
+        4,
+        "--interval 5s is shorter than the 80s the health gate needs to see a step (health "
+        "checks every 10s x 2 failures + the 60s HealthCheckStatus period); nothing changed "
+        "(--force overrides)",
+    )
+    assert world.weights() == Weights(0, 100) and world.audit_lines() == []
 
 
 def test_a_refused_fallback_says_what_to_wait_for(runner: CliRunner, world: World) -> None:

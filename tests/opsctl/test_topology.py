@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from opsctl.cli import app
 from opsctl.errors import TopologyError
 from opsctl.topology import MAX_TOPOLOGY_BYTES, load_topology_file, parse_topology
-from stack_topology import to_document
+from stack_topology import HealthCheckTiming, to_document
 from tests.opsctl.conftest import APP, World, assert_one_line_error
 
 
@@ -77,6 +77,14 @@ def test_round_trip_through_the_contract_json(world: World) -> None:
             "regions.secondary.apiUrl is not an http\\(s\\) URL with a host",
         ),
         (
+            lambda d: d.update(healthCheck={"requestInterval": 15, "failureThreshold": 3}),
+            "healthCheck.requestInterval must be 10 or 30, not 15",
+        ),
+        (
+            lambda d: d.update(healthCheck={"requestInterval": 30, "failureThreshold": True}),
+            "healthCheck.failureThreshold must be an integer from 1 to 10, not True",
+        ),
+        (
             lambda d: d["regions"]["secondary"].update(healthUrl="ftp://h/health"),
             "regions.secondary.healthUrl is not an http\\(s\\) URL with a host",
         ),
@@ -135,11 +143,13 @@ def test_discovery_by_tags_rebuilds_the_topology(runner: CliRunner, world: World
     discovered = json.loads(result.stdout)
     # Tags name the Regions' checks; the lever, name servers and alias targets need the output
     # (the lever's own tagged check does not confuse discovery). The healthUrl comes from the
-    # health check (the world's topology points at a loopback stand-in instead).
+    # health check (the world's topology points at a loopback stand-in instead), and so does the
+    # checks' timing (10 s x 3 in the world).
     health_urls = [discovered["regions"][role]["healthUrl"] for role in ("primary", "secondary")]
     assert parse_topology(discovered) == replace(
         world.topology,
         out_of_service=None,
+        health_check=HealthCheckTiming(request_interval=10, failure_threshold=3),
         regions=tuple(
             replace(region, alias_target=None, health_url=health_url)
             for region, health_url in zip(world.topology.regions, health_urls, strict=True)
