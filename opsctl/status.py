@@ -367,8 +367,8 @@ class StatusReport:
                 text += "; " + " and ".join(self._why_degraded(r, now) for r in unreachable)
         else:
             text = self._what_serves()
-            dark = [r for r in self.serving_regions if r in self.dark]
-            degraded = [r for r in self.serving_regions if r.degraded and r not in dark]
+            degraded = [r for r in self.serving_regions if r.degraded]
+            dark = [r for r in self.serving_regions if r in self.dark and not r.degraded]
             if dark or degraded:
                 text = f"{text}, but " + " and ".join(
                     [self._why_dark(r, now) for r in dark]

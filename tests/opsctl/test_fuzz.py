@@ -176,6 +176,17 @@ COMMANDS: dict[tuple[str, ...], list[st.SearchStrategy[list[str]]]] = {
         st.one_of(st.just("3f2a9c0e"), texts).map(lambda v: [v]),
     ],
     ("revocations",): [*TARGET, _flag("--json"), _option("--role", ROLES)],
+    # The plan-only path (guard, plan): an approved drill would play for minutes.
+    ("drill",): [
+        *TARGET,
+        _option("--reason", texts),
+        _option("--scenario", st.one_of(st.sampled_from(["switch", "region-outage"]), texts)),
+        _option("--steps", st.one_of(texts, st.lists(numbers, max_size=4).map(",".join))),
+        _option("--interval", numbers),
+        _option("--max-failed", numbers),
+        _option("--max-duration", numbers),
+        _option("--token", texts),
+    ],
     ("history",): [_flag("--json"), _option("--limit", numbers)],
     ("topology",): TARGET,
     ("probe",): [
