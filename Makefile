@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Most tests wait on subprocesses and the emulator, so a worker more than the cores pays off.
 TEST_WORKERS ?= 3
 
-.PHONY: install venv demo test test-fast lint format bench bench-recovery clean
+.PHONY: install venv demo test test-fast lint format lock bench bench-recovery clean
 
 # uv installs in seconds what pip takes a minute and more for; pip remains the fallback.
 $(STAMP): pyproject.toml
@@ -22,6 +22,16 @@ install: $(STAMP)
 	@echo "installed in $(VENV): run $(BIN)/opsctl, or 'source $(BIN)/activate' to put opsctl on PATH"
 
 venv: install
+
+# The functions' resolved dependencies with hashes, from functions/requirements.txt (PyPI only);
+# the Lambda layer is built from the lock and cached by it. Universal: one lock for every runtime.
+lock: $(STAMP)
+	$(BIN)/uv pip compile functions/requirements.txt --universal --python-version 3.12 \
+		--generate-hashes --no-header --quiet --output-file functions/requirements.lock.new
+	{ sed -n '1,3p' functions/requirements.lock; cat functions/requirements.lock.new; } \
+		> functions/requirements.lock.tmp
+	mv functions/requirements.lock.tmp functions/requirements.lock
+	rm functions/requirements.lock.new
 
 # Both drills side by side, each on its own sandbox; their timelines and summaries one after the
 # other. Exit 1 when either fails.

@@ -40,7 +40,7 @@ settings = load_settings()
 
 providers = create_providers(settings)
 account_id = aws.get_caller_identity_output(
-    opts=pulumi.InvokeOutputOptions(provider=providers.alarm)
+    opts=pulumi.InvokeOutputOptions(provider=providers.reads)
 ).account_id
 zone = aws.route53.get_zone_output(
     name=settings.hosted_zone,
@@ -61,7 +61,7 @@ table = GlobalTable(
 code = functions_archive(PROJECT_DIR / "functions")
 dependency_layer_dir = active_layer_builder(PROJECT_DIR).build(
     LayerBuildSpec.for_runtime(
-        PROJECT_DIR / "functions" / "requirements.txt", settings.lambda_runtime
+        PROJECT_DIR / "functions" / "requirements.lock", settings.lambda_runtime
     )
 )
 
@@ -188,6 +188,7 @@ signals = tuple(
         api_name=api.rest_api.name,
         function_names=functions[role].function_names,
         health_check_id=dns.health_checks[role].id,
+        certificate_arn=certificates.certificate_arns[role],
     )
     for role, api in apis.items()
 )

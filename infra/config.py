@@ -218,6 +218,15 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         delay_ms=reader.integer("faultDelayMs", 1, 900_000),
     )
 
+    incident_region = reader.string("incidentRegion", allow_empty=True)
+    reader.check(
+        "incidentRegion",
+        incident_region,
+        lambda r: r in ("", primary, secondary),
+        f"must be empty or one of this stack's Regions, {primary} or {secondary} "
+        f"(got {incident_region!r})",
+    )
+
     settings = Settings(
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
@@ -242,6 +251,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         manage_api_gateway_account=reader.boolean("manageApiGatewayAccount"),
         alarms=alarms,
         fault_injection=fault_injection,
+        incident_region=incident_region,
     )
     check_derived_names(settings)
     check_environment_sizes(settings, reader.key)

@@ -39,6 +39,8 @@ def function_environment(
     function: str,
     fis_configuration_location: pulumi.Input[str] | None = None,
     peer: WatchedPeer | None = None,
+    *,
+    authorizer_alias_arn: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """Every environment variable of `function` (docs/contracts.md); with a FIS configuration
     location (fault injection on, a targeted function), the FIS extension's wiring too; the
@@ -62,6 +64,10 @@ def function_environment(
             env["AUTH_JWKS_PINNED"] = settings.auth.jwks_pinned
     if spec.reads_failure_switch:
         env["FAILURE_SWITCH_PARAMETER"] = settings.failure_switch_parameter
+    if spec.invokes_authorizer:
+        if authorizer_alias_arn is None:
+            raise ValueError(f"the {function} function invokes the authorizer's alias: name it")
+        env["AUTHORIZER_ALIAS_ARN"] = authorizer_alias_arn
     if spec.watches_peer:
         if peer is None:
             raise ValueError(f"the {function} function watches a peer: name it")

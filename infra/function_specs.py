@@ -59,6 +59,9 @@ class FunctionSpec:
     fault_injection_target: bool = False
     # Published and invoked through this alias (provisioned concurrency is configured on it).
     alias: str | None = None
+    # May invoke the authorizer's alias (and only it), named in AUTHORIZER_ALIAS_ARN: the
+    # health function's canary.
+    invokes_authorizer: bool = False
     # May PutMetricData into this CloudWatch namespace (and no other).
     metric_namespace: str | None = None
     # Watches the other Region: declared by `infra.watch` once the other Region's API exists
@@ -93,10 +96,11 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
         handler="functions.health.app.handler",
         # Route 53 gives an HTTPS check 2 s to answer; the health function must stay well inside.
         timeout_seconds=3,
-        # A one-item read probe on the table, and the failure switch.
+        # A one-item read probe on the table, the failure switch, the authorizer's canary.
         table_access=TableAccess(("dynamodb:GetItem",), (HEALTH_PROBE_PARTITION,)),
-        verifies_tokens=True,
+        verifies_tokens=True,  # reports whether signing keys are loadable
         reads_failure_switch=True,
+        invokes_authorizer=True,
         fault_injection_target=True,
     ),
     FunctionSpec(

@@ -12,13 +12,25 @@ from typing import Any
 from infra.environment import CONFIG_KEY_BY_VARIABLE, WatchedPeer, function_environment
 from infra.errors import ConfigError, StackNameError
 from infra.function_specs import SPEC_BY_NAME
-from infra.settings import FAULT_INJECTION_FUNCTIONS, FUNCTIONS, REGION_SIGNALS, ROLES, Settings
+from infra.settings import (
+    CERTIFICATE_SIGNAL,
+    FAULT_INJECTION_FUNCTIONS,
+    FUNCTIONS,
+    REGION_SIGNALS,
+    ROLES,
+    Settings,
+)
 
 # Lambda refuses a function whose environment variables exceed 4 KB in total.
 LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
 # The FIS configuration location is `arn:aws:s3:::<bucket>/FisConfigs/`; bucket names are at most
 # 63 characters, so the size check reserves the longest.
 LONGEST_FIS_CONFIGURATION_LOCATION = "arn:aws:s3:::" + "b" * 63 + "/FisConfigs/"
+# The authorizer alias's ARN, with the longest partition and Region names and a 64-character
+# function name.
+LONGEST_AUTHORIZER_ALIAS_ARN = (
+    "arn:aws-iso-b:lambda:ap-southeast-7:123456789012:function:" + "f" * 64 + ":live"
+)
 # What the watcher connects to: a Regional custom domain's target, `d-<id>.execute-api.<region>.
 # amazonaws.com`; the size check reserves a long id and Region.
 LONGEST_PEER_ADDRESS = "d-" + "x" * 20 + ".execute-api.ap-southeast-5.amazonaws.com"
@@ -58,7 +70,10 @@ def derived_names(settings: Settings) -> list[tuple[str, str, int]]:
         names.append(("API Gateway REST API name", settings.rest_api_name(role), 1024))
         alarms = [settings.health_alarm_name(role), settings.impaired_alarm_name(role)]
         alarms.append(settings.unreachable_alarm_name(role))
-        alarms += [settings.region_alarm_name(role, signal) for signal in REGION_SIGNALS]
+        alarms += [
+            settings.region_alarm_name(role, signal)
+            for signal in (*REGION_SIGNALS, CERTIFICATE_SIGNAL)
+        ]
         names += [("CloudWatch alarm name", alarm, 255) for alarm in alarms]
     return names
 
@@ -94,7 +109,9 @@ def check_environment_sizes(settings: Settings, config_key: Callable[[str], str]
         peer = None
         if SPEC_BY_NAME[function].watches_peer:
             peer = WatchedPeer(ROLES[0], settings.primary_region, LONGEST_PEER_ADDRESS)
-        env: dict[str, Any] = function_environment(settings, function, location, peer)
+        env: dict[str, Any] = function_environment(
+            settings, function, location, peer, authorizer_alias_arn=LONGEST_AUTHORIZER_ALIAS_ARN
+        )
         size = environment_size(env)
         if size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES:
             continue

@@ -15,8 +15,10 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.function_specs import PEER_HEALTHY_METRIC, WATCH_NAMESPACE
+from infra.regional_api import ROUTES
 from infra.settings import (
     ALARM_REGION,
+    CERTIFICATE_SIGNAL,
     METRICS_NAMESPACE,
     PROJECT,
     REGION_SIGNALS,
@@ -33,6 +35,50 @@ PERIOD_SECONDS = 60
 AUTHORIZER_ERROR_METRIC = "AuthorizerError"
 AUTHORIZER_ERROR_REASONS = ("error", "misconfigured")
 AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/environment.py)
+# ACM starts renewing a DNS-validated certificate 60 days before it expires; under this many
+# days left, renewal has been failing for two weeks and someone must act before the custom
+# domain serves an expired certificate (Route 53's HTTPS checks would not notice: they do not
+# validate certificates).
+CERTIFICATE_ALARM_DAYS = 45
+
+
+def served_5xx_share(
+    api_dimensions: dict[str, pulumi.Input[str]],
+) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+    """5XXError / Count over the routes players call, from the stage's detailed metrics (by
+    Method and Resource). The health route is left out: on the idle standby the checkers are
+    its only traffic, so a health failure (a drill included) would read as 100% 5xx and the
+    Region's own signal would merely echo the health check. Missing values count as 0 in
+    CloudWatch's arithmetic; a minute without requests divides by zero and is dropped (missing,
+    not breaching)."""
+    queries = []
+    served = [route for route in ROUTES if route.protected]
+    for index, route in enumerate(served):
+        dimensions = {**api_dimensions, "Method": route.method, "Resource": route.resource_path}
+        for ident, metric_name in ((f"e{index}", "5XXError"), (f"n{index}", "Count")):
+            queries.append(
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id=ident,
+                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                        namespace="AWS/ApiGateway",
+                        metric_name=metric_name,
+                        dimensions=dimensions,
+                        stat="Sum",
+                        period=PERIOD_SECONDS,
+                    ),
+                )
+            )
+    errors = " + ".join(f"e{index}" for index in range(len(served)))
+    requests = " + ".join(f"n{index}" for index in range(len(served)))
+    queries.append(
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id="share",
+            expression=f"({errors}) / ({requests})",
+            label="5xx share of the API's routes",
+            return_data=True,
+        )
+    )
+    return queries
 
 
 def alarm_topic(
@@ -60,6 +106,7 @@ class RegionSignals:
     api_name: pulumi.Input[str]  # API Gateway's ApiName dimension
     function_names: dict[str, str]  # authorizer/api/health -> Lambda function name
     health_check_id: pulumi.Input[str]
+    certificate_arn: pulumi.Input[str]  # the custom domain's certificate in this Region
 
 
 @dataclass(frozen=True)
@@ -99,12 +146,9 @@ class RegionalAlarms(pulumi.ComponentResource):
             aws.cloudwatch.MetricAlarm(
                 f"{name}-api-5xx",
                 name=settings.region_alarm_name(role, "api-5xx"),
-                alarm_description="Share of API requests answered 5xx",
-                namespace="AWS/ApiGateway",
-                metric_name="5XXError",
-                period=PERIOD_SECONDS,
-                dimensions=api_dimensions,
-                statistic="Average",  # the average of 5XXError is the 5xx share
+                alarm_description="Share of API requests answered 5xx (the health route's own "
+                "answers excluded)",
+                metric_queries=served_5xx_share(api_dimensions),
                 threshold=thresholds.api_5xx_rate_percent / 100,
                 comparison_operator="GreaterThanThreshold",
                 **common,
@@ -143,9 +187,11 @@ class RegionalAlarms(pulumi.ComponentResource):
                     ),
                     aws.cloudwatch.MetricAlarmMetricQueryArgs(
                         id="errors",
-                        # No FILL: `+` already counts a reason missing in a minute as 0, and
-                        # FILL would pin a late-arriving newest minute to 0 (CloudWatch's
-                        # warning), so the alarm might never fire.
+                        # No FILL: CloudWatch documents that its arithmetic operators treat
+                        # missing values as 0 ("Metric math syntax and functions"), so `+`
+                        # already counts a reason missing in a minute as 0; FILL would pin a
+                        # late-arriving newest minute to 0 (its own warning) and the alarm
+                        # might never fire.
                         expression=" + ".join(
                             f"e{i}" for i in range(len(AUTHORIZER_ERROR_REASONS))
                         ),
@@ -188,6 +234,25 @@ class RegionalAlarms(pulumi.ComponentResource):
                 **common,
             ),
         ]
+        self.certificate_expiry = aws.cloudwatch.MetricAlarm(
+            f"{name}-{CERTIFICATE_SIGNAL}",
+            name=settings.region_alarm_name(role, CERTIFICATE_SIGNAL),
+            alarm_description=f"The custom domain's ACM certificate in {signals.region} expires "
+            f"in under {CERTIFICATE_ALARM_DAYS} days: its managed renewal is failing",
+            namespace="AWS/CertificateManager",
+            metric_name="DaysToExpiry",
+            dimensions={"CertificateArn": signals.certificate_arn},
+            statistic="Minimum",
+            period=24 * 3600,  # ACM publishes DaysToExpiry once a day
+            evaluation_periods=1,
+            threshold=CERTIFICATE_ALARM_DAYS,
+            comparison_operator="LessThanThreshold",
+            # The first datapoint of a new certificate can take a day: not an alarm.
+            treat_missing_data="missing",
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            opts=child,
+        )
         self.alarm_names = [settings.region_alarm_name(role, signal) for signal in REGION_SIGNALS]
         rule = " OR ".join(f'ALARM("{alarm_name}")' for alarm_name in self.alarm_names)
         self.impaired = aws.cloudwatch.CompositeAlarm(

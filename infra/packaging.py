@@ -1,7 +1,9 @@
 """Lambda packaging: the `functions/` package as code, its third-party deps as a layer.
 
 The dependency layer is built for the Lambda platform (arm64, CPython of the runtime), not the
-build machine, and cached under `build/layers/` by a hash of everything that decides its content.
+build machine, from the lock file (every distribution pinned with its hashes, so a build installs
+exactly the resolved set or fails), and cached under `build/layers/` by a hash of everything that
+decides its content: the resolved set, the Python version and the platform.
 Builds go through the active `LayerBuilder`: `pulumi up` uses `PipLayerBuilder`; the mock runner
 installs a `PlannedLayerBuilder` that only records the pip command it would run.
 """
@@ -29,25 +31,28 @@ COMPLETE_MARKER = ".complete"
 class LayerBuildSpec:
     """What decides a dependency layer's content."""
 
-    requirements: Path
+    lock: Path  # pinned requirements with `--hash`es (functions/requirements.lock)
     python_version: str  # "3.12"
     platform: str = LAMBDA_PLATFORM
     implementation: str = "cp"
 
     @classmethod
-    def for_runtime(cls, requirements: Path, runtime: str) -> LayerBuildSpec:
-        return cls(requirements=requirements, python_version=runtime.removeprefix("python"))
+    def for_runtime(cls, lock: Path, runtime: str) -> LayerBuildSpec:
+        return cls(lock=lock, python_version=runtime.removeprefix("python"))
 
     def content_hash(self) -> str:
-        digest = hashlib.sha256(self.requirements.read_bytes())
+        digest = hashlib.sha256(self.lock.read_bytes())
         digest.update(f"|{self.python_version}|{self.platform}|{self.implementation}".encode())
         return digest.hexdigest()[:16]
 
     def pip_command(self, target: Path) -> list[str]:
-        # Wheels only: a source build would compile for this machine, not for Lambda.
+        # Wheels only: a source build would compile for this machine, not for Lambda. Hashes
+        # required: exactly the locked files, nothing resolved anew.
         return [
             sys.executable, "-m", "pip", "install",
-            "--requirement", str(self.requirements),
+            "--requirement", str(self.lock),
+            "--require-hashes",
+            "--no-deps",
             "--target", str(target),
             "--platform", self.platform,
             "--implementation", self.implementation,

@@ -15,14 +15,31 @@ class Providers:
     secondary: aws.Provider
     # us-east-1: Route 53 (global control plane), its health-check metrics, alarms and topic.
     alarm: aws.Provider
+    # Where the program's own reads go (the account id): a Region not in an incident.
+    reads: aws.Provider
 
     def for_role(self, role: Role) -> aws.Provider:
         return role.pick(self.primary, self.secondary)
 
 
-def create_providers(settings: Settings) -> Providers:
-    return Providers(
-        primary=aws.Provider("primary", region=settings.primary_region),
-        secondary=aws.Provider("secondary", region=settings.secondary_region),
-        alarm=aws.Provider("alarm-region", region=ALARM_REGION),
+def _provider(name: str, region: str, settings: Settings) -> aws.Provider:
+    if region != settings.incident_region:
+        return aws.Provider(name, region=region)
+    # An impaired Region: no call at provider start-up (STS credential check, account id
+    # lookup, instance metadata), so a deploy targeted at the other Region's resources can run.
+    return aws.Provider(
+        name,
+        region=region,
+        skip_credentials_validation=True,
+        skip_requesting_account_id=True,
+        skip_region_validation=True,
+        skip_metadata_api_check=True,
     )
+
+
+def create_providers(settings: Settings) -> Providers:
+    primary = _provider("primary", settings.primary_region, settings)
+    secondary = _provider("secondary", settings.secondary_region, settings)
+    alarm = _provider("alarm-region", ALARM_REGION, settings)
+    reads = secondary if settings.incident_region == ALARM_REGION else alarm
+    return Providers(primary=primary, secondary=secondary, alarm=alarm, reads=reads)

@@ -43,6 +43,11 @@ class Route:
     def slug(self) -> str:
         return _slug(self.path)
 
+    @property
+    def resource_path(self) -> str:
+        """As API Gateway names the resource (its detailed metrics' `Resource` dimension)."""
+        return "/" + "/".join(self.path)
+
 
 # Declared in this order; the deployment's trigger hashes them in it.
 ROUTES: tuple[Route, ...] = (

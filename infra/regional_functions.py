@@ -21,7 +21,7 @@ import pulumi_aws as aws
 from infra.aliases import regional_child
 from infra.environment import function_environment
 from infra.fault_injection import FisLambdaWiring
-from infra.function_specs import FUNCTION_SPECS, FunctionSpec
+from infra.function_specs import AUTHORIZER_ALIAS, FUNCTION_SPECS, FunctionSpec
 from infra.policies import ServiceRole, allow, regional_arn, service_role
 from infra.settings import PROJECT, Role, Settings
 
@@ -86,7 +86,7 @@ class RegionalFunctions(pulumi.ComponentResource):
             code=pulumi.FileArchive(str(args.dependency_layer_dir)),
             compatible_runtimes=[settings.lambda_runtime],
             compatible_architectures=["arm64"],
-            description="Third-party deps of functions/ (functions/requirements.txt), arm64",
+            description="Third-party deps of functions/ (functions/requirements.lock), arm64",
             opts=self._child(),
         )
         self.package = FunctionPackage(
@@ -167,6 +167,7 @@ class RegionalFunctions(pulumi.ComponentResource):
                 self._args.settings,
                 spec.name,
                 fis.configuration_location if fis is not None else None,
+                authorizer_alias_arn=self.package.authorizer_alias_arn,
             ),
             extra_layers=[fis.extension_layer_arn] if fis is not None else [],
             opts=self._child(depends_on=[*self._args.depends_on, self.log_groups[spec.name]]),
@@ -184,6 +185,15 @@ class FunctionPackage:
     table_arn: pulumi.Input[str]  # this Region's replica
     code: pulumi.Archive
     layer_arn: pulumi.Input[str]
+
+    @property
+    def authorizer_alias_arn(self) -> pulumi.Output[str]:
+        """The alias API Gateway invokes the authorizer through (the health canary's target),
+        known before the alias exists, so its caller does not wait for it."""
+        name = self.settings.function_name("authorizer")
+        return regional_arn(
+            "lambda", self.region, self.account_id, f"function:{name}:{AUTHORIZER_ALIAS}"
+        )
 
 
 def function_log_group(
@@ -234,6 +244,8 @@ def function_role(
                 [regional_arn("ssm", package.region, package.account_id, parameter)],
             )
         )
+    if spec.invokes_authorizer:
+        statements.append(allow(["lambda:InvokeFunction"], [package.authorizer_alias_arn]))
     if fis is not None:
         # The FIS extension polls its fault configuration from this prefix.
         statements.append(

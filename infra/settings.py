@@ -29,6 +29,8 @@ FAULT_INJECTION_FUNCTIONS = tuple(
 )
 # The Region's own signals; each is one alarm `<app>-<role>-<signal>`.
 REGION_SIGNALS = ("api-5xx", "api-p99-latency", "authorizer-errors", "lambda-throttles")
+# Not an impairment but a warning ahead of one: alarm `<app>-<role>-certificate-expiry`.
+CERTIFICATE_SIGNAL = "certificate-expiry"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ class Settings:
     manage_api_gateway_account: bool
     alarms: AlarmThresholds
     fault_injection: FaultInjectionSettings
+    # A Region the program must not call during this deploy ("" for none): its providers skip
+    # their start-up checks and the account id is read elsewhere (an incident deploy).
+    incident_region: str = ""
 
     # Names other parts rely on (docs/contracts.md); derived here so there is one spelling (the
     # topology model's AppNames for those opsctl finds too).

@@ -551,6 +551,11 @@ def _drill_target(
 
     reason = approval.reason if approval is not None else DRILL_REASON
     if sandbox:
+        if any(given is not None for given in tokens) or dns is not DrillDns.system:
+            raise InputError(
+                "--sandbox plays through the sandbox's DNS with its IdP's tokens: "
+                "drop --token, --token-file, --token-command and --dns"
+            )
         from opsctl.sandbox.rehearsal import sandbox_environment, sandbox_target
         from opsctl.sandbox.state import SandboxState, SandboxStateError, sandbox_dir
 

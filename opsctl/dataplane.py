@@ -27,7 +27,7 @@ from typing import Any
 
 from opsctl.audit import Actor, AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.aws import AwsClients
-from opsctl.dnsquery import DnsAnswers, read_dns
+from opsctl.dnsquery import DnsAnswers, NameServersUnreachable, read_dns
 from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, OpsctlError
 from opsctl.lever import (
     ENGAGED,
@@ -42,7 +42,7 @@ from opsctl.model import Approval, Clock, Weights
 from opsctl.readiness import ReadinessReport, assess_readiness
 from opsctl.shift import ShiftPlan, check_preflight, gate_dwell, plan_failover, plan_fallback
 from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
-from opsctl.signals import gather, read_deadline
+from opsctl.signals import gather, read_checker_counts, read_deadline
 from opsctl.status import StatusReport, read_status
 from stack_topology import Topology
 
@@ -222,6 +222,8 @@ class LeverResult:
     published: bool = True
     # Publishes of the engaged lever after the first, while DNS did not confirm it yet.
     reasserted: int = 0
+    # Why DNS could not confirm it (no name server answers from here), and what did instead.
+    dns_unconfirmed: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -256,6 +258,7 @@ class LeverResult:
             "completed": self.completed,
             "published": self.published,
             "reasserted": self.reasserted,
+            "dnsUnconfirmed": self.dns_unconfirmed,
         }
 
 
@@ -572,6 +575,7 @@ class _LeverRun:
         self.applied: list[str] = []
         self.published_at = 0.0  # clock time of the lever's last publish
         self.reasserted = 0
+        self.dns_unconfirmed: str | None = None  # why DNS could not confirm the lever
 
     def applied_report(self) -> str:
         return f"applied: {'; '.join(self.applied)} (in the audit log {self.audit_log.path})"
@@ -611,6 +615,7 @@ class _LeverRun:
         alarm_seconds, dns_seconds, dns = self._confirm(deadline, timeout)
         then = None
         if plan.then is not None:  # the release moved no traffic: no dwell before the steps
+            self._route53_released(deadline, timeout)
             then = apply_shift(
                 self.clients,
                 self.topology,
@@ -632,6 +637,7 @@ class _LeverRun:
             then,
             published=change_id is not None,
             reasserted=self.reasserted,
+            dns_unconfirmed=self.dns_unconfirmed,
         )
 
     def _move(self, actor: Actor, overridden: tuple[str, ...]) -> str | None:
@@ -660,7 +666,8 @@ class _LeverRun:
         except AuditWriteError as error:
             raise AuditWriteError(f"{error.message}; the lever was not moved") from None
         # PutMetricData has no condition: re-read just before publishing, so of two operators
-        # moving the lever at once the second one sees the first and publishes nothing.
+        # moving the lever at once the second one sees the first and publishes nothing. (A plan
+        # made with the lever already there publishes again on purpose: a re-assertion.)
         now = gather({"lever": lever.read_state}, read_deadline())["lever"].value
         if now is not None and now.state == after and not plan.reassert:
             detail = f"the lever was already {after} (since {now.since}): nothing published"
@@ -686,6 +693,48 @@ class _LeverRun:
         self.audit_log.record_outcome(intent.outcome(applied=True, change_id=change_id))
         self.applied.append(f"the lever {after} ({change_id})")
         return change_id
+
+    def _route53_sees(
+        self, healthy: bool, deadline: float, between: Callable[[], None] | None = None
+    ) -> None:
+        """Poll, bounded by the deadline, until Route 53 itself (GetHealthCheckStatus, with the
+        control plane up) sees the lever's health check `healthy` or not: Route 53 evaluates
+        the metric's stream on its own and may trail the alarm. ChangeTimeoutError past it."""
+        lever = self.topology.out_of_service
+        assert lever is not None  # require_lever: the topology has one
+        route53 = self.clients.route53()
+
+        def seen() -> bool:
+            try:
+                counts = read_checker_counts(route53, lever.health_check_id)
+            except OpsctlError:
+                return False
+            # Route 53 counts a check healthy when more than 18% of its checkers do.
+            now = counts.total > 0 and counts.healthy / counts.total > 0.18
+            return now == healthy
+
+        _poll(
+            f"Route 53 sees the lever's health check {lever.health_check_id} "
+            f"{'healthy' if healthy else 'unhealthy'}",
+            seen,
+            self.approval,
+            deadline,
+            self.clock,
+            self.on_poll,
+            between,
+        )
+
+    def _route53_released(self, deadline: float, timeout: float) -> None:
+        """With the control plane up, before any step gives the primary weight: Route 53 itself
+        must see the lever's health check healthy. The alarm is CloudWatch's view, and DNS
+        proves nothing while the weights keep everything on the secondary."""
+        try:
+            self._route53_sees(True, deadline)
+        except ChangeTimeoutError as error:
+            raise ChangeTimeoutError(
+                f"the lever was released but {error.message} after {timeout:g}s: no weight was "
+                "given to the primary; run `opsctl status`, then `opsctl fallback` again"
+            ) from None
 
     def _reassert(self) -> None:
         """Publish the engaged lever again once a minute has passed since the last publish, so
@@ -713,10 +762,14 @@ class _LeverRun:
         wanted_alarm = "ALARM" if engage else "OK"
         dns_target, every_answer = plan.dns_expected
         answers: list[DnsAnswers] = []
+        unreachable: list[NameServersUnreachable] = []
 
         def dns_follows() -> bool:
             try:
                 answers.append(read_dns(topology))
+            except NameServersUnreachable as error:
+                unreachable.append(error)
+                return True  # nothing to wait for: no name server answers from here
             except OpsctlError:
                 return False
             latest = answers[-1]
@@ -747,6 +800,17 @@ class _LeverRun:
                     self.on_poll,
                     reassert,
                 )
+            if unreachable:
+                dns_seconds = None
+                why = unreachable[0].message
+                self.dns_unconfirmed = "DNS unconfirmed: name servers unreachable from here"
+                self.dns_unconfirmed += f" ({why})"
+                if plan.status.weights is not None and plan.then is None:
+                    # The control plane answers: Route 53's own view of the lever's check.
+                    self._route53_sees(not engage, deadline, reassert)
+                    self.dns_unconfirmed += "; Route 53 sees the lever's health check " + (
+                        "unhealthy" if engage else "healthy"
+                    )
         except ChangeTimeoutError as error:
             seen = f"; DNS last answered {answers[-1].summary()}" if answers else ""
             raise ChangeTimeoutError(

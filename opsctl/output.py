@@ -421,7 +421,10 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
     lever = plan.lever
     parts: list[RenderableType] = [
         text(f"why the lever: {plan.reason}", style="bold"),
-        text(f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"),
+        text(
+            f"lever now: {lever.state} (alarm {_dash(lever.alarm)}, since {_dash(lever.since)})"
+            + (f"; {lever.detail}" if lever.detail else "")
+        ),
         table,
         text(f"expected: {plan.expected}"),
     ]
@@ -436,11 +439,12 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
 def lever_result_renderable(result: LeverResult, brief: bool = False) -> RenderableType:
     """The lever's change and its confirmation; `brief`: its weight shifts in a line each."""
     alarm = "ALARM" if result.lever_action == "engage" else "OK"
-    dns = (
-        f"{result.dns.summary()} after {result.approval_to_dns_seconds:.1f}s"
-        if result.dns is not None and result.approval_to_dns_seconds is not None
-        else "not checked (no nameServers in the topology)"
-    )
+    if result.dns_unconfirmed is not None:
+        dns = result.dns_unconfirmed
+    elif result.dns is not None and result.approval_to_dns_seconds is not None:
+        dns = f"{result.dns.summary()} after {result.approval_to_dns_seconds:.1f}s"
+    else:
+        dns = "not checked (no nameServers in the topology)"
     moved = (
         f"lever {result.lever_action}d ({result.change_id})"
         if result.published
@@ -449,7 +453,7 @@ def lever_result_renderable(result: LeverResult, brief: bool = False) -> Rendera
     lines = [
         moved,
         f"alarm {alarm} after {result.approval_to_alarm_seconds:.1f}s",
-        f"DNS: {dns}",
+        dns if result.dns_unconfirmed is not None else f"DNS: {dns}",
     ]
     if result.reasserted:
         lines.insert(1, f"asserted again {result.reasserted}x (once a minute until DNS followed)")

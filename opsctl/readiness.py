@@ -83,18 +83,25 @@ def _health(region: RegionStatus, status: StatusReport) -> Check:
         return Check("health-check", PASS, value)
     if region.healthy is False:
         return Check("health-check", FAIL, value, "HealthCheckStatus is 0")
-    if "health" in status.unreadable and status.alarm_region != region.region:
-        # The metric lives in another Region, which may be the one that is down: judge the
-        # target by its own endpoint instead.
-        probe = region.probe
+    # Unreadable, or no datapoint: the metric lives in us-east-1, whose CloudWatch may be down
+    # or late (also when the target is the primary there): judge by the Region's own endpoint.
+    if "health" in status.unreadable:
         where = f"HealthCheckStatus unreadable in {status.alarm_region}"
-        if probe is not None and probe.status is not None and not probe.ok:
-            return Check("health-check", FAIL, f"unknown; probe {probe}", f"{where}; probe failed")
-        seen = f"probe {probe}" if probe else "no healthUrl to probe"
-        return Check("health-check", WARN, f"unknown; {seen}", where)
-    return Check(
-        "health-check", FAIL, value, "no HealthCheckStatus datapoint in the last 10 minutes"
-    )
+        return _by_probe("health-check", region, where, WARN)
+    where = "no HealthCheckStatus datapoint in the last 10 minutes"
+    return _by_probe("health-check", region, where, FAIL)
+
+
+def _by_probe(name: str, region: RegionStatus, why: str, unprobed: str) -> Check:
+    """A signal with no verdict of its own, decided by the Region's direct probe: a warning
+    while it answers 2xx (or gives no answer: that may be the operator's network), a failure
+    when it answers otherwise; `unprobed` without a healthUrl to probe."""
+    probe = region.probe
+    if probe is None:
+        return Check(name, unprobed, "unknown; no healthUrl to probe", why)
+    if probe.status is not None and not probe.ok:
+        return Check(name, FAIL, f"unknown; probe {probe}", f"{why}; probe failed")
+    return Check(name, WARN, f"unknown; probe {probe}", why)
 
 
 def _alarm(region: RegionStatus, status: StatusReport) -> Check:
@@ -103,6 +110,14 @@ def _alarm(region: RegionStatus, status: StatusReport) -> Check:
         return Check("health-alarm", WARN, "unknown", f"the alarms in {where} could not be read")
     if region.alarm == "OK":
         return Check("health-alarm", PASS, "OK")
+    if region.alarm == "ALARM" and region.alarm_missing_data:
+        # A late us-east-1 CloudWatch puts both Regions' alarms in ALARM: not a verdict.
+        return _by_probe(
+            "health-alarm",
+            region,
+            f"ALARM since {region.alarm_since} only for missing HealthCheckStatus data",
+            FAIL,
+        )
     if region.alarm == "ALARM":
         return Check("health-alarm", FAIL, f"ALARM since {region.alarm_since}")
     if region.alarm is None:

@@ -13,6 +13,7 @@ threading module's traceback. Daemon threads are left behind; the process exits 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -78,6 +79,20 @@ class AlarmState:
     name: str
     state: str | None  # None: no such alarm
     since: str | None  # ISO 8601 of the last state change
+    # In ALARM with no datapoint evaluated: missing data treated as breaching (a late metric).
+    missing_data: bool = False
+
+
+def _for_missing_data(alarm: Mapping[str, Any]) -> bool:
+    """An ALARM that no datapoint crossed: CloudWatch's StateReasonData lists the datapoints it
+    evaluated (`recentDatapoints`), none when missing data alone was treated as breaching."""
+    if alarm.get("StateValue") != "ALARM":
+        return False
+    try:
+        data = json.loads(alarm.get("StateReasonData") or "{}")
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("recentDatapoints") == []
 
 
 @dataclass(frozen=True)
@@ -209,6 +224,7 @@ def read_alarms(cloudwatch: Any, names: Iterable[str]) -> dict[str, AlarmState]:
                 state=alarm.get("StateValue"),
                 # StateUpdatedTimestamp moves on any update, a new reason in the same state too.
                 since=iso_time(alarm.get("StateTransitionedTimestamp")),
+                missing_data=_for_missing_data(alarm),
             )
     return found
 

@@ -135,6 +135,8 @@ class RegionStatus:
     impaired_alarm: str | None = None
     impaired_alarm_since: str | None = None
     probe: HealthProbe | None = None  # None: no healthUrl, or the probe was not made
+    # The health alarm is in ALARM only because its metric's data is missing.
+    alarm_missing_data: bool = False
     watch: WatchView | None = None  # None: no watch in the topology
 
     @property
@@ -494,6 +496,7 @@ def _region_status(
         checkers_total=checkers.total if checkers else None,
         alarm=alarm.state if alarm else None,
         alarm_since=alarm.since if alarm else None,
+        alarm_missing_data=alarm.missing_data if alarm else False,
         failure_switch=switch,
         impaired_alarm=impaired.state if impaired else None,
         impaired_alarm_since=impaired.since if impaired else None,

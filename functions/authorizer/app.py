@@ -49,6 +49,8 @@ ERROR_REASONS = (FailureReason.ERROR, DenyReason.MISCONFIGURED)
 # timed-out invocation would lose the refresh's bookkeeping, so every request would retry it.
 JWKS_FETCH_DEADLINE_SECONDS = 1.5
 
+CANARY_EVENT_TYPE = "HEALTH_CANARY"
+
 counter = EmfCounter()
 
 
@@ -83,6 +85,10 @@ def authorizer() -> Authorizer:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     counter.count_cold_start(context.function_name)
+    if isinstance(event, dict) and event.get("type") == CANARY_EVENT_TYPE:
+        # Only a direct Invoke can send this (API Gateway's TOKEN events are typed "TOKEN"):
+        # the health function's proof that this alias, its code and its reads work.
+        return authorizer().canary().as_json()
     decision, response = _authorize(event if isinstance(event, dict) else {})
     _record(decision)
     if decision.outcome is Outcome.UNAUTHORIZED:

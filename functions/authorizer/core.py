@@ -58,11 +58,29 @@ class Decision:
         return cls(Outcome.FAILED, reason.value, token)
 
 
+@dataclass(frozen=True)
+class CanaryReport:
+    """The health function's canary answer: this Region's authorizer could decide right now."""
+
+    region: str
+    revoked: int  # revoked token ids read
+
+    def as_json(self) -> dict[str, str | int]:
+        return {"canary": "ok", "region": self.region, "revoked": self.revoked}
+
+
 class Authorizer:
     def __init__(self, verifier: TokenVerifier, revocations: RevocationList, region: str) -> None:
         self._verifier = verifier
         self._revocations = revocations
         self.region = region  # the serving Region, reported to the API in the policy context
+
+    def canary(self) -> CanaryReport:
+        """What a token's decision needs from this Region, checked without a token: the
+        configuration (built before this is called) and the revocation list readable now
+        (RevocationsUnavailable otherwise). Signing keys come from the identity provider, which
+        both Regions share: failing over cannot bring them back, so they are not checked here."""
+        return CanaryReport(self.region, self._revocations.readable())
 
     def decide(self, authorization: object) -> Decision:
         """Decide on an `Authorization` header value of any type or content.

@@ -32,6 +32,17 @@ class RevocationList:
         self._clock = clock
         self._revoked: frozenset[str] | None = None
         self._next_refresh = float("-inf")
+        self._last_refresh_failed = False
+
+    def readable(self) -> int:
+        """Refresh if due; the number of revoked ids, or RevocationsUnavailable when the latest
+        read failed (a stale list keeps tokens served, but the read path is broken)."""
+        now = self._clock()
+        if now >= self._next_refresh:
+            self._refresh(now)
+        if self._revoked is None or self._last_refresh_failed:
+            raise RevocationsUnavailable("revocation list could not be read")
+        return len(self._revoked)
 
     def is_revoked(self, token_id: str) -> bool:
         now = self._clock()
@@ -46,10 +57,12 @@ class RevocationList:
             self._revoked = self._load()
         except Exception as exc:
             # Keep serving the last list (if any); retry soon rather than on every request.
+            self._last_refresh_failed = True
             self._next_refresh = now + self._retry_interval
             logger.warning(
                 "Revocation list refresh failed",
                 extra={"error": type(exc).__name__, "stale": self._revoked is not None},
             )
             return
+        self._last_refresh_failed = False
         self._next_refresh = now + self._max_age

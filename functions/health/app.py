@@ -1,4 +1,5 @@
-"""GET /health: 200 when this Region can serve; 500 on a failed check or a `failing` switch."""
+"""GET /health: 200 while this Region can serve (its body may say `degraded`); 500 when its
+serving path fails or the failure switch says `failing`."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from functools import cache, partial
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.health.checks import (
     CHECK_BUDGET_SECONDS,
     Check,
     CheckResult,
+    CheckState,
     HealthReport,
+    LastKnownSwitch,
+    authorizer_answers,
     failure_switch,
     run_checks,
     signing_keys_loadable,
@@ -30,7 +33,11 @@ from functions.shared.settings import ConfigurationError, HealthSettings
 
 # A drill (switch set to `failing`) takes effect within this many seconds.
 SWITCH_CACHE_SECONDS = 5
+# A switch read slower than this is answered with the last value read.
+SWITCH_READ_DEADLINE_SECONDS = 0.5
 JWKS_FETCH_DEADLINE_SECONDS = 0.8
+# The canary must answer inside the check budget, a cold authorizer included.
+CANARY_TIMEOUTS = aws.ClientTimeouts(connect=0.3, read=0.9, attempts=1)
 
 app = APIGatewayRestResolver()
 
@@ -46,17 +53,27 @@ def runtime() -> HealthRuntime:
     settings = HealthSettings.from_env()
     region = settings.table.region
     dynamodb = aws.client("dynamodb", region, aws.FAST_FAIL)
-    switch = SSMProvider(boto3_client=aws.client("ssm", region, aws.FAST_FAIL))
+    lambda_client = aws.client("lambda", region, CANARY_TIMEOUTS)
+    ssm = aws.client("ssm", region, aws.FAST_FAIL)
     keys = key_cache_for(settings.auth, deadline=JWKS_FETCH_DEADLINE_SECONDS)
-    read_switch = partial(
-        switch.get, settings.failure_switch_parameter, max_age=SWITCH_CACHE_SECONDS
+
+    def read_switch() -> str:
+        return str(ssm.get_parameter(Name=settings.failure_switch_parameter)["Parameter"]["Value"])
+
+    switch = LastKnownSwitch(
+        read_switch, max_age=SWITCH_CACHE_SECONDS, deadline=SWITCH_READ_DEADLINE_SECONDS
     )
     return HealthRuntime(
         region=region,
         checks={
-            "table": partial(table_readable, dynamodb, settings.table.table_name),
-            "signingKeys": partial(signing_keys_loadable, keys),
-            "failureSwitch": partial(failure_switch, read_switch),
+            "table": Check(partial(table_readable, dynamodb, settings.table.table_name)),
+            "authorizer": Check(
+                partial(authorizer_answers, lambda_client, settings.authorizer_alias_arn, region)
+            ),
+            # Shared by both Regions: an identity provider outage is not this Region's failure.
+            "signingKeys": Check(partial(signing_keys_loadable, keys), CheckState.DEGRADED),
+            # SSM is not on the request path: an unreadable switch never fails the Region.
+            "failureSwitch": Check(partial(failure_switch, switch), on_error=CheckState.DEGRADED),
         },
     )
 
@@ -67,7 +84,7 @@ def check_health() -> HealthReport:
     except ConfigurationError as exc:
         logger.error("Health function is misconfigured", extra={"error": str(exc)})
         region = os.environ.get("AWS_REGION", "unknown")
-        return HealthReport(region, {"configuration": CheckResult(ok=False, detail=str(exc))})
+        return HealthReport(region, {"configuration": CheckResult(CheckState.FAILED, str(exc))})
     return HealthReport(current.region, run_checks(current.checks, CHECK_BUDGET_SECONDS))
 
 
@@ -75,8 +92,8 @@ def check_health() -> HealthReport:
 def health() -> Response:
     report = check_health()
     metrics.add_metric(name="RegionHealthy", unit=MetricUnit.Count, value=int(report.healthy))
-    if not report.healthy:
-        logger.warning("Region reports unhealthy", extra={"report": report.as_dict()})
+    if report.status != "healthy":
+        logger.warning("Region reports " + report.status, extra={"report": report.as_dict()})
     return Response(
         status_code=200 if report.healthy else 500,
         content_type=content_types.APPLICATION_JSON,

@@ -6,6 +6,7 @@ imports cleanly with an empty environment (cold-start measurement, tests, the lo
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ class HealthSettings:
     auth: AuthSettings
     table: TableSettings
     failure_switch_parameter: str
+    authorizer_alias_arn: str  # the alias API Gateway invokes; the canary invokes it too
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> HealthSettings:
@@ -95,7 +97,20 @@ class HealthSettings:
             auth=AuthSettings.from_env(env),
             table=TableSettings.from_env(env),
             failure_switch_parameter=_required(env, "FAILURE_SWITCH_PARAMETER"),
+            authorizer_alias_arn=_required(env, "AUTHORIZER_ALIAS_ARN"),
         )
+
+
+def _is_loopback(address: str) -> bool:
+    """host[:port] on this machine: a loopback name or any 127/8 or ::1 address."""
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+    host = host.strip("[]")
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -121,8 +136,7 @@ class WatcherSettings:
         address = _required(env, "WATCH_PEER_ADDRESS")
         url = _required(env, "WATCH_PEER_URL")
         parts = urlsplit(url)
-        host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
-        loopback_http = parts.scheme == "http" and host in LOOPBACK_HOSTS
+        loopback_http = parts.scheme == "http" and _is_loopback(address)
         if not parts.hostname or not (parts.scheme == "https" or loopback_http):
             raise ConfigurationError(
                 "WATCH_PEER_URL must be an https URL (http only towards a loopback address)"

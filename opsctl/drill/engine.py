@@ -77,9 +77,6 @@ class DrillTarget:
     time_scale: float = 1.0
     checkers: int | None = None  # Route 53 checkers expected to report; None: not known
     alarm_inbox: bool = False  # subscribe a queue to the alarm topic and wait for the notice
-    # The health checks' 500s are most of the primary's requests (the sandbox's light traffic),
-    # so its 5xx alarm, and with it the Region-impaired alarm, must follow the flip.
-    impaired_by_health_checks: bool = False
     dns: str = "system"  # how the players resolve: system | authoritative | sandbox
 
     def approval(self, *, force: bool = False, why: str = "") -> Approval:
@@ -237,6 +234,8 @@ class Drill(abc.ABC):
         # Windows (timeline seconds; end None: still open) in which players may fail.
         self.expected_failures: list[list[float | None]] = []
         self._alarm_inbox = self._subscribe_to_alarms() if target.alarm_inbox else None
+        # Every alarm notice the inbox received: (when the drill saw it, CloudWatch's message).
+        self.notices: list[tuple[float, dict[str, Any]]] = []
         self.players = Players(self.timeline, self.new_resolver, self._play)
 
     @property
@@ -453,13 +452,15 @@ class Drill(abc.ABC):
         )
 
     def _all_clear(self, region: RegionStatus) -> bool:
-        """Healthy by the metric, alarm OK, and every checker's latest observation a success."""
+        """Healthy by the metric, alarm OK, every checker's latest observation a success, and
+        the other Region's watcher reaching it."""
         expected = self.target.checkers
         return (
             region.healthy is True
             and region.alarm == "OK"
             and (expected is None or region.checkers_total == expected)
             and region.checkers_healthy == region.checkers_total
+            and _reached(region)
         )
 
     def show_status(self) -> StatusReport:
@@ -475,19 +476,24 @@ class Drill(abc.ABC):
         return self.topology.secondary.region
 
     def _subscribe_to_alarms(self) -> str:
-        """An SQS queue on the alarm topic: the drill sees what the on-call operator would get."""
-        sns = self.clients.client("sns", self.topology.alarm_region)
+        """An SQS queue on every alert topic, as a pager is subscribed (docs/paging.md): the
+        health alarms' topic in the alarm Region and each Region's own `<app>-alerts` (the peer
+        watchers' alarms), so the drill sees what the on-call operator would get, from where."""
         sqs = self.clients.client("sqs", self._inbox_region)
-        topic_arn = next(
-            topic["TopicArn"]
-            for topic in sns.list_topics()["Topics"]
-            if topic["TopicArn"].endswith(f":{self.topology.app}-alarms")
-        )
         queue_url = sqs.create_queue(QueueName=f"drill-inbox-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        app = self.topology.app
+        wanted: dict[str, set[str]] = {self.topology.alarm_region: {f"{app}-alarms"}}
+        for watched in self.topology.regions:
+            if watched.watch is not None:  # the alarm on it is in the watching Region
+                wanted.setdefault(watched.watch.region, set()).add(f"{app}-alerts")
+        for region, names in wanted.items():
+            sns = self.clients.client("sns", region)
+            for topic in sns.list_topics()["Topics"]:
+                if topic["TopicArn"].rsplit(":", 1)[-1] in names:
+                    sns.subscribe(TopicArn=topic["TopicArn"], Protocol="sqs", Endpoint=queue_arn)
         return queue_url
 
     def wait_for_notice(self, alarm_name: str, state: str) -> list[dict[str, Any]]:
@@ -496,19 +502,28 @@ class Drill(abc.ABC):
         asynchronously (on AWS as here), so the notice can trail the state by a moment."""
         if self._alarm_inbox is None:
             return []
-        sqs = self.clients.client("sqs", self._inbox_region)
         deadline = time.monotonic() + self.signal_timeout
         notices: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             self.check_abort()
-            received = sqs.receive_message(
-                QueueUrl=self._alarm_inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1
-            ).get("Messages", [])
-            for message in received:
-                notices.append(json.loads(json.loads(message["Body"]).get("Message", "{}")))
+            notices.extend(self.receive_notices())
             if any(n.get("AlarmName") == alarm_name and n.get("NewStateValue") == state
                    for n in notices):  # fmt: skip
                 break
+        return notices
+
+    def receive_notices(self) -> list[dict[str, Any]]:
+        """What reached the inbox since the last look (waiting at most a second); each is also
+        kept, with when it was seen, in `notices`."""
+        if self._alarm_inbox is None:
+            return []
+        sqs = self.clients.client("sqs", self._inbox_region)
+        received = sqs.receive_message(
+            QueueUrl=self._alarm_inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        seen_at = self.timeline.now()
+        notices = [json.loads(json.loads(m["Body"]).get("Message", "{}")) for m in received]
+        self.notices.extend((seen_at, notice) for notice in notices)
         return notices
 
     def _check_session_readable(self, session: CreatedSession, serving_region: str) -> None:
@@ -566,7 +581,13 @@ class Drill(abc.ABC):
         self.step("status: the primary serves, every Region healthy")
         report = self.wait_for(
             "the primary serving with both Regions healthy",
-            lambda r: r.serving == "primary" and all(self._all_clear(x) for x in r.regions),
+            # Consistent too: every signal (DNS answers, each Region's view of the other) agrees,
+            # which a freshly started or loaded stack may take a few polls to show.
+            lambda r: (
+                r.serving == "primary"
+                and r.consistent
+                and all(self._all_clear(x) for x in r.regions)
+            ),
         )
         output.stdout.print(output.status_brief(report))
         self.check(
@@ -609,6 +630,7 @@ class Drill(abc.ABC):
     def primary_serving_again(self, session: CreatedSession) -> StatusReport:
         self.step("status: the primary serves again")
         report = self.show_status()
+        self.resolver = self.new_resolver()  # a client arriving now: no answer cached from before
         primary = self.topology.primary.region
         answered = probe(self.hostname, self.resolver, token=self.token, count=PROBE_COUNT)
         self.check(
@@ -643,8 +665,15 @@ class Drill(abc.ABC):
                 r.region("primary").alarm == "OK"
                 and r.region("primary").healthy is True
                 and (not impaired_deployed or r.region("primary").impaired_alarm == "OK")
+                # The secondary's watcher reaches it again (the fallback's preflight asks).
+                and _reached(r.region("primary"))
             ),
         )
         self.mark("primary alarms OK")
         cleared = "health alarm and Region-impaired alarm" if impaired_deployed else "alarm"
         self.passed(f"primary healthy again, {cleared} OK after {time.monotonic() - started:.1f}s")
+
+
+def _reached(region: RegionStatus) -> bool:
+    """The other Region's watcher reaches it (or no watch is deployed)."""
+    return region.watch is None or region.watch.alarm == "OK"

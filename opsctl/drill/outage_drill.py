@@ -7,9 +7,12 @@ Steps (each checked; a failed check stops the drill with DrillFailed):
  3. the primary Region goes out: its API front black-holes connections and every API call signed
     for it goes unanswered — Route 53's control plane, us-east-1 CloudWatch and SNS with it;
     Route 53's data plane (health checkers, DNS) keeps working;
- 4. the primary's health alarm fires and its notice reaches the operator's inbox (a queue in the
-    secondary Region, standing for the on-call e-mail) — outage -> alarm, outage -> notice;
- 5. `opsctl status` shows the secondary's view, without a traceback or a long wait;
+ 4. the secondary's watcher cannot reach the primary: its alarm `<app>-primary-unreachable`
+    fires in the secondary Region and its notice (through that Region's `<app>-alerts`) reaches
+    the operator's inbox — outage -> alarm, outage -> page; us-east-1's health alarm and topic
+    are out with the Region and page nobody;
+ 5. `opsctl status` shows the secondary's view, without a traceback or a long wait, naming the
+    primary unreachable from the secondary;
  6. `failover` (auto) cannot use the weights and engages the lever instead, the plan saying why;
     measured from approval: the lever alarm in ALARM, DNS answering the secondary, the first
     player served there;
@@ -17,8 +20,9 @@ Steps (each checked; a failed check stops the drill with DrillFailed):
     switch plus the TTL all succeed;
  8. the session created before the outage is readable in the secondary, a retried POST with its
     Idempotency-Key returns it (no duplicate), and a new session is created there;
- 9. the primary Region is restored: the backlog replicates (the new session is readable in the
-    primary), the weights never moved, and the primary's alarms clear;
+ 9. no notice came from us-east-1 while it was out; the primary Region is restored: the backlog
+    replicates (the new session is readable in the primary), the weights never moved, and the
+    primary's alarms (and the secondary's watch on it) clear;
 10. fallback: the weights follow the lever, the lever is released, then the steps 10/50/100 — no
     player request fails while it runs;
 11. the primary serves again.
@@ -90,6 +94,8 @@ class RegionOutageDrill(Drill):
     def __init__(self, target: DrillTarget, state: SandboxState, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)
         self.state = state
+        self.outage_at = 0.0
+        self.status_during_outage: dict[str, Any] | None = None
         self.primary = self.topology.primary.region
         self.secondary = self.topology.secondary.region
         self.phases = (
@@ -127,13 +133,14 @@ class RegionOutageDrill(Drill):
         dns_at = self.failover_with_lever()
         settled = self.clients_follow(lost_at, dns_at)
         during = self.sessions_survive(before)
+        self.no_page_from_the_dark_region()
         self.restore_primary(during, weights_before)
         self.fallback_with_lever()
         self.primary_serving_again(during)
         self.nothing_failed_since(settled)
         self.report.note = (
-            "outage -> alarm from the alarm's own state-change time; the lever and DNS times are "
-            "when the drill first saw them (polled)."
+            "outage -> alarm from the alarm's own state-change time (in the secondary Region); "
+            "the page, lever and DNS times are when the drill first saw them (polled)."
         )
         return self.report
 
@@ -212,31 +219,60 @@ class RegionOutageDrill(Drill):
         return lost_at, lost_wall
 
     def detect_outage(self, lost_at: float, lost_wall: datetime) -> None:
-        self.step("the primary's health alarm fires; its notice reaches the operator")
-        alarm_name = self.topology.primary.alarm_name
-        notices = self.wait_for_notice(alarm_name, "ALARM")
+        """The page comes from the secondary: its watcher cannot reach the primary, its alarm
+        fires in us-west-2 and notifies through that Region's topic. us-east-1's health alarm
+        and its topic are out with the Region, as on AWS."""
+        watch = self.topology.primary.watch
+        if watch is None:
+            raise DrillFailed(
+                "the stack declares no watch on the primary (regions.primary.watch): nothing "
+                f"outside {self.primary} would page about it"
+            )
+        self.step(f"the primary is unreachable from {watch.region}; the page comes from there")
+        notices = self.wait_for_notice(watch.alarm_name, "ALARM")
         notice = next(
-            (n for n in notices if n.get("AlarmName") == alarm_name
+            (n for n in notices if n.get("AlarmName") == watch.alarm_name
              and n.get("NewStateValue") == "ALARM"),
             None,
         )  # fmt: skip
         if notice is None:
             raise DrillFailed(
-                f"no ALARM notice for {alarm_name} within {self.signal_timeout:.0f}s "
+                f"no ALARM notice for {watch.alarm_name} within {self.signal_timeout:.0f}s "
                 f"(got {[n.get('AlarmName') for n in notices]})"
             )
-        seen_at = self.mark("health alarm notice")
+        seen_at = self.mark(f"page from {watch.region}: primary unreachable")
         to_notice = seen_at - lost_at
         changed = _parse_time(notice.get("StateChangeTime"))
         to_alarm = (changed - lost_wall).total_seconds() if changed else None
         self.passed(
-            f"{alarm_name} in ALARM"
+            f"{watch.alarm_name} in ALARM in {watch.region}"
             + (f" {to_alarm:.1f}s after the outage" if to_alarm is not None else "")
-            + f"; notice seen after {to_notice:.1f}s"
+            + f"; its notice reached the operator after {to_notice:.1f}s"
         )
         if to_alarm is not None:
-            self.measure("outage → health alarm ALARM", f"{to_alarm:.1f}s")
-        self.measure("outage → SNS notice seen", f"{to_notice:.1f}s", True)
+            self.measure(
+                f"outage → primary unreachable from {watch.region} (alarm)", f"{to_alarm:.1f}s"
+            )
+        self.measure(f"outage → page from {watch.region} seen", f"{to_notice:.1f}s", True)
+        self.outage_at = lost_at
+
+    def no_page_from_the_dark_region(self) -> None:
+        """While us-east-1 is out, its CloudWatch evaluates nothing and its SNS delivers nothing."""
+        self.receive_notices()
+        restored = self.timeline.now()
+        from_dark = [
+            n.get("AlarmName")
+            for at, n in self.notices
+            if self.outage_at <= at <= restored and _alarm_region(n) == self.primary
+        ]
+        self.check(
+            not from_dark,
+            f"no notice came from {self.primary} while it was out",
+            f"notices from {self.primary} while it was out: {from_dark}",
+        )
+        self.measure(
+            f"pages from {self.primary} during its outage", str(len(from_dark)), not from_dark
+        )
 
     def status_without_primary(self) -> None:
         self.step("opsctl status with the primary Region gone")
@@ -251,6 +287,15 @@ class RegionOutageDrill(Drill):
             f"{STATUS_BOUND_SECONDS:.0f}s): {done.stderr.strip()[-300:]}",
         )
         self.measure("opsctl status without the primary", f"{elapsed:.1f}s", True)
+        shown = " ".join(done.stdout.split())
+        said = f"primary ({self.primary}) has been unreachable from {self.secondary}"
+        self.check(
+            said in shown,
+            f"opsctl status names the primary unreachable from {self.secondary}",
+            f"opsctl status does not say {said!r}",
+        )
+        # What `opsctl status --json` carries: the secondary's view of the primary.
+        self.status_during_outage = self.status().to_json()
 
     def failover_with_lever(self) -> float:
         self.step("fail over (auto): the weights cannot move, the lever can")
@@ -416,6 +461,12 @@ class RegionOutageDrill(Drill):
             f"fallback completed; {len(during)} requests during it, none failed",
             f"fallback: {failed(during)} of {len(during)} requests failed; {result}",
         )
+
+
+def _alarm_region(notice: dict[str, Any]) -> str | None:
+    """The Region of the alarm a CloudWatch notice is about (from its AlarmArn)."""
+    parts = str(notice.get("AlarmArn") or "").split(":")
+    return parts[3] if len(parts) > 3 else None
 
 
 def _parse_time(raw: object) -> datetime | None:

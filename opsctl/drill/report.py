@@ -21,11 +21,12 @@ from opsctl.drill.timeline import failed, failure_reasons, intervals
 
 # What docs/opsctl.md says to expect on AWS (time scale 1), by the measurement's name.
 EXPECTED_ON_AWS = {
-    "detection": "about 2-3 min: the switch's 5 s cache, 3 failed checks x 30 s, one 60 s alarm "
-    "period",
+    "detection": "the switch's 5 s cache + FailureThreshold x RequestInterval (the example stack: "
+    "2 x 10 s) + one 60 s alarm period: about 1-3 min",
     "decision": "the operator's: seconds when approved in advance (a drill), minutes when paged",
     "approval → INSYNC (failover)": "under 60 s (Route 53 propagation)",
-    "approval → every player": "INSYNC + the alias answer's TTL (60 s): about 1-2 min",
+    "approval → every player": "by the weights INSYNC (< 60 s) + the alias answer's TTL (60 s); "
+    "by the lever the alarm period + the health check's threshold + the TTL, about 2-3 min",
     "approval → INSYNC (fallback": "under 60 s per step, plus the interval between steps",
 }
 BUCKET_SECONDS = 1.0  # events.jsonl's request buckets

@@ -22,6 +22,8 @@ from opsctl.sandbox.alarms import (
     MATH_TERM,
     AlarmEvaluation,
     MathTerm,
+    MetricMath,
+    MetricMathRatio,
     MetricMathSum,
     MetricStore,
     Series,
@@ -57,10 +59,21 @@ class AlarmEvaluator(PeriodicWorker):
         self.sns_by_region = sns_by_region
         self.store = store
         self.time_scale = time_scale
+        # Regions that are out: CloudWatch there neither evaluates nor notifies (as on AWS,
+        # where a Region's outage takes its alarms and SNS with it).
+        self.out: set[str] = set()
         self.tick_seconds = (
             tick_seconds if tick_seconds is not None else max(0.05, 5.0 * time_scale)
         )
         super().__init__("alarm-evaluator", self._tick, self.tick_seconds)
+
+    def isolate(self, region: str) -> None:
+        self.out.add(region)
+
+    def rejoin(self, region: str) -> None:
+        """Evaluation resumes from the datapoints there are (what the Region's CloudWatch
+        received while out stays lost, as the sandbox's API calls to it were refused)."""
+        self.out.discard(region)
 
     def _tick(self) -> None:
         try:
@@ -72,6 +85,8 @@ class AlarmEvaluator(PeriodicWorker):
         """Metric alarms first, then the composite alarms over the states they now have."""
         self.store.refresh()
         for region, cloudwatch in self.cloudwatch_by_region.items():
+            if region in self.out:
+                continue
             states: dict[str, str] = {}
             paginator = cloudwatch.get_paginator("describe_alarms")
             pages = list(paginator.paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"]))
@@ -97,7 +112,7 @@ class AlarmEvaluator(PeriodicWorker):
 
     def _readable(
         self, region: str, alarm: dict[str, Any]
-    ) -> tuple[dict[str, Any], Series | MetricMathSum] | None:
+    ) -> tuple[dict[str, Any], Series | MetricMath] | None:
         """The alarm as evaluated and its datapoints; None for what the sandbox cannot compute
         or what has never been published (CloudWatch has no datapoints before a metric's first;
         "breaching" missing data would otherwise fire before the checkers start)."""
@@ -117,32 +132,45 @@ class AlarmEvaluator(PeriodicWorker):
 
     def _metric_math(
         self, region: str, alarm: dict[str, Any]
-    ) -> tuple[dict[str, Any], MetricMathSum] | None:
+    ) -> tuple[dict[str, Any], MetricMath] | None:
         """A metric-math alarm whose returned expression adds up its queries' statistics
-        (`e0 + e1`); any other expression is left alone."""
+        (`e0 + e1`) or divides two such sums (`(e0 + e1) / (r0 + r1)`); any other expression is
+        left alone."""
         queries = {query["Id"]: query for query in alarm["Metrics"]}
         returned = [q for q in alarm["Metrics"] if q.get("ReturnData")]
         if len(returned) != 1 or not returned[0].get("Expression"):
             return None
-        terms = []
-        periods = set()
-        for text in returned[0]["Expression"].split("+"):
-            match = MATH_TERM.match(text)
-            if match is None:
-                return None
-            ident = match.group("ident")
-            stat = queries.get(ident, {}).get("MetricStat")
-            statistic = statistic_named(stat.get("Stat", "")) if stat else None
-            if stat is None or statistic is None:
-                return None
-            metric = stat["Metric"]
-            periods.add(stat["Period"])
-            dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
-            series = self.store.series(
-                region, metric["Namespace"], metric["MetricName"], dimensions
-            )
-            terms.append(MathTerm(series, statistic))
-        expression = MetricMathSum(tuple(terms))
+        periods: set[int] = set()
+
+        def summed(text: str) -> MetricMathSum | None:
+            terms = []
+            for part in text.strip().removeprefix("(").removesuffix(")").split("+"):
+                match = MATH_TERM.match(part)
+                if match is None:
+                    return None
+                stat = queries.get(match.group("ident"), {}).get("MetricStat")
+                statistic = statistic_named(stat.get("Stat", "")) if stat else None
+                if stat is None or statistic is None:
+                    return None
+                metric = stat["Metric"]
+                periods.add(stat["Period"])
+                dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+                series = self.store.series(
+                    region, metric["Namespace"], metric["MetricName"], dimensions
+                )
+                terms.append(MathTerm(series, statistic))
+            return MetricMathSum(tuple(terms))
+
+        parts = returned[0]["Expression"].split("/")
+        if len(parts) > 2:
+            return None
+        numerator = summed(parts[0])
+        denominator = summed(parts[1]) if len(parts) == 2 else None
+        if numerator is None or (len(parts) == 2 and denominator is None):
+            return None
+        expression: MetricMath = (
+            numerator if denominator is None else MetricMathRatio(numerator, denominator)
+        )
         if len(periods) != 1 or not expression.published:
             return None
         return {**alarm, "Period": periods.pop()}, expression

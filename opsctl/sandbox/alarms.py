@@ -119,6 +119,29 @@ class MetricMathSum:
         return sum(values) if values else None
 
 
+@dataclass(frozen=True)
+class MetricMathRatio:
+    """`(a + b + ...) / (c + d + ...)`, period by period: each sum as `MetricMathSum` (a missing
+    operand counts as 0); a period where the divisor is 0 or missing has no value, as CloudWatch
+    drops a datapoint whose function would divide by zero."""
+
+    numerator: MetricMathSum
+    denominator: MetricMathSum
+
+    @property
+    def published(self) -> bool:
+        return self.numerator.published or self.denominator.published
+
+    def value(self, start: float, end: float) -> float | None:
+        divisor = self.denominator.value(start, end)
+        if not divisor:
+            return None
+        return (self.numerator.value(start, end) or 0.0) / divisor
+
+
+MetricMath = MetricMathSum | MetricMathRatio
+
+
 class MetricStore(Protocol):
     """Where the evaluator reads datapoints: the emulator's CloudWatch (emulator.py)."""
 
@@ -137,7 +160,7 @@ class AlarmEvaluation:
 
 
 def evaluate_alarm(
-    alarm: dict[str, Any], series: Series | MetricMathSum, now: float, time_scale: float
+    alarm: dict[str, Any], series: Series | MetricMath, now: float, time_scale: float
 ) -> AlarmEvaluation | None:
     """The state CloudWatch would give `alarm` now, or None to keep the current state.
 
@@ -146,7 +169,7 @@ def evaluate_alarm(
     period = float(alarm["Period"]) * time_scale
     periods = int(alarm["EvaluationPeriods"])
     to_alarm = int(alarm.get("DatapointsToAlarm") or periods)
-    if isinstance(series, MetricMathSum):
+    if isinstance(series, MetricMathSum | MetricMathRatio):
         period_value = series.value
     else:
         statistic = statistic_for(alarm)
@@ -182,6 +205,13 @@ def evaluate_alarm(
         "threshold": threshold,
         "evaluatedDatapoints": len(shown),
     }
+    if breaching >= to_alarm and not shown:
+        # CloudWatch's words when missing data alone breaches (recentDatapoints stays empty).
+        reason = (
+            f"Threshold Crossed: no datapoints were received for {periods} periods and "
+            f"{breaching} missing datapoints were treated as [Breaching]."
+        )
+        return AlarmEvaluation("ALARM", reason, reason_data)
     if breaching >= to_alarm:
         reason = (
             f"Threshold Crossed: {breaching} out of the last {periods} datapoints {shown} "

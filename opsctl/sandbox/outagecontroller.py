@@ -9,6 +9,7 @@ from pathlib import Path
 
 from opsctl.periodic import PeriodicWorker
 from opsctl.sandbox import outage
+from opsctl.sandbox.alarmevaluator import AlarmEvaluator
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.sandbox.outage import Outages
 from opsctl.sandbox.regionfront import (
@@ -21,7 +22,8 @@ from opsctl.sandbox.replicator import GlobalTableReplicator
 
 class OutageController(PeriodicWorker):
     """Applies the outages `opsctl sandbox outage | restore` asks for (outage.py's control file)
-    to the running parts: the Region's front, the emulator's fault proxy, replication."""
+    to the running parts: the Region's front (and its schedules), the emulator's fault proxy,
+    replication, and CloudWatch's evaluation (with SNS delivery) in that Region."""
 
     def __init__(
         self,
@@ -29,6 +31,7 @@ class OutageController(PeriodicWorker):
         fronts: dict[str, RegionFront],
         replicator: GlobalTableReplicator,
         faults: FaultProxy,
+        alarms: AlarmEvaluator,
         *,
         on_applied: Callable[[], None],
     ) -> None:
@@ -36,6 +39,7 @@ class OutageController(PeriodicWorker):
         self.fronts = fronts
         self.replicator = replicator
         self.faults = faults
+        self.alarms = alarms
         self.on_applied = on_applied
         self.applied = Outages()
         # Stopping waits for an outage being applied: a front stopped, then another serving.
@@ -63,11 +67,13 @@ class OutageController(PeriodicWorker):
                 if before.get(region) is not mode:
                     self.faults.set_fault(region, Fault(mode.value))
                     self.replicator.isolate(region)
+                    self.alarms.isolate(region)
                     self.fronts[region].take_out(mode)
                     print(f"outage: {region} is out ({mode.value})", file=sys.stderr, flush=True)
             for region in before.keys() - wanted.regions.keys():
                 self.faults.clear(region)
                 self.replicator.rejoin(region)
+                self.alarms.rejoin(region)
                 self.fronts[region].bring_back()
                 print(f"outage: {region} is restored", file=sys.stderr, flush=True)
         except Exception as failure:  # reported to the caller through the applied file

@@ -18,13 +18,20 @@ Region's loopback front.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from infra.mockrun import ProgramRun, run_program
-from opsctl.sandbox.front.spec import AuthorizerSpec, FrontSpec, LambdaSpec, RouteSpec
+from opsctl.sandbox.front.spec import (
+    AuthorizerSpec,
+    FrontSpec,
+    LambdaSpec,
+    RouteSpec,
+    ScheduleSpec,
+)
 from opsctl.sandbox.mocks.apigateway import IDENTITY_SOURCE_PREFIX
 from opsctl.sandbox.mocks.sandbox import SandboxMocks
 from opsctl.sandbox.mocks.target import boto3_clients
@@ -50,21 +57,28 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
     (rest_api,) = of("aws:apigateway/restApi:RestApi")
     (stage,) = of("aws:apigateway/stage:Stage")
     functions_by_invoke_arn = {}
+    functions_by_arn = {}
     functions = []
+    aliases: dict[str, list[str]] = {}
+    for alias in of("aws:lambda/alias:Alias"):
+        aliases.setdefault(alias.inputs["functionName"], []).append(alias.inputs["name"])
     for declared in of("aws:lambda/function:Function"):
         environment = dict((declared.inputs.get("environment") or {}).get("variables") or {})
         if "AUTH_JWKS_URI" in environment:
             # The identity provider's hostname "resolves" to the sandbox IdP.
             environment["AUTH_JWKS_URI"] = jwks_url
+        name = declared.outputs.get("name") or declared.inputs["name"]
         spec = LambdaSpec(
-            name=declared.outputs.get("name") or declared.inputs["name"],
+            name=name,
             handler=declared.inputs["handler"],
             environment={k: str(v) for k, v in environment.items()},
             timeout_seconds=int(declared.inputs.get("timeout") or 3),
             memory_mb=int(declared.inputs.get("memorySize") or 128),
+            aliases=aliases.get(name, []),
         )
         functions.append(spec)
         functions_by_invoke_arn[declared.outputs["invokeArn"]] = spec.name
+        functions_by_arn[declared.outputs["arn"]] = spec.name
     for alias in of("aws:lambda/alias:Alias"):
         functions_by_invoke_arn[alias.outputs["invokeArn"]] = alias.inputs["functionName"]
 
@@ -109,6 +123,20 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
             result_ttl_seconds=int(declared.inputs.get("authorizerResultTtlInSeconds", 300)),
             validation_expression=declared.inputs.get("identityValidationExpression"),
         )
+    rules = {rule.inputs["name"]: rule for rule in of("aws:cloudwatch/eventRule:EventRule")}
+    schedules = [
+        ScheduleSpec(
+            function=functions_by_arn[target.inputs["arn"]],
+            rate_seconds=rate_seconds(rules[target.inputs["rule"]].inputs["scheduleExpression"]),
+            rule=target.inputs["rule"],
+        )
+        for target in of("aws:cloudwatch/eventTarget:EventTarget")
+        if target.inputs["arn"] in functions_by_arn
+    ]
+    throttle: dict[str, Any] = {}
+    for declared in of("aws:apigateway/methodSettings:MethodSettings"):
+        if declared.inputs.get("methodPath") == "*/*":
+            throttle = declared.inputs.get("settings") or {}
     return FrontSpec(
         region=region,
         account_id=rest_api.outputs["executionArn"].split(":")[4],
@@ -120,7 +148,36 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
         custom_domains=[d.inputs["domainName"] for d in of("aws:apigateway/domainName:DomainName")],
         endpoint_url=endpoint_url,
         api_name=rest_api.inputs["name"],
+        schedules=schedules,
+        throttle_rate=throttle.get("throttlingRateLimit"),
+        throttle_burst=throttle.get("throttlingBurstLimit"),
     )
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float:
+    """EventBridge's `rate(1 minute)` in seconds (cron expressions are not scheduled here)."""
+    match = _RATE.match(expression)
+    if match is None:
+        raise ValueError(f"the sandbox schedules rate expressions only, not {expression!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def _watching_front(spec: FrontSpec, host_map: dict[str, str]) -> FrontSpec:
+    """The watcher connects to the peer's custom-domain target: the sandbox's stand-in for public
+    DNS sends that name to the peer's front (HTTPS on the fronts' one port), where the server
+    name and the certificate are checked against the shared name, as on AWS."""
+    functions = []
+    for function in spec.functions:
+        environment = dict(function.environment)
+        address = host_map.get(environment.get("WATCH_PEER_ADDRESS", ""))
+        if address is not None:
+            environment["WATCH_PEER_ADDRESS"] = address
+        functions.append(replace(function, environment=environment))
+    return replace(spec, functions=functions)
 
 
 def with_data_plane(run: ProgramRun, topology: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +251,7 @@ def provision(
         host_map[f"{spec.api_id}.execute-api.{region}.amazonaws.com"] = front_addresses[region]
     for domain in run.of_type("aws:apigateway/domainName:DomainName"):
         host_map[domain.outputs["regionalDomainName"]] = front_addresses[domain.region]
+    fronts = {region: _watching_front(spec, host_map) for region, spec in fronts.items()}
     hostname = topology["records"][0]["name"].rstrip(".")
     return Provisioned(
         topology=topology, fronts=fronts, host_map=host_map, hostname=hostname, run=run

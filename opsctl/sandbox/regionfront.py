@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from opsctl.sandbox.front.spec import FrontSpec
 from opsctl.sandbox.outage import OutageMode
 from opsctl.sandbox.processes import PROJECT_ROOT, sandbox_process_environment
 from opsctl.sandbox.tlsca import FrontCertificate
@@ -107,6 +108,7 @@ class RegionFront:
         spec_file: Path,
         directory: Path,
         certificate: FrontCertificate,
+        time_scale: float = 1.0,
     ) -> None:
         self.region = region
         # The first answers the API's own names; all of them serve the same front.
@@ -115,7 +117,10 @@ class RegionFront:
         self.spec_file = spec_file
         self.directory = directory
         self.certificate = certificate
+        self.time_scale = time_scale
         self.process: subprocess.Popen[bytes] | None = None
+        # The Region's EventBridge schedules (front/schedule.py): out with the Region, as on AWS.
+        self.schedules: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> str:
@@ -154,11 +159,37 @@ class RegionFront:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                env=sandbox_process_environment(dict(os.environ))
-                # The functions' own HTTPS calls (a peer's /health) trust the sandbox's CA.
-                | {"SSL_CERT_FILE": str(self.certificate.trust_bundle)},
+                env=self._function_environment(),
                 cwd=PROJECT_ROOT,
             )
+        if FrontSpec.from_json(self.spec_file.read_text()).schedules:
+            self.schedules = self._start_schedules()
+
+    def _start_schedules(self) -> subprocess.Popen[bytes]:
+        with (self.directory / f"functions-{self.region}.log").open("ab") as log:
+            return subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "opsctl.sandbox.front.schedule",
+                    str(self.spec_file),
+                    "--time-scale",
+                    str(self.time_scale),
+                    "--supervisor-pid",
+                    str(os.getpid()),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=self._function_environment(),
+                cwd=PROJECT_ROOT,
+            )
+
+    def _function_environment(self) -> dict[str, str]:
+        # The functions' own HTTPS calls (the watcher's GET of the peer) trust the sandbox's CA.
+        return sandbox_process_environment(dict(os.environ)) | {
+            "SSL_CERT_FILE": str(self.certificate.trust_bundle)
+        }
 
     def wait_serving(self) -> None:
         for address in self.addresses:
@@ -182,15 +213,16 @@ class RegionFront:
         self._close_listeners()
 
     def _stop_process(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=FRONT_STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+        for process in (self.process, self.schedules):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(timeout=FRONT_STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.process = self.schedules = None
 
     def _close_listeners(self) -> None:
         for listener in self.listeners or []:

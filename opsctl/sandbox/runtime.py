@@ -139,11 +139,13 @@ class Sandbox:
         )
         self.state.save(self.directory)
         assert self.replicator is not None
+        assert self.evaluator is not None
         self.outages = OutageController(
             self.directory,
             self.fronts,
             self.replicator,
             self.faults,
+            self.evaluator,
             on_applied=self._save_pids,
         )
         self.outages.start()
@@ -172,7 +174,12 @@ class Sandbox:
             spec_file = self.directory / f"front-{region}.json"
             spec_file.write_text(spec.to_json())
             self.fronts[region] = RegionFront(
-                region, listeners[region], spec_file, self.directory, certificate
+                region,
+                listeners[region],
+                spec_file,
+                self.directory,
+                certificate,
+                self.options.time_scale,
             )
             self.fronts[region].start()
         for front in self.fronts.values():

@@ -81,9 +81,10 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert status.region("primary").failure_switch == "failing"
         assert status.region("primary").checkers_healthy == 0
         assert 0 < detection < drill.signal_timeout
-        # The Region's own signals agree (its api-5xx alarm counts the health checks' 500s): the
-        # drill saw the primary's Region-impaired alarm fire; the secondary's stays OK.
-        assert "primary Region-impaired: ALARM" in [e.label for e in drill.timeline.events]
+        # The Region's own signals do not echo the drill (its api-5xx alarm leaves out the
+        # health route, and players are still served): neither Region reads as impaired.
+        assert "primary Region-impaired: ALARM" not in [e.label for e in drill.timeline.events]
+        assert status.region("primary").impaired_alarm == "OK"
         assert status.region("secondary").impaired_alarm == "OK"
         (flipped,) = audit_lines(sandbox)
         assert (flipped["action"], flipped["after"]) == ("switch", {"primary": "failing"})
@@ -141,7 +142,12 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
                                env=sandbox.environment())  # fmt: skip
         assert readiness.returncode == 0, readiness.stderr
         checks = {c["name"]: c for c in json.loads(readiness.stdout)["checks"]}
-        assert {name: c["result"] for name, c in checks.items()} == dict.fromkeys(checks, "pass")
+        # Every check passes but one the sandbox cannot: its zone has no Route 53 accelerated
+        # recovery (a feature of the user's public zone), which readiness warns about.
+        assert {name: c["result"] for name, c in checks.items()} == {
+            **dict.fromkeys(checks, "pass"),
+            "accelerated-recovery": "warn",
+        }
         assert checks["lambda-concurrency-quota"]["value"] == (
             "limit 1000, unreserved 1000 vs limit 1000, unreserved 1000"
         )

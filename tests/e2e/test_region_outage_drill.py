@@ -48,8 +48,15 @@ def test_region_outage_drill_end_to_end(sandbox: SandboxState) -> None:
     assert measured["requests failed after DNS switch + TTL (to the end)"].ok is True
     assert measured["requests failed during the fallback"].ok is True
     assert all(m.ok is not False for m in report.measurements)
+    # The page came from the secondary's watcher, none from us-east-1 while it was out.
+    assert measured[f"outage → page from {secondary} seen"].ok is True
+    assert measured[f"pages from {primary} during its outage"].value == "0"
+    # `opsctl status --json` during the outage carried the secondary's view of the primary.
+    assert drill.status_during_outage is not None
+    seen = drill.status_during_outage["regions"][0]["watch"]
+    assert (seen["region"], seen["alarm"]) == (secondary, "ALARM")
+    assert f"unreachable from {secondary}" in drill.status_during_outage["headline"]
     for what in (
-        "outage → SNS notice seen",
         "approval → lever alarm ALARM",
         f"approval → DNS answers {secondary}",
         f"approval → first player served by {secondary}",
@@ -83,5 +90,11 @@ def test_region_outage_drill_end_to_end(sandbox: SandboxState) -> None:
     console.print(measurements_table(report))
     drawn = console.export_text()
     print(drawn)  # shown with -s, and in the report of a failing run
-    for text in (f"{primary} out", "failover approved", f"{primary} restored", "x failed"):
+    for text in (
+        f"{primary} out",
+        f"page from {secondary}: primary unreachable",
+        "failover approved",
+        f"{primary} restored",
+        "x failed",
+    ):
         assert text in drawn

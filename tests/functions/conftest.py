@@ -14,8 +14,10 @@ from functions.authorizer import app as authorizer_app
 from functions.health import app as health_app
 from functions.shared import aws
 from functions.watcher import app as watcher_app
+from opsctl.sandbox.front.lambda_endpoint import LambdaEndpoint
 from tests.functions.support import (
     AUDIENCE,
+    AUTHORIZER_ALIAS_ARN,
     FAILURE_SWITCH,
     ISSUER,
     REGION,
@@ -92,9 +94,25 @@ def fresh_function_state() -> Iterator[None]:
         cached.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def lambda_endpoint() -> Iterator[LambdaEndpoint]:
+    """Lambda's Invoke API for this Region's authorizer (its `live` alias): the health
+    function's canary reaches the real handler through botocore and HTTP."""
+
+    def invoke(name: str, event: dict) -> object:
+        return authorizer_app.handler(event, FakeLambdaContext())
+
+    endpoint = LambdaEndpoint(invoke, {AUTHORIZER_ALIAS_ARN.split(":")[6]: ["live"]})
+    yield endpoint
+    endpoint.close()
+
+
 @pytest.fixture
 def function_env(
-    aws_endpoint: str, jwks: JwksServer, monkeypatch: pytest.MonkeyPatch
+    aws_endpoint: str,
+    jwks: JwksServer,
+    lambda_endpoint: LambdaEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> FunctionEnv:
     for name, value in {
         "AWS_REGION": REGION,
@@ -103,6 +121,8 @@ def function_env(
         "AUTH_AUDIENCE": AUDIENCE,
         "AUTH_JWKS_URI": jwks.url,
         "FAILURE_SWITCH_PARAMETER": FAILURE_SWITCH,
+        "AUTHORIZER_ALIAS_ARN": AUTHORIZER_ALIAS_ARN,
+        "AWS_ENDPOINT_URL_LAMBDA": lambda_endpoint.url,
         "POWERTOOLS_SERVICE_NAME": "multi-region-authorizer",
     }.items():
         monkeypatch.setenv(name, value)

@@ -27,6 +27,7 @@ AUDIENCE = "game-api"
 APP = "multi-region-authorizer-primary"
 TABLE_NAME = f"{APP}-state"
 FAILURE_SWITCH = f"/{APP}/health/failure-switch"
+AUTHORIZER_ALIAS_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:{APP}-authorizer:live"
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/whoami"
 
 

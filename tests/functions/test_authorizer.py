@@ -271,6 +271,52 @@ def test_a_list_never_loaded_is_reported_not_assumed_empty() -> None:
         RevocationList(load).is_revoked("anything")
 
 
+def test_a_stale_list_serves_tokens_but_is_not_readable_for_the_canary() -> None:
+    clock = FakeClock()
+    outcomes: list[frozenset[str] | Exception] = [frozenset({"a"}), ConnectionError("down")]
+
+    def load() -> frozenset[str]:
+        outcome = outcomes.pop(0) if outcomes else frozenset({"a"})
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    revocations = RevocationList(load, max_age=60, retry_interval=5, clock=clock)
+    assert revocations.readable() == 1
+    clock.now = 60.0
+    with pytest.raises(RevocationsUnavailable):
+        revocations.readable()  # the read path is broken...
+    assert revocations.is_revoked("a")  # ...while tokens are still judged on the last list
+    clock.now = 65.0
+    assert revocations.readable() == 1
+
+
+# --- the health function's canary ---------------------------------------------------------------
+
+
+def test_the_canary_event_answers_with_the_region_and_the_revocations_read(
+    function_env: FunctionEnv,
+) -> None:
+    function_env.revoke("jti-1")
+    answer = authorizer_app.handler({"type": "HEALTH_CANARY"}, FakeLambdaContext())
+    assert answer == {"canary": "ok", "region": REGION, "revoked": 1}
+
+
+def test_the_canary_fails_the_invocation_when_revocations_cannot_be_read(
+    function_env: FunctionEnv,
+) -> None:
+    function_env.dynamodb.delete_table(TableName=TABLE_NAME)
+    with pytest.raises(RevocationsUnavailable):
+        authorizer_app.handler({"type": "HEALTH_CANARY"}, FakeLambdaContext())
+
+
+def test_a_token_event_is_never_taken_for_the_canary(function_env: FunctionEnv) -> None:
+    """API Gateway's events are typed TOKEN; a client controls only the token."""
+    event = {"type": "TOKEN", "authorizationToken": "HEALTH_CANARY", "methodArn": METHOD_ARN}
+    with pytest.raises(authorizer_app.Unauthorized):
+        authorizer_app.handler(event, FakeLambdaContext())
+
+
 def test_unreadable_revocations_at_cold_start_fail_the_invocation_instead_of_a_cached_deny(
     function_env: FunctionEnv, rs_key: SigningKey
 ) -> None:

@@ -80,6 +80,7 @@ BAD_CONFIG = [
     ({"secondaryProvisionedConcurrency": -1}, "secondaryProvisionedConcurrency", "between 0"),
     ({"alarmApi5xxRatePercent": 0}, "alarmApi5xxRatePercent", "between 1 and 100"),
     ({"faultInvocationPercentage": 101}, "faultInvocationPercentage", "between 1 and 100"),
+    ({"incidentRegion": "eu-west-1"}, "incidentRegion", "one of this stack's Regions"),
 ]
 
 
@@ -105,3 +106,42 @@ def test_project_defaults_reach_the_program(default_run: Any) -> None:
     assert log_group.inputs["retentionInDays"] == 30
     function = default_run.named("primary-api")
     assert function.inputs["memorySize"] == 512
+
+
+# The provider's start-up calls (region validation is local, and skipped by default).
+SKIPPED_CHECKS = ("skipCredentialsValidation", "skipRequestingAccountId", "skipMetadataApiCheck")
+
+
+def skips(provider: Any) -> list[bool]:
+    return [str(provider.inputs.get(check)).lower() == "true" for check in SKIPPED_CHECKS]
+
+
+def providers_by_name(run: Any) -> dict[str, Any]:
+    return {r.name: r for r in run.resources if r.type == "pulumi:providers:aws"}
+
+
+def test_normally_every_provider_checks_its_credentials_and_reads_go_to_us_east_1(
+    default_run: Any,
+) -> None:
+    for provider in providers_by_name(default_run).values():
+        assert not any(skips(provider))
+    (identity,) = [c for c in default_run.calls if c.token.endswith("getCallerIdentity")]
+    assert identity.region == "us-east-1"
+
+
+def test_an_incident_deploy_never_calls_the_impaired_region(run_with: Any) -> None:
+    """With us-east-1 impaired, the program runs without a call there: its providers skip
+    their start-up checks (STS, account id, metadata) and the account id is read in us-west-2;
+    `pulumi up --refresh=false --target ...` then changes only the healthy Region."""
+    run = run_with(incidentRegion="us-east-1")
+    providers = providers_by_name(run)
+    for name in ("primary", "alarm-region"):
+        assert all(skips(providers[name])), name
+    assert not any(skips(providers["secondary"]))
+    (identity,) = [c for c in run.calls if c.token.endswith("getCallerIdentity")]
+    assert identity.region == "us-west-2"
+    # The same resources as always: a targeted update must not plan anything else away.
+    default = run_with()
+    assert sorted(r.urn for r in run.cloud_resources) == sorted(
+        r.urn for r in default.cloud_resources
+    )

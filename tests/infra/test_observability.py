@@ -28,14 +28,28 @@ def region_alarms(run: ProgramRun, role: str) -> dict[str, Any]:
 def test_region_alarms_watch_that_regions_own_signals(default_run: ProgramRun, role: str) -> None:
     region = REGIONS[role]
     alarms = region_alarms(default_run, role)
-    assert set(alarms) == set(SIGNALS)
+    assert set(alarms) == {*SIGNALS, "certificate-expiry"}
     assert {a.region for a in alarms.values()} == {region}
     api_name = default_run.named(f"{role}-rest-api").inputs["name"]
 
     five_xx = alarms["api-5xx"].inputs
-    assert (five_xx["namespace"], five_xx["metricName"]) == ("AWS/ApiGateway", "5XXError")
-    assert five_xx["dimensions"] == {"ApiName": api_name, "Stage": "prod"}
-    assert (five_xx["statistic"], five_xx["threshold"]) == ("Average", 0.05)
+    assert five_xx["threshold"] == 0.05
+    # The routes players call, by the detailed metrics' Method and Resource; never the health
+    # route, whose 500s on the idle standby are the checkers' own traffic.
+    watched = {q["id"]: q["metric"] for q in five_xx["metricQueries"] if "metric" in q}
+    routes = {("GET", "/whoami"), ("POST", "/sessions"), ("GET", "/sessions/{id}")}
+    for metric_name in ("5XXError", "Count"):
+        assert {
+            (m["dimensions"]["Method"], m["dimensions"]["Resource"])
+            for m in watched.values() if m["metricName"] == metric_name
+        } == routes  # fmt: skip
+    for metric in watched.values():
+        assert metric["namespace"] == "AWS/ApiGateway" and metric["stat"] == "Sum"
+        assert {k: metric["dimensions"][k] for k in ("ApiName", "Stage")} == {
+            "ApiName": api_name, "Stage": "prod"
+        }  # fmt: skip
+    (share,) = [q for q in five_xx["metricQueries"] if q.get("returnData")]
+    assert share["expression"] == "(e0 + e1 + e2) / (n0 + n1 + n2)"
 
     latency = alarms["api-p99-latency"].inputs
     assert (latency["metricName"], latency["extendedStatistic"]) == ("Latency", "p99")
@@ -69,13 +83,39 @@ def test_region_alarms_watch_that_regions_own_signals(default_run: ProgramRun, r
     assert watched == {f"{APP}-{fn}" for fn in ("authorizer", "api", "health")}
     (result,) = [q for q in throttles["metricQueries"] if q.get("returnData")]
     assert result["expression"] == "t0 + t1 + t2"
-    for alarm in (errors, throttles):
+    for alarm in (five_xx, errors, throttles):
         # Every query is read at the alarm's one-minute period; only the sum is returned.
         assert {q["metric"]["period"] for q in alarm["metricQueries"] if "metric" in q} == {60}
         assert [q.get("returnData", False) for q in alarm["metricQueries"]].count(True) == 1
-    for alarm in alarms.values():
-        assert alarm.inputs["evaluationPeriods"] == 3
-        assert alarm.inputs["treatMissingData"] == "notBreaching"
+    for signal in SIGNALS:
+        assert alarms[signal].inputs["evaluationPeriods"] == 3
+        assert alarms[signal].inputs["treatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("role", REGIONS)
+def test_each_regions_custom_domain_certificate_is_watched_for_expiry(
+    default_run: ProgramRun, role: str
+) -> None:
+    """Route 53's HTTPS checks do not validate certificates: a failing ACM renewal must page
+    before the shared name serves an expired certificate from this Region."""
+    expiry = region_alarms(default_run, role)["certificate-expiry"]
+    assert expiry.region == REGIONS[role]
+    certificate = default_run.named(f"{role}-certificate-validation").outputs["certificateArn"]
+    assert certificate == default_run.named(f"{role}-certificate").outputs["arn"]
+    assert {k: expiry.inputs[k] for k in ("namespace", "metricName", "dimensions", "statistic",
+            "period", "comparisonOperator", "threshold")} == {
+        "namespace": "AWS/CertificateManager", "metricName": "DaysToExpiry",
+        "dimensions": {"CertificateArn": certificate}, "statistic": "Minimum", "period": 86400,
+        "comparisonOperator": "LessThanThreshold", "threshold": 45,
+    }  # fmt: skip
+    topic = default_run.named(f"{role}-alarms-topic").outputs["arn"]
+    assert expiry.inputs["alarmActions"] == [topic] and expiry.inputs["okActions"] == [topic]
+    # A warning, not an impairment: the composite alarm does not include it.
+    (impaired,) = [
+        a for a in default_run.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
+        if a.name == f"{role}-alarms-impaired"
+    ]  # fmt: skip
+    assert "certificate-expiry" not in impaired.inputs["alarmRule"]
 
 
 @pytest.mark.parametrize("role", REGIONS)
@@ -108,7 +148,7 @@ def test_thresholds_come_from_config(run_with: RunProgram) -> None:
     assert alarms["api-p99-latency"].inputs["threshold"] == 800
     assert alarms["authorizer-errors"].inputs["threshold"] == 10
     assert alarms["lambda-throttles"].inputs["threshold"] == 1
-    assert {a.inputs["evaluationPeriods"] for a in alarms.values()} == {5}
+    assert {alarms[signal].inputs["evaluationPeriods"] for signal in SIGNALS} == {5}
 
 
 def test_dashboard_puts_both_regions_side_by_side(default_run: ProgramRun) -> None:

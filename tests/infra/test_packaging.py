@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 from pathlib import Path
 
@@ -17,11 +18,14 @@ from infra.packaging import (
 )
 from tests.infra.plan import RunProgram
 
+LOCKED = "pyjwt==2.10.1 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+
 
 @pytest.fixture
 def requirements(tmp_path: Path) -> Path:
-    path = tmp_path / "requirements.txt"
-    path.write_text("pyjwt[crypto]>=2.8\n")
+    """A lock file: what the layer is built from."""
+    path = tmp_path / "requirements.lock"
+    path.write_text(LOCKED)
     return path
 
 
@@ -31,6 +35,7 @@ def test_pip_command_targets_the_lambda_platform_not_this_machine(requirements: 
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
     pairs = dict(itertools.pairwise(command))
     assert pairs["--requirement"] == str(requirements)
+    assert "--require-hashes" in command and "--no-deps" in command  # the locked set, exactly
     assert pairs["--target"] == "/out/python"
     assert pairs["--platform"] == "manylinux2014_aarch64"
     assert pairs["--python-version"] == "3.12"
@@ -42,7 +47,8 @@ def test_content_hash_changes_with_what_decides_the_content(requirements: Path) 
     base = LayerBuildSpec.for_runtime(requirements, "python3.12").content_hash()
     assert LayerBuildSpec.for_runtime(requirements, "python3.13").content_hash() != base
     assert LayerBuildSpec.for_runtime(requirements, "python3.12").content_hash() == base
-    requirements.write_text("pyjwt[crypto]>=2.9\n")
+    # The resolved set decides: a new pin or a new hash is a new layer.
+    requirements.write_text(LOCKED.replace("2.10.1", "2.10.2"))
     assert LayerBuildSpec.for_runtime(requirements, "python3.12").content_hash() != base
 
 
@@ -103,13 +109,14 @@ def test_functions_archive_refuses_a_non_package(tmp_path: Path) -> None:
         functions_archive(tmp_path)
 
 
-def test_program_plans_the_layer_from_functions_requirements(
+def test_program_plans_the_layer_from_the_functions_lock(
     default_run: ProgramRun, project_root: str
 ) -> None:
     (command,) = default_run.layer_commands
     assert command[command.index("--requirement") + 1] == str(
-        Path(project_root) / "functions" / "requirements.txt"
+        Path(project_root) / "functions" / "requirements.lock"
     )
+    assert "--require-hashes" in command
     layer_dir = Path(default_run.named("primary-deps").inputs["code"].path)
     assert layer_dir.parent == Path(project_root) / "build" / "layers"
     packaged = set(functions_archive(Path(project_root) / "functions").assets)
@@ -125,3 +132,29 @@ def test_runtime_choice_moves_the_layer_build_with_it(run_with: RunProgram) -> N
     function = run.named("secondary-health")
     assert function.inputs["runtime"] == "python3.13"
     assert function.inputs["layers"] == [run.named("secondary-deps").outputs["arn"]]
+
+
+def test_the_lock_pins_every_distribution_with_hashes_and_covers_the_requirements(
+    project_root: str,
+) -> None:
+    """The layer installs exactly what was resolved: every entry `name==version` with at least
+    one `--hash`, and every top-level requirement of requirements.txt among them."""
+    functions = Path(project_root) / "functions"
+    entries = re.split(r"\n(?=\S)", "\n".join(
+        line for line in (functions / "requirements.lock").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ))  # fmt: skip
+    pinned = {}
+    for entry in entries:
+        match = re.match(r"([A-Za-z0-9_.-]+)==([^\s;\\]+)", entry)
+        assert match, entry
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry
+        pinned[match.group(1).lower()] = match.group(2)
+    wanted = [
+        re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower()  # type: ignore[union-attr]
+        for line in (functions / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert wanted and set(wanted) <= set(pinned)
+    # The authorizer verifies signatures with PyJWT's algorithm classes: a pinned version.
+    assert "pyjwt" in pinned and "cryptography" in pinned

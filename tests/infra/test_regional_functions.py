@@ -63,7 +63,14 @@ def test_function_environment_follows_the_contract(default_run: ProgramRun) -> N
         **auth,
         "POWERTOOLS_SERVICE_NAME": "health",
         "FAILURE_SWITCH_PARAMETER": f"/{APP}/health/failure-switch",
+        "AUTHORIZER_ALIAS_ARN": (
+            f"arn:aws:lambda:us-west-2:123456789012:function:{APP}-authorizer:live"
+        ),
     }
+    # The canary invokes exactly the alias API Gateway invokes.
+    alias = default_run.named("secondary-authorizer-live")
+    assert alias.inputs["name"] == "live"
+    assert alias.inputs["functionName"] == default_run.named("secondary-authorizer").outputs["name"]
 
 
 def test_issuers_and_pinned_jwks_come_from_config(run_with: RunProgram) -> None:
@@ -166,9 +173,11 @@ def test_each_function_gets_only_what_it_uses(default_run: ProgramRun, role: str
         for a in ("dynamodb:GetItem", "dynamodb:PutItem")
     }  # fmt: skip
     switch = f"arn:aws:ssm:{region}:123456789012:parameter/{APP}/health/failure-switch"
+    alias = f"arn:aws:lambda:{region}:123456789012:function:{APP}-authorizer:live"
     assert granted["health"] == base("health") | {
         ("dynamodb:GetItem", table_arn),
         ("ssm:GetParameter", switch),
+        ("lambda:InvokeFunction", alias),  # the canary: the authorizer's alias, nothing else
     }
     # The watcher reads no table: it publishes PeerHealthy, in its namespace only.
     assert granted["watcher"] == base("watcher") | {("cloudwatch:PutMetricData", "*")}

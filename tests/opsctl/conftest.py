@@ -43,6 +43,7 @@ from opsctl.model import Weights
 from opsctl.route53 import read_records
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import FaultProxy
+from opsctl.sandbox.route53dataplane import HealthCheckObservations
 from opsctl.sandbox.state import SandboxState
 from opsctl.status import RegionStatus
 from opsctl.topology import parse_topology
@@ -612,7 +613,9 @@ class DataPlane:
     - Route 53's view of the lever's CLOUDWATCH_METRIC check: its own evaluation of the metric's
       datapoints, not the alarm (SetAlarmState does not move it): unhealthy when the newest
       minute it saw data in has a 1, healthy when only 0s, else its last status. Route 53 may
-      miss a datapoint: `lose_engage_datapoints(n)` drops the next n 1s from its view only;
+      miss a datapoint: `lose_engage_datapoints(n)` drops the next n 1s from its view only, and
+      `hold_route53_view()` keeps the view where it is until `let_route53_view_follow()`.
+      GetHealthCheckStatus on the check reports that view (three checkers);
     - Route 53's name servers: the shared name answered by the rules for weighted records
       (healthy non-zero weights first, then zero weights, else all), the primary unhealthy while
       Route 53 sees the lever's check unhealthy, with one of the chosen Region's front doors in
@@ -623,8 +626,16 @@ class DataPlane:
     It reads the emulator directly (not through any fault proxy), as the data plane does not go
     through the control plane; answers come from the newest snapshot, so they are immediate."""
 
-    def __init__(self, world: World, fronts: HttpsFronts, interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        world: World,
+        fronts: HttpsFronts,
+        observations: HealthCheckObservations,
+        interval: float = 0.05,
+    ) -> None:
         self._world = world
+        self._observations = observations
+        self._held = False
         self.fronts = fronts
         self._turn = itertools.count()
         self._interval = interval
@@ -640,6 +651,34 @@ class DataPlane:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         self.server = LoopbackDnsServer(self.answer)
+
+    def hold_route53_view(self) -> None:
+        """Route 53's view of the lever's check stays where it is (its evaluation trails)."""
+        self._held = True
+
+    def let_route53_view_follow(self) -> None:
+        self._held = False
+
+    def _report_route53_view(self) -> None:
+        lever = self._world.topology.out_of_service
+        assert lever is not None
+        status = (
+            "Success: the alarm's metric is within its threshold"
+            if self.lever_check_healthy
+            else "Failure: the alarm's metric breaches its threshold"
+        )
+        checked = datetime.now(UTC)
+        self._observations.record(
+            lever.health_check_id,
+            [
+                {
+                    "Region": region,
+                    "IPAddress": "127.0.0.1",
+                    "StatusReport": {"Status": status, "CheckedTime": checked},
+                }
+                for region in ("us-east-1", "us-west-1", "eu-west-1")
+            ],
+        )
 
     def lose_engage_datapoints(self, count: int) -> None:
         """Route 53 will not see the next `count` datapoints of 1 (late, or never listed)."""
@@ -675,7 +714,10 @@ class DataPlane:
             Period=60,
             Statistics=["Maximum", "Sum", "SampleCount"],
         )["Datapoints"]
-        self.lever_check_healthy = self._route53_view(points)
+        view = self._route53_view(points)
+        if not self._held:
+            self.lever_check_healthy = view
+        self._report_route53_view()
         state = self._world.lever_alarm()
         if points:
             newest = max(points, key=lambda point: point["Timestamp"])
@@ -733,9 +775,9 @@ def _forget_addresses() -> Iterator[None]:
 
 
 @pytest.fixture
-def dataplane(world: World, https_fronts: HttpsFronts) -> Iterator[DataPlane]:
+def dataplane(world: World, https_fronts: HttpsFronts, emulator: Emulator) -> Iterator[DataPlane]:
     """The World with name servers and front doors in its topology, its lever alarm evaluated."""
-    plane = DataPlane(world, https_fronts)
+    plane = DataPlane(world, https_fronts, emulator.health_checks)
     world.set_topology(
         {
             **world.topology_document,

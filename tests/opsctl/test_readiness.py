@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from opsctl.cli import app
 from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
-from opsctl.signals import rest_api_of
+from opsctl.signals import read_alarms, rest_api_of
 from opsctl.topology import parse_topology
 from tests.opsctl.conftest import APP, REGIONS, World, create_aliased_function
 
@@ -331,3 +331,23 @@ def test_failing_readiness_refuses_failover_and_force_overrides(
     assert capacity_world.weights() == Weights(0, 100)
     (line,) = capacity_world.audit_outcomes()
     assert (line["forced"], line["overridden"]) == (True, ["authorizer-concurrency"])
+
+
+def test_read_alarms_tells_an_alarm_for_missing_data(world: World) -> None:
+    cloudwatch = world.client("cloudwatch")
+    name = world.topology.primary.alarm_name
+    cloudwatch.set_alarm_state(
+        AlarmName=name,
+        StateValue="ALARM",
+        StateReason="Threshold Crossed: no datapoints were received for 1 period and 1 missing "
+        "datapoint was treated as [Breaching].",
+        StateReasonData=json.dumps({"version": "1.0", "recentDatapoints": [], "threshold": 1.0}),
+    )
+    assert read_alarms(cloudwatch, [name])[name].missing_data is True
+    cloudwatch.set_alarm_state(
+        AlarmName=name,
+        StateValue="ALARM",
+        StateReason="Threshold Crossed: 1 out of the last 1 datapoints [0.0] was less than 1.0",
+        StateReasonData=json.dumps({"version": "1.0", "recentDatapoints": [0.0]}),
+    )
+    assert read_alarms(cloudwatch, [name])[name].missing_data is False

@@ -379,3 +379,62 @@ def test_accelerated_recovery_off_is_a_warning(status: str | None, result: str) 
 def test_an_unreadable_zone_is_a_warning_never_a_refusal() -> None:
     check = accelerated_recovery_check(Outcome(None, AwsUnreachable("no answer within 3.5s")))
     assert (check.result, check.value) == (WARN, "unknown")
+
+
+# A partial us-east-1 event: CloudWatch there is late, the health metrics go missing ----------
+
+OK_PROBE = HealthProbe(SECONDARY.health_url, 200, 40.0, None)
+FAILED_PROBE = HealthProbe(SECONDARY.health_url, 503, 40.0, None)
+
+
+@pytest.mark.parametrize(
+    ("missing_data", "probe", "expected"),
+    [
+        (True, OK_PROBE, WARN),  # missing data treated as breaching: the probe decides
+        (True, FAILED_PROBE, FAIL),
+        (False, OK_PROBE, FAIL),  # a datapoint crossed the threshold: a verdict
+    ],
+)
+def test_an_alarm_in_alarm_only_for_missing_data_is_decided_by_the_probe(
+    missing_data: bool, probe: HealthProbe, expected: str
+) -> None:
+    check = _secondary_checks(alarm="ALARM", alarm_missing_data=missing_data, probe=probe)[
+        "health-alarm"
+    ]
+    assert check.result == expected
+    if missing_data:
+        assert "only for missing HealthCheckStatus data" in check.detail
+
+
+def test_the_primary_missing_its_own_regions_metric_is_judged_by_its_probe() -> None:
+    """fallback --via dataplane with us-east-1's CloudWatch late: the primary's metric lives in
+    its own Region; its /health answering decides, not the missing datapoint."""
+    primary = RegionTopology(
+        role="primary",
+        region="us-east-1",
+        set_identifier="primary",
+        health_check_id="hc-1",
+        alarm_name="myapp-health-us-east-1",
+        failure_switch="/myapp/us-east-1/failure-switch",
+        health_url="https://api-us-east-1.example.com/health",
+    )
+    status = StatusReport(
+        record_name="auth.example.com.",
+        weights=Weights(0, 100),
+        regions=(
+            region_status(
+                "primary",
+                "us-east-1",
+                healthy=None,
+                alarm="ALARM",
+                alarm_missing_data=True,
+                probe=HealthProbe(primary.health_url, 200, 30.0, None),
+            ),
+            region_status("secondary", "us-west-2"),
+        ),
+        errors=(),
+        unreadable=("health",),
+    )
+    checks = {check.name: check for check in region_checks(status, primary)}
+    assert checks["health-check"].result == WARN
+    assert checks["health-alarm"].result == WARN

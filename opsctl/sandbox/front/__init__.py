@@ -32,6 +32,7 @@ One job per module:
 - `api`: the REST API (routing, TOKEN authorizer and its policy cache, proxy integration);
 - `policy`: IAM policy evaluation of an authorizer's policy against a method ARN;
 - `lambda_runtime`: the handlers, each with its own environment and module state;
+- `lambda_endpoint`: Lambda's Invoke API, for a function invoking another of its Region's;
 - `emf`: Embedded Metric Format documents in a function's output become datums;
 - `metrics`: API Gateway's and Lambda's metrics, sent in batches to CloudWatch;
 - `server`: the process's HTTP server and `main` (`__main__` runs it).

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,34 @@ from opsctl.sandbox.front.spec import FrontSpec, RouteSpec
 
 NOT_FOUND_BODY = {"message": "Missing Authentication Token"}
 UNAUTHORIZED_BODY = {"message": "Unauthorized"}
+THROTTLED_BODY = {"message": "Too Many Requests"}
+
+
+class TokenBucket:
+    """API Gateway's throttle for one method: `burst` tokens, refilled at `rate` per second;
+    a request without a token is answered 429 before the authorizer or the integration runs."""
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._clock = clock
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+
 EXPLICIT_DENY_BODY = {
     "Message": "User is not authorized to access this resource with an explicit deny"
 }
@@ -80,29 +109,41 @@ class Front:
         self._custom_domains = {domain.lower().rstrip(".") for domain in spec.custom_domains}
         self._policy_cache: dict[str, CachedPolicy] = {}
         self._cache_lock = threading.Lock()
+        # One bucket per method (route), shared by every caller, as the stage's `*/*` settings
+        # apply to each method separately.
+        self._buckets = {
+            (route.method, route.resource_path): TokenBucket(
+                spec.throttle_rate, spec.throttle_burst
+            )
+            for route in spec.routes
+            if spec.throttle_rate is not None and spec.throttle_burst is not None
+        }
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
     ) -> HttpResponse:
         started = time.monotonic()
-        response = self._route(method, raw_path, headers, body, source_ip)
+        response, route = self._route(method, raw_path, headers, body, source_ip)
         if self.metrics is not None:
+            values = {
+                "Count": 1.0,
+                "4XXError": float(400 <= response.status < 500),
+                "5XXError": float(response.status >= 500),
+                "Latency": (time.monotonic() - started) * 1000,
+            }
             # AWS/ApiGateway by ApiName and Stage: every request the stage answers.
-            self.metrics.add(
-                "AWS/ApiGateway",
-                {"ApiName": self.spec.api_name, "Stage": self.spec.stage},
-                {
-                    "Count": 1.0,
-                    "4XXError": float(400 <= response.status < 500),
-                    "5XXError": float(response.status >= 500),
-                    "Latency": (time.monotonic() - started) * 1000,
-                },
-            )
+            stage = {"ApiName": self.spec.api_name, "Stage": self.spec.stage}
+            self.metrics.add("AWS/ApiGateway", stage, values)
+            if route is not None:
+                # Detailed metrics (the stage enables them): by method and resource too.
+                detailed = {**stage, "Method": route.method, "Resource": route.resource_path}
+                self.metrics.add("AWS/ApiGateway", detailed, values)
         return response
 
     def _route(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
-    ) -> HttpResponse:
+    ) -> tuple[HttpResponse, RouteSpec | None]:
+        """The response, and the route it matched (None: no route)."""
         request_id = str(uuid.uuid4())
         split = urlsplit(raw_path)
         host = headers.get("Host", headers.get("host", "")).split(":")[0].lower()
@@ -110,12 +151,21 @@ class Front:
         if host not in self._custom_domains:
             prefix = f"/{self.spec.stage}"
             if path != prefix and not path.startswith(prefix + "/"):
-                return HttpResponse.json(403, NOT_FOUND_BODY, **{"x-amzn-RequestId": request_id})
+                return (
+                    HttpResponse.json(403, NOT_FOUND_BODY, **{"x-amzn-RequestId": request_id}),
+                    None,
+                )
             path = path[len(prefix) :] or "/"
         matched = self._match(method, path)
         if matched is None:
-            return HttpResponse.json(403, NOT_FOUND_BODY, **{"x-amzn-RequestId": request_id})
+            return (
+                HttpResponse.json(403, NOT_FOUND_BODY, **{"x-amzn-RequestId": request_id}),
+                None,
+            )
         route, path_parameters = matched
+        bucket = self._buckets.get((route.method, route.resource_path))
+        if bucket is not None and not bucket.take():
+            return HttpResponse.json(429, THROTTLED_BODY, **{"x-amzn-RequestId": request_id}), route
         authorizer_context: dict[str, Any] = {}
         if route.authorized and self.spec.authorizer is not None:
             method_arn = (
@@ -124,7 +174,7 @@ class Front:
             )
             outcome = self._authorize(headers, method_arn)
             if isinstance(outcome, HttpResponse):
-                return outcome
+                return outcome, route
             authorizer_context = outcome
         event = self._proxy_event(
             method, path, split.query, headers, body, route, path_parameters, source_ip, request_id
@@ -132,10 +182,11 @@ class Front:
         event["requestContext"]["authorizer"] = authorizer_context or None
         try:
             result = self.runtime.invoke(route.function, event)
-            return self._integration_response(result, request_id)
+            return self._integration_response(result, request_id), route
         except Exception as error:
             print(f"[{self.spec.region}] {route.function} failed: {error!r}", file=sys.stderr)
-            return HttpResponse.json(502, INTERNAL_ERROR_BODY, **{"x-amzn-RequestId": request_id})
+            failed = HttpResponse.json(502, INTERNAL_ERROR_BODY, **{"x-amzn-RequestId": request_id})
+            return failed, route
 
     def _match(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | None:
         for route, pattern in self._routes:

@@ -63,6 +63,7 @@ class LambdaRuntime:
         self._modules: dict[str, dict[str, ModuleType]] = {}
         self._env_keys = {key for function in functions for key in function.environment}
         self._lock = threading.Lock()
+        self._nested_lock = threading.Lock()
 
     def preload(self) -> None:
         """Import every handler now, as provisioned concurrency initialises ahead of traffic:
@@ -72,31 +73,46 @@ class LambdaRuntime:
                 self._handler(function)
 
     def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
-        function = self._functions[function_name]
         with self._lock:
-            started = time.monotonic()
-            failed = True
+            return self._invoke(self._functions[function_name], event)
+
+    def invoke_from_function(self, function_name: str, event: dict[str, Any]) -> Any:
+        """Invoke on behalf of a running function (the health function's authorizer canary),
+        whose invocation holds the runtime and waits for this answer, as a Lambda function
+        waits on another running in its own environment. Such calls run one at a time, and
+        the caller's environment variables are back in place afterwards."""
+        with self._nested_lock:
+            saved = dict(os.environ)
             try:
-                handler = self._handler(function)
-                context = FakeLambdaContext(function, self._region, self._account_id)
-                with self._own_modules(function), self._captured_emf():
-                    # Lambda serializes the result to JSON; so this catches non-JSON returns.
-                    result = json.loads(json.dumps(handler(event, context)))
-                failed = False
-                return result
+                return self._invoke(self._functions[function_name], event)
             finally:
-                # AWS/Lambda by function: a raised exception (the authorizer's "Unauthorized"
-                # too) is a function error. Nothing throttles here, so no Throttles datapoint.
-                if self._metrics is not None:
-                    self._metrics.add(
-                        "AWS/Lambda",
-                        {"FunctionName": function.name},
-                        {
-                            "Invocations": 1.0,
-                            "Errors": float(failed),
-                            "Duration": (time.monotonic() - started) * 1000,
-                        },
-                    )
+                os.environ.clear()
+                os.environ.update(saved)
+
+    def _invoke(self, function: LambdaSpec, event: dict[str, Any]) -> Any:
+        started = time.monotonic()
+        failed = True
+        try:
+            handler = self._handler(function)
+            context = FakeLambdaContext(function, self._region, self._account_id)
+            with self._own_modules(function), self._captured_emf():
+                # Lambda serializes the result to JSON; so this catches non-JSON returns.
+                result = json.loads(json.dumps(handler(event, context)))
+            failed = False
+            return result
+        finally:
+            # AWS/Lambda by function: a raised exception (the authorizer's "Unauthorized"
+            # too) is a function error. Nothing throttles here, so no Throttles datapoint.
+            if self._metrics is not None:
+                self._metrics.add(
+                    "AWS/Lambda",
+                    {"FunctionName": function.name},
+                    {
+                        "Invocations": 1.0,
+                        "Errors": float(failed),
+                        "Duration": (time.monotonic() - started) * 1000,
+                    },
+                )
 
     def _handler(self, function: LambdaSpec) -> Handler:
         self._apply_environment(function)

@@ -16,6 +16,7 @@ import boto3
 
 from opsctl.periodic import PeriodicWorker
 from opsctl.sandbox.front.api import Front
+from opsctl.sandbox.front.lambda_endpoint import LambdaEndpoint
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.metrics import MetricsPublisher
 from opsctl.sandbox.front.spec import FrontSpec
@@ -121,7 +122,16 @@ def main(argv: list[str] | None = None) -> None:
     tls = server_context(args.tls_cert, args.tls_key)
     metrics = MetricsPublisher(boto3.client("cloudwatch", region_name=spec.region))
     metrics.start()
-    runtime = LambdaRuntime(spec.functions, spec.region, spec.account_id, metrics)
+    # The scheduled functions run beside the front (front/schedule.py), not behind its routes.
+    scheduled = spec.scheduled_functions()
+    routed = [function for function in spec.functions if function not in scheduled]
+    runtime = LambdaRuntime(routed, spec.region, spec.account_id, metrics)
+    # This Region's Lambda Invoke API, for a function that invokes another (moto's Invoke
+    # needs Docker): botocore sends the functions' Lambda calls here.
+    lambda_endpoint = LambdaEndpoint(
+        runtime.invoke_from_function, {f.name: f.aliases for f in routed}
+    )
+    os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_endpoint.url
     runtime.preload()
     front = Front(spec, runtime, metrics)
     servers = [make_server(front, listening, tls) for listening in listening_sockets]
@@ -136,4 +146,5 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for server in servers:
             server.server_close()
+        lambda_endpoint.close()
         metrics.stop()

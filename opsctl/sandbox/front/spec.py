@@ -15,6 +15,7 @@ class LambdaSpec:
     environment: dict[str, str]
     timeout_seconds: int = 3
     memory_mb: int = 128
+    aliases: list[str] = field(default_factory=list)  # what Invoke accepts as a qualifier
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ class AuthorizerSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """An EventBridge schedule rule invoking a function: `rate(1 minute)` is 60 s."""
+
+    function: str  # LambdaSpec.name
+    rate_seconds: float
+    rule: str  # the rule's name, as the event names it
+
+
+@dataclass(frozen=True)
 class FrontSpec:
     """Everything one Region's front serves; written as JSON by the supervisor."""
 
@@ -47,6 +57,12 @@ class FrontSpec:
     custom_domains: list[str] = field(default_factory=list)
     endpoint_url: str = ""
     api_name: str = ""  # the REST API's name: API Gateway's ApiName metric dimension
+    # The stage's default method throttling (`*/*`): each method's own token bucket, shared by
+    # every caller. None: not throttled.
+    throttle_rate: float | None = None
+    throttle_burst: int | None = None
+    # The Region's scheduled functions (the peer watcher), run beside the front.
+    schedules: list[ScheduleSpec] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -65,4 +81,12 @@ class FrontSpec:
             custom_domains=list(raw["custom_domains"]),
             endpoint_url=raw["endpoint_url"],
             api_name=raw["api_name"],
+            throttle_rate=raw.get("throttle_rate"),
+            throttle_burst=raw.get("throttle_burst"),
+            schedules=[ScheduleSpec(**schedule) for schedule in raw.get("schedules", [])],
         )
+
+    def scheduled_functions(self) -> list[LambdaSpec]:
+        """The functions a schedule invokes (no route reaches them)."""
+        names = {schedule.function for schedule in self.schedules}
+        return [function for function in self.functions if function.name in names]

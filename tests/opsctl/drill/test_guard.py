@@ -103,6 +103,7 @@ def test_a_marker_past_its_time_is_taken_over_and_released(world: World) -> None
         (("--token", "a", "--token-file", "/nonexistent"), "the players need a token"),
         (("--scenario", "region-outage", *TOKEN), "--scenario region-outage needs the sandbox"),
         (("--steps", "50,10", *TOKEN), ""),
+        (("--sandbox", *TOKEN), "--sandbox plays through the sandbox's DNS"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_before_anything_is_read(

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from opsctl.sandbox.alarms import MathTerm, MetricMathSum, MetricSeries, evaluate_alarm
+from opsctl.sandbox.alarms import (
+    MathTerm,
+    MetricMathRatio,
+    MetricMathSum,
+    MetricSeries,
+    evaluate_alarm,
+)
 from tests.opsctl.sandbox.conftest import HEALTH_ALARM
 
 pytestmark = pytest.mark.unit  # pure logic: no emulator, no processes
@@ -119,3 +125,32 @@ def test_metric_math_sum_counts_a_missing_member_as_zero() -> None:
     assert quiet.reason_data["recentDatapoints"] == []
     missing = evaluate_alarm({**errors, "TreatMissingData": "missing"}, summed, now + 10, 0.05)
     assert missing is not None and missing.state == "INSUFFICIENT_DATA"
+
+
+def test_metric_math_ratio_is_the_5xx_share_and_drops_an_idle_minute() -> None:
+    """`(e0 + e1) / (n0 + n1)`: the served routes' 5xx share. A minute without requests divides
+    by zero, which CloudWatch drops: missing data, not an impairment."""
+    share = {
+        "AlarmName": "app-secondary-api-5xx",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 0.05,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+    now = 1000.0
+    whoami_5xx = series_of((now - 1, 1.0), (now - 2, 0.0))
+    whoami_count = series_of((now - 1, 1.0), (now - 2, 1.0))
+    sessions_5xx = series_of()  # this route had no requests at all
+    sessions_count = series_of()
+
+    def summed(*members: MetricSeries) -> MetricMathSum:
+        return MetricMathSum(tuple(MathTerm(member, sum) for member in members))
+
+    ratio = MetricMathRatio(summed(whoami_5xx, sessions_5xx), summed(whoami_count, sessions_count))
+    assert ratio.value(now - 60, now) == 0.5
+    evaluation = evaluate_alarm(share, ratio, now, 1.0)
+    assert evaluation is not None and evaluation.state == "ALARM"
+    assert ratio.value(now - 500, now - 440) is None  # no requests: dropped
+    quiet = evaluate_alarm(share, ratio, now + 120, 1.0)
+    assert quiet is not None and quiet.state == "OK"

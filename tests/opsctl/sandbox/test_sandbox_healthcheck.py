@@ -14,6 +14,7 @@ import pytest
 from opsctl.sandbox.alarmevaluator import AlarmEvaluator
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.healthcheck import CheckerState, HealthTarget, Route53HealthCheckers
+from opsctl.sandbox.provision import Provisioned
 from tests.opsctl.sandbox.conftest import HEALTH_ALARM
 from tests.support.http import LoopbackServer, QuietHandler
 
@@ -198,3 +199,62 @@ def test_region_alarms_and_composite_follow_the_published_api_metrics(
     composite = [n for n in notices if n["AlarmName"] == "app-secondary-impaired"]
     assert [n["NewStateValue"] for n in composite] == ["ALARM", "OK"]
     assert composite[0]["Region"] == "US West (Oregon)"
+
+
+def test_the_programs_5xx_alarm_ignores_the_health_routes_own_500s(
+    provisioned: Provisioned, emulator: Emulator
+) -> None:
+    """On the idle standby the checkers are the only traffic: a failing health route (a drill)
+    must not read as an impaired Region. Players' 5xx do."""
+    region = "us-west-2"
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    sns = boto3.client("sns", region_name=region)
+    (alarm,) = [
+        a
+        for a in cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+        if a["AlarmName"].endswith("-api-5xx")
+    ]
+    (api_name,) = {
+        d["Value"]
+        for q in alarm["Metrics"]
+        if "MetricStat" in q
+        for d in q["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "ApiName"
+    }
+    evaluator = AlarmEvaluator(
+        {region: cloudwatch}, {region: sns}, emulator.metrics, time_scale=0.01
+    )
+
+    def answered(method: str, resource: str, failed: bool, at: float) -> None:
+        """One request as the front publishes it: stage-wide and by method and resource."""
+        stage = [{"Name": "ApiName", "Value": api_name}, {"Name": "Stage", "Value": "prod"}]
+        detailed = [*stage, {"Name": "Method", "Value": method},
+                    {"Name": "Resource", "Value": resource}]  # fmt: skip
+        cloudwatch.put_metric_data(
+            Namespace="AWS/ApiGateway",
+            MetricData=[
+                {
+                    "MetricName": name,
+                    "Dimensions": dims,
+                    "Value": value,
+                    "Timestamp": datetime.fromtimestamp(at, UTC),
+                }
+                for dims in (stage, detailed)
+                for name, value in (("5XXError", float(failed)), ("Count", 1.0))
+            ],
+        )
+
+    def state() -> str:
+        described = cloudwatch.describe_alarms(AlarmNames=[alarm["AlarmName"]])
+        return str(described["MetricAlarms"][0]["StateValue"])
+
+    # Periods are 0.6 s at this scale; the alarm needs 3 of 3.
+    now = time.time()
+    for step in range(12):
+        answered("GET", "/health", True, now - 1.9 + step * 0.15)
+    evaluator.evaluate_all(now)
+    assert state() == "OK"
+    for step in range(12):
+        answered("GET", "/whoami", True, now + 0.1 + step * 0.15)
+    evaluator.evaluate_all(now + 1.9)
+    assert state() == "ALARM"

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.probe import Endpoint, http_exchange
+from opsctl.sandbox.alarmevaluator import AlarmEvaluator
 from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.front.spec import FrontSpec
 from opsctl.sandbox.outage import (
@@ -65,6 +66,7 @@ class Supervised:
     fronts: dict[str, RecordingFront]
     replicator: GlobalTableReplicator
     faults: FaultProxy
+    alarms: AlarmEvaluator
 
     def client(self, service: str, region: str) -> Any:
         """A client as opsctl makes one: through the fault proxy, no retries, short timeouts."""
@@ -80,6 +82,7 @@ def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
     in front of the emulator."""
     fronts = {"us-east-1": RecordingFront(), "us-west-2": RecordingFront()}
     replicator = GlobalTableReplicator([])
+    alarms = idle_evaluator()
     held = hold_supervisor_lock(tmp_path)  # this process plays the supervisor
     assert held is not None
     with FaultProxy(upstream=aws_endpoint) as faults:
@@ -88,10 +91,11 @@ def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
             fronts,  # type: ignore[arg-type]
             replicator,
             faults,
+            alarms,
             on_applied=lambda: None,
         )
         controller.start()
-        yield Supervised(make_sandbox_state(tmp_path, pid=1), fronts, replicator, faults)
+        yield Supervised(make_sandbox_state(tmp_path, pid=1), fronts, replicator, faults, alarms)
         controller.stop()
     os.close(held)
 
@@ -101,6 +105,8 @@ def test_an_outage_reaches_the_supervisor_and_a_restore_undoes_it(supervised: Su
     assert outage(state, "us-east-1", "hang", timeout=10) == {"us-east-1": OutageMode.HANG}
     assert regions_out(state) == {"us-east-1": OutageMode.HANG}
     assert replicator.isolated() == {"us-east-1"}
+    # Its CloudWatch neither evaluates nor notifies while it is out.
+    assert supervised.alarms.out == {"us-east-1"}
     # Changing the mode of a Region already out applies the new mode.
     assert outage(state, "us-east-1", OutageMode.REFUSE, timeout=10) == {
         "us-east-1": OutageMode.REFUSE
@@ -108,6 +114,7 @@ def test_an_outage_reaches_the_supervisor_and_a_restore_undoes_it(supervised: Su
     assert restore(state, "us-east-1", timeout=10) == {}
     assert regions_out(state) == {}
     assert replicator.isolated() == set()
+    assert supervised.alarms.out == set()
     assert fronts["us-east-1"].calls == ["out:hang", "out:refuse", "back"]
     assert fronts["us-west-2"].calls == []
 
@@ -162,12 +169,18 @@ def test_a_supervisor_that_does_not_apply_the_change_fails_at_the_bound(tmp_path
         os.close(held)
 
 
+def idle_evaluator() -> AlarmEvaluator:
+    """An alarm evaluator with no Region to evaluate (the outage only tells it who is out)."""
+    return AlarmEvaluator({}, {}, None, time_scale=1.0)  # type: ignore[arg-type]
+
+
 def _controller(directory: Path, fronts: dict[str, RecordingFront], faults: FaultProxy) -> Any:
     return OutageController(
         directory,
         fronts,  # type: ignore[arg-type]
         GlobalTableReplicator([]),
         faults,
+        idle_evaluator(),
         on_applied=lambda: None,
     )
 

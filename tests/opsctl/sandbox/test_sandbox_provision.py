@@ -101,8 +101,14 @@ def test_front_specs_come_from_the_declared_api(provisioned: Provisioned) -> Non
         health = next(f for f in spec.functions if f.handler == "functions.health.app.handler")
         assert health.environment["AUTH_JWKS_URI"] == JWKS_URL
         assert health.environment["FAILURE_SWITCH_PARAMETER"].endswith("/health/failure-switch")
+        # The canary's target is the alias the authorizer is published behind.
+        authorizer = next(f for f in spec.functions if f.name == spec.authorizer.function)
+        assert authorizer.aliases == ["live"]
+        assert health.environment["AUTHORIZER_ALIAS_ARN"].endswith(f":{authorizer.name}:live")
         assert spec.custom_domains == ["auth.example.com"]
         assert spec.region == region
+        # The stage's `*/*` method throttling: each method's own bucket on the front.
+        assert (spec.throttle_rate, spec.throttle_burst) == (100, 200)
 
 
 def test_recorded_checker_observations_answer_get_health_check_status(

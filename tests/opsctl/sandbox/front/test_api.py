@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
-from opsctl.sandbox.front.api import Front
+from opsctl.sandbox.front.api import Front, TokenBucket
 from opsctl.sandbox.front.policy import evaluate_policy
 from opsctl.sandbox.front.spec import AuthorizerSpec, FrontSpec, LambdaSpec, RouteSpec
 
@@ -201,3 +202,28 @@ def test_policy_evaluation_explicit_deny_wins_over_allow() -> None:
         ]
     }
     assert evaluate_policy(other_api, arn) is None
+
+
+def test_a_method_bucket_gives_its_burst_then_refills_at_its_rate() -> None:
+    now = [0.0]
+    bucket = TokenBucket(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    now[0] = 0.5  # one token back at 2 per second
+    assert [bucket.take() for _ in range(2)] == [True, False]
+    now[0] = 100.0  # never more than the burst
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+
+
+def test_each_method_is_throttled_on_its_own_bucket_shared_by_every_caller() -> None:
+    """As API Gateway applies the stage's `*/*` throttle to each method separately: a flood of
+    GET /health from anyone uses up the bucket Route 53's checkers draw from too (429 before
+    the function runs), while other methods keep their own."""
+    front, invoker = make_front()
+    front = Front(dataclasses.replace(front.spec, throttle_rate=0.001, throttle_burst=5), invoker)
+    flood = [get(front, "/prod/health").status for _ in range(8)]
+    assert flood == [200] * 5 + [429] * 3
+    checker = front.handle("GET", "/prod/health", {"Host": "x"}, b"", "15.177.2.10")
+    assert (checker.status, json.loads(checker.body)) == (429, {"message": "Too Many Requests"})
+    assert invoker.count("health") == 5
+    invoker.verdicts["Bearer good"] = allow_stage_policy("player-1")
+    assert get(front, "/prod/whoami", "Bearer good").status == 200
