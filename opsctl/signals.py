@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -413,6 +413,12 @@ class CapacityReadings:
     target_table: Outcome[str]
     other_table: Outcome[str]
     latency: Outcome[float | None]  # ReplicationLatency into the target, ms
+
+    @classmethod
+    def unread(cls, table: str, error: OpsctlError) -> CapacityReadings:
+        """Every read replaced by `error`: the whole gather overran its deadline."""
+        missing: Outcome[Any] = Outcome(None, error)
+        return cls(table, **{read.name: missing for read in fields(cls) if read.name != "table"})
 
 
 def read_capacity(

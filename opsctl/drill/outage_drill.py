@@ -94,7 +94,7 @@ class RegionOutageDrill(Drill):
     def __init__(self, target: DrillTarget, state: SandboxState, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)
         self.state = state
-        self.outage_at = 0.0
+        self.outage_wall: datetime | None = None
         self.status_during_outage: dict[str, Any] | None = None
         self.primary = self.topology.primary.region
         self.secondary = self.topology.secondary.region
@@ -254,16 +254,22 @@ class RegionOutageDrill(Drill):
                 f"outage → primary unreachable from {watch.region} (alarm)", f"{to_alarm:.1f}s"
             )
         self.measure(f"outage → page from {watch.region} seen", f"{to_notice:.1f}s", True)
-        self.outage_at = lost_at
+        self.outage_wall = lost_wall
 
     def no_page_from_the_dark_region(self) -> None:
-        """While us-east-1 is out, its CloudWatch evaluates nothing and its SNS delivers nothing."""
+        """While us-east-1 is out, its CloudWatch evaluates nothing and its SNS delivers nothing.
+
+        A notice is judged by when its alarm changed state (the notice's StateChangeTime), not by
+        when the inbox was read: the OK notice of a watch that settled just before the outage can
+        still be in the queue after it, as on AWS."""
+        assert self.outage_wall is not None  # set by detect_outage, which runs first
         self.receive_notices()
-        restored = self.timeline.now()
+        restored = datetime.now(UTC)
         from_dark = [
             n.get("AlarmName")
-            for at, n in self.notices
-            if self.outage_at <= at <= restored and _alarm_region(n) == self.primary
+            for _, n in self.notices
+            if _alarm_region(n) == self.primary
+            and self.outage_wall <= (_parse_time(n.get("StateChangeTime")) or restored) <= restored
         ]
         self.check(
             not from_dark,

@@ -176,16 +176,20 @@ COMMANDS: dict[tuple[str, ...], list[st.SearchStrategy[list[str]]]] = {
         st.one_of(st.just("3f2a9c0e"), texts).map(lambda v: [v]),
     ],
     ("revocations",): [*TARGET, _flag("--json"), _option("--role", ROLES)],
-    # The plan-only path (guard, plan): an approved drill would play for minutes.
     ("drill",): [
         *TARGET,
-        _option("--reason", texts),
+        *CHANGE[:2],
         _option("--scenario", st.one_of(st.sampled_from(["switch", "region-outage"]), texts)),
         _option("--steps", st.one_of(texts, st.lists(numbers, max_size=4).map(",".join))),
         _option("--interval", numbers),
         _option("--max-failed", numbers),
         _option("--max-duration", numbers),
         _option("--token", texts),
+        _option("--token-file", texts),
+        # A fixed command: fuzzed text is never run through a shell.
+        _option("--token-command", st.just("echo not-a-jwt")),
+        _option("--dns", st.one_of(st.sampled_from(["system", "authoritative"]), texts)),
+        _option("--report-dir", texts),
     ],
     ("history",): [_flag("--json"), _option("--limit", numbers)],
     ("topology",): TARGET,
@@ -253,6 +257,7 @@ def test_no_input_crashes_opsctl(
         "dir": fuzz_dir / "a-directory",
         "none": fuzz_dir / "missing.json",
     }[topology_source]
+    monkeypatch.chdir(fuzz_dir)  # a drill's default report directory is relative
     monkeypatch.setenv("AWS_ENDPOINT_URL", dead_endpoint)
     monkeypatch.setenv("OPSCTL_AUDIT_LOG", str(audit))
     monkeypatch.setenv("OPSCTL_TOPOLOGY", str(topology))

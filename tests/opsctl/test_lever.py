@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import pytest
@@ -38,13 +38,17 @@ SECONDARY = REGIONS["secondary"]
 
 def _engaged_earlier(world: World, minutes: int = 3) -> None:
     """A lever failover made minutes ago (the alarm took it then)."""
+    _engaged_at(world, datetime.now(UTC) - timedelta(minutes=minutes))
+
+
+def _engaged_at(world: World, moment: datetime) -> None:
     world.client("cloudwatch", REGIONS["secondary"]).put_metric_data(
         Namespace=LEVER_NAMESPACE,
         MetricData=[
             {
                 "MetricName": LEVER_METRIC,
                 "Dimensions": [{"Name": "App", "Value": APP}],
-                "Timestamp": datetime.now(UTC) - timedelta(minutes=minutes),
+                "Timestamp": moment,
                 "Value": 1.0,
             }
         ],
@@ -437,18 +441,26 @@ def test_a_lever_release_says_where_the_weights_send_traffic_and_confirms_that(
 # The lever path reports what it applied, as the weights path does ------------------------------
 
 
-def _engaged_this_minute(world: World) -> None:
-    """A lever engage published in the current minute, at least 5 s before its end."""
-    now = datetime.now(UTC)
-    if now.second >= 55:
-        time.sleep(61 - now.second)
-    _engaged_earlier(world, minutes=0)
+def _engaged_this_minute(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lever engage published 10 s into this minute, with opsctl's lever reading the clock
+    20 s into it: the release needs a later minute, 40 s away, however slowly the machine runs
+    the command (a real clock could cross the minute mid-test)."""
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    _engaged_at(world, minute + timedelta(seconds=10))
+    frozen = minute + timedelta(seconds=20)
+
+    class FrozenClock(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:
+            return frozen
+
+    monkeypatch.setattr("opsctl.lever.datetime", FrozenClock)
 
 
 def test_a_release_that_cannot_fit_in_the_timeout_is_refused_before_the_weights_move(
-    runner: CliRunner, world: World
+    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _engaged_this_minute(world)
+    _engaged_this_minute(world, monkeypatch)
     result = invoke(runner, world, "fallback", "--approve", "--reason", "x", "--timeout", "1")
     assert_one_line_error(
         result, 1, "the lever was engaged this minute; releasing it needs a later minute ("
@@ -481,7 +493,7 @@ def test_ctrl_c_waiting_for_the_release_minute_reports_the_reconciled_weights(
 ) -> None:
     """Interrupted before the release was published: no release intent is left without an
     outcome, and the weights already moved are named."""
-    _engaged_this_minute(world)
+    _engaged_this_minute(world, monkeypatch)
 
     def sleep_until_interrupted(seconds: float) -> None:
         if seconds > 0.5:  # the wait for the next minute

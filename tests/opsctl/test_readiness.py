@@ -9,6 +9,7 @@ neither). A Region's account concurrency limit is set through the emulator, as a
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import boto3
@@ -351,3 +352,21 @@ def test_read_alarms_tells_an_alarm_for_missing_data(world: World) -> None:
         StateReasonData=json.dumps({"version": "1.0", "recentDatapoints": [0.0]}),
     )
     assert read_alarms(cloudwatch, [name])[name].missing_data is False
+
+
+def test_capacity_reads_that_overrun_their_bound_are_unknown_not_a_crash(
+    runner: CliRunner, capacity_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a starved machine the capacity gather can outlive readiness's own bound: its checks
+    are warnings that say why, never 'a bug in opsctl'."""
+    monkeypatch.setenv("OPSCTL_READ_DEADLINE", "2")
+    release = threading.Event()
+    monkeypatch.setattr("opsctl.readiness.read_capacity", lambda *_: release.wait(30))
+    try:
+        _, report = readiness(runner, capacity_world)  # exit 0 or 4, never 1 (a crash)
+    finally:
+        release.set()
+    checks = {c["name"]: c for c in report["checks"]}
+    for name in ("lambda-concurrency-quota", "authorizer-concurrency", "replication-latency"):
+        assert (checks[name]["result"], checks[name]["value"]) == ("warn", "unknown")
+        assert checks[name]["detail"].startswith("could not read: ")
