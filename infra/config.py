@@ -15,7 +15,7 @@ from typing import TypeVar
 import pulumi
 
 from infra.errors import ConfigError
-from infra.limits import check_derived_names, check_environment_sizes
+from infra.limits import check_derived_names, check_environment_sizes, check_health_check_tags
 from infra.settings import (
     AlarmThresholds,
     AuthSettings,
@@ -90,6 +90,18 @@ class _Reader:
         if not value:
             raise ConfigError(self.key(name), "must name at least one entry")
         return tuple(value)
+
+    def string_map(self, name: str) -> tuple[tuple[str, str], ...]:
+        text = self.raw(name)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise ConfigError(self.key(name), "must be an object of strings") from None
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ConfigError(self.key(name), "must be an object of non-empty keys to strings")
+        return tuple(value.items())
 
     def check(self, name: str, value: T, ok: Callable[[T], bool], problem: str) -> T:
         if not ok(value):
@@ -252,7 +264,9 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         alarms=alarms,
         fault_injection=fault_injection,
         incident_region=incident_region,
+        default_tags=reader.string_map("defaultTags"),
     )
     check_derived_names(settings)
     check_environment_sizes(settings, reader.key)
+    check_health_check_tags(settings, reader.key)
     return settings

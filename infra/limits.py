@@ -1,5 +1,6 @@
 """AWS limits a real account enforces at deploy time, checked before any resource is declared:
-Lambda's 4 KB environment and the lengths of the names derived from the project and stack names.
+Lambda's 4 KB environment, the lengths of the names derived from the project and stack names,
+and Route 53's 10 tags per health check.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from infra.dns import health_check_tags
 from infra.environment import CONFIG_KEY_BY_VARIABLE, WatchedPeer, function_environment
 from infra.errors import ConfigError, StackNameError
 from infra.function_specs import SPEC_BY_NAME
@@ -34,6 +36,9 @@ LONGEST_AUTHORIZER_ALIAS_ARN = (
 # What the watcher connects to: a Regional custom domain's target, `d-<id>.execute-api.<region>.
 # amazonaws.com`; the size check reserves a long id and Region.
 LONGEST_PEER_ADDRESS = "d-" + "x" * 20 + ".execute-api.ap-southeast-5.amazonaws.com"
+# Route 53 refuses more than 10 tags on a health check (ChangeTagsForResource, CreateHealthCheck
+# via the provider); the provider's default tags are sent with the resource's own.
+ROUTE53_HEALTH_CHECK_TAG_LIMIT = 10
 
 
 def variable_size(name: str, value: str) -> int:
@@ -126,4 +131,25 @@ def check_environment_sizes(settings: Settings, config_key: Callable[[str], str]
             f"the {function} function's environment would be {size} bytes, over Lambda's "
             f"limit of {LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes (4 KB); {largest} is "
             f"{sizes[largest]} bytes of it",
+        )
+
+
+def check_health_check_tags(settings: Settings, config_key: Callable[[str], str]) -> None:
+    """Every health check carries its discovery tags plus the providers' default tags (a
+    resource's own tag wins on a shared key); refuse a set Route 53 would reject, naming the key.
+    The lever's and the calculated check carry the primary's keys, so the Regions' checks cover
+    them all."""
+    default_keys = {key for key, _ in settings.default_tags}
+    for role in ROLES:
+        own = health_check_tags(settings, role, settings.region_of(role), "Z0000000000000")
+        keys = set(own) | default_keys
+        if len(keys) <= ROUTE53_HEALTH_CHECK_TAG_LIMIT:
+            continue
+        extra = sorted(default_keys - set(own))
+        raise ConfigError(
+            config_key("defaultTags"),
+            f"the {role} Region's Route 53 health check would carry {len(keys)} tags, over "
+            f"Route 53's limit of {ROUTE53_HEALTH_CHECK_TAG_LIMIT} per health check: its "
+            f"{len(own)} discovery tags plus {', '.join(extra)} (default tags may only reuse "
+            f"the discovery tags' keys: {', '.join(own)})",
         )

@@ -23,13 +23,17 @@ class Providers:
 
 
 def _provider(name: str, region: str, settings: Settings) -> aws.Provider:
+    default_tags = None
+    if settings.default_tags:
+        default_tags = aws.ProviderDefaultTagsArgs(tags=dict(settings.default_tags))
     if region != settings.incident_region:
-        return aws.Provider(name, region=region)
+        return aws.Provider(name, region=region, default_tags=default_tags)
     # An impaired Region: no call at provider start-up (STS credential check, account id
     # lookup, instance metadata), so a deploy targeted at the other Region's resources can run.
     return aws.Provider(
         name,
         region=region,
+        default_tags=default_tags,
         skip_credentials_validation=True,
         skip_requesting_account_id=True,
         skip_region_validation=True,

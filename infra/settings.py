@@ -90,6 +90,8 @@ class Settings:
     # A Region the program must not call during this deploy ("" for none): its providers skip
     # their start-up checks and the account id is read elsewhere (an incident deploy).
     incident_region: str = ""
+    # Tags every provider adds to each resource (the AWS provider's default_tags).
+    default_tags: tuple[tuple[str, str], ...] = ()
 
     # Names other parts rely on (docs/contracts.md); derived here so there is one spelling (the
     # topology model's AppNames for those opsctl finds too).

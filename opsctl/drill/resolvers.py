@@ -1,4 +1,8 @@
-"""`--dns authoritative`: a player that asks the hosted zone's own name servers for the shared
+"""How a drill's players find the shared hostname.
+
+`--dns system` (the default): this machine's resolver, as a client on it would ask, with the
+short cache a client keeps (the OS's stub resolver often keeps none, and the TTL is not exposed
+to it). `--dns authoritative`: a player that asks the hosted zone's own name servers for the shared
 hostname and keeps each answer for its TTL, then sends HTTPS to the answered address with the
 hostname for TLS (SNI and the certificate check, as a browser does) and as Host. Route 53 answers
 an alias record with the target's addresses and the target's TTL (60 s for API Gateway), so the
@@ -7,6 +11,7 @@ in between."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -83,3 +88,59 @@ def authoritative_resolver(topology: Topology) -> AuthoritativeResolver:
         raise AwsError("--dns authoritative needs the topology's nameServers")
     port = topology.https_port  # the fronts' port when not HTTPS's own (the sandbox's)
     return AuthoritativeResolver(zone_servers(topology, DNS_QUERY_TIMEOUT), port=port)
+
+
+# How long a player keeps what the system resolver answered: short beside the alias answer's 60 s
+# TTL, as a client library's cache is, so a player follows a shift within TTL + this.
+SYSTEM_CACHE_SECONDS = 10.0
+
+
+class SystemResolver:
+    """Asks this machine's resolver (getaddrinfo); keeps each address SYSTEM_CACHE_SECONDS, then
+    sends HTTPS to it with the hostname for TLS and as Host. getaddrinfo's wait is the OS
+    resolver's own (resolv.conf's timeout and attempts), which Python cannot shorten."""
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        cache_seconds: float = SYSTEM_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._port = port
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._answers: dict[str, Answer] = {}
+
+    def lookup(self, hostname: str) -> str:
+        name = hostname.rstrip(".").lower()
+        now = self._clock()
+        with self._lock:
+            cached = self._answers.get(name)
+        if cached is not None and now < cached.expires_at:
+            return cached.address
+        try:
+            # IPv4, as the authoritative resolver asks for A records (the records are type A).
+            found = socket.getaddrinfo(
+                name, self._port or 443, family=socket.AF_INET, type=socket.SOCK_STREAM
+            )
+        except (OSError, UnicodeError) as error:
+            raise AwsError(f"this machine's resolver did not answer {name}: {error}") from None
+        if not found:
+            raise AwsError(f"this machine's resolver has no address for {name}")
+        address = str(found[0][4][0])
+        with self._lock:
+            self._answers[name] = Answer(address, now + self._cache_seconds)
+        return address
+
+    def resolve(self, hostname: str) -> Endpoint:
+        name = hostname.rstrip(".")
+        address = self.lookup(name)
+        port = f":{self._port}" if self._port is not None else ""
+        return Endpoint(f"https://{name}{port}", host_header=name, address=address)
+
+
+def system_resolver(topology: Topology) -> SystemResolver:
+    """A player's resolver asking this machine's resolver for the shared name."""
+    return SystemResolver(port=topology.https_port)

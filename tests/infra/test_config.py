@@ -81,6 +81,8 @@ BAD_CONFIG = [
     ({"alarmApi5xxRatePercent": 0}, "alarmApi5xxRatePercent", "between 1 and 100"),
     ({"faultInvocationPercentage": 101}, "faultInvocationPercentage", "between 1 and 100"),
     ({"incidentRegion": "eu-west-1"}, "incidentRegion", "one of this stack's Regions"),
+    ({"defaultTags": '["App"]'}, "defaultTags", "must be an object of non-empty keys"),
+    ({"defaultTags": "{App: x}"}, "defaultTags", "must be an object of strings"),
 ]
 
 

@@ -192,3 +192,35 @@ def test_the_longest_accepted_stack_name_gives_names_that_fit_every_limit(
 def test_a_stack_name_with_a_dot_is_refused(project_root: str, tmp_path: Path) -> None:
     with pytest.raises(StackNameError, match="only letters, digits, '-' and '_'"):
         run_stack(project_root, tmp_path, "eu.prod")
+
+
+def test_default_tags_that_push_a_health_check_over_10_tags_are_refused_naming_the_key(
+    run_with: RunProgram,
+) -> None:
+    # The checks carry 10 discovery tags: one more key from the providers is one too many.
+    with pytest.raises(ConfigError) as raised:
+        run_with(defaultTags=json.dumps({"CostCenter": "1234"}))
+    message = str(raised.value)
+    assert raised.value.key == PREFIX + "defaultTags"
+    assert "health check would carry 11 tags" in message
+    assert "Route 53's limit of 10 per health check" in message
+    assert "CostCenter" in message
+    assert "\n" not in message
+
+
+def test_every_health_check_with_its_providers_default_tags_fits_route_53s_10(
+    run_with: RunProgram,
+) -> None:
+    # Default tags on the discovery tags' keys are accepted: the resource's own values win.
+    run = run_with(defaultTags=json.dumps({"App": "billing-default"}), autoFailover=True)
+    providers = [r for r in run.resources if r.type == "pulumi:providers:aws"]
+    default_keys: set[str] = set()
+    for provider in providers:
+        # Provider inputs reach the engine JSON-encoded.
+        tags = json.loads(provider.inputs["defaultTags"])["tags"]
+        assert tags == {"App": "billing-default"}, provider.name
+        default_keys |= set(tags)
+    checks = run.of_type("aws:route53/healthCheck:HealthCheck")
+    assert len(checks) == 4  # two Regions' HTTPS checks, the lever, the calculated check
+    for check in checks:
+        assert len(set(check.inputs["tags"]) | default_keys) <= 10, check.name
