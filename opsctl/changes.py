@@ -75,8 +75,9 @@ def plan_then_apply(
         output.stdout.print(show_plan(plan))
     elif approval is None:
         output.print_json({"plan": plan.to_json(), "result": None})
-    for warning in warnings:
-        output.warn(f"warning: {warning}")
+    if json_output:  # otherwise the plan's preflight table above shows each one already
+        for warning in warnings:
+            output.warn(f"warning: {warning}")
     if approval is None:
         output.info("plan only: nothing changed. Add --approve --reason TEXT to apply it.")
         raise typer.Exit(int(ExitCode.NOT_APPROVED))

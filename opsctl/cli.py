@@ -482,9 +482,9 @@ def rehearse_failover(
         DrillDns,
         typer.Option(
             "--dns",
-            help="How players resolve the shared hostname: `system` (this machine's resolver, as "
-            "a client would) or `authoritative` (the zone's name servers, each answer kept for "
-            "its TTL).",
+            help="How players resolve the shared hostname: `system` (this machine's resolver, "
+            "each address kept 10 s, as a client does) or `authoritative` (the zone's name "
+            "servers, each answer kept for its TTL).",
         ),
     ] = DrillDns.system,
     report_dir: ReportDirOption = None,
@@ -546,7 +546,7 @@ def _drill_target(
     """The drill's target: the running sandbox (its environment set for the block), or the
     topology in use with the players' DNS and token as the flags say."""
     from opsctl.drill.engine import DRILL_REASON, DrillTarget
-    from opsctl.drill.resolvers import authoritative_resolver
+    from opsctl.drill.resolvers import authoritative_resolver, system_resolver
     from opsctl.drill.tokens import TokenSource, token_origin
 
     reason = approval.reason if approval is not None else DRILL_REASON
@@ -569,7 +569,7 @@ def _drill_target(
     origin = token_origin(*tokens)  # usage errors before any AWS call
     clients, topo = target.resolve()
     hostname = topo.record_name.rstrip(".")
-    new_resolver: Callable[[], Resolver] = DnsResolver
+    new_resolver: Callable[[], Resolver] = lambda: system_resolver(topo)  # noqa: E731
     if dns is DrillDns.authoritative:
         new_resolver = lambda: authoritative_resolver(topo)  # noqa: E731
     yield DrillTarget(

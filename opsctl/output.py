@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -122,6 +123,13 @@ _HEALTH_CELL = {
 
 def _health_cell(region: RegionStatus) -> Text:
     label, style = _HEALTH_CELL[region.health]
+    if (
+        region.healthy is False
+        and region.checkers_total
+        and region.checkers_healthy == region.checkers_total
+    ):
+        # The metric's newest minute still holds a failed sample; the checkers have recovered.
+        return text(f"UNHEALTHY this minute; {region.checkers} checkers healthy now", style=style)
     checkers = f" ({region.checkers})" if region.checkers else ""
     return text(f"{label}{checkers}", style=style)
 
@@ -208,7 +216,7 @@ def status_renderable(report: StatusReport, now: datetime | None = None) -> Rend
 
     row("Region", lambda r: text(r.region))
     row("weight", lambda r: _unknown_if(r.weight is None, str(r.weight)))
-    row("share", lambda r: _unknown_if(r.share is None, f"{r.share or 0:.0%}"))
+    row("weight share", lambda r: _unknown_if(r.share is None, f"{r.share or 0:.0%}"))
     row("health", _health_cell)
     row(
         "alarm",
@@ -235,8 +243,50 @@ def status_renderable(report: StatusReport, now: datetime | None = None) -> Rend
     parts.extend(line for line in (_lever_line(report), _dns_line(report)) if line is not None)
     if report.advice:
         parts.append(text(f"-> {report.advice}", style="bold red"))
-    parts.extend(text(f"! {line}", style="yellow") for line in report.errors)
+    parts.extend(text(f"! {line}", style="yellow") for line in unreadable_lines(report))
     return Group(*parts)
+
+
+def unreadable_lines(report: StatusReport) -> list[str]:
+    """One line per source that could not be read: where, what, and what happened
+    (`us-east-1 weights: no answer within 3.5s`), never the SDK's raw message."""
+    lines = []
+    for key, message in zip(report.unreadable, report.errors, strict=False):
+        place, what = report.source(key)
+        lines.append(f"{place} {what}: {short_reason(message)}")
+    return lines
+
+
+_DENIED_CODES = ("AccessDenied", "UnauthorizedOperation", "AuthorizationError", "Forbidden")
+
+
+def short_reason(message: str) -> str:
+    """What happened, in a few words, from an error message: `no answer within 3.5s`,
+    `refused`, `denied (AccessDeniedException)`, `connection closed without an answer`; else the
+    message without the request's URL."""
+    within = re.search(r"no answer within ([\d.]+) ?s", message)
+    if within:
+        return f"no answer within {within.group(1)}s"
+    refused = re.search(r"AWS refused (\w+) while .*?: ([\w.]+): ", message)
+    if refused:
+        operation, code = refused.groups()
+        if code.startswith(_DENIED_CODES):
+            return f"denied ({code} on {operation})"
+        return f"refused by AWS ({code} on {operation})"
+    for needle, said in (
+        ("gave no answer", "no answer"),
+        ("did not answer in time", "no answer in time (read timeout)"),
+        ("Read timeout", "no answer in time (read timeout)"),
+        ("Connection was closed", "connection closed without an answer"),
+        ("Connection reset", "connection reset"),
+        ("Connection refused", "refused"),
+        ("Could not connect", "refused"),
+        ("cannot reach AWS", "unreachable"),
+    ):
+        if needle in message:
+            return said
+    without_url = re.sub(r':? ?(on|from)? ?endpoint URL: "[^"]*"\.?', "", message)
+    return without_url.replace("None", "-").strip()
 
 
 def status_brief(report: StatusReport) -> RenderableType:

@@ -10,7 +10,7 @@ of a gradual fallback use it. `capacity_checks` compares what the two Regions ru
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -269,15 +269,27 @@ def _unknown(name: str, outcome: Outcome[Any]) -> Check | None:
     return Check(name, WARN, "unknown", f"could not read: {outcome.error.message}")
 
 
+def _sides(check: Check, sides: tuple[str, str] | None) -> Check:
+    """`A vs B` with each side named by its Region: `us-west-2: A vs us-east-1: B`."""
+    if sides is None or " vs " not in check.value:
+        return check
+    target, other = check.value.split(" vs ", 1)
+    return replace(check, value=f"{sides[0]}: {target} vs {sides[1]}: {other}")
+
+
 def _compare(
-    name: str, target: Outcome[T], other: Outcome[T], judge: Callable[[str, T, T], Check]
+    name: str,
+    target: Outcome[T],
+    other: Outcome[T],
+    judge: Callable[[str, T, T], Check],
+    sides: tuple[str, str] | None = None,
 ) -> Check:
     """`judge` the target's value against the other Region's; an unreadable side is a warning."""
     unknown = _unknown(name, target) or _unknown(name, other)
     if unknown:
         return unknown
     assert target.value is not None and other.value is not None  # no error: the read gave a value
-    return judge(name, target.value, other.value)
+    return _sides(judge(name, target.value, other.value), sides)
 
 
 def _judge_quota(name: str, t: AccountConcurrency, o: AccountConcurrency) -> Check:
@@ -350,29 +362,34 @@ def _latency_check(latency: Outcome[float | None], threshold_ms: float) -> Check
 def capacity_checks(
     readings: CapacityReadings,
     max_replication_latency_ms: float = DEFAULT_MAX_REPLICATION_LATENCY_MS,
+    sides: tuple[str, str] | None = None,
 ) -> tuple[Check, ...]:
-    """The target against the other Region. A read that failed in the other Region (it may be
-    the one that is down) is a warning, never a refusal."""
+    """The target against the other Region (`sides`: their names, to label each value). A read
+    that failed in the other Region (it may be the one that is down) is a warning, never a
+    refusal."""
     return (
         _compare(
             "lambda-concurrency-quota",
             readings.target_account,
             readings.other_account,
             _judge_quota,
+            sides,
         ),
         _compare(
             "authorizer-concurrency",
             readings.target_authorizer,
             readings.other_authorizer,
             _judge_authorizer,
+            sides,
         ),
         _compare(
             "api-throttling",
             readings.target_throttling,
             readings.other_throttling,
             _judge_throttling,
+            sides,
         ),
-        _table_check(readings.table, readings.target_table, readings.other_table),
+        _sides(_table_check(readings.table, readings.target_table, readings.other_table), sides),
         _latency_check(readings.latency, max_replication_latency_ms),
     )
 
@@ -448,7 +465,9 @@ def assess_readiness(
     if readings is None:
         assert capacity_read.error is not None  # gather gives a value or the error instead
         readings = CapacityReadings.unread(topology.names.table_name, capacity_read.error)
-    capacity = capacity_checks(readings, max_replication_latency_ms)
+    capacity = capacity_checks(
+        readings, max_replication_latency_ms, (target.region, topology.other(role).region)
+    )
     recovery = (
         credentials_check(clients.sso_region, clients.credentials_region, topology.primary.region),
         accelerated_recovery_check(reads["zone"]),

@@ -8,6 +8,7 @@ judgement rests on partial data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ import dns.inet
 
 from opsctl import signals
 from opsctl.aws import AwsClients
-from opsctl.dnsquery import DnsAnswers, read_dns, zone_answer, zone_servers
+from opsctl.dnsquery import NO_ANSWER, DnsAnswers, read_dns, zone_answer, zone_servers
 from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
 from opsctl.lever import ENGAGED, LeverState, lever_for
 from opsctl.model import Weights, ago
@@ -35,6 +36,8 @@ from opsctl.signals import (
 )
 from stack_topology import ROLES, RegionTopology, Role, Topology
 
+# `[Errno 111] ` before a socket error's words: the number tells an operator nothing.
+_ERRNO = re.compile(r"\[Errno -?\d+\] ")
 # Seconds the direct probe of a Region's healthUrl waits for an answer.
 HEALTH_PROBE_TIMEOUT = 2.0
 
@@ -54,7 +57,7 @@ class HealthProbe:
 
     def __str__(self) -> str:
         if self.status is None:
-            return f"no answer ({self.error})"
+            return f"no answer ({_ERRNO.sub('', self.error or '')})"
         return f"HTTP {self.status} in {self.latency_ms:.0f} ms"
 
     def to_json(self) -> dict[str, Any]:
@@ -255,7 +258,42 @@ class StatusReport:
         """Sane: traffic goes somewhere opsctl would send it, and nowhere that is degraded."""
         if self.alias_mismatches or self.serving in ("none", "unknown"):
             return False
-        return not any(r.degraded for r in self.serving_regions)
+        return not any(r.degraded or r in self.dark for r in self.serving_regions)
+
+    @property
+    def dark(self) -> tuple[RegionStatus, ...]:
+        """Regions that do not answer: the other Region's watcher cannot reach it, or the direct
+        probe of its /health got no answer while the other Region's answered (so it is not the
+        operator's own network)."""
+        found = []
+        for region in self.regions:
+            other = self.region(Role(region.role).other)
+            silent = (
+                region.probe is not None
+                and region.probe.status is None
+                and other.probe is not None
+                and other.probe.status is not None
+            )
+            if silent or (region.watch is not None and region.watch.unreachable):
+                found.append(region)
+        return tuple(found)
+
+    @property
+    def unanswered(self) -> int:
+        """DNS answers whose addresses did not answer when asked over HTTPS: players sent there
+        get nothing."""
+        return self.dns.counts.get(NO_ANSWER, 0) if self.dns is not None else 0
+
+    def _why_dark(self, region: RegionStatus, now: datetime) -> str:
+        """`primary (us-east-1) does not answer (direct probe: no answer in 2 s; unreachable
+        from us-west-2 for 3m)`."""
+        why = []
+        if region.probe is not None and region.probe.status is None:
+            why.append(f"direct probe: {region.probe}")
+        unreachable = region.unreachable_for(now)
+        if unreachable:
+            why.append(unreachable)
+        return f"{region.role} ({region.region}) does not answer ({'; '.join(why)})"
 
     def _what_serves(self) -> str:
         if self.serving == "split":
@@ -313,7 +351,14 @@ class StatusReport:
                 f"do not tell who serves: {'; '.join(self.alias_mismatches)}"
             )
         now = self.read_at or datetime.now(UTC)
-        if self.serving in ("unknown", "none"):
+        if self.serving == "unknown" and self.unanswered and self.dark:
+            # What players meet: DNS sends them to addresses that do not answer.
+            text = (
+                f"DNS sends players to a Region that does not answer ({self.unanswered} of "
+                f"{self.dns.total if self.dns else 0} answers unanswered): "
+                + " and ".join(self._why_dark(r, now) for r in self.dark)
+            )
+        elif self.serving in ("unknown", "none"):
             text = (
                 "who serves is unknown: neither the weights, the lever nor DNS could be read"
                 if self.serving == "unknown"
@@ -325,8 +370,12 @@ class StatusReport:
         else:
             text = self._what_serves()
             degraded = [r for r in self.serving_regions if r.degraded]
-            if degraded:
-                text = f"{text}, but " + " and ".join(self._why_degraded(r, now) for r in degraded)
+            dark = [r for r in self.serving_regions if r in self.dark and not r.degraded]
+            if dark or degraded:
+                text = f"{text}, but " + " and ".join(
+                    [self._why_dark(r, now) for r in dark]
+                    + [self._why_degraded(r, now) for r in degraded]
+                )
             elif self.unverified:
                 names = " and ".join(f"{r.role} ({r.region})" for r in self.unverified)
                 text = f"{text}; health of {names} unknown (no HealthCheckStatus data)"
@@ -335,14 +384,43 @@ class StatusReport:
         if self.dns_note is not None:
             text += f"; {self.dns_note}"
         if self.partial:
-            text += f" [partial data: {', '.join(self.partial)} unreadable; from {self.sources}]"
+            text += (
+                f" [partial data: unreadable {'; '.join(self.partial)}; judged from {self.sources}]"
+            )
         return text
+
+    def source(self, key: str) -> tuple[str, str]:
+        """Where a source of `unreadable` is read and what it is, in words: `records` ->
+        (`us-east-1`, `weights`), `switch:secondary` -> (`us-west-2`, `secondary's failure
+        switch`)."""
+        name, _, role = key.partition(":")
+        route53 = self.alarm_region  # Route 53's control plane and its metrics
+        if not role:
+            return {
+                "records": (route53, "weights"),
+                "health": (route53, "health metric"),
+                "alarms": (route53, "health alarms"),
+                "lever": (self.regions[1].region, "lever"),
+                "dns": ("name servers", "DNS answers"),
+            }.get(name, ("", name))
+        region = self.region(role)
+        return {
+            "checkers": (route53, f"{role}'s health checkers"),
+            "switch": (region.region, f"{role}'s failure switch"),
+            "impaired": (region.region, f"{role}'s impaired alarm"),
+            "watch": (self.region(Role(role).other).region, f"watch on the {role}"),
+            "probe": (region.region, f"{role}'s /health"),
+        }.get(name, (region.region, name))
 
     @property
     def partial(self) -> tuple[str, ...]:
-        """The unreadable sources the headline's judgement rests on (the checker counts are a
-        detail shown beside the health, not part of it)."""
-        return tuple(key for key in self.unreadable if not key.startswith("checkers:"))
+        """Every source that could not be read, in words, grouped by where it is read:
+        `us-east-1: weights, health metric, ...`."""
+        by_place: dict[str, list[str]] = {}
+        for key in self.unreadable:
+            place, what = self.source(key)
+            by_place.setdefault(place, []).append(what)
+        return tuple(f"in {place}: {', '.join(whats)}" for place, whats in by_place.items())
 
     @property
     def unverified(self) -> tuple[RegionStatus, ...]:
@@ -355,13 +433,20 @@ class StatusReport:
         """The command to run when traffic sits on a degraded Region and the other is fine."""
         if self.alias_mismatches:
             return "fix the records or the topology (setIdentifier, aliasTarget) before shifting"
-        if self.consistent or self.serving in ("none", "unknown"):
-            return None
         primary, secondary = self.regions
-        serving = {r.role for r in self.serving_regions}
-        if "primary" in serving and primary.degraded and not secondary.degraded:
+
+        def sick(region: RegionStatus) -> bool:
+            return region.degraded or region in self.dark
+
+        if self.serving == "unknown" and self.unanswered and self.dark:
+            serving = {r.role for r in self.dark}
+        elif self.consistent or self.serving in ("none", "unknown"):
+            return None
+        else:
+            serving = {r.role for r in self.serving_regions}
+        if "primary" in serving and sick(primary) and not sick(secondary):
             return 'opsctl failover --approve --reason "..."'
-        if "secondary" in serving and secondary.degraded and not primary.degraded:
+        if "secondary" in serving and sick(secondary) and not sick(primary):
             return 'opsctl fallback --approve --reason "..."'
         return "both Regions look degraded: do not shift traffic; investigate first"
 

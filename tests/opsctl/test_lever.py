@@ -83,7 +83,7 @@ def test_status_with_us_east_1_refused_shows_the_secondary_view(
     assert status["headline"].startswith(
         "primary (us-east-1) serves all traffic, but primary (us-east-1) is unhealthy"
     )
-    assert "partial data: records" in status["headline"]
+    assert "partial data: unreadable in us-east-1: weights" in status["headline"]
     assert status["advice"] == 'opsctl failover --approve --reason "..."'
     table = invoke(runner, world, "status")
     assert table.exit_code == 0, table.stderr

@@ -157,13 +157,13 @@ def test_everything_ready(runner: CliRunner, capacity_world: World) -> None:
     values = {c["name"]: c["value"] for c in report["checks"]}
     # AWS's default limit, less the authorizer's reservation in each Region.
     assert values["lambda-concurrency-quota"] == (
-        "limit 1000, unreserved 800 vs limit 1000, unreserved 800"
+        "us-west-2: limit 1000, unreserved 800 vs us-east-1: limit 1000, unreserved 800"
     )
     assert values["authorizer-concurrency"] == (
-        "reserved 200, provisioned 10 vs reserved 200, provisioned 10"
+        "us-west-2: reserved 200, provisioned 10 vs us-east-1: reserved 200, provisioned 10"
     )
     assert values["replication-latency"] == "850 ms (max 5000 ms)"
-    assert values["table-replicas"] == "ACTIVE vs ACTIVE"
+    assert values["table-replicas"] == "us-west-2: ACTIVE vs us-east-1: ACTIVE"
     # Static keys: nothing depends on the primary's Region.
     assert values["credentials"] == "resolved through us-west-2"
     assert values["accelerated-recovery"] == "ENABLED"
@@ -253,7 +253,7 @@ def test_only_the_invoked_aliass_provisioned_concurrency_counts(
     assert code == 0
     assert results(report)["authorizer-concurrency"] == "pass"
     assert values["authorizer-concurrency"] == (
-        "reserved 200, provisioned 10 vs reserved 200, provisioned 10"
+        "us-west-2: reserved 200, provisioned 10 vs us-east-1: reserved 200, provisioned 10"
     )
 
 
@@ -271,7 +271,9 @@ def test_lower_stage_throttling_on_the_target_fails(
     assert code == 4
     (throttling,) = [c for c in report["checks"] if c["name"] == "api-throttling"]
     assert throttling["result"] == "fail"
-    assert throttling["value"] == "rate 50.0/burst 1000 vs rate 500.0/burst 1000"
+    assert (
+        throttling["value"] == "us-west-2: rate 50.0/burst 1000 vs us-east-1: rate 500.0/burst 1000"
+    )
 
 
 def test_replication_lag_over_the_threshold_fails(runner: CliRunner, capacity_world: World) -> None:
@@ -319,11 +321,11 @@ def test_failing_readiness_refuses_failover_and_force_overrides(
     args = ["failover", "--approve", "--reason", "INC-7", "--topology"]
     refused = runner.invoke(app, [*args, str(capacity_world.topology_path)])
     assert refused.exit_code == 4
-    assert "authorizer-concurrency: reserved 20" in refused.stderr
-    assert (
-        "warning: lambda-concurrency-quota: limit 500, unreserved 480 vs limit 1000, unreserved 800"
-        in refused.stderr
-    )
+    assert "authorizer-concurrency: us-west-2: reserved 20" in refused.stderr
+    # Each warning once: in the preflight table on stdout, not again on stderr.
+    assert "lambda-concurrency-quota" in refused.stdout
+    assert "us-west-2: limit 500, unreserved 480" in " ".join(refused.stdout.split())
+    assert "warning: lambda-concurrency-quota" not in refused.stderr
     assert capacity_world.weights() == Weights(100, 0)
     forced = runner.invoke(app, [*args, str(capacity_world.topology_path), "--force"])
     assert forced.exit_code == 0, forced.stderr

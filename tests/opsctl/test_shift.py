@@ -150,9 +150,15 @@ def test_insufficient_data_alarm_is_a_warning_not_a_refusal(
     runner: CliRunner, world: World
 ) -> None:
     world.set_alarm("secondary", "INSUFFICIENT_DATA")
+    # --json has no table: the warning goes to stderr.
+    as_json = invoke(runner, world, "failover", "--json")
+    assert as_json.exit_code == 3, as_json.stderr
+    assert "warning: health-alarm: INSUFFICIENT_DATA" in as_json.stderr
     result = invoke(runner, world, "failover", "--approve", "--reason", "INC-3")
     assert result.exit_code == 0, result.stderr
-    assert "warning: health-alarm: INSUFFICIENT_DATA" in result.stderr
+    # Shown once, in the preflight table, not again on stderr.
+    assert "INSUFFICIENT_DATA" in result.stdout
+    assert "warning: health-alarm" not in result.stderr
 
 
 def test_records_changed_between_plan_and_apply_is_a_conflict(world: World) -> None:

@@ -165,7 +165,8 @@ def test_missing_health_data_and_missing_switch_are_unknown(
     # Traffic on a Region whose health cannot be read is not called healthy.
     assert serving_unknown["headline"] == (
         "secondary (us-west-2) serves all traffic; health of secondary (us-west-2) unknown "
-        "(no HealthCheckStatus data)"
+        "(no HealthCheckStatus data) [partial data: unreadable in us-east-1: secondary's health "
+        "checkers; judged from weights, lever]"
     )
 
 

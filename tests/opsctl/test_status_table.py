@@ -129,3 +129,87 @@ def test_no_color_gives_no_escapes_even_on_a_terminal(monkeypatch: pytest.Monkey
     shown = _render(_report(), terminal=True)
     assert "\x1b" not in shown
     assert "ap-southeast-2" in shown
+
+
+# What a newcomer meets in an outage: the headline says what players meet, in words ------------
+
+
+def _primary_dark(**fields: object) -> StatusReport:
+    """us-east-1 out: the weights, the health metric and the primary's switch unreadable; DNS
+    answers the primary's addresses, which do not answer; the direct probe of the primary gets
+    no answer while the secondary's answers 200."""
+    dark = region_status(
+        "primary", "us-east-1", weight=None, share=None, healthy=None,
+        checkers_healthy=None, checkers_total=None, alarm=None, failure_switch=None,
+        impaired_alarm=None, probe=HealthProbe("https://a/health", None, 2000.0, "timed out"),
+    )  # fmt: skip
+    fine = region_status(
+        "secondary", "us-west-2", weight=None, share=None, healthy=None,
+        checkers_healthy=None, checkers_total=None, alarm=None,
+        probe=HealthProbe("https://b/health", 200, 61.0, None),
+    )  # fmt: skip
+    unreadable = ("records", "health", "alarms", "checkers:primary", "switch:primary")
+    report = StatusReport(
+        record_name="auth.example.com.",
+        weights=None,
+        regions=(dark, fine),
+        errors=(
+            "AWS SDK error while reading the weighted records: Connection was closed before we "
+            'received a valid response from endpoint URL: "http://127.0.0.1:9/2013-04-01/x".',
+            "no answer within 3.5s while reading health",
+            "AWS refused DescribeAlarms while reading alarms: AccessDenied: not allowed",
+            "AWS did not answer in time while reading the checkers: Read timeout on endpoint URL",
+            "cannot reach AWS while reading failure switch: Could not connect to the endpoint URL",
+        ),
+        unreadable=unreadable,
+        lever=LeverState("alarm", "released", "2026-11-29T08:00:00Z", "OK"),
+        dns=DnsAnswers("auth.example.com", "A", ("ns-1",), {"noAnswer": 8}, {}),
+    )
+    return replace(report, **fields)  # type: ignore[arg-type]
+
+
+def test_dns_sending_players_to_a_region_that_does_not_answer_is_the_headline() -> None:
+    report = _primary_dark()
+    assert report.headline.startswith(
+        "DNS sends players to a Region that does not answer (8 of 8 answers unanswered): "
+        "primary (us-east-1) does not answer (direct probe: no answer"
+    )
+    assert report.advice == 'opsctl failover --approve --reason "..."'
+    assert not report.consistent
+
+
+def test_the_partial_data_list_is_complete_and_in_words() -> None:
+    headline = _primary_dark().headline
+    assert (
+        "[partial data: unreadable in us-east-1: weights, health metric, health alarms, "
+        "primary's health checkers, primary's failure switch; judged from lever]"
+    ) in headline
+    assert "checkers:" not in headline and "switch:" not in headline
+
+
+def test_each_unreadable_source_is_one_line_saying_where_what_and_what_happened() -> None:
+    assert output.unreadable_lines(_primary_dark()) == [
+        "us-east-1 weights: connection closed without an answer",
+        "us-east-1 health metric: no answer within 3.5s",
+        "us-east-1 health alarms: denied (AccessDenied on DescribeAlarms)",
+        "us-east-1 primary's health checkers: no answer in time (read timeout)",
+        "us-east-1 primary's failure switch: refused",
+    ]
+    rendered = _render(_primary_dark())
+    assert "endpoint URL" not in rendered and "None" not in rendered
+
+
+def test_a_failed_minute_with_every_checker_healthy_again_says_both() -> None:
+    recovering = _report(
+        regions=(
+            region_status("primary", "us-east-1", healthy=False, checkers_healthy=16),
+            region_status("secondary", "us-west-2"),
+        )
+    )
+    written = io.StringIO()
+    output._DataConsole(file=written, width=200).print(output.status_renderable(recovering))
+    assert "UNHEALTHY this minute; 16/16 checkers healthy now" in written.getvalue()
+
+
+def test_the_share_row_says_it_is_the_weights_share() -> None:
+    assert "weight share" in _render(_report())

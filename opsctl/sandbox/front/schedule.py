@@ -9,7 +9,6 @@ hangs must not hold the Region's API meanwhile (on AWS they are separate Lambda 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import uuid
@@ -80,13 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     exit_when_orphaned(args.supervisor_pid)
     spec = FrontSpec.from_json(args.spec.read_text())
-    os.environ.update(
-        {
-            "AWS_REGION": spec.region,
-            "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ENDPOINT_URL": spec.endpoint_url,
-        }
-    )
+    spec.enter_region()
     metrics = MetricsPublisher(boto3.client("cloudwatch", region_name=spec.region))
     metrics.start()
     runtime = LambdaRuntime(spec.scheduled_functions(), spec.region, spec.account_id, metrics)

@@ -111,13 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     exit_when_orphaned(args.supervisor_pid)
     spec = FrontSpec.from_json(args.spec.read_text())
-    os.environ.update(
-        {
-            "AWS_REGION": spec.region,
-            "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ENDPOINT_URL": spec.endpoint_url,
-        }
-    )
+    spec.enter_region()
     listening_sockets = [socket.socket(fileno=fd) for fd in args.fd]
     tls = server_context(args.tls_cert, args.tls_key)
     metrics = MetricsPublisher(boto3.client("cloudwatch", region_name=spec.region))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 
 
@@ -84,6 +85,17 @@ class FrontSpec:
             throttle_rate=raw.get("throttle_rate"),
             throttle_burst=raw.get("throttle_burst"),
             schedules=[ScheduleSpec(**schedule) for schedule in raw.get("schedules", [])],
+        )
+
+    def enter_region(self) -> None:
+        """Make this process one of the Region's: the handlers' SDK clients (and Powertools)
+        take the Region and the emulator's endpoint from the environment, as on Lambda."""
+        os.environ.update(
+            {
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+            }
         )
 
     def scheduled_functions(self) -> list[LambdaSpec]:

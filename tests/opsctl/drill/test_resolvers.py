@@ -8,6 +8,7 @@ import datetime
 import http.server
 import ipaddress
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from opsctl.drill.resolvers import AuthoritativeResolver
+from opsctl.drill.resolvers import SYSTEM_CACHE_SECONDS, AuthoritativeResolver, SystemResolver
+from opsctl.errors import AwsError
 from opsctl.probe import Endpoint, call_api
 from tests.support.dns import LoopbackDnsServer
 
@@ -140,3 +142,37 @@ def test_https_to_the_address_checks_the_certificate_against_the_hostname(
         assert refused.status is None and "CERTIFICATE_VERIFY_FAILED" in (refused.error or "")
     finally:
         server.close()
+
+
+def test_the_system_resolver_keeps_an_address_briefly_as_a_client_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[str, int]] = []
+    addresses = ["192.0.2.10"]
+
+    def getaddrinfo(name: str, port: int, **_: object) -> list[tuple[object, ...]]:
+        asked.append((name, port))
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addresses[0], port))]
+
+    monkeypatch.setattr("opsctl.drill.resolvers.socket.getaddrinfo", getaddrinfo)
+    now = [100.0]
+    resolver = SystemResolver(port=8443, clock=lambda: now[0])
+    endpoint = resolver.resolve(HOSTNAME + ".")
+    assert endpoint == Endpoint(f"https://{HOSTNAME}:8443", HOSTNAME, address="192.0.2.10")
+    addresses[0] = "198.51.100.10"  # the weights moved
+    now[0] += SYSTEM_CACHE_SECONDS - 1  # still cached: the player stays where it was
+    assert resolver.lookup(HOSTNAME) == "192.0.2.10"
+    now[0] += 2  # past the cache: asked again, and follows
+    assert resolver.lookup(HOSTNAME) == "198.51.100.10"
+    assert asked == [(HOSTNAME, 8443), (HOSTNAME, 8443)]
+
+
+def test_a_system_resolver_failure_is_one_line_naming_the_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def getaddrinfo(*_: object, **__: object) -> list[tuple[object, ...]]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr("opsctl.drill.resolvers.socket.getaddrinfo", getaddrinfo)
+    with pytest.raises(AwsError, match=f"^this machine's resolver did not answer {HOSTNAME}: "):
+        SystemResolver().resolve(HOSTNAME)
