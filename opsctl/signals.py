@@ -426,22 +426,27 @@ def read_capacity(
 ) -> CapacityReadings:
     """Every capacity read of both Regions, concurrently, under the status deadline: a dark
     Region costs seconds, not the SDK's minute of retries."""
+    # Each task makes its own clients: creating one is slow on a loaded machine, and inside the
+    # tasks it counts against the deadline instead of delaying its start.
     tasks: dict[str, Callable[[], Any]] = {}
     for side, region in (("target", target), ("other", other)):
-        apigateway = clients.client("apigateway", region.region)
-        lambda_ = clients.client("lambda", region.region)
-        dynamodb = clients.client("dynamodb", region.region)
-        tasks[f"account:{side}"] = lambda f=lambda_: read_account_concurrency(f)
-        tasks[f"authorizer:{side}"] = lambda a=apigateway, f=lambda_, r=region: (
-            read_authorizer_concurrency(a, f, r.api_url)
+        name = region.region
+        tasks[f"account:{side}"] = lambda n=name: read_account_concurrency(
+            clients.client("lambda", n)
         )
-        tasks[f"throttling:{side}"] = lambda a=apigateway, r=region: read_stage_throttling(
-            a, r.api_url
+        tasks[f"authorizer:{side}"] = lambda n=name, r=region: read_authorizer_concurrency(
+            clients.client("apigateway", n), clients.client("lambda", n), r.api_url
         )
-        tasks[f"table:{side}"] = lambda d=dynamodb: read_table_status(d, table)
+        tasks[f"throttling:{side}"] = lambda n=name, r=region: read_stage_throttling(
+            clients.client("apigateway", n), r.api_url
+        )
+        tasks[f"table:{side}"] = lambda n=name: read_table_status(
+            clients.client("dynamodb", n), table
+        )
     # The metric lives in the sending Region, dimensioned by the receiving one.
-    source_cloudwatch = clients.client("cloudwatch", other.region)
-    tasks["latency"] = lambda: read_replication_latency(source_cloudwatch, table, target.region)
+    tasks["latency"] = lambda: read_replication_latency(
+        clients.client("cloudwatch", other.region), table, target.region
+    )
     out = gather(tasks, read_deadline())
     return CapacityReadings(
         table=table,
