@@ -148,8 +148,10 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
             **dict.fromkeys(checks, "pass"),
             "accelerated-recovery": "warn",
         }
+        # Each side named by its Region: the target (secondary) first.
         assert checks["lambda-concurrency-quota"]["value"] == (
-            "limit 1000, unreserved 1000 vs limit 1000, unreserved 1000"
+            f"{drill.topology.secondary.region}: limit 1000, unreserved 1000 vs "
+            f"{drill.topology.primary.region}: limit 1000, unreserved 1000"
         )
 
     # The summary names both shifts with their measurements.
