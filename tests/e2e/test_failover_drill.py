@@ -277,16 +277,24 @@ def test_a_drill_past_its_max_duration_restores_what_it_found(
     summary = summary_of(report_dir)
     assert (summary["outcome"], summary["reason"]) == ("aborted", "--max-duration 6s reached")
     assert summary["restored"]["confirmed"] is True
-    assert summary["restored"]["actions"] == ["primary failure switch: failing -> healthy"]
+    # The switch always goes back; a machine quick enough to fail over inside the 6 s (the
+    # alarm can take less) also gets the weights back as found, and nothing else.
+    restored = summary["restored"]["actions"]
+    assert restored[0] == "primary failure switch: failing -> healthy"
+    weights_back = "weights: primary 0 / secondary 100 -> primary 100 / secondary 0 (change "
+    assert all(action.startswith(weights_back) for action in restored[1:]), restored
     report = (report_dir / "report.md").read_text()
     assert "**aborted**: --max-duration 6s reached" in report
-    assert "- primary failure switch: failing -> healthy" in report
+    assert all(f"- {action}" in report for action in restored)
     # The audit shows the drill's flip and the restore, both with its id.
     audited = drill_audit(sandbox, summary["drillId"])
-    assert [(a["action"], a["after"]) for a in audited if a["phase"] == "outcome"] == [
-        ("switch", {"primary": "failing"}),
-        ("switch", {"primary": "healthy"}),
-    ]
+    outcomes = [(a["action"], a["after"]) for a in audited if a["phase"] == "outcome"]
+    expected = [("switch", {"primary": "failing"}), ("switch", {"primary": "healthy"})]
+    if len(restored) > 1:  # failed over, then put back
+        failover, put_back = [o for o in outcomes if o[0] != "switch"]
+        assert failover[1] == {"primary": 0, "secondary": 100}
+        assert put_back[1] == {"primary": 100, "secondary": 0}
+    assert [o for o in outcomes if o[0] == "switch"] == expected
 
 
 def test_sigterm_mid_failover_puts_the_weights_and_the_switch_back(
