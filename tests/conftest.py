@@ -57,9 +57,7 @@ def cost_lane(item: pytest.Item) -> str:
     path = Path(str(item.path))
     if (TESTS / "e2e") in path.parents:
         return "e2e"
-    if "emulator" in getattr(item, "fixturenames", ()) or any(
-        directory in path.parents for directory in EMULATOR_DIRECTORIES
-    ):
+    if any(directory in path.parents for directory in EMULATOR_DIRECTORIES):
         return "emulator"
     return "unit"
 
