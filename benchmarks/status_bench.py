@@ -52,9 +52,11 @@ from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402
 from opsctl.sandbox.faultproxy import Fault, FaultProxy  # noqa: E402
 from opsctl.status import read_status  # noqa: E402
 from opsctl.topology import load_topology_file  # noqa: E402
-from tests.opsctl.conftest import RECORD_NAME, REGIONS, DataPlane, build_world  # noqa: E402
+from tests.opsctl.dataplane import DataPlane  # noqa: E402
+from tests.opsctl.world import build_world  # noqa: E402
 from tests.support.fronts import HttpsFronts  # noqa: E402
 from tests.support.http import LoopbackServer, QuietHandler  # noqa: E402
+from tests.support.stack import RECORD_NAME, REGIONS  # noqa: E402
 
 
 class LatencyProxy:

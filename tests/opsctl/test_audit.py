@@ -19,12 +19,8 @@ from opsctl.audit import Actor, AuditLog, AuditRecord
 from opsctl.cli import app
 from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
-from tests.opsctl.conftest import (
-    World,
-    assert_one_line_error,
-    failover_waiting_for_insync,
-    invoke,
-)
+from tests.opsctl.running import assert_one_line_error, failover_waiting_for_insync, invoke
+from tests.opsctl.world import World
 
 
 def _intent(reason: str = "INC-1") -> AuditRecord:
@@ -85,6 +81,27 @@ def test_kill_9_while_waiting_for_insync_leaves_the_intent_and_history_says_so(
     assert "INC-kill" in table.stdout and "no outcome recorded" in table.stdout
     (entry,) = json.loads(runner.invoke(app, ["history", "--json"]).stdout)
     assert entry == intent
+
+
+def test_history_shows_the_audit(runner: CliRunner, world: World) -> None:
+    assert invoke(runner, world, "failover", "--approve", "--reason", "INC-9").exit_code == 0
+    assert invoke(runner, world, "fallback", "--approve", "--reason", "INC-9 done").exit_code == 0
+    table = runner.invoke(app, ["history"])
+    assert table.exit_code == 0
+    assert "failover" in table.stdout and "INC-9 done" in table.stdout
+    last = runner.invoke(app, ["history", "--json", "--limit", "1"])
+    (record,) = json.loads(last.stdout)
+    assert (record["action"], record["reason"]) == ("fallback", "INC-9 done")
+
+
+def test_history_of_an_empty_or_corrupt_log(runner: CliRunner, world: World) -> None:
+    empty = runner.invoke(app, ["history"])
+    assert empty.exit_code == 0
+    assert "no approved changes recorded" in empty.stderr
+    world.audit_path.write_text("not json\n")
+    broken = runner.invoke(app, ["history"])
+    assert broken.exit_code == 0
+    assert "line 1 is not an audit record (not valid JSON); skipped" in broken.stderr
 
 
 def test_history_reads_a_torn_last_line_and_the_next_record_starts_a_new_line(

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.model import Weights
-from tests.opsctl.conftest import World, assert_one_line_error, invoke
+from tests.opsctl.running import assert_one_line_error, invoke
+from tests.opsctl.world import World
 
 
 def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

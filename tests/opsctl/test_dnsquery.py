@@ -25,35 +25,16 @@ from opsctl.dnsquery import (
 )
 from opsctl.errors import AwsUnreachable
 from stack_topology import Topology, parse_document
-from tests.opsctl.conftest import RECORD_NAME, REGIONS, alias_target
 from tests.support.dns import LoopbackDnsServer
 from tests.support.fronts import HttpsFronts
+from tests.support.stack import RECORD_NAME, REGIONS, alias_target, topology_document
 
 SHARED = RECORD_NAME.rstrip(".")
 
 
 def topology(name_server: str, port: int | None) -> Topology:
-    regions = {
-        role: {
-            "region": region,
-            "setIdentifier": region,
-            "healthCheckId": f"hc-{role}",
-            "alarmName": f"app-{role}-health",
-            "failureSwitch": "/app/health/failure-switch",
-            "aliasTarget": alias_target(region),
-        }
-        for role, region in REGIONS.items()
-    }
-    document = {
-        "version": 1,
-        "app": "app",
-        "hostedZoneId": "Z1",
-        "records": [{"name": RECORD_NAME, "type": "A"}],
-        "regions": regions,
-        "nameServers": [name_server],
-        **({"httpsPort": port} if port is not None else {}),
-    }
-    return parse_document(document)
+    https_port = {} if port is None else {"httpsPort": port}
+    return parse_document(topology_document(nameServers=[name_server], **https_port))
 
 
 class Zone:

@@ -25,12 +25,8 @@ from opsctl.aws import translate_aws_errors
 from opsctl.errors import AwsError
 from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
-from tests.opsctl.conftest import (
-    World,
-    assert_one_line_error,
-    failover_waiting_for_insync,
-    invoke,
-)
+from tests.opsctl.running import assert_one_line_error, failover_waiting_for_insync, invoke
+from tests.opsctl.world import World
 
 
 @pytest.fixture

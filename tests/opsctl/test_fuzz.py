@@ -23,29 +23,12 @@ from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.errors import ExitCode
+from tests.support.stack import topology_document
 
 DOCUMENTED_EXIT_CODES = {int(code) for code in ExitCode}
 
 # Valid shapes to mutate: hostile input is most interesting when it is almost right.
-TOPOLOGY = {
-    "version": 1,
-    "app": "app",
-    "hostedZoneId": "Z123",
-    "records": [{"name": "auth.example.com.", "type": "A"}],
-    "alarmRegion": "us-east-1",
-    "regions": {
-        role: {
-            "region": region,
-            "setIdentifier": region,
-            "healthCheckId": f"hc-{role}",
-            "alarmName": f"app-{role}-health",
-            "failureSwitch": "/app/health/failure-switch",
-            "apiUrl": f"https://abc.execute-api.{region}.amazonaws.com/prod",
-            "healthUrl": f"https://abc.execute-api.{region}.amazonaws.com/prod/health",
-        }
-        for role, region in (("primary", "us-east-1"), ("secondary", "us-west-2"))
-    },
-}
+TOPOLOGY = topology_document(urls=True)
 AUDIT_LINE = {
     "id": "0" * 32,
     "phase": "outcome",

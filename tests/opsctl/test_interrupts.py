@@ -21,7 +21,7 @@ import pytest
 from opsctl import shiftoutcome
 from opsctl.model import Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
-from tests.opsctl.conftest import World
+from tests.opsctl.world import World
 
 # Far below the SDK's read timeout (10 s, 3 attempts): an exit within this bound left the hung
 # reads behind instead of waiting for them. The slack covers a loaded test machine.

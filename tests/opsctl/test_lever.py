@@ -21,16 +21,10 @@ from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via
 from opsctl.model import Approval, Clock, Weights
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.shiftapply import DEFAULT_INSYNC_TIMEOUT
-from tests.opsctl.conftest import (
-    APP,
-    LEVER_METRIC,
-    LEVER_NAMESPACE,
-    REGIONS,
-    DataPlane,
-    World,
-    assert_one_line_error,
-    invoke,
-)
+from tests.opsctl.dataplane import DataPlane
+from tests.opsctl.running import assert_one_line_error, invoke
+from tests.opsctl.world import World
+from tests.support.stack import APP, LEVER_METRIC, LEVER_NAMESPACE, REGIONS
 
 PRIMARY = REGIONS["primary"]
 SECONDARY = REGIONS["secondary"]

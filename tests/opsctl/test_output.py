@@ -17,7 +17,8 @@ from opsctl.cli import app
 from opsctl.model import Weights
 from opsctl.readiness import PASS, WARN, Check
 from opsctl.shiftapply import ShiftResult, StepResult
-from tests.opsctl.conftest import World, assert_one_line_error, invoke
+from tests.opsctl.running import assert_one_line_error, invoke
+from tests.opsctl.world import World
 
 HOSTILE = "see [/] [bold]INC-1[/bold] :fire: \x1b[2J\x1b]0;pwned\x07 \u202eevil\r"
 SHOWN = "see [/] [bold]INC-1[/bold] :fire: \\x1b[2J\\x1b]0;pwned\\x07 \\u202eevil\\r"
@@ -207,7 +208,7 @@ def test_a_drill_shows_the_status_and_its_plans_in_a_few_lines() -> None:
     from opsctl.readiness import ReadinessReport
     from opsctl.shift import ShiftPlan
     from opsctl.status import StatusReport
-    from tests.opsctl.conftest import region_status
+    from tests.opsctl.samples import region_status
 
     sick = region_status("primary", "us-east-1", healthy=False, alarm="ALARM")
     report = StatusReport(

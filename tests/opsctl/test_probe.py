@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from opsctl import cli
 from opsctl.cli import app
 from opsctl.probe import Endpoint, call_api, probe
-from tests.opsctl.conftest import assert_one_line_error, make_sandbox_state
+from tests.opsctl.running import assert_one_line_error
+from tests.opsctl.samples import make_sandbox_state
 from tests.support.http import LoopbackServer, QuietHandler
 
 

@@ -22,7 +22,9 @@ from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
 from opsctl.signals import read_alarms, rest_api_of
 from opsctl.topology import parse_topology
-from tests.opsctl.conftest import APP, REGIONS, World, create_aliased_function
+from tests.opsctl.world import World
+from tests.support.aws import create_aliased_function
+from tests.support.stack import APP, REGIONS
 
 AUTHORIZER = f"{APP}-authorizer"
 # What each Region runs with unless a test changes it.

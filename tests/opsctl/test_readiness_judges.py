@@ -29,7 +29,7 @@ from opsctl.signals import (
 )
 from opsctl.status import HealthProbe, StatusReport
 from stack_topology import RegionTopology
-from tests.opsctl.conftest import region_status
+from tests.opsctl.samples import region_status
 
 SECONDARY = RegionTopology(
     role="secondary",

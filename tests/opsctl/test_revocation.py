@@ -13,7 +13,9 @@ from typer.testing import CliRunner, Result
 from functions.authorizer.store import load_revoked_token_ids
 from opsctl import revocation as revocation_core
 from opsctl.revocation import iso, parse_until
-from tests.opsctl.conftest import APP, World, assert_one_line_error, invoke
+from tests.opsctl.running import assert_one_line_error, invoke
+from tests.opsctl.world import World
+from tests.support.stack import APP
 
 TABLE = f"{APP}-state"
 JTI = "3f2a9c0e-5b7d-4e21-9a1c-0d8e7f6a5b4c"

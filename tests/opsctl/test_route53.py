@@ -9,13 +9,11 @@ itself is also exercised for real against the emulator at the end.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 
 from opsctl.aws import AwsClients
 from opsctl.errors import (
@@ -25,7 +23,7 @@ from opsctl.errors import (
     ConflictError,
     RecordsError,
 )
-from opsctl.model import Clock, Weights
+from opsctl.model import Weights
 from opsctl.route53 import (
     RecordState,
     RetryPolicy,
@@ -37,36 +35,15 @@ from opsctl.route53 import (
 )
 from opsctl.topology import parse_topology
 from stack_topology import Topology
-from tests.opsctl.conftest import World, _record, alias_target
+from tests.opsctl.samples import FakeClock
+from tests.opsctl.world import World
 from tests.support.http import LoopbackServer, QuietHandler
-
-
-@dataclass
-class FakeClock:
-    """Advances only when slept on, so waits and backoff cost no real time."""
-
-    now_value: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> Clock:
-        return Clock(now=lambda: self.now_value, sleep=self._sleep)
-
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now_value += seconds
+from tests.support.stack import alias_target, weighted_record
 
 
 @pytest.fixture
 def state(world: World) -> RecordState:
     return read_records(world.client("route53"), world.topology)
-
-
-@pytest.fixture
-def stubbed() -> Any:
-    client = boto3.client("route53", region_name="us-east-1", endpoint_url="http://127.0.0.1:9")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 CHANGE_OK = {"ChangeInfo": {"Id": "/change/C123", "Status": "PENDING", "SubmittedAt": "2026-01-01"}}
@@ -110,14 +87,14 @@ def test_comment_is_cut_to_route53s_256_characters(state: RecordState) -> None:
     ],
 )
 def test_invalid_change_batch_is_a_conflict_only_when_the_records_moved(
-    stubbed: Any,
+    stubbed_route53: Any,
     world: World,
     state: RecordState,
     route53_message: str,
     error: type[Exception],
     match: str,
 ) -> None:
-    client, stubber = stubbed
+    client, stubber = stubbed_route53
     stubber.add_client_error(
         "change_resource_record_sets",
         service_error_code="InvalidChangeBatch",
@@ -132,9 +109,9 @@ def test_invalid_change_batch_is_a_conflict_only_when_the_records_moved(
 
 @pytest.mark.parametrize("code", ["Throttling", "PriorRequestNotComplete"])
 def test_throttling_is_retried_with_backoff(
-    stubbed: Any, world: World, state: RecordState, code: str
+    stubbed_route53: Any, world: World, state: RecordState, code: str
 ) -> None:
-    client, stubber = stubbed
+    client, stubber = stubbed_route53
     for _ in range(2):
         stubber.add_client_error(
             "change_resource_record_sets", service_error_code=code, http_status_code=400
@@ -151,9 +128,9 @@ def test_throttling_is_retried_with_backoff(
 
 
 def test_retries_give_up_with_a_clear_message(
-    stubbed: Any, world: World, state: RecordState
+    stubbed_route53: Any, world: World, state: RecordState
 ) -> None:
-    client, stubber = stubbed
+    client, stubber = stubbed_route53
     policy = RetryPolicy(attempts=3)
     for _ in range(3):
         stubber.add_client_error(
@@ -175,8 +152,8 @@ def _change(status: str) -> dict[str, Any]:
     return {"ChangeInfo": {"Id": "/change/C123", "Status": status, "SubmittedAt": "2026-01-01"}}
 
 
-def test_wait_polls_pending_until_insync(stubbed: Any) -> None:
-    client, stubber = stubbed
+def test_wait_polls_pending_until_insync(stubbed_route53: Any) -> None:
+    client, stubber = stubbed_route53
     stubber.add_response("get_change", _change("PENDING"), {"Id": "C123"})
     stubber.add_client_error("get_change", service_error_code="Throttling", http_status_code=400)
     stubber.add_response("get_change", _change("PENDING"), {"Id": "C123"})
@@ -196,8 +173,8 @@ def test_wait_polls_pending_until_insync(stubbed: Any) -> None:
     assert fake.sleeps.count(5) == 2  # one more sleep was the throttling backoff
 
 
-def test_wait_times_out_saying_the_change_was_applied(stubbed: Any) -> None:
-    client, stubber = stubbed
+def test_wait_times_out_saying_the_change_was_applied(stubbed_route53: Any) -> None:
+    client, stubber = stubbed_route53
     for _ in range(3):
         stubber.add_response("get_change", _change("PENDING"), {"Id": "C123"})
     with pytest.raises(ChangeTimeoutError, match="applied but is still PENDING after 10s"):
@@ -215,7 +192,7 @@ def test_real_compare_and_swap_on_the_emulator(world: World, state: RecordState)
 def test_records_that_disagree_between_a_and_aaaa(world: World) -> None:
     changes = []
     for region, weight in (("us-east-1", 0), ("us-west-2", 100)):
-        record = _record(region, weight)
+        record = weighted_record(region, weight)
         record["Type"] = "AAAA"
         changes.append({"Action": "CREATE", "ResourceRecordSet": record})
     world.client("route53").change_resource_record_sets(
@@ -228,8 +205,10 @@ def test_records_that_disagree_between_a_and_aaaa(world: World) -> None:
         read_records(world.client("route53"), topology)
 
 
-def test_weights_outside_0_255_and_both_zero_are_refused(stubbed: Any, world: World) -> None:
-    client, stubber = stubbed
+def test_weights_outside_0_255_and_both_zero_are_refused(
+    stubbed_route53: Any, world: World
+) -> None:
+    client, stubber = stubbed_route53
     records = [
         {
             "Name": "auth.example.com.",
@@ -305,9 +284,9 @@ def test_a_failed_change_request_is_sent_once_and_reported_unconfirmed(
 
 
 def test_a_lost_answer_is_reported_unconfirmed(
-    stubbed: Any, world: World, state: RecordState
+    stubbed_route53: Any, world: World, state: RecordState
 ) -> None:
-    client, stubber = stubbed
+    client, stubber = stubbed_route53
     stubber.add_client_error(  # the stubber cannot time out; a 503 stands for a lost answer
         "change_resource_record_sets",
         service_error_code="ServiceUnavailable",

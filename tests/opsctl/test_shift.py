@@ -4,20 +4,20 @@ no-op, conflict, INSYNC wait, gradual fallback stopping on degradation, and the 
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from opsctl import shift, shiftapply, shiftoutcome
-from opsctl.audit import AuditLog
-from opsctl.cli import app
-from opsctl.errors import AwsError, ChangeUnconfirmedError, ConflictError, InputError
-from opsctl.model import Approval, Weights
+from opsctl.errors import AwsError, ChangeUnconfirmedError, InputError
+from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
-from tests.opsctl.conftest import REGIONS, DataPlane, World, assert_one_line_error, invoke
+from tests.opsctl.dataplane import DataPlane
+from tests.opsctl.running import assert_one_line_error, invoke
+from tests.opsctl.world import World
+from tests.support.stack import REGIONS
 
 # Steps back to back: the emulator's health signals need no dwell (a shorter --interval than the
 # topology's health checks need is refused unless forced).
@@ -159,17 +159,6 @@ def test_insufficient_data_alarm_is_a_warning_not_a_refusal(
     # Shown once, in the preflight table, not again on stderr.
     assert "INSUFFICIENT_DATA" in result.stdout
     assert "warning: health-alarm" not in result.stderr
-
-
-def test_records_changed_between_plan_and_apply_is_a_conflict(world: World) -> None:
-    clients = world.clients()
-    plan = shift.plan_failover(clients, world.topology)
-    world.set_weights(30, 70)  # another operator got there first
-    with pytest.raises(ConflictError, match="changed since the plan"):
-        shiftapply.apply_shift(
-            clients, world.topology, plan, Approval("x"), AuditLog(world.audit_path)
-        )
-    assert world.weights() == Weights(30, 70)
 
 
 def test_conflict_at_the_cas_exits_5(
@@ -328,27 +317,6 @@ def test_insync_timeout_exits_1_and_still_audits(
     assert world.weights() == Weights(0, 100)
 
 
-def test_history_shows_the_audit(runner: CliRunner, world: World) -> None:
-    assert invoke(runner, world, "failover", "--approve", "--reason", "INC-9").exit_code == 0
-    assert invoke(runner, world, "fallback", "--approve", "--reason", "INC-9 done").exit_code == 0
-    table = runner.invoke(app, ["history"])
-    assert table.exit_code == 0
-    assert "failover" in table.stdout and "INC-9 done" in table.stdout
-    last = runner.invoke(app, ["history", "--json", "--limit", "1"])
-    (record,) = json.loads(last.stdout)
-    assert (record["action"], record["reason"]) == ("fallback", "INC-9 done")
-
-
-def test_history_of_an_empty_or_corrupt_log(runner: CliRunner, world: World) -> None:
-    empty = runner.invoke(app, ["history"])
-    assert empty.exit_code == 0
-    assert "no approved changes recorded" in empty.stderr
-    world.audit_path.write_text("not json\n")
-    broken = runner.invoke(app, ["history"])
-    assert broken.exit_code == 0
-    assert "line 1 is not an audit record (not valid JSON); skipped" in broken.stderr
-
-
 def test_gradual_fallback_waits_the_interval_between_steps(runner: CliRunner, world: World) -> None:
     world.set_weights(0, 100)
     result = invoke(
@@ -380,26 +348,6 @@ def _between_steps(monkeypatch: pytest.MonkeyPatch, action: Any) -> None:
 APPLIED_STEP_1 = "applied: step 1/3 primary 0 / secondary 100 -> primary 10 / secondary 90 (change "
 
 
-def test_weights_moved_between_steps_report_the_applied_step_not_nothing_changed(
-    runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    world.set_weights(0, 100)
-    _between_steps(monkeypatch, lambda: world.set_weights(30, 70))  # another operator, mid-way
-    result = _fallback_in_steps(runner, world)
-    assert_one_line_error(
-        result,
-        5,
-        "the weighted records changed after step 1/3 (expected primary 10 / secondary 90, found "
-        "primary 30 / secondary 70); step 2/3 was not submitted",
-    )
-    assert "nothing changed" not in result.stderr
-    assert APPLIED_STEP_1 in result.stderr
-    assert result.stderr.rstrip().endswith(
-        "not applied: step 2/3, step 3/3; weights now (read back): primary 30 / secondary 70"
-    )
-    assert [line["step"] for line in world.audit_outcomes()] == ["1/3"]
-
-
 def test_an_aws_error_in_the_health_gate_reports_the_applied_step_and_weights(
     runner: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -429,33 +377,6 @@ def test_ctrl_c_in_the_health_gate_reports_the_applied_step_and_weights(
     assert_one_line_error(result, 130, "interrupted: " + APPLIED_STEP_1)
     assert result.stderr.rstrip().endswith(
         "not applied: step 2/3, step 3/3; weights now (read back): primary 10 / secondary 90"
-    )
-
-
-def test_an_abort_says_so_when_the_weights_cannot_be_read_back(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Route 53 stops answering right after step 1: the report is bounded and says it could not read.
-    monkeypatch.setattr(shiftoutcome, "READ_BACK_TIMEOUT", 0.2)
-    world.set_weights(0, 100)
-    clients = world.clients()
-    plan = shift.plan_fallback(clients, world.topology, [10, 50, 100])
-
-    def gate_then_route53_hangs(*_: Any) -> str | None:
-        def hang(*_: Any) -> Any:
-            threading.Event().wait(5)
-
-        monkeypatch.setattr(shiftoutcome, "read_records", hang)
-        raise AwsError("cannot reach AWS while reading the weighted records")
-
-    monkeypatch.setattr(shiftapply, "_degradation", gate_then_route53_hangs)
-    with pytest.raises(AwsError) as raised:
-        shiftapply.apply_shift(
-            clients, world.topology, plan, Approval("x"), AuditLog(world.audit_path)
-        )
-    assert raised.value.message.endswith(
-        "not applied: step 2/3, step 3/3; the weights could not be read back (no answer within "
-        "0.2s while reading the weighted records); run `opsctl status`"
     )
 
 

@@ -11,7 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl import cli
-from tests.opsctl.conftest import RECORD_NAME, World, _record, alias_target, invoke
+from tests.opsctl.running import invoke
+from tests.opsctl.world import World
+from tests.support.stack import RECORD_NAME, alias_target, weighted_record
 
 STATUS_KEYS = {
     "recordName",
@@ -178,7 +180,7 @@ def _add_record(world: World, record: dict) -> None:
 
 
 def test_unknown_set_identifier_is_refused(runner: CliRunner, world: World) -> None:
-    stray = _record("us-west-2", 5)
+    stray = weighted_record("us-west-2", 5)
     stray["SetIdentifier"] = "eu-west-1"
     _add_record(world, stray)
     result = invoke(runner, world, "status")

@@ -8,7 +8,7 @@ import pytest
 from opsctl.dnsquery import EMPTY, FAILED, NO_ANSWER, UNCLASSIFIED, DnsAnswers
 from opsctl.model import Weights
 from opsctl.status import StatusReport
-from tests.opsctl.conftest import region_status
+from tests.opsctl.samples import region_status
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ from opsctl.dnsquery import DnsAnswers
 from opsctl.lever import LeverState
 from opsctl.model import Weights
 from opsctl.status import HealthProbe, StatusReport
-from tests.opsctl.conftest import region_status
+from tests.opsctl.samples import region_status
 
 NOW = datetime(2026, 11, 29, 9, 0, 0, tzinfo=UTC)
 

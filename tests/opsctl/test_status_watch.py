@@ -8,7 +8,10 @@ import json
 from typer.testing import CliRunner
 
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
-from tests.opsctl.conftest import APP, REGIONS, DataPlane, World, invoke
+from tests.opsctl.dataplane import DataPlane
+from tests.opsctl.running import invoke
+from tests.opsctl.world import World
+from tests.support.stack import APP, REGIONS
 
 PRIMARY, SECONDARY = REGIONS["primary"], REGIONS["secondary"]
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from opsctl.model import Weights
-from tests.opsctl.conftest import World
+from tests.opsctl.world import World
 
 
 def run(

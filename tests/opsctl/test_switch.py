@@ -13,7 +13,9 @@ from typer.testing import CliRunner, Result
 from opsctl import switch as switch_core
 from opsctl.aws import AwsClients
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
-from tests.opsctl.conftest import APP, World, assert_one_line_error, invoke
+from tests.opsctl.running import assert_one_line_error, invoke
+from tests.opsctl.world import World
+from tests.support.stack import APP
 
 PARAMETER = f"/{APP}/health/failure-switch"
 

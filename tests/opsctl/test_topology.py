@@ -17,7 +17,9 @@ from opsctl.cli import app
 from opsctl.errors import TopologyError
 from opsctl.topology import MAX_TOPOLOGY_BYTES, load_topology_file, parse_topology
 from stack_topology import HealthCheckTiming, to_document
-from tests.opsctl.conftest import APP, World, assert_one_line_error
+from tests.opsctl.running import assert_one_line_error
+from tests.opsctl.world import World
+from tests.support.stack import APP
 
 
 def test_parse_accepts_the_whole_stack_output_document(world: World) -> None:

@@ -11,7 +11,8 @@ import pytest
 from opsctl.errors import TopologyError
 from opsctl.topology import parse_topology
 from stack_topology import NameServer, OutOfService, to_document
-from tests.opsctl.conftest import APP, LEVER_ALARM, World, alias_target
+from tests.opsctl.world import World
+from tests.support.stack import APP, LEVER_ALARM, alias_target
 
 
 def _document(world: World) -> dict[str, Any]:

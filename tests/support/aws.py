@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from typing import Any
+
+import boto3
 
 
 def create_state_table(dynamodb: Any, table_name: str, *, stream: bool = False) -> None:
@@ -28,3 +33,36 @@ def create_state_table(dynamodb: Any, table_name: str, *, stream: bool = False) 
         BillingMode="PAY_PER_REQUEST",
         **extra,
     )
+
+
+def create_aliased_function(region: str, name: str, alias: str = "live") -> str:
+    """A published Lambda function with an alias on version 1, as the stack deploys the
+    authorizer (provisioned concurrency lives on the alias); returns the alias ARN."""
+    role = boto3.client("iam").create_role(
+        RoleName=f"{name}-{region}",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as bundle:
+        bundle.writestr("functions/__init__.py", "")
+    lambda_ = boto3.client("lambda", region_name=region)
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Arn"],
+        Handler="functions.authorizer.app.handler",
+        Code={"ZipFile": code.getvalue()},
+        Publish=True,
+    )
+    return str(lambda_.create_alias(FunctionName=name, Name=alias, FunctionVersion="1")["AliasArn"])

@@ -27,8 +27,8 @@ from opsctl.sandbox import lifecycle, rehearsal
 from opsctl.sandbox.lifecycle import StopReport
 from opsctl.sandbox.processes import SandboxOptions
 from opsctl.topology import parse_topology
-from tests.opsctl.conftest import make_sandbox_state
-from tests.opsctl.drill.test_report import TOPOLOGY
+from tests.opsctl.samples import make_sandbox_state
+from tests.support.stack import topology_document
 
 
 class CountingResolver:
@@ -187,7 +187,7 @@ def test_aws_not_answering_mid_drill_still_restores_and_reports(tmp_path: Path) 
 
     target = DrillTarget(
         clients=AwsClients(),
-        topology=parse_topology(TOPOLOGY),
+        topology=parse_topology(topology_document("game-prod")),
         hostname="auth.example.com",
         new_resolver=CountingResolver,
         tokens=TokenSource(token_from_value("eyJhbGciOiJub25lIn0.eyJzdWIiOiJkcmlsbCJ9.sig")),

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from opsctl.drill.guard import DrillMarker
 from opsctl.model import Weights
-from tests.opsctl.conftest import World, assert_one_line_error, invoke
+from tests.opsctl.running import assert_one_line_error, invoke
+from tests.opsctl.world import World
 
 TOKEN = ("--token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkcmlsbCJ9.sig")
 

@@ -18,26 +18,10 @@ from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.drill.tokens import TokenSource, token_from_value
 from opsctl.probe import DnsResolver
 from opsctl.topology import parse_topology
+from tests.support.stack import topology_document
 
 pytestmark = pytest.mark.unit
 TOKEN = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkcmlsbCJ9.sig"
-TOPOLOGY = {
-    "version": 1,
-    "app": "game-prod",
-    "hostedZoneId": "Z0123456789ABCDEFGHIJ",
-    "records": [{"name": "auth.example.com.", "type": "A"}],
-    "alarmRegion": "us-east-1",
-    "regions": {
-        role: {
-            "region": region,
-            "setIdentifier": region,
-            "healthCheckId": f"hc-{role}",
-            "alarmName": f"game-prod-{role}-health",
-            "failureSwitch": "/game-prod/health/failure-switch",
-        }
-        for role, region in (("primary", "us-east-1"), ("secondary", "us-west-2"))
-    },
-}
 
 
 @pytest.fixture
@@ -45,7 +29,7 @@ def drill(tmp_path: Path) -> SwitchDrill:
     """A switch drill whose players never started: its timeline is filled by the test."""
     target = DrillTarget(
         clients=AwsClients(),
-        topology=parse_topology(TOPOLOGY),
+        topology=parse_topology(topology_document("game-prod")),
         hostname="auth.example.com",
         new_resolver=DnsResolver,
         tokens=TokenSource(token_from_value(TOKEN)),

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from opsctl.sandbox.emulator import Emulator
-from tests.opsctl.conftest import create_aliased_function
+from tests.support.aws import create_aliased_function
 
 REGION = "us-west-2"
 

@@ -18,7 +18,7 @@ from opsctl.probe import Endpoint
 from opsctl.sandbox.dnsserver import DnsAnswer, DnsServer
 from opsctl.sandbox.resolver import ResolutionError
 from opsctl.sandbox.stubresolver import CachingStubResolver, sandbox_resolver
-from tests.opsctl.conftest import make_sandbox_state
+from tests.opsctl.samples import make_sandbox_state
 
 SHARED = "auth.example.com"
 

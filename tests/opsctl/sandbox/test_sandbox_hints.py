@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from opsctl.cli import app
 from opsctl.sandbox.outage import OutageMode
 from opsctl.sandbox.state import SANDBOX_DIR_ENV, dir_flag
-from tests.opsctl.conftest import assert_one_line_error, make_sandbox_state
+from tests.opsctl.running import assert_one_line_error
+from tests.opsctl.samples import make_sandbox_state
 
 pytestmark = pytest.mark.unit
 

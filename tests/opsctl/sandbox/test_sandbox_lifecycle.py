@@ -35,7 +35,9 @@ from opsctl.sandbox.state import (
     lock_holder,
     supervisor_running,
 )
-from tests.opsctl.conftest import World, assert_one_line_error, make_sandbox_state
+from tests.opsctl.running import assert_one_line_error
+from tests.opsctl.samples import make_sandbox_state
+from tests.opsctl.world import World
 
 # Holds the real supervisor lock, starts a "front" (a child listening on a port, in its process
 # group as the real fronts are), prints "<front pid> <front port>". Cooperative: on SIGTERM it

@@ -44,7 +44,7 @@ from opsctl.sandbox.regionfront import RegionFront, bind_front_listeners
 from opsctl.sandbox.replicator import GlobalTableReplicator
 from opsctl.sandbox.state import SandboxState, hold_supervisor_lock
 from opsctl.sandbox.tlsca import issue_front_certificate
-from tests.opsctl.conftest import make_sandbox_state
+from tests.opsctl.samples import make_sandbox_state
 
 
 class RecordingFront:

@@ -19,8 +19,8 @@ from opsctl.sandbox.resolver import (
     dns_lookup,
 )
 from stack_topology import parse_document
-from tests.opsctl.conftest import REGIONS, alias_target
 from tests.support.fronts import HttpsFronts
+from tests.support.stack import REGIONS, alias_target, topology_document
 
 RECORD = "auth.example.com."
 RECORD_NAME = "auth.example.com"
@@ -191,25 +191,7 @@ def test_in_the_sandbox_only_asking_the_answered_address_tells_its_region(
     resolver = DataPlaneResolver(FakeDataPlane(records, unhealthy=set()), "Z", "A")
     lookup = dns_lookup(resolver, RECORD_NAME, host_map, doors, ttl=1)
     with DnsServer(lookup, "example.com.") as server:
-        document = {
-            "version": 1,
-            "app": "app",
-            "hostedZoneId": "Z",
-            "records": [{"name": RECORD_NAME, "type": "A"}],
-            "regions": {
-                role: {
-                    "region": region,
-                    "setIdentifier": region,
-                    "healthCheckId": f"hc-{role}",
-                    "alarmName": f"app-{role}-health",
-                    "failureSwitch": "/app/health/failure-switch",
-                    "aliasTarget": alias_target(region),
-                }
-                for role, region in REGIONS.items()
-            },
-            "nameServers": [server.address],
-            "httpsPort": port,
-        }
+        document = topology_document(nameServers=[server.address], httpsPort=port)
         topology = parse_document(document)
         answers = read_dns(topology)
         servers = zone_servers(topology, 1.0)
