@@ -42,8 +42,8 @@ from opsctl.dnsquery import ADDRESS_CACHE
 from opsctl.model import Weights
 from opsctl.route53 import read_records
 from opsctl.sandbox.emulator import Emulator
-from opsctl.sandbox.faultproxy import FaultProxy
-from opsctl.sandbox.route53dataplane import HealthCheckObservations
+from opsctl.sandbox.faults.proxy import FaultProxy
+from opsctl.sandbox.route53.data_plane import HealthCheckObservations
 from opsctl.sandbox.state import SandboxState
 from opsctl.status import RegionStatus
 from opsctl.topology import parse_topology

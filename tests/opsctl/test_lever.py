@@ -19,7 +19,7 @@ from opsctl.audit import AuditLog
 from opsctl.cli import app
 from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via
 from opsctl.model import Approval, Clock, Weights
-from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from opsctl.sandbox.faults.proxy import Fault, FaultProxy
 from opsctl.shiftapply import DEFAULT_INSYNC_TIMEOUT
 from tests.opsctl.conftest import (
     APP,
