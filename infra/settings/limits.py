@@ -10,11 +10,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infra.dns import health_check_tags
-from infra.environment import CONFIG_KEY_BY_VARIABLE, WatchedPeer, function_environment
-from infra.errors import ConfigError, StackNameError
-from infra.function_specs import SPEC_BY_NAME
-from infra.settings import (
+from infra.components.dns import health_check_tags
+from infra.settings.environment import CONFIG_KEY_BY_VARIABLE, WatchedPeer, function_environment
+from infra.settings.errors import ConfigError, StackNameError
+from infra.settings.function_specs import SPEC_BY_NAME
+from infra.settings.model import (
     CERTIFICATE_SIGNAL,
     FAULT_INJECTION_FUNCTIONS,
     FUNCTIONS,

@@ -17,10 +17,10 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from functions.shared.jwks import parse_jwks
-from infra.errors import ConfigError, StackNameError
-from infra.limits import LAMBDA_ENVIRONMENT_LIMIT_BYTES, environment_size
 from infra.mockrun import ProgramRun, run_program
-from infra.settings import FUNCTIONS
+from infra.settings.errors import ConfigError, StackNameError
+from infra.settings.limits import LAMBDA_ENVIRONMENT_LIMIT_BYTES, environment_size
+from infra.settings.model import FUNCTIONS
 from tests.infra.plan import RunProgram
 
 PREFIX = "multi-region-authorizer:"

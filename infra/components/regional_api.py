@@ -16,9 +16,9 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aliases import regional_child
+from infra.components.regional_functions import InvokeTarget
 from infra.policies import allow, regional_arn, service_role
-from infra.regional_functions import InvokeTarget
-from infra.settings import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
+from infra.settings.model import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
 
 R = TypeVar("R", bound=pulumi.Resource)
 
@@ -117,7 +117,8 @@ class RegionalApiArgs:
     region: str
     settings: Settings
     account_id: pulumi.Input[str]
-    certificate_arn: pulumi.Input[str]  # validated, for the custom domain (infra/certificates.py)
+    # Validated, for the custom domain (infra/components/certificates.py).
+    certificate_arn: pulumi.Input[str]
     targets: Mapping[str, InvokeTarget]  # by function name (RegionalFunctions.targets)
 
 

@@ -2,7 +2,8 @@
 
 Defaults live in `Pulumi.yaml` (the Pulumi CLI applies them); this module insists that every key
 is present, parses it, and checks it, so a bad stack stops with one message naming the key. The
-settings it returns are `infra.settings.Settings`; the AWS limits they must fit, `infra.limits`.
+settings it returns are `infra.settings.model.Settings`; the AWS limits they must fit,
+`infra.settings.limits`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from typing import TypeVar
 
 import pulumi
 
-from infra.errors import ConfigError
-from infra.limits import check_derived_names, check_environment_sizes, check_health_check_tags
-from infra.settings import (
+from infra.settings.errors import ConfigError
+from infra.settings.limits import (
+    check_derived_names,
+    check_environment_sizes,
+    check_health_check_tags,
+)
+from infra.settings.model import (
     AlarmThresholds,
     AuthSettings,
     FaultInjectionSettings,

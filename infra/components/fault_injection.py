@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.policies import allow, service_role
-from infra.settings import FAULT_INJECTION_FUNCTIONS, PROJECT, Settings
+from infra.settings.model import FAULT_INJECTION_FUNCTIONS, PROJECT, Settings
 
 CONFIG_PREFIX = "FisConfigs/"
 EXTENSION_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x"

@@ -1,6 +1,6 @@
 """Run the Pulumi program under mocks, without the Pulumi CLI, and record what it declares.
 
-Stable API (used by tests/infra, `infra.preview` and the local sandbox):
+Stable API (used by tests/infra, `infra.mockrun.preview` and the local sandbox):
 
     run_program(stack_file, mocks=None, overrides=None) -> ProgramRun
 
@@ -9,8 +9,8 @@ Stable API (used by tests/infra, `infra.preview` and the local sandbox):
   file, then `overrides` (keys with or without the `<project>:` prefix; a value of None unsets
   the key). Values may be str, int, bool or list, as in the YAML.
 - `mocks`: a `pulumi.runtime.Mocks`; default `RealisticMocks()` (the answers AWS would give,
-  `infra.mock_aws`, also importable from here). Subclass `RealisticMocks` and call `super()` for
-  the realistic defaults. Each `new_resource`/`call` receives a
+  `infra.mockrun.mock_aws`, also importable from here). Subclass `RealisticMocks` and call `super()`
+  for the realistic defaults. Each `new_resource`/`call` receives a
   `RegionalResourceArgs`/`RegionalCallArgs`: the usual mock args plus `.region`, resolved from
   the explicit provider (None for component resources). Component resources reach
   `new_resource` too, with `custom=False`, as in Pulumi's own mock monitor.
@@ -21,7 +21,7 @@ Stable API (used by tests/infra, `infra.preview` and the local sandbox):
   call, and the pip commands the Lambda dependency layer build would have run (nothing is
   installed).
 - Callable any number of times per process; each run starts a fresh root stack.
-- Bad config raises `infra.errors.ConfigError` before any resource is declared.
+- Bad config raises `infra.settings.errors.ConfigError` before any resource is declared.
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 
-from infra.mock_aws import RealisticMocks
-from infra.packaging import PlannedLayerBuilder, use_layer_builder
-from infra.pulumi_internals import (
+from infra.mockrun.mock_aws import RealisticMocks
+from infra.mockrun.pulumi_internals import (
     MockMonitor,
     deserialize_properties,
     fresh_root_stack,
@@ -52,6 +51,7 @@ from infra.pulumi_internals import (
     serialize_properties,
     set_all_config,
 )
+from infra.packaging import PlannedLayerBuilder, use_layer_builder
 
 __all__ = [
     "DeclaredCall",

@@ -2,10 +2,10 @@
 
 The row says everything that differs between functions: the code, the timeout, what the
 function may touch (its table partitions, the failure switch), which environment it needs and
-whether AWS FIS may target it. `infra.settings`, `infra.environment` and `infra.limits` derive
-the functions' names, environments and limits from it; `infra.regional_functions` declares them.
-A new function is a new row (and its package under `functions/`). No Pulumi here: config reads it
-before any resource exists.
+whether AWS FIS may target it. `infra.settings.model`, `infra.settings.environment` and
+`infra.settings.limits` derive the functions' names, environments and limits from it;
+`infra.components.regional_functions` declares them. A new function is a new row (and its package
+under `functions/`). No Pulumi here: config reads it before any resource exists.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ class FunctionSpec:
     invokes_authorizer: bool = False
     # May PutMetricData into this CloudWatch namespace (and no other).
     metric_namespace: str | None = None
-    # Watches the other Region: declared by `infra.watch` once the other Region's API exists
-    # (its custom domain is what it reaches), invoked by a schedule, not by API Gateway.
+    # Watches the other Region: declared by `infra.components.watch` once the other Region's API
+    # exists (its custom domain is what it reaches), invoked by a schedule, not by API Gateway.
     watches_peer: bool = False
 
 

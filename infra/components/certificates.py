@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from infra.aliases import former_regional_stack
 from infra.providers import Providers
-from infra.settings import PROJECT, ROLES, Role, Settings
+from infra.settings.model import PROJECT, ROLES, Role, Settings
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
 """A stack's typed settings, the program's constants, and the names derived from them.
 
-`infra.config.load_settings` builds a `Settings` from the stack config; every component takes it.
+`infra.settings.config.load_settings` builds a `Settings` from the stack config; every component
+takes it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.function_specs import FUNCTION_SPECS
+from infra.settings.function_specs import FUNCTION_SPECS
 
 # The roles and the alarm Region are the topology model's; infra's modules take them from here.
 from stack_topology import ALARM_REGION as ALARM_REGION

@@ -14,9 +14,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.function_specs import PEER_HEALTHY_METRIC, WATCH_NAMESPACE
-from infra.regional_api import ROUTES
-from infra.settings import (
+from infra.components.regional_api import ROUTES
+from infra.settings.function_specs import PEER_HEALTHY_METRIC, WATCH_NAMESPACE
+from infra.settings.model import (
     ALARM_REGION,
     CERTIFICATE_SIGNAL,
     METRICS_NAMESPACE,
@@ -34,7 +34,7 @@ PERIOD_SECONDS = 60
 # function error, so a client sending junk tokens would mark the Region impaired.
 AUTHORIZER_ERROR_METRIC = "AuthorizerError"
 AUTHORIZER_ERROR_REASONS = ("error", "misconfigured")
-AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/environment.py)
+AUTHORIZER_SERVICE = "authorizer"  # its POWERTOOLS_SERVICE_NAME (infra/settings/environment.py)
 # ACM starts renewing a DNS-validated certificate 60 days before it expires; under this many
 # days left, renewal has been failing for two weeks and someone must act before the custom
 # domain serves an expired certificate (Route 53's HTTPS checks would not notice: they do not
@@ -325,7 +325,8 @@ def dashboard_body(
             ],
         ),
         (
-            # The other Region's watcher (infra/watch.py): 1 while it reaches this Region.
+            # The other Region's watcher (infra/components/watch.py): 1 while it reaches this
+            # Region.
             "Seen from the other Region (PeerHealthy, min)",
             lambda s: [
                 [

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.function_specs import SPEC_BY_NAME
-from infra.settings import HEALTH_PATH, METRICS_NAMESPACE, Role, Settings
+from infra.settings.function_specs import SPEC_BY_NAME
+from infra.settings.model import HEALTH_PATH, METRICS_NAMESPACE, Role, Settings
 
 # The config keys behind the variables a stack's config decides (the others are derived).
 CONFIG_KEY_BY_VARIABLE = {

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.environment import WatchedPeer, function_environment
-from infra.function_specs import FUNCTION_SPECS, PEER_HEALTHY_METRIC, WATCH_NAMESPACE
-from infra.observability import alarm_topic
-from infra.regional_functions import (
+from infra.components.observability import alarm_topic
+from infra.components.regional_functions import (
     FunctionPackage,
     function_log_group,
     function_role,
     lambda_function,
 )
-from infra.settings import PROJECT, Role, Settings
+from infra.settings.environment import WatchedPeer, function_environment
+from infra.settings.function_specs import FUNCTION_SPECS, PEER_HEALTHY_METRIC, WATCH_NAMESPACE
+from infra.settings.model import PROJECT, Role, Settings
 
 (WATCHER_SPEC,) = (spec for spec in FUNCTION_SPECS if spec.watches_peer)
 WATCH_SCHEDULE = "rate(1 minute)"

@@ -1,4 +1,4 @@
-"""The mock runner's own promises (the sandbox provisions through it) and `infra.preview`."""
+"""The mock runner's own promises (the sandbox provisions through it)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from infra import preview
 from infra.mockrun import ProgramRun, RealisticMocks, load_config, run_program
 
 
@@ -70,40 +67,3 @@ def test_config_layers_project_defaults_stack_file_and_overrides(stack_file: Pat
     assert config["multi-region-authorizer:lambdaMemoryMb"] == "512"  # Pulumi.yaml default
     assert json.loads(config["multi-region-authorizer:authIssuers"]) == ["https://idp.example.com/"]
     assert config["multi-region-authorizer:autoFailover"] == "false"
-
-
-def test_preview_prints_the_plan_and_topology(
-    stack_file: Path, default_run: ProgramRun, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert preview.main([str(stack_file)]) == 0
-    out = capsys.readouterr().out
-    assert "aws:route53/healthCheck:HealthCheck" in out
-    # The count is of the table's rows: the providers are not resources AWS creates.
-    rows = [line for line in out.splitlines() if " aws:" in line]
-    assert len(rows) == len(default_run.cloud_resources)
-    assert f"\n{len(rows)} resources\n" in out
-    assert "us-west-2" in out
-    assert '"alarmRegion": "us-east-1"' in out
-
-
-def test_preview_reports_bad_config_in_one_line(
-    tmp_path: Path, stack_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "Pulumi.yaml").write_text((stack_file.parent / "Pulumi.yaml").read_text())
-    (tmp_path / "__main__.py").write_text((stack_file.parent / "__main__.py").read_text())
-    bad = tmp_path / "Pulumi.bad.yaml"
-    bad.write_text(
-        stack_file.read_text().replace("healthCheckInterval: 10", "healthCheckInterval: 15")
-    )
-    assert preview.main([str(bad)]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err == (
-        "error: config key 'multi-region-authorizer:healthCheckInterval': "
-        "must be 10 or 30 seconds (got 15)"
-    )
-
-
-def test_preview_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert preview.main([]) == 2
-    assert preview.main([str(tmp_path / "Pulumi.none.yaml")]) == 2
-    assert "no such stack file" in capsys.readouterr().err

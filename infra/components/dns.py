@@ -1,9 +1,9 @@
 """Route 53 failover: health checks, their alarms, and the two weighted alias records.
 
 Routing changes only when an operator approves (opsctl): by weights (Route 53's control plane),
-or by the data-plane lever (infra/lever.py), whose CLOUDWATCH_METRIC health check is attached to
-the primary's record. With `autoFailover`, a CALCULATED check (the primary's HTTPS check AND the
-lever) is attached instead, so Route 53 also shifts by itself. The secondary's record has no
+or by the data-plane lever (infra/components/lever.py), whose CLOUDWATCH_METRIC health check is
+attached to the primary's record. With `autoFailover`, a CALCULATED check (the primary's HTTPS check
+AND the lever) is attached instead, so Route 53 also shifts by itself. The secondary's record has no
 health check: Route 53 counts it healthy, so it is answered whenever the primary's is not.
 `pulumi up` ignores the weights after creation so it never undoes a failover.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.observability import alarm_topic
-from infra.settings import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
+from infra.components.observability import alarm_topic
+from infra.settings.model import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
 
 INITIAL_WEIGHTS: dict[Role, int] = {"primary": 100, "secondary": 0}
 
@@ -37,8 +37,9 @@ class DnsFailoverArgs:
     settings: Settings
     zone_id: pulumi.Input[str]
     endpoints: tuple[RegionEndpoint, RegionEndpoint]
-    lever_alarm_name: pulumi.Input[str]  # the lever's alarm (infra/lever.py)
-    # The alarm's evaluation settings (infra/lever.py), which its health check must follow.
+    lever_alarm_name: pulumi.Input[str]  # the lever's alarm (infra/components/lever.py)
+    # The alarm's evaluation settings (infra/components/lever.py), which its health check must
+    # follow.
     lever_alarm_settings: pulumi.Input[str]
     lever_region: str  # where that alarm is: the secondary Region
 

@@ -1,7 +1,8 @@
-"""A Region's Lambda functions, one per row of `infra.function_specs`, and the failure switch.
+"""A Region's Lambda functions, one per row of `infra.settings.function_specs`, and the failure
+switch.
 
-The peer watcher's row is declared by `infra.watch` from the same builders (`function_log_group`,
-`function_role`, `lambda_function`), once the other Region's API exists.
+The peer watcher's row is declared by `infra.components.watch` from the same builders
+(`function_log_group`, `function_role`, `lambda_function`), once the other Region's API exists.
 
 Each function gets its log group (with retention), an execution role with only what its row
 grants, the shared dependency layer and, where the row names an alias, a published version behind
@@ -19,14 +20,15 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aliases import regional_child
-from infra.environment import function_environment
-from infra.fault_injection import FisLambdaWiring
-from infra.function_specs import AUTHORIZER_ALIAS, FUNCTION_SPECS, FunctionSpec
+from infra.components.fault_injection import FisLambdaWiring
 from infra.policies import ServiceRole, allow, regional_arn, service_role
-from infra.settings import PROJECT, Role, Settings
+from infra.settings.environment import function_environment
+from infra.settings.function_specs import AUTHORIZER_ALIAS, FUNCTION_SPECS, FunctionSpec
+from infra.settings.model import PROJECT, Role, Settings
 
 HEALTHY = "healthy"
-# Every function but the peer watcher (infra/watch.py declares it, after the other Region's API).
+# Every function but the peer watcher (infra/components/watch.py declares it, after the other
+# Region's API).
 REGIONAL_SPECS = tuple(spec for spec in FUNCTION_SPECS if not spec.watches_peer)
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from functions.authorizer.tokens import TokenRejected, extract_bearer_token
-from infra import regional_api
+from infra.components import regional_api
+from infra.components.regional_api import ApiDefinition, Route
 from infra.mockrun import ProgramRun
-from infra.regional_api import ApiDefinition, Route
 from tests.infra.plan import APP, REGIONS, RunProgram
 
 

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from functions.watcher import metric
-from infra.function_specs import PEER_HEALTHY_METRIC, WATCH_NAMESPACE
 from infra.mockrun import ProgramRun
+from infra.settings.function_specs import PEER_HEALTHY_METRIC, WATCH_NAMESPACE
 from tests.infra.plan import APP, REGIONS, RunProgram
 
 OTHER = {"primary": "secondary", "secondary": "primary"}

@@ -2,9 +2,10 @@
 
 Route 53's control plane (weight changes) lives in us-east-1, often the primary Region itself. The
 lever needs none of it: an operator publishes `PrimaryOutOfService` = 1 in the secondary Region,
-this alarm there goes to ALARM, the Route 53 health check on the alarm (infra/dns.py, attached to
-the primary's weighted record) turns unhealthy, and DNS answers the secondary, weights untouched.
-Publishing 0 in a later minute releases it. Health checks and DNS answers are Route 53's data plane.
+this alarm there goes to ALARM, the Route 53 health check on the alarm (infra/components/dns.py,
+attached to the primary's weighted record) turns unhealthy, and DNS answers the secondary, weights
+untouched. Publishing 0 in a later minute releases it. Health checks and DNS answers are Route 53's
+data plane.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import LEVER_METRICS_NAMESPACE, PROJECT, Settings
+from infra.settings.model import LEVER_METRICS_NAMESPACE, PROJECT, Settings
 
 OUT_OF_SERVICE_METRIC = "PrimaryOutOfService"
 # Route 53 alarms take only standard-resolution metrics and Average/Min/Max/Sum/SampleCount.

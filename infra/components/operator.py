@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.policies import allow, regional_arn
-from infra.settings import (
+from infra.settings.model import (
     LEVER_METRICS_NAMESPACE,
     PARTITION,
     PROJECT,

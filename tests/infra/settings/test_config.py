@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.errors import ConfigError
 from infra.mockrun import RealisticMocks, load_config, run_program
+from infra.settings.errors import ConfigError
 
 PREFIX = "multi-region-authorizer:"
 
@@ -43,7 +43,7 @@ def test_example_stack_sets_the_keys_that_have_no_default(project_root: str) -> 
     assert {PREFIX + key for key in required} <= set(config)
 
 
-@pytest.mark.parametrize("key", declared_keys(str(Path(__file__).parents[2])))
+@pytest.mark.parametrize("key", declared_keys(str(Path(__file__).parents[3])))
 def test_every_declared_key_is_read_and_required(stack_file: Path, key: str) -> None:
     """Unsetting any key stops the program with that key's name: no key is silently unused."""
     mocks = CountingMocks()

@@ -1,4 +1,5 @@
-"""Print the resource plan of a stack under mocks: `python -m infra.preview Pulumi.primary.yaml`.
+"""Print the resource plan of a stack under mocks:
+`python -m infra.mockrun.preview Pulumi.primary.yaml`.
 
 Shows every declared cloud resource (type, name, Region) and the `topology` output as JSON,
 without the Pulumi CLI, AWS credentials or network.
@@ -14,8 +15,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from infra.errors import ConfigError
 from infra.mockrun import ProgramRun, run_program
+from infra.settings.errors import ConfigError
 
 
 def plan_table(run: ProgramRun) -> Table:
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     err = Console(stderr=True, soft_wrap=True)
     if len(args) != 1:
-        err.print("usage: python -m infra.preview Pulumi.<stack>.yaml")
+        err.print("usage: python -m infra.mockrun.preview Pulumi.<stack>.yaml")
         return 2
     stack_file = Path(args[0])
     if not stack_file.is_file():

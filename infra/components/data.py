@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import PARTITION, PROJECT
+from infra.settings.model import PARTITION, PROJECT
 
 
 @dataclass(frozen=True)
