@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.probe import Endpoint
+from opsctl.read.probe import Endpoint
 from opsctl.sandbox.route53.answers import ResolutionError
 from opsctl.sandbox.route53.name_server import DnsServer
 from opsctl.sandbox.stub_resolver import CachingStubResolver, sandbox_resolver

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
+from opsctl.read.signals import read_replication_latency
 from opsctl.sandbox.dynamodb.replicator import Change, GlobalTableReplicator, RegionalTable
-from opsctl.signals import read_replication_latency
 from tests.support.aws import create_state_table
 
 TABLE = "app-state"

@@ -25,8 +25,8 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from typer.testing import CliRunner
 
-from opsctl.cli import app
-from opsctl.probe import Endpoint, http_exchange
+from opsctl.cli.app import app
+from opsctl.read.probe import Endpoint, http_exchange
 from opsctl.sandbox.cloudwatch.evaluator import AlarmEvaluator
 from opsctl.sandbox.dynamodb.replicator import GlobalTableReplicator
 from opsctl.sandbox.faults.controller import OutageController

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.cli import app
+from opsctl.cli.app import app
 from opsctl.sandbox.faults.proxy import Fault, FaultProxy
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.state import (
