@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.certificates import DomainCertificates, DomainCertificatesArgs
+from infra.components.dashboard import Dashboard, DashboardArgs
 from infra.components.data import GlobalTable, GlobalTableArgs
 from infra.components.dns import DnsFailover, DnsFailoverArgs, RegionEndpoint
 from infra.components.fault_injection import (
@@ -15,14 +16,8 @@ from infra.components.fault_injection import (
     FaultInjectionStoreArgs,
 )
 from infra.components.lever import OutOfServiceLever, OutOfServiceLeverArgs
-from infra.components.observability import (
-    Dashboard,
-    DashboardArgs,
-    RegionalAlarms,
-    RegionalAlarmsArgs,
-    RegionSignals,
-)
 from infra.components.operator import OperatorPolicy, OperatorPolicyArgs
+from infra.components.regional_alarms import RegionalAlarms, RegionalAlarmsArgs, RegionSignals
 from infra.components.regional_api import RegionalApi, RegionalApiArgs
 from infra.components.regional_functions import RegionalFunctions, RegionalFunctionsArgs
 from infra.components.watch import PeerWatch, PeerWatchArgs

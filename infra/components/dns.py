@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.observability import alarm_topic
+from infra.components.regional_alarms import alarm_topic
 from infra.settings.model import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
 
 INITIAL_WEIGHTS: dict[Role, int] = {"primary": 100, "secondary": 0}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.observability import alarm_topic
+from infra.components.regional_alarms import alarm_topic
 from infra.components.regional_functions import (
     FunctionPackage,
     function_log_group,
