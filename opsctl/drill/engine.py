@@ -7,7 +7,7 @@ timeline drawn and a report.
 
 This module is what every scenario shares (`Drill`, acting on a `DrillTarget`); the scenarios are
 `switch_drill` (`switch`, the default) and `outage_drill` (`region-outage`, sandbox only);
-`players` plays throughout; `drillrun` runs one and writes its report. Each check that fails stops
+`players` plays throughout; `runner` runs one and writes its report. Each check that fails stops
 the drill with DrillFailed; an abort criterion (`AbortLimits`) that is met stops it with
 DrillAborted.
 """

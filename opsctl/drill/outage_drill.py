@@ -63,9 +63,9 @@ from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import failed
 from opsctl.drill.watch import Watch
 from opsctl.read.probe import ApiResponse, Endpoint, call_api
-from opsctl.sandbox.outage import OutageMode, outage, regions_out, restore
+from opsctl.sandbox.faults.outage import OutageMode, outage, regions_out, restore
 from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.stubresolver import CachedAnswer, sandbox_resolver
+from opsctl.sandbox.stub_resolver import CachedAnswer, sandbox_resolver
 
 # The harder mode for clients: connections are accepted and never answered.
 OUTAGE_MODE = OutageMode.HANG
