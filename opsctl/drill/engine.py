@@ -7,7 +7,7 @@ timeline drawn and a report.
 
 This module is what every scenario shares (`Drill`, acting on a `DrillTarget`); the scenarios are
 `switch_drill` (`switch`, the default) and `outage_drill` (`region-outage`, sandbox only);
-`players` plays throughout; `drillrun` runs one and writes its report. Each check that fails stops
+`players` plays throughout; `runner` runs one and writes its report. Each check that fails stops
 the drill with DrillFailed; an abort criterion (`AbortLimits`) that is met stops it with
 DrillAborted.
 """
@@ -25,21 +25,21 @@ from typing import Any
 
 from rich.table import Table
 
-from opsctl import output
-from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.change.apply import ShiftOptions, apply_shift
+from opsctl.change.audit import AuditLog
+from opsctl.change.plan import plan_failover, plan_fallback
+from opsctl.change.route53 import read_records
+from opsctl.change.switch import apply_switch, plan_switch
+from opsctl.cli import output
 from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS, Players
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import Timeline, failed, failure_reasons, render_timeline
 from opsctl.drill.tokens import TokenSource
 from opsctl.model import Approval, Weights
-from opsctl.probe import ApiResponse, Resolver, call_api, probe
-from opsctl.route53 import read_records
-from opsctl.shift import plan_failover, plan_fallback
-from opsctl.shiftapply import ShiftOptions, apply_shift
-from opsctl.signals import read_failure_switch
-from opsctl.status import RegionStatus, StatusReport, read_status
-from opsctl.switch import apply_switch, plan_switch
+from opsctl.read.probe import ApiResponse, Resolver, call_api, probe
+from opsctl.read.signals import read_failure_switch
+from opsctl.read.status import RegionStatus, StatusReport, read_status
 from stack_topology import Topology
 
 DRILL_REASON = "drill"

@@ -11,20 +11,20 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from opsctl import output
-from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
-from opsctl.drill.drillrun import report_run, run_drill
+from opsctl.change.audit import AuditLog
+from opsctl.cli import output
 from opsctl.drill.engine import Drill, DrillTarget
 from opsctl.drill.outage_drill import RegionOutageDrill
 from opsctl.drill.report import DrillRun, ReportFiles, default_report_dir
+from opsctl.drill.runner import report_run, run_drill
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.drill.tokens import TokenOrigin, TokenSource
 from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.processes import SandboxOptions
 from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.stubresolver import sandbox_resolver
+from opsctl.sandbox.stub_resolver import sandbox_resolver
+from opsctl.sandbox.supervisor.processes import SandboxOptions
 from opsctl.topology import load_topology_file
 
 
@@ -82,10 +82,10 @@ def run_sandbox_drill(
     options: SandboxOptions, scenario: Scenario = Scenario.SWITCH, report_dir: Path | None = None
 ) -> tuple[DrillRun, ReportFiles]:
     """Start a fresh sandbox, run the drill, print the timeline and the summary, write the report,
-    and always tear down what it started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main`
+    and always tear down what it started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.app.main`
     turns them into KeyboardInterrupt). A sandbox that was already running is refused and left
     alone."""
-    from opsctl.sandbox.lifecycle import start_background, stop_background
+    from opsctl.sandbox.supervisor.lifecycle import start_background, stop_background
 
     output.info(f"{scenario} drill: starting a fresh sandbox (time scale {options.time_scale}) ...")
     started = time.monotonic()

@@ -20,19 +20,19 @@ import boto3
 import jwt
 from rich.console import Console
 
-from opsctl.drill.drillrun import summary_table
 from opsctl.drill.engine import (
     DRILL_REASON,
     FALLBACK_STEPS,
     PROBE_COUNT,
     Drill,
 )
+from opsctl.drill.runner import summary_table
 from opsctl.drill.scenario import Scenario
 from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.lifecycle import address_open, process_alive
-from opsctl.sandbox.processes import PROJECT_ROOT
 from opsctl.sandbox.rehearsal import sandbox_drill, sandbox_environment
 from opsctl.sandbox.state import STATE_FILE, SandboxState
+from opsctl.sandbox.supervisor.lifecycle import address_open, process_alive
+from opsctl.sandbox.supervisor.processes import PROJECT_ROOT
 
 
 def weights(state: SandboxState, drill: Drill) -> dict[str, int]:
@@ -202,7 +202,7 @@ def wait_steady(state: SandboxState, timeout: float = 180.0) -> None:
     """Until the sandbox is back in steady state (alarms clear on CloudWatch's own minute)."""
     from opsctl.aws import AwsClients
     from opsctl.drill.guard import steady_state_problems
-    from opsctl.status import read_status
+    from opsctl.read.status import read_status
     from opsctl.topology import load_topology_file
 
     topology = load_topology_file(Path(state.topology_file))

@@ -12,13 +12,14 @@ import pytest
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from opsctl import output
-from opsctl.dnsquery import ADDRESS_CACHE
+from opsctl.cli import output
+from opsctl.read.dns_answers import ADDRESS_CACHE
 from opsctl.sandbox.emulator import Emulator
-from opsctl.sandbox.faultproxy import FaultProxy
+from opsctl.sandbox.faults.proxy import FaultProxy
 from tests.opsctl.dataplane import DataPlane
-from tests.opsctl.world import RECORD_NAME, REGIONS, World, build_world
+from tests.opsctl.world import World, build_world
 from tests.support.fronts import HttpsFronts
+from tests.support.stack import RECORD_NAME, REGIONS
 
 
 @pytest.fixture(autouse=True)
@@ -34,12 +35,12 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     for console in (output.stdout, output.stderr):
         monkeypatch.setattr(console, "width", 200)
     # The emulator answers GetChange at once (or after a set delay): no need to poll every 2 s.
-    monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
+    monkeypatch.setattr("opsctl.change.route53.INSYNC_POLL_INTERVAL", 0.05)
     # A loaded test machine's emulator may take seconds to answer a round of reads; the tests
     # that black-hole a Region set the production deadline themselves (`read_deadline`).
     monkeypatch.setenv("OPSCTL_READ_DEADLINE", "60")  # also for `python -m opsctl` children
     # The DataPlane fixture evaluates the lever alarm every 50 ms, not once a minute.
-    monkeypatch.setattr("opsctl.dataplane.CONFIRM_POLL_INTERVAL", 0.05)
+    monkeypatch.setattr("opsctl.change.routing.CONFIRM_POLL_INTERVAL", 0.05)
     return audit
 
 

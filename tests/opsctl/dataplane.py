@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opsctl.sandbox.route53dataplane import HealthCheckObservations
+from opsctl.sandbox.route53.data_plane import HealthCheckObservations
 from tests.opsctl.world import (
     APP,
     LEVER_METRIC,

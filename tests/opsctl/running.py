@@ -13,7 +13,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from opsctl.cli import app
+from opsctl.cli.app import app
 from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
 from tests.opsctl.world import World

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.model import Clock
+from opsctl.read.status import RegionStatus
 from opsctl.sandbox.state import SandboxState
-from opsctl.status import RegionStatus
 
 
 def make_sandbox_state(directory: Path, pid: int) -> SandboxState:

@@ -23,8 +23,8 @@ from typing import Any
 import boto3
 
 from opsctl.aws import AwsClients
+from opsctl.change.route53 import read_records
 from opsctl.model import Weights
-from opsctl.route53 import read_records
 from opsctl.topology import parse_topology
 from stack_topology import Topology
 from tests.support.aws import create_state_table

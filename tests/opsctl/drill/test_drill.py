@@ -11,21 +11,22 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
-from opsctl.cli import app
-from opsctl.drill.drillrun import run_drill, signals_answered
+from opsctl.change.audit import AuditLog
+from opsctl.cli.app import app
 from opsctl.drill.engine import DrillFailed, DrillTarget, FoundState, Restored
 from opsctl.drill.players import Players
+from opsctl.drill.runner import run_drill, signals_answered
 from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.drill.timeline import Timeline
 from opsctl.drill.tokens import TokenSource, token_from_value
 from opsctl.errors import AwsUnreachable
 from opsctl.model import Weights
-from opsctl.probe import ApiResponse, Endpoint, Resolver
-from opsctl.sandbox import lifecycle, rehearsal
-from opsctl.sandbox.lifecycle import StopReport
-from opsctl.sandbox.processes import SandboxOptions
+from opsctl.read.probe import ApiResponse, Endpoint, Resolver
+from opsctl.sandbox import rehearsal
+from opsctl.sandbox.supervisor import lifecycle
+from opsctl.sandbox.supervisor.lifecycle import StopReport
+from opsctl.sandbox.supervisor.processes import SandboxOptions
 from opsctl.topology import parse_topology
 from tests.opsctl.samples import make_sandbox_state
 from tests.support.stack import topology_document
