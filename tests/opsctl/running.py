@@ -3,6 +3,7 @@ error contract every failing command keeps."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -65,3 +66,10 @@ def assert_one_line_error(result: Result, exit_code: int, message: str) -> None:
     assert [line for line in lines if line.startswith("opsctl: error:")] == lines[-1:], lines
     assert lines[-1].startswith(f"opsctl: error: {message}"), lines[-1]
     assert result.exc_info is None or result.exc_info[0] is SystemExit
+
+
+def dns_answers(runner: CliRunner, world: World) -> dict[str, int]:
+    """How many of `opsctl status`'s DNS answers sent players to each Region."""
+    result = invoke(runner, world, "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    return dict(json.loads(result.stdout)["dns"]["answers"])

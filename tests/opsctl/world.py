@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from opsctl.change.route53 import read_records
 from opsctl.model import Weights
 from opsctl.topology import parse_topology
 from stack_topology import Topology
-from tests.support.aws import create_state_table
+from tests.support.aws import create_state_table, put_alarm_in_ok
 from tests.support.http import LoopbackServer, QuietHandler
 from tests.support.stack import (
     API_IDS,
@@ -77,7 +78,7 @@ class World:
         document = json.loads(json.dumps(self.topology_document))
         for role in REGIONS:
             watching = REGIONS[OTHER_ROLE[role]]
-            _put_alarm_in_ok(
+            put_alarm_in_ok(
                 self.client("cloudwatch", watching),
                 f"{APP}-{role}-unreachable",
                 "MultiRegionAuthorizer/Watch",
@@ -111,6 +112,24 @@ class World:
         self.client("cloudwatch", REGIONS["secondary"]).set_alarm_state(
             AlarmName=LEVER_ALARM, StateValue=state, StateReason="test"
         )
+
+    def engage_lever(self, at: datetime | None = None) -> None:
+        """A lever failover made at `at` (default: three minutes ago), the way opsctl makes it:
+        the lever metric's datapoint then, and the lever alarm taken by it."""
+        moment = at or datetime.now(UTC) - timedelta(minutes=3)
+        dimensions = [{"Name": "App", "Value": APP}]
+        self.client("cloudwatch", REGIONS["secondary"]).put_metric_data(
+            Namespace=LEVER_NAMESPACE,
+            MetricData=[
+                {
+                    "MetricName": LEVER_METRIC,
+                    "Dimensions": dimensions,
+                    "Timestamp": moment,
+                    "Value": 1.0,
+                }
+            ],
+        )
+        self.set_lever_alarm("ALARM")
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url)
@@ -203,35 +222,10 @@ class World:
         return outcomes
 
 
-def _put_alarm_in_ok(
-    cloudwatch: Any,
-    name: str,
-    namespace: str,
-    metric: str,
-    dimensions: list[dict[str, str]],
-    *,
-    comparison: str,
-    threshold: float,
-    statistic: str,
-) -> None:
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        Namespace=namespace,
-        MetricName=metric,
-        Dimensions=dimensions,
-        Statistic=statistic,
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=threshold,
-        ComparisonOperator=comparison,
-    )
-    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="setup")
-
-
 def _create_lever(client: Any, region: str) -> dict[str, Any]:
     """The lever's alarm in the secondary Region and the CLOUDWATCH_METRIC check on it."""
     dimensions = {"App": APP}
-    _put_alarm_in_ok(
+    put_alarm_in_ok(
         client("cloudwatch", region),
         LEVER_ALARM,
         LEVER_NAMESPACE,
@@ -327,7 +321,7 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
                 {"Key": "ImpairedAlarmName", "Value": impaired_name},
             ],
         )
-        _put_alarm_in_ok(
+        put_alarm_in_ok(
             client("cloudwatch"),
             alarm_name,
             "AWS/Route53",
@@ -340,7 +334,7 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
         if impaired_alarms:
             # moto has no PutCompositeAlarm: a metric alarm of the same name stands in for the
             # composite (opsctl reads alarms of both types by name, so the read path is the same).
-            _put_alarm_in_ok(
+            put_alarm_in_ok(
                 client("cloudwatch", region),
                 impaired_name,
                 "AWS/ApiGateway",

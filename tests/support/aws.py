@@ -66,3 +66,29 @@ def create_aliased_function(region: str, name: str, alias: str = "live") -> str:
         Publish=True,
     )
     return str(lambda_.create_alias(FunctionName=name, Name=alias, FunctionVersion="1")["AliasArn"])
+
+
+def put_alarm_in_ok(
+    cloudwatch: Any,
+    name: str,
+    namespace: str,
+    metric: str,
+    dimensions: list[dict[str, str]],
+    *,
+    comparison: str,
+    threshold: float,
+    statistic: str,
+) -> None:
+    """A one-minute metric alarm, set to OK at once (a fresh alarm waits in INSUFFICIENT_DATA)."""
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=dimensions,
+        Statistic=statistic,
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=threshold,
+        ComparisonOperator=comparison,
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="setup")
