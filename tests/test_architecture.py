@@ -5,6 +5,7 @@ needing the Pulumi program)."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -139,13 +140,72 @@ def test_every_part_is_checked(part: str) -> None:
     assert modules(part), f"{part}/ has no modules: the rules above would pass vacuously"
 
 
-def test_the_architecture_document_names_every_module() -> None:
-    # A newcomer finds any behaviour from docs/architecture.md in one hop.
-    document = (ROOT / "docs" / "architecture.md").read_text()
-    unnamed = [
-        str(path.relative_to(ROOT))
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+# A file or folder path as the document writes it: `opsctl/change/apply.py`, `infra/components/`.
+NAMED_FILE = re.compile(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.py)\b")
+NAMED_FOLDER = re.compile(rf"(?<![\w/.-])((?:{'|'.join(PARTS)})(?:/\w+)*/)(?![\w/])")
+
+
+def test_every_path_the_architecture_document_names_exists() -> None:
+    # A path that no longer exists sends a newcomer nowhere (a module moved, the document not).
+    document = ARCHITECTURE.read_text()
+    missing = [path for path in NAMED_FILE.findall(document) if not (ROOT / path).is_file()]
+    missing += [path for path in NAMED_FOLDER.findall(document) if not (ROOT / path).is_dir()]
+    assert sorted(set(missing)) == []
+
+
+def test_the_architecture_document_names_every_module_by_its_path() -> None:
+    # A newcomer finds any module from docs/architecture.md in one hop, by its path; a package's
+    # __init__.py is named with its folder.
+    document = ARCHITECTURE.read_text()
+    named = set(NAMED_FILE.findall(document)) | set(NAMED_FOLDER.findall(document))
+
+    def is_named(path: Path) -> bool:
+        relative = path.relative_to(ROOT)
+        if path.name == "__init__.py" and f"{relative.parent.as_posix()}/" in named:
+            return True
+        return relative.as_posix() in named
+
+    unnamed = [str(path.relative_to(ROOT)) for part in PARTS for path in modules(part)]
+    assert [path for path in unnamed if not is_named(ROOT / path)] == []
+
+
+TESTS = ROOT / "tests"
+# Test folders that mirror no package: whole-system tests, and helpers shared by every area.
+UNMIRRORED = (TESTS / "e2e", TESTS / "support")
+
+
+def test_test_files_are_named_after_their_module_or_a_behaviour_no_module_has() -> None:
+    # docs/architecture.md ("Tests"): tests/<folder>/test_<name>.py tests <folder>/<name>.py (or
+    # the package <folder>/<name>/, or <folder> itself); any other name is a behaviour's, and no
+    # module may have it, or its tests would read as that module's, in the wrong folder.
+    module_names = {
+        path.stem if path.name != "__init__.py" else path.parent.name
         for part in PARTS
         for path in modules(part)
-        if path.name != "__init__.py" and path.stem not in document
+    }
+    misplaced = []
+    for test in sorted(TESTS.rglob("test_*.py")):
+        if any(test.is_relative_to(folder) for folder in UNMIRRORED) or test.parent == TESTS:
+            continue
+        mirrored = ROOT / test.parent.relative_to(TESTS)
+        name = test.stem.removeprefix("test_")
+        covers_a_module = (
+            (mirrored / f"{name}.py").is_file()
+            or (mirrored / name / "__init__.py").is_file()
+            or (mirrored.name == name and (mirrored / "__init__.py").is_file())
+        )
+        if not covers_a_module and name in module_names:
+            misplaced.append(str(test.relative_to(ROOT)))
+    assert misplaced == []
+
+
+def test_every_test_folder_mirrors_a_package() -> None:
+    folders = {path.parent for path in TESTS.rglob("test_*.py")} - {TESTS}
+    unmirrored = [
+        str(folder.relative_to(ROOT))
+        for folder in sorted(folders)
+        if not any(folder.is_relative_to(other) for other in UNMIRRORED)
+        and not (ROOT / folder.relative_to(TESTS) / "__init__.py").is_file()
     ]
-    assert unnamed == []
+    assert unmirrored == []
