@@ -262,7 +262,7 @@ def _one_refresh(_seconds: float) -> None:
 
 
 def test_the_fuzzed_commands_cover_every_operator_command() -> None:
-    from tests.opsctl.test_cli import COMMANDS as ALL_COMMANDS
+    from tests.opsctl.cli.test_cli import COMMANDS as ALL_COMMANDS
 
     # `sandbox ...` starts and stops processes: its flags are covered by test_cli's checks.
     operator = {path for path in ALL_COMMANDS if path[0] != "sandbox"}
