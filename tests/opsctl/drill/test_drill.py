@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from opsctl.aws import AwsClients
 from opsctl.change.audit import AuditLog
 from opsctl.cli.app import app
-from opsctl.drill.engine import DrillFailed, DrillTarget, FoundState, Restored
+from opsctl.drill.model import DrillFailed, DrillTarget, FoundState, Restored
 from opsctl.drill.players import Players
 from opsctl.drill.runner import run_drill, signals_answered
 from opsctl.drill.switch_drill import SwitchDrill
