@@ -1,4 +1,4 @@
-"""The deploy policy (infra/deploy_policy.py) stays true to what the program declares: every
+"""The deploy policy (infra/deploy_policy/) stays true to what the program declares: every
 resource type and provider call of a stack with every optional feature on has a grant, no grant
 is left over, every declared resource's ARN (and record name) is inside its grant, every action
 is one AWS has, and the document in docs/ is what the generator prints for the example stack."""
@@ -12,7 +12,8 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from infra.deploy_policy import GRANTS, IAM_ONLY_ACTIONS, covered_types, deploy_policy, main
+from infra.deploy_policy.grant import IAM_ONLY_ACTIONS
+from infra.deploy_policy.policy import GRANTS, covered_types, deploy_policy, main
 from infra.mockrun import ProgramRun
 from tests.infra.plan import RunProgram
 
@@ -35,7 +36,7 @@ def grants_for(type_: str) -> list[str]:
 
 def test_every_declared_type_and_call_has_a_grant(full_run: ProgramRun) -> None:
     uncovered = sorted(t for t in covered_types(full_run) if not grants_for(t))
-    assert uncovered == [], f"add a grant to infra/deploy_policy.py for {uncovered}"
+    assert uncovered == [], f"add a grant to infra/deploy_policy/ for {uncovered}"
 
 
 def test_no_grant_covers_nothing_the_program_declares(
