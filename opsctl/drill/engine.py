@@ -22,8 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rich.table import Table
-
 from opsctl.change.apply import ShiftOptions, apply_shift
 from opsctl.change.plan import plan_failover, plan_fallback
 from opsctl.change.route53 import read_records
@@ -44,7 +42,13 @@ from opsctl.drill.model import (
 )
 from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS, Players
 from opsctl.drill.scenario import Scenario
-from opsctl.drill.timeline import Timeline, failed, failure_reasons, render_timeline
+from opsctl.drill.timeline import (
+    Timeline,
+    TimelineView,
+    failed,
+    failure_reasons,
+    render_timeline,
+)
 from opsctl.model import Weights
 from opsctl.read.probe import ApiResponse, Resolver, call_api
 from opsctl.read.signals import read_failure_switch
@@ -142,14 +146,16 @@ class Drill(abc.ABC):
                 value = found.switches[str(region.role)]
                 if value is None:
                     continue
-                plan = plan_switch(self.clients, self.topology, str(region.role), value)
-                if not plan.noop:
-                    apply_switch(self.clients, self.topology, plan, approval, self.audit_log)
-                    actions.append(f"{region.role} failure switch: {plan.current} -> {value}")
+                switch_plan = plan_switch(self.clients, self.topology, str(region.role), value)
+                if not switch_plan.noop:
+                    apply_switch(self.clients, self.topology, switch_plan, approval, self.audit_log)
+                    actions.append(
+                        f"{region.role} failure switch: {switch_plan.current} -> {value}"
+                    )
             weights = read_records(self.clients.route53(), self.topology).weights
             if weights != found.weights:
                 role = "primary" if found.weights == Weights.all_on("primary") else "secondary"
-                plan = (
+                shift_plan = (
                     plan_fallback(self.clients, self.topology)
                     if role == "primary"
                     else plan_failover(self.clients, self.topology)
@@ -157,7 +163,7 @@ class Drill(abc.ABC):
                 result = apply_shift(
                     self.clients,
                     self.topology,
-                    plan,
+                    shift_plan,
                     approval,
                     self.audit_log,
                     ShiftOptions(poll_interval=self.poll_seconds),
@@ -192,7 +198,7 @@ class Drill(abc.ABC):
             counts.append(PhaseCount(name, start, len(window), failed(window)))
         return counts
 
-    def timeline_table(self) -> Table:
+    def timeline_table(self) -> TimelineView:
         regions = [self.topology.primary.region, self.topology.secondary.region]
         return render_timeline(self.timeline, regions, title=f"{self.title}: players' requests")
 

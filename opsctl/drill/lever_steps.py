@@ -99,6 +99,8 @@ def fallback_with_lever(drill: Drill, interval: float) -> None:
     steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
     drill.step(f"fall back: weights follow the lever, the lever is released, then {steps}")
     plan = plan_fallback_via(drill.clients, drill.topology, FALLBACK_STEPS)
+    if not isinstance(plan, LeverPlan):
+        raise DrillFailed(f"the fallback plan does not go through the engaged lever: {plan}")
     output.stdout.print(output.lever_plan_brief(plan))
     started = drill.mark("fallback approved")
     result = apply_lever(
