@@ -23,14 +23,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.table import Table
-
 from opsctl import output
 from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
 from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS, Players
 from opsctl.drill.scenario import Scenario
-from opsctl.drill.timeline import Timeline, failed, failure_reasons, render_timeline
+from opsctl.drill.timeline import (
+    Timeline,
+    TimelineView,
+    failed,
+    failure_reasons,
+    render_timeline,
+)
 from opsctl.drill.tokens import TokenSource
 from opsctl.model import Approval, Weights
 from opsctl.probe import ApiResponse, Resolver, call_api, probe
@@ -281,14 +285,16 @@ class Drill(abc.ABC):
                 value = found.switches[str(region.role)]
                 if value is None:
                     continue
-                plan = plan_switch(self.clients, self.topology, str(region.role), value)
-                if not plan.noop:
-                    apply_switch(self.clients, self.topology, plan, approval, self.audit_log)
-                    actions.append(f"{region.role} failure switch: {plan.current} -> {value}")
+                switch_plan = plan_switch(self.clients, self.topology, str(region.role), value)
+                if not switch_plan.noop:
+                    apply_switch(self.clients, self.topology, switch_plan, approval, self.audit_log)
+                    actions.append(
+                        f"{region.role} failure switch: {switch_plan.current} -> {value}"
+                    )
             weights = read_records(self.clients.route53(), self.topology).weights
             if weights != found.weights:
                 role = "primary" if found.weights == Weights.all_on("primary") else "secondary"
-                plan = (
+                shift_plan = (
                     plan_fallback(self.clients, self.topology)
                     if role == "primary"
                     else plan_failover(self.clients, self.topology)
@@ -296,7 +302,7 @@ class Drill(abc.ABC):
                 result = apply_shift(
                     self.clients,
                     self.topology,
-                    plan,
+                    shift_plan,
                     approval,
                     self.audit_log,
                     ShiftOptions(poll_interval=self.poll_seconds),
@@ -331,7 +337,7 @@ class Drill(abc.ABC):
             counts.append(PhaseCount(name, start, len(window), failed(window)))
         return counts
 
-    def timeline_table(self) -> Table:
+    def timeline_table(self) -> TimelineView:
         regions = [self.topology.primary.region, self.topology.secondary.region]
         return render_timeline(self.timeline, regions, title=f"{self.title}: players' requests")
 

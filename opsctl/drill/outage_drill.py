@@ -456,6 +456,8 @@ class RegionOutageDrill(Drill):
         steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
         self.step(f"fall back: weights follow the lever, the lever is released, then {steps}")
         plan = plan_fallback_via(self.clients, self.topology, FALLBACK_STEPS)
+        if not isinstance(plan, LeverPlan):
+            raise DrillFailed(f"the fallback plan does not go through the engaged lever: {plan}")
         output.stdout.print(output.lever_plan_brief(plan))
         started = self.mark("fallback approved")
         result = apply_lever(

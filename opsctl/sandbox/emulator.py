@@ -21,7 +21,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from opsctl.sandbox import motopatches
-from opsctl.sandbox.alarms import MetricSeries
+from opsctl.sandbox.alarms import MetricSeries, dimension_map
 from opsctl.sandbox.lambdaapis import LambdaAccountSettings, ProvisionedConcurrency
 from opsctl.sandbox.route53changes import FaithfulRoute53
 from opsctl.sandbox.route53dataplane import HealthCheckObservations, Route53DataPlane
@@ -61,7 +61,7 @@ class CloudWatchStore:
                 self._indexed[region] = (id(data), end)
 
     def _add(self, region: str, datum: MetricDatum) -> None:
-        dimensions = frozenset((d.name, d.value) for d in datum.dimensions)
+        dimensions = frozenset(dimension_map(datum.dimensions).items())
         key = (region, datum.namespace, datum.name, dimensions)
         stamp = datum.timestamp
         if stamp.tzinfo is None:  # moto keeps UTC, sometimes without a zone

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from opsctl import output
@@ -70,12 +70,14 @@ def sandbox_target(state: SandboxState) -> DrillTarget:
     )
 
 
-def sandbox_drill(state: SandboxState, scenario: Scenario, **kwargs: object) -> Drill:
+def sandbox_drill(
+    state: SandboxState, scenario: Scenario, say: Callable[[str], None] = output.info
+) -> Drill:
     """The scenario's drill on the running sandbox (call inside `sandbox_environment`)."""
     target = sandbox_target(state)
     if scenario is Scenario.REGION_OUTAGE:
-        return RegionOutageDrill(target, state, **kwargs)  # type: ignore[arg-type]
-    return SwitchDrill(target, **kwargs)  # type: ignore[arg-type]
+        return RegionOutageDrill(target, state, say=say)
+    return SwitchDrill(target, say=say)
 
 
 def run_sandbox_drill(
