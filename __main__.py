@@ -5,33 +5,28 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from infra.certificates import DomainCertificates, DomainCertificatesArgs
-from infra.config import load_settings
-from infra.data import GlobalTable, GlobalTableArgs
-from infra.dns import DnsFailover, DnsFailoverArgs, RegionEndpoint
-from infra.environment import WatchedPeer
-from infra.fault_injection import (
+from infra.components.certificates import DomainCertificates, DomainCertificatesArgs
+from infra.components.dashboard import Dashboard, DashboardArgs
+from infra.components.data import GlobalTable, GlobalTableArgs
+from infra.components.dns import DnsFailover, DnsFailoverArgs, RegionEndpoint
+from infra.components.fault_injection import (
     FaultInjectionExperiments,
     FaultInjectionExperimentsArgs,
     FaultInjectionStore,
     FaultInjectionStoreArgs,
 )
-from infra.lever import OutOfServiceLever, OutOfServiceLeverArgs
-from infra.observability import (
-    Dashboard,
-    DashboardArgs,
-    RegionalAlarms,
-    RegionalAlarmsArgs,
-    RegionSignals,
-)
-from infra.operator import OperatorPolicy, OperatorPolicyArgs
+from infra.components.lever import OutOfServiceLever, OutOfServiceLeverArgs
+from infra.components.operator import OperatorPolicy, OperatorPolicyArgs
+from infra.components.regional_alarms import RegionalAlarms, RegionalAlarmsArgs, RegionSignals
+from infra.components.regional_api import RegionalApi, RegionalApiArgs
+from infra.components.regional_functions import RegionalFunctions, RegionalFunctionsArgs
+from infra.components.watch import PeerWatch, PeerWatchArgs
 from infra.packaging import LayerBuildSpec, active_layer_builder, functions_archive
 from infra.providers import create_providers
-from infra.regional_api import RegionalApi, RegionalApiArgs
-from infra.regional_functions import RegionalFunctions, RegionalFunctionsArgs
-from infra.settings import ROLES, Role, per_role
+from infra.settings.config import load_settings
+from infra.settings.environment import WatchedPeer
+from infra.settings.model import ROLES, Role, per_role
 from infra.topology import LeverOutputs, RegionOutputs, topology_output
-from infra.watch import PeerWatch, PeerWatchArgs
 
 PROJECT_DIR = Path(__file__).resolve().parent
 

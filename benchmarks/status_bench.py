@@ -44,13 +44,13 @@ for _key, _value in {
 }.items():
     os.environ.setdefault(_key, _value)
 
-from opsctl.audit import AuditLog  # noqa: E402
 from opsctl.aws import AwsClients  # noqa: E402
-from opsctl.dataplane import LeverPlan, apply_lever, plan_failover_via  # noqa: E402
+from opsctl.change.audit import AuditLog  # noqa: E402
+from opsctl.change.routing import LeverPlan, apply_lever, plan_failover_via  # noqa: E402
 from opsctl.model import Approval  # noqa: E402
+from opsctl.read.status import read_status  # noqa: E402
 from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402
 from opsctl.sandbox.faultproxy import Fault, FaultProxy  # noqa: E402
-from opsctl.status import read_status  # noqa: E402
 from opsctl.topology import load_topology_file  # noqa: E402
 from tests.opsctl.conftest import RECORD_NAME, REGIONS, DataPlane, build_world  # noqa: E402
 from tests.support.fronts import HttpsFronts  # noqa: E402

@@ -1,2 +1,3 @@
-"""The Pulumi program's building blocks: typed settings, one ComponentResource per concern,
-the Lambda packaging, and a mock runner (`infra.mockrun`) for tests and the local sandbox."""
+"""The Pulumi program's building blocks: the components (`infra.components`), the settings they
+take (`infra.settings`), what they share, and a mock runner (`infra.mockrun`) for tests and the
+local sandbox."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import pulumi
 
-from infra.settings import PROJECT, Role
+from infra.settings.model import PROJECT, Role
 
 # Until the Regional stack was split into functions and API, every Regional resource (and the
 # ACM certificates before `DomainCertificates`) lived under one component per Region, named

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.errors import ConfigError
 from infra.mockrun import ProgramRun, run_program
-from infra.settings import PARTITION
+from infra.settings.errors import ConfigError
+from infra.settings.model import PARTITION
 
 P = PARTITION
 
@@ -223,7 +223,7 @@ GRANTS: tuple[Grant, ...] = (
             f"arn:{P}:lambda:{{region}}:*:function:{{app}}-*:*",
         ),
     ),
-    # The peer watcher's schedule (infra/watch.py): one rule per Region and its target.
+    # The peer watcher's schedule (infra/components/watch.py): one rule per Region and its target.
     Grant(
         "Schedules",
         ("aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"),

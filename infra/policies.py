@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import PARTITION
+from infra.settings.model import PARTITION
 
 
 def allow(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi_aws as aws
 
-from infra.settings import ALARM_REGION, Role, Settings
+from infra.settings.model import ALARM_REGION, Role, Settings
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pulumi
 
-from infra.lever import OUT_OF_SERVICE_METRIC, out_of_service_dimensions
-from infra.settings import ALARM_REGION, LEVER_METRICS_NAMESPACE, Role, Settings
+from infra.components.lever import OUT_OF_SERVICE_METRIC, out_of_service_dimensions
+from infra.settings.model import ALARM_REGION, LEVER_METRICS_NAMESPACE, Role, Settings
 from stack_topology import (
     HealthCheckTiming,
     OutOfService,
@@ -36,12 +36,14 @@ class RegionOutputs:
     api_url: pulumi.Input[str]
     health_url: pulumi.Input[str]
     alias_target: pulumi.Input[str]  # the Regional domain name the weighted record points to
-    watched_from: str | None = None  # the Region whose watcher watches this one (infra/watch.py)
+    watched_from: str | None = (
+        None  # the Region whose watcher watches this one (infra/components/watch.py)
+    )
 
 
 @dataclass(frozen=True)
 class LeverOutputs:
-    """The data-plane lever (infra/lever.py) as opsctl engages it."""
+    """The data-plane lever (infra/components/lever.py) as opsctl engages it."""
 
     region: str
     health_check_id: pulumi.Input[str]  # the CLOUDWATCH_METRIC check on the lever's alarm

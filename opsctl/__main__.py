@@ -1,5 +1,5 @@
 """`python -m opsctl` runs the CLI."""
 
-from opsctl.cli import main
+from opsctl.cli.app import main
 
 main()

@@ -40,7 +40,7 @@ from opsctl.errors import AwsError, AwsUnreachable
 ROUTE53_REGION = "us-east-1"
 
 # Incident-time calls: fail fast rather than hang, and leave Route 53 change retries to
-# opsctl.route53, which knows which errors are safe to retry. Read when a client is created.
+# opsctl.change.route53, which knows which errors are safe to retry. Read when a client is created.
 # Every API opsctl calls answers in well under a second when healthy; a Region that hangs must
 # cost the operator seconds, not minutes (worst case ~3 x (3 + 10) s per read).
 CLIENT_CONFIG = Config(
@@ -51,8 +51,8 @@ CLIENT_CONFIG = Config(
 )
 # ChangeResourceRecordSets gets no SDK retries at all. The SDK resends a request whose answer was
 # lost (read timeout, 5xx); if the first one was applied, the resend's DELETE no longer matches and
-# our own applied change would come back as a conflict ("nothing changed"). opsctl.route53 retries
-# only the errors that mean "not applied" and reports any other failure as unconfirmed.
+# our own applied change would come back as a conflict ("nothing changed"). opsctl.change.route53
+# retries only the errors that mean "not applied" and reports any other failure as unconfirmed.
 CHANGE_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 

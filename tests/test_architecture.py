@@ -62,6 +62,36 @@ def test_opsctl_outside_the_sandbox_never_imports_infra() -> None:
     assert violations(core, in_parts("infra", "functions")) == {}
 
 
+def opsctl_layers() -> list[Path]:
+    """opsctl's own layers and shared modules: everything but the sandbox and the drill."""
+    return [
+        path
+        for path in modules("opsctl", excluding="opsctl/sandbox")
+        if (ROOT / "opsctl" / "drill") not in path.parents
+    ]
+
+
+def test_only_the_command_line_layer_imports_typer_or_rich() -> None:
+    # The core is a library the drill and the sandbox drive too: it returns dataclasses, never
+    # prints, and never decides an exit code.
+    outside_cli = [p for p in opsctl_layers() if (ROOT / "opsctl" / "cli") not in p.parents]
+    assert violations(outside_cli, in_parts("typer", "rich")) == {}
+
+
+def test_the_change_layer_never_imports_the_command_line() -> None:
+    # A change is driven by the CLI and by the drill alike; it takes its approval as a value.
+    assert (
+        violations(modules("opsctl/change"), lambda module: module.startswith("opsctl.cli")) == {}
+    )
+
+
+def test_the_shared_modules_import_no_layer() -> None:
+    # model, errors, aws, files, topology, periodic: every layer imports them, they import none.
+    shared = [p for p in sorted((ROOT / "opsctl").glob("*.py")) if p.name != "__main__.py"]
+    layered = ("opsctl.cli", "opsctl.read", "opsctl.change", "opsctl.drill", "opsctl.sandbox")
+    assert violations(shared, lambda module: module.startswith(layered)) == {}
+
+
 def test_the_drill_needs_the_sandbox_only_for_the_region_outage() -> None:
     # `opsctl drill` runs on a real account: only the scenario that breaks a sandbox Region may
     # reach into the sandbox.
@@ -75,9 +105,11 @@ def test_infra_imports_neither_functions_nor_opsctl() -> None:
 
 
 def test_the_sandbox_reaches_infra_only_through_the_mock_runner() -> None:
-    # It provisions by running the real program under Pulumi's mocks, nothing else of infra/.
+    # It provisions by running the real program under Pulumi's mocks, nothing else of infra/:
+    # anything under infra/mockrun/ and nothing beside it.
     def other_infra(module: str) -> bool:
-        return in_parts("infra")(module) and module != "infra.mockrun"
+        inside_mockrun = module == "infra.mockrun" or module.startswith("infra.mockrun.")
+        return in_parts("infra")(module) and not inside_mockrun
 
     assert violations(modules("opsctl/sandbox"), other_infra) == {}
 

@@ -45,8 +45,9 @@ MISCONFIGURED_METRICS = ("AuthorizerDeny", ERROR_METRIC)
 # Region's api-5xx alarm sees those.
 ERROR_REASONS = (FailureReason.ERROR, DenyReason.MISCONFIGURED)
 # With the revocation client's budget (aws.REQUEST_PATH) this keeps the slowest request, a JWKS
-# fetch plus a revocation refresh, inside the function's 5 s timeout (infra/function_specs.py). A
-# timed-out invocation would lose the refresh's bookkeeping, so every request would retry it.
+# fetch plus a revocation refresh, inside the function's 5 s timeout
+# (infra/settings/function_specs.py). A timed-out invocation would lose the refresh's bookkeeping,
+# so every request would retry it.
 JWKS_FETCH_DEADLINE_SECONDS = 1.5
 
 CANARY_EVENT_TYPE = "HEALTH_CANARY"

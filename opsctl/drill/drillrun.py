@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from opsctl import output
+from opsctl.cli import output
 from opsctl.drill.engine import Drill, DrillAborted, DrillFailed, DrillReport
 from opsctl.drill.report import DrillRun, ReportFiles, write_report
 from opsctl.errors import OpsctlError

@@ -23,9 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsctl import output
-from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.change.apply import ShiftOptions, apply_shift
+from opsctl.change.audit import AuditLog
+from opsctl.change.plan import plan_failover, plan_fallback
+from opsctl.change.route53 import read_records
+from opsctl.change.switch import apply_switch, plan_switch
+from opsctl.cli import output
 from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS, Players
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import (
@@ -37,13 +41,9 @@ from opsctl.drill.timeline import (
 )
 from opsctl.drill.tokens import TokenSource
 from opsctl.model import Approval, Weights
-from opsctl.probe import ApiResponse, Resolver, call_api, probe
-from opsctl.route53 import read_records
-from opsctl.shift import plan_failover, plan_fallback
-from opsctl.shiftapply import ShiftOptions, apply_shift
-from opsctl.signals import read_failure_switch
-from opsctl.status import RegionStatus, StatusReport, read_status
-from opsctl.switch import apply_switch, plan_switch
+from opsctl.read.probe import ApiResponse, Resolver, call_api, probe
+from opsctl.read.signals import read_failure_switch
+from opsctl.read.status import RegionStatus, StatusReport, read_status
 from stack_topology import Topology
 
 DRILL_REASON = "drill"

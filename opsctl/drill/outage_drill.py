@@ -40,13 +40,14 @@ from typing import Any
 
 from rich.text import Text
 
-from opsctl import output
-from opsctl.dataplane import (
+from opsctl.change.route53 import read_records
+from opsctl.change.routing import (
     LeverPlan,
     apply_lever,
     plan_failover_via,
     plan_fallback_via,
 )
+from opsctl.cli import output
 from opsctl.drill.engine import (
     FALLBACK_STEPS,
     CreatedSession,
@@ -61,8 +62,7 @@ from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import failed
 from opsctl.drill.watch import Watch
-from opsctl.probe import ApiResponse, Endpoint, call_api
-from opsctl.route53 import read_records
+from opsctl.read.probe import ApiResponse, Endpoint, call_api
 from opsctl.sandbox.outage import OutageMode, outage, regions_out, restore
 from opsctl.sandbox.state import SandboxState
 from opsctl.sandbox.stubresolver import CachedAnswer, sandbox_resolver

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from opsctl.drill.timeline import Timeline
 from opsctl.periodic import PeriodicWorker, stop_all
-from opsctl.probe import DEFAULT_TIMEOUT_SECONDS, ApiResponse, Resolver
+from opsctl.read.probe import DEFAULT_TIMEOUT_SECONDS, ApiResponse, Resolver
 
 # Players sending requests through the shared hostname for the whole drill. A player waits for
 # each answer (at most PLAYER_TIMEOUT_SECONDS, the probe's: a black-holed Region costs it that

@@ -22,9 +22,9 @@ import dns.exception
 import dns.nameserver
 import dns.resolver
 
-from opsctl.dnsquery import DNS_QUERY_TIMEOUT, zone_servers
 from opsctl.errors import AwsError
-from opsctl.probe import Endpoint
+from opsctl.read.dns_answers import DNS_QUERY_TIMEOUT, zone_servers
+from opsctl.read.probe import Endpoint
 from stack_topology import Topology
 
 

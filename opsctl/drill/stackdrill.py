@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from opsctl import output
-from opsctl.audit import current_actor
+from opsctl.change.audit import current_actor
+from opsctl.cli import output
 from opsctl.drill.drillrun import report_run, run_drill
 from opsctl.drill.engine import AbortLimits, DrillTarget
 from opsctl.drill.guard import DrillMarker, steady_state_problems
 from opsctl.drill.report import DrillRun, ReportFiles, default_report_dir
 from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.errors import PreflightRefused
-from opsctl.status import read_status
+from opsctl.read.status import read_status
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opsctl import output
+from opsctl.change.apply import ShiftOptions, ShiftResult, apply_shift
+from opsctl.change.plan import plan_failover, plan_fallback
+from opsctl.change.switch import apply_switch, plan_switch
+from opsctl.cli import output
 from opsctl.drill.engine import (
     FALLBACK_STEPS,
     PROBE_COUNT,
@@ -45,10 +48,7 @@ from opsctl.drill.engine import (
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import failed
 from opsctl.model import Weights
-from opsctl.probe import ProbeReport, probe
-from opsctl.shift import plan_failover, plan_fallback
-from opsctl.shiftapply import ShiftOptions, ShiftResult, apply_shift
-from opsctl.switch import apply_switch, plan_switch
+from opsctl.read.probe import ProbeReport, probe
 
 
 class SwitchDrill(Drill):

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from opsctl import output
+from opsctl.cli import output
+from opsctl.cli.options import ReportDirOption, number_option
+from opsctl.cli.reporting import exit_on_error
 from opsctl.drill.scenario import Scenario
 from opsctl.errors import InputError, OpsctlError
-from opsctl.options import ReportDirOption, number_option
-from opsctl.reporting import exit_on_error
 from opsctl.sandbox.outage import OutageMode
 from opsctl.sandbox.state import (
     SANDBOX_DIR_ENV,

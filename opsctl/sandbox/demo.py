@@ -22,7 +22,7 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 
-from opsctl import output
+from opsctl.cli import output
 from opsctl.drill.report import default_report_dir
 from opsctl.drill.scenario import Scenario
 

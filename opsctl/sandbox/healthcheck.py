@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opsctl.periodic import PeriodicWorker, stop_all
-from opsctl.probe import Endpoint, http_exchange
+from opsctl.read.probe import Endpoint, http_exchange
 
 ROUTE53_NAMESPACE = "AWS/Route53"
 HEALTHY_FRACTION = 0.18

@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from opsctl import output
-from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.change.audit import AuditLog
+from opsctl.cli import output
 from opsctl.drill.drillrun import report_run, run_drill
 from opsctl.drill.engine import Drill, DrillTarget
 from opsctl.drill.outage_drill import RegionOutageDrill
@@ -84,7 +84,7 @@ def run_sandbox_drill(
     options: SandboxOptions, scenario: Scenario = Scenario.SWITCH, report_dir: Path | None = None
 ) -> tuple[DrillRun, ReportFiles]:
     """Start a fresh sandbox, run the drill, print the timeline and the summary, write the report,
-    and always tear down what it started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.main`
+    and always tear down what it started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.app.main`
     turns them into KeyboardInterrupt). A sandbox that was already running is refused and left
     alone."""
     from opsctl.sandbox.lifecycle import start_background, stop_background

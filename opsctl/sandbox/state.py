@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from opsctl.audit import AUDIT_LOG_ENV
+from opsctl.change.audit import AUDIT_LOG_ENV
 from opsctl.errors import OpsctlError
 
 STATE_VERSION = 1

@@ -21,7 +21,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from opsctl.probe import Endpoint
+from opsctl.read.probe import Endpoint
 from opsctl.sandbox.resolver import ResolutionError
 from opsctl.sandbox.state import SandboxState
 

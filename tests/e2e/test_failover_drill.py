@@ -202,7 +202,7 @@ def wait_steady(state: SandboxState, timeout: float = 180.0) -> None:
     """Until the sandbox is back in steady state (alarms clear on CloudWatch's own minute)."""
     from opsctl.aws import AwsClients
     from opsctl.drill.guard import steady_state_problems
-    from opsctl.status import read_status
+    from opsctl.read.status import read_status
     from opsctl.topology import load_topology_file
 
     topology = load_topology_file(Path(state.topology_file))

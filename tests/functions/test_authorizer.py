@@ -18,7 +18,7 @@ from functions.authorizer import app as authorizer_app
 from functions.authorizer.revocations import RevocationList, RevocationsUnavailable
 from functions.authorizer.store import load_revoked_token_ids
 from functions.shared.observability import logger
-from infra.function_specs import SPEC_BY_NAME
+from infra.settings.function_specs import SPEC_BY_NAME
 from tests.functions.support import (
     METHOD_ARN,
     REGION,

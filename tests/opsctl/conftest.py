@@ -35,17 +35,17 @@ import boto3
 import pytest
 from typer.testing import CliRunner, Result
 
-from opsctl import output
 from opsctl.aws import AwsClients
-from opsctl.cli import app
-from opsctl.dnsquery import ADDRESS_CACHE
+from opsctl.change.route53 import read_records
+from opsctl.cli import output
+from opsctl.cli.app import app
 from opsctl.model import Weights
-from opsctl.route53 import read_records
+from opsctl.read.dns_answers import ADDRESS_CACHE
+from opsctl.read.status import RegionStatus
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.route53dataplane import HealthCheckObservations
 from opsctl.sandbox.state import SandboxState
-from opsctl.status import RegionStatus
 from opsctl.topology import parse_topology
 from stack_topology import Topology
 from tests.support.aws import create_state_table
@@ -569,12 +569,12 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     for console in (output.stdout, output.stderr):
         monkeypatch.setattr(console, "width", 200)
     # The emulator answers GetChange at once (or after a set delay): no need to poll every 2 s.
-    monkeypatch.setattr("opsctl.route53.INSYNC_POLL_INTERVAL", 0.05)
+    monkeypatch.setattr("opsctl.change.route53.INSYNC_POLL_INTERVAL", 0.05)
     # A loaded test machine's emulator may take seconds to answer a round of reads; the tests
     # that black-hole a Region set the production deadline themselves (`read_deadline`).
     monkeypatch.setenv("OPSCTL_READ_DEADLINE", "60")  # also for `python -m opsctl` children
     # The DataPlane fixture evaluates the lever alarm every 50 ms, not once a minute.
-    monkeypatch.setattr("opsctl.dataplane.CONFIRM_POLL_INTERVAL", 0.05)
+    monkeypatch.setattr("opsctl.change.routing.CONFIRM_POLL_INTERVAL", 0.05)
     return audit
 
 

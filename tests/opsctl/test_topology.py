@@ -13,7 +13,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.cli import app
+from opsctl.cli.app import app
 from opsctl.errors import TopologyError
 from opsctl.topology import MAX_TOPOLOGY_BYTES, load_topology_file, parse_topology
 from stack_topology import HealthCheckTiming, to_document

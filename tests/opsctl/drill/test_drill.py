@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
-from opsctl.cli import app
+from opsctl.change.audit import AuditLog
+from opsctl.cli.app import app
 from opsctl.drill.drillrun import run_drill, signals_answered
 from opsctl.drill.engine import DrillFailed, DrillTarget, FoundState, Restored
 from opsctl.drill.players import Players
@@ -22,7 +22,7 @@ from opsctl.drill.timeline import Timeline
 from opsctl.drill.tokens import TokenSource, token_from_value
 from opsctl.errors import AwsUnreachable
 from opsctl.model import Weights
-from opsctl.probe import ApiResponse, Endpoint, Resolver
+from opsctl.read.probe import ApiResponse, Endpoint, Resolver
 from opsctl.sandbox import lifecycle, rehearsal
 from opsctl.sandbox.lifecycle import StopReport
 from opsctl.sandbox.processes import SandboxOptions

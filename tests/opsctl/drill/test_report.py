@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.audit import AuditLog
 from opsctl.aws import AwsClients
+from opsctl.change.audit import AuditLog
 from opsctl.drill import report as report_module
 from opsctl.drill.engine import DrillTarget, Restored
 from opsctl.drill.report import DrillRun, write_report
 from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.drill.tokens import TokenSource, token_from_value
-from opsctl.probe import DnsResolver
+from opsctl.read.probe import DnsResolver
 from opsctl.topology import parse_topology
 
 pytestmark = pytest.mark.unit

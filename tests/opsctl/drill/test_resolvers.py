@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from opsctl.drill.resolvers import SYSTEM_CACHE_SECONDS, AuthoritativeResolver, SystemResolver
 from opsctl.errors import AwsError
-from opsctl.probe import Endpoint, call_api
+from opsctl.read.probe import Endpoint, call_api
 from tests.support.dns import LoopbackDnsServer
 
 pytestmark = pytest.mark.unit

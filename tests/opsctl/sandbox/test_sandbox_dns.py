@@ -13,8 +13,8 @@ import dns.rdatatype
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.cli import app
-from opsctl.probe import Endpoint
+from opsctl.cli.app import app
+from opsctl.read.probe import Endpoint
 from opsctl.sandbox.dnsserver import DnsAnswer, DnsServer
 from opsctl.sandbox.resolver import ResolutionError
 from opsctl.sandbox.stubresolver import CachingStubResolver, sandbox_resolver

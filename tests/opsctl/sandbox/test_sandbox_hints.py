@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.cli import app
+from opsctl.cli.app import app
 from opsctl.sandbox.outage import OutageMode
 from opsctl.sandbox.state import SANDBOX_DIR_ENV, dir_flag
 from tests.opsctl.conftest import assert_one_line_error, make_sandbox_state

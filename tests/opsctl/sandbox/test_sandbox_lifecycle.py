@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.cli import app
+from opsctl.cli.app import app
 from opsctl.sandbox.faultproxy import Fault, FaultProxy
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.lifecycle import port_open, process_alive, running_state, stop_background

@@ -25,8 +25,8 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from typer.testing import CliRunner
 
-from opsctl.cli import app
-from opsctl.probe import Endpoint, http_exchange
+from opsctl.cli.app import app
+from opsctl.read.probe import Endpoint, http_exchange
 from opsctl.sandbox.alarmevaluator import AlarmEvaluator
 from opsctl.sandbox.faultproxy import FaultProxy
 from opsctl.sandbox.front.spec import FrontSpec

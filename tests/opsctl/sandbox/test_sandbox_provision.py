@@ -8,10 +8,10 @@ from typing import Any
 import boto3
 
 from opsctl.aws import AwsClients
-from opsctl.readiness import Check, capacity_checks
+from opsctl.read.readiness import Check, capacity_checks
+from opsctl.read.signals import read_capacity, rest_api_of
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.provision import Provisioned, provision
-from opsctl.signals import read_capacity, rest_api_of
 from opsctl.topology import parse_topology
 from stack_topology import Topology
 from tests.opsctl.sandbox.conftest import FRONT_ADDRESSES, JWKS_URL

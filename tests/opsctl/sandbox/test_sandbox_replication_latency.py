@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from opsctl.read.signals import read_replication_latency
 from opsctl.sandbox.replicator import GlobalTableReplicator, RegionalTable
-from opsctl.signals import read_replication_latency
 from tests.support.aws import create_state_table
 
 TABLE = "app-state"

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from opsctl.dnsquery import read_dns, zone_answer, zone_servers
+from opsctl.read.dns_answers import read_dns, zone_answer, zone_servers
 from opsctl.sandbox.dnsserver import DnsAnswer, DnsServer
 from opsctl.sandbox.resolver import (
     DataPlaneResolver,

@@ -1,0 +1,1 @@
+"""The program's ComponentResources, one per concern, each with its args dataclass."""

@@ -1,0 +1,1 @@
+"""What every component takes: the stack's settings, read and checked before any resource exists."""
