@@ -50,7 +50,7 @@ from opsctl.change.routing import LeverPlan, apply_lever, plan_failover_via  # n
 from opsctl.model import Approval  # noqa: E402
 from opsctl.read.status import read_status  # noqa: E402
 from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402
-from opsctl.sandbox.faultproxy import Fault, FaultProxy  # noqa: E402
+from opsctl.sandbox.faults.proxy import Fault, FaultProxy  # noqa: E402
 from opsctl.topology import load_topology_file  # noqa: E402
 from tests.opsctl.conftest import RECORD_NAME, REGIONS, DataPlane, build_world  # noqa: E402
 from tests.support.fronts import HttpsFronts  # noqa: E402

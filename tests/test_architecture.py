@@ -95,13 +95,33 @@ def test_the_shared_modules_import_no_layer() -> None:
 def test_the_drill_needs_the_sandbox_only_for_the_region_outage() -> None:
     # `opsctl drill` runs on a real account: only the scenario that breaks a sandbox Region may
     # reach into the sandbox.
-    drill = [p for p in modules("opsctl/drill") if p.name != "outage_drill.py"]
+    drill = [p for p in modules("opsctl/drill") if p.name != "outage_sandbox.py"]
     assert violations(drill, lambda module: module.startswith("opsctl.sandbox")) == {}
 
 
 def test_infra_imports_neither_functions_nor_opsctl() -> None:
     # It packages functions/ as files, never as code.
     assert violations(modules("infra"), in_parts("functions", "opsctl")) == {}
+
+
+def test_the_settings_import_nothing_else_of_infra() -> None:
+    # They are read and checked before any resource is declared: no component, no mock runner.
+    def outside_settings(module: str) -> bool:
+        inside = module == "infra.settings" or module.startswith("infra.settings.")
+        return in_parts("infra")(module) and not inside
+
+    assert violations(modules("infra/settings"), outside_settings) == {}
+
+
+def test_the_components_never_import_the_mock_runner_or_the_deploy_policy() -> None:
+    # A deploy runs the components; what runs them under mocks builds on them, never the reverse.
+    def tooling(module: str) -> bool:
+        return any(
+            module == package or module.startswith(f"{package}.")
+            for package in ("infra.mockrun", "infra.deploy_policy")
+        )
+
+    assert violations([*modules("infra/components"), ROOT / "__main__.py"], tooling) == {}
 
 
 def test_the_sandbox_reaches_infra_only_through_the_mock_runner() -> None:

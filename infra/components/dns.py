@@ -179,24 +179,7 @@ class DnsFailover(pulumi.ComponentResource):
     ) -> pulumi.Output[dict[str, str]]:
         return pulumi.Output.from_input(zone_id).apply(
             lambda zone: {
-                **health_check_tags(settings, endpoint.role, endpoint.region, zone),
+                **settings.health_check_tags(endpoint.role, zone),
                 **overrides,
             }
         )
-
-
-def health_check_tags(settings: Settings, role: Role, region: str, zone_id: str) -> dict[str, str]:
-    """The discovery tags of docs/contracts.md, exactly (the lever's and the calculated check
-    carry the primary's, with their own Name and AlarmName)."""
-    return {
-        "Name": f"{settings.app}-{role}",
-        "App": settings.app,
-        "Role": role,
-        "Region": region,
-        "HostedZoneId": zone_id.removeprefix("/hostedzone/"),
-        "RecordName": settings.record_name,
-        "SetIdentifier": region,
-        "AlarmName": settings.health_alarm_name(role),
-        "FailureSwitch": settings.failure_switch_parameter,
-        "ImpairedAlarmName": settings.impaired_alarm_name(role),
-    }

@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infra.components.dns import health_check_tags
 from infra.settings.environment import CONFIG_KEY_BY_VARIABLE, WatchedPeer, function_environment
 from infra.settings.errors import ConfigError, StackNameError
 from infra.settings.function_specs import SPEC_BY_NAME
@@ -141,7 +140,7 @@ def check_health_check_tags(settings: Settings, config_key: Callable[[str], str]
     them all."""
     default_keys = {key for key, _ in settings.default_tags}
     for role in ROLES:
-        own = health_check_tags(settings, role, settings.region_of(role), "Z0000000000000")
+        own = settings.health_check_tags(role, "Z0000000000000")
         keys = set(own) | default_keys
         if len(keys) <= ROUTE53_HEALTH_CHECK_TAG_LIMIT:
             continue

@@ -165,6 +165,23 @@ class Settings:
     def impaired_alarm_name(self, role: Role) -> str:
         return self.names.impaired_alarm_name(role)
 
+    def health_check_tags(self, role: Role, zone_id: str) -> dict[str, str]:
+        """A Region's health check's discovery tags (docs/contracts.md), exactly; the lever's and
+        the calculated check carry the primary's, with their own Name and AlarmName."""
+        region = self.region_of(role)
+        return {
+            "Name": f"{self.app}-{role}",
+            "App": self.app,
+            "Role": role,
+            "Region": region,
+            "HostedZoneId": zone_id.removeprefix("/hostedzone/"),
+            "RecordName": self.record_name,
+            "SetIdentifier": region,
+            "AlarmName": self.health_alarm_name(role),
+            "FailureSwitch": self.failure_switch_parameter,
+            "ImpairedAlarmName": self.impaired_alarm_name(role),
+        }
+
     @property
     def out_of_service_alarm_name(self) -> str:
         """The data-plane lever's alarm, in the secondary Region."""

@@ -83,7 +83,7 @@ from opsctl.topology import (
 from stack_topology import Role, Topology, to_document
 
 if TYPE_CHECKING:
-    from opsctl.drill.engine import DrillTarget
+    from opsctl.drill.model import DrillTarget
 
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 # The installed distribution whose version `opsctl --version` prints (pyproject.toml).
@@ -511,9 +511,9 @@ def rehearse_failover(
     unless in steady state (exit 4), plans (exit 3 without --approve), restores what it found on
     an abort, and writes a report directory whose path it prints last."""
     with exit_on_error():
-        from opsctl.drill.drillrun import conclude
-        from opsctl.drill.engine import AbortLimits
-        from opsctl.drill.stackdrill import DrillSettings, guard, plan_lines, rehearse
+        from opsctl.drill.model import AbortLimits
+        from opsctl.drill.runner import conclude
+        from opsctl.drill.stack_drill import DrillSettings, guard, plan_lines, rehearse
 
         if scenario is not Scenario.SWITCH:
             raise InputError(
@@ -551,7 +551,7 @@ def _drill_target(
 ) -> Iterator[DrillTarget]:
     """The drill's target: the running sandbox (its environment set for the block), or the
     topology in use with the players' DNS and token as the flags say."""
-    from opsctl.drill.engine import DRILL_REASON, DrillTarget
+    from opsctl.drill.model import DRILL_REASON, DrillTarget
     from opsctl.drill.resolvers import authoritative_resolver, system_resolver
     from opsctl.drill.tokens import TokenSource, token_origin
 
@@ -707,9 +707,9 @@ def _through_sandbox(
     keeps each answer for its TTL), its shared hostname and a token from its IdP unless given.
     The sandbox modules are imported here, so the other commands do not pay for them."""
     from opsctl.sandbox.idp import SigningKey
-    from opsctl.sandbox.resolver import ResolutionError
+    from opsctl.sandbox.route53.answers import ResolutionError
     from opsctl.sandbox.state import SandboxState, SandboxStateError, sandbox_dir
-    from opsctl.sandbox.stubresolver import sandbox_resolver
+    from opsctl.sandbox.stub_resolver import sandbox_resolver
 
     try:
         state = SandboxState.load(sandbox_dir(directory))

@@ -19,7 +19,7 @@ from opsctl.cli.options import ReportDirOption, number_option
 from opsctl.cli.reporting import exit_on_error
 from opsctl.drill.scenario import Scenario
 from opsctl.errors import InputError, OpsctlError
-from opsctl.sandbox.outage import OutageMode
+from opsctl.sandbox.faults.outage import OutageMode
 from opsctl.sandbox.state import (
     SANDBOX_DIR_ENV,
     SandboxState,
@@ -28,8 +28,8 @@ from opsctl.sandbox.state import (
 )
 
 if TYPE_CHECKING:
-    from opsctl.sandbox.lifecycle import SandboxStartError
-    from opsctl.sandbox.processes import SandboxOptions
+    from opsctl.sandbox.supervisor.lifecycle import SandboxStartError
+    from opsctl.sandbox.supervisor.processes import SandboxOptions
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -79,7 +79,7 @@ def _sandbox_options(
 ) -> SandboxOptions:
     """What `up` and `drill` start from; refuses (exit 2) a stack file that does not exist."""
     _require_emulator()
-    from opsctl.sandbox.processes import DEFAULT_STACK_FILE, SandboxOptions
+    from opsctl.sandbox.supervisor.processes import DEFAULT_STACK_FILE, SandboxOptions
 
     options = SandboxOptions(
         directory=sandbox_dir(directory),
@@ -114,7 +114,7 @@ def up(
 ) -> None:
     """Start the sandbox in the background: emulator, provisioning, both Regions, IdP, checkers."""
     with exit_on_error():
-        from opsctl.sandbox.lifecycle import SandboxStartError, start_background
+        from opsctl.sandbox.supervisor.lifecycle import SandboxStartError, start_background
 
         options = _sandbox_options(time_scale, stack_file, directory)
         output.info(f"starting the sandbox in {options.directory} ...")
@@ -143,7 +143,7 @@ def up(
 def down(directory: DirOption = None) -> None:
     """Stop the sandbox: every process it started, every port it opened."""
     with exit_on_error():
-        from opsctl.sandbox.lifecycle import stop_background
+        from opsctl.sandbox.supervisor.lifecycle import stop_background
 
         report = stop_background(sandbox_dir(directory))
         if report.stale_state_removed:
@@ -186,7 +186,7 @@ def outage(
     """Take a Region out: its API front and every AWS API call signed for it stop answering,
     replication into and out of it stops. Route 53's health checks and DNS keep working."""
     with exit_on_error():
-        from opsctl.sandbox.outage import outage as take_out
+        from opsctl.sandbox.faults.outage import outage as take_out
 
         state = _load_state(directory)
         out = take_out(state, region, mode)
@@ -200,7 +200,7 @@ def outage(
 def restore(region: RegionArgument, directory: DirOption = None) -> None:
     """Bring a Region back: its front serves again and replication catches up."""
     with exit_on_error():
-        from opsctl.sandbox.outage import restore as bring_back
+        from opsctl.sandbox.faults.outage import restore as bring_back
 
         state = _load_state(directory)
         still_out = bring_back(state, region)
@@ -217,7 +217,7 @@ def status(
 ) -> None:
     """Show the running sandbox: each Region's front and whether it is out, the endpoints."""
     with exit_on_error():
-        from opsctl.sandbox.outage import regions_out
+        from opsctl.sandbox.faults.outage import regions_out
 
         state = _load_state(directory)
         out = regions_out(state)
@@ -314,9 +314,9 @@ def drill(
     run, on the sandbox's topology); print the timeline and the measurements, write the report,
     tear down. Exit 1 when a check fails."""
     with exit_on_error():
-        from opsctl.drill.drillrun import conclude
-        from opsctl.sandbox.lifecycle import SandboxStartError
+        from opsctl.drill.runner import conclude
         from opsctl.sandbox.rehearsal import run_sandbox_drill
+        from opsctl.sandbox.supervisor.lifecycle import SandboxStartError
 
         options = _sandbox_options(time_scale, stack_file, directory)
         try:

@@ -2,78 +2,26 @@
 relies on AWS's behaviour.
 
 moto serves every Region and us-east-1 from one endpoint. `start_emulator` installs the sandbox's
-patches to moto (`motopatches`: Route 53's change semantics and data plane, composite alarms,
+patches to moto (`moto_patches`: Route 53's change semantics and data plane, composite alarms,
 Lambda's account settings and provisioned concurrency) and starts the server; `CloudWatchStore`
-indexes the emulator's datapoints for the alarm evaluator, which runs in the same process.
+(cloudwatch/store.py) indexes the emulator's datapoints for the alarm evaluator, which runs in the
+same process.
 
 Only the sandbox and the tests use this module; nothing in the product imports it.
 """
 
 from __future__ import annotations
 
-import threading
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC
 
-from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from opsctl.sandbox import motopatches
-from opsctl.sandbox.alarms import MetricSeries, dimension_map
-from opsctl.sandbox.lambdaapis import LambdaAccountSettings, ProvisionedConcurrency
-from opsctl.sandbox.route53changes import FaithfulRoute53
-from opsctl.sandbox.route53dataplane import HealthCheckObservations, Route53DataPlane
-
-MetricKey = tuple[str, str, str, frozenset[tuple[str, str]]]  # Region, namespace, name, dims
-
-
-@dataclass
-class CloudWatchStore:
-    """The emulator's CloudWatch datapoints, indexed per metric for alarm evaluation.
-
-    moto keeps every datum put_metric_data receives but never evaluates an alarm, and its
-    statistics API works in whole CloudWatch periods while the sandbox's alarm periods are
-    scaled down. The evaluator runs in the emulator's process, so it reads the datums directly:
-    `refresh` indexes what arrived since the last call (moto only appends), `series` returns one
-    metric's points by its exact dimension set, as CloudWatch matches alarms to metrics.
-    """
-
-    account_id: str = DEFAULT_ACCOUNT_ID
-    retain_seconds: float = 3600.0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _indexed: dict[str, tuple[int, int]] = field(default_factory=dict)  # Region -> (list, count)
-    _series: dict[MetricKey, MetricSeries] = field(default_factory=dict)
-
-    def refresh(self) -> None:
-        with self._lock:
-            for region, backend in list(cloudwatch_backends[self.account_id].items()):
-                data = backend.metric_data
-                identity, count = self._indexed.get(region, (id(data), 0))
-                if identity != id(data) or count > len(data):  # the emulator was reset
-                    self._series = {k: v for k, v in self._series.items() if k[0] != region}
-                    count = 0
-                end = len(data)
-                for datum in data[count:end]:
-                    if isinstance(datum, MetricDatum):
-                        self._add(region, datum)
-                self._indexed[region] = (id(data), end)
-
-    def _add(self, region: str, datum: MetricDatum) -> None:
-        dimensions = frozenset(dimension_map(datum.dimensions).items())
-        key = (region, datum.namespace, datum.name, dimensions)
-        stamp = datum.timestamp
-        if stamp.tzinfo is None:  # moto keeps UTC, sometimes without a zone
-            stamp = stamp.replace(tzinfo=UTC)
-        series = self._series.setdefault(key, MetricSeries())
-        series.add(stamp.timestamp(), float(datum.value), self.retain_seconds)
-
-    def series(
-        self, region: str, namespace: str, name: str, dimensions: dict[str, str]
-    ) -> MetricSeries | None:
-        with self._lock:
-            return self._series.get((region, namespace, name, frozenset(dimensions.items())))
+from opsctl.sandbox import moto_patches
+from opsctl.sandbox.awslambda.apis import LambdaAccountSettings, ProvisionedConcurrency
+from opsctl.sandbox.cloudwatch.store import CloudWatchStore
+from opsctl.sandbox.route53.changes import FaithfulRoute53
+from opsctl.sandbox.route53.data_plane import HealthCheckObservations, Route53DataPlane
 
 
 @dataclass
@@ -119,7 +67,7 @@ def start_emulator(
     data_plane = Route53DataPlane(metrics=metrics, time_scale=time_scale)
     lambda_account = LambdaAccountSettings()
     provisioned_concurrency = ProvisionedConcurrency()
-    motopatches.install(
+    moto_patches.install(
         route53=route53,
         health_checks=health_checks,
         data_plane=data_plane,

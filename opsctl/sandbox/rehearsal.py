@@ -14,17 +14,19 @@ from pathlib import Path
 from opsctl.aws import AwsClients
 from opsctl.change.audit import AuditLog
 from opsctl.cli import output
-from opsctl.drill.drillrun import report_run, run_drill
-from opsctl.drill.engine import Drill, DrillTarget
+from opsctl.drill.engine import Drill
+from opsctl.drill.model import DrillTarget
 from opsctl.drill.outage_drill import RegionOutageDrill
+from opsctl.drill.outage_sandbox import OutageSandbox
 from opsctl.drill.report import DrillRun, ReportFiles, default_report_dir
+from opsctl.drill.runner import report_run, run_drill
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.drill.tokens import TokenOrigin, TokenSource
 from opsctl.sandbox.idp import SigningKey
-from opsctl.sandbox.processes import SandboxOptions
 from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.stubresolver import sandbox_resolver
+from opsctl.sandbox.stub_resolver import sandbox_resolver
+from opsctl.sandbox.supervisor.processes import SandboxOptions
 from opsctl.topology import load_topology_file
 
 
@@ -76,7 +78,7 @@ def sandbox_drill(
     """The scenario's drill on the running sandbox (call inside `sandbox_environment`)."""
     target = sandbox_target(state)
     if scenario is Scenario.REGION_OUTAGE:
-        return RegionOutageDrill(target, state, say=say)
+        return RegionOutageDrill(target, OutageSandbox(state), say=say)
     return SwitchDrill(target, say=say)
 
 
@@ -87,7 +89,7 @@ def run_sandbox_drill(
     and always tear down what it started (also on Ctrl-C, SIGTERM or SIGHUP: `opsctl.cli.app.main`
     turns them into KeyboardInterrupt). A sandbox that was already running is refused and left
     alone."""
-    from opsctl.sandbox.lifecycle import start_background, stop_background
+    from opsctl.sandbox.supervisor.lifecycle import start_background, stop_background
 
     output.info(f"{scenario} drill: starting a fresh sandbox (time scale {options.time_scale}) ...")
     started = time.monotonic()

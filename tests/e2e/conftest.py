@@ -10,9 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from opsctl.sandbox.lifecycle import address_open, process_alive, start_background, stop_background
-from opsctl.sandbox.processes import PROJECT_ROOT, SandboxOptions
 from opsctl.sandbox.state import SandboxState
+from opsctl.sandbox.supervisor.lifecycle import (
+    address_open,
+    process_alive,
+    start_background,
+    stop_background,
+)
+from opsctl.sandbox.supervisor.processes import PROJECT_ROOT, SandboxOptions
 
 # Fast enough for CI, slow enough that 2 vCPUs keep up: 10 s health checks run every 0.5 s.
 E2E_TIME_SCALE = 0.05

@@ -10,10 +10,10 @@ from typing import Any
 
 from rich.console import Console
 
-from opsctl.drill.drillrun import measurements_table
+from opsctl.drill.runner import measurements_table
 from opsctl.drill.scenario import Scenario
 from opsctl.drill.timeline import failed
-from opsctl.sandbox.outage import regions_out
+from opsctl.sandbox.faults.outage import regions_out
 from opsctl.sandbox.rehearsal import sandbox_drill, sandbox_environment
 from opsctl.sandbox.state import SandboxState
 

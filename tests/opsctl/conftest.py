@@ -43,8 +43,8 @@ from opsctl.model import Weights
 from opsctl.read.dns_answers import ADDRESS_CACHE
 from opsctl.read.status import RegionStatus
 from opsctl.sandbox.emulator import Emulator
-from opsctl.sandbox.faultproxy import FaultProxy
-from opsctl.sandbox.route53dataplane import HealthCheckObservations
+from opsctl.sandbox.faults.proxy import FaultProxy
+from opsctl.sandbox.route53.data_plane import HealthCheckObservations
 from opsctl.sandbox.state import SandboxState
 from opsctl.topology import parse_topology
 from stack_topology import Topology

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 
 from opsctl.sandbox.front.server import TlsHttpServer
-from opsctl.sandbox.regionfront import address_of, bind_front_listeners
-from opsctl.sandbox.tlsca import issue_front_certificate, server_context
+from opsctl.sandbox.supervisor.region_front import address_of, bind_front_listeners
+from opsctl.sandbox.tls_ca import issue_front_certificate, server_context
 from tests.support.http import QuietHandler
 
 

@@ -20,7 +20,7 @@ from opsctl.sandbox.front.lambda_endpoint import LambdaEndpoint
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.metrics import MetricsPublisher
 from opsctl.sandbox.front.spec import FrontSpec
-from opsctl.sandbox.tlsca import server_context
+from opsctl.sandbox.tls_ca import server_context
 
 # Seconds a client has to complete the TLS handshake: one that connects and sends nothing holds
 # only its own connection's thread, and only this long.

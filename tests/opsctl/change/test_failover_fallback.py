@@ -18,7 +18,7 @@ from opsctl.cli.app import app
 from opsctl.errors import AwsError, ChangeUnconfirmedError, ConflictError, InputError
 from opsctl.model import Approval, Weights
 from opsctl.sandbox.emulator import Emulator
-from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from opsctl.sandbox.faults.proxy import Fault, FaultProxy
 from tests.opsctl.conftest import REGIONS, DataPlane, World, assert_one_line_error, invoke
 
 # Steps back to back: the emulator's health signals need no dwell (a shorter --interval than the

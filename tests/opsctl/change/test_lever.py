@@ -20,7 +20,7 @@ from opsctl.change.audit import AuditLog
 from opsctl.change.routing import LeverPlan, apply_lever, plan_failover_via
 from opsctl.cli.app import app
 from opsctl.model import Approval, Clock, Weights
-from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from opsctl.sandbox.faults.proxy import Fault, FaultProxy
 from tests.opsctl.conftest import (
     APP,
     LEVER_METRIC,

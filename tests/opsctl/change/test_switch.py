@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from opsctl.aws import AwsClients
 from opsctl.change import switch as switch_core
-from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from opsctl.sandbox.faults.proxy import Fault, FaultProxy
 from tests.opsctl.conftest import APP, World, assert_one_line_error, invoke
 
 PARAMETER = f"/{APP}/health/failure-switch"

@@ -20,7 +20,7 @@ import pytest
 
 from opsctl.change import outcome as shiftoutcome
 from opsctl.model import Weights
-from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from opsctl.sandbox.faults.proxy import Fault, FaultProxy
 from tests.opsctl.conftest import World
 
 # Far below the SDK's read timeout (10 s, 3 attempts): an exit within this bound left the hung

@@ -7,7 +7,7 @@ import json
 
 from typer.testing import CliRunner
 
-from opsctl.sandbox.faultproxy import Fault, FaultProxy
+from opsctl.sandbox.faults.proxy import Fault, FaultProxy
 from tests.opsctl.conftest import APP, REGIONS, DataPlane, World, invoke
 
 PRIMARY, SECONDARY = REGIONS["primary"], REGIONS["secondary"]

@@ -18,12 +18,12 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
     AmazonCloudWatchEMFProvider,
 )
 
-from opsctl.sandbox.alarmevaluator import AlarmEvaluator
+from opsctl.sandbox.cloudwatch.evaluator import AlarmEvaluator
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.front.emf import EmfCapture, InvalidEmf, emf_metric_data
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.metrics import MetricsPublisher
-from opsctl.sandbox.provision import Provisioned
+from opsctl.sandbox.provisioning.provision import Provisioned
 
 REGION = "us-east-1"
 NAMESPACE = "MultiRegionAuthorizer"

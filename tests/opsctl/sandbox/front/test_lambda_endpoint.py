@@ -18,7 +18,7 @@ from opsctl.sandbox.front.api import Front
 from opsctl.sandbox.front.lambda_endpoint import LambdaEndpoint
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.spec import FrontSpec
-from opsctl.sandbox.provision import Provisioned
+from opsctl.sandbox.provisioning.provision import Provisioned
 
 REGION = "us-east-1"
 

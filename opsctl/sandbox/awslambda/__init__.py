@@ -1,0 +1,1 @@
+"""The Lambda APIs moto lacks that the product reads."""

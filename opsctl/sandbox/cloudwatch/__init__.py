@@ -1,0 +1,1 @@
+"""CloudWatch as the sandbox emulates it: metric alarms, composite rules, their evaluation."""

@@ -1,0 +1,1 @@
+"""DynamoDB global-table replication between the sandbox's Regional tables."""

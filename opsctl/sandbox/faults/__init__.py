@@ -1,0 +1,1 @@
+"""Faults the sandbox can inject: a Region taken out and brought back."""

@@ -1,0 +1,1 @@
+"""Route 53 as the sandbox emulates it: record changes, health checkers, DNS answers."""
