@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from opsctl.aws import AwsClients
@@ -72,12 +72,14 @@ def sandbox_target(state: SandboxState) -> DrillTarget:
     )
 
 
-def sandbox_drill(state: SandboxState, scenario: Scenario, **kwargs: object) -> Drill:
+def sandbox_drill(
+    state: SandboxState, scenario: Scenario, say: Callable[[str], None] = output.info
+) -> Drill:
     """The scenario's drill on the running sandbox (call inside `sandbox_environment`)."""
     target = sandbox_target(state)
     if scenario is Scenario.REGION_OUTAGE:
-        return RegionOutageDrill(target, OutageSandbox(state), **kwargs)  # type: ignore[arg-type]
-    return SwitchDrill(target, **kwargs)  # type: ignore[arg-type]
+        return RegionOutageDrill(target, OutageSandbox(state), say=say)
+    return SwitchDrill(target, say=say)
 
 
 def run_sandbox_drill(
