@@ -43,6 +43,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -m 'not e2e' -n $(TEST_WORKERS)
 	$(BIN)/pytest -m e2e
 
@@ -53,6 +54,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/authorizer_bench.py
@@ -64,4 +66,4 @@ bench-recovery: $(STAMP)
 	$(BIN)/python benchmarks/recovery_bench.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache

@@ -25,7 +25,7 @@ from infra.packaging import LayerBuildSpec, active_layer_builder, functions_arch
 from infra.providers import create_providers
 from infra.settings.config import load_settings
 from infra.settings.environment import WatchedPeer
-from infra.settings.model import ROLES
+from infra.settings.model import ROLES, Role, per_role
 from infra.topology import LeverOutputs, RegionOutputs, topology_output
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -75,8 +75,8 @@ certificates = DomainCertificates(
     "certificates", DomainCertificatesArgs(settings=settings, zone_id=zone.zone_id), providers
 )
 
-functions: dict[str, RegionalFunctions] = {}
-apis: dict[str, RegionalApi] = {}
+functions: dict[Role, RegionalFunctions] = {}
+apis: dict[Role, RegionalApi] = {}
 for role in ROLES:
     region = settings.region_of(role)
     provider = pulumi.ResourceOptions(provider=providers.for_role(role))
@@ -143,15 +143,14 @@ dns = DnsFailover(
     DnsFailoverArgs(
         settings=settings,
         zone_id=zone.zone_id,
-        endpoints=tuple(  # type: ignore[arg-type]
-            RegionEndpoint(
+        endpoints=per_role(
+            lambda role: RegionEndpoint(
                 role=role,
-                region=api.region,
-                health_check_fqdn=api.health_check_fqdn,
-                regional_domain_name=api.domain.regional_domain_name,
-                regional_zone_id=api.domain.regional_zone_id,
+                region=apis[role].region,
+                health_check_fqdn=apis[role].health_check_fqdn,
+                regional_domain_name=apis[role].domain.regional_domain_name,
+                regional_zone_id=apis[role].domain.regional_zone_id,
             )
-            for role, api in apis.items()
         ),
         lever_alarm_name=lever.alarm.name,
         lever_alarm_settings=lever.alarm_settings,
@@ -176,16 +175,15 @@ operator = OperatorPolicy(
     opts=pulumi.ResourceOptions(provider=providers.primary),
 )
 
-signals = tuple(
-    RegionSignals(
+signals = per_role(
+    lambda role: RegionSignals(
         role=role,
-        region=api.region,
-        api_name=api.rest_api.name,
+        region=apis[role].region,
+        api_name=apis[role].rest_api.name,
         function_names=functions[role].function_names,
         health_check_id=dns.health_checks[role].id,
         certificate_arn=certificates.certificate_arns[role],
     )
-    for role, api in apis.items()
 )
 alarms = {
     s.role: RegionalAlarms(
@@ -197,12 +195,12 @@ alarms = {
 }
 dashboard = Dashboard(
     "dashboard",
-    DashboardArgs(settings=settings, signals=signals),  # type: ignore[arg-type]
+    DashboardArgs(settings=settings, signals=signals),
     opts=pulumi.ResourceOptions(provider=providers.primary),
 )
 
 if fault_store is not None:
-    primary = functions["primary"]
+    primary = functions[Role.PRIMARY]
     FaultInjectionExperiments(
         "fault-injection",
         FaultInjectionExperimentsArgs(
@@ -210,7 +208,7 @@ if fault_store is not None:
             account_id=account_id,
             wiring=fault_store.wiring,
             function_arns=[primary.functions[fn].arn for fn in fault_store.wiring.functions],
-            stop_alarm_arns=[alarm.arn for alarm in alarms["primary"].metric_alarms],
+            stop_alarm_arns=[alarm.arn for alarm in alarms[Role.PRIMARY].metric_alarms],
         ),
         opts=pulumi.ResourceOptions(provider=providers.primary),
     )
@@ -251,5 +249,5 @@ pulumi.export(
 )
 pulumi.export("dashboardUrl", dashboard.url)
 pulumi.export("url", f"https://{settings.domain_name}")
-pulumi.export("primaryApiUrl", apis["primary"].api_url)
-pulumi.export("secondaryApiUrl", apis["secondary"].api_url)
+pulumi.export("primaryApiUrl", apis[Role.PRIMARY].api_url)
+pulumi.export("secondaryApiUrl", apis[Role.SECONDARY].api_url)

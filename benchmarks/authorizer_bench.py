@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -98,7 +98,7 @@ def stdout_on_a_pipe() -> Iterator[None]:
     reader = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     assert reader.stdin is not None
     pipe = LambdaStdout(io.TextIOWrapper(reader.stdin, encoding="utf-8"))
-    sys.stdout = pipe  # type: ignore[assignment]
+    sys.stdout = pipe
     try:
         yield
     finally:
@@ -122,9 +122,12 @@ class WarmResult:
 
 
 def measure_warm(key: SigningKey, count: int) -> WarmResult:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from functions.authorizer import app as authorizer_app
 
-    context = FakeLambdaContext()
+    # The tests' stand-in: it has every attribute of Lambda's context the handler reads.
+    context = cast(LambdaContext, FakeLambdaContext())
     public_key = key.private_key.public_key()
     # Distinct valid tokens (own jti each), so no cache can answer for a repeated one.
     tokens = [key.sign(claims(sub=f"player-{n}")) for n in range(count + 1)]

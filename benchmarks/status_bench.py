@@ -67,6 +67,9 @@ class LatencyProxy:
         self.requests = 0
         self._lock = threading.Lock()
         target = urlsplit(upstream)
+        if target.hostname is None:
+            raise ValueError(f"not an upstream URL: {upstream!r}")
+        upstream_host, upstream_port = target.hostname, target.port
         proxy = self
 
         class Handler(QuietHandler):
@@ -78,7 +81,7 @@ class LatencyProxy:
                 time.sleep(proxy.latency)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                upstream_conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                upstream_conn = http.client.HTTPConnection(upstream_host, upstream_port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 upstream_conn.request(self.command, self.path, body=body, headers=headers)
                 response = upstream_conn.getresponse()
@@ -162,7 +165,7 @@ def lever_failover(emulator: Emulator, runs: int) -> list[LeverRun]:
             # Each Region's HTTPS front doors: DNS answers are classified by asking them.
             fronts = HttpsFronts(Path(tmp) / "tls", RECORD_NAME.rstrip("."), REGIONS)
             os.environ["SSL_CERT_FILE"] = fronts.trust_bundle
-            plane = DataPlane(world, fronts, interval=0.02)
+            plane = DataPlane(world, fronts, emulator.health_checks, interval=0.02)
             world.set_topology(
                 {
                     **world.topology_document,

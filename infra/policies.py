@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +13,8 @@ from infra.settings.model import PARTITION
 
 
 def allow(
-    actions: list[str],
-    resources: list[pulumi.Input[str]],
+    actions: Sequence[str],
+    resources: Sequence[pulumi.Input[str]],
     condition: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     statement: dict[str, Any] = {"Effect": "Allow", "Action": actions, "Resource": resources}

@@ -29,6 +29,7 @@ from stack_topology.model import (
     Role,
     Topology,
     Watch,
+    per_role,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "json_field",
     "parse_document",
     "parse_name_server",
+    "per_role",
     "to_document",
     "to_json_value",
     "zone_id",

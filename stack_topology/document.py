@@ -88,11 +88,11 @@ def _require_distinct(records: list[RecordRef], regions: list[RegionTopology]) -
             raise TopologyDocumentError(f"topology: records lists {ref.name} {ref.type} twice")
         seen.add(key)
     primary, secondary = regions
-    for key, label in (
+    for field_name, label in (
         ("set_identifier", "setIdentifier"),
         ("health_check_id", "healthCheckId"),
     ):
-        if getattr(primary, key) == getattr(secondary, key):
+        if getattr(primary, field_name) == getattr(secondary, field_name):
             raise TopologyDocumentError(f"topology: primary and secondary share one {label}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
@@ -36,6 +37,11 @@ class Role(StrEnum):
 
 
 ROLES: tuple[Role, Role] = (Role.PRIMARY, Role.SECONDARY)
+
+
+def per_role(make: Callable[[Role], T]) -> tuple[T, T]:
+    """A pair made role by role: (the primary's, the secondary's)."""
+    return make(Role.PRIMARY), make(Role.SECONDARY)
 
 
 @dataclass(frozen=True)

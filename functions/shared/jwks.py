@@ -64,7 +64,10 @@ def _signing_key(jwk: Any) -> PyJWK | None:
         return None
     if "d" in jwk:  # private key material has no business in a JWKS; never verify with it
         return None
-    algorithm = ALGORITHM_BY_KEY_TYPE.get((kty, jwk.get("crv") if kty == "EC" else None))
+    curve = jwk.get("crv") if kty == "EC" else None
+    if not isinstance(kty, str) or not isinstance(curve, str | None):
+        return None  # a list or object here would not even be a lookup key
+    algorithm = ALGORITHM_BY_KEY_TYPE.get((kty, curve))
     if algorithm is None or jwk.get("alg", algorithm) != algorithm:
         return None
     try:

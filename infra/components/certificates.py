@@ -54,7 +54,7 @@ class DomainCertificates(pulumi.ComponentResource):
             for role in ROLES
         }
         # Identical for both certificates; the primary's names it.
-        option = self.certificates["primary"].domain_validation_options[0]
+        option = self.certificates[Role.PRIMARY].domain_validation_options[0]
         self.validation_record = aws.route53.Record(
             f"{name}-validation-record",
             zone_id=args.zone_id,
@@ -67,7 +67,9 @@ class DomainCertificates(pulumi.ComponentResource):
                 provider=providers.primary,  # Route 53 is global; the former copy's provider
                 # Formerly the primary's copy; the secondary's copy must leave the state
                 # without being deleted (docs/infra.md, caveats).
-                aliases=[former_regional_stack("primary", "primary-certificate-validation-record")],
+                aliases=[
+                    former_regional_stack(Role.PRIMARY, "primary-certificate-validation-record")
+                ],
             ),
         )
         self.certificate_arns: dict[Role, pulumi.Output[str]] = {}

@@ -18,7 +18,7 @@ import pulumi_aws as aws
 from infra.components.regional_alarms import alarm_topic
 from infra.settings.model import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
 
-INITIAL_WEIGHTS: dict[Role, int] = {"primary": 100, "secondary": 0}
+INITIAL_WEIGHTS: dict[Role, int] = {Role.PRIMARY: 100, Role.SECONDARY: 0}
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,11 @@ class DnsFailover(pulumi.ComponentResource):
             cloudwatch_alarm_region=args.lever_region,
             insufficient_data_health_status="LastKnownStatus",
             tags=self._tagged(
-                settings, endpoints["primary"], args.zone_id, Name=lever_name, AlarmName=lever_name
+                settings,
+                endpoints[Role.PRIMARY],
+                args.zone_id,
+                Name=lever_name,
+                AlarmName=lever_name,
             ),
             opts=pulumi.ResourceOptions(parent=self, replacement_trigger=args.lever_alarm_settings),
         )
@@ -119,11 +123,14 @@ class DnsFailover(pulumi.ComponentResource):
             self.primary_record_check = aws.route53.HealthCheck(
                 f"{name}-primary-calculated-check",
                 type="CALCULATED",
-                child_healthchecks=[self.health_checks["primary"].id, self.lever_health_check.id],
+                child_healthchecks=[
+                    self.health_checks[Role.PRIMARY].id,
+                    self.lever_health_check.id,
+                ],
                 child_health_threshold=2,
                 tags=self._tagged(
                     settings,
-                    endpoints["primary"],
+                    endpoints[Role.PRIMARY],
                     args.zone_id,
                     Name=f"{settings.app}-primary-calculated",
                 ),

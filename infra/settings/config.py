@@ -108,7 +108,7 @@ class _Reader:
             raise ConfigError(self.key(name), "must be an object of non-empty keys to strings")
         return tuple(value.items())
 
-    def check(self, name: str, value: T, ok: Callable[[T], bool], problem: str) -> T:
+    def check(self, name: str, value: T, ok: Callable[[T], object], problem: str) -> T:
         if not ok(value):
             raise ConfigError(self.key(name), problem)
         return value

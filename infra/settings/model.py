@@ -13,7 +13,9 @@ from infra.settings.function_specs import FUNCTION_SPECS
 # The roles and the alarm Region are the topology model's; infra's modules take them from here.
 from stack_topology import ALARM_REGION as ALARM_REGION
 from stack_topology import ROLES as ROLES
-from stack_topology import AppNames, Role
+from stack_topology import AppNames
+from stack_topology import Role as Role
+from stack_topology import per_role as per_role
 
 PROJECT = "multi-region-authorizer"
 PARTITION = "aws"  # every ARN this program builds is in the commercial partition

@@ -88,6 +88,15 @@ class RevokeResult:
     plan: RevokePlan
     change_id: str
 
+    @property
+    def summary(self) -> str:
+        """What was applied, in one line."""
+        plan = self.plan
+        return (
+            f"token {plan.jti} revoked until {iso(plan.expires_at)} in {plan.table} "
+            f"({plan.region}, {self.change_id})"
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {**self.plan.to_json(), "changeId": self.change_id}
 

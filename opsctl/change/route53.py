@@ -145,7 +145,7 @@ def read_records(route53: Any, topology: Topology) -> RecordState:
     by_ref: dict[RecordRef, Weights] = {}
     for ref in topology.records:
         of_ref = {r.role: r.weight for r in records if r.ref == ref}
-        by_ref[ref] = Weights(primary=of_ref["primary"], secondary=of_ref["secondary"])
+        by_ref[ref] = Weights(primary=of_ref[Role.PRIMARY], secondary=of_ref[Role.SECONDARY])
     distinct = set(by_ref.values())
     if len(distinct) > 1:
         detail = "; ".join(f"{ref.type}: {w}" for ref, w in by_ref.items())

@@ -38,7 +38,13 @@ from opsctl.change.lever import (
     require_lever,
 )
 from opsctl.change.plan import ShiftPlan, check_preflight, gate_dwell, plan_failover, plan_fallback
-from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, OpsctlError
+from opsctl.errors import (
+    AwsError,
+    AwsUnreachable,
+    ChangeTimeoutError,
+    OpsctlError,
+    TopologyError,
+)
 from opsctl.model import Approval, Clock, Weights
 from opsctl.read.dns_answers import DnsAnswers, NameServersUnreachable, read_dns
 from opsctl.read.readiness import ReadinessReport, assess_readiness
@@ -422,16 +428,17 @@ def plan_fallback_via(
         return _weights_fallback(clients, topology, status, steps, lever_state)
     if lever_state is None or lever_state.state == RELEASED:
         if via == VIA_DATAPLANE:
+            state = lever_state or require_lever(clients, topology).read_state()
             return LeverPlan(
                 "fallback",
                 "primary",
                 "release",
                 f"--via {VIA_DATAPLANE}",
-                lever_state or require_lever(clients, topology).read_state(),
+                state,
                 status,
                 None,
                 noop_reason="the data-plane lever is released"
-                + ("" if status.lever is not None else f" ({lever_state.detail})"),
+                + ("" if status.lever is not None else f" ({state.detail})"),
             )
         if down is not None:
             raise _weights_refused(down, "fallback")
@@ -702,11 +709,17 @@ class _LeverRun:
         the metric's stream on its own and may trail the alarm. ChangeTimeoutError past it."""
         lever = self.topology.out_of_service
         assert lever is not None  # require_lever: the topology has one
+        check_id = lever.health_check_id
+        if check_id is None:
+            raise TopologyError(
+                "the topology's outOfService names no healthCheckId: Route 53's own view of the "
+                "lever cannot be read (use the stack's current topology output)"
+            )
         route53 = self.clients.route53()
 
         def seen() -> bool:
             try:
-                counts = read_checker_counts(route53, lever.health_check_id)
+                counts = read_checker_counts(route53, check_id)
             except OpsctlError:
                 return False
             # Route 53 counts a check healthy when more than 18% of its checkers do.
@@ -714,7 +727,7 @@ class _LeverRun:
             return now == healthy
 
         _poll(
-            f"Route 53 sees the lever's health check {lever.health_check_id} "
+            f"Route 53 sees the lever's health check {check_id} "
             f"{'healthy' if healthy else 'unhealthy'}",
             seen,
             self.approval,

@@ -83,7 +83,7 @@ from opsctl.topology import (
 from stack_topology import Role, Topology, to_document
 
 if TYPE_CHECKING:
-    from opsctl.drill.engine import DrillTarget
+    from opsctl.drill.model import DrillTarget
 
 PROBE_TOKEN_ENV = "OPSCTL_PROBE_TOKEN"
 # The installed distribution whose version `opsctl --version` prints (pyproject.toml).
@@ -511,7 +511,7 @@ def rehearse_failover(
     unless in steady state (exit 4), plans (exit 3 without --approve), restores what it found on
     an abort, and writes a report directory whose path it prints last."""
     with exit_on_error():
-        from opsctl.drill.engine import AbortLimits
+        from opsctl.drill.model import AbortLimits
         from opsctl.drill.runner import conclude
         from opsctl.drill.stack_drill import DrillSettings, guard, plan_lines, rehearse
 
@@ -551,7 +551,7 @@ def _drill_target(
 ) -> Iterator[DrillTarget]:
     """The drill's target: the running sandbox (its environment set for the block), or the
     topology in use with the players' DNS and token as the flags say."""
-    from opsctl.drill.engine import DRILL_REASON, DrillTarget
+    from opsctl.drill.model import DRILL_REASON, DrillTarget
     from opsctl.drill.resolvers import authoritative_resolver, system_resolver
     from opsctl.drill.tokens import TokenSource, token_origin
 

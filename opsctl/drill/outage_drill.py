@@ -30,60 +30,39 @@ Steps (each checked; a failed check stops the drill with DrillFailed):
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.text import Text
-
 from opsctl.change.route53 import read_records
-from opsctl.change.routing import (
-    LeverPlan,
-    apply_lever,
-    plan_failover_via,
-    plan_fallback_via,
-)
-from opsctl.cli import output
-from opsctl.drill.engine import (
-    FALLBACK_STEPS,
+from opsctl.drill.engine import Drill
+from opsctl.drill.inbox import alarm_region, state_changed_at
+from opsctl.drill.lever_steps import failover_with_lever, fallback_with_lever
+from opsctl.drill.model import (
     CreatedSession,
-    Drill,
     DrillFailed,
     DrillReport,
     DrillTarget,
     FoundState,
     Restored,
 )
+from opsctl.drill.outage_sandbox import OutageSandbox
 from opsctl.drill.players import PLAYER_TIMEOUT_SECONDS
 from opsctl.drill.scenario import Scenario
+from opsctl.drill.steps import (
+    check_idempotent_retry,
+    check_session_readable,
+    create_session,
+    create_session_on_secondary,
+    primary_serving_again,
+    primary_serving_all_healthy,
+    wait_primary_clear,
+)
 from opsctl.drill.timeline import failed
-from opsctl.drill.watch import Watch
-from opsctl.read.probe import ApiResponse, Endpoint, call_api
-from opsctl.sandbox.faults.outage import OutageMode, outage, regions_out, restore
-from opsctl.sandbox.state import SandboxState
-from opsctl.sandbox.stub_resolver import CachedAnswer, sandbox_resolver
+from opsctl.read.probe import ApiResponse
 
-# The harder mode for clients: connections are accepted and never answered.
-OUTAGE_MODE = OutageMode.HANG
 # `opsctl status` with the primary Region gone must answer within this (it bounds every read).
 STATUS_BOUND_SECONDS = 20.0
-
-
-class Pinned:
-    """A resolver that always sends the shared hostname to one Region's front: a request straight
-    to that Region, whatever DNS says (to read what replicated where)."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-
-    def resolve(self, hostname: str) -> Endpoint:
-        name = hostname.rstrip(".")
-        host, port = self.address.rsplit(":", 1)
-        return Endpoint(base_url=f"https://{name}:{port}", host_header=name, address=host)
 
 
 class RegionOutageDrill(Drill):
@@ -92,9 +71,9 @@ class RegionOutageDrill(Drill):
     scenario = Scenario.REGION_OUTAGE
     title = "region-outage drill"
 
-    def __init__(self, target: DrillTarget, state: SandboxState, **kwargs: Any) -> None:
+    def __init__(self, target: DrillTarget, sandbox: OutageSandbox, **kwargs: Any) -> None:
         super().__init__(target, **kwargs)
-        self.state = state
+        self.sandbox = sandbox
         self.outage_wall: datetime | None = None
         self.status_during_outage: dict[str, Any] | None = None
         self.primary = self.topology.primary.region
@@ -113,8 +92,8 @@ class RegionOutageDrill(Drill):
     def restore(self, found: FoundState, why: str) -> Restored:
         """The Region comes back first: the weights and the switches are read and written
         through its control plane."""
-        if self.primary in regions_out(self.state):
-            restore(self.state, self.primary)
+        if self.sandbox.is_out(self.primary):
+            self.sandbox.bring_back(self.primary)
             self.mark(f"{self.primary} restored")
         return super().restore(found, why)
 
@@ -124,20 +103,20 @@ class RegionOutageDrill(Drill):
                 "the stack declares no data-plane lever (the topology has no outOfService): "
                 "nothing can move traffic while us-east-1 is out"
             )
-        self.primary_serving_all_healthy()
-        before = self.create_session()
+        primary_serving_all_healthy(self)
+        before = create_session(self)
         self.wait_replicated(before, self.secondary)
         weights_before = self.weights()
         lost_at, lost_wall = self.lose_primary()
         self.detect_outage(lost_at, lost_wall)
         self.status_without_primary()
-        dns_at = self.failover_with_lever()
+        dns_at = failover_with_lever(self, self.sandbox.dns_region)
         settled = self.clients_follow(lost_at, dns_at)
         during = self.sessions_survive(before)
         self.no_page_from_the_dark_region()
         self.restore_primary(during, weights_before)
-        self.fallback_with_lever()
-        self.primary_serving_again(during)
+        fallback_with_lever(self, interval=30.0 * self.sandbox.time_scale)
+        primary_serving_again(self, during)
         self.nothing_failed_since(settled)
         self.report.note = (
             "outage -> alarm from the alarm's own state-change time (in the secondary Region); "
@@ -147,73 +126,27 @@ class RegionOutageDrill(Drill):
 
     # ---- reading the world around opsctl ------------------------------------------------------
 
-    def _front_address(self, region: str) -> str:
-        return self.state.front_addresses[region]
-
-    def _read_from(self, region: str, path: str) -> ApiResponse:
-        return call_api(
-            self.state.hostname, Pinned(self._front_address(region)), path=path, token=self.token
-        )
-
-    def _dns_answer(self) -> CachedAnswer:
-        """What the sandbox's DNS answers for the shared name now, asked afresh (no cache)."""
-        return sandbox_resolver(self.state).lookup(self.state.hostname)
-
-    def _dns_region(self) -> str | None:
-        return self.state.region_of_address(self._dns_answer().address)
-
-    def _lever_alarm(self) -> str | None:
-        lever = self.topology.out_of_service
-        assert lever is not None  # run() refuses a stack without one
-        cloudwatch = self.clients.client("cloudwatch", lever.region)
-        alarms = cloudwatch.describe_alarms(AlarmNames=[lever.alarm_name])["MetricAlarms"]
-        return alarms[0]["StateValue"] if alarms else None
+    def _read_session(self, region: str, session: CreatedSession) -> ApiResponse:
+        return self.sandbox.read_from(region, f"/sessions/{session.session_id}", self.token)
 
     def weights(self) -> dict[str, int]:
         return read_records(self.clients.route53(), self.topology).weights.as_dict()
-
-    def _opsctl(self, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-        """opsctl as the operator runs it, on this sandbox; its output is shown; bounded."""
-        environment = {
-            **os.environ,
-            **self.state.environment(),
-            "OPSCTL_AUDIT_LOG": str(self.audit_log.path),
-            "COLUMNS": str(output.stdout.width),
-        }
-        self.say(f"  $ opsctl {' '.join(args)}")
-        started = time.monotonic()
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", "opsctl", *args],
-                capture_output=True,
-                text=True,
-                env=environment,
-                timeout=STATUS_BOUND_SECONDS * 3,
-            )
-        except subprocess.TimeoutExpired:
-            raise DrillFailed(
-                f"`opsctl {' '.join(args)}` did not finish within {STATUS_BOUND_SECONDS * 3:.0f}s"
-            ) from None
-        elapsed = time.monotonic() - started
-        output.stdout.print(Text(done.stdout.rstrip()))
-        if done.stderr.strip():
-            output.stderr.print(Text(done.stderr.rstrip()))
-        return done, elapsed
 
     # ---- the steps ------------------------------------------------------------------------------
 
     def wait_replicated(self, session: CreatedSession, region: str) -> None:
         took = self.wait_until(
             f"session {session.session_id[:8]} to replicate to {region}",
-            lambda: self._read_from(region, f"/sessions/{session.session_id}").status == 200,
+            lambda: self._read_session(region, session).status == 200,
             self.signal_timeout,
         )
         self.passed(f"session {session.session_id[:8]} replicated to {region} in {took:.2f}s")
 
     def lose_primary(self) -> tuple[float, datetime]:
-        self.step(f"{self.primary} goes out as a whole ({OUTAGE_MODE.value}: connections hang)")
+        mode = self.sandbox.mode.value
+        self.step(f"{self.primary} goes out as a whole ({mode}: connections hang)")
         self.expect_failures()  # until the players follow DNS to the secondary
-        outage(self.state, self.primary, OUTAGE_MODE)
+        self.sandbox.take_out(self.primary)
         lost_wall = datetime.now(UTC)
         lost_at = self.mark(f"{self.primary} out")
         self.passed(f"{self.primary} is out: its API front, and every API call signed for it, hang")
@@ -230,7 +163,7 @@ class RegionOutageDrill(Drill):
                 f"outside {self.primary} would page about it"
             )
         self.step(f"the primary is unreachable from {watch.region}; the page comes from there")
-        notices = self.wait_for_notice(watch.alarm_name, "ALARM")
+        notices = self.inbox.wait_for_notice(watch.alarm_name, "ALARM")
         notice = next(
             (n for n in notices if n.get("AlarmName") == watch.alarm_name
              and n.get("NewStateValue") == "ALARM"),
@@ -243,7 +176,7 @@ class RegionOutageDrill(Drill):
             )
         seen_at = self.mark(f"page from {watch.region}: primary unreachable")
         to_notice = seen_at - lost_at
-        changed = _parse_time(notice.get("StateChangeTime"))
+        changed = state_changed_at(notice)
         to_alarm = (changed - lost_wall).total_seconds() if changed else None
         self.passed(
             f"{watch.alarm_name} in ALARM in {watch.region}"
@@ -264,13 +197,13 @@ class RegionOutageDrill(Drill):
         when the inbox was read: the OK notice of a watch that settled just before the outage can
         still be in the queue after it, as on AWS."""
         assert self.outage_wall is not None  # set by detect_outage, which runs first
-        self.receive_notices()
+        self.inbox.receive()
         restored = datetime.now(UTC)
         from_dark = [
             n.get("AlarmName")
-            for _, n in self.notices
-            if _alarm_region(n) == self.primary
-            and self.outage_wall <= (_parse_time(n.get("StateChangeTime")) or restored) <= restored
+            for _, n in self.inbox.notices
+            if alarm_region(n) == self.primary
+            and self.outage_wall <= (state_changed_at(n) or restored) <= restored
         ]
         self.check(
             not from_dark,
@@ -283,7 +216,10 @@ class RegionOutageDrill(Drill):
 
     def status_without_primary(self) -> None:
         self.step("opsctl status with the primary Region gone")
-        done, elapsed = self._opsctl("status")
+        self.say("  $ opsctl status")
+        done, elapsed = self.sandbox.run_opsctl(
+            ("status",), self.audit_log, timeout=STATUS_BOUND_SECONDS * 3
+        )
         self.mark("opsctl status")
         clean = done.returncode == 0 and "Traceback" not in done.stderr
         self.check(
@@ -312,75 +248,11 @@ class RegionOutageDrill(Drill):
         # What `opsctl status --json` carries: the secondary's view of the primary.
         self.status_during_outage = self.status().to_json()
 
-    def failover_with_lever(self) -> float:
-        self.step("fail over (auto): the weights cannot move, the lever can")
-        started = time.monotonic()
-        plan = plan_failover_via(self.clients, self.topology)
-        planned = time.monotonic() - started
-        self.mark("failover planned")
-        if not isinstance(plan, LeverPlan) or plan.lever_action != "engage" or plan.noop:
-            raise DrillFailed(f"the failover plan does not engage the lever: {plan}")
-        output.stdout.print(output.lever_plan_brief(plan))
-        self.passed(f"the plan engages the lever, planned in {planned:.1f}s: {plan.reason}")
-        # Status and preflight read every source with the primary's reads hanging.
-        self.measure("failover plan (status + preflight) without the primary", f"{planned:.1f}s")
-        self.say(f"  approving the failover (reason {self.target.reason!r}, non-interactive)")
-        conditions = {
-            "lever alarm ALARM": lambda: self._lever_alarm() == "ALARM",
-            f"DNS answers {self.secondary}": lambda: self._dns_region() == self.secondary,
-        }
-        approved_at = self.mark("failover approved")
-        with Watch(self.mark, conditions, self.poll_seconds) as watch:
-            result = apply_lever(
-                self.clients, self.topology, plan, self.target.approval(),
-                self.audit_log, timeout=self.signal_timeout,
-            )  # fmt: skip
-            lever_at = watch.wait("lever alarm ALARM", self.signal_timeout)
-            dns_at = watch.wait(f"DNS answers {self.secondary}", self.signal_timeout)
-        output.stdout.print(output.lever_result_renderable(result, brief=True))
-        self.wait_until(
-            f"a player served by {self.secondary}",
-            lambda: self.timeline.first_success(approved_at, self.secondary) is not None,
-            self.signal_timeout,
-        )
-        success = self.timeline.first_success(approved_at, self.secondary)
-        assert success is not None
-        self.passed(
-            f"lever alarm ALARM after {lever_at - approved_at:.1f}s, DNS answers "
-            f"{self.secondary} after {dns_at - approved_at:.1f}s, first player served there "
-            f"after {success.at - approved_at:.1f}s"
-        )
-        self.measure("approval → lever alarm ALARM", f"{lever_at - approved_at:.1f}s")
-        self.measure(f"approval → DNS answers {self.secondary}", f"{dns_at - approved_at:.1f}s")
-        self.measure(
-            f"approval → first player served by {self.secondary}",
-            f"{success.at - approved_at:.1f}s",
-        )
-        served = self.every_player_served_by(self.secondary, approved_at)
-        self.measure(
-            "approval → every player served by the secondary (recovery time)", f"{served:.1f}s"
-        )
-        self.check(
-            result.lever_action == "engage",
-            f"lever engaged, in the audit log ({result.change_id})",
-            f"the failover did {result.lever_action}, not engage",
-        )
-        # opsctl's own confirmation: each answered address asked which Region it is, over HTTPS.
-        confirmed = result.dns
-        self.check(
-            confirmed is not None and confirmed.all_name("secondary"),
-            "opsctl confirmed the failover by DNS answers it classified by asking each address: "
-            f"{confirmed.summary() if confirmed else ''}; {confirmed.asked() if confirmed else ''}",
-            "opsctl's DNS confirmation did not name the secondary for every answer: "
-            f"{confirmed.summary() if confirmed else 'no DNS answers'}",
-        )
-        return dns_at
-
     def clients_follow(self, lost_at: float, dns_at: float) -> float:
         """When DNS switch + TTL passed: from then on every player resolves afresh to the
         secondary, so no request may fail."""
         self.step("players follow DNS once their cached answer's TTL has run out")
-        ttl = self._dns_answer().ttl
+        ttl = self.sandbox.dns_answer().ttl
         settled = dns_at + ttl
         # Every player has sent at least two requests after the TTL ran out: each resolved afresh.
         self.wait_until(
@@ -426,17 +298,17 @@ class RegionOutageDrill(Drill):
 
     def sessions_survive(self, before: CreatedSession) -> CreatedSession:
         self.step("sessions and idempotency survive in the secondary")
-        self._check_session_readable(before, self.secondary)
-        self._check_idempotent_retry(before)
-        return self.create_session_on_secondary()
+        check_session_readable(self, before, self.secondary)
+        check_idempotent_retry(self, before)
+        return create_session_on_secondary(self)
 
     def restore_primary(self, during: CreatedSession, weights_before: dict[str, int]) -> None:
         self.step(f"{self.primary} is restored; the backlog replicates")
-        restore(self.state, self.primary)
+        self.sandbox.bring_back(self.primary)
         self.mark(f"{self.primary} restored")
         took = self.wait_until(
             f"session {during.session_id[:8]} to replicate to {self.primary}",
-            lambda: self._read_from(self.primary, f"/sessions/{during.session_id}").status == 200,
+            lambda: self._read_session(self.primary, during).status == 200,
             self.signal_timeout,
         )
         self.mark("backlog replicated")
@@ -450,47 +322,4 @@ class RegionOutageDrill(Drill):
             f"the weights never moved while {self.primary} was out: {weights}",
             f"the weights moved during the outage: {weights_before} -> {weights}",
         )
-        self.wait_primary_clear()
-
-    def fallback_with_lever(self) -> None:
-        steps = ", ".join(f"{p}%" for p in FALLBACK_STEPS)
-        self.step(f"fall back: weights follow the lever, the lever is released, then {steps}")
-        plan = plan_fallback_via(self.clients, self.topology, FALLBACK_STEPS)
-        output.stdout.print(output.lever_plan_brief(plan))
-        started = self.mark("fallback approved")
-        result = apply_lever(
-            self.clients, self.topology, plan, self.target.approval(), self.audit_log,
-            timeout=self.signal_timeout, interval=30.0 * self.state.time_scale,
-        )  # fmt: skip
-        ended = self.mark("fallback done")
-        output.stdout.print(output.lever_result_renderable(result, brief=True))
-        self.players.wait_recorded(ended)
-        during = self.timeline.between(started, ended)
-        self.measure(
-            "requests failed during the fallback",
-            f"{failed(during)} of {len(during)}",
-            failed(during) == 0,
-        )
-        self.check(
-            result.then is not None and result.then.completed and failed(during) == 0,
-            f"fallback completed; {len(during)} requests during it, none failed",
-            f"fallback: {failed(during)} of {len(during)} requests failed; {result}",
-        )
-
-
-def _alarm_region(notice: dict[str, Any]) -> str | None:
-    """The Region of the alarm a CloudWatch notice is about (from its AlarmArn)."""
-    parts = str(notice.get("AlarmArn") or "").split(":")
-    return parts[3] if len(parts) > 3 else None
-
-
-def _parse_time(raw: object) -> datetime | None:
-    """CloudWatch's notice time, e.g. 2026-11-29T06:12:01.123+0000."""
-    if not isinstance(raw, str):
-        return None
-    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(raw, pattern)
-        except ValueError:
-            continue
-    return None
+        wait_primary_clear(self)

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsctl.drill.engine import Drill, Restored
+from opsctl.drill.engine import Drill
+from opsctl.drill.model import Restored
 from opsctl.drill.picture import INSTALL_HINT, draw_timeline, picture_available
 from opsctl.drill.timeline import failed, failure_reasons, intervals
 

@@ -20,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from opsctl.cli import output
-from opsctl.drill.engine import Drill, DrillAborted, DrillFailed, DrillReport
+from opsctl.drill.engine import Drill
+from opsctl.drill.model import DrillAborted, DrillFailed, DrillReport
 from opsctl.drill.report import DrillRun, ReportFiles, write_report
 from opsctl.errors import OpsctlError
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from opsctl.change.audit import current_actor
 from opsctl.cli import output
-from opsctl.drill.engine import AbortLimits, DrillTarget
 from opsctl.drill.guard import DrillMarker, steady_state_problems
+from opsctl.drill.model import AbortLimits, DrillTarget
 from opsctl.drill.report import DrillRun, ReportFiles, default_report_dir
 from opsctl.drill.runner import report_run, run_drill
 from opsctl.drill.switch_drill import SwitchDrill

@@ -36,16 +36,25 @@ from opsctl.change.apply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.change.plan import plan_failover, plan_fallback
 from opsctl.change.switch import apply_switch, plan_switch
 from opsctl.cli import output
-from opsctl.drill.engine import (
+from opsctl.drill.engine import Drill
+from opsctl.drill.model import (
     FALLBACK_STEPS,
     PROBE_COUNT,
     CreatedSession,
-    Drill,
     DrillReport,
     ShiftMeasurement,
     StepGate,
 )
 from opsctl.drill.scenario import Scenario
+from opsctl.drill.steps import (
+    check_idempotent_retry,
+    check_session_readable,
+    create_session,
+    create_session_on_secondary,
+    primary_serving_again,
+    primary_serving_all_healthy,
+    wait_primary_clear,
+)
 from opsctl.drill.timeline import failed
 from opsctl.model import Weights
 from opsctl.read.probe import ProbeReport, probe
@@ -73,16 +82,16 @@ class SwitchDrill(Drill):
     fallback_interval: float = 30.0
 
     def run(self) -> DrillReport:
-        self.primary_serving_all_healthy()
-        session = self.create_session()
+        primary_serving_all_healthy(self)
+        session = create_session(self)
         flipped_at = self.fail_primary()
         detection = self.detect_failure(flipped_at)
         self.failover(detection)
         self.verify_secondary_serving(session)
-        during_outage = self.create_session_on_secondary()
+        during_outage = create_session_on_secondary(self)
         recovery = self.heal_primary()
         self.fallback(recovery)
-        self.primary_serving_again(during_outage)
+        primary_serving_again(self, during_outage)
         self.report.note = (
             "detection: failure switch flipped -> alarm ALARM (failover); healed -> healthy "
             "with alarm OK (fallback)."
@@ -183,7 +192,7 @@ class SwitchDrill(Drill):
         return detection
 
     def _check_notice(self, alarm_name: str) -> None:
-        notices = self.wait_for_notice(alarm_name, "ALARM")
+        notices = self.inbox.wait_for_notice(alarm_name, "ALARM")
         self.check(
             any(
                 n.get("NewStateValue") == "ALARM" and n.get("AlarmName") == alarm_name
@@ -245,8 +254,8 @@ class SwitchDrill(Drill):
             f"{PROBE_COUNT}/{PROBE_COUNT} requests answered 200 by {secondary}: tokens accepted",
             f"probe after failover: by region {report.by_region()}, statuses {report.by_status()}",
         )
-        self._check_session_readable(session, secondary)
-        self._check_idempotent_retry(session)
+        check_session_readable(self, session, secondary)
+        check_idempotent_retry(self, session)
         return report
 
     def heal_primary(self) -> float:
@@ -254,7 +263,7 @@ class SwitchDrill(Drill):
         healed_at = time.monotonic()
         self._set_switch("primary", "healthy")
         self.mark("primary switch: healthy")
-        self.wait_primary_clear()
+        wait_primary_clear(self)
         recovery = time.monotonic() - healed_at
         return recovery
 

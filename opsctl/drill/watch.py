@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from opsctl.drill.engine import DrillFailed
+from opsctl.drill.model import DrillFailed
 from opsctl.periodic import PeriodicWorker
 
 

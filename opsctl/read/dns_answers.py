@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import dns.exception
@@ -330,7 +331,7 @@ def read_dns(
     left = deadline - (time.monotonic() - started)
     ask_timeout = max(0.1, min(ADDRESS_TIMEOUT, left - 0.1))
     outcomes = gather(
-        {address: lambda a=address: ask_address(topology, a, ask_timeout) for address in seen},
+        {address: partial(ask_address, topology, address, ask_timeout) for address in seen},
         ask_timeout + 0.2,
     )
     found = {

@@ -448,20 +448,18 @@ def assess_readiness(
     target = topology.role(role)
     checks = (*region_checks(status, target), _alias_targets(status))
     route53 = clients.route53()
-    reads = gather(
-        {
-            "capacity": lambda: read_capacity(
-                clients, target, topology.other(role), topology.names.table_name
-            ),
-            "zone": lambda: read_accelerated_recovery(route53, topology.hosted_zone_id),
-        },
-        # read_capacity waits read_deadline() for its own reads and returns what it has.
-        read_deadline() + 1.0,
-    )
+    tasks: dict[str, Callable[[], Any]] = {
+        "capacity": lambda: read_capacity(
+            clients, target, topology.other(role), topology.names.table_name
+        ),
+        "zone": lambda: read_accelerated_recovery(route53, topology.hosted_zone_id),
+    }
+    # read_capacity waits read_deadline() for its own reads and returns what it has.
+    reads = gather(tasks, read_deadline() + 1.0)
     # read_capacity gathers itself, so only an overrun of this outer bound (a starved machine)
     # leaves no readings: then every capacity check is unknown, never a crash.
     capacity_read = reads["capacity"]
-    readings = capacity_read.value
+    readings: CapacityReadings | None = capacity_read.value
     if readings is None:
         assert capacity_read.error is not None  # gather gives a value or the error instead
         readings = CapacityReadings.unread(topology.names.table_name, capacity_read.error)

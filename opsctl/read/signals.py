@@ -426,23 +426,25 @@ def read_capacity(
 ) -> CapacityReadings:
     """Every capacity read of both Regions, concurrently, under the status deadline: a dark
     Region costs seconds, not the SDK's minute of retries."""
+
     # Each task makes its own clients: creating one is slow on a loaded machine, and inside the
     # tasks it counts against the deadline instead of delaying its start.
+    def reads_of(region: RegionTopology) -> dict[str, Callable[[], Any]]:
+        name = region.region
+        return {
+            "account": lambda: read_account_concurrency(clients.client("lambda", name)),
+            "authorizer": lambda: read_authorizer_concurrency(
+                clients.client("apigateway", name), clients.client("lambda", name), region.api_url
+            ),
+            "throttling": lambda: read_stage_throttling(
+                clients.client("apigateway", name), region.api_url
+            ),
+            "table": lambda: read_table_status(clients.client("dynamodb", name), table),
+        }
+
     tasks: dict[str, Callable[[], Any]] = {}
     for side, region in (("target", target), ("other", other)):
-        name = region.region
-        tasks[f"account:{side}"] = lambda n=name: read_account_concurrency(
-            clients.client("lambda", n)
-        )
-        tasks[f"authorizer:{side}"] = lambda n=name, r=region: read_authorizer_concurrency(
-            clients.client("apigateway", n), clients.client("lambda", n), r.api_url
-        )
-        tasks[f"throttling:{side}"] = lambda n=name, r=region: read_stage_throttling(
-            clients.client("apigateway", n), r.api_url
-        )
-        tasks[f"table:{side}"] = lambda n=name: read_table_status(
-            clients.client("dynamodb", n), table
-        )
+        tasks.update({f"{read}:{side}": task for read, task in reads_of(region).items()})
     # The metric lives in the sending Region, dimensioned by the receiving one.
     tasks["latency"] = lambda: read_replication_latency(
         clients.client("cloudwatch", other.region), table, target.region

@@ -541,27 +541,31 @@ def read_status(
         tasks["lever"] = lever.read_state
     if topology.name_servers:
         tasks["dns"] = lambda: read_dns(topology, deadline=max(0.5, deadline - 0.2))
-    for region in topology.regions:
+
+    def reads_of(region: RegionTopology) -> dict[str, Callable[[], Any]]:
         role = region.role
-        tasks[f"checkers:{role}"] = lambda r=region: read_checker_counts(route53, r.health_check_id)
-        tasks[f"switch:{role}"] = lambda r=region: read_failure_switch(
-            ssm[r.role], r.failure_switch
-        )
-        if region.impaired_alarm_name:
-            tasks[f"impaired:{role}"] = lambda r=region: read_alarms(
-                regional_cloudwatch[r.role], [r.impaired_alarm_name]
-            )[r.impaired_alarm_name]
+        reads: dict[str, Callable[[], Any]] = {
+            "checkers": lambda: read_checker_counts(route53, region.health_check_id),
+            "switch": lambda: read_failure_switch(ssm[role], region.failure_switch),
+        }
+        if impaired := region.impaired_alarm_name:
+            reads["impaired"] = lambda: read_alarms(regional_cloudwatch[role], [impaired])[impaired]
         if region.watch is not None:
             # Read in the watching Region: what pages about this Region when it is dark.
-            tasks[f"watch:{role}"] = lambda r=region.role, name=region.watch.alarm_name: (
-                read_alarms(watching_cloudwatch[r], [name])[name]
-            )
-        if region.health_url:
-            tasks[f"probe:{role}"] = lambda r=region: probe_health_url(
-                r.health_url,
+            watch_alarm = region.watch.alarm_name
+            reads["watch"] = lambda: read_alarms(watching_cloudwatch[role], [watch_alarm])[
+                watch_alarm
+            ]
+        if health_url := region.health_url:
+            reads["probe"] = lambda: probe_health_url(
+                health_url,
                 min(HEALTH_PROBE_TIMEOUT, deadline),
                 zone_servers(topology, HEALTH_PROBE_TIMEOUT) if topology.name_servers else (),
             )
+        return reads
+
+    for region in topology.regions:
+        tasks.update({f"{read}:{region.role}": task for read, task in reads_of(region).items()})
     outcomes = gather(tasks, deadline)
 
     records = outcomes["records"]

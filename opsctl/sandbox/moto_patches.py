@@ -12,8 +12,6 @@ emulator in one process) replaces the layers instead of wrapping the previous pa
 
 from __future__ import annotations
 
-from typing import Any
-
 from moto.awslambda import urls as lambda_urls
 from moto.awslambda.responses import LambdaResponse
 from moto.cloudwatch.models import Alarm
@@ -30,7 +28,7 @@ from opsctl.sandbox.route53.data_plane import HealthCheckObservations, Route53Da
 _MOTO_GET_HEALTH_CHECK_STATUS = Route53Response.get_health_check_status
 _MOTO_CREATE_HEALTH_CHECK = Route53Response.create_health_check
 _MOTO_UPDATE_HEALTH_CHECK = Route53Response.update_health_check
-_MOTO_HEALTH_CHECK_CONFIG = HealthCheck.health_check_config.fget  # type: ignore[attr-defined]
+_MOTO_HEALTH_CHECK_CONFIG = vars(HealthCheck)["health_check_config"].fget
 _MOTO_ALARM_UPDATE_STATE = Alarm.update_state
 _HOSTED_ZONE_FEATURES_URL = r"{0}/(?P<api_version>[\d_-]+)/hostedzone/(?P<zone_id>[^/]+)/features$"
 _LAMBDA_ACCOUNT_SETTINGS_URL = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
@@ -55,12 +53,14 @@ def install(
     # every record sharing a SetIdentifier, lets weights over 255 pass and refuses a CREATE that
     # repeats one in the zone's journal. Route 53 validates the batch in order against the
     # current records and applies it atomically or not at all (InvalidChangeBatch).
-    Route53Response.change_resource_record_sets = lambda self: route53.change_resource_record_sets(
-        self
+    _patch(
+        Route53Response,
+        "change_resource_record_sets",
+        lambda self: route53.change_resource_record_sets(self),
     )
     # Route 53 GetChange: moto answers INSYNC at once for any id, even one never issued; Route 53
     # keeps each change PENDING while it propagates and refuses an unknown id (NoSuchChange).
-    Route53Response.get_change = lambda self: route53.get_change(self)
+    _patch(Route53Response, "get_change", lambda self: route53.get_change(self))
 
     # Route 53 GetHealthCheckStatus: moto always answers one healthy checker; Route 53 answers
     # what each of its checkers last observed (the sandbox's checkers record it), and for a
@@ -78,15 +78,13 @@ def install(
     # AlarmIdentifier and InsufficientDataHealthStatus, which decide its status.
     def create_health_check(self: Route53Response) -> ActionResult:
         result = _MOTO_CREATE_HEALTH_CHECK(self)
-        check: Any = result.result["HealthCheck"]  # type: ignore[index]
-        data_plane.keep(check, self._get_param("HealthCheckConfig") or {})
+        data_plane.keep(_health_check_in(result), self._get_param("HealthCheckConfig") or {})
         return result
 
     def update_health_check(self: Route53Response) -> ActionResult:
         result = _MOTO_UPDATE_HEALTH_CHECK(self)
-        check: Any = result.result["HealthCheck"]  # type: ignore[index]
         data_plane.keep(
-            check,
+            _health_check_in(result),
             {
                 "AlarmIdentifier": self._get_param("AlarmIdentifier"),
                 "InsufficientDataHealthStatus": self._get_param("InsufficientDataHealthStatus"),
@@ -94,22 +92,28 @@ def install(
         )
         return result
 
-    Route53Response.get_health_check_status = get_health_check_status
-    Route53Response.create_health_check = create_health_check
-    Route53Response.update_health_check = update_health_check
+    _patch(Route53Response, "get_health_check_status", get_health_check_status)
+    _patch(Route53Response, "create_health_check", create_health_check)
+    _patch(Route53Response, "update_health_check", update_health_check)
     # Get/ListHealthChecks: moto shows a metric check with endpoint settings and without its
     # alarm; Route 53 shows its AlarmIdentifier and InsufficientDataHealthStatus instead.
-    HealthCheck.health_check_config = property(  # type: ignore[assignment,method-assign]
-        lambda check: data_plane.shown_config(check, _MOTO_HEALTH_CHECK_CONFIG(check))
+    _patch(
+        HealthCheck,
+        "health_check_config",
+        property(lambda check: data_plane.shown_config(check, _MOTO_HEALTH_CHECK_CONFIG(check))),
     )
 
     # Route 53 GetHostedZone / UpdateHostedZoneFeatures: moto shows no Features and has no route
     # for the update (404). Route 53 reports the zone's AcceleratedRecoveryStatus, off until the
     # zone's owner opts in (the sandbox's switch is immediate; Route 53's goes through ENABLING).
-    FakeZone.features = property(  # type: ignore[attr-defined]
-        lambda zone: {
-            "AcceleratedRecoveryStatus": getattr(zone, "accelerated_recovery", "DISABLED")
-        }
+    _patch(
+        FakeZone,
+        "features",
+        property(
+            lambda zone: {
+                "AcceleratedRecoveryStatus": getattr(zone, "accelerated_recovery", "DISABLED")
+            }
+        ),
     )
     route53_urls.url_paths[_HOSTED_ZONE_FEATURES_URL] = Route53Response.dispatch
 
@@ -118,10 +122,10 @@ def install(
         enable = self._get_param("EnableAcceleratedRecovery")
         if enable is not None:
             on = str(enable).lower() == "true"  # the XML body's text
-            zone.accelerated_recovery = "ENABLED" if on else "DISABLED"  # type: ignore[attr-defined]
+            _patch(zone, "accelerated_recovery", "ENABLED" if on else "DISABLED")
         return EmptyResult()
 
-    Route53Response.update_hosted_zone_features = update_hosted_zone_features  # type: ignore[attr-defined]
+    _patch(Route53Response, "update_hosted_zone_features", update_hosted_zone_features)
 
     # CloudWatch DescribeAlarms: moto has no StateTransitionedTimestamp. CloudWatch moves it only
     # when the state changes, and StateUpdatedTimestamp on any state update (a SetAlarmState to
@@ -130,37 +134,54 @@ def install(
         changed = state_value != alarm.state_value
         _MOTO_ALARM_UPDATE_STATE(alarm, reason, reason_data, state_value)
         if changed:
-            alarm.transitioned_at = alarm.state_updated_timestamp  # type: ignore[attr-defined]
+            _patch(alarm, "transitioned_at", alarm.state_updated_timestamp)
 
-    Alarm.update_state = update_state  # type: ignore[method-assign]
-    Alarm.state_transitioned_timestamp = property(  # type: ignore[attr-defined]
-        lambda alarm: getattr(alarm, "transitioned_at", alarm.configuration_updated_timestamp)
+    _patch(Alarm, "update_state", update_state)
+    _patch(
+        Alarm,
+        "state_transitioned_timestamp",
+        property(
+            lambda alarm: getattr(alarm, "transitioned_at", alarm.configuration_updated_timestamp)
+        ),
     )
 
     # CloudWatch PutCompositeAlarm: moto routes no action to it, though its PutMetricAlarm
     # handler already stores an alarm with an AlarmRule as a composite alarm (DescribeAlarms
     # lists it so).
-    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
+    _patch(CloudWatchResponse, "put_composite_alarm", CloudWatchResponse.put_metric_alarm)
 
     # Lambda GetAccountSettings: moto has no route for it (404); AWS answers the account's
     # concurrency limit and what the functions' reserved concurrency leaves of it.
     lambda_urls.url_paths[_LAMBDA_ACCOUNT_SETTINGS_URL] = LambdaResponse.dispatch
-    LambdaResponse.get_account_settings = lambda self: (  # type: ignore[attr-defined]
-        lambda_account.get_account_settings(self)
+    _patch(
+        LambdaResponse,
+        "get_account_settings",
+        lambda self: lambda_account.get_account_settings(self),
     )
 
     # Lambda provisioned concurrency configs: moto has no route for them (404); AWS keeps one
     # per alias or version and lists them per function.
     lambda_urls.url_paths[_PROVISIONED_CONCURRENCY_URL] = LambdaResponse.dispatch
-    LambdaResponse.put_provisioned_concurrency_config = lambda self: (  # type: ignore[attr-defined]
-        provisioned_concurrency.put(self)
+    put, get, delete = (
+        provisioned_concurrency.put,
+        provisioned_concurrency.get,
+        provisioned_concurrency.delete,
     )
-    LambdaResponse.get_provisioned_concurrency_config = lambda self: (  # type: ignore[attr-defined]
-        provisioned_concurrency.get(self)
-    )
-    LambdaResponse.list_provisioned_concurrency_configs = lambda self: (  # type: ignore[attr-defined]
-        provisioned_concurrency.get(self)
-    )
-    LambdaResponse.delete_provisioned_concurrency_config = lambda self: (  # type: ignore[attr-defined]
-        provisioned_concurrency.delete(self)
-    )
+    _patch(LambdaResponse, "put_provisioned_concurrency_config", lambda self: put(self))
+    _patch(LambdaResponse, "get_provisioned_concurrency_config", lambda self: get(self))
+    _patch(LambdaResponse, "list_provisioned_concurrency_configs", lambda self: get(self))
+    _patch(LambdaResponse, "delete_provisioned_concurrency_config", lambda self: delete(self))
+
+
+def _patch(target: object, name: str, value: object) -> None:
+    """Set one attribute of moto's classes or objects. setattr, because a patch replaces a method
+    or adds what moto does not declare, which a type checker rightly refuses as an assignment."""
+    setattr(target, name, value)
+
+
+def _health_check_in(result: ActionResult) -> HealthCheck:
+    """The health check in moto's Create/UpdateHealthCheck result."""
+    body = result.result
+    if not isinstance(body, dict) or not isinstance(body.get("HealthCheck"), HealthCheck):
+        raise TypeError(f"moto's health check handler answered {body!r}")  # moto changed
+    return body["HealthCheck"]

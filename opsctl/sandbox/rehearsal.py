@@ -8,14 +8,16 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from opsctl.aws import AwsClients
 from opsctl.change.audit import AuditLog
 from opsctl.cli import output
-from opsctl.drill.engine import Drill, DrillTarget
+from opsctl.drill.engine import Drill
+from opsctl.drill.model import DrillTarget
 from opsctl.drill.outage_drill import RegionOutageDrill
+from opsctl.drill.outage_sandbox import OutageSandbox
 from opsctl.drill.report import DrillRun, ReportFiles, default_report_dir
 from opsctl.drill.runner import report_run, run_drill
 from opsctl.drill.scenario import Scenario
@@ -70,12 +72,14 @@ def sandbox_target(state: SandboxState) -> DrillTarget:
     )
 
 
-def sandbox_drill(state: SandboxState, scenario: Scenario, **kwargs: object) -> Drill:
+def sandbox_drill(
+    state: SandboxState, scenario: Scenario, say: Callable[[str], None] = output.info
+) -> Drill:
     """The scenario's drill on the running sandbox (call inside `sandbox_environment`)."""
     target = sandbox_target(state)
     if scenario is Scenario.REGION_OUTAGE:
-        return RegionOutageDrill(target, state, **kwargs)  # type: ignore[arg-type]
-    return SwitchDrill(target, **kwargs)  # type: ignore[arg-type]
+        return RegionOutageDrill(target, OutageSandbox(state), say=say)
+    return SwitchDrill(target, say=say)
 
 
 def run_sandbox_drill(

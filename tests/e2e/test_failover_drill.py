@@ -20,14 +20,16 @@ import boto3
 import jwt
 from rich.console import Console
 
-from opsctl.drill.engine import (
-    DRILL_REASON,
-    FALLBACK_STEPS,
-    PROBE_COUNT,
-    Drill,
-)
+from opsctl.drill.engine import Drill
+from opsctl.drill.model import DRILL_REASON, FALLBACK_STEPS, PROBE_COUNT
 from opsctl.drill.runner import summary_table
 from opsctl.drill.scenario import Scenario
+from opsctl.drill.steps import (
+    create_session,
+    create_session_on_secondary,
+    primary_serving_again,
+    primary_serving_all_healthy,
+)
 from opsctl.sandbox.idp import SigningKey
 from opsctl.sandbox.rehearsal import sandbox_drill, sandbox_environment
 from opsctl.sandbox.state import STATE_FILE, SandboxState
@@ -61,7 +63,7 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         primary, secondary = drill.topology.primary.region, drill.topology.secondary.region
 
         # Given the sandbox as provisioned from the real program: the primary serves, all healthy.
-        status = drill.primary_serving_all_healthy()
+        status = primary_serving_all_healthy(drill)
         assert status.serving == "primary"
         assert weights(sandbox, drill) == {primary: 100, secondary: 0}
         assert [(r.checkers_healthy, r.checkers_total) for r in status.regions] == [(3, 3), (3, 3)]
@@ -69,7 +71,7 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert shown.returncode == 0, shown.stderr
         assert json.loads(shown.stdout)["serving"] == "primary"
 
-        session = drill.create_session()
+        session = create_session(drill)
         assert session.region == primary
 
         # When the primary's failure switch flips, the checkers and then the alarm notice.
@@ -114,7 +116,7 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert shown.returncode == 0, shown.stderr
         assert json.loads(shown.stdout)["byRegion"] == {secondary: 5}
 
-        during_outage = drill.create_session_on_secondary()
+        during_outage = create_session_on_secondary(drill)
         assert during_outage.region == secondary
 
         # Then the primary heals and traffic returns in steps.
@@ -134,7 +136,7 @@ def test_failover_drill_end_to_end(sandbox: SandboxState, run_opsctl: Any) -> No
         assert fallback.requests > 0
         assert fallback.failed == 0, drill.players_summary()
 
-        final = drill.primary_serving_again(during_outage)
+        final = primary_serving_again(drill, during_outage)
         assert final.serving == "primary" and final.consistent
 
         # Readiness reads real values from the emulator: nothing is left unknown.

@@ -8,7 +8,7 @@ import math
 import operator
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -140,6 +140,12 @@ class MetricMathRatio:
 
 
 MetricMath = MetricMathSum | MetricMathRatio
+
+
+def dimension_map(dimensions: Iterable[Any]) -> dict[str, str]:
+    """moto's metric dimensions by name. CloudWatch requires both a name and a value; moto types
+    each as optional."""
+    return {d.name: d.value for d in dimensions if d.name is not None and d.value is not None}
 
 
 class MetricStore(Protocol):

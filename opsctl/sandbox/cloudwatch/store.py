@@ -9,7 +9,7 @@ from datetime import UTC
 from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from opsctl.sandbox.cloudwatch.alarms import MetricSeries
+from opsctl.sandbox.cloudwatch.alarms import MetricSeries, dimension_map
 
 MetricKey = tuple[str, str, str, frozenset[tuple[str, str]]]  # Region, namespace, name, dims
 
@@ -46,7 +46,7 @@ class CloudWatchStore:
                 self._indexed[region] = (id(data), end)
 
     def _add(self, region: str, datum: MetricDatum) -> None:
-        dimensions = frozenset((d.name, d.value) for d in datum.dimensions)
+        dimensions = frozenset(dimension_map(datum.dimensions).items())
         key = (region, datum.namespace, datum.name, dimensions)
         stamp = datum.timestamp
         if stamp.tzinfo is None:  # moto keeps UTC, sometimes without a zone

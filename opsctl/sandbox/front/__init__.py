@@ -27,16 +27,6 @@ CloudWatch Embedded Metric Format (EMF) document a handler prints (Powertools Me
 document's namespace, dimensions, units and timestamp. Every line still reaches stdout (the
 functions' log). The Region's own alarms are evaluated from these metrics.
 
-One job per module:
-- `spec`: what a front serves (routes, functions, authorizer), as provisioning declares it;
-- `api`: the REST API (routing, TOKEN authorizer and its policy cache, proxy integration);
-- `policy`: IAM policy evaluation of an authorizer's policy against a method ARN;
-- `lambda_runtime`: the handlers, each with its own environment and module state;
-- `lambda_endpoint`: Lambda's Invoke API, for a function invoking another of its Region's;
-- `emf`: Embedded Metric Format documents in a function's output become datums;
-- `metrics`: API Gateway's and Lambda's metrics, sent in batches to CloudWatch;
-- `server`: the process's HTTP server and `main` (`__main__` runs it).
-
 HTTP is served with the standard library's `http.server`, not werkzeug: API Gateway hands a
 handler the request headers as the client spelled them, and WSGI upper-cases them into the
 environ, so a WSGI server would need the raw request anyway; and the front serves on a socket the

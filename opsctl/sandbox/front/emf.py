@@ -45,13 +45,12 @@ def emf_metric_data(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
             name = definition.get("Name") if isinstance(definition, dict) else None
             raw = document.get(name) if isinstance(name, str) else None
             values = raw if isinstance(raw, list) else [raw]
-            if not values or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in values
-            ):
+            numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            if not numbers or len(numbers) != len(values):
                 raise InvalidEmf(f"metric {name!r} has no numeric value in the document")
             for dimension_set in dimension_sets:
                 dimensions = [{"Name": key, "Value": document[key]} for key in dimension_set]
-                for value in values:
+                for value in numbers:
                     datum: dict[str, Any] = {
                         "MetricName": name,
                         "Dimensions": dimensions,

@@ -13,6 +13,7 @@ import sys
 import threading
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ class Schedules:
         self.workers = [
             PeriodicWorker(
                 f"schedule-{schedule.rule}",
-                lambda s=schedule: self.invoke(s),
+                partial(self.invoke, schedule),
                 schedule.rate_seconds * time_scale,
                 fixed_rate=True,
             )

@@ -250,6 +250,8 @@ def provision(
     for region, spec in fronts.items():
         host_map[f"{spec.api_id}.execute-api.{region}.amazonaws.com"] = front_addresses[region]
     for domain in run.of_type("aws:apigateway/domainName:DomainName"):
+        if domain.region is None:
+            raise RuntimeError(f"API domain {domain.name} was declared without a Regional provider")
         host_map[domain.outputs["regionalDomainName"]] = front_addresses[domain.region]
     fronts = {region: _watching_front(spec, host_map) for region, spec in fronts.items()}
     hostname = topology["records"][0]["name"].rstrip(".")

@@ -221,10 +221,12 @@ class FaithfulRoute53:
             if errors:
                 raise InvalidChangeBatch(errors)
             # Untouched records keep their moto objects; new ones are built from the request.
-            zone.rrsets = [
-                stored if stored is not None else RecordSet(_moto_kwargs(record))
-                for record, stored in proposed.values()
-            ]
+            zone.rrsets = []
+            for record, stored in proposed.values():
+                if stored is None:
+                    zone.add_rrset(_moto_kwargs(record))
+                else:
+                    zone.rrsets.append(stored)
             for change in changes:
                 zone.rr_changes.append(copy.deepcopy(change))
             recorded = _Change(

@@ -14,7 +14,12 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.route53.models import HealthCheck, Route53Backend, route53_backends
 
-from opsctl.sandbox.cloudwatch.alarms import MetricStore, evaluate_alarm, statistic_for
+from opsctl.sandbox.cloudwatch.alarms import (
+    MetricStore,
+    dimension_map,
+    evaluate_alarm,
+    statistic_for,
+)
 from opsctl.sandbox.route53.changes import fqdn, stored_record
 
 
@@ -141,7 +146,7 @@ class Route53DataPlane:
         if not alarm.metric_name or statistic_for(settings) is None:
             return "INSUFFICIENT_DATA"
         self.metrics.refresh()
-        dimensions = {d.name: d.value for d in alarm.dimensions or []}
+        dimensions = dimension_map(alarm.dimensions or [])
         series = self.metrics.series(region, alarm.namespace, alarm.metric_name, dimensions)
         if series is None or not series.published:
             return "INSUFFICIENT_DATA"
@@ -187,9 +192,9 @@ class Route53DataPlane:
     def keep(check: HealthCheck, config: dict[str, Any]) -> None:
         """Keep on moto's health check what moto drops from a CLOUDWATCH_METRIC check's config."""
         if config.get("AlarmIdentifier"):
-            check.alarm_identifier = dict(config["AlarmIdentifier"])  # type: ignore[attr-defined]
+            vars(check)["alarm_identifier"] = dict(config["AlarmIdentifier"])
         if config.get("InsufficientDataHealthStatus"):
-            check.insufficient_data_health_status = config["InsufficientDataHealthStatus"]  # type: ignore[attr-defined]
+            vars(check)["insufficient_data_health_status"] = config["InsufficientDataHealthStatus"]
 
     @staticmethod
     def shown_config(check: HealthCheck, moto_config: dict[str, Any]) -> dict[str, Any]:

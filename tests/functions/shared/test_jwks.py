@@ -70,6 +70,17 @@ def test_only_rs256_and_es256_public_signing_keys_are_usable(
     assert keys[es_key.kid].algorithm_name == "ES256"
 
 
+def test_a_key_type_or_curve_that_is_not_a_string_skips_that_entry(
+    rs_key: SigningKey, es_key: SigningKey
+) -> None:
+    entries = [
+        rs_key.public_jwk,
+        {**rs_key.public_jwk, "kid": "listed-type", "kty": ["RSA"]},
+        {**es_key.public_jwk, "kid": "object-curve", "crv": {"name": "P-256"}},
+    ]
+    assert set(parse_jwks(json.dumps({"keys": entries}))) == {rs_key.kid}
+
+
 @pytest.mark.parametrize("document", ["", "[]", '{"keys": {}}', '{"keys": []}', "not json"])
 def test_a_document_without_usable_keys_is_an_error(document: str) -> None:
     with pytest.raises(JwksError):

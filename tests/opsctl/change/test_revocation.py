@@ -179,6 +179,19 @@ def test_until_takes_epoch_seconds_or_iso_with_offset() -> None:
     )
 
 
+def test_an_applied_revocation_says_what_it_did_in_one_line() -> None:
+    """The line printed when the result cannot be shown (a closed pipe): it was applied."""
+    plan = revocation_core.RevokePlan(
+        jti="c0ffee", expires_at=1_900_000_000, role="primary", region="us-east-1",
+        table="app-state", current=None,
+    )  # fmt: skip
+    summary = revocation_core.RevokeResult(plan, change_id="audit-1").summary
+    assert (
+        summary
+        == "token c0ffee revoked until 2030-03-17T17:46:40Z in app-state (us-east-1, audit-1)"
+    )
+
+
 def test_no_revocations_says_so(runner: CliRunner, world: World) -> None:
     result = invoke(runner, world, "revocations")
     assert result.exit_code == 0, result.stderr

@@ -12,7 +12,7 @@ import pytest
 from opsctl.aws import AwsClients
 from opsctl.change.audit import AuditLog
 from opsctl.drill import report as report_module
-from opsctl.drill.engine import DrillTarget, Restored
+from opsctl.drill.model import DrillTarget, Restored
 from opsctl.drill.report import DrillRun, write_report
 from opsctl.drill.switch_drill import SwitchDrill
 from opsctl.drill.tokens import TokenSource, token_from_value

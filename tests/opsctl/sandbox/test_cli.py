@@ -109,3 +109,12 @@ def test_sandbox_env_points_the_audit_log_into_the_sandbox(tmp_path: Path) -> No
     shown = CliRunner().invoke(app, ["sandbox", "env", "--dir", str(tmp_path)])
     assert shown.exit_code == 0
     assert f"export OPSCTL_AUDIT_LOG={tmp_path / 'audit.jsonl'}" in shown.stdout.splitlines()
+
+
+def test_an_unknown_scenario_is_refused_before_anything_starts(tmp_path: object) -> None:
+    result = CliRunner().invoke(
+        app, ["sandbox", "drill", "--scenario", "meteor", "--dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "meteor" in result.stderr
+    assert "Traceback" not in result.output
