@@ -13,7 +13,7 @@ from opsctl.sandbox import rehearsal
 from opsctl.sandbox.supervisor import lifecycle
 from opsctl.sandbox.supervisor.lifecycle import StopReport
 from opsctl.sandbox.supervisor.processes import SandboxOptions
-from tests.opsctl.conftest import make_sandbox_state
+from tests.opsctl.samples import make_sandbox_state
 
 
 def test_the_drill_tears_down_what_it_started_even_when_its_output_is_gone(
