@@ -15,6 +15,7 @@ from infra.components.fault_injection import (
     FaultInjectionStore,
     FaultInjectionStoreArgs,
 )
+from infra.components.health_guard import signed_health_arn
 from infra.components.lever import OutOfServiceLever, OutOfServiceLeverArgs
 from infra.components.operator import OperatorPolicy, OperatorPolicyArgs
 from infra.components.regional_alarms import RegionalAlarms, RegionalAlarmsArgs, RegionSignals
@@ -126,6 +127,7 @@ watches = {
                 region=apis[role.other].region,
                 address=apis[role.other].domain.regional_domain_name,
             ),
+            peer_health_arn=signed_health_arn(apis[role.other].rest_api.execution_arn),
         ),
         opts=pulumi.ResourceOptions(provider=providers.for_role(role)),
     )
@@ -171,6 +173,7 @@ operator = OperatorPolicy(
             dns.lever_health_check.id,
         ],
         rest_api_ids={role: api.rest_api.id for role, api in apis.items()},
+        signed_health_arns=[signed_health_arn(api.rest_api.execution_arn) for api in apis.values()],
     ),
     opts=pulumi.ResourceOptions(provider=providers.primary),
 )

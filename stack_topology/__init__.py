@@ -16,9 +16,11 @@ from stack_topology.jsonvalue import json_field, to_json_value
 from stack_topology.model import (
     ALARM_REGION,
     DNS_PORT,
+    HEALTH_PATH,
     HTTPS_PORT,
     REVOKED_PARTITION,
     ROLES,
+    SIGNED_HEALTH_PATH,
     TOPOLOGY_VERSION,
     AppNames,
     HealthCheckTiming,
@@ -35,9 +37,11 @@ from stack_topology.model import (
 __all__ = [
     "ALARM_REGION",
     "DNS_PORT",
+    "HEALTH_PATH",
     "HTTPS_PORT",
     "REVOKED_PARTITION",
     "ROLES",
+    "SIGNED_HEALTH_PATH",
     "TOPOLOGY_VERSION",
     "AppNames",
     "HealthCheckTiming",

@@ -17,6 +17,11 @@ TOPOLOGY_VERSION = 1
 # The global table's partition of revoked token ids (`sk` = the jti, `expiresAt` = its exp):
 # opsctl writes it, the authorizers read it (docs/contracts.md).
 REVOKED_PARTITION = "revoked"
+# Each Region's health route, under the stage (and at the root of the custom domain): open to
+# Route 53's health checkers only; every other caller (the peer's watcher, opsctl) GETs its twin,
+# which API Gateway admits only with a SigV4 signature of this account (docs/contracts.md).
+HEALTH_PATH = "/health"
+SIGNED_HEALTH_PATH = "/health/signed"
 
 T = TypeVar("T")
 

@@ -88,7 +88,9 @@ def check_health() -> HealthReport:
     return HealthReport(current.region, run_checks(current.checks, CHECK_BUDGET_SECONDS))
 
 
+# `/health` for Route 53's checkers; its twin `/health/signed` (AWS_IAM) for every other caller.
 @app.get("/health")
+@app.get("/health/signed")
 def health() -> Response:
     report = check_health()
     metrics.add_metric(name="RegionHealthy", unit=MetricUnit.Count, value=int(report.healthy))

@@ -3,10 +3,10 @@ IAM decision (attach it to the operators' role or group).
 
 Reads for status, readiness, discovery and the compare-and-swap; the weight change only on this
 zone's shared A records; the data-plane lever only as PutMetricData in its namespace and Region;
-the failure switches. No wildcard action; `*` as resource only where IAM leaves no narrower
-choice: actions without resource-level permissions (ListHealthChecks, GetMetricData,
-PutMetricData, GetAccountSettings) and DescribeAlarms, which returns composite alarms (each
-Region's impaired alarm) only to a permission scoped to `*`.
+the failure switches; each Region's signed health route. No wildcard action; `*` as resource
+only where IAM leaves no narrower choice: actions without resource-level permissions
+(ListHealthChecks, GetMetricData, PutMetricData, GetAccountSettings) and DescribeAlarms, which
+returns composite alarms (each Region's impaired alarm) only to a permission scoped to `*`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class OperatorPolicyArgs:
     # Every health check opsctl reads the status of: each Region's, the lever's.
     health_check_ids: list[pulumi.Input[str]]
     rest_api_ids: dict[Role, pulumi.Input[str]]
+    # Each Region's signed health route (opsctl's direct probe and its DNS-answer check).
+    signed_health_arns: list[pulumi.Input[str]]
 
 
 def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
@@ -134,6 +136,8 @@ def operator_statements(args: OperatorPolicyArgs) -> list[dict[str, Any]]:
             ],
         ),
         allow(["apigateway:GET"], api_reads),
+        # Each Region's health, signed: the direct probe and the check of each DNS answer.
+        allow(["execute-api:Invoke"], args.signed_health_arns),
         allow(
             ["dynamodb:DescribeTable"],
             [arn("dynamodb", region, f"table/{settings.table_name}") for region in regions],

@@ -16,9 +16,17 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aliases import regional_child
+from infra.components import health_guard
 from infra.components.regional_functions import InvokeTarget
 from infra.policies import allow, regional_arn, service_role
-from infra.settings.model import HEALTH_PATH, PROJECT, STAGE_NAME, Role, Settings
+from infra.settings.model import (
+    HEALTH_PATH,
+    PROJECT,
+    SIGNED_HEALTH_PATH,
+    STAGE_NAME,
+    Role,
+    Settings,
+)
 
 R = TypeVar("R", bound=pulumi.Resource)
 
@@ -38,10 +46,20 @@ class Route:
     method: str
     function: str  # the `FunctionSpec` name that serves it (Lambda proxy integration)
     protected: bool = True  # behind the TOKEN authorizer
+    signed: bool = False  # AWS_IAM: a SigV4 signature of a principal allowed to invoke it
 
     @property
     def slug(self) -> str:
         return _slug(self.path)
+
+    @property
+    def authorization(self) -> str:
+        return "CUSTOM" if self.protected else "AWS_IAM" if self.signed else "NONE"
+
+    @property
+    def arn_pattern(self) -> str:
+        """`<METHOD>/<path>` as a policy names it under the stage, path parameters as `*`."""
+        return self.method + "/" + "/".join("*" if p.startswith("{") else p for p in self.path)
 
     @property
     def resource_path(self) -> str:
@@ -52,6 +70,8 @@ class Route:
 # Declared in this order; the deployment's trigger hashes them in it.
 ROUTES: tuple[Route, ...] = (
     Route((HEALTH_PATH.strip("/"),), "GET", "health", protected=False),
+    # Its twin for every caller but Route 53's checkers (infra/components/health_guard.py).
+    Route(tuple(SIGNED_HEALTH_PATH.strip("/").split("/")), "GET", "health", False, signed=True),
     Route(("whoami",), "GET", "api"),
     Route(("sessions",), "POST", "api"),
     Route(("sessions", "{id}"), "GET", "api"),
@@ -212,7 +232,7 @@ class RegionalApi(pulumi.ComponentResource):
                 rest_api=self.rest_api.id,
                 resource_id=resource_for(route.path).id,
                 http_method=route.method,
-                authorization="CUSTOM" if route.protected else "NONE",
+                authorization=route.authorization,
                 authorizer_id=self.authorizer.id if route.protected else None,
                 request_parameters={TOKEN_SOURCE: True} if route.protected else None,
             )
@@ -227,6 +247,18 @@ class RegionalApi(pulumi.ComponentResource):
                 integration_http_method="POST",
                 uri=self._args.targets[route.function].invoke_arn,
             )
+        # A new policy takes effect only with a new deployment: declared here, it is one.
+        self.policy = definition.declare(
+            aws.apigateway.RestApiPolicy,
+            f"{name}-policy",
+            self._child(),
+            rest_api_id=self.rest_api.id,
+            policy=health_guard.policy_document(
+                self.rest_api.execution_arn,
+                [route.arn_pattern for route in ROUTES if route.protected],
+                pulumi.InvokeOutputOptions(parent=self),
+            ),
+        )
         return definition
 
     def _invoke_permissions(self) -> None:
@@ -308,6 +340,12 @@ class RegionalApi(pulumi.ComponentResource):
                 throttling_burst_limit=settings.throttle_burst_limit,
             ),
             opts=self._child(depends_on=[self.execution_logs]),
+        )
+        # The health route's own bucket; after the stage-wide settings (both patch the stage).
+        self.health_method_settings = health_guard.health_method_settings(
+            f"{name}-health-method-settings",
+            self.stage,
+            self._child(depends_on=[self.method_settings]),
         )
 
     def _api_gateway_account(self) -> aws.apigateway.Account:

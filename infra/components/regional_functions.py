@@ -12,6 +12,7 @@ wiring targets also get the FIS extension.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,9 +218,11 @@ def function_role(
     log_group: aws.cloudwatch.LogGroup,
     opts: pulumi.ResourceOptions,
     fis: FisLambdaWiring | None = None,
+    invokes: Sequence[pulumi.Input[str]] = (),
 ) -> ServiceRole:
-    """An execution role with only what the row grants; `*` only for X-Ray and CloudWatch's
-    PutMetricData (neither has resource-level permissions; the latter is held to its namespace)."""
+    """An execution role with only what the row grants, and `execute-api:Invoke` on the API
+    methods `invokes` names; `*` only for X-Ray and CloudWatch's PutMetricData (neither has
+    resource-level permissions; the latter is held to its namespace)."""
     statements = [
         allow(
             ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -248,6 +251,8 @@ def function_role(
         )
     if spec.invokes_authorizer:
         statements.append(allow(["lambda:InvokeFunction"], [package.authorizer_alias_arn]))
+    if invokes:
+        statements.append(allow(["execute-api:Invoke"], list(invokes)))
     if fis is not None:
         # The FIS extension polls its fault configuration from this prefix.
         statements.append(

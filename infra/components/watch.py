@@ -3,7 +3,8 @@
 Route 53's health-check metrics, their alarms and the `<app>-alarms` topic live in us-east-1,
 the default primary: in a us-east-1 outage that page may never be sent. So each Region runs the
 peer watcher (functions/watcher) each minute on an EventBridge schedule; it GETs the other
-Region's health route through that Region's custom domain of the shared name and publishes
+Region's signed health route through that Region's custom domain of the shared name (its role
+may invoke that one method of the peer's API, nothing else) and publishes
 `MultiRegionAuthorizer/Watch` `PeerHealthy` here; the alarm `<app>-<peer>-unreachable` on it
 notifies this Region's `<app>-alerts` topic, subscribed like the us-east-1 one.
 """
@@ -46,6 +47,8 @@ class PeerWatchArgs:
     role: Role  # the watching Region's
     package: FunctionPackage  # the watching Region's code and dependency layer
     peer: WatchedPeer
+    # The peer's signed health route (`health_guard.signed_health_arn`): all the watcher may invoke.
+    peer_health_arn: pulumi.Input[str]
 
 
 class PeerWatch(pulumi.ComponentResource):
@@ -66,7 +69,9 @@ class PeerWatch(pulumi.ComponentResource):
         function_name = f"{args.role}-{spec.name}"
 
         self.log_group = function_log_group(package, spec, function_name, child)
-        self.role = function_role(package, spec, function_name, self.log_group, child)
+        self.role = function_role(
+            package, spec, function_name, self.log_group, child, invokes=[args.peer_health_arn]
+        )
         self.function = lambda_function(
             package,
             spec,

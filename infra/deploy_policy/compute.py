@@ -22,6 +22,7 @@ GRANTS: tuple[Grant, ...] = (
                 "deployment:Deployment",
                 "stage:Stage",
                 "methodSettings:MethodSettings",
+                "restApiPolicy:RestApiPolicy",
                 "domainName:DomainName",
                 "basePathMapping:BasePathMapping",
                 "account:Account",

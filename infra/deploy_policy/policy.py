@@ -31,6 +31,8 @@ def covered_types(run: ProgramRun) -> set[str]:
     needed = {resource.type for resource in run.cloud_resources}
     needed |= {call.token for call in run.calls}
     needed.discard("aws:index/getCallerIdentity:getCallerIdentity")  # STS needs no permission
+    # A public document (ip-ranges.json) the provider downloads: no AWS API call, no permission.
+    needed.discard("aws:index/getIpRanges:getIpRanges")
     return needed
 
 

@@ -25,6 +25,15 @@ API_GATEWAY_ZONE_IDS = {
     "eu-central-1": "Z1U9ULNL0V5AJ3",
 }
 
+# A sample of what ip-ranges.json publishes for ROUTE53_HEALTHCHECKS.
+ROUTE53_HEALTH_CHECKER_CIDRS = (
+    "54.243.31.192/26", "54.244.52.192/26", "54.241.32.64/26", "176.34.159.192/26",
+    "54.251.31.128/26", "54.252.254.192/26", "54.248.220.0/26", "177.71.207.128/26",
+)  # fmt: skip
+ROUTE53_HEALTH_CHECKER_IPV6_CIDRS = (
+    "2600:1f18:7fff:f800::/53", "2600:1f14:fff:f800::/53", "2a05:d018:fff:f800::/53",
+)  # fmt: skip
+
 
 def _short_id(*parts: str, length: int = 10) -> str:
     """Deterministic lowercase id, so repeated runs declare identical resources."""
@@ -69,7 +78,26 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 "id": name,
                 "arn": f"arn:aws:ssm:{region}::parameter{name}",
             }, None
+        if args.token == "aws:index/getIpRanges:getIpRanges":
+            return self.ip_ranges(args.args), None
         raise NotImplementedError(f"RealisticMocks has no answer for {args.token}")
+
+    def ip_ranges(self, query: dict[str, Any]) -> dict[str, Any]:
+        """ip-ranges.json filtered as asked; Route 53's health checkers only (a sample of the
+        ranges AWS publishes for them, both families)."""
+        services = [str(service).lower() for service in query.get("services") or []]
+        if services != ["route53_healthchecks"]:
+            raise NotImplementedError(f"RealisticMocks has no IP ranges for {services}")
+        return {
+            "id": "1700000000",
+            "cidrBlocks": list(ROUTE53_HEALTH_CHECKER_CIDRS),
+            "ipv6CidrBlocks": list(ROUTE53_HEALTH_CHECKER_IPV6_CIDRS),
+            "createDate": "2026-12-01-00-00-00",
+            "syncToken": 1700000000,
+            "services": services,
+            "regions": [],
+            "url": "https://ip-ranges.amazonaws.com/ip-ranges.json",
+        }
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         region = getattr(args, "region", None) or "us-east-1"

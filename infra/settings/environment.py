@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.settings.function_specs import SPEC_BY_NAME
-from infra.settings.model import HEALTH_PATH, METRICS_NAMESPACE, Role, Settings
+from infra.settings.model import METRICS_NAMESPACE, SIGNED_HEALTH_PATH, Role, Settings
 
 # The config keys behind the variables a stack's config decides (the others are derived).
 CONFIG_KEY_BY_VARIABLE = {
@@ -29,9 +29,9 @@ class WatchedPeer:
 
 
 def peer_health_url(settings: Settings) -> str:
-    """The health route through the custom domain of the shared name (the base path mapping
-    serves the stage at the root)."""
-    return f"https://{settings.domain_name}{HEALTH_PATH}"
+    """The signed health route through the custom domain of the shared name (the base path
+    mapping serves the stage at the root)."""
+    return f"https://{settings.domain_name}{SIGNED_HEALTH_PATH}"
 
 
 def function_environment(

@@ -12,7 +12,9 @@ from infra.settings.function_specs import FUNCTION_SPECS
 
 # The roles and the alarm Region are the topology model's; infra's modules take them from here.
 from stack_topology import ALARM_REGION as ALARM_REGION
+from stack_topology import HEALTH_PATH as HEALTH_PATH
 from stack_topology import ROLES as ROLES
+from stack_topology import SIGNED_HEALTH_PATH as SIGNED_HEALTH_PATH
 from stack_topology import AppNames
 from stack_topology import Role as Role
 from stack_topology import per_role as per_role
@@ -24,7 +26,6 @@ METRICS_NAMESPACE = "MultiRegionAuthorizer"  # the functions' own metrics (docs/
 # The data-plane lever's metric: a namespace of its own, so the operator policy's PutMetricData
 # (limited to it) cannot forge the functions' metrics.
 LEVER_METRICS_NAMESPACE = "MultiRegionAuthorizer/Lever"
-HEALTH_PATH = "/health"
 FUNCTIONS = tuple(spec.name for spec in FUNCTION_SPECS)
 # The functions AWS FIS Lambda actions target (they get the FIS extension's wiring).
 FAULT_INJECTION_FUNCTIONS = tuple(

@@ -277,6 +277,16 @@ def test_a_check_that_raises_is_a_failed_check_without_its_message() -> None:
     assert results == {"broken": CheckResult(CheckState.FAILED, "unavailable")}
 
 
+def test_the_signed_twin_answers_as_the_health_route(function_env: FunctionEnv) -> None:
+    # GET /health/signed (AWS_IAM) is the same function for the watchers and opsctl.
+    event = load_event("health_get")
+    event["path"] = event["resource"] = "/health/signed"
+    event["requestContext"]["resourcePath"] = "/health/signed"
+    response = health_app.handler(event, FakeLambdaContext())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["region"] == REGION
+
+
 def test_an_unknown_route_on_the_health_function_is_404(function_env: FunctionEnv) -> None:
     event = load_event("health_get")
     event["path"] = event["resource"] = "/healthz"

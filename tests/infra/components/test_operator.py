@@ -82,6 +82,18 @@ def test_operator_policy_grants_exactly_what_opsctl_calls(default_run: ProgramRu
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
+        # each Region's signed health route (status's probe, its DNS answers)
+        "execute-api:Invoke",
+    }
+
+
+def test_operator_may_invoke_only_each_regions_signed_health_route(
+    default_run: ProgramRun,
+) -> None:
+    apis = {r.region: r.id for r in default_run.of_type("aws:apigateway/restApi:RestApi")}
+    assert resources_of(granted(default_run), "execute-api:Invoke") == {
+        f"arn:aws:execute-api:{region}:{ACCOUNT}:{api_id}/prod/GET/health/signed"
+        for region, api_id in apis.items()
     }
 
 

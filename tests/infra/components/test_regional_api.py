@@ -56,16 +56,20 @@ def test_rest_api_routes_authorizer_and_stage(default_run: ProgramRun, role: str
         for m in default_run.of_type("aws:apigateway/method:Method")
         if m.region == region
     }
-    assert set(methods) == {"get-health", "get-whoami", "post-sessions", "get-sessions-id"}
+    assert set(methods) == {
+        "get-health", "get-health-signed", "get-whoami", "post-sessions", "get-sessions-id"
+    }  # fmt: skip
     assert methods["get-health"]["authorization"] == "NONE"
     assert "authorizerId" not in methods["get-health"]
+    assert methods["get-health-signed"]["authorization"] == "AWS_IAM"
+    assert "authorizerId" not in methods["get-health-signed"]
     for protected in ("get-whoami", "post-sessions", "get-sessions-id"):
         assert methods[protected]["authorization"] == "CUSTOM"
         assert methods[protected]["authorizerId"] == authorizer.id
 
     paths = {r.inputs["pathPart"] for r in default_run.of_type("aws:apigateway/resource:Resource")
              if r.region == region}  # fmt: skip
-    assert paths == {"health", "whoami", "sessions", "{id}"}
+    assert paths == {"health", "signed", "whoami", "sessions", "{id}"}
 
     for integration in default_run.of_type("aws:apigateway/integration:Integration"):
         if integration.region != region:
@@ -105,7 +109,9 @@ def trigger(run: ProgramRun, role: str = "primary") -> str:
 def test_deployment_comes_after_every_part_of_the_api(default_run: ProgramRun, role: str) -> None:
     deployment = default_run.named(f"{role}-deployment")
     parts = [r for t in API_PARTS for r in default_run.of_type(t) if r.region == REGIONS[role]]
-    assert len(parts) == 13  # the authorizer, 4 path parts, 4 methods and their integrations
+    assert len(parts) == 16  # the authorizer, 5 path parts, 5 methods and their integrations
+    # A resource policy takes effect only with a new deployment.
+    parts.append(default_run.named(f"{role}-policy"))
     assert {p.urn for p in parts} <= set(deployment.dependencies)
     assert default_run.named(f"{role}-stage").inputs["deployment"] == deployment.id
     assert trigger(default_run, "primary") != trigger(default_run, "secondary")

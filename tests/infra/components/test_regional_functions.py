@@ -179,8 +179,11 @@ def test_each_function_gets_only_what_it_uses(default_run: ProgramRun, role: str
         ("ssm:GetParameter", switch),
         ("lambda:InvokeFunction", alias),  # the canary: the authorizer's alias, nothing else
     }
-    # The watcher reads no table: it publishes PeerHealthy, in its namespace only.
-    assert granted["watcher"] == base("watcher") | {("cloudwatch:PutMetricData", "*")}
+    # The watcher reads no table: it publishes PeerHealthy, in its namespace only, and GETs the
+    # other Region's signed health route (tests/infra/components/test_watch.py).
+    peer_health = [(a, r) for a, r in granted["watcher"] if a == "execute-api:Invoke"]
+    assert [r.endswith("/prod/GET/health/signed") for _, r in peer_health] == [True]
+    assert granted["watcher"] == base("watcher") | {("cloudwatch:PutMetricData", "*"), *peer_health}
 
 
 def table_partitions(run: ProgramRun, role: str, fn: str) -> tuple[str, list[str]]:

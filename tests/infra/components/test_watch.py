@@ -42,7 +42,7 @@ def test_the_watcher_gets_the_other_regions_custom_domain_and_nothing_else(
         "WATCH_PEER_ROLE": peer,
         "WATCH_PEER_REGION": REGIONS[peer],
         # Through the custom domain of the shared name, connected at the peer's Regional target.
-        "WATCH_PEER_URL": "https://auth.example.com/health",
+        "WATCH_PEER_URL": "https://auth.example.com/health/signed",
         "WATCH_PEER_ADDRESS": default_run.named(f"{peer}-domain").outputs["regionalDomainName"],
     }
     log_group = default_run.named(f"{role}-watcher-logs")
@@ -132,6 +132,26 @@ def test_the_watcher_may_put_metrics_only_in_its_namespace(default_run: ProgramR
             "StringEquals": {"cloudwatch:namespace": "MultiRegionAuthorizer/Watch"}
         }
         assert not [s for s in statements["Statement"] if s["Action"][0].startswith("dynamodb:")]
+
+
+@pytest.mark.parametrize("role", REGIONS)
+def test_the_watcher_may_invoke_only_the_peers_signed_health_route(
+    default_run: ProgramRun, role: str
+) -> None:
+    peer_api = default_run.named(f"{OTHER[role]}-rest-api")
+    statements = json.loads(default_run.named(f"{role}-watcher-policy").inputs["policy"])
+    invokes = [s for s in statements["Statement"] if "execute-api:Invoke" in s["Action"]]
+    assert invokes == [
+        {
+            "Effect": "Allow",
+            "Action": ["execute-api:Invoke"],
+            "Resource": [f"{peer_api.outputs['executionArn']}/prod/GET/health/signed"],
+        }
+    ]
+    # Its own Region's functions invoke no API.
+    for other in ("health", "api", "authorizer"):
+        policy = json.loads(default_run.named(f"{role}-{other}-policy").inputs["policy"])
+        assert not [s for s in policy["Statement"] if "execute-api:Invoke" in s["Action"]]
 
 
 def test_the_function_publishes_what_the_alarm_watches() -> None:
