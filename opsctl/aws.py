@@ -155,6 +155,15 @@ class AwsClients:
         if outcome[0] is not None:
             raise outcome[0]
 
+    def frozen_credentials(self) -> botocore.credentials.ReadOnlyCredentials | None:
+        """The session's credentials (resolved as `resolve_credentials` does), frozen for one
+        signature; None when there are none or they cannot be had."""
+        try:
+            credentials = self._session.get_credentials()
+            return None if credentials is None else credentials.get_frozen_credentials()
+        except (BotoCoreError, ClientError):
+            return None
+
     @property
     def sso_region(self) -> str | None:
         """The Region the profile's SSO sign-in lives in (its own, its sso-session's, or its

@@ -15,6 +15,7 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import ReadOnlyCredentials
 
 
 @dataclass(frozen=True)
@@ -52,3 +53,11 @@ def client(service: str, region: str, timeouts: ClientTimeouts = ClientTimeouts(
     )
     with _session_lock:
         return _session().create_client(service, region_name=region, config=config)
+
+
+def credentials() -> ReadOnlyCredentials | None:
+    """The function's own credentials (its role's, from the environment), frozen for one use;
+    None when there are none."""
+    with _session_lock:
+        found = _session().get_credentials()
+    return None if found is None else found.get_frozen_credentials()

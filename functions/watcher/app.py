@@ -1,5 +1,6 @@
-"""Scheduled each minute: GET the other Region's health through its custom domain and publish
-`PeerHealthy` (1 or 0) here, so this Region can page about the other without us-east-1."""
+"""Scheduled each minute: GET the other Region's health through its custom domain (the signed
+twin route, with this function's role) and publish `PeerHealthy` (1 or 0) here, so this Region
+can page about the other without us-east-1."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from functions.watcher.peer import (
     PeerObservation,
     fetch_health,
     observe_peer,
+    signed_headers,
 )
 
 # PutMetricData in this Region: a short call, retried once (the peer's GET is never retried).
@@ -42,16 +44,27 @@ def runtime() -> WatcherRuntime:
     )
 
 
-def watch_peer(current: WatcherRuntime) -> PeerObservation:
+def observe(current: WatcherRuntime) -> PeerObservation:
+    """The peer's signed health route, GET with this function's role; without credentials to
+    sign with, unhealthy (API Gateway would refuse the GET anyway)."""
     settings = current.settings
+    credentials = aws.credentials()
+    if credentials is None:
+        return PeerObservation(False, "no credentials to sign the GET")
     fetch = partial(
         fetch_health,
         settings.peer_url,
         settings.peer_address,
         WATCH_DEADLINE_SECONDS,
         current.tls,
+        signed_headers(settings.peer_url, settings.peer_region, credentials),
     )
-    observation = observe_peer(fetch, settings.peer_region, WATCH_DEADLINE_SECONDS)
+    return observe_peer(fetch, settings.peer_region, WATCH_DEADLINE_SECONDS)
+
+
+def watch_peer(current: WatcherRuntime) -> PeerObservation:
+    settings = current.settings
+    observation = observe(current)
     publish_peer_healthy(current.cloudwatch, settings.app, settings.peer_role, observation.value)
     extra = {"peer": settings.peer_role, "peerRegion": settings.peer_region}
     if observation.healthy:

@@ -1,5 +1,6 @@
 """What this Region sees of the other: one GET of the peer's health route through its custom
-domain, judged. One attempt per invocation, bounded as a whole: the schedule is the retry."""
+domain, signed with this function's role (SigV4, `execute-api`, the peer's Region), judged. One
+attempt per invocation, bounded as a whole: the schedule is the retry."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import http.client
 import json
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import ReadOnlyCredentials
 
 from functions.shared.deadline import DeadlineExceeded, call_within
 
@@ -47,10 +52,25 @@ def _host_and_port(address: str, default_port: int) -> tuple[str, int]:
     return address, default_port
 
 
-def fetch_health(url: str, address: str, timeout: float, tls: ssl.SSLContext) -> PeerAnswer:
-    """GET `url` from `address` (host[:port]): the TLS server name and the Host header are the
-    URL's host, so the peer's custom domain of that name answers, with its own certificate,
-    verified against that name. No redirects followed, nothing retried."""
+def signed_headers(url: str, region: str, credentials: ReadOnlyCredentials) -> dict[str, str]:
+    """SigV4 headers for a GET of `url` by API Gateway's rules (`execute-api` in `region`); the
+    Host signed is the one `fetch_health` sends, the URL's host."""
+    request = AWSRequest(method="GET", url=url, headers={"Host": urlsplit(url).hostname or ""})
+    SigV4Auth(credentials, "execute-api", region).add_auth(request)
+    return {name: value for name, value in request.headers.items() if name.lower() != "host"}
+
+
+def fetch_health(
+    url: str,
+    address: str,
+    timeout: float,
+    tls: ssl.SSLContext,
+    signature: Mapping[str, str] | None = None,
+) -> PeerAnswer:
+    """GET `url` from `address` (host[:port]) with the `signature` headers: the TLS server name
+    and the Host header are the URL's host, so the peer's custom domain of that name answers,
+    with its own certificate, verified against that name. No redirects followed, nothing
+    retried."""
     parts = urlsplit(url)
     server_name = parts.hostname or ""
     secure = parts.scheme == "https"
@@ -65,6 +85,8 @@ def fetch_health(url: str, address: str, timeout: float, tls: ssl.SSLContext) ->
         connection.putheader("Host", server_name)
         connection.putheader("Accept", "application/json")
         connection.putheader("User-Agent", USER_AGENT)
+        for name, value in (signature or {}).items():
+            connection.putheader(name, value)
         connection.endheaders()
         response = connection.getresponse()
         return PeerAnswer(response.status, response.read(MAX_BODY_BYTES + 1))

@@ -49,6 +49,7 @@ from opsctl.model import Approval, Clock, Weights
 from opsctl.read.dns_answers import DnsAnswers, NameServersUnreachable, read_dns
 from opsctl.read.readiness import ReadinessReport, assess_readiness
 from opsctl.read.signals import gather, read_checker_counts, read_deadline
+from opsctl.read.signing import HealthSigner
 from opsctl.read.status import StatusReport, read_status
 from stack_topology import Topology
 
@@ -779,7 +780,7 @@ class _LeverRun:
 
         def dns_follows() -> bool:
             try:
-                answers.append(read_dns(topology))
+                answers.append(read_dns(topology, HealthSigner(self.clients.frozen_credentials)))
             except NameServersUnreachable as error:
                 unreachable.append(error)
                 return True  # nothing to wait for: no name server answers from here

@@ -6,9 +6,11 @@ Gateway Regional domain name). Those addresses are dynamic and shared, so a sepa
 Region's `aliasTarget` need not return them: matching the two is not sound. Instead each answered
 address is asked: HTTPS to it on the topology's port (443 unless `httpsPort` says otherwise),
 SNI and Host = the shared name, which reaches that Region's custom domain of that name; the
-health route's JSON names its `region`. The certificate is verified (the system's CAs, extended
-by `SSL_CERT_FILE`), so an address that is not the product's cannot name a Region. An address
-that does not answer is counted as such, never guessed. Nothing here needs Route 53's control
+signed health route's JSON names its `region` (opsctl.read.signing; signed for one Region of the
+topology after the other, as API Gateway refuses a signature scoped to another Region). The
+certificate is verified (the system's CAs, extended by `SSL_CERT_FILE`), so an address that is
+not the product's cannot name a Region. An address that does not answer is counted as such,
+never guessed. Nothing here needs Route 53's control
 plane (us-east-1). All DNS work is dnspython's.
 """
 
@@ -37,7 +39,8 @@ import dns.resolver
 from opsctl.errors import AwsUnreachable
 from opsctl.read.probe import Endpoint, http_exchange
 from opsctl.read.signals import gather
-from stack_topology import ROLES, NameServer, Topology
+from opsctl.read.signing import HealthSigner, NoSigningCredentials
+from stack_topology import ROLES, SIGNED_HEALTH_PATH, NameServer, Topology
 
 # How many times the shared name is asked (spread over the name servers): enough to see a weighted
 # split, few enough to stay well inside a status deadline.
@@ -47,8 +50,6 @@ DNS_QUERY_TIMEOUT = 1.0
 # Seconds an answered address has to answer its health route over HTTPS (Route 53's own checkers
 # give an endpoint 2 s).
 ADDRESS_TIMEOUT = 2.0
-# The health route through the custom domain (its base path maps to the stage).
-HEALTH_PATH = "/health"
 # Seconds an address's Region is remembered: an address stays in its Region while it is in DNS
 # answers (their TTL is 60 s), and a confirmation loop then asks each address once a minute
 # instead of once per poll. Only answers naming a Region are kept; an address that did not
@@ -240,9 +241,34 @@ def _named_region(body: bytes) -> str | None:
     return region if isinstance(region, str) and region else None
 
 
-def ask_address(topology: Topology, address: str, timeout: float) -> AddressRegion:
-    """Which Region `address` is: its health route through the custom domain of the shared name,
-    HTTPS on the topology's port, certificate verified. Never raises."""
+def _scoped_elsewhere(status: int, body: bytes) -> bool:
+    """API Gateway's refusal of a signature scoped to another Region than its own."""
+    return status == 403 and b"Credential should be scoped to a valid region" in body
+
+
+def _signed_get(
+    topology: Topology, endpoint: Endpoint, signer: HealthSigner, timeout: float
+) -> tuple[int, bytes]:
+    """GET the signed health route, signed for each Region of the topology in turn until one is
+    not refused as scoped to another Region."""
+    status, body = 0, b""
+    for region in topology.regions:
+        headers = {
+            "Host": endpoint.host_header,
+            "Accept": "application/json",
+            **signer.headers(endpoint.host_header, SIGNED_HEALTH_PATH, region.region),
+        }
+        status, body = http_exchange(endpoint, "GET", SIGNED_HEALTH_PATH, headers, None, timeout)
+        if not _scoped_elsewhere(status, body):
+            break
+    return status, body
+
+
+def ask_address(
+    topology: Topology, address: str, timeout: float, signer: HealthSigner
+) -> AddressRegion:
+    """Which Region `address` is: its signed health route through the custom domain of the
+    shared name, HTTPS on the topology's port, certificate verified. Never raises."""
     port = topology.front_port
     name = topology.record_name.rstrip(".")
     key = (address, port, name)
@@ -250,9 +276,10 @@ def ask_address(topology: Topology, address: str, timeout: float) -> AddressRegi
     if cached is not None:
         return cached
     endpoint = Endpoint(f"https://{name}:{port}", name, address)
-    headers = {"Host": name, "Accept": "application/json"}
     try:
-        status, body = http_exchange(endpoint, "GET", HEALTH_PATH, headers, None, timeout)
+        status, body = _signed_get(topology, endpoint, signer, timeout)
+    except NoSigningCredentials as error:
+        return AddressRegion(address, None, None, str(error))
     except ssl.SSLCertVerificationError as error:
         # It answered, but not as the shared name's front: what it says proves nothing.
         return AddressRegion(
@@ -288,6 +315,7 @@ def _answer_class(addresses: tuple[str, ...], found: dict[str, AddressRegion]) -
 
 def read_dns(
     topology: Topology,
+    signer: HealthSigner,
     *,
     queries: int = DNS_QUERIES,
     timeout: float = DNS_QUERY_TIMEOUT,
@@ -331,7 +359,7 @@ def read_dns(
     left = deadline - (time.monotonic() - started)
     ask_timeout = max(0.1, min(ADDRESS_TIMEOUT, left - 0.1))
     outcomes = gather(
-        {address: partial(ask_address, topology, address, ask_timeout) for address in seen},
+        {address: partial(ask_address, topology, address, ask_timeout, signer) for address in seen},
         ask_timeout + 0.2,
     )
     found = {

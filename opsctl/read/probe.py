@@ -104,18 +104,27 @@ def http_exchange(
     data: bytes | None,
     timeout: float,
     context: ssl.SSLContext | None = None,
+    source_address: str | None = None,
 ) -> tuple[int, bytes]:
     """One HTTP(S) exchange: status and body. HTTPS is verified by `context`, by default
-    `verifying_context()`. Raises OSError, ValueError or HTTPException when it fails."""
+    `verifying_context()`; the connection leaves from `source_address` when given. Raises
+    OSError, ValueError or HTTPException when it fails."""
     parts = urlsplit(endpoint.base_url)
     host = parts.hostname or ""
+    source = None if source_address is None else (source_address, 0)
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
         connection = http.client.HTTPSConnection(
-            host, parts.port, timeout=timeout, context=context or verifying_context()
+            host,
+            parts.port,
+            timeout=timeout,
+            context=context or verifying_context(),
+            source_address=source,
         )
     elif parts.scheme == "http":
-        connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+        connection = http.client.HTTPConnection(
+            host, parts.port, timeout=timeout, source_address=source
+        )
     else:
         raise ValueError(f"unsupported URL scheme {parts.scheme!r}")
     if endpoint.address is not None:

@@ -34,6 +34,12 @@ from opsctl.read.signals import (
     read_failure_switch,
     read_health_metrics,
 )
+from opsctl.read.signing import (
+    NO_CREDENTIALS,
+    HealthSigner,
+    NoSigningCredentials,
+    signed_health_url,
+)
 from stack_topology import ROLES, RegionTopology, Role, Topology
 
 # `[Errno 111] ` before a socket error's words: the number tells an operator nothing.
@@ -56,6 +62,8 @@ class HealthProbe:
         return self.status is not None and 200 <= self.status < 300
 
     def __str__(self) -> str:
+        if self.error == NO_CREDENTIALS:
+            return self.error
         if self.status is None:
             return f"no answer ({_ERRNO.sub('', self.error or '')})"
         return f"HTTP {self.status} in {self.latency_ms:.0f} ms"
@@ -84,20 +92,31 @@ class _DirectUrl:
 
 
 def probe_health_url(
-    url: str, timeout: float = HEALTH_PROBE_TIMEOUT, servers: Sequence[tuple[str, int]] = ()
+    url: str,
+    region: str,
+    signer: HealthSigner,
+    timeout: float = HEALTH_PROBE_TIMEOUT,
+    servers: Sequence[tuple[str, int]] = (),
 ) -> HealthProbe:
-    """GET the healthUrl; its host is asked of the zone's name servers first (`servers`)."""
-    parts = urlsplit(url)
+    """GET the healthUrl's signed twin, signed for `region`; its host is asked of the zone's
+    name servers first (`servers`)."""
+    signed = signed_health_url(url)
+    parts = urlsplit(signed)
     host = parts.hostname or ""
+    try:
+        signature = signer.headers(parts.netloc, parts.path, region)
+    except NoSigningCredentials as error:
+        return HealthProbe(signed, None, 0.0, str(error))
     by_zone = servers and not dns.inet.is_address(host)
     known = zone_answer(host, servers, "A", timeout) if by_zone else ()
     response: ApiResponse = call_api(
         host,
-        _DirectUrl(url, known[0] if known else None),
+        _DirectUrl(signed, known[0] if known else None),
         path=parts.path or "/",
+        headers=signature,
         timeout=timeout,
     )
-    return HealthProbe(url, response.status, response.latency_ms, response.error)
+    return HealthProbe(signed, response.status, response.latency_ms, response.error)
 
 
 @dataclass(frozen=True)
@@ -526,6 +545,7 @@ def read_status(
         r.role: clients.client("cloudwatch", r.watch.region) for r in topology.regions if r.watch
     }
     lever = lever_for(clients, topology)
+    signer = HealthSigner(clients.frozen_credentials)
 
     health_check_ids = [r.health_check_id for r in topology.regions]
     lever_check_id = topology.out_of_service.health_check_id if topology.out_of_service else None
@@ -540,7 +560,7 @@ def read_status(
     if lever is not None:
         tasks["lever"] = lever.read_state
     if topology.name_servers:
-        tasks["dns"] = lambda: read_dns(topology, deadline=max(0.5, deadline - 0.2))
+        tasks["dns"] = lambda: read_dns(topology, signer, deadline=max(0.5, deadline - 0.2))
 
     def reads_of(region: RegionTopology) -> dict[str, Callable[[], Any]]:
         role = region.role
@@ -559,6 +579,8 @@ def read_status(
         if health_url := region.health_url:
             reads["probe"] = lambda: probe_health_url(
                 health_url,
+                region.region,
+                signer,
                 min(HEALTH_PROBE_TIMEOUT, deadline),
                 zone_servers(topology, HEALTH_PROBE_TIMEOUT) if topology.name_servers else (),
             )

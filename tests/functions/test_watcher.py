@@ -1,5 +1,6 @@
-"""The peer watcher: one GET of the other Region's health through its custom domain (TLS server
-name and Host = the shared name, certificate verified), judged and published as PeerHealthy."""
+"""The peer watcher: one GET of the other Region's signed health route through its custom domain
+(TLS server name and Host = the shared name, certificate verified, SigV4 for `execute-api` in the
+peer's Region), judged and published as PeerHealthy."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
+from botocore.credentials import ReadOnlyCredentials
 
 from functions.watcher import app as watcher_app
 from functions.watcher.metric import PEER_HEALTHY_METRIC, WATCH_NAMESPACE
+from opsctl.sandbox.front.sigv4 import check_signature
 from tests.functions.support import APP, OTHER_REGION, REGION, FakeLambdaContext
 from tests.support.http import QuietHandler
 from tests.support.tls import CertificateAuthority, HttpsServer
@@ -28,8 +31,10 @@ class PeerHealth(QuietHandler):
 
     status = 200
     body = json.dumps({"status": "healthy", "region": OTHER_REGION, "checks": {}}).encode()
+    requests: ClassVar[list[tuple[str, dict[str, str]]]] = []
 
     def do_GET(self) -> None:
+        PeerHealth.requests.append((self.path, dict(self.headers.items())))
         self.reply(self.status, self.body, "application/json")
 
 
@@ -55,7 +60,7 @@ def watcher_env(
         "WATCH_APP": APP,
         "WATCH_PEER_ROLE": "secondary",
         "WATCH_PEER_REGION": OTHER_REGION,
-        "WATCH_PEER_URL": f"https://{SHARED_NAME}/health",
+        "WATCH_PEER_URL": f"https://{SHARED_NAME}/health/signed",
         "SSL_CERT_FILE": str(authority.ca_file),
     }.items():
         monkeypatch.setenv(name, value)
@@ -87,6 +92,7 @@ def published() -> list[float]:
 def test_a_healthy_peer_publishes_1_through_its_custom_domain(
     watcher_env: pytest.MonkeyPatch, authority: CertificateAuthority
 ) -> None:
+    PeerHealth.requests.clear()
     server = peer_server(authority, 200, PeerHealth.body)
     try:
         result = invoke(watcher_env, server.address)
@@ -97,6 +103,29 @@ def test_a_healthy_peer_publishes_1_through_its_custom_domain(
     # Reached as the shared name: the custom domain's mapping and certificate are what answered.
     assert server.server_names == [SHARED_NAME]
     assert server.hosts == [SHARED_NAME]  # one request
+    # The signed twin, signed with the function's credentials for the peer's Region, as API
+    # Gateway checks it.
+    ((path, headers),) = PeerHealth.requests
+    assert path == "/health/signed"
+    own = ReadOnlyCredentials("testing", "testing", None)
+    assert check_signature("GET", path, headers, b"", own, OTHER_REGION) is None
+
+
+def test_without_credentials_the_peer_is_unhealthy_and_not_asked(
+    watcher_env: pytest.MonkeyPatch, authority: CertificateAuthority
+) -> None:
+    PeerHealth.requests.clear()
+    watcher_env.setattr(watcher_app.aws, "credentials", lambda: None)
+    server = peer_server(authority, 200, PeerHealth.body)
+    try:
+        result = invoke(watcher_env, server.address)
+    finally:
+        server.close()
+    assert result == {
+        "peer": "secondary", "healthy": False, "detail": "no credentials to sign the GET"
+    }  # fmt: skip
+    assert published() == [0.0, 1.0]
+    assert PeerHealth.requests == []
 
 
 @pytest.mark.parametrize(

@@ -26,9 +26,11 @@ import boto3
 from opsctl.aws import AwsClients
 from opsctl.change.route53 import read_records
 from opsctl.model import Weights
+from opsctl.sandbox.front.sigv4 import MISSING_TOKEN, check_signature
 from opsctl.topology import parse_topology
-from stack_topology import Topology
+from stack_topology import SIGNED_HEALTH_PATH, Topology
 from tests.support.aws import create_state_table, put_alarm_in_ok
+from tests.support.fronts import environment_credentials
 from tests.support.http import LoopbackServer, QuietHandler
 from tests.support.stack import (
     API_IDS,
@@ -282,8 +284,19 @@ def build_world(endpoint_url: str, tmp_path: Path, impaired_alarms: bool = True)
     front_status = dict.fromkeys(REGIONS, 200)
 
     class HealthFront(QuietHandler):
+        """Each Region's signed health route, refusing what API Gateway would."""
+
         def do_GET(self) -> None:
             role = self.path.split("/")[1]
+            refusal = MISSING_TOKEN
+            if self.path.endswith(SIGNED_HEALTH_PATH):
+                headers, credentials = dict(self.headers.items()), environment_credentials()
+                refusal = check_signature(
+                    "GET", self.path, headers, b"", credentials, REGIONS.get(role, "")
+                )
+            if refusal is not None:
+                self.reply(403, json.dumps({"message": refusal.message}).encode())
+                return
             self.reply(front_status.get(role, 404), b'{"status": "checked"}', "application/json")
 
     front = LoopbackServer(HealthFront)

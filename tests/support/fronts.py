@@ -2,20 +2,38 @@
 
 Several addresses per Region, all on one port (the topology's `httpsPort`), serving HTTPS with a
 certificate for the shared name from a CA made for the test: trusted once `SSL_CERT_FILE` names
-`trust_bundle`. `GET /health` answers the Region's health JSON (it names `region`). A Region can
-be black-holed: connections are accepted, and nothing answers.
+`trust_bundle`. The signed health route (`GET .../health/signed`) answers the Region's health
+JSON (it names `region`) to a request signed, as API Gateway checks it, with the environment's
+credentials for that Region; anything else is refused 403. A Region can be black-holed:
+connections are accepted, and nothing answers.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
+from botocore.credentials import ReadOnlyCredentials
+
+from opsctl.read.signing import HealthSigner
 from opsctl.sandbox.front.server import TlsHttpServer
+from opsctl.sandbox.front.sigv4 import MISSING_TOKEN, check_signature
 from opsctl.sandbox.supervisor.region_front import address_of, bind_front_listeners
 from opsctl.sandbox.tls_ca import issue_front_certificate, server_context
+from stack_topology import SIGNED_HEALTH_PATH
 from tests.support.http import QuietHandler
+
+
+def environment_credentials() -> ReadOnlyCredentials:
+    """What opsctl signs with in the tests (tests/conftest.py sets them)."""
+    return ReadOnlyCredentials(
+        os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], None
+    )
+
+
+SIGNER = HealthSigner(environment_credentials)
 
 
 class HttpsFronts:
@@ -44,6 +62,19 @@ class HttpsFronts:
                 def do_GET(self, role: str = role, region: str = region) -> None:
                     if role in fronts.silent:
                         fronts._released.wait(30)
+                        return
+                    refusal = MISSING_TOKEN
+                    if self.path.endswith(SIGNED_HEALTH_PATH):
+                        refusal = check_signature(
+                            "GET",
+                            self.path,
+                            dict(self.headers.items()),
+                            b"",
+                            environment_credentials(),
+                            region,
+                        )
+                    if refusal is not None:
+                        self.reply(403, json.dumps({"message": refusal.message}).encode())
                         return
                     address = self.server.server_address[0]
                     fronts.requests[address] = fronts.requests.get(address, 0) + 1

@@ -1,5 +1,6 @@
-"""API Gateway's REST API for one Region: routing, the TOKEN authorizer and its policy cache, the
-Lambda proxy integration and the stage's metrics; independent of the HTTP server."""
+"""API Gateway's REST API for one Region: routing, the resource policy and SigV4 (`AWS_IAM`)
+methods, each method's throttle, the TOKEN authorizer and its policy cache, the Lambda proxy
+integration and the stage's metrics; independent of the HTTP server."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from botocore.credentials import ReadOnlyCredentials
+
 from opsctl.sandbox.front.lambda_runtime import Invoker, LambdaRuntime
 from opsctl.sandbox.front.metrics import MetricsPublisher
 from opsctl.sandbox.front.policy import evaluate_policy
+from opsctl.sandbox.front.sigv4 import check_signature, environment_credentials
 from opsctl.sandbox.front.spec import FrontSpec, RouteSpec
 
 NOT_FOUND_BODY = {"message": "Missing Authentication Token"}
@@ -101,8 +105,11 @@ class Front:
         spec: FrontSpec,
         runtime: Invoker | None = None,
         metrics: MetricsPublisher | None = None,
+        credentials: ReadOnlyCredentials | None = None,
     ) -> None:
         self.spec = spec
+        # What an `AWS_IAM` method's signature is checked against: the sandbox's own.
+        self.credentials = credentials or environment_credentials()
         self.metrics = metrics
         self.runtime = runtime or LambdaRuntime(spec.functions, spec.region, spec.account_id)
         self._routes = [(route, resource_pattern(route.resource_path)) for route in spec.routes]
@@ -110,14 +117,17 @@ class Front:
         self._policy_cache: dict[str, CachedPolicy] = {}
         self._cache_lock = threading.Lock()
         # One bucket per method (route), shared by every caller, as the stage's `*/*` settings
-        # apply to each method separately.
-        self._buckets = {
-            (route.method, route.resource_path): TokenBucket(
-                spec.throttle_rate, spec.throttle_burst
-            )
-            for route in spec.routes
-            if spec.throttle_rate is not None and spec.throttle_burst is not None
-        }
+        # apply to each method separately; a method with settings of its own has its own limits.
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        for route in spec.routes:
+            own = spec.method_throttles.get(f"{route.resource_path.strip('/')}/{route.method}")
+            if own is not None:
+                self._buckets[(route.method, route.resource_path)] = TokenBucket(
+                    own[0], int(own[1])
+                )
+            elif spec.throttle_rate is not None and spec.throttle_burst is not None:
+                bucket = TokenBucket(spec.throttle_rate, spec.throttle_burst)
+                self._buckets[(route.method, route.resource_path)] = bucket
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
@@ -163,15 +173,19 @@ class Front:
                 None,
             )
         route, path_parameters = matched
+        method_arn = (
+            f"arn:aws:execute-api:{self.spec.region}:{self.spec.account_id}:"
+            f"{self.spec.api_id}/{self.spec.stage}/{method}{path}"
+        )
+        signed_path = split.path + (f"?{split.query}" if split.query else "")
+        refused = self._guard(route, method, signed_path, headers, body, source_ip, method_arn)
+        if refused is not None:
+            return refused, route
         bucket = self._buckets.get((route.method, route.resource_path))
         if bucket is not None and not bucket.take():
             return HttpResponse.json(429, THROTTLED_BODY, **{"x-amzn-RequestId": request_id}), route
         authorizer_context: dict[str, Any] = {}
         if route.authorized and self.spec.authorizer is not None:
-            method_arn = (
-                f"arn:aws:execute-api:{self.spec.region}:{self.spec.account_id}:"
-                f"{self.spec.api_id}/{self.spec.stage}/{method}{path}"
-            )
             outcome = self._authorize(headers, method_arn)
             if isinstance(outcome, HttpResponse):
                 return outcome, route
@@ -187,6 +201,43 @@ class Front:
             print(f"[{self.spec.region}] {route.function} failed: {error!r}", file=sys.stderr)
             failed = HttpResponse.json(502, INTERNAL_ERROR_BODY, **{"x-amzn-RequestId": request_id})
             return failed, route
+
+    def _guard(
+        self,
+        route: RouteSpec,
+        method: str,
+        signed_path: str,
+        headers: dict[str, str],
+        body: bytes,
+        source_ip: str,
+        method_arn: str,
+    ) -> HttpResponse | None:
+        """An `AWS_IAM` method's signature, then the resource policy, as API Gateway checks them
+        before the method's throttle and the authorizer: the refusal, or None. A method without
+        authorization needs the policy's explicit Allow; a token method, none (its authorizer
+        decides); a signed one is the account's IAM policies' to allow (not modelled)."""
+        if route.signed:
+            refusal = check_signature(
+                method, signed_path, headers, body, self.credentials, self.spec.region
+            )
+            if refusal is not None:
+                return HttpResponse.json(
+                    403, {"message": refusal.message}, **{"x-amzn-ErrorType": refusal.error_type}
+                )
+        if self.spec.resource_policy is None:
+            return None
+        verdict = evaluate_policy(self.spec.resource_policy, method_arn, source_ip)
+        if verdict is None and (route.authorized or route.signed):
+            return None
+        if verdict is not True:
+            message = (
+                f"User: anonymous is not authorized to perform: execute-api:Invoke on "
+                f"resource: {method_arn}" + (" with an explicit deny" if verdict is False else "")
+            )
+            return HttpResponse.json(
+                403, {"Message": message}, **{"x-amzn-ErrorType": "AccessDeniedException"}
+            )
+        return None
 
     def _match(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | None:
         for route, pattern in self._routes:

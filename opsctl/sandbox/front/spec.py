@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ class RouteSpec:
     method: str  # GET, POST, ... or ANY
     resource_path: str  # "/sessions/{id}"
     function: str  # LambdaSpec.name
-    authorized: bool
+    authorized: bool  # behind the TOKEN authorizer (CUSTOM)
+    signed: bool = False  # AWS_IAM: a SigV4 signature of the sandbox's credentials
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class FrontSpec:
     # every caller. None: not throttled.
     throttle_rate: float | None = None
     throttle_burst: int | None = None
+    # A method's own throttle (its method settings: `health/GET` -> [rate, burst]).
+    method_throttles: dict[str, list[float]] = field(default_factory=dict)
+    # The REST API's resource policy, evaluated against each caller's source address.
+    resource_policy: dict[str, Any] | None = None
     # The Region's scheduled functions (the peer watcher), run beside the front.
     schedules: list[ScheduleSpec] = field(default_factory=list)
 
@@ -84,6 +90,8 @@ class FrontSpec:
             api_name=raw["api_name"],
             throttle_rate=raw.get("throttle_rate"),
             throttle_burst=raw.get("throttle_burst"),
+            method_throttles=dict(raw.get("method_throttles") or {}),
+            resource_policy=raw.get("resource_policy"),
             schedules=[ScheduleSpec(**schedule) for schedule in raw.get("schedules", [])],
         )
 

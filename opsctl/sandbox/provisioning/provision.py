@@ -10,14 +10,16 @@ the realistic mock answers. The mocks live in `opsctl.sandbox.provisioning.mocks
 
 What AWS would run but moto cannot (API Gateway stages, Lambda) is read back from the declared
 resources — routes, methods, authorizer, functions with their handler and environment, custom
-domain — into one FrontSpec per Region, served by `opsctl.sandbox.front`. The stage keeps its
-real invoke URL (https://<api id>.execute-api.<region>.amazonaws.com/prod); the sandbox's host map
-(its stand-in for public DNS) sends that name, and the custom domain's Regional target, to the
-Region's loopback front.
+domain, the resource policy, each method's throttle — into one FrontSpec per Region, served by
+`opsctl.sandbox.front`. The stage keeps its real invoke URL
+(https://<api id>.execute-api.<region>.amazonaws.com/prod); the sandbox's host map (its stand-in
+for public DNS) sends that name, and the custom domain's Regional target, to the Region's
+loopback front.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -111,6 +113,7 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
                 resource_path=paths[method.inputs["resourceId"]] or "/",
                 function=functions_by_invoke_arn[integration.inputs["uri"]],
                 authorized=method.inputs.get("authorization") == "CUSTOM",
+                signed=method.inputs.get("authorization") == "AWS_IAM",
             )
         )
 
@@ -134,9 +137,17 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
         if target.inputs["arn"] in functions_by_arn
     ]
     throttle: dict[str, Any] = {}
+    method_throttles: dict[str, list[float]] = {}
     for declared in of("aws:apigateway/methodSettings:MethodSettings"):
+        settings = declared.inputs.get("settings") or {}
         if declared.inputs.get("methodPath") == "*/*":
-            throttle = declared.inputs.get("settings") or {}
+            throttle = settings
+        elif settings.get("throttlingRateLimit") is not None:
+            limits = [settings["throttlingRateLimit"], settings["throttlingBurstLimit"]]
+            method_throttles[declared.inputs["methodPath"]] = limits
+    policies = [
+        json.loads(p.inputs["policy"]) for p in of("aws:apigateway/restApiPolicy:RestApiPolicy")
+    ]
     return FrontSpec(
         region=region,
         account_id=rest_api.outputs["executionArn"].split(":")[4],
@@ -151,6 +162,8 @@ def front_spec(run: ProgramRun, region: str, endpoint_url: str, jwks_url: str) -
         schedules=schedules,
         throttle_rate=throttle.get("throttlingRateLimit"),
         throttle_burst=throttle.get("throttlingBurstLimit"),
+        method_throttles=method_throttles,
+        resource_policy=policies[0] if policies else None,
     )
 
 

@@ -30,6 +30,10 @@ from opsctl.read.probe import Endpoint, http_exchange
 
 ROUTE53_NAMESPACE = "AWS/Route53"
 HEALTHY_FRACTION = 0.18
+# Where the sandbox's checkers send from, as Route 53's send from the ranges it publishes for
+# them (ip-ranges.json, ROUTE53_HEALTHCHECKS): the sandbox's ip-ranges answer names this one, so
+# the resource policy the program builds admits them. On Linux all of 127.0.0.0/8 is loopback.
+CHECKER_SOURCE_RANGE = "127.0.53.0/24"
 RESPONSE_TIMEOUT_SECONDS = 2.0
 DEFAULT_CHECKERS = 3
 # Where Route 53 runs health checkers; the sandbox's checkers take these names in turn.
@@ -58,9 +62,15 @@ class ProbeResult:
     checked_at: datetime
 
 
+def checker_source(index: int) -> str:
+    """The `index`th checker's source address, in CHECKER_SOURCE_RANGE."""
+    return f"127.0.53.{1 + index % 250}"
+
+
 @dataclass
 class CheckerState:
     region: str = CHECKER_REGIONS[0]
+    source: str | None = None  # the address its requests leave from
     healthy: bool = True  # Route 53 treats a new health check as healthy until shown otherwise
     contrary_streak: int = 0
     last: ProbeResult | None = None
@@ -72,7 +82,7 @@ class CheckerState:
         outcome = "Success" if self.last.passed else "Failure"
         return {
             "Region": self.region,
-            "IPAddress": "127.0.0.1",
+            "IPAddress": self.source or "127.0.0.1",
             "StatusReport": {
                 "Status": f"{outcome}: {self.last.detail}",
                 "CheckedTime": self.last.checked_at,
@@ -99,8 +109,8 @@ def _unverified() -> ssl.SSLContext:
 UNVERIFIED_TLS = _unverified()
 
 
-def probe_once(target: HealthTarget) -> ProbeResult:
-    """One checker's request: passes on 2xx/3xx within the response timeout."""
+def probe_once(target: HealthTarget, source: str | None = None) -> ProbeResult:
+    """One checker's request, from `source`: passes on 2xx/3xx within the response timeout."""
     parts = urlsplit(target.url)
     endpoint = Endpoint(f"{parts.scheme}://{parts.netloc}", target.host_header, target.address)
     checked_at = datetime.now(UTC)
@@ -113,6 +123,7 @@ def probe_once(target: HealthTarget) -> ProbeResult:
             None,
             RESPONSE_TIMEOUT_SECONDS,
             UNVERIFIED_TLS,
+            source,
         )
     except (OSError, ValueError, http.client.HTTPException) as error:
         return ProbeResult(False, f"Connection failure: {error}", checked_at)
@@ -162,14 +173,14 @@ class Route53HealthCheckers:
     def _checkers_of(self, target: HealthTarget) -> Callable[[], None]:
         """One tick of `target`'s checkers: the next one probes, then the verdict is published."""
         states = [
-            CheckerState(region=CHECKER_REGIONS[i % len(CHECKER_REGIONS)])
+            CheckerState(region=CHECKER_REGIONS[i % len(CHECKER_REGIONS)], source=checker_source(i))
             for i in range(self.checkers)
         ]
         turn = itertools.cycle(states)
 
         def probe_next() -> None:
             checker = next(turn)
-            checker.last = probe_once(target)
+            checker.last = probe_once(target, checker.source)
             checker.observe(checker.last.passed, target.failure_threshold)
             healthy_checkers = sum(state.healthy for state in states)
             if self.on_status is not None:

@@ -24,9 +24,10 @@ from opsctl.read.dns_answers import (
     zone_answer,
     zone_servers,
 )
+from opsctl.read.signing import NO_CREDENTIALS, HealthSigner
 from stack_topology import Topology, parse_document
 from tests.support.dns import LoopbackDnsServer
-from tests.support.fronts import HttpsFronts
+from tests.support.fronts import SIGNER, HttpsFronts
 from tests.support.stack import RECORD_NAME, REGIONS, alias_target, topology_document
 
 SHARED = RECORD_NAME.rstrip(".")
@@ -69,7 +70,7 @@ def test_each_answer_is_classified_by_asking_its_address(
     zone: Zone, https_fronts: HttpsFronts
 ) -> None:
     shown = topology(zone.server.address, https_fronts.port)
-    answers = read_dns(shown)
+    answers = read_dns(shown, SIGNER)
     assert answers.counts == {"primary": 8}
     assert answers.serving == "primary"
     assert set(answers.addresses) == set(https_fronts.doors["primary"])
@@ -79,13 +80,13 @@ def test_each_answer_is_classified_by_asking_its_address(
     target = zone_answer(alias_target("us-east-1"), servers, "A", 1.0)
     assert target and not set(target) & set(answers.addresses)
     zone.serving = "secondary"
-    assert read_dns(shown).counts == {"secondary": 8}
+    assert read_dns(shown, SIGNER).counts == {"secondary": 8}
 
 
 def test_each_address_is_asked_once_while_remembered(zone: Zone, https_fronts: HttpsFronts) -> None:
     shown = topology(zone.server.address, https_fronts.port)
-    read_dns(shown)
-    read_dns(shown)
+    read_dns(shown, SIGNER)
+    read_dns(shown, SIGNER)
     assert sorted(https_fronts.requests.values()) == [1] * len(https_fronts.doors["primary"])
 
 
@@ -107,7 +108,7 @@ def test_an_address_that_does_not_answer_is_reported_as_such_within_the_deadline
     zone.serving = "secondary"
     https_fronts.silent.add("secondary")  # a black-holed Region: accepted, never answered
     started = time.monotonic()
-    answers = read_dns(topology(zone.server.address, https_fronts.port), deadline=1.5)
+    answers = read_dns(topology(zone.server.address, https_fronts.port), SIGNER, deadline=1.5)
     assert time.monotonic() - started < 2.5
     assert answers.counts == {NO_ANSWER: 8}
     assert answers.serving is None and answers.not_a_region == 8
@@ -119,9 +120,29 @@ def test_an_address_whose_certificate_is_not_trusted_names_no_region(
     zone: Zone, https_fronts: HttpsFronts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SSL_CERT_FILE")  # the sandbox CA is not trusted
-    answers = read_dns(topology(zone.server.address, https_fronts.port))
+    answers = read_dns(topology(zone.server.address, https_fronts.port), SIGNER)
     assert answers.counts == {UNCLASSIFIED: 8}
     assert all("certificate not trusted" in f.detail for f in answers.addresses.values())
+
+
+def test_each_address_is_asked_its_signed_health_route_in_each_region_in_turn(
+    zone: Zone, https_fronts: HttpsFronts
+) -> None:
+    # The fronts refuse an unsigned GET and a signature scoped to another Region, as API Gateway
+    # does: the secondary's addresses answer the second signature.
+    zone.serving = "secondary"
+    answers = read_dns(topology(zone.server.address, https_fronts.port), SIGNER)
+    assert answers.counts == {"secondary": 8}
+    assert {f.detail for f in answers.addresses.values()} == {"us-west-2 (secondary)"}
+
+
+def test_without_credentials_to_sign_each_address_says_so(
+    zone: Zone, https_fronts: HttpsFronts
+) -> None:
+    answers = read_dns(topology(zone.server.address, https_fronts.port), HealthSigner(lambda: None))
+    assert answers.counts == {UNCLASSIFIED: 8}
+    assert {f.detail for f in answers.addresses.values()} == {NO_CREDENTIALS}
+    assert https_fronts.requests == {}
 
 
 def test_the_topology_port_defaults_to_443() -> None:
@@ -135,6 +156,6 @@ def test_no_name_server_answering_is_its_own_clear_result() -> None:
     silent.close()  # nothing listens there any more
     started = time.monotonic()
     with pytest.raises(NameServersUnreachable, match="no name server answered") as raised:
-        read_dns(topology(address, 443), timeout=0.3)
+        read_dns(topology(address, 443), SIGNER, timeout=0.3)
     assert time.monotonic() - started < 2
     assert isinstance(raised.value, AwsUnreachable)

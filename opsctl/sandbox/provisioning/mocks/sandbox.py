@@ -8,6 +8,7 @@ from typing import Any
 from infra.mockrun import RealisticMocks
 from opsctl.sandbox.provisioning.mocks import apigateway, compute, monitoring
 from opsctl.sandbox.provisioning.mocks.target import ClientFactory, Creator, MockTarget
+from opsctl.sandbox.route53.checkers import CHECKER_SOURCE_RANGE
 
 CREATORS: dict[str, Creator] = {**monitoring.CREATORS, **compute.CREATORS, **apigateway.CREATORS}
 
@@ -30,6 +31,12 @@ class SandboxMocks(RealisticMocks):
             answer = {**answer, "zoneId": zone_id, "id": zone_id,
                       "arn": f"arn:aws:route53:::hostedzone/{zone_id}"}  # fmt: skip
         return answer, failures
+
+    def ip_ranges(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The sandbox's ip-ranges: its Route 53 health checkers send from CHECKER_SOURCE_RANGE,
+        so the resource policy the program builds admits them, and nothing else."""
+        answer = super().ip_ranges(query)
+        return {**answer, "cidrBlocks": [CHECKER_SOURCE_RANGE], "ipv6CidrBlocks": []}
 
     def _hosted_zone(self, name: str) -> str:
         """The public zone the program looks up must exist, as it does in the account."""

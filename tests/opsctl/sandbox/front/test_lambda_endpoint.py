@@ -19,6 +19,7 @@ from opsctl.sandbox.front.lambda_endpoint import LambdaEndpoint
 from opsctl.sandbox.front.lambda_runtime import LambdaRuntime
 from opsctl.sandbox.front.spec import FrontSpec
 from opsctl.sandbox.provisioning.provision import Provisioned
+from opsctl.sandbox.route53.checkers import checker_source
 
 REGION = "us-east-1"
 
@@ -109,8 +110,9 @@ def health_of(spec: FrontSpec, monkeypatch: pytest.MonkeyPatch) -> tuple[int, di
             with contextlib.suppress(Exception):
                 runtime.invoke(function.name, {"type": "HEALTH_CANARY"})
     try:
+        # From a health checker's address: the program's resource policy admits only them.
         response = Front(spec, runtime).handle(
-            "GET", "/prod/health", {"Host": "x"}, b"", "15.177.2.10"
+            "GET", "/prod/health", {"Host": "x"}, b"", checker_source(0)
         )
     finally:
         endpoint.close()

@@ -36,7 +36,7 @@ def test_each_regions_watcher_is_scheduled_and_points_at_the_peers_front(
         assert env["WATCH_PEER_ROLE"] == role and env["WATCH_PEER_REGION"] == peer_region
         # The peer's custom-domain target "resolves" to the peer's front (HTTPS, one port).
         assert env["WATCH_PEER_ADDRESS"] == FRONT_ADDRESSES[peer_region]
-        assert env["WATCH_PEER_URL"] == "https://auth.example.com/health"
+        assert env["WATCH_PEER_URL"] == "https://auth.example.com/health/signed"
         # No route reaches it: API Gateway does not invoke the watcher.
         assert all(route.function != watcher.name for route in spec.routes)
 

@@ -11,6 +11,7 @@ from opsctl.aws import AwsClients
 from opsctl.read.readiness import Check, capacity_checks
 from opsctl.read.signals import read_capacity, rest_api_of
 from opsctl.sandbox.emulator import Emulator
+from opsctl.sandbox.front.policy import evaluate_policy
 from opsctl.sandbox.provisioning.provision import Provisioned, provision
 from opsctl.topology import parse_topology
 from stack_topology import Topology
@@ -89,11 +90,13 @@ def test_front_specs_come_from_the_declared_api(provisioned: Provisioned) -> Non
         routes = {(r.method, r.resource_path): r for r in spec.routes}
         assert set(routes) == {
             ("GET", "/health"),
+            ("GET", "/health/signed"),
             ("GET", "/whoami"),
             ("POST", "/sessions"),
             ("GET", "/sessions/{id}"),
         }
         assert not routes[("GET", "/health")].authorized
+        assert not routes[("GET", "/health")].signed and routes[("GET", "/health/signed")].signed
         assert routes[("GET", "/sessions/{id}")].authorized
         assert spec.authorizer is not None and spec.authorizer.result_ttl_seconds == 300
         handlers = {f.name: f.handler for f in spec.functions}
@@ -109,6 +112,13 @@ def test_front_specs_come_from_the_declared_api(provisioned: Provisioned) -> Non
         assert spec.region == region
         # The stage's `*/*` method throttling: each method's own bucket on the front.
         assert (spec.throttle_rate, spec.throttle_burst) == (100, 200)
+        # The health method's own bucket, and the program's resource policy admitting GET
+        # /health from the sandbox's health-checker range only.
+        assert spec.method_throttles == {"health/GET": [20, 40]}
+        assert spec.resource_policy is not None
+        health = f"arn:aws:execute-api:{region}:{spec.account_id}:{spec.api_id}/prod/GET/health"
+        assert evaluate_policy(spec.resource_policy, health, "127.0.53.7") is True
+        assert evaluate_policy(spec.resource_policy, health, "127.0.0.1") is False
 
 
 def test_recorded_checker_observations_answer_get_health_check_status(

@@ -19,7 +19,7 @@ from opsctl.sandbox.route53.answers import (
 )
 from opsctl.sandbox.route53.name_server import DnsAnswer, DnsServer
 from stack_topology import parse_document
-from tests.support.fronts import HttpsFronts
+from tests.support.fronts import SIGNER, HttpsFronts
 from tests.support.stack import REGIONS, alias_target, topology_document
 
 RECORD = "auth.example.com."
@@ -193,7 +193,7 @@ def test_in_the_sandbox_only_asking_the_answered_address_tells_its_region(
     with DnsServer(lookup, "example.com.") as server:
         document = topology_document(nameServers=[server.address], httpsPort=port)
         topology = parse_document(document)
-        answers = read_dns(topology)
+        answers = read_dns(topology, SIGNER)
         servers = zone_servers(topology, 1.0)
         targets = {
             role: set(zone_answer(alias_target(region), servers, "A", 1.0))

@@ -3,6 +3,7 @@ the health alarm that follows them."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,14 @@ import pytest
 
 from opsctl.sandbox.cloudwatch.evaluator import AlarmEvaluator
 from opsctl.sandbox.emulator import Emulator
-from opsctl.sandbox.route53.checkers import CheckerState, HealthTarget, Route53HealthCheckers
+from opsctl.sandbox.route53.checkers import (
+    CHECKER_SOURCE_RANGE,
+    CheckerState,
+    HealthTarget,
+    Route53HealthCheckers,
+    checker_source,
+    probe_once,
+)
 from tests.opsctl.sandbox.conftest import HEALTH_ALARM
 from tests.support.http import LoopbackServer, QuietHandler
 
@@ -58,6 +66,26 @@ def health_endpoint() -> Iterator[SwitchableHealth]:
     endpoint = SwitchableHealth()
     yield endpoint
     endpoint.close()
+
+
+def test_a_checker_sends_from_the_health_checker_range() -> None:
+    # As Route 53's checkers send from the ranges it publishes, which the API's resource policy
+    # admits to GET /health.
+    seen: list[str] = []
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            seen.append(self.client_address[0])
+            self.reply(200)
+
+    server = LoopbackServer(Handler)
+    try:
+        target = HealthTarget("hc", f"{server.base_url}/prod/health", "x", 1.0, 1)
+        assert probe_once(target, checker_source(3)).passed
+    finally:
+        server.close()
+    assert seen == ["127.0.53.4"]
+    assert ipaddress.ip_address(seen[0]) in ipaddress.ip_network(CHECKER_SOURCE_RANGE)
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> None:
