@@ -11,8 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from opsctl.cli import app as cli
-from opsctl.read.signing import NO_CREDENTIALS, HealthSigner
-from opsctl.read.status import probe_health_url
 from tests.opsctl.running import invoke
 from tests.opsctl.world import World
 from tests.support.stack import RECORD_NAME, alias_target, weighted_record
@@ -83,17 +81,6 @@ def test_json_shape_when_all_is_well(runner: CliRunner, world: World) -> None:
         # The direct probe GETs the signed twin, signed for the Region (its stand-in checks it).
         assert region["probe"]["url"].endswith("/prod/health/signed")
         assert region["probe"]["status"] == 200
-
-
-def test_without_credentials_the_probe_says_so_in_one_line() -> None:
-    probe = probe_health_url(
-        "https://abc.execute-api.us-east-1.amazonaws.com/prod/health",
-        "us-east-1",
-        HealthSigner(lambda: None),
-    )
-    assert (probe.status, probe.ok) == (None, False)
-    assert str(probe) == NO_CREDENTIALS
-    assert str(probe).startswith("probe: no credentials to sign")
 
 
 def test_alarm_since_is_the_last_change_of_state_not_of_its_reason(
