@@ -37,8 +37,8 @@ import dns.rdatatype
 import dns.resolver
 
 from opsctl.errors import AwsUnreachable
+from opsctl.read.concurrent_reads import gather
 from opsctl.read.probe import Endpoint, http_exchange
-from opsctl.read.signals import gather
 from opsctl.read.signing import HealthSigner, NoSigningCredentials
 from stack_topology import ROLES, SIGNED_HEALTH_PATH, NameServer, Topology
 
