@@ -57,7 +57,6 @@ from opsctl.cli.options import (
     ReportDirOption,
     RoleOption,
     StackOption,
-    SwitchValue,
     Target,
     TimeoutOption,
     TopologyOption,
@@ -80,7 +79,7 @@ from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.topology import (
     load_topology_file,
 )
-from stack_topology import Role, Topology, to_document
+from stack_topology import FailureSwitch, Role, Topology, to_document
 
 if TYPE_CHECKING:
     from opsctl.drill.model import DrillTarget
@@ -321,7 +320,9 @@ def readiness(
     )
 )
 def switch(
-    value: Annotated[SwitchValue, typer.Argument(help="healthy or failing.")],
+    value: Annotated[
+        FailureSwitch, typer.Argument(help=f"{FailureSwitch.HEALTHY} or {FailureSwitch.FAILING}.")
+    ],
     role: RoleOption,
     approve: ApproveOption = False,
     reason: ReasonOption = None,

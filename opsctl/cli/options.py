@@ -54,11 +54,6 @@ class Via(StrEnum):
     dataplane = "dataplane"
 
 
-class SwitchValue(StrEnum):
-    healthy = "healthy"
-    failing = "failing"
-
-
 TopologyOption = Annotated[
     Path | None,
     typer.Option(

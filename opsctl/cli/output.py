@@ -38,6 +38,7 @@ from opsctl.model import Weights, ago
 from opsctl.read.probe import ProbeReport
 from opsctl.read.readiness import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.read.status import RegionStatus, StatusReport
+from stack_topology import FailureSwitch
 
 
 def visible(value: object) -> str:
@@ -154,7 +155,8 @@ def _watch_cell(region: RegionStatus, unreadable: set[str], now: datetime) -> Te
 
 
 def _switch_cell(value: str | None) -> Text:
-    style = {"healthy": "green", "failing": "bold red"}.get(value or "", "yellow")
+    styles: dict[str, str] = {FailureSwitch.HEALTHY: "green", FailureSwitch.FAILING: "bold red"}
+    style = styles.get(value or "", "yellow")
     return text(_dash(value), style=style)
 
 

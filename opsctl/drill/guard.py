@@ -23,7 +23,7 @@ from opsctl.change.lever import ENGAGED
 from opsctl.errors import PreflightRefused
 from opsctl.model import Weights
 from opsctl.read.status import StatusReport
-from stack_topology import Topology
+from stack_topology import FailureSwitch, Topology
 
 # A marker outlives its drill's --max-duration by this before another drill may take it over.
 MARKER_GRACE_SECONDS = 600.0
@@ -40,7 +40,7 @@ def steady_state_problems(status: StatusReport) -> list[str]:
                 f"{region.role} ({region.region}) is {region.health} with its alarm "
                 f"{region.alarm or 'unreadable'}"
             )
-        if region.failure_switch not in (None, "healthy"):
+        if region.failure_switch not in (None, FailureSwitch.HEALTHY):
             problems.append(f"{region.role}'s failure switch is {region.failure_switch}")
     lever = status.lever
     if lever is not None and (lever.state == ENGAGED or lever.alarm == "ALARM"):

@@ -27,7 +27,7 @@ from opsctl.read.signals import (
     read_deadline,
 )
 from opsctl.read.status import RegionStatus, StatusReport, read_status
-from stack_topology import RegionTopology, Role, Topology
+from stack_topology import FailureSwitch, RegionTopology, Role, Topology
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -207,15 +207,17 @@ def _switch(region: RegionStatus, status: StatusReport) -> Check:
     unreadable = _unreadable("failure-switch", "switch", region, status)
     if unreadable is not None:
         return unreadable
-    if region.failure_switch == "healthy":
-        return Check("failure-switch", PASS, "healthy")
-    if region.failure_switch == "failing":
-        return Check("failure-switch", FAIL, "failing", "the Region is simulating an outage")
+    if region.failure_switch == FailureSwitch.HEALTHY:
+        return Check("failure-switch", PASS, FailureSwitch.HEALTHY)
+    if region.failure_switch == FailureSwitch.FAILING:
+        return Check(
+            "failure-switch", FAIL, FailureSwitch.FAILING, "the Region is simulating an outage"
+        )
     return Check(
         "failure-switch",
         FAIL,
         "missing" if region.failure_switch is None else region.failure_switch,
-        "the failure switch is missing or not healthy|failing",
+        f"the failure switch is missing or not {'|'.join(FailureSwitch)}",
     )
 
 

@@ -70,10 +70,6 @@ def read_deadline() -> float:
     return seconds
 
 
-ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
-SWITCH_VALUES = ("healthy", "failing")
-
-
 @dataclass(frozen=True)
 class AlarmState:
     name: str
