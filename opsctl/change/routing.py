@@ -28,15 +28,7 @@ from typing import Any
 from opsctl.aws import AwsClients
 from opsctl.change.apply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.change.audit import Actor, AuditLog, AuditRecord, AuditWriteError, current_actor
-from opsctl.change.lever import (
-    ENGAGED,
-    LEVER_STEP,
-    RELEASED,
-    UNKNOWN,
-    CloudWatchAlarmLever,
-    LeverState,
-    require_lever,
-)
+from opsctl.change.lever import LEVER_STEP, CloudWatchAlarmLever, LeverState, require_lever
 from opsctl.change.plan import ShiftPlan, check_preflight, gate_dwell, plan_failover, plan_fallback
 from opsctl.errors import (
     AwsError,
@@ -45,14 +37,21 @@ from opsctl.errors import (
     OpsctlError,
     TopologyError,
 )
-from opsctl.model import Approval, Clock, Weights
+from opsctl.model import (
+    Approval,
+    ChangeAction,
+    Clock,
+    LeverAction,
+    LeverPosition,
+    Via,
+    Weights,
+)
 from opsctl.read.dns_answers import DnsAnswers, NameServersUnreachable, read_dns
 from opsctl.read.readiness import ReadinessReport, assess_readiness
 from opsctl.read.signals import gather, read_checker_counts, read_deadline
 from opsctl.read.status import StatusReport, read_status
 from stack_topology import Topology
 
-VIA_AUTO, VIA_WEIGHTS, VIA_DATAPLANE = "auto", "weights", "dataplane"
 # Seconds between two looks at the lever's alarm and at DNS while confirming (read at call time).
 CONFIRM_POLL_INTERVAL = 2.0
 # Time to effect on AWS, in seconds (min, max). A CLOUDWATCH_METRIC check has no failure
@@ -83,16 +82,16 @@ def control_plane_error(status: StatusReport) -> OpsctlError | None:
     return None
 
 
-def _weights_refused(error: OpsctlError, action: str) -> OpsctlError:
+def _weights_refused(error: OpsctlError, action: ChangeAction) -> OpsctlError:
     return AwsError(
         f"Route 53's control plane does not answer ({error.message}): the weights cannot move; "
         f"use `opsctl {action} --via dataplane` to move traffic by the data-plane lever"
     )
 
 
-def _lever_reason(via: str, down: OpsctlError | None) -> str:
-    if via == VIA_DATAPLANE or down is None:
-        return f"--via {VIA_DATAPLANE}"
+def _lever_reason(via: Via, down: OpsctlError | None) -> str:
+    if via == Via.DATAPLANE or down is None:
+        return f"--via {Via.DATAPLANE}"
     return f"Route 53's control plane does not answer ({down.message})"
 
 
@@ -100,9 +99,9 @@ def _lever_reason(via: str, down: OpsctlError | None) -> str:
 class LeverPlan:
     """A failover or fallback that engages or releases the lever (maybe with weight steps)."""
 
-    action: str  # failover | fallback
+    action: ChangeAction  # FAILOVER or FALLBACK
     target_role: str  # the Region that ends up with all traffic
-    lever_action: str  # engage | release
+    lever_action: LeverAction
     reason: str  # why the lever: the control plane is down, or --via dataplane
     lever: LeverState
     status: StatusReport
@@ -136,7 +135,7 @@ class LeverPlan:
                 "assert the engaged lever again (publish it once more, then each minute until "
                 "DNS answers the secondary)"
             )
-        elif self.lever_action == "engage":
+        elif self.lever_action == LeverAction.ENGAGE:
             out.append(
                 "engage the lever: every new DNS answer goes to the secondary, whatever the weights"
             )
@@ -179,7 +178,11 @@ class LeverPlan:
     def dns_expected(self) -> tuple[str, bool]:
         """The Region DNS answers name once the lever has moved, and whether every answer must
         (else at least one): a release alone sends traffic where the weights do."""
-        if self.lever_action == "engage" or self.then is not None or self.reconcile is not None:
+        if (
+            self.lever_action == LeverAction.ENGAGE
+            or self.then is not None
+            or self.reconcile is not None
+        ):
             return "secondary", True  # a reconciled fallback: the weights hold it there
         weights = self.status.weights
         if weights is not None and weights.serving in ("primary", "secondary"):
@@ -190,7 +193,7 @@ class LeverPlan:
         return {
             "action": self.action,
             "target": self.target_role,
-            "via": VIA_DATAPLANE,
+            "via": Via.DATAPLANE,
             "reason": self.reason,
             "lever": self.lever.to_json(),
             "leverAction": self.lever_action,
@@ -209,8 +212,8 @@ class LeverPlan:
 
 @dataclass(frozen=True)
 class LeverResult:
-    action: str
-    lever_action: str
+    action: ChangeAction
+    lever_action: LeverAction
     change_id: str
     # Seconds from the approval until the lever was moved (opsctl's own work: preflight, identity,
     # audit check, weight reconciling), until the alarm showed the lever's new state, and until
@@ -249,7 +252,7 @@ class LeverResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
-            "via": VIA_DATAPLANE,
+            "via": Via.DATAPLANE,
             "leverAction": self.lever_action,
             "changeId": self.change_id,
             "approvalToLeverSeconds": round(self.approval_to_lever_seconds, 3),
@@ -280,25 +283,29 @@ def _lever_when_unreadable(
     try:
         last = audit_log.read().last_change(topology.app, LEVER_STEP)
     except OpsctlError as error:
-        audited = UNKNOWN
+        audited = LeverPosition.UNKNOWN
         why.append(f"the audit log cannot be read ({error.message})")
     else:
         if last is None:
-            audited = RELEASED
+            audited = LeverPosition.RELEASED
             why.append("the audit log records no lever change (never engaged from here)")
         else:
-            audited, since = str(last.after.get("lever", UNKNOWN)), last.time
+            recorded, since = last.after.get("lever", LeverPosition.UNKNOWN), last.time
+            known = recorded in tuple(LeverPosition) and last.applied is not None
+            audited = LeverPosition(recorded) if known else LeverPosition.UNKNOWN
             maybe = "" if last.applied else ", which may not have been applied"
-            why.append(f"the audit log's last lever change: {audited} at {last.time}{maybe}")
-            if last.applied is None:
-                audited = UNKNOWN
+            why.append(f"the audit log's last lever change: {recorded} at {last.time}{maybe}")
     checked = status.lever_check_healthy
     if checked is not None:
         seen = "healthy" if checked else "unhealthy"
         why.append(f"Route 53 sees the lever's health check {seen}")
-    in_effect = None if checked is None else (RELEASED if checked else ENGAGED)
-    state = audited if in_effect in (None, audited) else UNKNOWN
-    return LeverState(CloudWatchAlarmLever.kind, state, since, None, "; ".join(why))
+    in_effect = None
+    if checked is not None:
+        in_effect = LeverPosition.RELEASED if checked else LeverPosition.ENGAGED
+    state = audited if in_effect in (None, audited) else LeverPosition.UNKNOWN
+    return LeverState(
+        kind=CloudWatchAlarmLever.kind, state=state, since=since, alarm=None, detail="; ".join(why)
+    )
 
 
 def _lever_for_plan(
@@ -327,43 +334,42 @@ def _dns_not_following(status: StatusReport) -> str | None:
 def plan_failover_via(
     clients: AwsClients,
     topology: Topology,
-    via: str = VIA_AUTO,
+    via: Via = Via.AUTO,
     audit_log: AuditLog | None = None,
 ) -> ShiftPlan | LeverPlan:
     """The weights when the control plane answers (or --via weights, whatever the lever says),
     else the lever."""
     status = read_status(clients, topology)
     down = control_plane_error(status)
-    if via == VIA_WEIGHTS:
+    if via == Via.WEIGHTS:
         if down is not None:
-            raise _weights_refused(down, "failover")
+            raise _weights_refused(down, ChangeAction.FAILOVER)
         return plan_failover(clients, topology, status)
-    if status.lever is not None and status.lever.state == ENGAGED:
+    if status.lever is not None and status.lever.state == LeverPosition.ENGAGED:
         unfollowed = _dns_not_following(status)
         if unfollowed is None:
             return LeverPlan(
-                "failover",
-                "secondary",
-                "engage",
-                "the lever is already engaged",
-                status.lever,
-                status,
-                None,
+                action=ChangeAction.FAILOVER,
+                target_role="secondary",
+                lever_action=LeverAction.ENGAGE,
+                reason="the lever is already engaged",
+                lever=status.lever,
+                status=status,
+                preflight=None,
                 noop_reason="the data-plane lever is engaged: all traffic goes to the secondary",
             )
-        preflight = assess_readiness(clients, topology, "secondary", status)
         return LeverPlan(
-            "failover",
-            "secondary",
-            "engage",
-            f"the lever is engaged but {unfollowed}: Route 53 has not taken it (a late or "
+            action=ChangeAction.FAILOVER,
+            target_role="secondary",
+            lever_action=LeverAction.ENGAGE,
+            reason=f"the lever is engaged but {unfollowed}: Route 53 has not taken it (a late or "
             "unseen datapoint)",
-            status.lever,
-            status,
-            preflight,
+            lever=status.lever,
+            status=status,
+            preflight=assess_readiness(clients, topology, "secondary", status),
             reassert=True,
         )
-    if via == VIA_AUTO and down is None:
+    if via == Via.AUTO and down is None:
         return plan_failover(clients, topology, status)
     require_lever(clients, topology)
     state = _lever_for_plan(topology, status, audit_log or AuditLog())
@@ -371,17 +377,24 @@ def plan_failover_via(
     reason = _lever_reason(via, down)
     if status.weights is not None and status.weights.serving == "secondary":
         return LeverPlan(
-            "failover",
-            "secondary",
-            "engage",
-            reason,
-            state,
-            status,
-            None,
+            action=ChangeAction.FAILOVER,
+            target_role="secondary",
+            lever_action=LeverAction.ENGAGE,
+            reason=reason,
+            lever=state,
+            status=status,
+            preflight=None,
             noop_reason="the weights already send all traffic to the secondary",
         )
-    preflight = assess_readiness(clients, topology, "secondary", status)
-    return LeverPlan("failover", "secondary", "engage", reason, state, status, preflight)
+    return LeverPlan(
+        action=ChangeAction.FAILOVER,
+        target_role="secondary",
+        lever_action=LeverAction.ENGAGE,
+        reason=reason,
+        lever=state,
+        status=status,
+        preflight=assess_readiness(clients, topology, "secondary", status),
+    )
 
 
 def _weights_fallback(
@@ -396,7 +409,7 @@ def _weights_fallback(
     plan = plan_fallback(clients, topology, steps, status)
     if lever is None or status.lever is not None:
         return plan
-    if lever.state == RELEASED:
+    if lever.state == LeverPosition.RELEASED:
         note = f"the lever reads released: {lever.detail}"
     else:
         note = (
@@ -410,7 +423,7 @@ def plan_fallback_via(
     clients: AwsClients,
     topology: Topology,
     steps: Sequence[int],
-    via: str = VIA_AUTO,
+    via: Via = Via.AUTO,
     audit_log: AuditLog | None = None,
 ) -> ShiftPlan | LeverPlan:
     """After a lever failover: reconcile the weights, release, then the usual steps (control
@@ -420,28 +433,28 @@ def plan_fallback_via(
     status = read_status(clients, topology)
     down = control_plane_error(status)
     lever_state = _lever_for_plan(topology, status, audit_log or AuditLog())
-    if via == VIA_WEIGHTS and down is not None:
-        raise _weights_refused(down, "fallback")
+    if via == Via.WEIGHTS and down is not None:
+        raise _weights_refused(down, ChangeAction.FALLBACK)
     # An engaged lever that can be read is released on the way (the weights take over first).
-    engaged_and_readable = status.lever is not None and status.lever.state == ENGAGED
-    if via == VIA_WEIGHTS and not engaged_and_readable:
+    engaged_and_readable = status.lever is not None and status.lever.state == LeverPosition.ENGAGED
+    if via == Via.WEIGHTS and not engaged_and_readable:
         return _weights_fallback(clients, topology, status, steps, lever_state)
-    if lever_state is None or lever_state.state == RELEASED:
-        if via == VIA_DATAPLANE:
+    if lever_state is None or lever_state.state == LeverPosition.RELEASED:
+        if via == Via.DATAPLANE:
             state = lever_state or require_lever(clients, topology).read_state()
             return LeverPlan(
-                "fallback",
-                "primary",
-                "release",
-                f"--via {VIA_DATAPLANE}",
-                state,
-                status,
-                None,
+                action=ChangeAction.FALLBACK,
+                target_role="primary",
+                lever_action=LeverAction.RELEASE,
+                reason=f"--via {Via.DATAPLANE}",
+                lever=state,
+                status=status,
+                preflight=None,
                 noop_reason="the data-plane lever is released"
                 + ("" if status.lever is not None else f" ({state.detail})"),
             )
         if down is not None:
-            raise _weights_refused(down, "fallback")
+            raise _weights_refused(down, ChangeAction.FALLBACK)
         return _weights_fallback(clients, topology, status, steps, lever_state)
     if not engaged_and_readable:
         weights_too = "" if down is not None else "; `--via weights` moves the weights anyway"
@@ -450,30 +463,51 @@ def plan_fallback_via(
             f"cannot be released now{weights_too}; nothing changed"
         )
     preflight = assess_readiness(clients, topology, "primary", status)
-    if via == VIA_DATAPLANE or (via == VIA_AUTO and down is not None):
-        reason = _lever_reason(via, down)
-        return LeverPlan("fallback", "primary", "release", reason, lever_state, status, preflight)
+    if via == Via.DATAPLANE or (via == Via.AUTO and down is not None):
+        return LeverPlan(
+            action=ChangeAction.FALLBACK,
+            target_role="primary",
+            lever_action=LeverAction.RELEASE,
+            reason=_lever_reason(via, down),
+            lever=lever_state,
+            status=status,
+            preflight=preflight,
+        )
     if down is not None:
-        raise _weights_refused(down, "fallback")
+        raise _weights_refused(down, ChangeAction.FALLBACK)
     current = status.require_weights()
     on_secondary = Weights.all_on("secondary")
     reconcile = None
     if current != on_secondary:
-        no_checks = ReadinessReport("secondary", topology.secondary.region, ())
-        reconcile = ShiftPlan("fallback", "secondary", current, (on_secondary,), no_checks, status)
+        no_checks = ReadinessReport(role="secondary", region=topology.secondary.region, checks=())
+        reconcile = ShiftPlan(
+            action=ChangeAction.FALLBACK,
+            target_role="secondary",
+            current=current,
+            steps=(on_secondary,),
+            preflight=no_checks,
+            status=status,
+        )
     shares = tuple(Weights.primary_share(p) for p in steps)
     dwell, basis = gate_dwell(topology) if len(shares) > 1 else (0.0, "")
     then = ShiftPlan(
-        "fallback", "primary", on_secondary, shares, preflight, status, (), dwell, basis
+        action=ChangeAction.FALLBACK,
+        target_role="primary",
+        current=on_secondary,
+        steps=shares,
+        preflight=preflight,
+        status=status,
+        dwell=dwell,
+        dwell_basis=basis,
     )
     return LeverPlan(
-        "fallback",
-        "primary",
-        "release",
-        "the lever is engaged: the weights take over from it before it is released",
-        lever_state,
-        status,
-        preflight,
+        action=ChangeAction.FALLBACK,
+        target_role="primary",
+        lever_action=LeverAction.RELEASE,
+        reason="the lever is engaged: the weights take over from it before it is released",
+        lever=lever_state,
+        status=status,
+        preflight=preflight,
         reconcile=reconcile,
         then=then,
     )
@@ -529,7 +563,7 @@ def apply_lever(
     lever = require_lever(clients, topology)
     # The lever's own Region: the one that must answer for the lever to move at all.
     actor = current_actor(clients, lever.region)
-    if plan.lever_action == "release":
+    if plan.lever_action == LeverAction.RELEASE:
         # Decided before anything changes: a release that cannot fit must not follow weight
         # changes it was planned with.
         _release_fits(lever.seconds_until_release_counts(), timeout, timeout, "nothing changed")
@@ -606,7 +640,7 @@ class _LeverRun:
                 f"weights {step.before} -> {step.after} (change {step.change_id})"
                 for step in reconcile.steps
             )
-        engage = plan.lever_action == "engage"
+        engage = plan.lever_action == LeverAction.ENGAGE
         if not engage:
             # Before the intent: nothing is on record while waiting, so an interrupt here
             # leaves no intent without an outcome.
@@ -632,16 +666,16 @@ class _LeverRun:
                 ShiftOptions(insync_timeout=timeout, interval=interval),
             )
         return LeverResult(
-            plan.action,
-            plan.lever_action,
-            change_id or "",
-            lever_seconds,
-            alarm_seconds,
-            dns_seconds,
-            dns,
-            overridden,
-            reconcile,
-            then,
+            action=plan.action,
+            lever_action=plan.lever_action,
+            change_id=change_id or "",
+            approval_to_lever_seconds=lever_seconds,
+            approval_to_alarm_seconds=alarm_seconds,
+            approval_to_dns_seconds=dns_seconds,
+            dns=dns,
+            overridden=overridden,
+            reconcile=reconcile,
+            then=then,
             published=change_id is not None,
             reasserted=self.reasserted,
             dns_unconfirmed=self.dns_unconfirmed,
@@ -651,10 +685,9 @@ class _LeverRun:
         """Publish the lever's new state, audited (intent first); None when a re-read just
         before found another change had moved it already (audited as a no-op)."""
         plan, lever = self.plan, self.lever
-        engage = plan.lever_action == "engage"
-        before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
-        if plan.reassert:
-            before = ENGAGED
+        engage = plan.lever_action == LeverAction.ENGAGE
+        after = plan.lever_action.position
+        before = LeverPosition.ENGAGED if plan.reassert or not engage else LeverPosition.RELEASED
         intent = AuditRecord.intent(
             action=plan.action,
             app=self.topology.app,
@@ -771,7 +804,7 @@ class _LeverRun:
         """Poll, bounded by the deadline, until the alarm and then DNS follow the lever: seconds
         from the approval to each, and DNS's last answers."""
         plan, lever, topology = self.plan, self.lever, self.topology
-        engage = plan.lever_action == "engage"
+        engage = plan.lever_action == LeverAction.ENGAGE
         wanted_alarm = "ALARM" if engage else "OK"
         dns_target, every_answer = plan.dns_expected
         answers: list[DnsAnswers] = []

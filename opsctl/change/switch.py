@@ -13,7 +13,7 @@ from typing import Any
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.change.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.errors import AwsError, ConflictError, InputError, OpsctlError
-from opsctl.model import Approval
+from opsctl.model import Approval, ChangeAction
 from opsctl.read.signals import read_failure_switch, read_failure_switch_version
 from stack_topology import FailureSwitch, Topology
 
@@ -93,7 +93,7 @@ def apply_switch(
             f"{read.value}); nothing changed"
         )
     intent = AuditRecord.intent(
-        action="switch",
+        action=ChangeAction.SWITCH,
         app=topology.app,
         actor=actor,
         reason=approval.reason,

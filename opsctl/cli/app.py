@@ -60,7 +60,6 @@ from opsctl.cli.options import (
     Target,
     TimeoutOption,
     TopologyOption,
-    Via,
     ViaOption,
     number_option,
     topology_file_from_env,
@@ -68,7 +67,7 @@ from opsctl.cli.options import (
 from opsctl.cli.reporting import exit_on_error, reopen_closed_stdout
 from opsctl.drill.scenario import Scenario
 from opsctl.errors import ExitCode, InputError, OpsctlError
-from opsctl.model import Approval
+from opsctl.model import Approval, Via
 from opsctl.read.probe import DEFAULT_PATH, DnsResolver, Resolver, probe
 from opsctl.read.readiness import (
     DEFAULT_MAX_REPLICATION_LATENCY_MS,
@@ -200,7 +199,7 @@ def failover(
     force: ForceOption = False,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
-    via: ViaOption = Via.auto,
+    via: ViaOption = Via.AUTO,
     topology: TopologyOption = None,
     stack: StackOption = None,
     app_name: AppOption = None,
@@ -212,7 +211,7 @@ def failover(
         approval = approval_from_flags(approve, reason, force)
         shift_traffic(
             Target(topology, stack, app_name, profile),
-            lambda clients, topo: plan_failover_via(clients, topo, via.value),
+            lambda clients, topo: plan_failover_via(clients, topo, via),
             approval,
             json_output,
             timeout,
@@ -252,7 +251,7 @@ def fallback(
     ] = None,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
-    via: ViaOption = Via.auto,
+    via: ViaOption = Via.AUTO,
     topology: TopologyOption = None,
     stack: StackOption = None,
     app_name: AppOption = None,
@@ -266,7 +265,7 @@ def fallback(
         approval = approval_from_flags(approve, reason, force)
         shift_traffic(
             Target(topology, stack, app_name, profile),
-            lambda clients, topo: plan_fallback_via(clients, topo, shares, via.value),
+            lambda clients, topo: plan_fallback_via(clients, topo, shares, via),
             approval,
             json_output,
             timeout,

@@ -19,9 +19,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from opsctl.aws import AwsClients, client_error_code, translate_aws_errors
-from opsctl.change.lever import ENGAGED
 from opsctl.errors import PreflightRefused
-from opsctl.model import Weights
+from opsctl.model import LeverPosition, Weights
 from opsctl.read.status import StatusReport
 from stack_topology import FailureSwitch, Topology
 
@@ -43,7 +42,7 @@ def steady_state_problems(status: StatusReport) -> list[str]:
         if region.failure_switch not in (None, FailureSwitch.HEALTHY):
             problems.append(f"{region.role}'s failure switch is {region.failure_switch}")
     lever = status.lever
-    if lever is not None and (lever.state == ENGAGED or lever.alarm == "ALARM"):
+    if lever is not None and (lever.state == LeverPosition.ENGAGED or lever.alarm == "ALARM"):
         problems.append(f"the data-plane lever is {lever.state} (its alarm {lever.alarm})")
     if status.partial:
         problems.append(f"unreadable: {', '.join(status.partial)}")

@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 import dns.inet
 
 from opsctl.aws import AwsClients
-from opsctl.change.lever import ENGAGED, LeverState, lever_for
+from opsctl.change.lever import LeverState, lever_for
 from opsctl.change.route53 import RecordState, alias_mismatches, read_records
 from opsctl.errors import AwsUnreachable, OpsctlError, RecordsError
-from opsctl.model import Weights, ago
+from opsctl.model import LeverPosition, Weights, ago
 from opsctl.read import signals
 from opsctl.read.dns_answers import NO_ANSWER, DnsAnswers, read_dns, zone_answer, zone_servers
 from opsctl.read.probe import ApiResponse, Endpoint, call_api
@@ -227,7 +227,11 @@ class StatusReport:
     @property
     def lever_engaged(self) -> bool:
         """The lever is engaged and its alarm has taken the primary out of DNS answers."""
-        return self.lever is not None and self.lever.state == ENGAGED and self.lever.in_effect
+        return (
+            self.lever is not None
+            and self.lever.state == LeverPosition.ENGAGED
+            and self.lever.in_effect
+        )
 
     @property
     def serving(self) -> str:
