@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from opsctl.aws import AwsClients, client_error_code, translate_aws_errors
 from opsctl.errors import PreflightRefused
 from opsctl.model import LeverPosition, Weights
-from opsctl.read.status import StatusReport
+from opsctl.read.status_report import StatusReport
 from stack_topology import FailureSwitch, Topology
 
 # A marker outlives its drill's --max-duration by this before another drill may take it over.
