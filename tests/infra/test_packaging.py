@@ -186,7 +186,7 @@ def test_the_lock_pins_every_distribution_with_hashes_and_covers_the_requirement
         assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry
         pinned[match.group(1).lower()] = match.group(2)
     wanted = [
-        re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower()  # type: ignore[union-attr]
+        re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower()
         for line in (functions / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
