@@ -209,3 +209,18 @@ def test_every_test_folder_mirrors_a_package() -> None:
         and not (ROOT / folder.relative_to(TESTS) / "__init__.py").is_file()
     ]
     assert unmirrored == []
+
+
+# A module a reader can hold in mind: past this, it has two jobs or more, and its seams are where
+# it splits (docs/architecture.md names each module by its path and its one job).
+MAX_MODULE_LINES = 400
+SIZED = ("opsctl", "infra", "functions", "stack_topology", "benchmarks", "tests")
+
+
+def test_no_module_is_over_400_lines() -> None:
+    lengths = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for part in SIZED
+        for path in modules(part)
+    }
+    assert {path: n for path, n in lengths.items() if n > MAX_MODULE_LINES} == {}
