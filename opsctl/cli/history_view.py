@@ -12,9 +12,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from opsctl.change.audit import INTENT, AuditRecord
+from opsctl.change.audit_record import INTENT, AuditRecord
 from opsctl.change.revocation import iso
 from opsctl.cli.output import dash, text
+from opsctl.model import ChangeAction
 
 _OUTCOME_CELL = {
     True: ("applied", "green"),
@@ -61,7 +62,7 @@ def _change(record: AuditRecord) -> str:
         return (
             f"{before['primary']}/{before['secondary']} → {after['primary']}/{after['secondary']}"
         )
-    if record.action == "revoke" and len(after) == 1:
+    if record.action == ChangeAction.REVOKE and len(after) == 1:
         (until,) = after.values()
         return f"until {_short_time(iso(until))}" if isinstance(until, int) else dash(until)
     if len(before) == len(after) == 1 and before.keys() == after.keys():
@@ -74,8 +75,8 @@ def _change(record: AuditRecord) -> str:
 
 def _history_action(record: AuditRecord) -> str:
     """The action, its step, and for a switch its Region's role."""
-    if record.action == "switch" and len(record.after) == 1:
-        return f"switch {next(iter(record.after))}"
+    if record.action == ChangeAction.SWITCH and len(record.after) == 1:
+        return f"{record.action} {next(iter(record.after))}"
     return f"{record.action} {record.step}" if record.step else record.action
 
 
@@ -98,7 +99,7 @@ def _history_lines(records: Sequence[AuditRecord]) -> RenderableType:
         )
         head.append(_outcome_cell(record))
         notes = []
-        if record.action == "revoke" and len(record.after) == 1:
+        if record.action == ChangeAction.REVOKE and len(record.after) == 1:
             notes.append(f"token {next(iter(record.after))}")
         if record.forced:
             notes.append(

@@ -17,7 +17,7 @@ from opsctl.change.plan import ShiftPlan
 from opsctl.change.revocation import RevocationList, RevokePlan, RevokeResult, iso
 from opsctl.change.switch import SwitchPlan, SwitchResult
 from opsctl.cli.output import dash, text
-from opsctl.model import Weights
+from opsctl.model import LeverAction, Weights
 from opsctl.read.readiness_report import FAIL, PASS, WARN, Check, ReadinessReport
 
 _RESULT_STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red"}
@@ -153,7 +153,7 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
 
 def lever_result_renderable(result: LeverResult, brief: bool = False) -> RenderableType:
     """The lever's change and its confirmation; `brief`: its weight shifts in a line each."""
-    alarm = "ALARM" if result.lever_action == "engage" else "OK"
+    alarm = "ALARM" if result.lever_action == LeverAction.ENGAGE else "OK"
     if result.dns_unconfirmed is not None:
         dns = result.dns_unconfirmed
     elif result.dns is not None and result.approval_to_dns_seconds is not None:
@@ -161,9 +161,9 @@ def lever_result_renderable(result: LeverResult, brief: bool = False) -> Rendera
     else:
         dns = "not checked (no nameServers in the topology)"
     moved = (
-        f"lever {result.lever_action}d ({result.change_id})"
+        f"lever {result.lever_action.position} ({result.change_id})"
         if result.published
-        else f"lever already {result.lever_action}d by another change (nothing published)"
+        else f"lever already {result.lever_action.position} by another change (nothing published)"
     )
     lines = [
         moved,

@@ -12,10 +12,11 @@ from rich.table import Table
 from rich.text import Text
 
 from opsctl.cli.output import dash, text
-from opsctl.model import ago
+from opsctl.model import LeverPosition, ago
 from opsctl.read.probe import ProbeReport
 from opsctl.read.region_status import RegionStatus
 from opsctl.read.status_report import StatusReport
+from stack_topology import FailureSwitch
 
 _ALARM_STYLE = {"OK": "green", "ALARM": "bold red", "INSUFFICIENT_DATA": "yellow"}
 
@@ -60,7 +61,8 @@ def _watch_cell(region: RegionStatus, unreadable: set[str], now: datetime) -> Te
 
 
 def _switch_cell(value: str | None) -> Text:
-    style = {"healthy": "green", "failing": "bold red"}.get(value or "", "yellow")
+    styles: dict[str, str] = {FailureSwitch.HEALTHY: "green", FailureSwitch.FAILING: "bold red"}
+    style = styles.get(value or "", "yellow")
     return text(dash(value), style=style)
 
 
@@ -83,7 +85,8 @@ def _lever_line(report: StatusReport) -> Text | None:
             else None
         )
     lever = report.lever
-    style = {"engaged": "bold yellow", "released": "green"}.get(lever.state, "yellow")
+    styles = {LeverPosition.ENGAGED: "bold yellow", LeverPosition.RELEASED: "green"}
+    style = styles.get(lever.state, "yellow")
     line = f"lever: {lever.state} since {dash(lever.since)} (alarm {dash(lever.alarm)})"
     return text(f"{line}; {lever.detail}" if lever.detail else line, style=style)
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from opsctl.change.apply import ShiftResult, StepResult
-from opsctl.change.audit import Actor, AuditRecord
+from opsctl.change.audit_record import Actor, AuditRecord
 from opsctl.cli import history_view, output, plan_view, status_view
 from opsctl.cli.app import app
 from opsctl.model import Weights
@@ -128,7 +128,7 @@ LONG_REASON = "INC-2041 us-east-1 authorizer 5xx; approved by the incident comma
 def _applied(action: str, before: dict, after: dict, **fields: object) -> list[AuditRecord]:
     intent = AuditRecord.intent(
         action=action, app="multi-region-authorizer-primary", actor=ACTOR, reason=LONG_REASON,
-        before=before, after=after, read=[], **fields,  # type: ignore[arg-type]
+        before=before, after=after, read=[], **fields,
     )  # fmt: skip
     return [
         intent,
