@@ -36,7 +36,9 @@ class LeverState:
 
     kind: str
     state: str  # engaged | released | unknown
-    since: str | None  # ISO 8601: the newest datapoint, else the alarm's last state change
+    # ISO 8601: when the last action took effect (the alarm's state change); until the alarm
+    # follows, the minute of the action's datapoint
+    since: str | None
     alarm: str | None  # OK | ALARM | INSUFFICIENT_DATA; None: missing or unreadable
     detail: str = ""  # why unknown, or that the alarm has not followed yet
 
@@ -167,17 +169,18 @@ class CloudWatchAlarmLever:
                 self.kind, UNKNOWN, None, None, f"alarm {self._lever.alarm_name} not found"
             )
         newest = self._newest_datapoint()
-        if newest is not None:
-            moment, value = newest
-            state, since = (ENGAGED if value >= 1 else RELEASED), iso_time(moment)
-        else:  # nothing published lately: the latched alarm holds the last action
-            state, since = (ENGAGED if alarm.state == "ALARM" else RELEASED), alarm.since
-        lever = LeverState(self.kind, state, since, alarm.state)
-        if not lever.in_effect:
+        if newest is None:  # nothing published lately: the latched alarm holds the last action
+            state = ENGAGED if alarm.state == "ALARM" else RELEASED
+        else:
+            state = ENGAGED if newest[1] >= 1 else RELEASED
+        # Since when: the alarm's state change, the moment the last action took effect.
+        lever = LeverState(self.kind, state, alarm.since, alarm.state)
+        if newest is not None and not lever.in_effect:
+            # Published, not followed yet: the datapoint's minute (CloudWatch keeps no finer).
             return LeverState(
                 self.kind,
                 state,
-                since,
+                iso_time(newest[0]),
                 alarm.state,
                 f"the alarm is {alarm.state}: not in effect yet (it evaluates each minute)",
             )
