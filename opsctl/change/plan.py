@@ -23,7 +23,8 @@ from opsctl.errors import InputError, PreflightRefused
 from opsctl.model import Approval, Weights
 from opsctl.read.readiness import ReadinessReport, assess_readiness
 from opsctl.read.signals import HEALTH_METRIC_PERIOD
-from opsctl.read.status import StatusReport, read_status
+from opsctl.read.status import read_status
+from opsctl.read.status_report import StatusReport
 from stack_topology import HealthCheckTiming, Topology
 
 # A health check's timing when the topology does not carry it: Route 53's defaults.

@@ -49,7 +49,8 @@ from opsctl.model import Approval, Clock, Weights
 from opsctl.read.dns_answers import DnsAnswers, NameServersUnreachable, read_dns
 from opsctl.read.readiness import ReadinessReport, assess_readiness
 from opsctl.read.signals import gather, read_checker_counts, read_deadline
-from opsctl.read.status import StatusReport, read_status
+from opsctl.read.status import read_status
+from opsctl.read.status_report import StatusReport
 from stack_topology import Topology
 
 VIA_AUTO, VIA_WEIGHTS, VIA_DATAPLANE = "auto", "weights", "dataplane"

@@ -37,7 +37,8 @@ from opsctl.change.switch import SwitchPlan, SwitchResult
 from opsctl.model import Weights, ago
 from opsctl.read.probe import ProbeReport
 from opsctl.read.readiness import FAIL, PASS, WARN, Check, ReadinessReport
-from opsctl.read.status import RegionStatus, StatusReport
+from opsctl.read.region_status import RegionStatus
+from opsctl.read.status_report import StatusReport
 
 
 def visible(value: object) -> str:

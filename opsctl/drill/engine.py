@@ -52,7 +52,8 @@ from opsctl.drill.timeline import (
 from opsctl.model import Weights
 from opsctl.read.probe import ApiResponse, Resolver, call_api
 from opsctl.read.signals import read_failure_switch
-from opsctl.read.status import StatusReport, read_status
+from opsctl.read.status import read_status
+from opsctl.read.status_report import StatusReport
 from stack_topology import Topology
 
 

@@ -22,7 +22,7 @@ from opsctl.aws import AwsClients, client_error_code, translate_aws_errors
 from opsctl.change.lever import ENGAGED
 from opsctl.errors import PreflightRefused
 from opsctl.model import Weights
-from opsctl.read.status import StatusReport
+from opsctl.read.status_report import StatusReport
 from stack_topology import Topology
 
 # A marker outlives its drill's --max-duration by this before another drill may take it over.

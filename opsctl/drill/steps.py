@@ -11,7 +11,8 @@ from opsctl.cli import output
 from opsctl.drill.engine import Drill
 from opsctl.drill.model import PROBE_COUNT, CreatedSession
 from opsctl.read.probe import probe
-from opsctl.read.status import RegionStatus, StatusReport
+from opsctl.read.region_status import RegionStatus
+from opsctl.read.status_report import StatusReport
 
 SESSION_BODY = {"game": "drill-arena", "maxPlayers": 4}
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from opsctl.aws import AwsClients
+from opsctl.read.region_status import RegionStatus
 from opsctl.read.signals import (
     AccountConcurrency,
     AuthorizerConcurrency,
@@ -26,7 +27,8 @@ from opsctl.read.signals import (
     read_capacity,
     read_deadline,
 )
-from opsctl.read.status import RegionStatus, StatusReport, read_status
+from opsctl.read.status import read_status
+from opsctl.read.status_report import StatusReport
 from stack_topology import RegionTopology, Role, Topology
 
 PASS, WARN, FAIL = "pass", "warn", "fail"

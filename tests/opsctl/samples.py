@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from opsctl.model import Clock
-from opsctl.read.status import RegionStatus
+from opsctl.read.region_status import RegionStatus
 from opsctl.sandbox.state import SandboxState
 
 

@@ -207,7 +207,7 @@ def test_history_marks_changes_made_with_the_sandbox_emulators_identity() -> Non
 def test_a_drill_shows_the_status_and_its_plans_in_a_few_lines() -> None:
     from opsctl.change.plan import ShiftPlan
     from opsctl.read.readiness import ReadinessReport
-    from opsctl.read.status import StatusReport
+    from opsctl.read.status_report import StatusReport
     from tests.opsctl.samples import region_status
 
     sick = region_status("primary", "us-east-1", healthy=False, alarm="ALARM")

@@ -13,7 +13,8 @@ from opsctl.change.lever import LeverState
 from opsctl.cli import output
 from opsctl.model import Weights
 from opsctl.read.dns_answers import DnsAnswers
-from opsctl.read.status import HealthProbe, StatusReport
+from opsctl.read.health_probe import HealthProbe
+from opsctl.read.status_report import StatusReport
 from tests.opsctl.samples import region_status
 
 NOW = datetime(2026, 11, 29, 9, 0, 0, tzinfo=UTC)

@@ -10,6 +10,7 @@ import pytest
 from opsctl.aws import AwsClients
 from opsctl.errors import AwsUnreachable
 from opsctl.model import Weights
+from opsctl.read.health_probe import HealthProbe
 from opsctl.read.readiness import (
     FAIL,
     PASS,
@@ -27,7 +28,7 @@ from opsctl.read.signals import (
     Outcome,
     StageThrottling,
 )
-from opsctl.read.status import HealthProbe, StatusReport
+from opsctl.read.status_report import StatusReport
 from stack_topology import RegionTopology
 from tests.opsctl.samples import region_status
 

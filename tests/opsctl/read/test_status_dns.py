@@ -7,7 +7,7 @@ import pytest
 
 from opsctl.model import Weights
 from opsctl.read.dns_answers import EMPTY, FAILED, NO_ANSWER, UNCLASSIFIED, DnsAnswers
-from opsctl.read.status import StatusReport
+from opsctl.read.status_report import StatusReport
 from tests.opsctl.samples import region_status
 
 pytestmark = pytest.mark.unit
