@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from opsctl.aws import AwsClients
-from opsctl.read.status import RegionStatus, read_status
+from opsctl.read.region_status import RegionStatus
+from opsctl.read.status import read_status
 from opsctl.sandbox.faults.outage import outage, regions_out, restore
 from opsctl.sandbox.rehearsal import sandbox_environment
 from opsctl.sandbox.state import SandboxState
