@@ -70,7 +70,7 @@ def runbook_lines() -> list[str]:
     lines = RUNBOOK.read_text().splitlines()
     start = lines.index(SECTION)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return lines[:end][start:]
+    return lines[start:end]
 
 
 def runbook_steps() -> list[Step]:
@@ -85,15 +85,8 @@ def runbook_steps() -> list[Step]:
         assert fence.strip() == "```", f"docs/opsctl.md:{offset + number + 2}: a fence expected"
         indent = fence.index("`")
         end = next(i for i in range(number + 2, len(lines)) if lines[i].strip() == "```")
-        block = "\n".join(line[indent:] for line in lines[number + 2 : end])
-        steps.append(
-            Step(
-                marker["command"],
-                int(marker["exit"] or 0),
-                block,
-                offset + number + 3,
-            )
-        )
+        block = "\n".join(row[indent:] for row in lines[number + 2 : end])
+        steps.append(Step(marker["command"], int(marker["exit"] or 0), block, offset + number + 3))
     return steps
 
 
