@@ -43,7 +43,8 @@ from opsctl.errors import (
     OpsctlError,
 )
 from opsctl.model import Approval, Clock, Weights
-from opsctl.read.readiness import FAIL, region_checks
+from opsctl.read.readiness_report import FAIL
+from opsctl.read.region_checks import region_checks
 from opsctl.read.status import read_status
 from stack_topology import Topology
 

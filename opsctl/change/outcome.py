@@ -17,7 +17,7 @@ from opsctl.change.audit import AuditLog, AuditRecord
 from opsctl.change.route53 import read_records, wait_insync
 from opsctl.errors import AwsError, OpsctlError
 from opsctl.model import Clock, Weights
-from opsctl.read.signals import Outcome, gather
+from opsctl.read.concurrent_reads import Outcome, gather
 from stack_topology import Topology
 
 # The audit line's change id for a change Route 53 applied without answering the request.

@@ -21,7 +21,8 @@ from typing import Any
 from opsctl.aws import AwsClients
 from opsctl.errors import InputError, PreflightRefused
 from opsctl.model import Approval, Weights
-from opsctl.read.readiness import ReadinessReport, assess_readiness
+from opsctl.read.readiness import assess_readiness
+from opsctl.read.readiness_report import ReadinessReport
 from opsctl.read.signals import HEALTH_METRIC_PERIOD
 from opsctl.read.status import read_status
 from opsctl.read.status_report import StatusReport

@@ -46,9 +46,11 @@ from opsctl.errors import (
     TopologyError,
 )
 from opsctl.model import Approval, Clock, Weights
+from opsctl.read.concurrent_reads import gather, read_deadline
 from opsctl.read.dns_answers import DnsAnswers, NameServersUnreachable, read_dns
-from opsctl.read.readiness import ReadinessReport, assess_readiness
-from opsctl.read.signals import gather, read_checker_counts, read_deadline
+from opsctl.read.readiness import assess_readiness
+from opsctl.read.readiness_report import ReadinessReport
+from opsctl.read.signals import read_checker_counts
 from opsctl.read.status import read_status
 from opsctl.read.status_report import StatusReport
 from stack_topology import Topology

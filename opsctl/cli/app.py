@@ -70,11 +70,9 @@ from opsctl.cli.reporting import exit_on_error, reopen_closed_stdout
 from opsctl.drill.scenario import Scenario
 from opsctl.errors import ExitCode, InputError, OpsctlError
 from opsctl.model import Approval
+from opsctl.read.capacity_checks import DEFAULT_MAX_REPLICATION_LATENCY_MS
 from opsctl.read.probe import DEFAULT_PATH, DnsResolver, Resolver, probe
-from opsctl.read.readiness import (
-    DEFAULT_MAX_REPLICATION_LATENCY_MS,
-    assess_readiness,
-)
+from opsctl.read.readiness import assess_readiness
 from opsctl.read.status import read_status
 from opsctl.sandbox.cli import DirOption, sandbox_app
 from opsctl.topology import (

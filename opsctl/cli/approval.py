@@ -22,7 +22,7 @@ from opsctl.cli import output
 from opsctl.cli.options import Target
 from opsctl.errors import ExitCode, PreflightRefused
 from opsctl.model import Approval, Weights
-from opsctl.read.readiness import ReadinessReport
+from opsctl.read.readiness_report import ReadinessReport
 from stack_topology import Topology
 
 

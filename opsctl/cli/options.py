@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from opsctl.aws import AwsClients
-from opsctl.read.signals import read_deadline
+from opsctl.read.concurrent_reads import read_deadline
 from opsctl.topology import discover_topology, load_topology_file, load_topology_from_stack
 from stack_topology import Role, Topology
 

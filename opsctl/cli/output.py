@@ -36,7 +36,7 @@ from opsctl.change.routing import LeverPlan, LeverResult
 from opsctl.change.switch import SwitchPlan, SwitchResult
 from opsctl.model import Weights, ago
 from opsctl.read.probe import ProbeReport
-from opsctl.read.readiness import FAIL, PASS, WARN, Check, ReadinessReport
+from opsctl.read.readiness_report import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.read.region_status import RegionStatus
 from opsctl.read.status_report import StatusReport
 

@@ -35,8 +35,8 @@ import dns.rdatatype
 import dns.resolver
 
 from opsctl.errors import AwsUnreachable
+from opsctl.read.concurrent_reads import gather
 from opsctl.read.probe import Endpoint, http_exchange
-from opsctl.read.signals import gather
 from stack_topology import ROLES, NameServer, Topology
 
 # How many times the shared name is asked (spread over the name servers): enough to see a weighted

@@ -17,14 +17,13 @@ from opsctl.change.lever import lever_for
 from opsctl.change.route53 import RecordState, alias_mismatches, read_records
 from opsctl.errors import AwsUnreachable
 from opsctl.model import Weights
-from opsctl.read import signals
+from opsctl.read.concurrent_reads import gather, read_deadline
 from opsctl.read.dns_answers import read_dns, zone_servers
 from opsctl.read.health_probe import HEALTH_PROBE_TIMEOUT, HealthProbe, probe_health_url
 from opsctl.read.region_status import RegionStatus, WatchView
 from opsctl.read.signals import (
     AlarmState,
     CheckerCounts,
-    gather,
     read_alarms,
     read_checker_counts,
     read_failure_switch,
@@ -76,7 +75,7 @@ def _region_status(
 def read_status(
     clients: AwsClients, topology: Topology, deadline: float | None = None
 ) -> StatusReport:
-    """Every read runs concurrently under `deadline` (default signals.read_deadline()): wall time is
+    """Every read runs concurrently under `deadline` (default read_deadline()): wall time is
     one round trip when AWS answers, and at most the deadline when a Region does not.
 
     Weighted records that are readable but malformed raise RecordsError; any read that fails or
@@ -84,7 +83,7 @@ def read_status(
     an incident one Region (or Route 53's control plane) may be down and the operator still needs
     the rest.
     """
-    deadline = signals.read_deadline() if deadline is None else deadline
+    deadline = read_deadline() if deadline is None else deadline
     route53 = clients.route53()
     alarm_cloudwatch = clients.client("cloudwatch", topology.alarm_region)
     # Clients are created here, up front, so the threads only make calls.

@@ -25,7 +25,7 @@ from opsctl.change.outcome import (
 )
 from opsctl.errors import AwsError, AwsUnreachable, ChangeTimeoutError, ChangeUnconfirmedError
 from opsctl.model import Weights
-from opsctl.read.signals import Outcome
+from opsctl.read.concurrent_reads import Outcome
 from opsctl.topology import parse_topology
 from stack_topology import Topology
 from tests.opsctl.samples import FakeClock

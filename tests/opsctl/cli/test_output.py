@@ -16,7 +16,7 @@ from opsctl.change.audit import Actor, AuditRecord
 from opsctl.cli import output
 from opsctl.cli.app import app
 from opsctl.model import Weights
-from opsctl.read.readiness import PASS, WARN, Check
+from opsctl.read.readiness_report import PASS, WARN, Check
 from tests.opsctl.running import assert_one_line_error, invoke
 from tests.opsctl.world import World
 
@@ -206,7 +206,7 @@ def test_history_marks_changes_made_with_the_sandbox_emulators_identity() -> Non
 
 def test_a_drill_shows_the_status_and_its_plans_in_a_few_lines() -> None:
     from opsctl.change.plan import ShiftPlan
-    from opsctl.read.readiness import ReadinessReport
+    from opsctl.read.readiness_report import ReadinessReport
     from opsctl.read.status_report import StatusReport
     from tests.opsctl.samples import region_status
 

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from opsctl.cli.app import app
 from opsctl.model import Weights
-from opsctl.read.signals import read_alarms, rest_api_of
+from opsctl.read.capacity import rest_api_of
+from opsctl.read.signals import read_alarms
 from opsctl.sandbox.emulator import Emulator
 from opsctl.topology import parse_topology
 from tests.opsctl.world import World

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from opsctl.read.signals import read_replication_latency
+from opsctl.read.capacity import read_replication_latency
 from opsctl.sandbox.dynamodb.replicator import Change, GlobalTableReplicator, RegionalTable
 from tests.support.aws import create_state_table
 

@@ -8,8 +8,9 @@ from typing import Any
 import boto3
 
 from opsctl.aws import AwsClients
-from opsctl.read.readiness import Check, capacity_checks
-from opsctl.read.signals import read_capacity, rest_api_of
+from opsctl.read.capacity import read_capacity, rest_api_of
+from opsctl.read.capacity_checks import capacity_checks
+from opsctl.read.readiness_report import Check
 from opsctl.sandbox.emulator import Emulator
 from opsctl.sandbox.provisioning.provision import Provisioned, provision
 from opsctl.topology import parse_topology

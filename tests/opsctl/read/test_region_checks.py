@@ -1,33 +1,16 @@
-"""The readiness judges on their own: each check's verdict from values already read, no AWS."""
+"""A Region's own signals judged from a StatusReport, no AWS: each check's verdict from values
+already read."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from opsctl.aws import AwsClients
-from opsctl.errors import AwsUnreachable
 from opsctl.model import Weights
 from opsctl.read.health_probe import HealthProbe
-from opsctl.read.readiness import (
-    FAIL,
-    PASS,
-    WARN,
-    Check,
-    accelerated_recovery_check,
-    capacity_checks,
-    credentials_check,
-    region_checks,
-)
-from opsctl.read.signals import (
-    AccountConcurrency,
-    AuthorizerConcurrency,
-    CapacityReadings,
-    Outcome,
-    StageThrottling,
-)
+from opsctl.read.readiness_report import FAIL, PASS, WARN, Check
+from opsctl.read.region_checks import region_checks
 from opsctl.read.status_report import StatusReport
 from stack_topology import RegionTopology
 from tests.opsctl.samples import region_status
@@ -42,7 +25,6 @@ SECONDARY = RegionTopology(
     health_url="https://api-us-west-2.example.com/health",
     impaired_alarm_name="myapp-impaired-us-west-2",
 )
-FUNCTION = "arn:aws:lambda:us-west-2:123456789012:function:myapp-authorizer:live"
 
 
 def _secondary_checks(unreadable: tuple[str, ...] = (), **fields: object) -> dict[str, Check]:
@@ -209,177 +191,6 @@ def test_an_undeployed_impaired_alarm_is_a_warning() -> None:
     undeployed = replace(SECONDARY, impaired_alarm_name=None)
     (impaired,) = (c for c in region_checks(status, undeployed) if c.name == "impaired-alarm")
     assert (impaired.result, impaired.value) == (WARN, "not deployed")
-
-
-# Capacity: the target against the other Region ------------------------------------------------
-
-
-def _readings(**changes: object) -> CapacityReadings:
-    same = CapacityReadings(
-        table="myapp-state",
-        target_account=Outcome(AccountConcurrency(limit=1000, unreserved=900)),
-        other_account=Outcome(AccountConcurrency(limit=1000, unreserved=900)),
-        target_authorizer=Outcome(AuthorizerConcurrency(FUNCTION, reserved=None, provisioned=2)),
-        other_authorizer=Outcome(AuthorizerConcurrency(FUNCTION, reserved=None, provisioned=2)),
-        target_throttling=Outcome(StageThrottling(rate_limit=100.0, burst_limit=200)),
-        other_throttling=Outcome(StageThrottling(rate_limit=100.0, burst_limit=200)),
-        target_table=Outcome("ACTIVE"),
-        other_table=Outcome("ACTIVE"),
-        latency=Outcome(800.0),
-    )
-    return replace(same, **changes)  # type: ignore[arg-type]
-
-
-def _capacity(**changes: object) -> dict[str, Check]:
-    return {check.name: check for check in capacity_checks(_readings(**changes), 5000.0)}
-
-
-def test_equal_capacity_passes_every_comparison() -> None:
-    checks = _capacity()
-    assert {name: c.result for name, c in checks.items()} == {
-        "lambda-concurrency-quota": PASS,
-        "authorizer-concurrency": PASS,
-        "api-throttling": PASS,
-        "table-replicas": PASS,
-        "replication-latency": PASS,
-    }
-    assert checks["replication-latency"].value == "800 ms (max 5000 ms)"
-
-
-UNREACHABLE = Outcome(None, AwsUnreachable("no answer within 3.5s while reading account:other"))
-
-
-@pytest.mark.parametrize(
-    ("changes", "name", "expected"),
-    [
-        (
-            {"target_account": Outcome(AccountConcurrency(limit=500, unreserved=500))},
-            "lambda-concurrency-quota",
-            (WARN, "the target's account concurrency limit (quota) is lower"),
-        ),
-        (
-            {"target_account": Outcome(AccountConcurrency(limit=1000, unreserved=100))},
-            "lambda-concurrency-quota",
-            (WARN, "the target leaves less to functions without reserved concurrency"),
-        ),
-        (
-            {"other_account": UNREACHABLE},
-            "lambda-concurrency-quota",
-            (WARN, "could not read: no answer within 3.5s while reading account:other"),
-        ),
-        (
-            {"target_authorizer": Outcome(AuthorizerConcurrency(FUNCTION, 10, 2))},
-            "authorizer-concurrency",
-            (FAIL, "the target's reserved concurrency caps it below the other"),
-        ),
-        (
-            {"target_authorizer": Outcome(AuthorizerConcurrency(FUNCTION, None, 0))},
-            "authorizer-concurrency",
-            (WARN, "less provisioned concurrency: expect cold starts"),
-        ),
-        (
-            {"target_throttling": Outcome(StageThrottling(50.0, 200))},
-            "api-throttling",
-            (FAIL, "the target's stage throttles below the other's"),
-        ),
-        (
-            {"target_throttling": Outcome(StageThrottling(None, None))},
-            "api-throttling",
-            (WARN, "stage throttling limits differ between the Regions"),
-        ),
-        (
-            {"target_table": Outcome("UPDATING")},
-            "table-replicas",
-            (FAIL, "myapp-state must be ACTIVE in both Regions"),
-        ),
-        (
-            {"target_table": Outcome(None, AwsUnreachable("no answer"))},
-            "table-replicas",
-            (FAIL, "myapp-state in the target: no answer"),
-        ),
-        (
-            {"other_table": Outcome(None, AwsUnreachable("no answer"))},
-            "table-replicas",
-            (WARN, "could not read: no answer"),
-        ),
-        (
-            {"latency": Outcome(None)},
-            "replication-latency",
-            (WARN, "no ReplicationLatency datapoint in 30 minutes"),
-        ),
-        (
-            {"latency": Outcome(5001.0)},
-            "replication-latency",
-            (FAIL, "the target's copy of the table lags behind"),
-        ),
-    ],
-)
-def test_each_capacity_comparison(
-    changes: dict[str, object], name: str, expected: tuple[str, str]
-) -> None:
-    checks = _capacity(**changes)
-    assert (checks[name].result, checks[name].detail) == expected
-    assert [c.result for n, c in checks.items() if n != name] == [PASS] * 4
-
-
-# Recovery without us-east-1 ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("sso_region", "result"),
-    [(None, PASS), ("eu-west-1", PASS), ("us-east-1", WARN)],
-)
-def test_an_sso_sign_in_in_the_primarys_region_is_a_warning(
-    sso_region: str | None, result: str
-) -> None:
-    check = credentials_check(sso_region, "us-west-2", primary="us-east-1")
-    assert check.result == result
-    if result == WARN:
-        assert "SSO sign-in is in us-east-1, the primary's Region" in check.detail
-
-
-@pytest.mark.parametrize(
-    ("config", "expected"),
-    [
-        ("[profile operator]\nsso_region = us-east-1\nsso_account_id = 1\n", "us-east-1"),
-        (
-            "[profile operator]\nsso_session = corp\n\n"
-            "[sso-session corp]\nsso_region = eu-west-1\n",
-            "eu-west-1",
-        ),
-        # The role is assumed with the source profile's SSO credentials.
-        (
-            "[profile operator]\nrole_arn = arn:aws:iam::1:role/ops\nsource_profile = sso\n\n"
-            "[profile sso]\nsso_region = us-east-1\n",
-            "us-east-1",
-        ),
-        (
-            "[profile operator]\nrole_arn = arn:aws:iam::1:role/ops\nsource_profile = keys\n\n"
-            "[profile keys]\naws_access_key_id = AKIA\n",
-            None,
-        ),
-    ],
-)
-def test_the_sso_region_a_profile_depends_on(
-    config: str, expected: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "aws-config"
-    path.write_text(config)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(path))
-    assert AwsClients.from_profile("operator", "us-west-2").sso_region == expected
-
-
-@pytest.mark.parametrize(
-    ("status", "result"),
-    [("ENABLED", PASS), ("DISABLED", WARN), ("ENABLING", WARN), (None, WARN)],
-)
-def test_accelerated_recovery_off_is_a_warning(status: str | None, result: str) -> None:
-    assert accelerated_recovery_check(Outcome(status)).result == result
-
-
-def test_an_unreadable_zone_is_a_warning_never_a_refusal() -> None:
-    check = accelerated_recovery_check(Outcome(None, AwsUnreachable("no answer within 3.5s")))
-    assert (check.result, check.value) == (WARN, "unknown")
 
 
 # A partial us-east-1 event: CloudWatch there is late, the health metrics go missing ----------
