@@ -46,7 +46,9 @@ for _key, _value in {
 
 from opsctl.aws import AwsClients  # noqa: E402
 from opsctl.change.audit import AuditLog  # noqa: E402
-from opsctl.change.routing import LeverPlan, apply_lever, plan_failover_via  # noqa: E402
+from opsctl.change.lever_apply import apply_lever  # noqa: E402
+from opsctl.change.lever_plan import LeverPlan  # noqa: E402
+from opsctl.change.routing import plan_failover_via  # noqa: E402
 from opsctl.model import Approval  # noqa: E402
 from opsctl.read.status import read_status  # noqa: E402
 from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402

@@ -38,10 +38,7 @@ from opsctl.change.revocation import (
     parse_until,
     plan_revoke,
 )
-from opsctl.change.routing import (
-    plan_failover_via,
-    plan_fallback_via,
-)
+from opsctl.change.routing import plan_failover_via, plan_fallback_via
 from opsctl.change.switch import SwitchResult, apply_switch, plan_switch
 from opsctl.cli import output
 from opsctl.cli.approval import approval_from_flags, plan_then_apply, shift_traffic
@@ -75,9 +72,7 @@ from opsctl.read.probe import DEFAULT_PATH, DnsResolver, Resolver, probe
 from opsctl.read.readiness import assess_readiness
 from opsctl.read.status import read_status
 from opsctl.sandbox.cli import DirOption, sandbox_app
-from opsctl.topology import (
-    load_topology_file,
-)
+from opsctl.topology import load_topology_file
 from stack_topology import Role, Topology, to_document
 
 if TYPE_CHECKING:

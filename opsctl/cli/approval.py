@@ -16,8 +16,9 @@ from rich.console import RenderableType
 from opsctl.aws import AwsClients
 from opsctl.change.apply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.change.audit import AuditLog
+from opsctl.change.lever_apply import apply_lever
+from opsctl.change.lever_plan import LeverPlan, LeverResult
 from opsctl.change.plan import ShiftPlan
-from opsctl.change.routing import LeverPlan, LeverResult, apply_lever
 from opsctl.cli import output
 from opsctl.cli.options import Target
 from opsctl.errors import ExitCode, PreflightRefused

@@ -30,9 +30,9 @@ from rich.text import Text
 
 from opsctl.change.apply import ShiftResult
 from opsctl.change.audit import INTENT, AuditRecord
+from opsctl.change.lever_plan import LeverPlan, LeverResult
 from opsctl.change.plan import ShiftPlan
 from opsctl.change.revocation import RevocationList, RevokePlan, RevokeResult, iso
-from opsctl.change.routing import LeverPlan, LeverResult
 from opsctl.change.switch import SwitchPlan, SwitchResult
 from opsctl.model import Weights, ago
 from opsctl.read.probe import ProbeReport

@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from opsctl.change.routing import LeverPlan, apply_lever, plan_failover_via, plan_fallback_via
+from opsctl.change.lever_apply import apply_lever
+from opsctl.change.lever_plan import LeverPlan
+from opsctl.change.routing import plan_failover_via, plan_fallback_via
 from opsctl.cli import output
 from opsctl.drill.engine import Drill
 from opsctl.drill.model import FALLBACK_STEPS, DrillFailed

@@ -40,7 +40,7 @@ def isolated_opsctl_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     # that black-hole a Region set the production deadline themselves (`read_deadline`).
     monkeypatch.setenv("OPSCTL_READ_DEADLINE", "60")  # also for `python -m opsctl` children
     # The DataPlane fixture evaluates the lever alarm every 50 ms, not once a minute.
-    monkeypatch.setattr("opsctl.change.routing.CONFIRM_POLL_INTERVAL", 0.05)
+    monkeypatch.setattr("opsctl.change.lever_confirm.CONFIRM_POLL_INTERVAL", 0.05)
     return audit
 
 

@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 from opsctl.change.apply import DEFAULT_INSYNC_TIMEOUT
 from opsctl.change.audit import AuditLog
-from opsctl.change.routing import LeverPlan, apply_lever, plan_failover_via
+from opsctl.change.lever_apply import apply_lever
+from opsctl.change.lever_plan import LeverPlan
+from opsctl.change.routing import plan_failover_via
 from opsctl.model import Approval, Clock, Weights
 from opsctl.read.signals import iso_time
 from opsctl.sandbox.faults.proxy import Fault, FaultProxy
@@ -68,7 +70,7 @@ def test_ctrl_c_while_confirming_says_the_lever_was_engaged_and_audited(
     def interrupted(*_: object) -> float:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("opsctl.change.routing._poll", interrupted)
+    monkeypatch.setattr("opsctl.change.lever_confirm._poll", interrupted)
     result = invoke(runner, world, "failover", "--via", "dataplane", "--approve", "--reason", "x")
     (record,) = world.audit_outcomes()
     assert record["applied"] is True
@@ -92,7 +94,9 @@ def test_ctrl_c_waiting_for_the_release_minute_reports_the_reconciled_weights(
             raise KeyboardInterrupt
         time.sleep(seconds)
 
-    monkeypatch.setattr("opsctl.change.routing.Clock", lambda: Clock(sleep=sleep_until_interrupted))
+    monkeypatch.setattr(
+        "opsctl.change.lever_apply.Clock", lambda: Clock(sleep=sleep_until_interrupted)
+    )
     result = invoke(runner, world, "fallback", "--approve", "--reason", "x", "--timeout", "120")
     (reconciled,) = world.audit_outcomes()
     assert reconciled["after"] == {"primary": 0, "secondary": 100}
@@ -134,7 +138,7 @@ def test_a_lost_first_datapoint_is_asserted_again_and_still_confirmed(
     fault_proxy: FaultProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("opsctl.change.routing.REASSERT_INTERVAL", 0.3)  # a minute, scaled
+    monkeypatch.setattr("opsctl.change.lever_confirm.REASSERT_INTERVAL", 0.3)  # a minute, scaled
     fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
     dataplane.lose_engage_datapoints(1)  # CloudWatch has it; Route 53 never sees it
     result = invoke(
@@ -157,7 +161,7 @@ def test_failover_with_the_lever_engaged_but_dns_on_the_primary_asserts_it_again
     fault_proxy: FaultProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("opsctl.change.routing.REASSERT_INTERVAL", 0.3)
+    monkeypatch.setattr("opsctl.change.lever_confirm.REASSERT_INTERVAL", 0.3)
     fault_proxy.set_fault(PRIMARY, Fault.REFUSE)
     dataplane.lose_engage_datapoints(1)
     world.engage_lever()  # the alarm is in ALARM, but Route 53 missed the datapoint
