@@ -21,12 +21,11 @@ from opsctl.change.lever_apply import apply_lever
 from opsctl.change.lever_plan import LeverPlan
 from opsctl.change.routing import plan_failover_via
 from opsctl.model import Approval, Clock, Weights
-from opsctl.read.signals import iso_time
 from opsctl.sandbox.faults.proxy import Fault, FaultProxy
 from tests.opsctl.dataplane import DataPlane
 from tests.opsctl.running import assert_one_line_error, dns_answers, invoke
 from tests.opsctl.world import World
-from tests.support.stack import LEVER_ALARM, REGIONS
+from tests.support.stack import REGIONS
 
 PRIMARY = REGIONS["primary"]
 SECONDARY = REGIONS["secondary"]
@@ -255,21 +254,3 @@ def test_name_servers_unreachable_from_here_are_noticed_at_once_and_said(
     assert unconfirmed.startswith("DNS unconfirmed: name servers unreachable from here")
     # With the control plane up, Route 53's own view of the lever's check confirms it.
     assert ("Route 53 sees the lever's health check unhealthy" in unconfirmed) is control_plane
-
-
-# What the lever says of itself ---------------------------------------------------------------
-
-
-def test_status_dates_the_lever_from_its_alarm_taking_the_action_not_the_datapoints_minute(
-    runner: CliRunner, world: World
-) -> None:
-    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
-    world.engage_lever(minute + timedelta(seconds=37))
-    alarm = world.client("cloudwatch", SECONDARY).describe_alarms(AlarmNames=[LEVER_ALARM])
-    took = iso_time(alarm["MetricAlarms"][0]["StateTransitionedTimestamp"])
-    assert took is not None and took != iso_time(minute)
-
-    result = invoke(runner, world, "status", "--json")
-    assert json.loads(result.stdout)["lever"]["since"] == took
-    table = invoke(runner, world, "status")
-    assert f"lever: engaged since {took} (alarm ALARM)" in table.stdout
