@@ -175,3 +175,8 @@ class Target:
 def topology_file_from_env() -> Path | None:
     from_env = os.environ.get(TOPOLOGY_ENV)
     return Path(from_env) if from_env else None
+
+
+def examples(*lines: str) -> str:
+    """A command's --help epilog: one example per line."""
+    return "Examples:\n\n" + "\n\n".join(f"  {line}" for line in lines)

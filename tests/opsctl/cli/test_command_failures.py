@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from opsctl.aws import translate_aws_errors
 from opsctl.change import outcome as shiftoutcome
 from opsctl.cli import app as cli
+from opsctl.cli import change_commands, read_commands
 from opsctl.errors import AwsError
 from opsctl.model import Weights
 from opsctl.sandbox.emulator import Emulator
@@ -319,7 +320,7 @@ def test_ctrl_c_while_planning_changes_nothing(
     def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "plan_failover_via", interrupted)
+    monkeypatch.setattr(change_commands, "plan_failover_via", interrupted)
     result = invoke(runner, world, "failover", "--approve", "--reason", "x")
     assert_one_line_error(result, 130, "interrupted")
     assert world.weights() == Weights(100, 0)
@@ -354,7 +355,7 @@ def test_an_unexpected_exception_is_one_line_unless_debugging(
     def bug(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "read_status", bug)
+    monkeypatch.setattr(read_commands, "read_status", bug)
     assert_one_line_error(
         invoke(runner, world, "status"),
         1,

@@ -245,7 +245,7 @@ def test_no_input_crashes_opsctl(
     monkeypatch.setenv("OPSCTL_AUDIT_LOG", str(audit))
     monkeypatch.setenv("OPSCTL_TOPOLOGY", str(topology))
     monkeypatch.setattr("opsctl.aws.CLIENT_CONFIG", Config(retries={"max_attempts": 1}))
-    monkeypatch.setattr("opsctl.cli.app.sleep", _one_refresh)
+    monkeypatch.setattr("opsctl.cli.read_commands.sleep", _one_refresh)
     result = CliRunner().invoke(app, argv)
     described = f"opsctl {argv!r} -> {result.exit_code}\n{result.output}"
     assert result.exc_info is None or result.exc_info[0] is SystemExit, described

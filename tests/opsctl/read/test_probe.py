@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.cli import app as cli
+from opsctl.cli import read_commands
 from opsctl.cli.app import app
 from opsctl.read.probe import Endpoint, call_api, probe
 from tests.opsctl.running import assert_one_line_error
@@ -143,7 +143,7 @@ def test_cli_probe_failures_are_one_line_errors(
     def interrupted_probe(*_: Any, **__: Any) -> None:
         raise KeyboardInterrupt  # Ctrl-C during a long probe
 
-    monkeypatch.setattr(cli, "probe", interrupted_probe)
+    monkeypatch.setattr(read_commands, "probe", interrupted_probe)
     interrupted = CliRunner().invoke(
         app, ["probe", "--hostname", "auth.example.com", "--token", "t"]
     )

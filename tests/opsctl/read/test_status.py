@@ -10,7 +10,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from opsctl.cli import app as cli
+from opsctl.cli import read_commands
 from tests.opsctl.running import invoke
 from tests.opsctl.world import World
 from tests.support.stack import RECORD_NAME, alias_target, weighted_record
@@ -212,7 +212,7 @@ def test_watch_json_prints_one_line_per_refresh_until_interrupted(
         else:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "sleep", fake_sleep)
+    monkeypatch.setattr(read_commands, "sleep", fake_sleep)
     result = invoke(runner, world, "status", "--json", "--watch", "5")
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -226,7 +226,7 @@ def test_watch_table_refreshes_in_place(
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "sleep", interrupt)
+    monkeypatch.setattr(read_commands, "sleep", interrupt)
     result = invoke(runner, world, "status", "--watch", "2")
     assert result.exit_code == 0, result.stderr
     assert "serves all traffic" in result.stdout
