@@ -49,7 +49,7 @@ from opsctl.change.audit import AuditLog  # noqa: E402
 from opsctl.change.lever_apply import apply_lever  # noqa: E402
 from opsctl.change.lever_plan import LeverPlan  # noqa: E402
 from opsctl.change.routing import plan_failover_via  # noqa: E402
-from opsctl.model import Approval  # noqa: E402
+from opsctl.model import Approval, Via  # noqa: E402
 from opsctl.read.status import read_status  # noqa: E402
 from opsctl.sandbox.emulator import Emulator, start_emulator  # noqa: E402
 from opsctl.sandbox.faults.proxy import Fault, FaultProxy  # noqa: E402
@@ -179,7 +179,7 @@ def lever_failover(emulator: Emulator, runs: int) -> list[LeverRun]:
             os.environ["AWS_ENDPOINT_URL"] = proxy.url
             clients = AwsClients()
             started = time.perf_counter()
-            plan = plan_failover_via(clients, world.topology, "auto")
+            plan = plan_failover_via(clients, world.topology, Via.AUTO)
             planned = time.perf_counter()
             assert isinstance(plan, LeverPlan), plan
             approval = Approval(reason="benchmark", force=True)  # measure, whatever load says

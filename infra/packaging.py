@@ -1,4 +1,5 @@
-"""Lambda packaging: the `functions/` package as code, its third-party deps as a layer.
+"""Lambda packaging: the `functions/` package as code (with a copy of `stack_topology/`, the
+words the functions share with the program and opsctl), its third-party deps as a layer.
 
 The dependency layer is built for the Lambda platform (arm64, CPython of the runtime), not the
 build machine, from the lock file (every distribution pinned with its hashes, so a build installs
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Protocol
 
 import pulumi
+
+import stack_topology
 
 LAMBDA_PLATFORM = "manylinux2014_aarch64"  # matches the arm64 functions
 COMPLETE_MARKER = ".complete"
@@ -129,12 +132,16 @@ def active_layer_builder(project_dir: Path) -> LayerBuilder:
 
 
 def functions_archive(functions_dir: Path) -> pulumi.AssetArchive:
-    """The `functions` package, importable as `functions.<name>.app` from the archive root."""
+    """The `functions` package, importable as `functions.<name>.app` from the archive root, and
+    beside it a copy of `stack_topology` (standard library only), which the functions import for
+    the words they share with the program and opsctl (the failure switch's values)."""
     if not (functions_dir / "__init__.py").is_file():
         raise FileNotFoundError(f"{functions_dir} is not the functions package")
+    shared = Path(stack_topology.__file__).parent
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
-    for path in sorted(functions_dir.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            name = f"{functions_dir.name}/{path.relative_to(functions_dir).as_posix()}"
-            assets[name] = pulumi.FileAsset(str(path))
+    for package in (functions_dir, shared):
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                name = f"{package.name}/{path.relative_to(package).as_posix()}"
+                assets[name] = pulumi.FileAsset(str(path))
     return pulumi.AssetArchive(assets)

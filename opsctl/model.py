@@ -1,5 +1,8 @@
 """The small value types opsctl's parts pass to each other: the weighted pair's weights, the
-clock every wait is measured with, an operator's approval, and how long ago a time was.
+clock every wait is measured with, an operator's approval, how long ago a time was, and the
+domain's words: how traffic moves (`Via`), what a change does (`ChangeAction`), and the data-plane
+lever's actions and positions. The words are StrEnums: JSON output and the audit log carry their
+plain values.
 
 They hold no client and make no call, so any module can use them without reaching AWS.
 """
@@ -10,9 +13,48 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from opsctl.errors import InputError, RecordsError
 from stack_topology import Role
+
+
+class Via(StrEnum):
+    """How a failover or fallback moves traffic (`--via`)."""
+
+    AUTO = "auto"  # the weights when Route 53's control plane answers, else the lever
+    WEIGHTS = "weights"  # Route 53's control plane (us-east-1)
+    DATAPLANE = "dataplane"  # the lever: DNS answers only, no us-east-1
+
+
+class ChangeAction(StrEnum):
+    """What an approved change does: the command that made it, and the audit log's `action`.
+    A failover or a fallback moves traffic (by the weights or the lever)."""
+
+    FAILOVER = "failover"
+    FALLBACK = "fallback"
+    SWITCH = "switch"
+    REVOKE = "revoke"
+
+
+class LeverPosition(StrEnum):
+    """Where the data-plane lever stands: the operator's last action, as read back."""
+
+    ENGAGED = "engaged"
+    RELEASED = "released"
+    UNKNOWN = "unknown"  # its alarm and the audit log cannot say
+
+
+class LeverAction(StrEnum):
+    """What a lever plan does to the lever (re-asserting an engaged lever is an ENGAGE)."""
+
+    ENGAGE = "engage"
+    RELEASE = "release"
+
+    @property
+    def position(self) -> LeverPosition:
+        """Where the lever stands once this action took effect."""
+        return LeverPosition.ENGAGED if self == LeverAction.ENGAGE else LeverPosition.RELEASED
 
 
 def ago(since: str | None, now: datetime) -> str:

@@ -1,7 +1,9 @@
 """The topology document: what the Pulumi program exports and opsctl acts on (docs/contracts.md).
 
 Standard library only, so both `infra/` (which writes the document) and `opsctl/` (which reads it,
-without the Pulumi program) import it; `functions/` never does.
+without the Pulumi program) import it; the Lambda package carries a copy of it
+(`infra.packaging.functions_archive`), from which `functions/` read the words they share (the
+failure switch's values, the revoked tokens' partition).
 """
 
 from stack_topology.document import (
@@ -21,6 +23,7 @@ from stack_topology.model import (
     ROLES,
     TOPOLOGY_VERSION,
     AppNames,
+    FailureSwitch,
     HealthCheckTiming,
     NameServer,
     OutOfService,
@@ -40,6 +43,7 @@ __all__ = [
     "ROLES",
     "TOPOLOGY_VERSION",
     "AppNames",
+    "FailureSwitch",
     "HealthCheckTiming",
     "NameServer",
     "OutOfService",

@@ -39,6 +39,15 @@ class Role(StrEnum):
 ROLES: tuple[Role, Role] = (Role.PRIMARY, Role.SECONDARY)
 
 
+class FailureSwitch(StrEnum):
+    """The values of a Region's failure switch (`AppNames.failure_switch_parameter`): the
+    program creates it healthy, `opsctl switch` flips it, the health function reads it. The
+    Lambda package carries this package, so the functions read the same words."""
+
+    HEALTHY = "healthy"
+    FAILING = "failing"  # the health function answers 500: a simulated outage
+
+
 def per_role(make: Callable[[Role], T]) -> tuple[T, T]:
     """A pair made role by role: (the primary's, the secondary's)."""
     return make(Role.PRIMARY), make(Role.SECONDARY)

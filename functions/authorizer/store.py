@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-REVOKED_PARTITION = "revoked"
+from stack_topology import REVOKED_PARTITION
 
 
 def load_revoked_token_ids(dynamodb: Any, table_name: str) -> frozenset[str]:

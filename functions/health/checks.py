@@ -21,10 +21,10 @@ from typing import Any
 
 from functions.shared.jwks import JwksCache, KeySource
 from functions.shared.observability import logger
+from stack_topology import FailureSwitch
 
 # Route 53 wants an answer within 2 s; API Gateway and Lambda need some of that too.
 CHECK_BUDGET_SECONDS = 1.0
-SWITCH_HEALTHY, SWITCH_FAILING = "healthy", "failing"
 PROBE_KEY = {"pk": {"S": "health"}, "sk": {"S": "probe"}}
 CANARY_EVENT = {"type": "HEALTH_CANARY"}
 
@@ -196,10 +196,10 @@ def failure_switch(switch: LastKnownSwitch) -> CheckResult:
     except SwitchUnknown:
         return CheckResult(CheckState.DEGRADED, "unknown")
     value = raw.strip().lower()
-    if value == SWITCH_FAILING:
-        return CheckResult(CheckState.FAILED, SWITCH_FAILING)
-    if value != SWITCH_HEALTHY:
+    if value == FailureSwitch.FAILING:
+        return CheckResult(CheckState.FAILED, FailureSwitch.FAILING)
+    if value != FailureSwitch.HEALTHY:
         return CheckResult(CheckState.FAILED, "unexpected value")
     if fresh:
-        return CheckResult(CheckState.OK, SWITCH_HEALTHY)
-    return CheckResult(CheckState.DEGRADED, f"{SWITCH_HEALTHY} (last known)")
+        return CheckResult(CheckState.OK, FailureSwitch.HEALTHY)
+    return CheckResult(CheckState.DEGRADED, f"{FailureSwitch.HEALTHY} (last known)")

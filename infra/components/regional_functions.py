@@ -25,8 +25,8 @@ from infra.policies import ServiceRole, allow, regional_arn, service_role
 from infra.settings.environment import function_environment
 from infra.settings.function_specs import AUTHORIZER_ALIAS, FUNCTION_SPECS, FunctionSpec
 from infra.settings.model import PROJECT, Role, Settings
+from stack_topology import FailureSwitch
 
-HEALTHY = "healthy"
 # Every function but the peer watcher (infra/components/watch.py declares it, after the other
 # Region's API).
 REGIONAL_SPECS = tuple(spec for spec in FUNCTION_SPECS if not spec.watches_peer)
@@ -77,8 +77,11 @@ class RegionalFunctions(pulumi.ComponentResource):
             f"{name}-failure-switch",
             name=settings.failure_switch_parameter,
             type="String",
-            value=HEALTHY,
-            description="healthy | failing: 'failing' makes this Region's /health answer 500.",
+            value=FailureSwitch.HEALTHY,
+            description=(
+                f"{FailureSwitch.HEALTHY} | {FailureSwitch.FAILING}: '{FailureSwitch.FAILING}' "
+                "makes this Region's /health answer 500."
+            ),
             # Operators flip it (opsctl switch); `pulumi up` must not flip it back.
             opts=self._child(ignore_changes=["value"]),
         )

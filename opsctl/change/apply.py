@@ -42,7 +42,7 @@ from opsctl.errors import (
     ConflictError,
     OpsctlError,
 )
-from opsctl.model import Approval, Clock, Weights
+from opsctl.model import Approval, ChangeAction, Clock, Weights
 from opsctl.read.readiness_report import FAIL
 from opsctl.read.region_checks import region_checks
 from opsctl.read.status import read_status
@@ -84,7 +84,7 @@ class StepResult:
 
 @dataclass(frozen=True)
 class ShiftResult:
-    action: str
+    action: ChangeAction
     steps: tuple[StepResult, ...]
     # The weights at the end: read back from Route 53 when a gradual fallback stopped early (the
     # last step's target if they could not be read), else the last step's target.
@@ -142,7 +142,7 @@ def apply_shift(
     Route 53 applied without answering or while interrupted (see settle_unanswered)."""
     options = options or ShiftOptions()
     if plan.noop:
-        return ShiftResult(plan.action, (), plan.current)
+        return ShiftResult(action=plan.action, steps=(), final=plan.current)
     assert plan.preflight is not None  # set whenever there are steps
     overridden = check_preflight(plan.preflight, plan.action, plan.target_role, approval)
     audit_log.ensure_writable()  # an unauditable change is not made at all
@@ -205,7 +205,13 @@ def _apply_steps(
             clock.sleep(options.interval)
             degraded = _degradation(clients, topology, plan.target_role)
             if degraded:
-                return ShiftResult(plan.action, tuple(done), expected, degraded, overridden)
+                return ShiftResult(
+                    action=plan.action,
+                    steps=tuple(done),
+                    final=expected,
+                    stopped_reason=degraded,
+                    overridden=overridden,
+                )
         if options.on_step is not None:
             options.on_step(index, target)
         state = read_records(route53, topology)
@@ -248,7 +254,14 @@ def _apply_steps(
                 route53, topology, expected, target, intent, audit_log, interrupt
             )
             if was_applied:
-                applied.append(AppliedChange(index + 1, expected, target, UNCONFIRMED_CHANGE_ID))
+                applied.append(
+                    AppliedChange(
+                        step=index + 1,
+                        before=expected,
+                        after=target,
+                        change_id=UNCONFIRMED_CHANGE_ID,
+                    )
+                )
             interrupt.add_note(f"while submitting {expected} -> {target}: {found}")
             raise
         except ChangeUnconfirmedError as unconfirmed:
@@ -257,12 +270,21 @@ def _apply_steps(
                 route53, topology, expected, target, intent, audit_log, failure
             )
             if was_applied:
-                applied.append(AppliedChange(index + 1, expected, target, UNCONFIRMED_CHANGE_ID))
+                applied.append(
+                    AppliedChange(
+                        step=index + 1,
+                        before=expected,
+                        after=target,
+                        change_id=UNCONFIRMED_CHANGE_ID,
+                    )
+                )
             raise AwsError(f"{failure.message}; {found}") from None
         except OpsctlError as refused:  # a conflict or another error: Route 53 did not apply it
             audit_log.record_outcome(intent.outcome(applied=False, detail=refused.message), refused)
             raise
-        applied.append(AppliedChange(index + 1, expected, target, change_id))
+        applied.append(
+            AppliedChange(step=index + 1, before=expected, after=target, change_id=change_id)
+        )
         insync = wait_and_audit(
             route53,
             change_id,
@@ -274,7 +296,13 @@ def _apply_steps(
             clock=clock,
         )
         done.append(
-            StepResult(expected, target, change_id, insync, clock.now() - approval.approved_at)
+            StepResult(
+                before=expected,
+                after=target,
+                change_id=change_id,
+                insync_seconds=insync,
+                approval_to_insync_seconds=clock.now() - approval.approved_at,
+            )
         )
         expected = target
-    return ShiftResult(plan.action, tuple(done), expected, None, overridden)
+    return ShiftResult(action=plan.action, steps=tuple(done), final=expected, overridden=overridden)

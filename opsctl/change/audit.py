@@ -29,6 +29,7 @@ from typing import Any
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import OpsctlError
 from opsctl.files import open_regular, read_regular_file
+from opsctl.model import ChangeAction
 
 AUDIT_LOG_ENV = "OPSCTL_AUDIT_LOG"
 # Far beyond years of approved changes (a line is ~1 KiB); guards memory against a wrong path.
@@ -59,7 +60,8 @@ class AuditRecord:
     id: str  # shared by a change's intent and outcome
     phase: str  # intent | outcome
     time: str
-    action: str  # failover | fallback | switch | revoke
+    # One this version does not know (written by a later one, or by hand) stays as written.
+    action: ChangeAction | str
     app: str
     actor: Actor
     reason: str
@@ -89,7 +91,7 @@ class AuditRecord:
     def intent(
         cls,
         *,
-        action: str,
+        action: ChangeAction,
         app: str,
         actor: Actor,
         reason: str,
@@ -185,7 +187,7 @@ class AuditRecord:
             id=fields.get("id", _is_str, ""),
             phase=phase,
             time=fields.require("time", _is_str),
-            action=fields.require("action", _is_str),
+            action=_action(fields.require("action", _is_str)),
             app=fields.get("app", _is_str, ""),
             actor=Actor(
                 arn=fields.get("actorArn", _is_str, ""),
@@ -205,6 +207,13 @@ class AuditRecord:
             detail=fields.get("detail", _is_str, None),
             drill=fields.get("drill", _is_str, None),
         )
+
+
+def _action(word: str) -> ChangeAction | str:
+    try:
+        return ChangeAction(word)
+    except ValueError:
+        return word
 
 
 def _is_str(value: Any) -> bool:
@@ -298,7 +307,7 @@ def current_actor(clients: AwsClients, region: str) -> Actor:
     return Actor(arn=str(arn), local_user=local_user)
 
 
-def change_comment(action: str, actor: Actor, reason: str, before: str, after: str) -> str:
+def change_comment(action: ChangeAction, actor: Actor, reason: str, before: str, after: str) -> str:
     """The Route 53 change batch Comment: who, why and from -> to, for CloudTrail."""
     return f"opsctl {action} by {actor.arn} ({actor.local_user}): {before} -> {after}; {reason}"
 

@@ -11,17 +11,17 @@ the one kind today (an ARC routing control would be another).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import TopologyError
+from opsctl.model import LeverPosition
 from opsctl.read.signals import iso_time, read_alarms
 from stack_topology import OutOfService, Topology
 
-ENGAGED, RELEASED, UNKNOWN = "engaged", "released", "unknown"
-# The audit log's `step` of a lever change (its before/after are {"lever": engaged|released}).
+# The audit log's `step` of a lever change (its before/after are {"lever": a LeverPosition}).
 LEVER_STEP = "lever"
 # How far back the lever's newest datapoint is looked for: the alarm latches (missing data is
 # ignored), so an older engage or release shows in the alarm's state instead.
@@ -35,7 +35,7 @@ class LeverState:
     """What the lever says now: the operator's last action and the alarm that carries it out."""
 
     kind: str
-    state: str  # engaged | released | unknown
+    state: LeverPosition
     # ISO 8601: when the last action took effect (the alarm's state change); until the alarm
     # follows, the minute of the action's datapoint
     since: str | None
@@ -45,7 +45,7 @@ class LeverState:
     @property
     def in_effect(self) -> bool:
         """The alarm agrees with the last action (DNS follows the alarm, not the datapoint)."""
-        return (self.state == ENGAGED) == (self.alarm == "ALARM")
+        return (self.state == LeverPosition.ENGAGED) == (self.alarm == "ALARM")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,23 +166,24 @@ class CloudWatchAlarmLever:
         alarm = read_alarms(self._cloudwatch, [self._lever.alarm_name])[self._lever.alarm_name]
         if alarm.state is None:
             return LeverState(
-                self.kind, UNKNOWN, None, None, f"alarm {self._lever.alarm_name} not found"
+                kind=self.kind,
+                state=LeverPosition.UNKNOWN,
+                since=None,
+                alarm=None,
+                detail=f"alarm {self._lever.alarm_name} not found",
             )
         newest = self._newest_datapoint()
-        if newest is None:  # nothing published lately: the latched alarm holds the last action
-            state = ENGAGED if alarm.state == "ALARM" else RELEASED
-        else:
-            state = ENGAGED if newest[1] >= 1 else RELEASED
+        # Nothing published lately: the latched alarm holds the last action.
+        engaged = alarm.state == "ALARM" if newest is None else newest[1] >= 1
+        state = LeverPosition.ENGAGED if engaged else LeverPosition.RELEASED
         # Since when: the alarm's state change, the moment the last action took effect.
-        lever = LeverState(self.kind, state, alarm.since, alarm.state)
-        if newest is not None and not lever.in_effect:
+        lever = LeverState(kind=self.kind, state=state, since=alarm.since, alarm=alarm.state)
+        if not lever.in_effect:
             # Published, not followed yet: the datapoint's minute (CloudWatch keeps no finer).
-            return LeverState(
-                self.kind,
-                state,
-                iso_time(newest[0]),
-                alarm.state,
-                f"the alarm is {alarm.state}: not in effect yet (it evaluates each minute)",
+            return replace(
+                lever,
+                since=iso_time(newest[0]) if newest is not None else lever.since,
+                detail=f"the alarm is {alarm.state}: not in effect yet (it evaluates each minute)",
             )
         return lever
 

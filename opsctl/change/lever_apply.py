@@ -16,12 +16,12 @@ from collections.abc import Callable
 from opsctl.aws import AwsClients
 from opsctl.change.apply import ShiftOptions, apply_shift
 from opsctl.change.audit import Actor, AuditLog, AuditRecord, AuditWriteError, current_actor
-from opsctl.change.lever import ENGAGED, LEVER_STEP, RELEASED, CloudWatchAlarmLever, require_lever
+from opsctl.change.lever import LEVER_STEP, CloudWatchAlarmLever, require_lever
 from opsctl.change.lever_confirm import LeverConfirmation
 from opsctl.change.lever_plan import LeverPlan, LeverResult
 from opsctl.change.plan import check_preflight
 from opsctl.errors import AwsUnreachable, OpsctlError
-from opsctl.model import Approval, Clock
+from opsctl.model import Approval, Clock, LeverAction, LeverPosition
 from opsctl.read.concurrent_reads import gather, read_deadline
 from stack_topology import Topology
 
@@ -52,7 +52,7 @@ def apply_lever(
     lever = require_lever(clients, topology)
     # The lever's own Region: the one that must answer for the lever to move at all.
     actor = current_actor(clients, lever.region)
-    if plan.lever_action == "release":
+    if plan.lever_action == LeverAction.RELEASE:
         # Decided before anything changes: a release that cannot fit must not follow weight
         # changes it was planned with.
         _release_fits(lever.seconds_until_release_counts(), timeout, timeout, "nothing changed")
@@ -129,7 +129,7 @@ class _LeverRun:
                 f"weights {step.before} -> {step.after} (change {step.change_id})"
                 for step in reconcile.steps
             )
-        engage = plan.lever_action == "engage"
+        engage = plan.lever_action == LeverAction.ENGAGE
         if not engage:
             # Before the intent: nothing is on record while waiting, so an interrupt here
             # leaves no intent without an outcome.
@@ -155,16 +155,16 @@ class _LeverRun:
                 ShiftOptions(insync_timeout=timeout, interval=interval),
             )
         return LeverResult(
-            plan.action,
-            plan.lever_action,
-            change_id or "",
-            lever_seconds,
-            alarm_seconds,
-            dns_seconds,
-            dns,
-            overridden,
-            reconcile,
-            then,
+            action=plan.action,
+            lever_action=plan.lever_action,
+            change_id=change_id or "",
+            approval_to_lever_seconds=lever_seconds,
+            approval_to_alarm_seconds=alarm_seconds,
+            approval_to_dns_seconds=dns_seconds,
+            dns=dns,
+            overridden=overridden,
+            reconcile=reconcile,
+            then=then,
             published=change_id is not None,
             reasserted=self.confirmation.reasserted,
             dns_unconfirmed=self.confirmation.dns_unconfirmed,
@@ -174,10 +174,9 @@ class _LeverRun:
         """Publish the lever's new state, audited (intent first); None when a re-read just
         before found another change had moved it already (audited as a no-op)."""
         plan, lever = self.plan, self.lever
-        engage = plan.lever_action == "engage"
-        before, after = (RELEASED, ENGAGED) if engage else (ENGAGED, RELEASED)
-        if plan.reassert:
-            before = ENGAGED
+        engage = plan.lever_action == LeverAction.ENGAGE
+        after = plan.lever_action.position
+        before = LeverPosition.ENGAGED if plan.reassert or not engage else LeverPosition.RELEASED
         intent = AuditRecord.intent(
             action=plan.action,
             app=self.topology.app,

@@ -11,7 +11,7 @@ from opsctl.aws import AwsClients
 from opsctl.change.lever import CloudWatchAlarmLever
 from opsctl.change.lever_plan import LeverPlan
 from opsctl.errors import ChangeTimeoutError, OpsctlError, TopologyError
-from opsctl.model import Approval, Clock
+from opsctl.model import Approval, Clock, LeverAction
 from opsctl.read.dns_answers import DnsAnswers, NameServersUnreachable, read_dns
 from opsctl.read.signals import read_checker_counts
 from stack_topology import Topology
@@ -144,7 +144,7 @@ class LeverConfirmation:
         """Poll, bounded by the deadline, until the alarm and then DNS follow the lever: seconds
         from the approval to each, and DNS's last answers."""
         plan, lever, topology = self.plan, self.lever, self.topology
-        engage = plan.lever_action == "engage"
+        engage = plan.lever_action == LeverAction.ENGAGE
         wanted_alarm = "ALARM" if engage else "OK"
         dns_target, every_answer = plan.dns_expected
         answers: list[DnsAnswers] = []

@@ -9,11 +9,11 @@ from typing import Any
 from opsctl.change.apply import ShiftResult
 from opsctl.change.lever import LeverState
 from opsctl.change.plan import ShiftPlan
+from opsctl.model import ChangeAction, LeverAction, Via
 from opsctl.read.dns_answers import DnsAnswers
 from opsctl.read.readiness_report import ReadinessReport
 from opsctl.read.status_report import StatusReport
 
-VIA_AUTO, VIA_WEIGHTS, VIA_DATAPLANE = "auto", "weights", "dataplane"
 # Time to effect on AWS, in seconds (min, max). A CLOUDWATCH_METRIC check has no failure
 # threshold or interval: the alarm's 60 s period plus CloudWatch's evaluation delay (up to about a
 # minute), then Route 53's own evaluation of the metric's data stream (budget 1-2 minutes); the
@@ -32,9 +32,9 @@ NAME_SERVERS_SECONDS = (
 class LeverPlan:
     """A failover or fallback that engages or releases the lever (maybe with weight steps)."""
 
-    action: str  # failover | fallback
+    action: ChangeAction  # FAILOVER or FALLBACK
     target_role: str  # the Region that ends up with all traffic
-    lever_action: str  # engage | release
+    lever_action: LeverAction
     reason: str  # why the lever: the control plane is down, or --via dataplane
     lever: LeverState
     status: StatusReport
@@ -68,7 +68,7 @@ class LeverPlan:
                 "assert the engaged lever again (publish it once more, then each minute until "
                 "DNS answers the secondary)"
             )
-        elif self.lever_action == "engage":
+        elif self.lever_action == LeverAction.ENGAGE:
             out.append(
                 "engage the lever: every new DNS answer goes to the secondary, whatever the weights"
             )
@@ -111,7 +111,11 @@ class LeverPlan:
     def dns_expected(self) -> tuple[str, bool]:
         """The Region DNS answers name once the lever has moved, and whether every answer must
         (else at least one): a release alone sends traffic where the weights do."""
-        if self.lever_action == "engage" or self.then is not None or self.reconcile is not None:
+        if (
+            self.lever_action == LeverAction.ENGAGE
+            or self.then is not None
+            or self.reconcile is not None
+        ):
             return "secondary", True  # a reconciled fallback: the weights hold it there
         weights = self.status.weights
         if weights is not None and weights.serving in ("primary", "secondary"):
@@ -122,7 +126,7 @@ class LeverPlan:
         return {
             "action": self.action,
             "target": self.target_role,
-            "via": VIA_DATAPLANE,
+            "via": Via.DATAPLANE,
             "reason": self.reason,
             "lever": self.lever.to_json(),
             "leverAction": self.lever_action,
@@ -141,8 +145,8 @@ class LeverPlan:
 
 @dataclass(frozen=True)
 class LeverResult:
-    action: str
-    lever_action: str
+    action: ChangeAction
+    lever_action: LeverAction
     change_id: str
     # Seconds from the approval until the lever was moved (opsctl's own work: preflight, identity,
     # audit check, weight reconciling), until the alarm showed the lever's new state, and until
@@ -171,9 +175,9 @@ class LeverResult:
     def summary(self) -> str:
         """What was applied, in one line: weights reconciled, the lever, the steps after it."""
         moved = (
-            f"the lever {self.lever_action}d ({self.change_id})"
+            f"the lever {self.lever_action.position} ({self.change_id})"
             if self.published
-            else f"nothing published (the lever was already {self.lever_action}d)"
+            else f"nothing published (the lever was already {self.lever_action.position})"
         )
         shifts = [shift.summary for shift in (self.reconcile, self.then) if shift and shift.steps]
         return "; ".join([*shifts[:1], moved, *shifts[1:]] if self.reconcile else [moved, *shifts])
@@ -181,7 +185,7 @@ class LeverResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
-            "via": VIA_DATAPLANE,
+            "via": Via.DATAPLANE,
             "leverAction": self.lever_action,
             "changeId": self.change_id,
             "approvalToLeverSeconds": round(self.approval_to_lever_seconds, 3),

@@ -20,7 +20,7 @@ from typing import Any
 
 from opsctl.aws import AwsClients
 from opsctl.errors import InputError, PreflightRefused
-from opsctl.model import Approval, Weights
+from opsctl.model import Approval, ChangeAction, Weights
 from opsctl.read.readiness import assess_readiness
 from opsctl.read.readiness_report import ReadinessReport
 from opsctl.read.signals import HEALTH_METRIC_PERIOD
@@ -34,7 +34,7 @@ DEFAULT_HEALTH_CHECK = HealthCheckTiming(request_interval=30, failure_threshold=
 
 @dataclass(frozen=True)
 class ShiftPlan:
-    action: str  # failover | fallback
+    action: ChangeAction  # FAILOVER or FALLBACK
     target_role: str  # the Region that ends up with all traffic
     current: Weights
     steps: tuple[Weights, ...]  # successive target weights; empty when there is nothing to do
@@ -82,7 +82,8 @@ def parse_steps(raw: str) -> tuple[int, ...]:
 def _plan(
     clients: AwsClients,
     topology: Topology,
-    action: str,
+    *,
+    action: ChangeAction,
     target_role: str,
     targets: Sequence[Weights],
     status: StatusReport | None = None,
@@ -95,7 +96,16 @@ def _plan(
     steps = tuple(t for t in targets if t.share(target_role) > share and t != current)
     preflight = assess_readiness(clients, topology, target_role, status) if steps else None
     dwell, basis = gate_dwell(topology) if len(steps) > 1 else (0.0, "")
-    return ShiftPlan(action, target_role, current, steps, preflight, status, (), dwell, basis)
+    return ShiftPlan(
+        action=action,
+        target_role=target_role,
+        current=current,
+        steps=steps,
+        preflight=preflight,
+        status=status,
+        dwell=dwell,
+        dwell_basis=basis,
+    )
 
 
 def gate_dwell(topology: Topology) -> tuple[float, str]:
@@ -116,7 +126,14 @@ def plan_failover(
     clients: AwsClients, topology: Topology, status: StatusReport | None = None
 ) -> ShiftPlan:
     """All traffic to the secondary (reusing `status` when already read)."""
-    return _plan(clients, topology, "failover", "secondary", [Weights.all_on("secondary")], status)
+    return _plan(
+        clients,
+        topology,
+        action=ChangeAction.FAILOVER,
+        target_role="secondary",
+        targets=[Weights.all_on("secondary")],
+        status=status,
+    )
 
 
 def plan_fallback(
@@ -129,10 +146,10 @@ def plan_fallback(
     return _plan(
         clients,
         topology,
-        "fallback",
-        "primary",
-        [Weights.primary_share(p) for p in steps],
-        status,
+        action=ChangeAction.FALLBACK,
+        target_role="primary",
+        targets=[Weights.primary_share(p) for p in steps],
+        status=status,
     )
 
 
@@ -155,7 +172,7 @@ WAIT_FOR = {
 
 
 def check_preflight(
-    preflight: ReadinessReport, action: str, target_role: str, approval: Approval
+    preflight: ReadinessReport, action: ChangeAction, target_role: str, approval: Approval
 ) -> tuple[str, ...]:
     """The failing checks --force overrides; PreflightRefused when they are not overridden,
     saying what to wait for (which signal, in which Region, where to see it) before running the

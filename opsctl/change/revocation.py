@@ -19,7 +19,7 @@ from typing import Any
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.change.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.errors import AwsError, ConflictError, InputError, OpsctlError
-from opsctl.model import Approval
+from opsctl.model import Approval, ChangeAction
 from stack_topology import REVOKED_PARTITION, Topology
 
 # DynamoDB's limit on a sort key value, in UTF-8 bytes.
@@ -189,7 +189,9 @@ def plan_revoke(
     region = topology.role(role).region
     table = topology.names.table_name
     current = _read(clients.client("dynamodb", region), table, check_jti(jti), region)
-    return RevokePlan(jti, expires_at, role, region, table, current)
+    return RevokePlan(
+        jti=jti, expires_at=expires_at, role=role, region=region, table=table, current=current
+    )
 
 
 def apply_revoke(
@@ -204,7 +206,7 @@ def apply_revoke(
     actor = current_actor(clients, plan.region)
     before = None if plan.current is None else plan.current.expires_at
     intent = AuditRecord.intent(
-        action="revoke",
+        action=ChangeAction.REVOKE,
         app=topology.app,
         actor=actor,
         reason=approval.reason,

@@ -20,19 +20,11 @@ from dataclasses import replace
 
 from opsctl.aws import AwsClients
 from opsctl.change.audit import AuditLog
-from opsctl.change.lever import (
-    ENGAGED,
-    LEVER_STEP,
-    RELEASED,
-    UNKNOWN,
-    CloudWatchAlarmLever,
-    LeverState,
-    require_lever,
-)
-from opsctl.change.lever_plan import VIA_AUTO, VIA_DATAPLANE, VIA_WEIGHTS, LeverPlan
+from opsctl.change.lever import LEVER_STEP, CloudWatchAlarmLever, LeverState, require_lever
+from opsctl.change.lever_plan import LeverPlan
 from opsctl.change.plan import ShiftPlan, gate_dwell, plan_failover, plan_fallback
 from opsctl.errors import AwsError, AwsUnreachable, OpsctlError
-from opsctl.model import Weights
+from opsctl.model import ChangeAction, LeverAction, LeverPosition, Via, Weights
 from opsctl.read.readiness import assess_readiness
 from opsctl.read.readiness_report import ReadinessReport
 from opsctl.read.status import read_status
@@ -51,16 +43,16 @@ def control_plane_error(status: StatusReport) -> OpsctlError | None:
     return None
 
 
-def _weights_refused(error: OpsctlError, action: str) -> OpsctlError:
+def _weights_refused(error: OpsctlError, action: ChangeAction) -> OpsctlError:
     return AwsError(
         f"Route 53's control plane does not answer ({error.message}): the weights cannot move; "
         f"use `opsctl {action} --via dataplane` to move traffic by the data-plane lever"
     )
 
 
-def _lever_reason(via: str, down: OpsctlError | None) -> str:
-    if via == VIA_DATAPLANE or down is None:
-        return f"--via {VIA_DATAPLANE}"
+def _lever_reason(via: Via, down: OpsctlError | None) -> str:
+    if via == Via.DATAPLANE or down is None:
+        return f"--via {Via.DATAPLANE}"
     return f"Route 53's control plane does not answer ({down.message})"
 
 
@@ -76,25 +68,29 @@ def _lever_when_unreadable(
     try:
         last = audit_log.read().last_change(topology.app, LEVER_STEP)
     except OpsctlError as error:
-        audited = UNKNOWN
+        audited = LeverPosition.UNKNOWN
         why.append(f"the audit log cannot be read ({error.message})")
     else:
         if last is None:
-            audited = RELEASED
+            audited = LeverPosition.RELEASED
             why.append("the audit log records no lever change (never engaged from here)")
         else:
-            audited, since = str(last.after.get("lever", UNKNOWN)), last.time
+            recorded, since = last.after.get("lever", LeverPosition.UNKNOWN), last.time
+            known = recorded in tuple(LeverPosition) and last.applied is not None
+            audited = LeverPosition(recorded) if known else LeverPosition.UNKNOWN
             maybe = "" if last.applied else ", which may not have been applied"
-            why.append(f"the audit log's last lever change: {audited} at {last.time}{maybe}")
-            if last.applied is None:
-                audited = UNKNOWN
+            why.append(f"the audit log's last lever change: {recorded} at {last.time}{maybe}")
     checked = status.lever_check_healthy
     if checked is not None:
         seen = "healthy" if checked else "unhealthy"
         why.append(f"Route 53 sees the lever's health check {seen}")
-    in_effect = None if checked is None else (RELEASED if checked else ENGAGED)
-    state = audited if in_effect in (None, audited) else UNKNOWN
-    return LeverState(CloudWatchAlarmLever.kind, state, since, None, "; ".join(why))
+    in_effect = None
+    if checked is not None:
+        in_effect = LeverPosition.RELEASED if checked else LeverPosition.ENGAGED
+    state = audited if in_effect in (None, audited) else LeverPosition.UNKNOWN
+    return LeverState(
+        kind=CloudWatchAlarmLever.kind, state=state, since=since, alarm=None, detail="; ".join(why)
+    )
 
 
 def _lever_for_plan(
@@ -123,43 +119,42 @@ def _dns_not_following(status: StatusReport) -> str | None:
 def plan_failover_via(
     clients: AwsClients,
     topology: Topology,
-    via: str = VIA_AUTO,
+    via: Via = Via.AUTO,
     audit_log: AuditLog | None = None,
 ) -> ShiftPlan | LeverPlan:
     """The weights when the control plane answers (or --via weights, whatever the lever says),
     else the lever."""
     status = read_status(clients, topology)
     down = control_plane_error(status)
-    if via == VIA_WEIGHTS:
+    if via == Via.WEIGHTS:
         if down is not None:
-            raise _weights_refused(down, "failover")
+            raise _weights_refused(down, ChangeAction.FAILOVER)
         return plan_failover(clients, topology, status)
-    if status.lever is not None and status.lever.state == ENGAGED:
+    if status.lever is not None and status.lever.state == LeverPosition.ENGAGED:
         unfollowed = _dns_not_following(status)
         if unfollowed is None:
             return LeverPlan(
-                "failover",
-                "secondary",
-                "engage",
-                "the lever is already engaged",
-                status.lever,
-                status,
-                None,
+                action=ChangeAction.FAILOVER,
+                target_role="secondary",
+                lever_action=LeverAction.ENGAGE,
+                reason="the lever is already engaged",
+                lever=status.lever,
+                status=status,
+                preflight=None,
                 noop_reason="the data-plane lever is engaged: all traffic goes to the secondary",
             )
-        preflight = assess_readiness(clients, topology, "secondary", status)
         return LeverPlan(
-            "failover",
-            "secondary",
-            "engage",
-            f"the lever is engaged but {unfollowed}: Route 53 has not taken it (a late or "
+            action=ChangeAction.FAILOVER,
+            target_role="secondary",
+            lever_action=LeverAction.ENGAGE,
+            reason=f"the lever is engaged but {unfollowed}: Route 53 has not taken it (a late or "
             "unseen datapoint)",
-            status.lever,
-            status,
-            preflight,
+            lever=status.lever,
+            status=status,
+            preflight=assess_readiness(clients, topology, "secondary", status),
             reassert=True,
         )
-    if via == VIA_AUTO and down is None:
+    if via == Via.AUTO and down is None:
         return plan_failover(clients, topology, status)
     require_lever(clients, topology)
     state = _lever_for_plan(topology, status, audit_log or AuditLog())
@@ -167,17 +162,24 @@ def plan_failover_via(
     reason = _lever_reason(via, down)
     if status.weights is not None and status.weights.serving == "secondary":
         return LeverPlan(
-            "failover",
-            "secondary",
-            "engage",
-            reason,
-            state,
-            status,
-            None,
+            action=ChangeAction.FAILOVER,
+            target_role="secondary",
+            lever_action=LeverAction.ENGAGE,
+            reason=reason,
+            lever=state,
+            status=status,
+            preflight=None,
             noop_reason="the weights already send all traffic to the secondary",
         )
-    preflight = assess_readiness(clients, topology, "secondary", status)
-    return LeverPlan("failover", "secondary", "engage", reason, state, status, preflight)
+    return LeverPlan(
+        action=ChangeAction.FAILOVER,
+        target_role="secondary",
+        lever_action=LeverAction.ENGAGE,
+        reason=reason,
+        lever=state,
+        status=status,
+        preflight=assess_readiness(clients, topology, "secondary", status),
+    )
 
 
 def _weights_fallback(
@@ -192,7 +194,7 @@ def _weights_fallback(
     plan = plan_fallback(clients, topology, steps, status)
     if lever is None or status.lever is not None:
         return plan
-    if lever.state == RELEASED:
+    if lever.state == LeverPosition.RELEASED:
         note = f"the lever reads released: {lever.detail}"
     else:
         note = (
@@ -206,7 +208,7 @@ def plan_fallback_via(
     clients: AwsClients,
     topology: Topology,
     steps: Sequence[int],
-    via: str = VIA_AUTO,
+    via: Via = Via.AUTO,
     audit_log: AuditLog | None = None,
 ) -> ShiftPlan | LeverPlan:
     """After a lever failover: reconcile the weights, release, then the usual steps (control
@@ -216,28 +218,28 @@ def plan_fallback_via(
     status = read_status(clients, topology)
     down = control_plane_error(status)
     lever_state = _lever_for_plan(topology, status, audit_log or AuditLog())
-    if via == VIA_WEIGHTS and down is not None:
-        raise _weights_refused(down, "fallback")
+    if via == Via.WEIGHTS and down is not None:
+        raise _weights_refused(down, ChangeAction.FALLBACK)
     # An engaged lever that can be read is released on the way (the weights take over first).
-    engaged_and_readable = status.lever is not None and status.lever.state == ENGAGED
-    if via == VIA_WEIGHTS and not engaged_and_readable:
+    engaged_and_readable = status.lever is not None and status.lever.state == LeverPosition.ENGAGED
+    if via == Via.WEIGHTS and not engaged_and_readable:
         return _weights_fallback(clients, topology, status, steps, lever_state)
-    if lever_state is None or lever_state.state == RELEASED:
-        if via == VIA_DATAPLANE:
+    if lever_state is None or lever_state.state == LeverPosition.RELEASED:
+        if via == Via.DATAPLANE:
             state = lever_state or require_lever(clients, topology).read_state()
             return LeverPlan(
-                "fallback",
-                "primary",
-                "release",
-                f"--via {VIA_DATAPLANE}",
-                state,
-                status,
-                None,
+                action=ChangeAction.FALLBACK,
+                target_role="primary",
+                lever_action=LeverAction.RELEASE,
+                reason=f"--via {Via.DATAPLANE}",
+                lever=state,
+                status=status,
+                preflight=None,
                 noop_reason="the data-plane lever is released"
                 + ("" if status.lever is not None else f" ({state.detail})"),
             )
         if down is not None:
-            raise _weights_refused(down, "fallback")
+            raise _weights_refused(down, ChangeAction.FALLBACK)
         return _weights_fallback(clients, topology, status, steps, lever_state)
     if not engaged_and_readable:
         weights_too = "" if down is not None else "; `--via weights` moves the weights anyway"
@@ -246,30 +248,51 @@ def plan_fallback_via(
             f"cannot be released now{weights_too}; nothing changed"
         )
     preflight = assess_readiness(clients, topology, "primary", status)
-    if via == VIA_DATAPLANE or (via == VIA_AUTO and down is not None):
-        reason = _lever_reason(via, down)
-        return LeverPlan("fallback", "primary", "release", reason, lever_state, status, preflight)
+    if via == Via.DATAPLANE or (via == Via.AUTO and down is not None):
+        return LeverPlan(
+            action=ChangeAction.FALLBACK,
+            target_role="primary",
+            lever_action=LeverAction.RELEASE,
+            reason=_lever_reason(via, down),
+            lever=lever_state,
+            status=status,
+            preflight=preflight,
+        )
     if down is not None:
-        raise _weights_refused(down, "fallback")
+        raise _weights_refused(down, ChangeAction.FALLBACK)
     current = status.require_weights()
     on_secondary = Weights.all_on("secondary")
     reconcile = None
     if current != on_secondary:
-        no_checks = ReadinessReport("secondary", topology.secondary.region, ())
-        reconcile = ShiftPlan("fallback", "secondary", current, (on_secondary,), no_checks, status)
+        no_checks = ReadinessReport(role="secondary", region=topology.secondary.region, checks=())
+        reconcile = ShiftPlan(
+            action=ChangeAction.FALLBACK,
+            target_role="secondary",
+            current=current,
+            steps=(on_secondary,),
+            preflight=no_checks,
+            status=status,
+        )
     shares = tuple(Weights.primary_share(p) for p in steps)
     dwell, basis = gate_dwell(topology) if len(shares) > 1 else (0.0, "")
     then = ShiftPlan(
-        "fallback", "primary", on_secondary, shares, preflight, status, (), dwell, basis
+        action=ChangeAction.FALLBACK,
+        target_role="primary",
+        current=on_secondary,
+        steps=shares,
+        preflight=preflight,
+        status=status,
+        dwell=dwell,
+        dwell_basis=basis,
     )
     return LeverPlan(
-        "fallback",
-        "primary",
-        "release",
-        "the lever is engaged: the weights take over from it before it is released",
-        lever_state,
-        status,
-        preflight,
+        action=ChangeAction.FALLBACK,
+        target_role="primary",
+        lever_action=LeverAction.RELEASE,
+        reason="the lever is engaged: the weights take over from it before it is released",
+        lever=lever_state,
+        status=status,
+        preflight=preflight,
         reconcile=reconcile,
         then=then,
     )

@@ -13,9 +13,9 @@ from typing import Any
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.change.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
 from opsctl.errors import AwsError, ConflictError, InputError, OpsctlError
-from opsctl.model import Approval
-from opsctl.read.signals import SWITCH_VALUES, read_failure_switch, read_failure_switch_version
-from stack_topology import Topology
+from opsctl.model import Approval, ChangeAction
+from opsctl.read.signals import read_failure_switch, read_failure_switch_version
+from stack_topology import FailureSwitch, Topology
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class SwitchPlan:
     region: str
     parameter: str
     current: str | None  # None: the parameter does not exist yet
-    target: str
+    target: FailureSwitch
 
     @property
     def noop(self) -> bool:
@@ -57,11 +57,17 @@ class SwitchResult:
 
 
 def plan_switch(clients: AwsClients, topology: Topology, role: str, value: str) -> SwitchPlan:
-    if value not in SWITCH_VALUES:
-        raise InputError(f"the failure switch is {' or '.join(SWITCH_VALUES)}, not {value!r}")
+    if value not in tuple(FailureSwitch):
+        raise InputError(f"the failure switch is {' or '.join(FailureSwitch)}, not {value!r}")
     region = topology.role(role)
     current = read_failure_switch(clients.client("ssm", region.region), region.failure_switch)
-    return SwitchPlan(role, region.region, region.failure_switch, current, value)
+    return SwitchPlan(
+        role=role,
+        region=region.region,
+        parameter=region.failure_switch,
+        current=current,
+        target=FailureSwitch(value),
+    )
 
 
 def apply_switch(
@@ -87,7 +93,7 @@ def apply_switch(
             f"{read.value}); nothing changed"
         )
     intent = AuditRecord.intent(
-        action="switch",
+        action=ChangeAction.SWITCH,
         app=topology.app,
         actor=actor,
         reason=approval.reason,

@@ -22,7 +22,7 @@ from opsctl.change.plan import ShiftPlan
 from opsctl.cli import output
 from opsctl.cli.options import Target
 from opsctl.errors import ExitCode, PreflightRefused
-from opsctl.model import Approval, Weights
+from opsctl.model import Approval, LeverAction, Weights
 from opsctl.read.readiness_report import ReadinessReport
 from stack_topology import Topology
 
@@ -226,10 +226,9 @@ def _lever_shift(
         return
     if result.overridden:
         output.warn(f"--force overrode: {', '.join(result.overridden)} (recorded in the audit)")
-    engage = result.lever_action == "engage"
+    engage = result.lever_action == LeverAction.ENGAGE
     output.info(
-        f"approval to lever {'engaged' if engage else 'released'}: "
-        f"{result.approval_to_lever_seconds:.1f}s"
+        f"approval to lever {result.lever_action.position}: {result.approval_to_lever_seconds:.1f}s"
     )
     output.info(
         f"approval to alarm {'ALARM' if engage else 'OK'}: {result.approval_to_alarm_seconds:.1f}s"

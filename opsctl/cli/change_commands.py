@@ -24,17 +24,16 @@ from opsctl.cli.options import (
     ReasonOption,
     RoleOption,
     StackOption,
-    SwitchValue,
     Target,
     TimeoutOption,
     TopologyOption,
-    Via,
     ViaOption,
     examples,
     number_option,
 )
 from opsctl.cli.reporting import exit_on_error
-from opsctl.model import Approval
+from opsctl.model import Approval, Via
+from stack_topology import FailureSwitch
 
 commands = typer.Typer()
 
@@ -53,7 +52,7 @@ def failover(
     force: ForceOption = False,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
-    via: ViaOption = Via.auto,
+    via: ViaOption = Via.AUTO,
     topology: TopologyOption = None,
     stack: StackOption = None,
     app_name: AppOption = None,
@@ -65,7 +64,7 @@ def failover(
         approval = approval_from_flags(approve, reason, force)
         shift_traffic(
             Target(topology, stack, app_name, profile),
-            lambda clients, topo: plan_failover_via(clients, topo, via.value),
+            lambda clients, topo: plan_failover_via(clients, topo, via),
             approval,
             json_output,
             timeout,
@@ -105,7 +104,7 @@ def fallback(
     ] = None,
     json_output: JsonOption = False,
     timeout: TimeoutOption = DEFAULT_INSYNC_TIMEOUT,
-    via: ViaOption = Via.auto,
+    via: ViaOption = Via.AUTO,
     topology: TopologyOption = None,
     stack: StackOption = None,
     app_name: AppOption = None,
@@ -119,7 +118,7 @@ def fallback(
         approval = approval_from_flags(approve, reason, force)
         shift_traffic(
             Target(topology, stack, app_name, profile),
-            lambda clients, topo: plan_fallback_via(clients, topo, shares, via.value),
+            lambda clients, topo: plan_fallback_via(clients, topo, shares, via),
             approval,
             json_output,
             timeout,
@@ -135,7 +134,9 @@ def fallback(
     )
 )
 def switch(
-    value: Annotated[SwitchValue, typer.Argument(help="healthy or failing.")],
+    value: Annotated[
+        FailureSwitch, typer.Argument(help=f"{FailureSwitch.HEALTHY} or {FailureSwitch.FAILING}.")
+    ],
     role: RoleOption,
     approve: ApproveOption = False,
     reason: ReasonOption = None,

@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from opsctl.aws import AwsClients
+from opsctl.model import Via
 from opsctl.read.concurrent_reads import read_deadline
 from opsctl.topology import discover_topology, load_topology_file, load_topology_from_stack
 from stack_topology import Role, Topology
@@ -46,17 +46,6 @@ def number_option(*names: str, low: float, high: float, help: str) -> Any:
 
 
 TOPOLOGY_ENV = "OPSCTL_TOPOLOGY"
-
-
-class Via(StrEnum):
-    auto = "auto"
-    weights = "weights"
-    dataplane = "dataplane"
-
-
-class SwitchValue(StrEnum):
-    healthy = "healthy"
-    failing = "failing"
 
 
 TopologyOption = Annotated[

@@ -34,11 +34,12 @@ from opsctl.change.lever_plan import LeverPlan, LeverResult
 from opsctl.change.plan import ShiftPlan
 from opsctl.change.revocation import RevocationList, RevokePlan, RevokeResult, iso
 from opsctl.change.switch import SwitchPlan, SwitchResult
-from opsctl.model import Weights, ago
+from opsctl.model import ChangeAction, LeverAction, LeverPosition, Weights, ago
 from opsctl.read.probe import ProbeReport
 from opsctl.read.readiness_report import FAIL, PASS, WARN, Check, ReadinessReport
 from opsctl.read.region_status import RegionStatus
 from opsctl.read.status_report import StatusReport
+from stack_topology import FailureSwitch
 
 
 def visible(value: object) -> str:
@@ -155,7 +156,8 @@ def _watch_cell(region: RegionStatus, unreadable: set[str], now: datetime) -> Te
 
 
 def _switch_cell(value: str | None) -> Text:
-    style = {"healthy": "green", "failing": "bold red"}.get(value or "", "yellow")
+    styles: dict[str, str] = {FailureSwitch.HEALTHY: "green", FailureSwitch.FAILING: "bold red"}
+    style = styles.get(value or "", "yellow")
     return text(_dash(value), style=style)
 
 
@@ -178,7 +180,8 @@ def _lever_line(report: StatusReport) -> Text | None:
             else None
         )
     lever = report.lever
-    style = {"engaged": "bold yellow", "released": "green"}.get(lever.state, "yellow")
+    styles = {LeverPosition.ENGAGED: "bold yellow", LeverPosition.RELEASED: "green"}
+    style = styles.get(lever.state, "yellow")
     line = f"lever: {lever.state} since {_dash(lever.since)} (alarm {_dash(lever.alarm)})"
     return text(f"{line}; {lever.detail}" if lever.detail else line, style=style)
 
@@ -439,7 +442,7 @@ def lever_plan_renderable(plan: LeverPlan) -> RenderableType:
 
 def lever_result_renderable(result: LeverResult, brief: bool = False) -> RenderableType:
     """The lever's change and its confirmation; `brief`: its weight shifts in a line each."""
-    alarm = "ALARM" if result.lever_action == "engage" else "OK"
+    alarm = "ALARM" if result.lever_action == LeverAction.ENGAGE else "OK"
     if result.dns_unconfirmed is not None:
         dns = result.dns_unconfirmed
     elif result.dns is not None and result.approval_to_dns_seconds is not None:
@@ -447,9 +450,9 @@ def lever_result_renderable(result: LeverResult, brief: bool = False) -> Rendera
     else:
         dns = "not checked (no nameServers in the topology)"
     moved = (
-        f"lever {result.lever_action}d ({result.change_id})"
+        f"lever {result.lever_action.position} ({result.change_id})"
         if result.published
-        else f"lever already {result.lever_action}d by another change (nothing published)"
+        else f"lever already {result.lever_action.position} by another change (nothing published)"
     )
     lines = [
         moved,
@@ -562,7 +565,7 @@ def _change(record: AuditRecord) -> str:
         return (
             f"{before['primary']}/{before['secondary']} → {after['primary']}/{after['secondary']}"
         )
-    if record.action == "revoke" and len(after) == 1:
+    if record.action == ChangeAction.REVOKE and len(after) == 1:
         (until,) = after.values()
         return f"until {_short_time(iso(until))}" if isinstance(until, int) else _dash(until)
     if len(before) == len(after) == 1 and before.keys() == after.keys():
@@ -575,8 +578,8 @@ def _change(record: AuditRecord) -> str:
 
 def _history_action(record: AuditRecord) -> str:
     """The action, its step, and for a switch its Region's role."""
-    if record.action == "switch" and len(record.after) == 1:
-        return f"switch {next(iter(record.after))}"
+    if record.action == ChangeAction.SWITCH and len(record.after) == 1:
+        return f"{record.action} {next(iter(record.after))}"
     return f"{record.action} {record.step}" if record.step else record.action
 
 
@@ -599,7 +602,7 @@ def _history_lines(records: Sequence[AuditRecord]) -> RenderableType:
         )
         head.append(_outcome_cell(record))
         notes = []
-        if record.action == "revoke" and len(record.after) == 1:
+        if record.action == ChangeAction.REVOKE and len(record.after) == 1:
             notes.append(f"token {next(iter(record.after))}")
         if record.forced:
             notes.append(

@@ -19,11 +19,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from opsctl.aws import AwsClients, client_error_code, translate_aws_errors
-from opsctl.change.lever import ENGAGED
 from opsctl.errors import PreflightRefused
-from opsctl.model import Weights
+from opsctl.model import LeverPosition, Weights
 from opsctl.read.status_report import StatusReport
-from stack_topology import Topology
+from stack_topology import FailureSwitch, Topology
 
 # A marker outlives its drill's --max-duration by this before another drill may take it over.
 MARKER_GRACE_SECONDS = 600.0
@@ -40,10 +39,10 @@ def steady_state_problems(status: StatusReport) -> list[str]:
                 f"{region.role} ({region.region}) is {region.health} with its alarm "
                 f"{region.alarm or 'unreadable'}"
             )
-        if region.failure_switch not in (None, "healthy"):
+        if region.failure_switch not in (None, FailureSwitch.HEALTHY):
             problems.append(f"{region.role}'s failure switch is {region.failure_switch}")
     lever = status.lever
-    if lever is not None and (lever.state == ENGAGED or lever.alarm == "ALARM"):
+    if lever is not None and (lever.state == LeverPosition.ENGAGED or lever.alarm == "ALARM"):
         problems.append(f"the data-plane lever is {lever.state} (its alarm {lever.alarm})")
     if status.partial:
         problems.append(f"unreadable: {', '.join(status.partial)}")

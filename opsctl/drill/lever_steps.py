@@ -15,6 +15,7 @@ from opsctl.drill.engine import Drill
 from opsctl.drill.model import FALLBACK_STEPS, DrillFailed
 from opsctl.drill.timeline import failed
 from opsctl.drill.watch import Watch
+from opsctl.model import LeverAction
 
 
 def lever_alarm_state(drill: Drill) -> str | None:
@@ -36,7 +37,7 @@ def failover_with_lever(drill: Drill, dns_region: Callable[[], str | None]) -> f
     plan = plan_failover_via(drill.clients, drill.topology)
     planned = time.monotonic() - started
     drill.mark("failover planned")
-    if not isinstance(plan, LeverPlan) or plan.lever_action != "engage" or plan.noop:
+    if not isinstance(plan, LeverPlan) or plan.lever_action != LeverAction.ENGAGE or plan.noop:
         raise DrillFailed(f"the failover plan does not engage the lever: {plan}")
     output.stdout.print(output.lever_plan_brief(plan))
     drill.passed(f"the plan engages the lever, planned in {planned:.1f}s: {plan.reason}")
@@ -79,7 +80,7 @@ def failover_with_lever(drill: Drill, dns_region: Callable[[], str | None]) -> f
         "approval → every player served by the secondary (recovery time)", f"{served:.1f}s"
     )
     drill.check(
-        result.lever_action == "engage",
+        result.lever_action == LeverAction.ENGAGE,
         f"lever engaged, in the audit log ({result.change_id})",
         f"the failover did {result.lever_action}, not engage",
     )

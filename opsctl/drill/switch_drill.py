@@ -58,6 +58,7 @@ from opsctl.drill.steps import (
 from opsctl.drill.timeline import failed
 from opsctl.model import Weights
 from opsctl.read.probe import ProbeReport, probe
+from stack_topology import FailureSwitch
 
 
 class SwitchDrill(Drill):
@@ -98,7 +99,7 @@ class SwitchDrill(Drill):
         )
         return self.report
 
-    def _set_switch(self, role: str, value: str) -> None:
+    def _set_switch(self, role: str, value: FailureSwitch) -> None:
         """Flip a failure switch through opsctl's switch core: approved, audited."""
         plan = plan_switch(self.clients, self.topology, role, value)
         apply_switch(self.clients, self.topology, plan, self.target.approval(), self.audit_log)
@@ -165,7 +166,7 @@ class SwitchDrill(Drill):
     def fail_primary(self) -> float:
         self.step("flip the primary's failure switch to `failing`")
         self.expect_failures()  # from the flip, players may fail until the failover reaches them
-        self._set_switch("primary", "failing")
+        self._set_switch("primary", FailureSwitch.FAILING)
         self.flipped_at = self.mark("primary switch: failing")
         return time.monotonic()
 
@@ -265,7 +266,7 @@ class SwitchDrill(Drill):
     def heal_primary(self) -> float:
         self.step("heal the primary: failure switch back to `healthy`")
         healed_at = time.monotonic()
-        self._set_switch("primary", "healthy")
+        self._set_switch("primary", FailureSwitch.HEALTHY)
         self.mark("primary switch: healthy")
         wait_primary_clear(self)
         recovery = time.monotonic() - healed_at

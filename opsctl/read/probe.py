@@ -121,9 +121,8 @@ def http_exchange(
     if endpoint.address is not None:
         address = endpoint.address
         # http.client's connect hook: the TCP connection goes to `address`, while SNI, the
-        # certificate check and the Host header keep the URL's name. The hook is private, so
-        # the standard library's type stubs do not declare it.
-        connection._create_connection = (  # type: ignore[attr-defined]
+        # certificate check and the Host header keep the URL's name.
+        connection._create_connection = (  # type: ignore[attr-defined]  # private: not in typeshed
             lambda target, *args: socket.create_connection((address, target[1]), *args)
         )
     try:

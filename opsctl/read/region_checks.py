@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from opsctl.read.readiness_report import FAIL, PASS, WARN, Check
 from opsctl.read.region_status import RegionStatus
 from opsctl.read.status_report import StatusReport
-from stack_topology import RegionTopology, Role
+from stack_topology import FailureSwitch, RegionTopology, Role
 
 
 def _health(region: RegionStatus, status: StatusReport) -> Check:
@@ -142,15 +142,17 @@ def _switch(region: RegionStatus, status: StatusReport) -> Check:
     unreadable = _unreadable("failure-switch", "switch", region, status)
     if unreadable is not None:
         return unreadable
-    if region.failure_switch == "healthy":
-        return Check("failure-switch", PASS, "healthy")
-    if region.failure_switch == "failing":
-        return Check("failure-switch", FAIL, "failing", "the Region is simulating an outage")
+    if region.failure_switch == FailureSwitch.HEALTHY:
+        return Check("failure-switch", PASS, FailureSwitch.HEALTHY)
+    if region.failure_switch == FailureSwitch.FAILING:
+        return Check(
+            "failure-switch", FAIL, FailureSwitch.FAILING, "the Region is simulating an outage"
+        )
     return Check(
         "failure-switch",
         FAIL,
         "missing" if region.failure_switch is None else region.failure_switch,
-        "the failure switch is missing or not healthy|failing",
+        f"the failure switch is missing or not {'|'.join(FailureSwitch)}",
     )
 
 

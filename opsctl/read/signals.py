@@ -26,10 +26,6 @@ HEALTH_METRIC_PERIOD = 60
 HEALTH_LOOKBACK = timedelta(minutes=10)
 
 
-ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
-SWITCH_VALUES = ("healthy", "failing")
-
-
 @dataclass(frozen=True)
 class AlarmState:
     name: str

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opsctl.change.lever import ENGAGED, LeverState
+from opsctl.change.lever import LeverState
 from opsctl.errors import OpsctlError, RecordsError
-from opsctl.model import Weights
+from opsctl.model import LeverPosition, Weights
 from opsctl.read.dns_answers import NO_ANSWER, DnsAnswers
 from opsctl.read.region_status import RegionStatus
 from stack_topology import ROLES, Role
@@ -50,7 +50,8 @@ class StatusReport:
     @property
     def lever_engaged(self) -> bool:
         """The lever is engaged and its alarm has taken the primary out of DNS answers."""
-        return self.lever is not None and self.lever.state == ENGAGED and self.lever.in_effect
+        lever = self.lever
+        return lever is not None and lever.state == LeverPosition.ENGAGED and lever.in_effect
 
     @property
     def serving(self) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from infra.mockrun import ProgramRun
@@ -16,6 +19,7 @@ from infra.packaging import (
     PlannedLayerBuilder,
     functions_archive,
 )
+from stack_topology import FailureSwitch
 from tests.infra.plan import RunProgram
 
 LOCKED = "pyjwt==2.10.1 \\\n    --hash=sha256:" + "a" * 64 + "\n"
@@ -104,6 +108,37 @@ def test_functions_archive_holds_the_package_without_bytecode(project_root: str)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
+def test_the_built_package_reads_the_failure_switch_words_from_its_own_copy(
+    project_root: str, tmp_path: Path
+) -> None:
+    """The health function imports the switch's values from stack_topology: the package must
+    carry it, so on Lambda it reads the very words `opsctl switch` writes."""
+    archive = functions_archive(Path(project_root) / "functions")
+    for name, asset in archive.assets.items():
+        assert isinstance(asset, pulumi.FileAsset)
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(asset.path, tmp_path / name)
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "import functions.health.checks as checks, stack_topology; "
+        "print(checks.__file__); print(stack_topology.__file__); "
+        "print(' '.join(stack_topology.FailureSwitch))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-I", "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    checks_file, topology_file, values = run.stdout.splitlines()
+    assert Path(checks_file).is_relative_to(tmp_path)
+    assert Path(topology_file).is_relative_to(tmp_path)
+    assert values.split() == list(FailureSwitch)
+
+
 def test_functions_archive_refuses_a_non_package(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         functions_archive(tmp_path)
@@ -151,7 +186,7 @@ def test_the_lock_pins_every_distribution_with_hashes_and_covers_the_requirement
         assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry
         pinned[match.group(1).lower()] = match.group(2)
     wanted = [
-        re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower()  # type: ignore[union-attr]
+        re.match(r"[A-Za-z0-9_.-]+", line).group(0).lower()
         for line in (functions / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]

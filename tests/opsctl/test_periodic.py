@@ -17,7 +17,7 @@ pytestmark = pytest.mark.unit  # pure logic: no emulator, no processes
 
 def wait_until(condition: object, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "condition never held"
         time.sleep(0.005)
 
@@ -81,7 +81,7 @@ def test_the_interval_runs_from_the_tick_start_on_a_fixed_rate(
     monkeypatch.setattr(periodic, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     worker = PeriodicWorker("test-rate", tick, 0.4, fixed_rate=fixed_rate)
     recorded = RecordedWaits(rounds=2)
-    worker._stopping = recorded  # type: ignore[assignment]
+    worker._stopping = recorded
     worker._loop()  # in this thread: two ticks, two waits
     assert recorded.waits == pytest.approx(waits)
 

@@ -88,7 +88,7 @@ class HttpsServer:
         context.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
         hosts = self.hosts
 
-        class Recording(handler):  # type: ignore[misc, valid-type]
+        class Recording(handler):
             def parse_request(self) -> bool:
                 parsed = super().parse_request()
                 if parsed:

@@ -18,7 +18,7 @@ from opsctl.change import apply as shiftapply
 from opsctl.change import audit
 from opsctl.change.audit import Actor, AuditLog, AuditRecord
 from opsctl.cli.app import app
-from opsctl.model import Weights
+from opsctl.model import ChangeAction, LeverPosition, Weights
 from opsctl.sandbox.emulator import Emulator
 from tests.opsctl.running import assert_one_line_error, failover_waiting_for_insync, invoke
 from tests.opsctl.world import World
@@ -219,6 +219,52 @@ def test_a_line_from_before_intents_reads_as_an_applied_change(
     world.audit_path.write_text(json.dumps(legacy) + "\n")
     (entry,) = json.loads(runner.invoke(app, ["history", "--json"]).stdout)
     assert (entry["applied"], entry["insync"], entry["changeId"]) == (True, True, "C9")
+
+
+@pytest.mark.parametrize("action", list(ChangeAction))
+def test_each_action_is_written_as_its_word_and_read_back_as_itself(
+    tmp_path: Path, action: ChangeAction
+) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    intent = AuditRecord.intent(
+        action=action,
+        app="app",
+        actor=Actor("arn:aws:iam::123456789012:user/op", "op"),
+        reason="INC-1",
+        before={"lever": LeverPosition.RELEASED},
+        after={"lever": LeverPosition.ENGAGED},
+        read=[],
+    )
+    log.append(intent)
+    log.append(intent.outcome(applied=True, change_id="C1"))
+    (line, _) = (json.loads(raw) for raw in log.path.read_text().splitlines())
+    assert (line["action"], line["after"]) == (str(action), {"lever": "engaged"})
+    (entry,) = log.read().entries
+    assert entry.action is action
+    assert entry.after == {"lever": LeverPosition.ENGAGED}
+
+
+def test_a_log_written_by_an_earlier_version_reads_with_its_actions(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    log.write_text(
+        '{"action": "failover", "actorArn": "arn:aws:iam::123456789012:user/op", "after": '
+        '{"lever": "engaged"}, "app": "app", "before": {"lever": "released"}, "changeId": '
+        '"cloudwatch:eu-west-1:OutOfService=1@2026-01-01T00:00:00Z", "detail": null, "forced": '
+        'false, "id": "a1", "applied": true, "insync": false, "insyncSeconds": null, '
+        '"localUser": "op", "overridden": [], "phase": "outcome", "reason": "INC-1", "step": '
+        '"lever", "time": "2026-01-01T00:00:00Z"}\n'
+        '{"action": "switch", "actorArn": "arn", "after": {"primary": "failing"}, "app": "app", '
+        '"before": {"primary": "healthy"}, "id": "b2", "phase": "intent", "reason": "drill", '
+        '"read": [], "time": "2026-01-01T00:01:00Z"}\n'
+        # An action this version does not know (a later one wrote it) reads as written.
+        '{"action": "drain", "time": "2026-01-01T00:02:00Z"}\n'
+    )
+    history = AuditLog(log).read()
+    actions = [entry.action for entry in history.entries]
+    assert actions == [ChangeAction.FAILOVER, ChangeAction.SWITCH, "drain"]
+    assert [type(action) for action in actions] == [ChangeAction, ChangeAction, str]
+    assert history.last_change("app", "lever") == history.entries[0]
+    assert history.skipped == []
 
 
 def _fifo(tmp_path: Path) -> Path:

@@ -90,7 +90,7 @@ def test_revoking_again_as_long_is_a_no_op_and_longer_extends(
     longer = exp_in(3)
     extended = revoke(runner, world, JTI, "--until", str(longer), "--approve", "--reason", "c")
     assert extended.exit_code == 0, extended.stderr
-    assert item(world, "us-east-1")["expiresAt"] == {"N": str(longer)}  # type: ignore[index]
+    assert item(world, "us-east-1")["expiresAt"] == {"N": str(longer)}
     assert [line["after"] for line in world.audit_outcomes()] == [{JTI: until}, {JTI: longer}]
 
 
@@ -137,7 +137,7 @@ def test_a_revocation_written_since_the_plan_is_a_conflict(
     monkeypatch.setattr(revocation_core, "current_actor", actor_then_someone_writes)
     result = revoke(runner, world, JTI, "--until", str(exp_in(1)), "--approve", "--reason", "x")
     assert_one_line_error(result, 5, f"the revocation of {JTI} in {TABLE} (us-east-1) changed")
-    assert item(world, "us-east-1")["expiresAt"] == {"N": str(theirs)}  # type: ignore[index]
+    assert item(world, "us-east-1")["expiresAt"] == {"N": str(theirs)}
     (line,) = world.audit_outcomes()
     assert (line["applied"], line["changeId"]) == (False, None)
 

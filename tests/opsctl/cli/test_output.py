@@ -128,7 +128,7 @@ LONG_REASON = "INC-2041 us-east-1 authorizer 5xx; approved by the incident comma
 def _applied(action: str, before: dict, after: dict, **fields: object) -> list[AuditRecord]:
     intent = AuditRecord.intent(
         action=action, app="multi-region-authorizer-primary", actor=ACTOR, reason=LONG_REASON,
-        before=before, after=after, read=[], **fields,  # type: ignore[arg-type]
+        before=before, after=after, read=[], **fields,
     )  # fmt: skip
     return [
         intent,

@@ -53,7 +53,7 @@ def _report(**fields: object) -> StatusReport:
         lever=LeverState("alarm", "released", "2026-11-29T07:06:50Z", "OK"),
         dns=DnsAnswers("auth.example.com", "A", ("ns-1.awsdns-01.org",), {"primary": 8}, {}),
     )
-    return replace(report, **fields)  # type: ignore[arg-type]
+    return replace(report, **fields)
 
 
 def _render(report: StatusReport, terminal: bool = False) -> str:
@@ -166,7 +166,7 @@ def _primary_dark(**fields: object) -> StatusReport:
         lever=LeverState("alarm", "released", "2026-11-29T08:00:00Z", "OK"),
         dns=DnsAnswers("auth.example.com", "A", ("ns-1",), {"noAnswer": 8}, {}),
     )
-    return replace(report, **fields)  # type: ignore[arg-type]
+    return replace(report, **fields)
 
 
 def test_dns_sending_players_to_a_region_that_does_not_answer_is_the_headline() -> None:

@@ -59,7 +59,7 @@ def test_in_steady_state_the_plan_is_shown_and_nothing_runs_without_approval(
 def test_a_stack_out_of_steady_state_is_refused_and_left_alone(
     runner: CliRunner, world: World, arrange: object, named: str
 ) -> None:
-    arrange(world)  # type: ignore[operator]
+    arrange(world)
     before = world.weights()
     result = invoke(runner, world, "drill", "--approve", "--reason", "game day", *TOKEN)
     assert_one_line_error(result, 4, "not in steady state:")

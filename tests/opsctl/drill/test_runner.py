@@ -48,7 +48,7 @@ def test_aws_not_answering_mid_drill_still_restores_and_reports(tmp_path: Path) 
         def read_found(self) -> FoundState:
             return FoundState({"primary": "healthy", "secondary": "healthy"}, Weights(100, 0))
 
-        def run(self) -> None:  # type: ignore[override]
+        def run(self) -> None:
             raise AwsUnreachable("no answer within 3.5s while reading records")
 
         def restore(self, found: FoundState, why: str) -> Restored:

@@ -46,7 +46,7 @@ def outage_story() -> Timeline:
 
 def render(timeline: Timeline, columns: int = 160, **kwargs: object) -> str:
     console = Console(width=columns, no_color=True, record=True)
-    console.print(render_timeline(timeline, [EAST, WEST], **kwargs))  # type: ignore[arg-type]
+    console.print(render_timeline(timeline, [EAST, WEST], **kwargs))
     return console.export_text()
 
 

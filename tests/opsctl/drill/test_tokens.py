@@ -79,6 +79,6 @@ def test_a_failing_token_command_says_why(tmp_path: Path) -> None:
         ((None, None, "   "), "--token-command is empty"),
     ],
 )
-def test_bad_token_flags_are_refused(given: tuple, message: str) -> None:  # type: ignore[type-arg]
+def test_bad_token_flags_are_refused(given: tuple, message: str) -> None:
     with pytest.raises(InputError, match=message):
         TokenSource(token_origin(*given))

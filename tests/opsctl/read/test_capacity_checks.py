@@ -34,7 +34,7 @@ def _readings(**changes: object) -> CapacityReadings:
         other_table=Outcome("ACTIVE"),
         latency=Outcome(800.0),
     )
-    return replace(same, **changes)  # type: ignore[arg-type]
+    return replace(same, **changes)
 
 
 def _capacity(**changes: object) -> dict[str, Check]:

@@ -114,4 +114,4 @@ def test_readiness_fails_a_target_the_other_region_cannot_reach(
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["custom-domain"]["result"] == "fail"
     assert checks["custom-domain"]["value"].startswith(f"unreachable from {PRIMARY} for ")
-    assert APP in world.topology.secondary.watch.alarm_name  # type: ignore[union-attr]
+    assert APP in world.topology.secondary.watch.alarm_name

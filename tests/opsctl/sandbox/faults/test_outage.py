@@ -88,7 +88,7 @@ def supervised(tmp_path: Path, aws_endpoint: str) -> Iterator[Supervised]:
     with FaultProxy(upstream=aws_endpoint) as faults:
         controller = OutageController(
             tmp_path,
-            fronts,  # type: ignore[arg-type]
+            fronts,
             replicator,
             faults,
             alarms,
@@ -171,13 +171,13 @@ def test_a_supervisor_that_does_not_apply_the_change_fails_at_the_bound(tmp_path
 
 def idle_evaluator() -> AlarmEvaluator:
     """An alarm evaluator with no Region to evaluate (the outage only tells it who is out)."""
-    return AlarmEvaluator({}, {}, None, time_scale=1.0)  # type: ignore[arg-type]
+    return AlarmEvaluator({}, {}, None, time_scale=1.0)
 
 
 def _controller(directory: Path, fronts: dict[str, RecordingFront], faults: FaultProxy) -> Any:
     return OutageController(
         directory,
-        fronts,  # type: ignore[arg-type]
+        fronts,
         GlobalTableReplicator([]),
         faults,
         idle_evaluator(),

@@ -78,7 +78,7 @@ def _spec() -> FrontSpec:
 @pytest.mark.unit
 def test_the_schedule_invokes_on_the_scaled_minute_with_eventbridges_event() -> None:
     runtime = CountingRuntime()
-    schedules = Schedules(_spec(), runtime, time_scale=0.002)  # type: ignore[arg-type]
+    schedules = Schedules(_spec(), runtime, time_scale=0.002)
     schedules.start()
     time.sleep(0.5)
     schedules.stop()
@@ -93,7 +93,7 @@ def test_the_schedule_invokes_on_the_scaled_minute_with_eventbridges_event() -> 
 @pytest.mark.unit
 def test_a_failed_run_is_not_retried() -> None:
     runtime = CountingRuntime(fail=True)
-    schedules = Schedules(_spec(), runtime, time_scale=0.005)  # type: ignore[arg-type]
+    schedules = Schedules(_spec(), runtime, time_scale=0.005)
     schedules.invoke(_spec().schedules[0])
     assert len(runtime.events) == 1
     assert scheduled_event(_spec(), _spec().schedules[0])["region"] == "us-west-2"

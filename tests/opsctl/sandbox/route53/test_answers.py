@@ -24,10 +24,6 @@ from tests.support.stack import REGIONS, alias_target, topology_document
 
 RECORD = "auth.example.com."
 RECORD_NAME = "auth.example.com"
-HOST_MAP = {
-    "d-east.execute-api.us-east-1.amazonaws.com": "127.0.0.1:4001",
-    "d-west.execute-api.us-west-2.amazonaws.com": "127.0.0.1:4002",
-}
 
 
 def weighted(region: str, weight: int, target: str) -> dict[str, Any]:
