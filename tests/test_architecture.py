@@ -233,3 +233,18 @@ def test_every_type_ignore_names_its_error_and_why() -> None:
     tests = [p for p in modules("tests") if p != this]
     in_tests = [f"{p.relative_to(ROOT)}:{n}" for p in tests for n, _ in _type_ignores(p)]
     assert in_tests == []
+
+
+# A module a reader can hold in mind: past this, it has two jobs or more, and its seams are where
+# it splits (docs/architecture.md names each module by its path and its one job).
+MAX_MODULE_LINES = 400
+SIZED = ("opsctl", "infra", "functions", "stack_topology", "benchmarks", "tests")
+
+
+def test_no_module_is_over_400_lines() -> None:
+    lengths = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for part in SIZED
+        for path in modules(part)
+    }
+    assert {path: n for path, n in lengths.items() if n > MAX_MODULE_LINES} == {}

@@ -18,14 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from opsctl.aws import AwsClients
-from opsctl.change.audit import (
-    Actor,
-    AuditLog,
-    AuditRecord,
-    AuditWriteError,
-    change_comment,
-    current_actor,
-)
+from opsctl.change.audit import AuditLog, AuditWriteError, change_comment, current_actor
+from opsctl.change.audit_record import Actor, AuditRecord
 from opsctl.change.outcome import (
     UNCONFIRMED_CHANGE_ID,
     AppliedChange,

@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from opsctl.aws import AwsClients
 from opsctl.change.apply import ShiftOptions, apply_shift
-from opsctl.change.audit import Actor, AuditLog, AuditRecord, AuditWriteError, current_actor
+from opsctl.change.audit import AuditLog, AuditWriteError, current_actor
+from opsctl.change.audit_record import Actor, AuditRecord
 from opsctl.change.lever import LEVER_STEP, CloudWatchAlarmLever, require_lever
 from opsctl.change.lever_confirm import LeverConfirmation
 from opsctl.change.lever_plan import LeverPlan, LeverResult

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opsctl.change.audit import AuditLog, AuditRecord
+from opsctl.change.audit import AuditLog
+from opsctl.change.audit_record import AuditRecord
 from opsctl.change.route53 import read_records, wait_insync
 from opsctl.errors import AwsError, OpsctlError
 from opsctl.model import Clock, Weights

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsctl.aws import AwsClients, translate_aws_errors
-from opsctl.change.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
+from opsctl.change.audit import AuditLog, AuditWriteError, current_actor
+from opsctl.change.audit_record import AuditRecord
 from opsctl.errors import AwsError, ConflictError, InputError, OpsctlError
 from opsctl.model import Approval, ChangeAction
 from stack_topology import REVOKED_PARTITION, Topology

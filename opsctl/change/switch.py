@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from opsctl.aws import AwsClients, translate_aws_errors
-from opsctl.change.audit import AuditLog, AuditRecord, AuditWriteError, current_actor
+from opsctl.change.audit import AuditLog, AuditWriteError, current_actor
+from opsctl.change.audit_record import AuditRecord
 from opsctl.errors import AwsError, ConflictError, InputError, OpsctlError
 from opsctl.model import Approval, ChangeAction
 from opsctl.read.signals import read_failure_switch, read_failure_switch_version

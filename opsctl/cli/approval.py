@@ -19,7 +19,7 @@ from opsctl.change.audit import AuditLog
 from opsctl.change.lever_apply import apply_lever
 from opsctl.change.lever_plan import LeverPlan, LeverResult
 from opsctl.change.plan import ShiftPlan
-from opsctl.cli import output
+from opsctl.cli import output, plan_view
 from opsctl.cli.options import Target
 from opsctl.errors import ExitCode, PreflightRefused
 from opsctl.model import Approval, LeverAction, Weights
@@ -165,9 +165,9 @@ def shift_traffic(
         approval,
         json_output,
         already=f"all traffic is already on the {destination}",
-        show_plan=output.plan_renderable,
+        show_plan=plan_view.plan_renderable,
         apply=apply,
-        show_result=output.result_renderable,
+        show_result=plan_view.result_renderable,
         warnings=_preflight_warnings(plan.preflight),
     )
     if result is not None:
@@ -217,9 +217,9 @@ def _lever_shift(
         approval,
         json_output,
         already=plan.noop_reason or "",
-        show_plan=output.lever_plan_renderable,
+        show_plan=plan_view.lever_plan_renderable,
         apply=apply,
-        show_result=output.lever_result_renderable,
+        show_result=plan_view.lever_result_renderable,
         warnings=_preflight_warnings(plan.preflight),
     )
     if result is None:

@@ -13,7 +13,7 @@ from opsctl.change.audit import AuditLog
 from opsctl.change.plan import parse_steps
 from opsctl.change.routing import plan_failover_via, plan_fallback_via
 from opsctl.change.switch import SwitchResult, apply_switch, plan_switch
-from opsctl.cli import output
+from opsctl.cli import plan_view
 from opsctl.cli.approval import approval_from_flags, plan_then_apply, shift_traffic
 from opsctl.cli.options import (
     AppOption,
@@ -161,8 +161,8 @@ def switch(
             plan,
             approval,
             json_output,
-            already=f"{output.switch_label(plan)} is already {plan.target}",
-            show_plan=output.switch_plan_renderable,
+            already=f"{plan_view.switch_label(plan)} is already {plan.target}",
+            show_plan=plan_view.switch_plan_renderable,
             apply=apply,
-            show_result=output.switch_result_renderable,
+            show_result=plan_view.switch_result_renderable,
         )

@@ -13,7 +13,7 @@ from rich.live import Live
 
 from opsctl.aws import AwsClients
 from opsctl.change.audit import AuditLog
-from opsctl.cli import output
+from opsctl.cli import history_view, output, plan_view, status_view
 from opsctl.cli.options import (
     TOPOLOGY_ENV,
     AppOption,
@@ -63,7 +63,7 @@ def status(
         clients, topo = Target(topology, stack, app_name, profile).resolve()
         if watch is None:
             report = read_status(clients, topo)
-            output.emit(json_output, report.to_json(), output.status_renderable(report))
+            output.emit(json_output, report.to_json(), status_view.status_renderable(report))
         else:
             _watch(clients, topo, watch, json_output)
 
@@ -82,7 +82,7 @@ def _watch(clients: AwsClients, topology: Topology, seconds: float, json_output:
         with Live(console=output.stdout, auto_refresh=False) as live:
             while True:
                 try:
-                    live.update(output.status_renderable(read_status(clients, topology)))
+                    live.update(status_view.status_renderable(read_status(clients, topology)))
                 except OpsctlError as error:
                     live.update(output.text(f"opsctl: error: {error.message}", style="bold red"))
                 live.refresh()
@@ -124,7 +124,7 @@ def readiness(
         report = assess_readiness(
             clients, topo, role.value, max_replication_latency_ms=max_replication_latency_ms
         )
-        output.emit(json_output, report.to_json(), output.readiness_renderable(report))
+        output.emit(json_output, report.to_json(), plan_view.readiness_renderable(report))
         if not report.ready:
             raise typer.Exit(int(ExitCode.REFUSED))
 
@@ -158,7 +158,7 @@ def history(
         output.emit(
             json_output,
             [record.to_json() for record in records],
-            output.history_renderable(records, wide=wide),
+            history_view.history_renderable(records, wide=wide),
         )
 
 
@@ -230,7 +230,7 @@ def run_probe(
         if json_output:
             output.print_json(report.to_json())
         else:
-            output.stdout.print(output.probe_renderable(report))
+            output.stdout.print(status_view.probe_renderable(report))
             statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.by_status().items()))
             output.info(f"status codes: {statuses}; failed: {report.failed}")
             for message in report.to_json()["errors"]:

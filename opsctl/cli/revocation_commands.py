@@ -15,7 +15,7 @@ from opsctl.change.revocation import (
     parse_until,
     plan_revoke,
 )
-from opsctl.cli import output
+from opsctl.cli import output, plan_view
 from opsctl.cli.approval import approval_from_flags, plan_then_apply
 from opsctl.cli.options import (
     AppOption,
@@ -77,10 +77,10 @@ def revoke(
             plan,
             approval,
             json_output,
-            already=output.revoke_already(plan),
-            show_plan=output.revoke_plan_renderable,
+            already=plan_view.revoke_already(plan),
+            show_plan=plan_view.revoke_plan_renderable,
             apply=lambda approved: apply_revoke(clients, topo, plan, approved, AuditLog()),
-            show_result=output.revoke_result_renderable,
+            show_result=plan_view.revoke_result_renderable,
         )
 
 
@@ -105,4 +105,4 @@ def revocations(
         if not listed.revocations and not json_output:
             output.info(f"no revoked tokens in {listed.table} ({listed.region})")
             return
-        output.emit(json_output, listed.to_json(), output.revocations_renderable(listed))
+        output.emit(json_output, listed.to_json(), plan_view.revocations_renderable(listed))

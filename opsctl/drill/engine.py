@@ -26,7 +26,7 @@ from opsctl.change.apply import ShiftOptions, apply_shift
 from opsctl.change.plan import plan_failover, plan_fallback
 from opsctl.change.route53 import read_records
 from opsctl.change.switch import apply_switch, plan_switch
-from opsctl.cli import output
+from opsctl.cli import output, status_view
 from opsctl.drill.inbox import AlarmInbox
 from opsctl.drill.model import (
     AbortLimits,
@@ -323,7 +323,7 @@ class Drill(abc.ABC):
         """The status in a line or two: a drill reads it at every step, the table once is
         enough (`opsctl status` prints it)."""
         report = self.status()
-        output.stdout.print(output.status_brief(report))
+        output.stdout.print(status_view.status_brief(report))
         return report
 
     def every_player_served_by(self, region: str, since: float) -> float:

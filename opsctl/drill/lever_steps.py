@@ -10,7 +10,7 @@ from collections.abc import Callable
 from opsctl.change.lever_apply import apply_lever
 from opsctl.change.lever_plan import LeverPlan
 from opsctl.change.routing import plan_failover_via, plan_fallback_via
-from opsctl.cli import output
+from opsctl.cli import output, plan_view
 from opsctl.drill.engine import Drill
 from opsctl.drill.model import FALLBACK_STEPS, DrillFailed
 from opsctl.drill.timeline import failed
@@ -39,7 +39,7 @@ def failover_with_lever(drill: Drill, dns_region: Callable[[], str | None]) -> f
     drill.mark("failover planned")
     if not isinstance(plan, LeverPlan) or plan.lever_action != LeverAction.ENGAGE or plan.noop:
         raise DrillFailed(f"the failover plan does not engage the lever: {plan}")
-    output.stdout.print(output.lever_plan_brief(plan))
+    output.stdout.print(plan_view.lever_plan_brief(plan))
     drill.passed(f"the plan engages the lever, planned in {planned:.1f}s: {plan.reason}")
     # Status and preflight read every source with the primary's reads hanging.
     drill.measure("failover plan (status + preflight) without the primary", f"{planned:.1f}s")
@@ -56,7 +56,7 @@ def failover_with_lever(drill: Drill, dns_region: Callable[[], str | None]) -> f
         )  # fmt: skip
         lever_at = watch.wait("lever alarm ALARM", drill.signal_timeout)
         dns_at = watch.wait(f"DNS answers {secondary}", drill.signal_timeout)
-    output.stdout.print(output.lever_result_renderable(result, brief=True))
+    output.stdout.print(plan_view.lever_result_renderable(result, brief=True))
     drill.wait_until(
         f"a player served by {secondary}",
         lambda: drill.timeline.first_success(approved_at, secondary) is not None,
@@ -104,14 +104,14 @@ def fallback_with_lever(drill: Drill, interval: float) -> None:
     plan = plan_fallback_via(drill.clients, drill.topology, FALLBACK_STEPS)
     if not isinstance(plan, LeverPlan):
         raise DrillFailed(f"the fallback plan does not go through the engaged lever: {plan}")
-    output.stdout.print(output.lever_plan_brief(plan))
+    output.stdout.print(plan_view.lever_plan_brief(plan))
     started = drill.mark("fallback approved")
     result = apply_lever(
         drill.clients, drill.topology, plan, drill.target.approval(), drill.audit_log,
         timeout=drill.signal_timeout, interval=interval,
     )  # fmt: skip
     ended = drill.mark("fallback done")
-    output.stdout.print(output.lever_result_renderable(result, brief=True))
+    output.stdout.print(plan_view.lever_result_renderable(result, brief=True))
     drill.players.wait_recorded(ended)
     during = drill.timeline.between(started, ended)
     drill.measure(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from opsctl.cli import output
+from opsctl.cli import output, status_view
 from opsctl.drill.engine import Drill
 from opsctl.drill.model import PROBE_COUNT, CreatedSession
 from opsctl.read.probe import probe
@@ -27,7 +27,7 @@ def primary_serving_all_healthy(drill: Drill) -> StatusReport:
             r.serving == "primary" and r.consistent and all(_all_clear(drill, x) for x in r.regions)
         ),
     )
-    output.stdout.print(output.status_brief(report))
+    output.stdout.print(status_view.status_brief(report))
     drill.check(
         report.consistent, "primary serves; both Regions healthy, alarms OK", report.headline
     )

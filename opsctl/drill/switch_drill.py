@@ -35,7 +35,7 @@ from typing import Any
 from opsctl.change.apply import ShiftOptions, ShiftResult, apply_shift
 from opsctl.change.plan import plan_failover, plan_fallback
 from opsctl.change.switch import apply_switch, plan_switch
-from opsctl.cli import output
+from opsctl.cli import output, plan_view
 from opsctl.drill.engine import Drill
 from opsctl.drill.model import (
     FALLBACK_STEPS,
@@ -114,7 +114,7 @@ class SwitchDrill(Drill):
     ) -> tuple[ShiftResult, ShiftMeasurement]:
         """Plan, approve and apply a shift while the players play; the measurement is recorded."""
         plan = plan_factory()
-        output.stdout.print(output.plan_brief(plan))
+        output.stdout.print(plan_view.plan_brief(plan))
         self.say(f"  approving {name} (reason {self.target.reason!r}, non-interactive)")
         approval = self.target.approval()
         started = self.mark(f"{name} approved")
@@ -126,7 +126,7 @@ class SwitchDrill(Drill):
         options = ShiftOptions(interval=interval, poll_interval=self.poll_seconds, on_step=on_step)
         result = apply_shift(self.clients, self.topology, plan, approval, self.audit_log, options)
         ended = self.mark(f"{name} INSYNC")
-        output.stdout.print(output.result_brief(result))
+        output.stdout.print(plan_view.result_brief(result))
         self.players.wait_recorded(ended)
         during = self.timeline.between(started, ended)
         measured = ShiftMeasurement(

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from opsctl.change import apply as shiftapply
 from opsctl.change import audit
-from opsctl.change.audit import Actor, AuditLog, AuditRecord
+from opsctl.change.audit import AuditLog
+from opsctl.change.audit_record import Actor, AuditRecord
 from opsctl.cli.app import app
 from opsctl.model import ChangeAction, LeverPosition, Weights
 from opsctl.sandbox.emulator import Emulator

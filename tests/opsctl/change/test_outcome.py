@@ -14,7 +14,8 @@ import pytest
 from botocore.stub import Stubber
 
 from opsctl.change import audit
-from opsctl.change.audit import Actor, AuditLog, AuditRecord
+from opsctl.change.audit import AuditLog
+from opsctl.change.audit_record import Actor, AuditRecord
 from opsctl.change.outcome import (
     UNCONFIRMED_CHANGE_ID,
     AppliedChange,

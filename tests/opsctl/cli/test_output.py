@@ -12,8 +12,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from opsctl.change.apply import ShiftResult, StepResult
-from opsctl.change.audit import Actor, AuditRecord
-from opsctl.cli import output
+from opsctl.change.audit_record import Actor, AuditRecord
+from opsctl.cli import history_view, output, plan_view, status_view
 from opsctl.cli.app import app
 from opsctl.model import Weights
 from opsctl.read.readiness_report import PASS, WARN, Check
@@ -106,7 +106,7 @@ def test_preflight_checks_keep_every_name_and_result_whole_at_80_columns() -> No
         Check(name, WARN, "unknown", "could not read: no answer within 3.5s while reading it")
         for name in ("lambda-concurrency-quota", "authorizer-concurrency", "replication-latency")
     ] + [Check("health-check", PASS, "1 (3/3 checkers healthy)")]
-    rendered = _render_at_80(output.checks_table(checks, "preflight: secondary"))
+    rendered = _render_at_80(plan_view.checks_table(checks, "preflight: secondary"))
     assert "…" not in rendered
     for check in checks:
         assert check.name in rendered
@@ -117,7 +117,7 @@ def test_an_applied_change_id_is_never_cut_at_80_columns() -> None:
     change_id = "C2741EE442F1FD9AABAA1"  # as long as Route 53's
     step = StepResult(Weights(100, 0), Weights(0, 100), change_id, 1.73, 1.81)
     result = ShiftResult("failover", (step,), final=Weights(0, 100))
-    rendered = _render_at_80(output.result_renderable(result))
+    rendered = _render_at_80(plan_view.result_renderable(result))
     assert change_id in rendered and "…" not in rendered
 
 
@@ -148,7 +148,7 @@ def test_history_shows_each_entry_in_two_lines_at_80_columns() -> None:
         ),
     ]  # fmt: skip
     outcomes = [record for record in records if record.phase == "outcome"]
-    lines = _render_at_80(output.history_renderable(outcomes)).splitlines()
+    lines = _render_at_80(history_view.history_renderable(outcomes)).splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "…" not in "\n".join(lines)
     starts = [i for i, line in enumerate(lines) if re.match(r"\d\d-\d\d \d\d:\d\d ", line)]
@@ -168,7 +168,7 @@ def test_history_shows_each_entry_in_two_lines_at_80_columns() -> None:
     assert details[4].startswith("forced (health-check); ")
     # A reason that fits: the entry is two lines.
     brief = dataclasses.replace(outcomes[0], reason="INC-2041 us-east-1 authorizer 5xx")
-    assert len(_render_at_80(output.history_renderable([brief])).splitlines()) == 1 + 2
+    assert len(_render_at_80(history_view.history_renderable([brief])).splitlines()) == 1 + 2
 
 
 def test_history_wide_has_every_field() -> None:
@@ -176,7 +176,7 @@ def test_history_wide_has_every_field() -> None:
         "failover", {"primary": 100, "secondary": 0}, {"primary": 0, "secondary": 100}
     )
     console = Console(width=400, no_color=True, record=True)
-    console.print(output.history_renderable(records[1:], wide=True))
+    console.print(history_view.history_renderable(records[1:], wide=True))
     rendered = console.export_text()
     for shown in (
         ACTOR.arn,
@@ -196,11 +196,11 @@ def test_history_marks_changes_made_with_the_sandbox_emulators_identity() -> Non
     sandbox_actor = Actor(arn="arn:aws:sts::123456789012:user/moto", local_user="ada")
     on_sandbox = [dataclasses.replace(record, actor=sandbox_actor) for record in on_aws]
     records = [on_aws[1], on_sandbox[1]]
-    lines = _render_at_80(output.history_renderable(records)).splitlines()
+    lines = _render_at_80(history_view.history_renderable(records)).splitlines()
     marked = [line for line in lines if "on a sandbox (the emulator's identity)" in line]
     assert len(marked) == 1 and lines.index(marked[0]) > 2  # the second entry's detail line
     wide = Console(width=400, no_color=True, record=True)
-    wide.print(output.history_renderable(records, wide=True))
+    wide.print(history_view.history_renderable(records, wide=True))
     assert wide.export_text().count("(ada) on a sandbox") == 1
 
 
@@ -217,7 +217,7 @@ def test_a_drill_shows_the_status_and_its_plans_in_a_few_lines() -> None:
         regions=(sick, region_status("secondary", "us-west-2")),
         errors=(),
     )
-    lines = _render_at_80(output.status_brief(report)).splitlines()
+    lines = _render_at_80(status_view.status_brief(report)).splitlines()
     assert lines[0].startswith("status: primary (us-east-1) serves all traffic, but")
     assert lines[-1] == '  -> opsctl failover --approve --reason "..."'
     checks = (
@@ -228,7 +228,7 @@ def test_a_drill_shows_the_status_and_its_plans_in_a_few_lines() -> None:
         "failover", "secondary", Weights(100, 0), (Weights(0, 100),),
         ReadinessReport("secondary", "us-west-2", checks), report,
     )  # fmt: skip
-    brief = " ".join(_render_at_80(output.plan_brief(plan)).split())
+    brief = " ".join(_render_at_80(plan_view.plan_brief(plan)).split())
     assert brief == (
         "failover plan: primary 100 / secondary 0 → primary 0 / secondary 100; "
         "preflight: 1 pass, 1 warn (accelerated-recovery: DISABLED)"

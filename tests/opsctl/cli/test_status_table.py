@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from opsctl.change.lever import LeverState
-from opsctl.cli import output
-from opsctl.model import Weights
+from opsctl.cli import output, status_view
+from opsctl.model import Weights, ago
 from opsctl.read.dns_answers import DnsAnswers
 from opsctl.read.health_probe import HealthProbe
 from opsctl.read.status_report import StatusReport
@@ -60,7 +60,7 @@ def _render(report: StatusReport, terminal: bool = False) -> str:
     """What opsctl's stdout console writes, 80 columns wide: a pipe's, or a terminal's."""
     written = io.StringIO()
     console = output._DataConsole(file=written, width=80, force_terminal=terminal)
-    console.print(output.status_renderable(report, now=NOW))
+    console.print(status_view.status_renderable(report, now=NOW))
     return written.getvalue()
 
 
@@ -107,7 +107,7 @@ def test_the_table_gives_alarm_times_relative_and_json_keeps_them_absolute() -> 
     ],
 )
 def test_ago_is_one_largest_unit(since: str | None, shown: str) -> None:
-    assert output.ago(since, NOW) == shown
+    assert ago(since, NOW) == shown
 
 
 def test_states_are_coloured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +115,7 @@ def test_states_are_coloured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> N
     console = output._DataConsole(width=80, force_terminal=True)
     colour = {
         segment.text.strip(): segment.style.color.name
-        for segment in console.render(output.status_renderable(_report(), now=NOW))
+        for segment in console.render(status_view.status_renderable(_report(), now=NOW))
         if segment.style is not None and segment.style.color is not None
     }
     assert colour["OK 2d"] == "green"
@@ -189,7 +189,7 @@ def test_the_partial_data_list_is_complete_and_in_words() -> None:
 
 
 def test_each_unreadable_source_is_one_line_saying_where_what_and_what_happened() -> None:
-    assert output.unreadable_lines(_primary_dark()) == [
+    assert status_view.unreadable_lines(_primary_dark()) == [
         "us-east-1 weights: connection closed without an answer",
         "us-east-1 health metric: no answer within 3.5s",
         "us-east-1 health alarms: denied (AccessDenied on DescribeAlarms)",
@@ -208,7 +208,7 @@ def test_a_failed_minute_with_every_checker_healthy_again_says_both() -> None:
         )
     )
     written = io.StringIO()
-    output._DataConsole(file=written, width=200).print(output.status_renderable(recovering))
+    output._DataConsole(file=written, width=200).print(status_view.status_renderable(recovering))
     assert "UNHEALTHY this minute; 16/16 checkers healthy now" in written.getvalue()
 
 
