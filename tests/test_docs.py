@@ -1,5 +1,6 @@
-"""The documents a newcomer reads agree with each other: one cost table, the same in the README
-and docs/infra.md, whose totals are the sums of its lines."""
+"""The documents a newcomer reads agree with each other and read well: one cost table, the same in
+the README and docs/infra.md, whose totals are the sums of its lines; links that reach; no table
+cell longer than a paragraph."""
 
 from __future__ import annotations
 
@@ -63,3 +64,29 @@ def test_every_link_of_the_indexes_reaches_a_file_and_its_heading(document: str)
 
 def test_the_readme_links_the_docs_index() -> None:
     assert "(docs/README.md)" in (ROOT / "README.md").read_text()
+
+
+LONGEST_CELL = 300  # characters: about a paragraph; more belongs in prose below the table
+DOCUMENTS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
+
+
+def _table_cells(text: str) -> list[tuple[int, str]]:
+    """Each cell of each table outside code blocks, with its line number (`\\|` is no border)."""
+    cells, fenced = [], False
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        if not fenced and line.lstrip().startswith("|"):
+            row = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+            cells += [(number, cell.strip()) for cell in row]
+    return cells
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_no_table_cell_is_longer_than_a_paragraph(document: str) -> None:
+    long = [
+        f"{document}:{number}: a cell of {len(cell)} characters: {cell[:60]}..."
+        for number, cell in _table_cells((ROOT / document).read_text())
+        if len(cell) > LONGEST_CELL
+    ]
+    assert not long, "\n".join(long)

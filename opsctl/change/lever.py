@@ -36,7 +36,9 @@ class LeverState:
 
     kind: str
     state: LeverPosition
-    since: str | None  # ISO 8601: the newest datapoint, else the alarm's last state change
+    # ISO 8601: when the last action took effect (the alarm's state change); until the alarm
+    # follows, the minute of the action's datapoint
+    since: str | None
     alarm: str | None  # OK | ALARM | INSUFFICIENT_DATA; None: missing or unreadable
     detail: str = ""  # why unknown, or that the alarm has not followed yet
 
@@ -171,16 +173,16 @@ class CloudWatchAlarmLever:
                 detail=f"alarm {self._lever.alarm_name} not found",
             )
         newest = self._newest_datapoint()
-        if newest is not None:
-            moment, value = newest
-            engaged, since = value >= 1, iso_time(moment)
-        else:  # nothing published lately: the latched alarm holds the last action
-            engaged, since = alarm.state == "ALARM", alarm.since
+        # Nothing published lately: the latched alarm holds the last action.
+        engaged = alarm.state == "ALARM" if newest is None else newest[1] >= 1
         state = LeverPosition.ENGAGED if engaged else LeverPosition.RELEASED
-        lever = LeverState(kind=self.kind, state=state, since=since, alarm=alarm.state)
+        # Since when: the alarm's state change, the moment the last action took effect.
+        lever = LeverState(kind=self.kind, state=state, since=alarm.since, alarm=alarm.state)
         if not lever.in_effect:
+            # Published, not followed yet: the datapoint's minute (CloudWatch keeps no finer).
             return replace(
                 lever,
+                since=iso_time(newest[0]) if newest is not None else lever.since,
                 detail=f"the alarm is {alarm.state}: not in effect yet (it evaluates each minute)",
             )
         return lever

@@ -153,12 +153,19 @@ def plan_fallback(
     )
 
 
-# What clears a failing check by itself, to wait for before trying again ({role}: the target).
+# What clears a failing check, to wait for before trying again: the signal, in which Region, and
+# where to see it ({where}: the target's role and Region, as `opsctl status` heads its column).
 WAIT_FOR = {
-    "health-check": "its Route 53 health check reports healthy for a whole minute",
-    "health-alarm": "its health alarm is OK",
-    "impaired-alarm": "its Region-impaired alarm is OK",
-    "failure-switch": "its failure switch is healthy (opsctl switch --role {role} healthy)",
+    "health-check": (
+        "`opsctl status` shows the health of {where} as healthy (its Route 53 health check, "
+        "healthy for a whole minute)"
+    ),
+    "health-alarm": "`opsctl status` shows the alarm of {where} as OK",
+    "impaired-alarm": "`opsctl status` shows the impaired alarm of {where} as OK",
+    "failure-switch": (
+        "`opsctl status` shows the switch of {where} as healthy "
+        "(opsctl switch --role {role} healthy)"
+    ),
     "table-replicas": "the table is ACTIVE in both Regions",
     "replication-latency": "replication has caught up",
 }
@@ -168,11 +175,17 @@ def check_preflight(
     preflight: ReadinessReport, action: ChangeAction, target_role: str, approval: Approval
 ) -> tuple[str, ...]:
     """The failing checks --force overrides; PreflightRefused when they are not overridden,
-    saying what to wait for before running the command again."""
+    saying what to wait for (which signal, in which Region, where to see it) before running the
+    command again."""
     overridden = tuple(check.name for check in preflight.failures)
     if overridden and not approval.force:
         failed = "; ".join(f"{c.name}: {c.value}" for c in preflight.failures)
-        waits = [WAIT_FOR[name].format(role=target_role) for name in overridden if name in WAIT_FOR]
+        where = f"{target_role} ({preflight.region})"
+        waits = [
+            WAIT_FOR[name].format(where=where, role=target_role)
+            for name in overridden
+            if name in WAIT_FOR
+        ]
         wait = (
             f"Wait until {' and '.join(waits)}, then run it again "
             f"(`opsctl readiness --role {target_role}` shows each check); "

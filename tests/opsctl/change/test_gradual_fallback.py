@@ -16,6 +16,7 @@ from opsctl.errors import AwsError, InputError
 from opsctl.model import Weights
 from tests.opsctl.running import assert_one_line_error, invoke
 from tests.opsctl.world import World
+from tests.support.stack import REGIONS
 
 # Steps back to back: the emulator's health signals need no dwell (a shorter --interval than the
 # topology's health checks need is refused unless forced).
@@ -220,9 +221,11 @@ def test_a_refused_fallback_says_what_to_wait_for(runner: CliRunner, world: Worl
     world.set_health("primary", False)
     refused = invoke(runner, world, "fallback", "--approve", "--reason", "INC-1 resolved")
     assert_one_line_error(refused, 4, "preflight refused fallback to primary: health-check")
+    # Which signal, in which Region, where to see it.
     assert (
-        "Wait until its Route 53 health check reports healthy for a whole minute" in refused.stderr
-    )
+        f"Wait until `opsctl status` shows the health of primary ({REGIONS['primary']}) as "
+        "healthy (its Route 53 health check, healthy for a whole minute)"
+    ) in refused.stderr
     assert "then run it again (`opsctl readiness --role primary` shows each check)" in (
         refused.stderr
     )
