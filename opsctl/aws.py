@@ -230,7 +230,7 @@ def translate_aws_errors(doing: str) -> Iterator[None]:
             "or run `aws sso login`"
         ) from None
     except PartialCredentialsError as error:
-        raise AwsError(f"incomplete AWS credentials while {doing}: {error}") from None
+        raise AwsError(f"incomplete AWS credentials while {doing}: {error}", doing) from None
     except (TokenRetrievalError, UnauthorizedSSOTokenError):
         raise AwsError(
             f"the AWS SSO session has expired while {doing}: run `aws sso login`"
@@ -238,19 +238,20 @@ def translate_aws_errors(doing: str) -> Iterator[None]:
     except ProfileNotFound as error:
         raise AwsError(f"AWS profile not found: {error.kwargs.get('profile')}") from None
     except NoRegionError:
-        raise AwsError(f"no AWS Region configured while {doing}") from None
+        raise AwsError(f"no AWS Region configured while {doing}", doing) from None
     except (EndpointConnectionError, ConnectTimeoutError) as error:
-        raise AwsUnreachable(f"cannot reach AWS while {doing}: {error}") from None
+        raise AwsUnreachable(f"cannot reach AWS while {doing}: {error}", doing) from None
     except ReadTimeoutError as error:
-        raise AwsUnreachable(f"AWS did not answer in time while {doing}: {error}") from None
+        raise AwsUnreachable(f"AWS did not answer in time while {doing}: {error}", doing) from None
     except HTTPClientError as error:  # the connection was reset or closed without an answer
-        raise AwsUnreachable(f"AWS SDK error while {doing}: {error}") from None
+        raise AwsUnreachable(f"AWS SDK error while {doing}: {error}", doing) from None
     except ClientError as error:
         code = client_error_code(error)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         raise (AwsUnreachable if status >= 500 else AwsError)(
             f"AWS refused {error.operation_name} while {doing}: "
-            f"{code}: {client_error_message(error)}"
+            f"{code}: {client_error_message(error)}",
+            doing,
         ) from None
     except BotoCoreError as error:
-        raise AwsError(f"AWS SDK error while {doing}: {error}") from None
+        raise AwsError(f"AWS SDK error while {doing}: {error}", doing) from None

@@ -6,6 +6,7 @@ stderr and exits with its code, never with a traceback.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 
@@ -35,6 +36,10 @@ class TopologyError(OpsctlError):
 
 class AwsError(OpsctlError):
     """An AWS call failed (credentials, network, service error)."""
+
+    def __init__(self, message: str, doing: str = "") -> None:
+        super().__init__(message)
+        self.doing = doing  # what opsctl was doing: "reading the Lambda account settings"
 
 
 class AwsUnreachable(AwsError):
@@ -71,3 +76,43 @@ class ConflictError(OpsctlError):
     """The records changed between our read and our write; Route 53 rejected the batch."""
 
     exit_code = ExitCode.CONFLICT
+
+
+_DENIED_CODES = ("AccessDenied", "UnauthorizedOperation", "AuthorizationError", "Forbidden")
+
+
+def short_reason(message: str) -> str:
+    """What happened, in a few words, from an error message: `no answer within 3.5s`,
+    `refused`, `denied (AccessDeniedException)`, `connection closed without an answer`; else the
+    message without the request's URL."""
+    within = re.search(r"no answer within ([\d.]+) ?s", message)
+    if within:
+        return f"no answer within {within.group(1)}s"
+    refused = re.search(r"AWS refused (\w+) while .*?: ([\w.]+): ", message)
+    if refused:
+        operation, code = refused.groups()
+        if code.startswith(_DENIED_CODES):
+            return f"denied ({code} on {operation})"
+        return f"refused by AWS ({code} on {operation})"
+    for needle, said in (
+        ("gave no answer", "no answer"),
+        ("did not answer in time", "no answer in time (read timeout)"),
+        ("Read timeout", "no answer in time (read timeout)"),
+        ("Connection was closed", "connection closed without an answer"),
+        ("Connection reset", "connection reset"),
+        ("Connection refused", "refused"),
+        ("Could not connect", "refused"),
+        ("cannot reach AWS", "unreachable"),
+    ):
+        if needle in message:
+            return said
+    without_url = re.sub(r':? ?(on|from)? ?endpoint URL: "[^"]*"\.?', "", message)
+    return without_url.replace("None", "-").strip()
+
+
+def error_in_words(error: OpsctlError) -> str:
+    """What happened and while doing what, without the SDK's raw message or its URL:
+    `connection closed without an answer while reading the Lambda account settings`."""
+    reason = short_reason(error.message)
+    doing = error.doing if isinstance(error, AwsError) else ""
+    return f"{reason} while {doing}" if doing and doing not in reason else reason

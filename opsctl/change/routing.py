@@ -23,7 +23,7 @@ from opsctl.change.audit import AuditLog
 from opsctl.change.lever import LEVER_STEP, CloudWatchAlarmLever, LeverState, require_lever
 from opsctl.change.lever_plan import LeverPlan
 from opsctl.change.plan import ShiftPlan, gate_dwell, plan_failover, plan_fallback
-from opsctl.errors import AwsError, AwsUnreachable, OpsctlError
+from opsctl.errors import AwsError, AwsUnreachable, OpsctlError, error_in_words
 from opsctl.model import ChangeAction, LeverAction, LeverPosition, Via, Weights
 from opsctl.read.readiness import assess_readiness
 from opsctl.read.readiness_report import ReadinessReport
@@ -45,15 +45,16 @@ def control_plane_error(status: StatusReport) -> OpsctlError | None:
 
 def _weights_refused(error: OpsctlError, action: ChangeAction) -> OpsctlError:
     return AwsError(
-        f"Route 53's control plane does not answer ({error.message}): the weights cannot move; "
-        f"use `opsctl {action} --via dataplane` to move traffic by the data-plane lever"
+        f"Route 53's control plane does not answer ({error_in_words(error)}): the weights "
+        f"cannot move; use `opsctl {action} --via dataplane` to move traffic by the data-plane "
+        "lever"
     )
 
 
 def _lever_reason(via: Via, down: OpsctlError | None) -> str:
     if via == Via.DATAPLANE or down is None:
         return f"--via {Via.DATAPLANE}"
-    return f"Route 53's control plane does not answer ({down.message})"
+    return f"Route 53's control plane does not answer ({error_in_words(down)})"
 
 
 def _lever_when_unreadable(

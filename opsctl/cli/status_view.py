@@ -3,7 +3,6 @@ could not be read, the brief a drill shows at each step, and the probe's table."
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -12,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from opsctl.cli.output import dash, text
+from opsctl.errors import short_reason
 from opsctl.model import LeverPosition, ago
 from opsctl.read.probe import ProbeReport
 from opsctl.read.region_status import RegionStatus
@@ -164,38 +164,6 @@ def unreadable_lines(report: StatusReport) -> list[str]:
         place, what = report.source(key)
         lines.append(f"{place} {what}: {short_reason(message)}")
     return lines
-
-
-_DENIED_CODES = ("AccessDenied", "UnauthorizedOperation", "AuthorizationError", "Forbidden")
-
-
-def short_reason(message: str) -> str:
-    """What happened, in a few words, from an error message: `no answer within 3.5s`,
-    `refused`, `denied (AccessDeniedException)`, `connection closed without an answer`; else the
-    message without the request's URL."""
-    within = re.search(r"no answer within ([\d.]+) ?s", message)
-    if within:
-        return f"no answer within {within.group(1)}s"
-    refused = re.search(r"AWS refused (\w+) while .*?: ([\w.]+): ", message)
-    if refused:
-        operation, code = refused.groups()
-        if code.startswith(_DENIED_CODES):
-            return f"denied ({code} on {operation})"
-        return f"refused by AWS ({code} on {operation})"
-    for needle, said in (
-        ("gave no answer", "no answer"),
-        ("did not answer in time", "no answer in time (read timeout)"),
-        ("Read timeout", "no answer in time (read timeout)"),
-        ("Connection was closed", "connection closed without an answer"),
-        ("Connection reset", "connection reset"),
-        ("Connection refused", "refused"),
-        ("Could not connect", "refused"),
-        ("cannot reach AWS", "unreachable"),
-    ):
-        if needle in message:
-            return said
-    without_url = re.sub(r':? ?(on|from)? ?endpoint URL: "[^"]*"\.?', "", message)
-    return without_url.replace("None", "-").strip()
 
 
 def status_brief(report: StatusReport) -> RenderableType:

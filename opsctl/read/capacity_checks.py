@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
+from opsctl.errors import error_in_words
 from opsctl.read.capacity import (
     AccountConcurrency,
     AuthorizerConcurrency,
@@ -38,7 +39,8 @@ def _compare(
     sides: tuple[str, str] | None = None,
 ) -> Check:
     """`judge` the target's value against the other Region's; an unreadable side is a warning."""
-    unknown = unknown_check(name, target) or unknown_check(name, other)
+    target_region, other_region = sides or (None, None)
+    unknown = unknown_check(name, target, target_region) or unknown_check(name, other, other_region)
     if unknown:
         return unknown
     assert target.value is not None and other.value is not None  # no error: the read gave a value
@@ -86,11 +88,15 @@ def _judge_throttling(name: str, t: StageThrottling, o: StageThrottling) -> Chec
     return Check(name, WARN, value, "stage throttling limits differ between the Regions")
 
 
-def _table_check(table: str, target: Outcome[str], other: Outcome[str]) -> Check:
+def _table_check(
+    table: str, target: Outcome[str], other: Outcome[str], other_region: str | None
+) -> Check:
     name = "table-replicas"
     if target.error is not None:
-        return Check(name, FAIL, "unknown", f"{table} in the target: {target.error.message}")
-    failed = unknown_check(name, other)
+        return Check(
+            name, FAIL, "unknown", f"{table} in the target: {error_in_words(target.error)}"
+        )
+    failed = unknown_check(name, other, other_region)
     if failed:
         return failed
     value = f"{target.value} vs {other.value}"
@@ -99,9 +105,11 @@ def _table_check(table: str, target: Outcome[str], other: Outcome[str]) -> Check
     return Check(name, FAIL, value, f"{table} must be ACTIVE in both Regions")
 
 
-def _latency_check(latency: Outcome[float | None], threshold_ms: float) -> Check:
+def _latency_check(
+    latency: Outcome[float | None], threshold_ms: float, read_in: str | None
+) -> Check:
     name = "replication-latency"
-    failed = unknown_check(name, latency)
+    failed = unknown_check(name, latency, read_in)
     if failed:
         return failed
     if latency.value is None:
@@ -120,6 +128,7 @@ def capacity_checks(
     """The target against the other Region (`sides`: their names, to label each value). A read
     that failed in the other Region (it may be the one that is down) is a warning, never a
     refusal."""
+    other_region = sides[1] if sides else None
     return (
         _compare(
             "lambda-concurrency-quota",
@@ -142,6 +151,10 @@ def capacity_checks(
             _judge_throttling,
             sides,
         ),
-        _sides(_table_check(readings.table, readings.target_table, readings.other_table), sides),
-        _latency_check(readings.latency, max_replication_latency_ms),
+        _sides(
+            _table_check(readings.table, readings.target_table, readings.other_table, other_region),
+            sides,
+        ),
+        # The metric lives in the sending Region: the other one.
+        _latency_check(readings.latency, max_replication_latency_ms, other_region),
     )

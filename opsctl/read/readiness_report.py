@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from opsctl.errors import error_in_words
 from opsctl.read.concurrent_reads import Outcome
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -54,8 +55,10 @@ class ReadinessReport:
         }
 
 
-def unknown_check(name: str, outcome: Outcome[Any]) -> Check | None:
-    """A warning naming why `outcome` could not be read; None when it was."""
+def unknown_check(name: str, outcome: Outcome[Any], region: str | None = None) -> Check | None:
+    """A warning naming why `outcome` could not be read (in `region`, when known), in words:
+    never the SDK's raw message, its URL or opsctl's internal names; None when it was read."""
     if outcome.error is None:
         return None
-    return Check(name, WARN, "unknown", f"could not read: {outcome.error.message}")
+    where = f" in {region}" if region else ""
+    return Check(name, WARN, "unknown", f"could not read{where}: {error_in_words(outcome.error)}")

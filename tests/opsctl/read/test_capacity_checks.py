@@ -72,7 +72,7 @@ UNREACHABLE = Outcome(None, AwsUnreachable("no answer within 3.5s while reading 
         (
             {"other_account": UNREACHABLE},
             "lambda-concurrency-quota",
-            (WARN, "could not read: no answer within 3.5s while reading account:other"),
+            (WARN, "could not read: no answer within 3.5s"),
         ),
         (
             {"target_authorizer": Outcome(AuthorizerConcurrency(FUNCTION, 10, 2))},
@@ -127,3 +127,24 @@ def test_each_capacity_comparison(
     checks = _capacity(**changes)
     assert (checks[name].result, checks[name].detail) == expected
     assert [c.result for n, c in checks.items() if n != name] == [PASS] * 4
+
+
+def test_an_unreadable_side_is_said_in_words_with_its_region() -> None:
+    """What the operator reads at 3 a.m.: the Region, what happened and what was being read; not
+    the SDK's message with its endpoint URL."""
+    closed = AwsUnreachable(
+        "AWS SDK error while reading the Lambda account settings: Connection was closed before we "
+        'received a valid response from endpoint URL: "https://lambda.us-east-1.amazonaws.com/'
+        '2016-08-19/account-settings".',
+        "reading the Lambda account settings",
+    )
+    checks = {
+        check.name: check
+        for check in capacity_checks(
+            _readings(other_account=Outcome(None, closed)), 5000.0, ("us-west-2", "us-east-1")
+        )
+    }
+    assert checks["lambda-concurrency-quota"].detail == (
+        "could not read in us-east-1: connection closed without an answer while reading the "
+        "Lambda account settings"
+    )

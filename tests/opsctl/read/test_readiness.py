@@ -372,4 +372,4 @@ def test_capacity_reads_that_overrun_their_bound_are_unknown_not_a_crash(
     checks = {c["name"]: c for c in report["checks"]}
     for name in ("lambda-concurrency-quota", "authorizer-concurrency", "replication-latency"):
         assert (checks[name]["result"], checks[name]["value"]) == ("warn", "unknown")
-        assert checks[name]["detail"].startswith("could not read: ")
+        assert checks[name]["detail"].startswith("could not read in ")
