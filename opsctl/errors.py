@@ -116,3 +116,22 @@ def error_in_words(error: OpsctlError) -> str:
     reason = short_reason(error.message)
     doing = error.doing if isinstance(error, AwsError) else ""
     return f"{reason} while {doing}" if doing and doing not in reason else reason
+
+
+# `[Errno 111] ` before a socket error's words: the number tells an operator nothing.
+_ERRNO = re.compile(r"\[Errno -?\d+\] ")
+
+
+def without_errno(message: str) -> str:
+    """`[Errno 111] Connection refused` -> `Connection refused`."""
+    return _ERRNO.sub("", message)
+
+
+def connection_failure_in_words(error: BaseException, timeout: float) -> str:
+    """A connection's failure as an operator reads it: `refused`, `no answer in 2 s`, else what
+    the socket said without its errno."""
+    if isinstance(error, ConnectionRefusedError):
+        return "refused"
+    if isinstance(error, TimeoutError):
+        return f"no answer in {timeout:g} s"
+    return f"no answer: {without_errno(str(error)) or type(error).__name__}"

@@ -36,7 +36,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from opsctl.errors import AwsUnreachable
+from opsctl.errors import AwsUnreachable, connection_failure_in_words
 from opsctl.read.concurrent_reads import gather
 from opsctl.read.probe import Endpoint, http_exchange
 from opsctl.read.signing import HealthSigner, NoSigningCredentials
@@ -77,11 +77,8 @@ class AddressRegion:
     address: str
     role: str | None  # primary | secondary: it named that Region of the topology
     region: str | None  # the Region it named (None: it named none, or did not answer)
-    detail: str  # e.g. "us-west-2 (secondary)", "no answer in 2 s: timed out"
-
-    @property
-    def answered(self) -> bool:
-        return not self.detail.startswith("no answer")
+    detail: str  # e.g. "us-west-2 (secondary)", "refused", "no answer in 2 s"
+    answered: bool = True  # False: nothing came back over HTTPS (refused, timed out, reset)
 
     def to_json(self) -> dict[str, Any]:
         return {"role": self.role, "region": self.region, "detail": self.detail}
@@ -145,7 +142,7 @@ class DnsAnswers:
     def summary(self) -> str:
         """`8/8 answers: secondary 8` (for tables and confirmations; answered of asked); an
         address that named no Region is shown with why, e.g. `8/8 answers: noAnswer 8
-        (127.0.0.3: no answer in 2 s: timed out)`."""
+        (127.0.0.3: no answer in 2 s)`."""
         parts = [f"{key} {n}" for key, n in sorted(self.counts.items()) if n]
         text = f"{self.answered}/{self.total} answers: {', '.join(parts) or 'none'}"
         silent = [f"{a}: {found.detail}" for a, found in self.addresses.items() if not found.role]
@@ -286,7 +283,9 @@ def ask_address(
             address, None, None, f"certificate not trusted: {error.verify_message}"
         )
     except (OSError, ValueError, http.client.HTTPException) as error:
-        return AddressRegion(address, None, None, f"no answer in {timeout:g} s: {error}")
+        return AddressRegion(
+            address, None, None, connection_failure_in_words(error, timeout), answered=False
+        )
     roles = {region.region: region.role for region in topology.regions}
     region = _named_region(body)
     role = roles.get(region or "")
@@ -364,7 +363,7 @@ def read_dns(
     )
     found = {
         address: outcome.value
-        or AddressRegion(address, None, None, f"no answer in {ask_timeout:g} s")
+        or AddressRegion(address, None, None, f"no answer in {ask_timeout:g} s", answered=False)
         for address, outcome in outcomes.items()
     }
     counts: Counter[str] = Counter(

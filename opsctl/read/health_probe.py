@@ -3,7 +3,6 @@ signed twin (opsctl.read.signing), its host asked of the zone's name servers fir
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 
 import dns.inet
 
+from opsctl.errors import without_errno
 from opsctl.read.dns_answers import zone_answer
 from opsctl.read.probe import ApiResponse, Endpoint, call_api
 from opsctl.read.signing import (
@@ -20,8 +20,6 @@ from opsctl.read.signing import (
     signed_health_url,
 )
 
-# `[Errno 111] ` before a socket error's words: the number tells an operator nothing.
-_ERRNO = re.compile(r"\[Errno -?\d+\] ")
 # Seconds the direct probe of a Region's healthUrl waits for an answer.
 HEALTH_PROBE_TIMEOUT = 2.0
 
@@ -43,7 +41,7 @@ class HealthProbe:
         if self.error == NO_CREDENTIALS:
             return self.error
         if self.status is None:
-            return f"no answer ({_ERRNO.sub('', self.error or '')})"
+            return f"no answer ({without_errno(self.error or '')})"
         return f"HTTP {self.status} in {self.latency_ms:.0f} ms"
 
     def to_json(self) -> dict[str, Any]:

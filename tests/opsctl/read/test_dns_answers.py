@@ -116,6 +116,19 @@ def test_an_address_that_does_not_answer_is_reported_as_such_within_the_deadline
     assert "no answer in" in answers.summary()
 
 
+def test_an_address_that_refuses_is_no_answer_said_in_a_word(
+    zone: Zone, https_fronts: HttpsFronts
+) -> None:
+    """A Region whose front doors refuse (its whole Region down) is counted as not answering,
+    which is what makes status say DNS sends players to a Region that does not answer."""
+    zone.fronts.doors["primary"] = ["127.0.0.254"]  # nothing listens there: refused
+    answers = read_dns(topology(zone.server.address, https_fronts.port), SIGNER, deadline=1.5)
+    assert answers.counts == {NO_ANSWER: 8}
+    assert [f.detail for f in answers.addresses.values()] == ["refused"]
+    assert "127.0.0.254: refused" in answers.summary()
+    assert "Errno" not in answers.summary()
+
+
 def test_an_address_whose_certificate_is_not_trusted_names_no_region(
     zone: Zone, https_fronts: HttpsFronts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
