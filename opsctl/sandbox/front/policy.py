@@ -26,14 +26,18 @@ def _in_ranges(source_ip: str | None, ranges: Any) -> bool:
     return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in _listed(ranges))
 
 
+class UnsupportedCondition(ValueError):
+    """A policy condition the sandbox cannot judge: refused loudly, since skipping a Deny it
+    cannot judge would let through what API Gateway refuses."""
+
+
 def _conditions_hold(conditions: dict[str, Any], source_ip: str | None) -> bool:
     """The `IpAddress` / `NotIpAddress` conditions on `aws:SourceIp` (all a resource policy of
-    this program uses); any other condition is not met, so a statement the sandbox cannot judge
-    never applies."""
+    this program uses); any other condition raises UnsupportedCondition."""
     for operator, tests in conditions.items():
         for key, ranges in tests.items():
             if key != SOURCE_IP or operator not in ("IpAddress", "NotIpAddress"):
-                return False
+                raise UnsupportedCondition(f"the sandbox cannot judge {operator} on {key}")
             if _in_ranges(source_ip, ranges) != (operator == "IpAddress"):
                 return False
     return True

@@ -11,6 +11,7 @@ import dataclasses
 import json
 from typing import Any
 
+import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from infra.components.health_guard import (
@@ -20,6 +21,7 @@ from infra.components.health_guard import (
 )
 from opsctl.read.signing import HealthSigner
 from opsctl.sandbox.front.api import Front
+from opsctl.sandbox.front.policy import UnsupportedCondition, evaluate_policy
 from opsctl.sandbox.front.spec import RouteSpec
 from opsctl.sandbox.route53.checkers import CHECKER_SOURCE_RANGE, checker_source
 from tests.opsctl.sandbox.front.test_api import API_ID, make_front
@@ -98,3 +100,20 @@ def test_the_signed_twin_refuses_what_api_gateway_refuses() -> None:
     elsewhere = signed(front, "/prod/health/signed", SANDBOX, region="us-west-2")
     assert elsewhere.status == 403
     assert json.loads(elsewhere.body)["message"].startswith("Credential should be scoped")
+
+
+def test_a_condition_the_sandbox_cannot_judge_is_refused_not_skipped() -> None:
+    """Skipping a Deny whose condition it cannot judge would let through what AWS refuses."""
+    deny = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0123"}},
+            }
+        ]
+    }
+    with pytest.raises(UnsupportedCondition, match="StringNotEquals on aws:SourceVpce"):
+        evaluate_policy(deny, "arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/health")
