@@ -86,6 +86,12 @@ def test_the_change_layer_never_imports_the_command_line() -> None:
     )
 
 
+def test_the_read_layer_imports_neither_the_change_layer_nor_the_command_line() -> None:
+    # Reading a Region can never change it: status and readiness cannot reach a write.
+    layers = ("opsctl.change", "opsctl.cli")
+    assert violations(modules("opsctl/read"), lambda module: module.startswith(layers)) == {}
+
+
 def test_the_shared_modules_import_no_layer() -> None:
     # model, errors, aws, files, topology, periodic: every layer imports them, they import none.
     shared = [p for p in sorted((ROOT / "opsctl").glob("*.py")) if p.name != "__main__.py"]

@@ -29,7 +29,7 @@ from opsctl.change.outcome import (
     wait_and_audit,
 )
 from opsctl.change.plan import ShiftPlan, check_preflight
-from opsctl.change.route53 import read_records, submit_change
+from opsctl.change.route53 import submit_change
 from opsctl.errors import (
     AwsError,
     ChangeUnconfirmedError,
@@ -38,6 +38,7 @@ from opsctl.errors import (
 )
 from opsctl.model import Approval, ChangeAction, Clock, Weights
 from opsctl.read.readiness_report import FAIL
+from opsctl.read.records import read_records
 from opsctl.read.region_checks import region_checks
 from opsctl.read.status import read_status
 from stack_topology import Topology

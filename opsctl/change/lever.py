@@ -11,50 +11,24 @@ the one kind today (an ARC routing control would be another).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from opsctl.aws import AwsClients, translate_aws_errors
 from opsctl.errors import TopologyError
-from opsctl.model import LeverPosition
-from opsctl.read.signals import iso_time, read_alarms
+from opsctl.read.lever_state import (
+    CLOUDWATCH_ALARM_LEVER,
+    LeverState,
+    lever_dimensions,
+    minute_of,
+    newest_lever_datapoint,
+    read_lever_state,
+)
+from opsctl.read.signals import iso_time
 from stack_topology import OutOfService, Topology
 
 # The audit log's `step` of a lever change (its before/after are {"lever": a LeverPosition}).
 LEVER_STEP = "lever"
-# How far back the lever's newest datapoint is looked for: the alarm latches (missing data is
-# ignored), so an older engage or release shows in the alarm's state instead.
-LEVER_LOOKBACK = timedelta(minutes=10)
-# The lever metric's period: the alarm takes the Maximum per minute.
-LEVER_PERIOD = 60
-
-
-@dataclass(frozen=True)
-class LeverState:
-    """What the lever says now: the operator's last action and the alarm that carries it out."""
-
-    kind: str
-    state: LeverPosition
-    # ISO 8601: when the last action took effect (the alarm's state change); until the alarm
-    # follows, the minute of the action's datapoint
-    since: str | None
-    alarm: str | None  # OK | ALARM | INSUFFICIENT_DATA; None: missing or unreadable
-    detail: str = ""  # why unknown, or that the alarm has not followed yet
-
-    @property
-    def in_effect(self) -> bool:
-        """The alarm agrees with the last action (DNS follows the alarm, not the datapoint)."""
-        return (self.state == LeverPosition.ENGAGED) == (self.alarm == "ALARM")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "state": self.state,
-            "since": self.since,
-            "alarm": self.alarm,
-            "detail": self.detail,
-        }
 
 
 class Lever(Protocol):
@@ -86,15 +60,11 @@ class Lever(Protocol):
         ...
 
 
-def _minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
-
-
 class CloudWatchAlarmLever:
     """PutMetricData 1 / 0 on the lever metric in the secondary Region; its alarm (Maximum over
     60 s, >= 1, missing data ignored) fails the primary's CLOUDWATCH_METRIC health check."""
 
-    kind = "cloudwatch-alarm"
+    kind = CLOUDWATCH_ALARM_LEVER
 
     def __init__(self, cloudwatch: Any, lever: OutOfService, now: Any = None) -> None:
         self._cloudwatch = cloudwatch
@@ -109,9 +79,6 @@ class CloudWatchAlarmLever:
     def description(self) -> str:
         return f"alarm {self._lever.alarm_name} in {self._lever.region}"
 
-    def _dimensions(self) -> list[dict[str, str]]:
-        return [{"Name": key, "Value": value} for key, value in self._lever.dimensions.items()]
-
     def _publish(self, value: float, moment: datetime) -> str:
         with translate_aws_errors(
             f"publishing {self._lever.metric_name}={value:g} in {self._lever.region}"
@@ -121,7 +88,7 @@ class CloudWatchAlarmLever:
                 MetricData=[
                     {
                         "MetricName": self._lever.metric_name,
-                        "Dimensions": self._dimensions(),
+                        "Dimensions": lever_dimensions(self._lever),
                         "Timestamp": moment,
                         "Value": value,
                         # Route 53 only takes alarms on standard-resolution metrics.
@@ -132,60 +99,8 @@ class CloudWatchAlarmLever:
         lever = self._lever
         return f"cloudwatch:{lever.region}:{lever.metric_name}={value:g}@{iso_time(moment)}"
 
-    def _newest_datapoint(self) -> tuple[datetime, float] | None:
-        """The newest minute's Maximum within LEVER_LOOKBACK, with its minute."""
-        end = _minute(self._now()) + timedelta(minutes=1)
-        with translate_aws_errors(f"reading {self._lever.metric_name} in {self._lever.region}"):
-            response = self._cloudwatch.get_metric_data(
-                MetricDataQueries=[
-                    {
-                        "Id": "lever",
-                        "MetricStat": {
-                            "Metric": {
-                                "Namespace": self._lever.namespace,
-                                "MetricName": self._lever.metric_name,
-                                "Dimensions": self._dimensions(),
-                            },
-                            "Period": LEVER_PERIOD,
-                            "Stat": "Maximum",
-                        },
-                    }
-                ],
-                StartTime=end - LEVER_LOOKBACK,
-                EndTime=end,
-                ScanBy="TimestampDescending",
-            )
-        result = response["MetricDataResults"][0]
-        pairs = sorted(zip(result.get("Timestamps", []), result.get("Values", []), strict=False))
-        if not pairs:
-            return None
-        moment, value = pairs[-1]
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), float(value)
-
     def read_state(self) -> LeverState:
-        alarm = read_alarms(self._cloudwatch, [self._lever.alarm_name])[self._lever.alarm_name]
-        if alarm.state is None:
-            return LeverState(
-                kind=self.kind,
-                state=LeverPosition.UNKNOWN,
-                since=None,
-                alarm=None,
-                detail=f"alarm {self._lever.alarm_name} not found",
-            )
-        newest = self._newest_datapoint()
-        # Nothing published lately: the latched alarm holds the last action.
-        engaged = alarm.state == "ALARM" if newest is None else newest[1] >= 1
-        state = LeverPosition.ENGAGED if engaged else LeverPosition.RELEASED
-        # Since when: the alarm's state change, the moment the last action took effect.
-        lever = LeverState(kind=self.kind, state=state, since=alarm.since, alarm=alarm.state)
-        if not lever.in_effect:
-            # Published, not followed yet: the datapoint's minute (CloudWatch keeps no finer).
-            return replace(
-                lever,
-                since=iso_time(newest[0]) if newest is not None else lever.since,
-                detail=f"the alarm is {alarm.state}: not in effect yet (it evaluates each minute)",
-            )
-        return lever
+        return read_lever_state(self._cloudwatch, self._lever, self._now())
 
     def engage(self) -> str:
         return self._publish(1.0, self._now())
@@ -193,10 +108,10 @@ class CloudWatchAlarmLever:
     def seconds_until_release_counts(self) -> float:
         """The alarm takes each minute's Maximum, so a 0 in the minute of a 1 changes nothing:
         a release made in the minute of the newest engage must wait for the next minute."""
-        newest = self._newest_datapoint()
         now = self._now()
-        if newest is not None and newest[1] >= 1 and newest[0] >= _minute(now):
-            return (_minute(now) + timedelta(minutes=1) - now).total_seconds()
+        newest = newest_lever_datapoint(self._cloudwatch, self._lever, now)
+        if newest is not None and newest[1] >= 1 and newest[0] >= minute_of(now):
+            return (minute_of(now) + timedelta(minutes=1) - now).total_seconds()
         return 0.0
 
     def release(self) -> str:

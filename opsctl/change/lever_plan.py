@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsctl.change.apply import ShiftResult
-from opsctl.change.lever import LeverState
 from opsctl.change.plan import ShiftPlan
 from opsctl.model import ChangeAction, LeverAction, Via
 from opsctl.read.dns_answers import DnsAnswers
+from opsctl.read.lever_state import LeverState
 from opsctl.read.readiness_report import ReadinessReport
 from opsctl.read.status_report import StatusReport
 

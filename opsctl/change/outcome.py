@@ -15,10 +15,11 @@ from typing import Any
 
 from opsctl.change.audit import AuditLog
 from opsctl.change.audit_record import AuditRecord
-from opsctl.change.route53 import read_records, wait_insync
+from opsctl.change.route53 import wait_insync
 from opsctl.errors import AwsError, OpsctlError
 from opsctl.model import Clock, Weights
 from opsctl.read.concurrent_reads import Outcome, gather
+from opsctl.read.records import read_records
 from stack_topology import Topology
 
 # The audit line's change id for a change Route 53 applied without answering the request.

@@ -20,11 +20,12 @@ from dataclasses import replace
 
 from opsctl.aws import AwsClients
 from opsctl.change.audit import AuditLog
-from opsctl.change.lever import LEVER_STEP, CloudWatchAlarmLever, LeverState, require_lever
+from opsctl.change.lever import LEVER_STEP, CloudWatchAlarmLever, require_lever
 from opsctl.change.lever_plan import LeverPlan
 from opsctl.change.plan import ShiftPlan, gate_dwell, plan_failover, plan_fallback
 from opsctl.errors import AwsError, AwsUnreachable, OpsctlError, error_in_words
 from opsctl.model import ChangeAction, LeverAction, LeverPosition, Via, Weights
+from opsctl.read.lever_state import LeverState
 from opsctl.read.readiness import assess_readiness
 from opsctl.read.readiness_report import ReadinessReport
 from opsctl.read.status import read_status

@@ -24,7 +24,6 @@ from typing import Any
 
 from opsctl.change.apply import ShiftOptions, apply_shift
 from opsctl.change.plan import plan_failover, plan_fallback
-from opsctl.change.route53 import read_records
 from opsctl.change.switch import apply_switch, plan_switch
 from opsctl.cli import output, status_view
 from opsctl.drill.inbox import AlarmInbox
@@ -51,6 +50,7 @@ from opsctl.drill.timeline import (
 )
 from opsctl.model import Weights
 from opsctl.read.probe import ApiResponse, Resolver, call_api
+from opsctl.read.records import read_records
 from opsctl.read.signals import read_failure_switch
 from opsctl.read.status import read_status
 from opsctl.read.status_report import StatusReport

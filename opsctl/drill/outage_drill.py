@@ -34,7 +34,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from opsctl.change.route53 import read_records
 from opsctl.drill.engine import Drill
 from opsctl.drill.inbox import alarm_region, state_changed_at
 from opsctl.drill.lever_steps import failover_with_lever, fallback_with_lever
@@ -60,6 +59,7 @@ from opsctl.drill.steps import (
 )
 from opsctl.drill.timeline import failed
 from opsctl.read.probe import ApiResponse
+from opsctl.read.records import read_records
 
 # `opsctl status` with the primary Region gone must answer within this (it bounds every read).
 STATUS_BOUND_SECONDS = 20.0

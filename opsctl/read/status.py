@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsctl.aws import AwsClients
-from opsctl.change.lever import lever_for
-from opsctl.change.route53 import RecordState, alias_mismatches, read_records
 from opsctl.errors import AwsUnreachable
 from opsctl.model import Weights
 from opsctl.read.concurrent_reads import gather, read_deadline
 from opsctl.read.dns_answers import read_dns, zone_servers
 from opsctl.read.health_probe import HEALTH_PROBE_TIMEOUT, HealthProbe, probe_health_url
+from opsctl.read.lever_state import read_lever_state
+from opsctl.read.records import RecordState, alias_mismatches, read_records
 from opsctl.read.region_status import RegionStatus, WatchView
 from opsctl.read.signals import (
     AlarmState,
@@ -93,11 +93,12 @@ def read_status(
     watching_cloudwatch = {
         r.role: clients.client("cloudwatch", r.watch.region) for r in topology.regions if r.watch
     }
-    lever = lever_for(clients, topology)
+    lever = topology.out_of_service
+    lever_cloudwatch = clients.client("cloudwatch", lever.region) if lever else None
     signer = HealthSigner(clients.frozen_credentials)
 
     health_check_ids = [r.health_check_id for r in topology.regions]
-    lever_check_id = topology.out_of_service.health_check_id if topology.out_of_service else None
+    lever_check_id = lever.health_check_id if lever else None
     if lever_check_id:
         health_check_ids.append(lever_check_id)
 
@@ -106,8 +107,8 @@ def read_status(
         "health": lambda: read_health_metrics(alarm_cloudwatch, health_check_ids),
         "alarms": lambda: read_alarms(alarm_cloudwatch, [r.alarm_name for r in topology.regions]),
     }
-    if lever is not None:
-        tasks["lever"] = lever.read_state
+    if lever is not None and lever_cloudwatch is not None:
+        tasks["lever"] = lambda: read_lever_state(lever_cloudwatch, lever, datetime.now(UTC))
     if topology.name_servers:
         tasks["dns"] = lambda: read_dns(topology, signer, deadline=max(0.5, deadline - 0.2))
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opsctl.change.lever import LeverState
 from opsctl.errors import OpsctlError, RecordsError
 from opsctl.model import LeverPosition, Weights
 from opsctl.read.dns_answers import NO_ANSWER, DnsAnswers
+from opsctl.read.lever_state import LeverState
 from opsctl.read.region_status import RegionStatus
 from stack_topology import ROLES, Role
 

@@ -24,8 +24,8 @@ from typing import Any
 import boto3
 
 from opsctl.aws import AwsClients
-from opsctl.change.route53 import read_records
 from opsctl.model import Weights
+from opsctl.read.records import read_records
 from opsctl.sandbox.front.sigv4 import MISSING_TOKEN, check_signature
 from opsctl.topology import parse_topology
 from stack_topology import SIGNED_HEALTH_PATH, Topology

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from opsctl.change.lever import LeverState
 from opsctl.cli import output, status_view
 from opsctl.model import Weights, ago
 from opsctl.read.dns_answers import DnsAnswers
 from opsctl.read.health_probe import HealthProbe
+from opsctl.read.lever_state import LeverState
 from opsctl.read.status_report import StatusReport
 from tests.opsctl.samples import region_status
 

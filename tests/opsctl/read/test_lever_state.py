@@ -1,4 +1,4 @@
-"""The data-plane lever's own account of itself (opsctl/change/lever.py): its state, and since
+"""The data-plane lever as read (opsctl/read/lever_state.py): its state, and since
 when, as `opsctl status` shows it."""
 
 from __future__ import annotations
