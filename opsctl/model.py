@@ -131,6 +131,11 @@ class Weights:
     def __str__(self) -> str:
         return f"primary {self.primary} / secondary {self.secondary}"
 
+    @property
+    def pair(self) -> str:
+        """`100/0`: primary's then secondary's, for a table column that says so."""
+        return f"{self.primary}/{self.secondary}"
+
 
 @dataclass(frozen=True)
 class Approval:

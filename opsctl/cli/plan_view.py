@@ -110,15 +110,19 @@ def plan_renderable(plan: ShiftPlan) -> RenderableType:
 
 
 def result_renderable(result: ShiftResult) -> RenderableType:
-    table = Table(title=f"{result.action} applied", title_justify="left")
-    for column in ("step", "from", "to", "change id", "INSYNC after", "approval to INSYNC"):
-        # A change id is what the operator quotes to AWS: never cut, whatever the width.
-        table.add_column(column, no_wrap=column == "change id")
+    table = Table(
+        title=f"{result.action} applied (weights primary/secondary)", title_justify="left"
+    )
+    table.add_column("step")
+    table.add_column("weights", no_wrap=True)
+    # A change id is what the operator quotes to AWS: never cut, whatever the width.
+    table.add_column("change id", no_wrap=True)
+    table.add_column("INSYNC after")
+    table.add_column("approval to INSYNC")
     for index, step in enumerate(result.steps, start=1):
         table.add_row(
             str(index),
-            str(step.before),
-            str(step.after),
+            f"{step.before.pair} → {step.after.pair}",
             step.change_id,
             f"{step.insync_seconds:.1f}s",
             f"{step.approval_to_insync_seconds:.1f}s",

@@ -62,6 +62,8 @@ NO_ANSWER = "noAnswer"  # none of its addresses answered over HTTPS in time
 EMPTY = "empty"  # NXDOMAIN / NODATA
 FAILED = "failed"  # the name server gave no answer in time, or an error code
 NOT_A_REGION = (UNCLASSIFIED, NO_ANSWER, EMPTY, FAILED)
+# How a count reads in prose where its JSON key would not.
+COUNTED_AS = {NO_ANSWER: "unanswered"}
 
 
 class NameServersUnreachable(AwsUnreachable):
@@ -141,9 +143,11 @@ class DnsAnswers:
 
     def summary(self) -> str:
         """`8/8 answers: secondary 8` (for tables and confirmations; answered of asked); an
-        address that named no Region is shown with why, e.g. `8/8 answers: noAnswer 8
+        address that named no Region is shown with why, e.g. `8/8 answers: unanswered 8
         (127.0.0.3: no answer in 2 s)`."""
-        parts = [f"{key} {n}" for key, n in sorted(self.counts.items()) if n]
+        # The Regions first, then what named none.
+        counted = sorted(self.counts.items(), key=lambda item: (item[0] not in ROLES, item[0]))
+        parts = [f"{COUNTED_AS.get(key, key)} {n}" for key, n in counted if n]
         text = f"{self.answered}/{self.total} answers: {', '.join(parts) or 'none'}"
         silent = [f"{a}: {found.detail}" for a, found in self.addresses.items() if not found.role]
         if silent:

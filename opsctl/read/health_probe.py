@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import dns.inet
 
-from opsctl.errors import without_errno
 from opsctl.read.dns_answers import zone_answer
 from opsctl.read.probe import ApiResponse, Endpoint, call_api
 from opsctl.read.signing import (
@@ -41,7 +40,7 @@ class HealthProbe:
         if self.error == NO_CREDENTIALS:
             return self.error
         if self.status is None:
-            return f"no answer ({without_errno(self.error or '')})"
+            return self.error or "no answer"  # in words: `refused`, `no answer in 2 s`, ...
         return f"HTTP {self.status} in {self.latency_ms:.0f} ms"
 
     def to_json(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from opsctl.errors import InputError
+from opsctl.errors import InputError, connection_failure_in_words, without_errno
 
 DEFAULT_PATH = "/whoami"
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -176,7 +176,10 @@ def call_api(
     # InvalidURL a ValueError; a response cut off mid-body (a front killed as its Region goes
     # out) an HTTPException such as IncompleteRead.
     except (OSError, ValueError, http.client.HTTPException) as error:
-        reason = str(error) or type(error).__name__
+        if isinstance(error, ConnectionRefusedError | TimeoutError):
+            reason = connection_failure_in_words(error, timeout)  # `refused`, `no answer in 2 s`
+        else:
+            reason = without_errno(str(error)) or type(error).__name__
         return ApiResponse(None, None, reason, (time.perf_counter() - started) * 1000)
     latency_ms = (time.perf_counter() - started) * 1000
     try:

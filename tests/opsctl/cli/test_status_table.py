@@ -142,7 +142,8 @@ def _primary_dark(**fields: object) -> StatusReport:
     dark = region_status(
         "primary", "us-east-1", weight=None, share=None, healthy=None,
         checkers_healthy=None, checkers_total=None, alarm=None, failure_switch=None,
-        impaired_alarm=None, probe=HealthProbe("https://a/health", None, 2000.0, "timed out"),
+        impaired_alarm=None,
+        probe=HealthProbe("https://a/health", None, 2000.0, "no answer in 2 s"),
     )  # fmt: skip
     fine = region_status(
         "secondary", "us-west-2", weight=None, share=None, healthy=None,
@@ -173,7 +174,7 @@ def test_dns_sending_players_to_a_region_that_does_not_answer_is_the_headline() 
     report = _primary_dark()
     assert report.headline.startswith(
         "DNS sends players to a Region that does not answer (8 of 8 answers unanswered): "
-        "primary (us-east-1) does not answer (direct probe: no answer"
+        "primary (us-east-1) does not answer (direct probe: no answer in 2 s)"
     )
     assert report.advice == 'opsctl failover --approve --reason "..."'
     assert not report.consistent

@@ -119,8 +119,8 @@ def test_an_alarm_in_alarm_says_since_when() -> None:
             (WARN, "unknown; probe HTTP 200 in 21 ms"),
         ),
         (
-            HealthProbe(SECONDARY.health_url, None, 2000.0, "timed out"),
-            (WARN, "unknown; probe no answer (timed out)"),
+            HealthProbe(SECONDARY.health_url, None, 2000.0, "no answer in 2 s"),
+            (WARN, "unknown; probe no answer in 2 s"),
         ),
         (
             HealthProbe(SECONDARY.health_url, 503, 40.0, None),
@@ -142,8 +142,8 @@ def test_an_unreadable_health_metric_in_another_region_is_judged_by_the_probe(
     [
         (None, (WARN, "unknown")),
         (
-            HealthProbe(SECONDARY.health_url, None, 2000.0, "timed out"),
-            (WARN, "unknown; probe no answer (timed out)"),
+            HealthProbe(SECONDARY.health_url, None, 2000.0, "no answer in 2 s"),
+            (WARN, "unknown; probe no answer in 2 s"),
         ),
         (
             HealthProbe(SECONDARY.health_url, 503, 40.0, None),

@@ -52,11 +52,20 @@ def test_dns_naming_a_region_the_weights_give_nothing_is_called_out() -> None:
     assert "DNS DISAGREES: 8/8 answers: primary 5, secondary 3" in shown.headline
 
 
-@pytest.mark.parametrize("kind", [UNCLASSIFIED, NO_ANSWER, EMPTY, FAILED])
-def test_answers_naming_no_region_are_in_the_headline(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "in_words"),
+    [
+        (UNCLASSIFIED, "unclassified"),
+        (NO_ANSWER, "unanswered"),
+        (EMPTY, "empty"),
+        (FAILED, "failed"),
+    ],
+)
+def test_answers_naming_no_region_are_in_the_headline(kind: str, in_words: str) -> None:
     shown = report(Weights(100, 0), {"primary": 6, kind: 2})
     assert shown.serving == "primary"
-    assert f"{kind} 2" in shown.headline
+    # The Regions first, then what named none, in words rather than JSON keys.
+    assert f"answers: primary 6, {in_words} 2;" in shown.headline
     assert "2 name no Region" in shown.headline
     assert shown.to_json()["dns"]["answers"] == {"primary": 6, kind: 2}
 
