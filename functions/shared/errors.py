@@ -27,10 +27,6 @@ class NotFound(DomainError):
     status = HTTPStatus.NOT_FOUND
 
 
-class Conflict(DomainError):
-    status = HTTPStatus.CONFLICT
-
-
 class Unprocessable(DomainError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
 

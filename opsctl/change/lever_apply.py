@@ -17,8 +17,8 @@ from opsctl.aws import AwsClients
 from opsctl.change.apply import ShiftOptions, apply_shift
 from opsctl.change.audit import AuditLog, AuditWriteError, current_actor
 from opsctl.change.audit_record import Actor, AuditRecord
-from opsctl.change.lever import LEVER_STEP, CloudWatchAlarmLever, require_lever
-from opsctl.change.lever_confirm import LeverConfirmation
+from opsctl.change.lever import LEVER_STEP, require_lever
+from opsctl.change.lever_confirm import LeverConfirmation, LeverMove
 from opsctl.change.lever_plan import LeverPlan, LeverResult
 from opsctl.change.plan import check_preflight
 from opsctl.errors import AwsUnreachable, OpsctlError
@@ -57,7 +57,8 @@ def apply_lever(
         # Decided before anything changes: a release that cannot fit must not follow weight
         # changes it was planned with.
         _release_fits(lever.seconds_until_release_counts(), timeout, timeout, "nothing changed")
-    run = _LeverRun(clients, topology, plan, approval, audit_log, lever, clock, on_poll)
+    move = LeverMove(clients, topology, plan, approval, lever, clock, on_poll)
+    run = _LeverRun(move, audit_log)
     try:
         return run.carry_out(actor, overridden, timeout, interval)
     except KeyboardInterrupt as interrupt:
@@ -84,29 +85,11 @@ def _release_fits(wait: float, left: float, timeout: float, unchanged: str) -> N
 class _LeverRun:
     """One approved lever plan being carried out; `applied` says what took effect so far."""
 
-    def __init__(
-        self,
-        clients: AwsClients,
-        topology: Topology,
-        plan: LeverPlan,
-        approval: Approval,
-        audit_log: AuditLog,
-        lever: CloudWatchAlarmLever,
-        clock: Clock,
-        on_poll: Callable[[str], None] | None,
-    ) -> None:
-        self.clients = clients
-        self.topology = topology
-        self.plan = plan
-        self.approval = approval
+    def __init__(self, move: LeverMove, audit_log: AuditLog) -> None:
+        self.move = move
         self.audit_log = audit_log
-        self.lever = lever
-        self.clock = clock
-        self.on_poll = on_poll
         self.applied: list[str] = []
-        self.confirmation = LeverConfirmation(
-            clients, topology, plan, approval, lever, clock, on_poll, self.applied
-        )
+        self.confirmation = LeverConfirmation(move, self.applied)
 
     def applied_report(self) -> str:
         return f"applied: {'; '.join(self.applied)} (in the audit log {self.audit_log.path})"
@@ -114,15 +97,15 @@ class _LeverRun:
     def carry_out(
         self, actor: Actor, overridden: tuple[str, ...], timeout: float, interval: float
     ) -> LeverResult:
-        plan, clock = self.plan, self.clock
+        plan, clock = self.move.plan, self.move.clock
         deadline = clock.now() + timeout
         reconcile = None
         if plan.reconcile is not None:
             reconcile = apply_shift(
-                self.clients,
-                self.topology,
+                self.move.clients,
+                self.move.topology,
                 plan.reconcile,
-                self.approval,
+                self.move.approval,
                 self.audit_log,
                 ShiftOptions(insync_timeout=timeout),
             )
@@ -134,24 +117,24 @@ class _LeverRun:
         if not engage:
             # Before the intent: nothing is on record while waiting, so an interrupt here
             # leaves no intent without an outcome.
-            wait = self.lever.seconds_until_release_counts()
+            wait = self.move.lever.seconds_until_release_counts()
             _release_fits(wait, deadline - clock.now(), timeout, "the lever was not released")
             if wait > 0:
-                if self.on_poll is not None:
-                    self.on_poll(f"the next minute ({wait:.0f}s), when a release takes effect")
+                if self.move.on_poll is not None:
+                    self.move.on_poll(f"the next minute ({wait:.0f}s), when a release takes effect")
                 clock.sleep(wait)
         change_id = self._move(actor, overridden)
-        lever_seconds = clock.now() - self.approval.approved_at
+        lever_seconds = clock.now() - self.move.approval.approved_at
         self.confirmation.published_at = clock.now()
         alarm_seconds, dns_seconds, dns = self.confirmation.confirm(deadline, timeout)
         then = None
         if plan.then is not None:  # the release moved no traffic: no dwell before the steps
             self.confirmation.route53_released(deadline, timeout)
             then = apply_shift(
-                self.clients,
-                self.topology,
+                self.move.clients,
+                self.move.topology,
                 plan.then,
-                self.approval,
+                self.move.approval,
                 self.audit_log,
                 ShiftOptions(insync_timeout=timeout, interval=interval),
             )
@@ -174,20 +157,20 @@ class _LeverRun:
     def _move(self, actor: Actor, overridden: tuple[str, ...]) -> str | None:
         """Publish the lever's new state, audited (intent first); None when a re-read just
         before found another change had moved it already (audited as a no-op)."""
-        plan, lever = self.plan, self.lever
+        plan, lever = self.move.plan, self.move.lever
         engage = plan.lever_action == LeverAction.ENGAGE
         after = plan.lever_action.position
         before = LeverPosition.ENGAGED if plan.reassert or not engage else LeverPosition.RELEASED
         intent = AuditRecord.intent(
             action=plan.action,
-            app=self.topology.app,
+            app=self.move.topology.app,
             actor=actor,
-            reason=self.approval.reason,
+            reason=self.move.approval.reason,
             before={"lever": before},
             after={"lever": after},
             read=[plan.lever.to_json()],
-            forced=self.approval.force,
-            drill=self.approval.drill_id,
+            forced=self.move.approval.force,
+            drill=self.move.approval.drill_id,
             overridden=list(overridden),
             step=LEVER_STEP,
         )

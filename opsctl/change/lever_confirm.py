@@ -6,6 +6,7 @@ confirms an engage, the lever is asserted again (published once more) every minu
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from opsctl.aws import AwsClients
 from opsctl.change.lever import CloudWatchAlarmLever
@@ -24,52 +25,47 @@ CONFIRM_POLL_INTERVAL = 2.0
 REASSERT_INTERVAL = 60.0
 
 
-def _poll(
-    what: str,
-    check: Callable[[], bool],
-    approval: Approval,
-    deadline: float,
-    clock: Clock,
-    on_poll: Callable[[str], None] | None,
-    between: Callable[[], None] | None = None,
-) -> float:
-    """Poll `check` until true; seconds since the approval. ChangeTimeoutError past deadline.
-    `between` runs after each look that was not yet true."""
-    while True:
-        if check():
-            return clock.now() - approval.approved_at
-        remaining = deadline - clock.now()
-        if remaining <= 0:
-            raise ChangeTimeoutError(f"not confirmed in time: {what}")
-        if between is not None:
-            between()
-        if on_poll is not None:
-            on_poll(what)
-        clock.sleep(min(CONFIRM_POLL_INTERVAL, remaining))
+@dataclass(frozen=True)
+class LeverMove:
+    """An approved lever plan and what carrying it out works with: the run that moves the lever
+    and the confirmation that follows it share it."""
+
+    clients: AwsClients
+    topology: Topology
+    plan: LeverPlan
+    approval: Approval
+    lever: CloudWatchAlarmLever
+    clock: Clock
+    on_poll: Callable[[str], None] | None
+
+    def poll(
+        self,
+        what: str,
+        check: Callable[[], bool],
+        deadline: float,
+        between: Callable[[], None] | None = None,
+    ) -> float:
+        """Poll `check` until true; seconds since the approval. ChangeTimeoutError past
+        deadline. `between` runs after each look that was not yet true."""
+        while True:
+            if check():
+                return self.clock.now() - self.approval.approved_at
+            remaining = deadline - self.clock.now()
+            if remaining <= 0:
+                raise ChangeTimeoutError(f"not confirmed in time: {what}")
+            if between is not None:
+                between()
+            if self.on_poll is not None:
+                self.on_poll(what)
+            self.clock.sleep(min(CONFIRM_POLL_INTERVAL, remaining))
 
 
 class LeverConfirmation:
     """The waits after one publish of the lever; `reasserted` and `dns_unconfirmed` say what they
     took, and each re-assertion is added to `applied`."""
 
-    def __init__(
-        self,
-        clients: AwsClients,
-        topology: Topology,
-        plan: LeverPlan,
-        approval: Approval,
-        lever: CloudWatchAlarmLever,
-        clock: Clock,
-        on_poll: Callable[[str], None] | None,
-        applied: list[str],
-    ) -> None:
-        self.clients = clients
-        self.topology = topology
-        self.plan = plan
-        self.approval = approval
-        self.lever = lever
-        self.clock = clock
-        self.on_poll = on_poll
+    def __init__(self, move: LeverMove, applied: list[str]) -> None:
+        self.move = move
         self.applied = applied
         self.published_at = 0.0  # clock time of the lever's last publish
         self.reasserted = 0
@@ -81,7 +77,7 @@ class LeverConfirmation:
         """Poll, bounded by the deadline, until Route 53 itself (GetHealthCheckStatus, with the
         control plane up) sees the lever's health check `healthy` or not: Route 53 evaluates
         the metric's stream on its own and may trail the alarm. ChangeTimeoutError past it."""
-        lever = self.topology.out_of_service
+        lever = self.move.topology.out_of_service
         assert lever is not None  # require_lever: the topology has one
         check_id = lever.health_check_id
         if check_id is None:
@@ -89,7 +85,7 @@ class LeverConfirmation:
                 "the topology's outOfService names no healthCheckId: Route 53's own view of the "
                 "lever cannot be read (use the stack's current topology output)"
             )
-        route53 = self.clients.route53()
+        route53 = self.move.clients.route53()
 
         def seen() -> bool:
             try:
@@ -100,14 +96,11 @@ class LeverConfirmation:
             now = counts.total > 0 and counts.healthy / counts.total > 0.18
             return now == healthy
 
-        _poll(
+        self.move.poll(
             f"Route 53 sees the lever's health check {check_id} "
             f"{'healthy' if healthy else 'unhealthy'}",
             seen,
-            self.approval,
             deadline,
-            self.clock,
-            self.on_poll,
             between,
         )
 
@@ -127,15 +120,15 @@ class LeverConfirmation:
         """Publish the engaged lever again once a minute has passed since the last publish, so
         each minute Route 53 evaluates has a datapoint. A publish that fails is tried again at
         the next look: the first one is already audited and may well have been seen."""
-        if self.clock.now() - self.published_at < REASSERT_INTERVAL:
+        if self.move.clock.now() - self.published_at < REASSERT_INTERVAL:
             return
         try:
-            change_id = self.lever.engage()
+            change_id = self.move.lever.engage()
         except OpsctlError as failure:
-            if self.on_poll is not None:
-                self.on_poll(f"asserting the lever again failed ({failure.message})")
+            if self.move.on_poll is not None:
+                self.move.on_poll(f"asserting the lever again failed ({failure.message})")
             return
-        self.published_at = self.clock.now()
+        self.published_at = self.move.clock.now()
         self.reasserted += 1
         self.applied.append(f"the lever asserted again ({change_id})")
 
@@ -144,13 +137,13 @@ class LeverConfirmation:
     ) -> tuple[float, float | None, DnsAnswers | None]:
         """Poll, bounded by the deadline, until the alarm and then DNS follow the lever: seconds
         from the approval to each, and DNS's last answers."""
-        plan, lever, topology = self.plan, self.lever, self.topology
+        plan, lever, topology = self.move.plan, self.move.lever, self.move.topology
         engage = plan.lever_action == LeverAction.ENGAGE
         wanted_alarm = "ALARM" if engage else "OK"
         dns_target, every_answer = plan.dns_expected
         answers: list[DnsAnswers] = []
         unreachable: list[NameServersUnreachable] = []
-        signer = HealthSigner(self.clients.frozen_credentials)
+        signer = HealthSigner(self.move.clients.frozen_credentials)
 
         def dns_follows() -> bool:
             try:
@@ -167,25 +160,19 @@ class LeverConfirmation:
         # An engage is asserted until DNS confirms it; a release is not (a 0 never needs it).
         reassert = self._reassert if engage else None
         try:
-            alarm_seconds = _poll(
+            alarm_seconds = self.move.poll(
                 f"{lever.description} reads {wanted_alarm}",
                 lambda: lever.read_state().alarm == wanted_alarm,
-                self.approval,
                 deadline,
-                self.clock,
-                self.on_poll,
                 reassert,
             )
             dns_seconds = None
             if topology.name_servers:
-                dns_seconds = _poll(
+                dns_seconds = self.move.poll(
                     f"{'every' if every_answer else 'a'} DNS answer for {topology.record_name} "
                     f"names the {dns_target}",
                     dns_follows,
-                    self.approval,
                     deadline,
-                    self.clock,
-                    self.on_poll,
                     reassert,
                 )
             if unreachable:

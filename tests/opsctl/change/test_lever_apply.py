@@ -69,7 +69,7 @@ def test_ctrl_c_while_confirming_says_the_lever_was_engaged_and_audited(
     def interrupted(*_: object) -> float:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("opsctl.change.lever_confirm._poll", interrupted)
+    monkeypatch.setattr("opsctl.change.lever_confirm.LeverMove.poll", interrupted)
     result = invoke(runner, world, "failover", "--via", "dataplane", "--approve", "--reason", "x")
     (record,) = world.audit_outcomes()
     assert record["applied"] is True
