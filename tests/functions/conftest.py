@@ -127,6 +127,11 @@ def function_env(
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AUTH_JWKS_PINNED", raising=False)
+    # Handler tests judge what the checks say, not how fast a loaded machine runs them: the
+    # overall budget and the canary's read get room here (the budget is tested on run_checks,
+    # test_a_check_over_its_budget_...); the switch's and the keys' own deadlines still apply.
+    monkeypatch.setattr(health_app, "CHECK_BUDGET_SECONDS", 10.0)
+    monkeypatch.setattr(health_app, "CANARY_TIMEOUTS", aws.ClientTimeouts(2.0, 5.0, attempts=1))
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     ssm = boto3.client("ssm", region_name=REGION)
     create_state_table(dynamodb)

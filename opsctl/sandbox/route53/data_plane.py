@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -83,6 +84,8 @@ class Route53DataPlane:
     metrics: MetricStore | None = None
     time_scale: float = 1.0
     account_id: str = DEFAULT_ACCOUNT_ID
+    # Epoch seconds now, as Route 53 evaluates a metric check (tests step it by hand).
+    clock: Callable[[], float] = time.time
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _checkers: dict[str, bool] = field(default_factory=dict)
     _last_metric_status: dict[str, bool] = field(default_factory=dict)
@@ -113,7 +116,7 @@ class Route53DataPlane:
         return status != bool(check.inverted)
 
     def _metric_status(self, health_check_id: str, check: HealthCheck) -> bool:
-        state = self._evaluated_state(check, time.time())
+        state = self._evaluated_state(check, self.clock())
         if state in ("OK", "ALARM"):
             with self._lock:
                 self._last_metric_status[health_check_id] = state == "OK"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -70,69 +72,86 @@ def test_a_metric_check_keeps_what_moto_drops(route53: Any, lever_alarm: Any) ->
     assert listed[0]["HealthCheckConfig"]["AlarmIdentifier"]["Name"] == LEVER_ALARM
 
 
-# Route 53's lag behind the data stream at this scale: 60 s * 0.005 = 0.3 s, periods of 0.3 s.
-SCALE = 0.005
+# The metric data stream and Route 53's evaluation of it on a clock the test steps: a minute's
+# period and lag as on AWS, datapoints stamped in that clock's past, no waiting.
+LAG = METRIC_CHECK_LAG_SECONDS
+PERIOD = 60.0
+
+
+@dataclass
+class SteppedClock:
+    now: float
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture
-def scaled(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    monkeypatch.setattr(emulator.data_plane, "time_scale", SCALE)
-    return emulator
+def clock(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> SteppedClock:
+    stepped = SteppedClock(time.time() - 3600)
+    monkeypatch.setattr(emulator.data_plane, "time_scale", 1.0)
+    monkeypatch.setattr(emulator.data_plane, "clock", stepped)
+    return stepped
 
 
-def publish(cloudwatch: Any, value: float) -> None:
+def publish(cloudwatch: Any, value: float, at: float) -> None:
+    """The lever's datapoint stamped `at` (epoch seconds), as opsctl's lever stamps its own."""
     cloudwatch.put_metric_data(
         Namespace="MultiRegionAuthorizer/Lever",
         MetricData=[{"MetricName": "PrimaryOutOfService",
-                     "Dimensions": [{"Name": "App", "Value": "app"}], "Value": value}],
+                     "Dimensions": [{"Name": "App", "Value": "app"}], "Value": value,
+                     "Timestamp": datetime.fromtimestamp(at, UTC)}],
     )  # fmt: skip
 
 
-def lag() -> float:
-    return METRIC_CHECK_LAG_SECONDS * SCALE
-
-
 def test_set_alarm_state_does_not_move_a_metric_check(
-    route53: Any, lever_alarm: Any, scaled: Emulator
+    route53: Any, lever_alarm: Any, clock: SteppedClock, emulator: Emulator
 ) -> None:
     check_id = metric_check(route53)
     set_alarm(lever_alarm, "ALARM")  # an operator's SetAlarmState, no datapoint
-    time.sleep(lag() * 2)
-    assert scaled.data_plane.healthy(check_id)
+    clock.now += 2 * LAG
+    assert emulator.data_plane.healthy(check_id)
     statuses = route53.get_health_check_status(HealthCheckId=check_id)
     reports = [o["StatusReport"]["Status"] for o in statuses["HealthCheckObservations"]]
     assert reports and all(report.startswith("Success") for report in reports)
 
 
 def test_a_datapoint_makes_a_metric_check_unhealthy_after_the_lag(
-    route53: Any, lever_alarm: Any, scaled: Emulator
+    route53: Any, lever_alarm: Any, clock: SteppedClock, emulator: Emulator
 ) -> None:
+    healthy = emulator.data_plane.healthy
     check_id = metric_check(route53)
     set_alarm(lever_alarm, "OK")
-    publish(lever_alarm, 1.0)  # the lever engaged
-    assert scaled.data_plane.healthy(check_id)  # Route 53 has not read it yet
-    time.sleep(lag() + 0.05)
-    assert not scaled.data_plane.healthy(check_id)
+    engaged = clock.now
+    publish(lever_alarm, 1.0, at=engaged)  # the lever engaged
+    clock.now = engaged + LAG - 1
+    assert healthy(check_id)  # Route 53 has not read it yet
+    clock.now = engaged + LAG + 1
+    assert not healthy(check_id)
     statuses = route53.get_health_check_status(HealthCheckId=check_id)
     reports = [o["StatusReport"]["Status"] for o in statuses["HealthCheckObservations"]]
     assert reports and all(report.startswith("Failure") for report in reports)
     # The datapoint leaves the window: LastKnownStatus keeps the check unhealthy, although the
     # alarm (TreatMissingData ignore) and SetAlarmState say otherwise.
     set_alarm(lever_alarm, "OK")
-    time.sleep(lag() * 2 + 0.05)
-    assert not scaled.data_plane.healthy(check_id)
-    publish(lever_alarm, 0.0)  # released
-    time.sleep(lag() + 0.05)
-    assert scaled.data_plane.healthy(check_id)
+    clock.now = engaged + LAG + 2 * PERIOD
+    assert not healthy(check_id)
+    released = engaged + 3 * PERIOD
+    publish(lever_alarm, 0.0, at=released)
+    clock.now = released + LAG - 1
+    assert not healthy(check_id)
+    clock.now = released + LAG + 1
+    assert healthy(check_id)
 
 
 @pytest.mark.parametrize(("insufficient", "expected"), [("Healthy", True), ("Unhealthy", False)])
 def test_insufficient_data_takes_the_configured_status(
-    route53: Any, lever_alarm: Any, scaled: Emulator, insufficient: str, expected: bool
-) -> None:
+    route53: Any, lever_alarm: Any, clock: SteppedClock, emulator: Emulator,
+    insufficient: str, expected: bool,
+) -> None:  # fmt: skip
     check_id = metric_check(route53, insufficient)
     set_alarm(lever_alarm, "ALARM" if expected else "OK")  # no data: the state plays no part
-    assert scaled.data_plane.healthy(check_id) is expected
+    assert emulator.data_plane.healthy(check_id) is expected
 
 
 def test_a_metric_check_on_a_missing_alarm_has_insufficient_data(
@@ -141,15 +160,17 @@ def test_a_metric_check_on_a_missing_alarm_has_insufficient_data(
     assert not emulator.data_plane.healthy(metric_check(route53, "Unhealthy"))
 
 
-def test_inverted_and_disabled_checks(route53: Any, lever_alarm: Any, scaled: Emulator) -> None:
-    publish(lever_alarm, 1.0)
-    time.sleep(lag() + 0.05)
-    assert scaled.data_plane.healthy(metric_check(route53, "Healthy", Inverted=True))
-    assert scaled.data_plane.healthy(metric_check(route53, "Unhealthy", Disabled=True))
+def test_inverted_and_disabled_checks(
+    route53: Any, lever_alarm: Any, clock: SteppedClock, emulator: Emulator
+) -> None:
+    publish(lever_alarm, 1.0, at=clock.now)
+    clock.now += LAG + 1
+    assert emulator.data_plane.healthy(metric_check(route53, "Healthy", Inverted=True))
+    assert emulator.data_plane.healthy(metric_check(route53, "Unhealthy", Disabled=True))
 
 
 def test_a_calculated_check_counts_its_healthy_children_against_the_threshold(
-    route53: Any, lever_alarm: Any, scaled: Emulator
+    route53: Any, lever_alarm: Any, clock: SteppedClock, emulator: Emulator
 ) -> None:
     # The auto-failover shape: the endpoint check AND the lever, both required.
     endpoint, lever = http_check(route53), metric_check(route53)
@@ -163,17 +184,18 @@ def test_a_calculated_check_counts_its_healthy_children_against_the_threshold(
         return str(created["HealthCheck"]["Id"])
 
     both, either = calculated(2), calculated(1)
-    healthy = scaled.data_plane.healthy
+    data_plane = emulator.data_plane
+    healthy = data_plane.healthy
     assert healthy(endpoint)  # no checker has reported yet: healthy, as Route 53 starts
     assert healthy(both) and healthy(either)
-    scaled.data_plane.record_checkers(endpoint, False)
+    data_plane.record_checkers(endpoint, False)
     assert not healthy(both) and healthy(either)
-    publish(lever_alarm, 1.0)
-    time.sleep(lag() + 0.05)
+    publish(lever_alarm, 1.0, at=clock.now)
+    clock.now += LAG + 1
     assert not healthy(either)
-    scaled.data_plane.record_checkers(endpoint, True)
-    publish(lever_alarm, 0.0)
-    time.sleep(lag() + 0.05)
+    data_plane.record_checkers(endpoint, True)
+    publish(lever_alarm, 0.0, at=clock.now + PERIOD)
+    clock.now += PERIOD + LAG + 1
     assert healthy(both)
 
 
