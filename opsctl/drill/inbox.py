@@ -60,21 +60,31 @@ class AlarmInbox:
                     sns.subscribe(TopicArn=topic["TopicArn"], Protocol="sqs", Endpoint=queue_arn)
         return queue_url
 
-    def wait_for_notice(self, alarm_name: str, state: str) -> list[dict[str, Any]]:
-        """The alarm notices received until one says `alarm_name` went to `state`, or `timeout`.
-        CloudWatch sets the alarm's state first and notifies after, and SNS delivers
-        asynchronously (on AWS as here), so the notice can trail the state by a moment."""
+    def wait_for_notice(
+        self, alarm_name: str, state: str, since: datetime | None = None
+    ) -> dict[str, Any] | None:
+        """The first notice that `alarm_name` went to `state` (at `since` or later, by its
+        StateChangeTime), or None after `timeout`. CloudWatch sets the alarm's state first and
+        notifies after, and SNS delivers asynchronously (on AWS as here), so the notice can
+        trail the state by a moment."""
         if self.queue_url is None:
-            return []
+            return None
         deadline = time.monotonic() + self.timeout
-        notices: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             self.on_poll()
-            notices.extend(self.receive())
-            if any(n.get("AlarmName") == alarm_name and n.get("NewStateValue") == state
-                   for n in notices):  # fmt: skip
-                break
-        return notices
+            for notice in self.receive():
+                changed = state_changed_at(notice)
+                if (
+                    notice.get("AlarmName") == alarm_name
+                    and notice.get("NewStateValue") == state
+                    and (since is None or (changed is not None and changed >= since))
+                ):
+                    return notice
+        return None
+
+    def received_names(self) -> list[str]:
+        """The alarm of each notice received so far, in order (for a failure's message)."""
+        return [str(notice.get("AlarmName")) for _, notice in self.notices]
 
     def receive(self) -> list[dict[str, Any]]:
         """What reached the inbox since the last look (waiting at most a second)."""

@@ -17,6 +17,7 @@ from opsctl.cli import output
 from opsctl.drill.model import DrillFailed
 from opsctl.read.probe import ApiResponse, Endpoint, call_api
 from opsctl.sandbox.faults.outage import OutageMode, outage, regions_out, restore
+from opsctl.sandbox.front.spec import FrontSpec, front_spec_file
 from opsctl.sandbox.state import SandboxState
 from opsctl.sandbox.stub_resolver import CachedAnswer, sandbox_resolver
 
@@ -57,6 +58,11 @@ class OutageSandbox:
         """A request to `region`'s front alone, with the shared name for TLS and as Host."""
         pinned = Pinned(self.state.front_addresses[region])
         return call_api(self.state.hostname, pinned, path=path, token=token)
+
+    def watcher_run_seconds(self, region: str) -> float:
+        """How long a run of `region`'s scheduled watcher may last: its function's timeout."""
+        spec = FrontSpec.from_json(front_spec_file(self.state.directory, region).read_text())
+        return float(max((f.timeout_seconds for f in spec.scheduled_functions()), default=0))
 
     def dns_answer(self) -> CachedAnswer:
         """What the sandbox's DNS answers for the shared name now, asked afresh (no cache)."""

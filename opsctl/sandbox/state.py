@@ -242,9 +242,14 @@ class SandboxState:
         return others + self.every_front_address()
 
     @property
+    def directory(self) -> Path:
+        """The sandbox's directory: where the supervisor writes its log and its parts' files."""
+        return Path(self.log_file).parent
+
+    @property
     def audit_log(self) -> str:
-        """The sandbox's own audit log, in its directory (where the supervisor writes its log)."""
-        return str(Path(self.log_file).parent / AUDIT_LOG_FILE)
+        """The sandbox's own audit log, in its directory."""
+        return str(self.directory / AUDIT_LOG_FILE)
 
     def environment(self) -> dict[str, str]:
         """What a shell needs for opsctl and the AWS CLI to talk to this sandbox; changes tried

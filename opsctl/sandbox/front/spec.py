@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -110,3 +111,8 @@ class FrontSpec:
         """The functions a schedule invokes (no route reaches them)."""
         names = {schedule.function for schedule in self.schedules}
         return [function for function in self.functions if function.name in names]
+
+
+def front_spec_file(directory: Path, region: str) -> Path:
+    """Where the supervisor writes `region`'s FrontSpec in the sandbox's directory."""
+    return directory / f"front-{region}.json"

@@ -29,6 +29,7 @@ from opsctl.sandbox.emulator import Emulator, start_emulator
 from opsctl.sandbox.faults.controller import OutageController
 from opsctl.sandbox.faults.outage import forget_outages
 from opsctl.sandbox.faults.proxy import FaultProxy
+from opsctl.sandbox.front.spec import front_spec_file
 from opsctl.sandbox.idp import JwksServer, SigningKey
 from opsctl.sandbox.provisioning.mocks.target import boto3_clients
 from opsctl.sandbox.provisioning.provision import Provisioned, provision, served_topology
@@ -177,7 +178,7 @@ class Sandbox:
         certificate: FrontCertificate,
     ) -> None:
         for region, spec in provisioned.fronts.items():
-            spec_file = self.directory / f"front-{region}.json"
+            spec_file = front_spec_file(self.directory, region)
             spec_file.write_text(spec.to_json())
             self.fronts[region] = RegionFront(
                 region,
