@@ -58,6 +58,6 @@ def test_a_page_from_before_the_outage_is_not_the_page_about_it(world: World) ->
 def test_no_page_after_the_outage_is_none_within_the_timeout(world: World) -> None:
     outage = datetime.now(UTC)
     inbox = _inbox(world, [_notice("ALARM", outage - timedelta(seconds=4))])
-    inbox.timeout = 1.5
+    inbox.timeout = 1.0
     assert inbox.wait_for_notice(WATCH_ALARM, "ALARM", since=outage) is None
     assert inbox.wait_for_notice(WATCH_ALARM, "ALARM") is None  # each notice is received once
