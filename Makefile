@@ -40,13 +40,14 @@ demo: $(STAMP)
 
 # The unit and emulator lanes spread over the cores; then the whole-sandbox tests on their own,
 # two at a time (as `make demo` runs its two drills side by side): their bounds hold at that load,
-# not under the emulator lanes' three workers.
+# not under the emulator lanes' three workers. A file's tests stay on one worker, so its sandbox
+# (a module fixture) starts once, and the two workers' shares come out about even.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -m 'not e2e' -n $(TEST_WORKERS)
-	$(BIN)/pytest -m e2e -n 2
+	$(BIN)/pytest -m e2e -n 2 --dist loadfile
 
 # The unit lane only: pure logic, Pulumi mocks, in-process handlers (seconds, no emulator).
 test-fast: $(STAMP)
