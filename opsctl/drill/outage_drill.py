@@ -151,10 +151,9 @@ class RegionOutageDrill(Drill):
         if watch is not None:
             # The page that counts comes after the outage: start from a watch that sees the
             # primary (on a loaded machine a slow answer can fire it for a moment).
-            cloudwatch = self.clients.client("cloudwatch", watch.region)
             self.wait_until(
                 f"{watch.alarm_name} to read OK before the outage",
-                lambda: read_alarms(cloudwatch, [watch.alarm_name])[watch.alarm_name].state == "OK",
+                lambda: self._watch_state() == "OK",
                 self.signal_timeout,
             )
         mode = self.sandbox.mode.value
@@ -208,18 +207,23 @@ class RegionOutageDrill(Drill):
         watch = self.topology.primary.watch
         assert watch is not None  # detect_outage checked it
         bound = self.sandbox.watcher_run_seconds(watch.region)
-        cloudwatch = self.clients.client("cloudwatch", watch.region)
 
         def holds() -> bool:
-            if (datetime.now(UTC) - lost_wall).total_seconds() < bound:
-                return False
-            return read_alarms(cloudwatch, [watch.alarm_name])[watch.alarm_name].state == "ALARM"
+            settled = (datetime.now(UTC) - lost_wall).total_seconds() >= bound
+            return settled and self._watch_state() == "ALARM"
 
         took = self.wait_until(f"{watch.alarm_name} to hold ALARM", holds, self.signal_timeout)
         self.passed(
             f"{watch.alarm_name} holds ALARM {took:.1f}s later, once every watcher run begun "
             f"before the outage has ended (a run lasts at most {bound:g}s)"
         )
+
+    def _watch_state(self) -> str | None:
+        """The state of the secondary's watch on the primary, read in the watching Region."""
+        watch = self.topology.primary.watch
+        assert watch is not None  # the topology's watch is checked before it is read
+        cloudwatch = self.clients.client("cloudwatch", watch.region)
+        return read_alarms(cloudwatch, [watch.alarm_name])[watch.alarm_name].state
 
     def no_page_from_the_dark_region(self) -> None:
         """While us-east-1 is out, its CloudWatch evaluates nothing and its SNS delivers nothing.

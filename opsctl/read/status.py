@@ -94,7 +94,6 @@ def read_status(
         r.role: clients.client("cloudwatch", r.watch.region) for r in topology.regions if r.watch
     }
     lever = topology.out_of_service
-    lever_cloudwatch = clients.client("cloudwatch", lever.region) if lever else None
     signer = HealthSigner(clients.frozen_credentials)
 
     health_check_ids = [r.health_check_id for r in topology.regions]
@@ -107,7 +106,8 @@ def read_status(
         "health": lambda: read_health_metrics(alarm_cloudwatch, health_check_ids),
         "alarms": lambda: read_alarms(alarm_cloudwatch, [r.alarm_name for r in topology.regions]),
     }
-    if lever is not None and lever_cloudwatch is not None:
+    if lever is not None:
+        lever_cloudwatch = clients.client("cloudwatch", lever.region)
         tasks["lever"] = lambda: read_lever_state(lever_cloudwatch, lever, datetime.now(UTC))
     if topology.name_servers:
         tasks["dns"] = lambda: read_dns(topology, signer, deadline=max(0.5, deadline - 0.2))
